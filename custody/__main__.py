@@ -1,0 +1,5 @@
+"""Allow ``python -m custody``."""
+
+from custody.cli import main
+
+main()

@@ -1,0 +1,67 @@
+"""Root of the ``custody`` command line.
+
+Sub-command groups are registered by dotted path and imported only when used,
+so that a missing optional extra (for example ``registry`` on an edge device)
+produces one clear line instead of a traceback, and so that ``custody --help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from custody import __version__
+
+# name -> (module, attribute, extra that provides it, one-line help)
+_COMMANDS: dict[str, tuple[str, str, str, str]] = {
+    "serve": ("registry.cli", "serve", "registry", "Run the registry service."),
+    "db": ("registry.cli", "db", "registry", "Database migrations."),
+    "token": ("registry.cli", "token", "registry", "Create and revoke API tokens."),
+    "namespace": ("registry.cli", "namespace", "registry", "Manage namespaces."),
+}
+
+
+class _LazyGroup(click.Group):
+    """A group whose sub-commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        spec = _COMMANDS.get(cmd_name)
+        if spec is None:
+            return None
+        module_name, attribute, extra, help_text = spec
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            missing = exc.name or module_name
+            return _unavailable(cmd_name, help_text, extra, missing)
+        command: click.Command = getattr(module, attribute)
+        return command
+
+
+def _unavailable(name: str, help_text: str, extra: str, missing: str) -> click.Command:
+    @click.command(name=name, help=f"{help_text} (unavailable: needs custody[{extra}])")
+    def _cmd(**_: Any) -> None:
+        raise click.ClickException(
+            f"'custody {name}' needs the '{extra}' extra ({missing} is not installed): "
+            f"pip install 'custody[{extra}]'"
+        )
+
+    return _cmd
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="custody", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Custody: a chain of custody from a model's release to every image it generates."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``custody`` console script."""
+    cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="custody")

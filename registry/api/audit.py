@@ -1,0 +1,48 @@
+"""``/api/v1/audit``: the audit trail, readable by admins."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import get
+from litestar.params import QueryParameter
+
+from registry.api.schemas import AuditEventView, AuditPage
+from registry.audit import list_events
+from registry.auth import Scope
+from registry.http.deps import Caller, DbSession
+from registry.naming import validate_namespace
+
+
+@get("/api/v1/audit", tags=["audit"], summary="Read the audit trail")
+async def read_audit(
+    principal: Caller,
+    db_session: DbSession,
+    namespace: Annotated[str | None, QueryParameter(max_length=128)] = None,
+    after: Annotated[int, QueryParameter(ge=0)] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+    action: Annotated[str | None, QueryParameter(max_length=64)] = None,
+) -> AuditPage:
+    """Namespace admins read their namespace's events; site admins read everything."""
+    if namespace is None:
+        principal.require_site_admin()
+    else:
+        validate_namespace(namespace)
+        principal.require(namespace, Scope.ADMIN)
+    events = await list_events(
+        db_session, namespace=namespace, after_id=after, limit=limit, action=action
+    )
+    views = [
+        AuditEventView(
+            id=e.id,
+            occurred_at=e.occurred_at,
+            actor=e.actor,
+            action=e.action,
+            namespace=e.namespace,
+            subject=e.subject,
+            detail=e.detail,
+        )
+        for e in events
+    ]
+    next_after = views[-1].id if len(views) == limit else None
+    return AuditPage(events=views, next_after=next_after)

@@ -1,0 +1,68 @@
+"""``/api/v1/namespaces/{ns}``: namespace settings (anonymous pull)."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, patch
+from litestar.params import FromPath, JSONBody
+from sqlalchemy import select
+
+from registry.api.schemas import NamespaceUpdate, NamespaceView
+from registry.audit import record
+from registry.auth import Scope
+from registry.db.models import Namespace
+from registry.errors import NotFound
+from registry.http.deps import Caller, DbSession
+from registry.naming import validate_namespace
+
+
+async def _load(db_session: DbSession, name: str) -> Namespace:
+    validate_namespace(name)
+    namespace = await db_session.scalar(select(Namespace).where(Namespace.name == name))
+    if namespace is None:
+        raise NotFound(f"namespace {name!r} does not exist")
+    return namespace
+
+
+def _view(namespace: Namespace) -> NamespaceView:
+    return NamespaceView(
+        name=namespace.name,
+        anonymous_pull=namespace.anonymous_pull,
+        created_at=namespace.created_at,
+    )
+
+
+class NamespaceController(Controller):
+    path = "/api/v1/namespaces"
+    tags = ["namespaces"]
+
+    @get("/{name:str}")
+    async def get_namespace(
+        self, name: FromPath[str], principal: Caller, db_session: DbSession
+    ) -> NamespaceView:
+        namespace = await _load(db_session, name)
+        principal.require(name, Scope.PULL, anonymous_ok=namespace.anonymous_pull)
+        return _view(namespace)
+
+    @patch("/{name:str}")
+    async def update_namespace(
+        self,
+        name: FromPath[str],
+        data: JSONBody[NamespaceUpdate],
+        principal: Caller,
+        db_session: DbSession,
+    ) -> NamespaceView:
+        validate_namespace(name)
+        principal.require(name, Scope.ADMIN)
+        namespace = await _load(db_session, name)
+        if namespace.anonymous_pull != data.anonymous_pull:
+            namespace.anonymous_pull = data.anonymous_pull
+            await record(
+                db_session,
+                actor=principal.actor,
+                action="namespace.update",
+                subject=f"namespace:{name}",
+                namespace=name,
+                detail={"anonymous_pull": data.anonymous_pull},
+            )
+        await db_session.commit()
+        return _view(namespace)

@@ -1,0 +1,98 @@
+"""The Litestar application factory.
+
+``create_app(settings)`` wires everything from explicit settings: nothing is
+read from the environment at import, so tests build as many apps as they like.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from custody import __version__
+from registry.api.audit import read_audit
+from registry.api.namespaces import NamespaceController
+from registry.api.tokens import TokenController
+from registry.db.engine import create_service_engine
+from registry.http.deps import (
+    provide_blobs,
+    provide_db_session,
+    provide_principal,
+    provide_settings,
+)
+from registry.http.health import healthz, readyz
+from registry.http.problems import EXCEPTION_HANDLERS
+from registry.oci.routes import oci_router
+from registry.settings import Settings
+from registry.storage import FilesystemBlobStore
+
+log = logging.getLogger("registry")
+
+
+class MetricsController(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the registry application from ``settings`` (environment if omitted)."""
+    settings = settings or Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        engine = create_service_engine(settings.effective_database_url, echo=settings.echo_sql)
+        blobs = FilesystemBlobStore(settings.blob_dir)
+        swept = blobs.sweep_stale_uploads()
+        if swept:
+            log.info("removed %d stale temporary upload files", swept)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        app.state.blobs = blobs
+        try:
+            yield
+        finally:
+            await engine.dispose()
+            blobs.close()
+
+    prometheus = PrometheusConfig(
+        app_name="custody",
+        prefix="custody",
+        group_path=True,  # label by route template, not by raw path (bounded cardinality)
+        exclude=["/metrics"],
+    )
+
+    return Litestar(
+        route_handlers=[
+            healthz,
+            readyz,
+            MetricsController,
+            TokenController,
+            NamespaceController,
+            read_audit,
+            oci_router(),
+        ],
+        dependencies={
+            "db_session": Provide(provide_db_session),
+            "principal": Provide(provide_principal),
+            "blobs": Provide(provide_blobs, sync_to_thread=False),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+        },
+        signature_namespace={"AsyncSession": AsyncSession},
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[prometheus.middleware],
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="Custody registry", version=__version__, path="/api/v1/openapi"
+        ),
+        request_max_body_size=settings.max_api_body_bytes,
+        debug=False,
+    )

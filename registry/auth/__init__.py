@@ -1,0 +1,6 @@
+"""Authentication (API tokens) and authorisation (scopes per namespace)."""
+
+from registry.auth.principal import Principal, Scope
+from registry.auth.tokens import IssuedToken, TokenService
+
+__all__ = ["IssuedToken", "Principal", "Scope", "TokenService"]

@@ -1,0 +1,94 @@
+"""Who is asking, and what they may do.
+
+Scopes are per namespace. ``admin`` implies ``push`` and ``pull``; ``push``
+implies ``pull`` (a client pushing must be able to check what is there, as in
+Harbor and Docker Hub). A token whose namespace is ``*`` is a site token that
+applies to every namespace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from registry.errors import Denied, InvalidInput, Unauthorized
+
+ALL_NAMESPACES = "*"
+
+
+class Scope(StrEnum):
+    PULL = "pull"
+    PUSH = "push"
+    ADMIN = "admin"
+
+    @classmethod
+    def parse_list(cls, text: str) -> frozenset[Scope]:
+        """Parse ``pull,push`` into scopes; unknown or empty lists are refused."""
+        names = [part.strip() for part in text.split(",") if part.strip()]
+        if not names:
+            raise InvalidInput("at least one scope is required (pull, push, admin)")
+        scopes: set[Scope] = set()
+        for name in names:
+            try:
+                scopes.add(cls(name))
+            except ValueError:
+                raise InvalidInput(f"unknown scope {name!r}: use pull, push or admin") from None
+        return frozenset(scopes)
+
+
+_IMPLIED = {
+    Scope.ADMIN: {Scope.ADMIN, Scope.PUSH, Scope.PULL},
+    Scope.PUSH: {Scope.PUSH, Scope.PULL},
+    Scope.PULL: {Scope.PULL},
+}
+
+
+def effective(scopes: frozenset[Scope]) -> frozenset[Scope]:
+    out: set[Scope] = set()
+    for scope in scopes:
+        out |= _IMPLIED[scope]
+    return frozenset(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller of one request."""
+
+    actor: str
+    token_id: str | None = None
+    namespace: str | None = None
+    scopes: frozenset[Scope] = frozenset()
+
+    @classmethod
+    def anonymous(cls) -> Principal:
+        return cls(actor="anonymous")
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.token_id is None
+
+    @property
+    def is_site_admin(self) -> bool:
+        return self.namespace == ALL_NAMESPACES and Scope.ADMIN in self.scopes
+
+    def allows(self, namespace: str, scope: Scope) -> bool:
+        if self.namespace not in {namespace, ALL_NAMESPACES}:
+            return False
+        return scope in effective(self.scopes)
+
+    def require(self, namespace: str, scope: Scope, *, anonymous_ok: bool = False) -> None:
+        """Raise 401 for a missing credential, 403 for an insufficient one."""
+        if anonymous_ok and scope is Scope.PULL:
+            return
+        if self.allows(namespace, scope):
+            return
+        if self.is_anonymous:
+            raise Unauthorized(f"authentication required for {scope} on namespace {namespace!r}")
+        raise Denied(f"token {self.token_id} does not grant {scope} on namespace {namespace!r}")
+
+    def require_site_admin(self) -> None:
+        if self.is_site_admin:
+            return
+        if self.is_anonymous:
+            raise Unauthorized("authentication required")
+        raise Denied(f"token {self.token_id} is not a site admin token (namespace '*', admin)")

@@ -1,0 +1,263 @@
+"""The registry's sub-commands of ``custody``: serve, db, token, namespace."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from registry.auth import Scope, TokenService
+from registry.auth.tokens import ensure_namespace, parse_duration
+from registry.db import migrate
+from registry.db.engine import create_service_engine
+from registry.errors import RegistryError
+from registry.settings import Settings
+
+T = TypeVar("T")
+
+_data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data directory (default: $CUSTODY_DATA_DIR or ./var).",
+)
+
+
+def _settings(data_dir: Path | None, **overrides: object) -> Settings:
+    try:
+        return Settings.from_env(None, data_dir=data_dir, **overrides)
+    except RegistryError as exc:
+        raise click.ClickException(exc.diagnostics()) from None
+
+
+def _cli_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # pragma: no cover - no passwd entry
+        return "cli:unknown"
+
+
+def _run_db(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one committed transaction, reporting errors as one line."""
+
+    async def runner() -> T:
+        engine = create_service_engine(settings.effective_database_url)
+        try:
+            async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    _require_schema(settings)
+    try:
+        return asyncio.run(runner())
+    except RegistryError as exc:
+        raise click.ClickException(exc.diagnostics()) from None
+
+
+def _require_schema(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        current = migrate.current_revision(settings.effective_database_url)
+    except Exception as exc:  # noqa: BLE001 - any connection failure is reported as one line
+        raise click.ClickException(
+            f"cannot reach the database: {type(exc).__name__}: {exc}"
+        ) from None
+    head = migrate.head_revision()
+    if current != head:
+        raise click.ClickException(
+            f"the database schema is at {current or 'nothing'}, expected {head}: "
+            "run 'custody db upgrade'"
+        )
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8080).")
+@_data_dir_option
+@click.option("--workers", type=int, default=1, show_default=True)
+def serve(host: str | None, port: int | None, data_dir: Path | None, workers: int) -> None:
+    """Run the registry service (SQLite and ./var by default)."""
+    import uvicorn
+
+    settings = _settings(data_dir, host=host, port=port)
+    _require_schema(settings)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from registry.app import create_app
+
+    app = create_app(settings)
+    click.echo(
+        f"custody registry on http://{settings.host}:{settings.port} "
+        f"(data in {settings.data_dir.resolve()})",
+        err=True,
+    )
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_level="info",
+        access_log=False,
+    )
+
+
+@click.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@_data_dir_option
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(data_dir: Path | None, revision: str) -> None:
+    """Apply the Alembic migrations."""
+    settings = _settings(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        migrate.upgrade(settings.effective_database_url, revision)
+    except Exception as exc:  # noqa: BLE001 - report as one line, exit non-zero
+        raise click.ClickException(f"migration failed: {type(exc).__name__}: {exc}") from None
+    click.echo(f"database at revision {migrate.current_revision(settings.effective_database_url)}")
+
+
+@db.command("current")
+@_data_dir_option
+def db_current(data_dir: Path | None) -> None:
+    """Print the database's current migration revision."""
+    settings = _settings(data_dir)
+    click.echo(migrate.current_revision(settings.effective_database_url) or "none")
+
+
+@click.group()
+def token() -> None:
+    """Create and revoke API tokens."""
+
+
+@token.command("create")
+@click.option("--namespace", required=True, help="Namespace, or '*' for a site token.")
+@click.option("--scopes", required=True, help="Comma-separated: pull,push,admin.")
+@click.option("--expires-in", default=None, help="e.g. 90d, 12h, never (default 90d).")
+@click.option("--description", default="", help="What the token is for.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the bare token.")
+@_data_dir_option
+def token_create(
+    namespace: str,
+    scopes: str,
+    expires_in: str | None,
+    description: str,
+    as_json: bool,
+    data_dir: Path | None,
+) -> None:
+    """Create a token and print it once (only its hash is stored)."""
+    settings = _settings(data_dir)
+    try:
+        parsed_scopes = Scope.parse_list(scopes)
+        lifetime = (
+            parse_duration(expires_in)
+            if expires_in is not None
+            else parse_duration(f"{settings.default_token_ttl_seconds}s")
+        )
+    except RegistryError as exc:
+        raise click.ClickException(exc.diagnostics()) from None
+
+    async def work(session: AsyncSession) -> object:
+        return await TokenService(session).create(
+            namespace=namespace,
+            scopes=parsed_scopes,
+            actor=_cli_actor(),
+            expires_in=lifetime,
+            description=description,
+        )
+
+    issued = _run_db(settings, work)
+    assert_issued = issued  # keeps mypy aware of the concrete type below
+    from registry.auth import IssuedToken
+
+    if not isinstance(assert_issued, IssuedToken):  # pragma: no cover
+        raise click.ClickException("token creation returned nothing")
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "id": assert_issued.id,
+                    "token": assert_issued.secret,
+                    "namespace": assert_issued.namespace,
+                    "scopes": sorted(assert_issued.scopes),
+                    "expires_at": assert_issued.expires_at.isoformat()
+                    if assert_issued.expires_at
+                    else None,
+                }
+            )
+        )
+    else:
+        click.echo(assert_issued.secret)
+        expiry = assert_issued.expires_at.isoformat() if assert_issued.expires_at else "never"
+        click.echo(
+            f"token {assert_issued.id} for {namespace} ({','.join(sorted(parsed_scopes))}), "
+            f"expires {expiry}; it is shown only once",
+            err=True,
+        )
+
+
+@token.command("revoke")
+@click.argument("token_id")
+@_data_dir_option
+def token_revoke(token_id: str, data_dir: Path | None) -> None:
+    """Revoke a token by its id (the part after cst_ and before the next _)."""
+    settings = _settings(data_dir)
+    if token_id.startswith("cst_"):
+        token_id = token_id.split("_")[1]
+
+    async def work(session: AsyncSession) -> None:
+        await TokenService(session).revoke(token_id, actor=_cli_actor())
+
+    _run_db(settings, work)
+    click.echo(f"token {token_id} revoked")
+
+
+@click.group()
+def namespace() -> None:
+    """Manage namespaces."""
+
+
+@namespace.command("create")
+@click.argument("name")
+@click.option("--anonymous-pull/--no-anonymous-pull", default=False)
+@_data_dir_option
+def namespace_create(name: str, anonymous_pull: bool, data_dir: Path | None) -> None:
+    """Create a namespace (or update its anonymous-pull setting)."""
+    settings = _settings(data_dir)
+
+    async def work(session: AsyncSession) -> None:
+        ns = await ensure_namespace(session, name, actor=_cli_actor())
+        if ns.anonymous_pull != anonymous_pull:
+            ns.anonymous_pull = anonymous_pull
+            from registry.audit import record
+
+            await record(
+                session,
+                actor=_cli_actor(),
+                action="namespace.update",
+                subject=f"namespace:{name}",
+                namespace=name,
+                detail={"anonymous_pull": anonymous_pull},
+            )
+
+    _run_db(settings, work)
+    click.echo(f"namespace {name} (anonymous pull {'on' if anonymous_pull else 'off'})")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(0)

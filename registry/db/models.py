@@ -1,0 +1,134 @@
+"""SQLAlchemy models. The schema is created only by the Alembic migrations.
+
+Digest columns carry check constraints on their format so that a bug upstream
+cannot store a digest the rest of the system would refuse to parse.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from registry.db.types import UTCDateTime, utcnow
+
+# Stable constraint names, so migrations can refer to them on both engines.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Autoincrementing 64-bit keys; SQLite only autoincrements "INTEGER PRIMARY KEY".
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+SHA256_DIGEST_CHECK = "{col} LIKE 'sha256:%' AND length({col}) = 71"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Namespace(Base):
+    """A namespace (``acme``): the unit of ownership, tokens and policy."""
+
+    __tablename__ = "namespaces"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True, comment="first path component")
+    anonymous_pull: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    repositories: Mapped[list[Repository]] = relationship(back_populates="namespace")
+
+
+class Repository(Base):
+    """An OCI repository, ``<namespace>/<model>``."""
+
+    __tablename__ = "repositories"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    namespace_id: Mapped[int] = mapped_column(
+        ForeignKey("namespaces.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255), unique=True, comment="full repository name")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    namespace: Mapped[Namespace] = relationship(back_populates="repositories")
+
+
+class Blob(Base):
+    """A content-addressed blob known to the store (bytes live in the blob store)."""
+
+    __tablename__ = "blobs"
+    __table_args__ = (
+        CheckConstraint(SHA256_DIGEST_CHECK.format(col="digest"), name="digest_format"),
+        CheckConstraint("size >= 0", name="size_nonnegative"),
+    )
+
+    digest: Mapped[str] = mapped_column(String(71), primary_key=True, comment="sha256:<hex>")
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RepositoryBlob(Base):
+    """A blob is visible in a repository only once pushed or mounted there."""
+
+    __tablename__ = "repository_blobs"
+
+    repository_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
+    )
+    blob_digest: Mapped[str] = mapped_column(
+        ForeignKey("blobs.digest", ondelete="RESTRICT"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiToken(Base):
+    """An API token. Only the SHA-256 of the secret is stored."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint("length(token_hash) = 64", name="token_hash_format"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, comment="public token id")
+    token_hash: Mapped[str] = mapped_column(
+        String(64), unique=True, comment="sha256 hex of the whole secret token"
+    )
+    namespace: Mapped[str] = mapped_column(String(128), index=True, comment="'*' = every namespace")
+    scopes: Mapped[str] = mapped_column(String(64), comment="comma-separated: pull,push,admin")
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AuditEvent(Base):
+    """An append-only record of every write: who did what to what, and when."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_namespace_id", "namespace", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    namespace: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    subject: Mapped[str] = mapped_column(String(512))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,21 @@
+"""Insert-if-absent on both engines, so concurrent pushes of one digest never collide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, Any]) -> None:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for the session's dialect."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(table).values(**values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table).values(**values).on_conflict_do_nothing()
+    else:  # pragma: no cover - only the two engines are supported
+        raise NotImplementedError(dialect)
+    await session.execute(statement)

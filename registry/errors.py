@@ -1,0 +1,119 @@
+"""The registry's errors: one root, each error knowing its HTTP status and OCI code.
+
+Handlers raise these; :mod:`registry.http.problems` is the one place that turns
+them into responses (OCI error bodies under ``/v2/``, RFC 9457 problem details
+elsewhere).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class RegistryError(Exception):
+    """Root of every error raised by ``registry``."""
+
+    status_code: ClassVar[int] = 500
+    #: OCI Distribution error code, used for ``/v2/`` responses.
+    code: ClassVar[str] = "UNKNOWN"
+    title: ClassVar[str] = "Registry error"
+
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra or {}
+        self.headers: dict[str, str] = {}
+
+    def diagnostics(self) -> str:
+        """One human line: what failed and why."""
+        return f"{self.title}: {self.detail}"
+
+
+class ConfigurationError(RegistryError):
+    """The registry's settings are invalid; raised at start-up, never per request."""
+
+    title = "Invalid configuration"
+
+
+class BadRequest(RegistryError):
+    status_code = 400
+    code = "UNSUPPORTED"
+    title = "Bad request"
+
+
+class NameInvalid(BadRequest):
+    code = "NAME_INVALID"
+    title = "Invalid repository name"
+
+
+class DigestInvalid(BadRequest):
+    code = "DIGEST_INVALID"
+    title = "Invalid digest"
+
+
+class SizeInvalid(BadRequest):
+    code = "SIZE_INVALID"
+    title = "Invalid size"
+
+
+class BlobUploadInvalid(BadRequest):
+    code = "BLOB_UPLOAD_INVALID"
+    title = "Invalid blob upload"
+
+
+class Unsupported(BadRequest):
+    code = "UNSUPPORTED"
+    title = "Unsupported operation"
+
+
+class InvalidInput(BadRequest):
+    code = "UNSUPPORTED"
+    title = "Invalid input"
+
+
+class Unauthorized(RegistryError):
+    status_code = 401
+    code = "UNAUTHORIZED"
+    title = "Authentication required"
+
+
+class Denied(RegistryError):
+    status_code = 403
+    code = "DENIED"
+    title = "Access denied"
+
+
+class NotFound(RegistryError):
+    status_code = 404
+    code = "NAME_UNKNOWN"
+    title = "Not found"
+
+
+class NameUnknown(NotFound):
+    code = "NAME_UNKNOWN"
+    title = "Repository not known"
+
+
+class BlobUnknown(NotFound):
+    code = "BLOB_UNKNOWN"
+    title = "Blob not known"
+
+
+class Conflict(RegistryError):
+    status_code = 409
+    code = "DENIED"
+    title = "Conflict"
+
+
+class PayloadTooLarge(RegistryError):
+    status_code = 413
+    code = "SIZE_INVALID"
+    title = "Payload too large"
+
+
+class ClientDisconnected(RegistryError):
+    """The client went away mid-request; nothing was stored."""
+
+    status_code = 400
+    code = "BLOB_UPLOAD_INVALID"
+    title = "Client disconnected"

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the APIs: errors to responses, dependencies, health."""

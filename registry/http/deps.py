@@ -1,0 +1,79 @@
+"""Request-scoped dependencies: the DB session, the caller, the blob store."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from registry.auth import Principal, TokenService
+from registry.errors import ClientDisconnected, Unauthorized
+from registry.settings import Settings
+from registry.storage import BlobStore
+
+# Handler parameter types for the app-level dependencies, resolved by name.
+DbSession = NamedDependency[AsyncSession]
+Caller = NamedDependency[Principal]
+Blobs = NamedDependency[BlobStore]
+AppSettings = NamedDependency[Settings]
+
+
+async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
+    maker: async_sessionmaker[AsyncSession] = state.sessionmaker
+    async with maker() as session:
+        yield session
+
+
+def provide_blobs(state: State) -> BlobStore:
+    store: BlobStore = state.blobs
+    return store
+
+
+def provide_settings(state: State) -> Settings:
+    settings: Settings = state.settings
+    return settings
+
+
+async def provide_principal(request: Request[Any, Any, Any], db_session: DbSession) -> Principal:
+    """Authenticate from ``Authorization``: a Bearer token, or Basic with it as password."""
+    header = request.headers.get("authorization")
+    if not header:
+        return Principal.anonymous()
+    scheme, _, credential = header.partition(" ")
+    credential = credential.strip()
+    scheme = scheme.lower()
+    if scheme == "bearer" and credential:
+        return await TokenService(db_session).authenticate(credential)
+    if scheme == "basic" and credential:
+        try:
+            decoded = base64.b64decode(credential, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise Unauthorized("malformed Basic credentials") from None
+        _user, sep, password = decoded.partition(":")
+        if not sep or not password:
+            raise Unauthorized("Basic credentials must carry a Custody token as the password")
+        return await TokenService(db_session).authenticate(password)
+    raise Unauthorized("unsupported Authorization scheme (use Bearer or Basic)")
+
+
+async def body_chunks(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
+    """Stream the request body straight from ASGI, never buffering it whole.
+
+    A client that goes away mid-body raises :class:`ClientDisconnected`, so the
+    caller's cleanup runs and nothing is stored.
+    """
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected("the client disconnected before the body was complete")
+        body: bytes = message.get("body", b"")  # type: ignore[assignment]
+        if body:
+            yield body
+        if not message.get("more_body", False):
+            return

@@ -1,0 +1,50 @@
+"""Liveness (``/healthz``) and readiness (``/readyz``) probes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from litestar import Response, get
+from litestar.datastructures import State
+from sqlalchemy import text
+
+from registry.db.migrate import head_revision
+
+log = logging.getLogger(__name__)
+
+
+@get("/healthz", include_in_schema=False, sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    """The process is up and answering."""
+    return {"status": "ok"}
+
+
+@get("/readyz", include_in_schema=False)
+async def readyz(state: State) -> Response[dict[str, Any]]:
+    """The database answers (at the expected schema) and the blob store is writable."""
+    checks: dict[str, str] = {}
+    try:
+        async with state.engine.connect() as connection:
+            await asyncio.wait_for(connection.execute(text("SELECT 1")), timeout=5)
+            current = (
+                await connection.execute(text("SELECT version_num FROM alembic_version"))
+            ).scalar()
+        expected = head_revision()
+        checks["database"] = (
+            "ok" if current == expected else f"schema at {current}, expected {expected}"
+        )
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        log.warning("readiness: database check failed: %s", exc)
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    try:
+        await state.blobs.ping()
+        checks["blobs"] = "ok"
+    except OSError as exc:
+        checks["blobs"] = f"unavailable: {exc}"
+    ready = all(value == "ok" for value in checks.values())
+    return Response(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )

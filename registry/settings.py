@@ -1,0 +1,94 @@
+"""Typed settings of the registry, read from the environment by the factory.
+
+Nothing here runs at import: :meth:`Settings.from_env` is called by
+``create_app()`` or the CLI, so tests build apps with whatever settings they need.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from registry.errors import ConfigurationError
+
+_ENV_PREFIX = "CUSTODY_"
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(_ENV_PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{_ENV_PREFIX}{name} must be an integer, got {raw!r}") from None
+    if value < 0:
+        raise ConfigurationError(f"{_ENV_PREFIX}{name} must not be negative, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(_ENV_PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(f"{_ENV_PREFIX}{name} must be a boolean, got {raw!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the registry needs to start. Build with :meth:`from_env`."""
+
+    data_dir: Path = field(default_factory=lambda: Path("var"))
+    #: SQLAlchemy URL; ``None`` means SQLite at ``<data_dir>/custody.db``.
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: Largest manifest accepted (OCI recommends registries accept at least 4 MiB).
+    max_manifest_bytes: int = 4 * 1024 * 1024
+    #: Largest JSON body accepted on the lifecycle API.
+    max_api_body_bytes: int = 1024 * 1024
+    #: Largest blob accepted; 0 means no limit beyond the disk.
+    max_blob_bytes: int = 0
+    #: Default lifetime of a token created without ``--expires-in`` (seconds).
+    default_token_ttl_seconds: int = 90 * 24 * 3600
+    #: Log SQL statements (development only).
+    echo_sql: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read ``CUSTODY_*`` variables; keyword overrides (CLI flags) win."""
+        env = os.environ if env is None else env
+        settings = cls(
+            data_dir=Path(env.get(_ENV_PREFIX + "DATA_DIR") or "var"),
+            database_url=env.get(_ENV_PREFIX + "DATABASE_URL") or None,
+            host=env.get(_ENV_PREFIX + "HOST") or "127.0.0.1",
+            port=_int(env, "PORT", 8080),
+            max_manifest_bytes=_int(env, "MAX_MANIFEST_BYTES", 4 * 1024 * 1024),
+            max_api_body_bytes=_int(env, "MAX_API_BODY_BYTES", 1024 * 1024),
+            max_blob_bytes=_int(env, "MAX_BLOB_BYTES", 0),
+            default_token_ttl_seconds=_int(env, "DEFAULT_TOKEN_TTL_SECONDS", 90 * 24 * 3600),
+            echo_sql=_bool(env, "ECHO_SQL", False),
+        )
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        if "data_dir" in clean:
+            clean["data_dir"] = Path(str(clean["data_dir"]))
+        return replace(settings, **clean)  # type: ignore[arg-type]
+
+    @property
+    def blob_dir(self) -> Path:
+        """Where the filesystem blob store keeps its files."""
+        return self.data_dir / "blobs"
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL actually used (the SQLite default filled in)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'custody.db').resolve()}"

@@ -1,0 +1,61 @@
+"""The interface every blob backend implements.
+
+Deliberately narrow (put by digest, open a byte range, stat, delete) so a
+backend is easy to write and one shared test suite proves each of them.
+A backend never makes content visible under a digest it has not verified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from registry.digests import Digest
+
+
+@dataclass(frozen=True, slots=True)
+class BlobStat:
+    digest: Digest
+    size: int
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    """Content-addressed storage of immutable byte strings."""
+
+    async def put(
+        self,
+        chunks: AsyncIterable[bytes],
+        *,
+        expected: Digest | None = None,
+        max_bytes: int = 0,
+    ) -> BlobStat:
+        """Store a stream; return its digest and size.
+
+        The bytes become visible only if the stream ends normally and, when
+        ``expected`` is given, hashes to it. Otherwise nothing is left behind and
+        :class:`~registry.errors.DigestInvalid` (mismatch),
+        :class:`~registry.errors.PayloadTooLarge` (over ``max_bytes``, if non-zero)
+        or the stream's own error is raised.
+        """
+        ...
+
+    async def stat(self, digest: Digest) -> BlobStat | None:
+        """Size of a stored blob, or ``None`` if absent."""
+        ...
+
+    def open(self, digest: Digest, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """Stream bytes ``[start, end)`` (``end`` ``None`` = to the end).
+
+        Raises :class:`~registry.errors.BlobUnknown` on first iteration if absent.
+        """
+        ...
+
+    async def delete(self, digest: Digest) -> bool:
+        """Remove a blob; ``True`` if it existed."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise if the store cannot currently serve (readiness)."""
+        ...

@@ -1,0 +1,17 @@
+"""Fixtures for the registry: an app on each engine, and its test client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from litestar.testing import TestClient
+
+from registry import create_app
+from registry.settings import Settings
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    with TestClient(app=create_app(settings), base_url="http://127.0.0.1") as test_client:
+        yield test_client
