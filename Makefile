@@ -1,0 +1,46 @@
+# Two commands on a fresh machine:
+#   make run    set up .venv and run the registry on 127.0.0.1:8080 (SQLite + ./var)
+#   make test   set up .venv and run every check and test
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.custody-installed
+DATA_DIR ?= var
+
+.PHONY: run test lint typecheck imports pytest bench venv clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the lock or the project metadata changes.
+$(STAMP): requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	CUSTODY_DATA_DIR=$(DATA_DIR) $(BIN)/custody db upgrade
+	CUSTODY_DATA_DIR=$(DATA_DIR) $(BIN)/custody serve --host 127.0.0.1 --port 8080
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+imports: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+test: lint typecheck imports pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
