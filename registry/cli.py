@@ -65,14 +65,19 @@ def _run_db(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) ->
         raise click.ClickException(exc.diagnostics()) from None
 
 
+def _one_line(exc: BaseException) -> str:
+    """The driver's own message on one line, without SQLAlchemy's background links."""
+    original = getattr(exc, "orig", None) or exc
+    text = " ".join(line.strip() for line in str(original).splitlines() if line.strip())
+    return f"{type(original).__name__}: {text}"
+
+
 def _require_schema(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         current = migrate.current_revision(settings.effective_database_url)
     except Exception as exc:  # noqa: BLE001 - any connection failure is reported as one line
-        raise click.ClickException(
-            f"cannot reach the database: {type(exc).__name__}: {exc}"
-        ) from None
+        raise click.ClickException(f"cannot reach the database: {_one_line(exc)}") from None
     head = migrate.head_revision()
     if current != head:
         raise click.ClickException(
@@ -128,7 +133,7 @@ def db_upgrade(data_dir: Path | None, revision: str) -> None:
     try:
         migrate.upgrade(settings.effective_database_url, revision)
     except Exception as exc:  # noqa: BLE001 - report as one line, exit non-zero
-        raise click.ClickException(f"migration failed: {type(exc).__name__}: {exc}") from None
+        raise click.ClickException(f"migration failed: {_one_line(exc)}") from None
     click.echo(f"database at revision {migrate.current_revision(settings.effective_database_url)}")
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import unquote
 
 from litestar import Request, Response, Router, route
 from litestar.datastructures import State
-from litestar.params import FromPath
 from litestar.response import Stream
 
 from registry.audit import record
@@ -36,6 +36,14 @@ async def v2_base(principal: Caller) -> Response[dict[str, Any]]:
     return Response({}, headers={"Docker-Distribution-API-Version": "registry/2.0"})
 
 
+def _rest(request: Request[Any, Any, Any]) -> str:
+    # The router collapses "//"; parse the path as received so "/v2//etc" is seen as it is.
+    raw: bytes | None = request.scope.get("raw_path")
+    # Some transports put the query string in raw_path; the path ends at "?".
+    path = unquote(raw.split(b"?", 1)[0].decode("latin-1")) if raw else request.scope["path"]
+    return path[len("/v2") :]
+
+
 def _match(pattern: re.Pattern[str], rest: str) -> re.Match[str] | None:
     return pattern.match(rest)
 
@@ -52,12 +60,12 @@ async def _require_pull(db_session: DbSession, principal: Caller, name: Reposito
 
 @route("/v2/{rest:path}", http_method=["GET", "HEAD"], include_in_schema=False)
 async def v2_read(
-    rest: FromPath[str],
     request: Request[Any, Any, State],
     principal: Caller,
     db_session: DbSession,
     blobs: Blobs,
 ) -> Response[Any]:
+    rest = _rest(request)
     if match := _match(_BLOB, rest):
         name = _name(match)
         digest = Digest.parse(match.group("digest"))
@@ -78,13 +86,13 @@ async def v2_read(
 
 @route("/v2/{rest:path}", http_method=["POST"], include_in_schema=False)
 async def v2_post(
-    rest: FromPath[str],
     request: Request[Any, Any, State],
     principal: Caller,
     db_session: DbSession,
     blobs: Blobs,
     settings: AppSettings,
 ) -> Response[Any]:
+    rest = _rest(request)
     if match := _match(_UPLOADS, rest):
         name = _name(match)
         principal.require(name.namespace, Scope.PUSH)

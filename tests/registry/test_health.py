@@ -1,0 +1,61 @@
+"""Liveness, readiness and a first push/pull through the app."""
+
+from __future__ import annotations
+
+import shutil
+
+from alembic import command
+
+from registry.db import migrate
+from tests.registry.helpers import bearer, sha256_digest
+
+
+def test_healthz_and_readyz(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"database": "ok", "blobs": "ok"}
+
+
+def test_not_ready_without_the_blob_directory(client, settings):
+    shutil.rmtree(settings.blob_dir)
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["blobs"].startswith("unavailable")
+    assert client.get("/healthz").status_code == 200  # alive, just not ready
+
+
+def test_not_ready_when_the_schema_is_behind(client, settings):
+    command.downgrade(migrate.alembic_config(settings.effective_database_url), "base")
+    try:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert "expected" in ready.json()["checks"]["database"]
+    finally:
+        migrate.upgrade(settings.effective_database_url)
+
+
+def test_monolithic_blob_push_and_pull(client, make_token):
+    token = make_token()
+    data = b"hello weights" * 1000
+    digest = sha256_digest(data)
+    r = client.post(
+        f"/v2/acme/model/blobs/uploads/?digest={digest}", content=data, headers=bearer(token.secret)
+    )
+    assert r.status_code == 201, r.text
+    assert r.headers["docker-content-digest"] == digest
+    assert r.headers["location"] == f"/v2/acme/model/blobs/{digest}"
+    r = client.get(f"/v2/acme/model/blobs/{digest}", headers=bearer(token.secret))
+    assert r.status_code == 200
+    assert r.content == data
+    head = client.head(f"/v2/acme/model/blobs/{digest}", headers=bearer(token.secret))
+    assert head.headers["content-length"] == str(len(data))
+    assert head.headers["docker-content-digest"] == digest
+
+
+def test_v2_base_requires_credentials(client, make_token):
+    anonymous = client.get("/v2/")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"].startswith("Basic")
+    token = make_token(scopes="pull")
+    assert client.get("/v2/", headers=bearer(token.secret)).status_code == 200
