@@ -1,8 +1,8 @@
 """Filesystem blob store: content-addressed files under one directory.
 
-A put streams into a private temporary file while hashing, in a worker thread
-pipelined with the event loop (so receiving the next batch overlaps hashing and
-writing the previous one: both cores work), fsyncs, and renames into
+A put streams into a private temporary file while hashing, in worker threads
+pipelined with the event loop (receiving the next batch overlaps hashing and
+writing the previous ones: both cores work), fsyncs, and renames into
 ``sha256/<2 hex>/<64 hex>`` only once the digest is verified. A mismatch, an
 over-size stream, a client that vanishes or a crash leaves nothing visible.
 Memory per put is bounded by two batches, whatever the blob's size.
@@ -11,6 +11,7 @@ Memory per put is bounded by two batches, whatever the blob's size.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import hashlib
@@ -27,8 +28,11 @@ from registry.storage.base import BlobStat
 
 log = logging.getLogger(__name__)
 
-_BATCH_BYTES = 1024 * 1024
+_BATCH_BYTES = 4 * 1024 * 1024
 _READ_BYTES = 1024 * 1024
+_MAX_IN_FLIGHT = 8
+_BATCH_CHUNKS = 512  # well under IOV_MAX (1024) for writev
+_SYNC_EVERY = 64 * 1024 * 1024
 _STALE_UPLOAD_SECONDS = 24 * 3600
 
 
@@ -59,10 +63,10 @@ class FilesystemBlobStore:
     ) -> BlobStat:
         tmp = self._tmp / uuid.uuid4().hex
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
-        hasher = hashlib.sha256()
+        sink = _Sink(fd)
         size = 0
-        pending: concurrent.futures.Future[None] | None = None
-        buffer = bytearray()
+        batch: list[bytes] = []
+        batch_bytes = 0
         committed = False
         try:
             async for chunk in chunks:
@@ -73,19 +77,15 @@ class FilesystemBlobStore:
                     raise PayloadTooLarge(
                         f"blob exceeds the {max_bytes}-byte limit set by CUSTODY_MAX_BLOB_BYTES"
                     )
-                buffer += chunk
-                if len(buffer) >= _BATCH_BYTES:
-                    if pending is not None:
-                        await asyncio.wrap_future(pending)
-                    batch, buffer = buffer, bytearray()
-                    pending = self._executor.submit(_absorb, fd, hasher, batch)
-            if pending is not None:
-                await asyncio.wrap_future(pending)
-                pending = None
-            if buffer:
-                await asyncio.wrap_future(self._executor.submit(_absorb, fd, hasher, buffer))
-            await asyncio.wrap_future(self._executor.submit(os.fsync, fd))
-            actual = Digest("sha256", hasher.hexdigest())
+                # Chunks are immutable bytes: batch them without copying.
+                batch.append(chunk)
+                batch_bytes += len(chunk)
+                if batch_bytes >= _BATCH_BYTES or len(batch) >= _BATCH_CHUNKS:
+                    await sink.feed(batch)
+                    batch, batch_bytes = [], 0
+            if batch:
+                await sink.feed(batch)
+            actual = Digest("sha256", await sink.finish())
             if expected is not None and actual != expected:
                 raise DigestInvalid(
                     f"content does not match the digest given: expected {expected}, got {actual}"
@@ -94,10 +94,8 @@ class FilesystemBlobStore:
             committed = True
             return BlobStat(actual, size)
         finally:
+            sink.shutdown()  # waits for in-flight work: the lanes may still use fd
             if not committed:
-                # The worker may still be writing to fd: wait for it before closing.
-                if pending is not None:
-                    concurrent.futures.wait([pending])
                 with contextlib.suppress(OSError):
                     os.close(fd)
                 with contextlib.suppress(FileNotFoundError):
@@ -171,13 +169,56 @@ class FilesystemBlobStore:
         self._executor.shutdown(wait=True)
 
 
-def _absorb(fd: int, hasher: hashlib._Hash, data: bytearray) -> None:
-    # hashlib releases the GIL for large buffers, so this overlaps the event loop.
-    hasher.update(data)
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+class _Sink:
+    """Hash and write batches in two ordered lanes, each its own thread.
+
+    hashlib and os.write both release the GIL, so hashing, writing and the event
+    loop receiving the next batch all overlap. At most ``_MAX_IN_FLIGHT`` batches
+    are queued (bounded memory; backpressure reaches the client through TCP).
+    Every ``_SYNC_EVERY`` bytes the writer flushes to disk, so the final fsync
+    is short and disk writeback overlaps the upload instead of following it.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.hasher = hashlib.sha256()
+        self._hash_lane = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hash")
+        self._write_lane = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="write")
+        self._in_flight: collections.deque[concurrent.futures.Future[None]] = collections.deque()
+        self._unsynced = 0
+
+    async def feed(self, batch: list[bytes]) -> None:
+        self._in_flight.append(self._hash_lane.submit(self._hash, batch))
+        self._in_flight.append(self._write_lane.submit(self._write, batch))
+        while len(self._in_flight) > 2 * _MAX_IN_FLIGHT:
+            await asyncio.wrap_future(self._in_flight.popleft())
+
+    async def finish(self) -> str:
+        """Wait for every batch, fsync, and return the hex digest."""
+        while self._in_flight:
+            await asyncio.wrap_future(self._in_flight.popleft())
+        await asyncio.wrap_future(self._write_lane.submit(os.fsync, self.fd))
+        return self.hasher.hexdigest()
+
+    def _hash(self, batch: list[bytes]) -> None:
+        for chunk in batch:
+            self.hasher.update(chunk)
+
+    def _write(self, batch: list[bytes]) -> None:
+        total = sum(len(chunk) for chunk in batch)
+        written = os.writev(self.fd, batch)
+        if written < total:  # short write: finish the rest the slow way
+            rest = memoryview(b"".join(batch))[written:]
+            while rest:
+                rest = rest[os.write(self.fd, rest) :]
+        self._unsynced += total
+        if self._unsynced >= _SYNC_EVERY:
+            os.fdatasync(self.fd)
+            self._unsynced = 0
+
+    def shutdown(self) -> None:
+        self._hash_lane.shutdown(wait=True, cancel_futures=True)
+        self._write_lane.shutdown(wait=True, cancel_futures=True)
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -198,3 +198,18 @@ def test_stale_uploads_are_swept(tmp_path: Path) -> None:
     assert not stale.exists()
     assert fresh.exists()
     backend.close()
+
+
+def test_many_tiny_chunks(store: BlobStore) -> None:
+    """A client dribbling one byte per message still stores exactly its bytes."""
+    data = os.urandom(5000)
+
+    async def tiny() -> AsyncIterator[bytes]:
+        for i in range(len(data)):
+            yield data[i : i + 1]
+
+    async def scenario() -> None:
+        stat = await store.put(tiny(), expected=_digest(data))
+        assert await _read(store, stat.digest) == data
+
+    asyncio.run(scenario())
