@@ -22,6 +22,9 @@ _COMMANDS: dict[str, tuple[str, str, str, str]] = {
     "db": ("registry.cli", "db", "registry", "Database migrations."),
     "token": ("registry.cli", "token", "registry", "Create and revoke API tokens."),
     "namespace": ("registry.cli", "namespace", "registry", "Manage namespaces."),
+    "keygen": ("signing.cli", "keygen", "", "Generate a signing key pair."),
+    "sign": ("signing.cli", "sign", "", "Sign a model as an OpenSSF Model Signing bundle."),
+    "verify": ("verifier.cli", "verify", "", "Verify a model against its signature(s), offline."),
 }
 
 

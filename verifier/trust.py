@@ -1,0 +1,513 @@
+"""Trusted signers: the things a verifier already trusts, and how each authenticates a bundle.
+
+A trusted signer takes a parsed OMS bundle and either returns the verified
+payload with the signer's identity, or raises. Nothing in the bundle is
+trusted before that: a key hint only selects, a certificate chain is only
+believed after it leads to an anchor the verifier holds.
+
+* :class:`TrustedKey` - a public key (ECDSA P-256/P-384/P-521, Ed25519,
+  ML-DSA-65).
+* :class:`TrustedCertificateAuthority` - CA roots, optional intermediates and
+  optional subject constraints; the chain must be valid at the verification
+  time (now by default: key and certificate bundles carry no trusted time).
+* :class:`TrustedSigstoreIdentity` - an OIDC issuer and subject, exact by
+  default, an anchored pattern only when asked for, verified offline against a
+  Sigstore trusted root.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.verification import (
+    Criticality,
+    ExtensionPolicy,
+    PolicyBuilder,
+    Store,
+)
+from cryptography.x509.verification import VerificationError as X509VerificationError
+
+from signing.dsse import Envelope
+from signing.errors import FormatError, UnsafePathError
+from signing.keys import PublicKey, key_hint, key_id, key_type_of, verify_bytes
+from signing.manifest import Manifest
+from signing.oms import (
+    LEGACY_PREDICATE_TYPE,
+    Bundle,
+    MaterialKind,
+    SignedStatement,
+    read_statement,
+)
+from verifier.errors import (
+    BundleInvalid,
+    CertificateChainInvalid,
+    IdentityMismatch,
+    KeyMismatch,
+    SignatureInvalid,
+    UnsafeModelPath,
+    UntrustedSigner,
+)
+
+__all__ = [
+    "Authenticated",
+    "SignerIdentity",
+    "SubjectConstraint",
+    "TrustedCertificateAuthority",
+    "TrustedKey",
+    "TrustedSigner",
+    "TrustedSigstoreIdentity",
+]
+
+_logger = logging.getLogger(__name__)
+
+_OIDC_ISSUER_V1 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
+_OIDC_ISSUER_V2 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
+_SIGSTORE_OTHERNAME = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.7")
+_LEGACY_MARKER = LEGACY_PREDICATE_TYPE.encode()
+
+
+@dataclass(frozen=True, slots=True)
+class SignerIdentity:
+    """Who signed, as established by verification.
+
+    ``kind`` is ``key``, ``certificate`` or ``sigstore``. ``key_id`` is the
+    SHA-256 of the signing key's DER SubjectPublicKeyInfo; ``subject`` and
+    ``issuer`` are the certificate subject and issuing CA, or the Sigstore SAN
+    and OIDC issuer. ``trusted_as`` names the trust rule that accepted it.
+    """
+
+    kind: str
+    key_id: str | None = None
+    subject: str | None = None
+    issuer: str | None = None
+    trusted_as: str = ""
+
+    def principals(self) -> frozenset[str]:
+        """Everything that makes two signatures "the same signer" for a threshold.
+
+        A key (except Sigstore's ephemeral keys) and a subject under an issuer are
+        principals; two signatures sharing any principal count once.
+        """
+        found = set()
+        if self.key_id and self.kind != "sigstore":
+            found.add(f"key:{self.key_id}")
+        if self.subject:
+            found.add(f"subject:{self.issuer or ''}|{self.subject}")
+        return frozenset(found)
+
+    def __str__(self) -> str:
+        if self.kind == "key":
+            return f"key {self.key_id}"
+        if self.kind == "sigstore":
+            return f"{self.subject} (issuer {self.issuer})"
+        return f"certificate {self.subject} (issued by {self.issuer})"
+
+
+@dataclass(frozen=True, slots=True)
+class Authenticated:
+    """A bundle whose signature verified: the statement it carries and who signed it."""
+
+    statement: SignedStatement
+    identity: SignerIdentity
+
+    @property
+    def manifest(self) -> Manifest:
+        """The signed manifest."""
+        return self.statement.manifest
+
+
+def read_verified_payload(payload: bytes) -> SignedStatement:
+    """Parse a payload whose signature has been verified; map format errors to verifier errors."""
+    try:
+        return read_statement(payload)
+    except UnsafePathError as exc:
+        raise UnsafeModelPath(f"the signature names an unsafe file: {exc}") from exc
+    except FormatError as exc:
+        raise BundleInvalid(f"the signed statement is malformed: {exc}") from exc
+
+
+def _legacy_pae(payload: bytes) -> bytes:
+    """The encoding model_signing 0.2 signed by mistake (its PAE embedded ``repr(payload)``)."""
+    kind = "application/vnd.in-toto+json"
+    return f"DSSEV1 {len(kind)} {kind} {len(payload)} {payload!r}".encode()
+
+
+def _envelope_signed_by(envelope: Envelope, key: PublicKey) -> bool:
+    """Whether any envelope signature verifies with ``key``.
+
+    The standard DSSE encoding is tried first. The broken encoding of
+    model_signing 0.2 (optionally with its hard-coded SHA-256) is accepted only
+    for ECDSA keys and only for payloads of the v0.2 predicate, for backward
+    compatibility with signatures made then.
+    """
+    pae = envelope.pae()
+    for signature in envelope.signatures:
+        if verify_bytes(key, signature.sig, pae):
+            return True
+    if isinstance(key, ec.EllipticCurvePublicKey) and _LEGACY_MARKER in envelope.payload:
+        legacy = _legacy_pae(envelope.payload)
+        for signature in envelope.signatures:
+            if verify_bytes(key, signature.sig, legacy) or verify_bytes(
+                key, signature.sig, legacy, ecdsa_hash_override=hashes.SHA256()
+            ):
+                _logger.warning(
+                    "signature uses the pre-1.0 model_signing encoding; ask the signer to re-sign"
+                )
+                return True
+    return False
+
+
+class TrustedSigner(ABC):
+    """Something the verifier trusts to sign models."""
+
+    name: str
+
+    @abstractmethod
+    def authenticate(self, bundle: Bundle) -> Authenticated:
+        """Verify ``bundle`` as signed by this signer; raise a :class:`VerificationError` if not."""
+
+    def describe(self) -> str:
+        """A short label for messages."""
+        return self.name
+
+
+class TrustedKey(TrustedSigner):
+    """A public key trusted to sign."""
+
+    def __init__(self, public_key: PublicKey, *, name: str = "") -> None:
+        self.public_key = public_key
+        self.key_id = key_id(public_key)
+        self.hint = key_hint(public_key)
+        self.name = name or f"{key_type_of(public_key)} key {self.key_id[:16]}"
+
+    def authenticate(self, bundle: Bundle) -> Authenticated:
+        material = bundle.material
+        if material.kind != MaterialKind.PUBLIC_KEY:
+            raise KeyMismatch(
+                f"the bundle carries {material.kind}, not a public-key signature ({self.name})"
+            )
+        if material.hint is not None and material.hint != self.hint:
+            raise KeyMismatch(
+                f"the bundle was signed by key {material.hint[:24]}..., "
+                f"not by the trusted key {self.hint[:24]}... ({self.name})"
+            )
+        if not _envelope_signed_by(bundle.envelope, self.public_key):
+            raise SignatureInvalid(
+                f"the signature does not verify with {self.name} "
+                "(edited payload, or signed by another key)"
+            )
+        statement = read_verified_payload(bundle.envelope.payload)
+        return Authenticated(statement, SignerIdentity("key", self.key_id, trusted_as=self.name))
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectConstraint:
+    """Constraints on a leaf certificate. Exact values; ``san_pattern`` is an anchored regex.
+
+    Every field given must hold. ``subject`` is the RFC 4514 string of the
+    whole subject name (``CN=release,O=Acme``).
+    """
+
+    subject: str | None = None
+    common_name: str | None = None
+    san: str | None = None
+    san_pattern: str | None = None
+
+    def check(self, certificate: x509.Certificate) -> None:
+        """Raise :class:`IdentityMismatch` unless the certificate satisfies every constraint."""
+        actual_subject = certificate.subject.rfc4514_string()
+        if self.subject is not None and actual_subject != self.subject:
+            raise IdentityMismatch(
+                f"certificate subject is {actual_subject!r}, policy requires {self.subject!r}"
+            )
+        if self.common_name is not None:
+            names = [
+                a.value for a in certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+            ]
+            if self.common_name not in names:
+                raise IdentityMismatch(
+                    f"certificate common name is {names}, policy requires {self.common_name!r}"
+                )
+        if self.san is not None or self.san_pattern is not None:
+            sans = certificate_sans(certificate)
+            if self.san is not None and self.san not in sans:
+                raise IdentityMismatch(
+                    f"certificate SANs {sorted(sans)} do not include {self.san!r}"
+                )
+            if self.san_pattern is not None and not any(
+                re.fullmatch(self.san_pattern, s) for s in sans
+            ):
+                raise IdentityMismatch(
+                    f"no certificate SAN matches ^{self.san_pattern}$ (SANs: {sorted(sans)})"
+                )
+
+
+def certificate_sans(certificate: x509.Certificate) -> set[str]:
+    """E-mail, URI, DNS and Sigstore other-name SAN values."""
+    try:
+        ext = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return set()
+    values: set[str] = set(ext.get_values_for_type(x509.RFC822Name))
+    values.update(ext.get_values_for_type(x509.UniformResourceIdentifier))
+    values.update(ext.get_values_for_type(x509.DNSName))
+    for other in ext.get_values_for_type(x509.OtherName):
+        if other.type_id == _SIGSTORE_OTHERNAME:
+            values.add(_der_utf8(other.value))
+    return values
+
+
+def _der_utf8(value: bytes) -> str:
+    """Decode a DER UTF8String (tag 0x0c, short or long length form)."""
+    if len(value) >= 2 and value[0] == 0x0C:
+        length = value[1]
+        offset = 2
+        if length & 0x80:
+            count = length & 0x7F
+            length = int.from_bytes(value[2 : 2 + count], "big")
+            offset = 2 + count
+        return value[offset : offset + length].decode("utf-8", "replace")
+    return value.decode("utf-8", "replace")
+
+
+def _can_sign(certificate: x509.Certificate) -> bool:
+    """Digital-signature key usage, or the code-signing extended key usage."""
+    try:
+        if certificate.extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature:
+            return True
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        usages = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return False
+    return ExtendedKeyUsageOID.CODE_SIGNING in usages
+
+
+class TrustedCertificateAuthority(TrustedSigner):
+    """CA roots whose (constrained) end-entity certificates are trusted to sign.
+
+    The chain is built with ``cryptography``'s verifier under the Web PKI rules
+    for CAs (basic constraints, path length, name constraints, key usage); the
+    end-entity certificate must allow digital signatures or code signing.
+    ``at_time`` fixes the validity instant (default: now).
+    """
+
+    def __init__(
+        self,
+        roots: Sequence[x509.Certificate],
+        *,
+        intermediates: Sequence[x509.Certificate] = (),
+        constraint: SubjectConstraint | None = None,
+        at_time: datetime | None = None,
+        name: str = "",
+    ) -> None:
+        if not roots:
+            raise ValueError("a certificate authority needs at least one root")
+        self.roots = tuple(roots)
+        self.intermediates = tuple(intermediates)
+        self.constraint = constraint or SubjectConstraint()
+        self.at_time = at_time
+        self.name = name or f"CA {self.roots[0].subject.rfc4514_string()}"
+
+    def _chain(self, leaf: x509.Certificate, untrusted: Sequence[x509.Certificate]) -> None:
+        ca_policy = ExtensionPolicy.webpki_defaults_ca().may_be_present(
+            x509.ExtendedKeyUsage, Criticality.NON_CRITICAL, None
+        )
+        verifier = (
+            PolicyBuilder()
+            .store(Store(list(self.roots)))
+            .time(self.at_time or datetime.now(UTC))
+            .extension_policies(ca_policy=ca_policy, ee_policy=ExtensionPolicy.permit_all())
+            .build_client_verifier()
+        )
+        try:
+            verifier.verify(leaf, [*untrusted, *self.intermediates])
+        except (X509VerificationError, ValueError) as exc:
+            raise CertificateChainInvalid(
+                f"certificate {leaf.subject.rfc4514_string()!r} does not chain to "
+                f"{self.name}: {exc}"
+            ) from exc
+
+    def authenticate(self, bundle: Bundle) -> Authenticated:
+        material = bundle.material
+        if material.kind != MaterialKind.CERTIFICATE_CHAIN:
+            raise UntrustedSigner(
+                f"the bundle carries {material.kind}, not a certificate chain ({self.name})"
+            )
+        try:
+            chain = [x509.load_der_x509_certificate(der) for der in material.certificates]
+        except ValueError as exc:
+            raise BundleInvalid(f"the bundle's certificate chain does not parse: {exc}") from exc
+        leaf = chain[0]
+        self._chain(leaf, chain[1:])
+        if not _can_sign(leaf):
+            raise CertificateChainInvalid(
+                f"certificate {leaf.subject.rfc4514_string()!r} is not allowed to sign "
+                "(no digitalSignature key usage or codeSigning extended key usage)"
+            )
+        self.constraint.check(leaf)
+        public_key = leaf.public_key()
+        if not isinstance(public_key, ec.EllipticCurvePublicKey):
+            from cryptography.hazmat.primitives.asymmetric import ed25519
+
+            if not isinstance(public_key, ed25519.Ed25519PublicKey):
+                raise CertificateChainInvalid(
+                    f"certificate key type {type(public_key).__name__} is not supported"
+                )
+        if not _envelope_signed_by(bundle.envelope, public_key):
+            raise SignatureInvalid(
+                f"the signature does not verify with the key of certificate "
+                f"{leaf.subject.rfc4514_string()!r}"
+            )
+        statement = read_verified_payload(bundle.envelope.payload)
+        identity = SignerIdentity(
+            "certificate",
+            key_id(public_key),
+            leaf.subject.rfc4514_string(),
+            leaf.issuer.rfc4514_string(),
+            trusted_as=self.name,
+        )
+        return Authenticated(statement, identity)
+
+
+@dataclass(slots=True)
+class _SigstorePolicy:
+    """A sigstore-python VerificationPolicy: exact issuer, exact or anchored-pattern subject."""
+
+    issuer: str
+    identity: str | None
+    pattern: str | None
+    matched: list[str] = field(default_factory=list)
+    failure: str | None = None
+
+    def verify(self, cert: x509.Certificate) -> None:
+        from sigstore.errors import VerificationError as SigstoreVerificationError
+
+        actual_issuer = sigstore_issuer(cert)
+        if actual_issuer != self.issuer:
+            self.failure = f"OIDC issuer is {actual_issuer!r}, expected {self.issuer!r}"
+            raise SigstoreVerificationError(self.failure)
+        sans = certificate_sans(cert)
+        if self.identity is not None:
+            hits = [self.identity] if self.identity in sans else []
+        else:
+            hits = sorted(s for s in sans if self.pattern and re.fullmatch(self.pattern, s))
+        if not hits:
+            wanted = self.identity if self.identity is not None else f"^{self.pattern}$"
+            self.failure = f"certificate identity {sorted(sans)} does not match {wanted!r}"
+            raise SigstoreVerificationError(self.failure)
+        self.matched[:] = hits
+
+
+def sigstore_issuer(cert: x509.Certificate) -> str | None:
+    """The OIDC issuer a Fulcio certificate records (v2 extension first, then v1)."""
+    for oid, der in ((_OIDC_ISSUER_V2, True), (_OIDC_ISSUER_V1, False)):
+        try:
+            ext = cert.extensions.get_extension_for_oid(oid).value
+        except x509.ExtensionNotFound:
+            continue
+        raw = ext.value if isinstance(ext, x509.UnrecognizedExtension) else b""
+        return _der_utf8(raw) if der else raw.decode("utf-8", "replace")
+    return None
+
+
+class TrustedSigstoreIdentity(TrustedSigner):
+    """A Sigstore (keyless) identity, verified offline against a trusted root.
+
+    ``identity`` is compared exactly; give ``identity_pattern`` instead to
+    accept any SAN that fully matches a regular expression (always anchored).
+    """
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        identity: str | None = None,
+        identity_pattern: str | None = None,
+        trusted_root: object | None = None,
+        name: str = "",
+    ) -> None:
+        if (identity is None) == (identity_pattern is None):
+            raise ValueError("give exactly one of identity and identity_pattern")
+        if identity_pattern is not None:
+            re.compile(identity_pattern)
+            if identity_pattern in (".*", ".+", "(.*)", "(.+)"):
+                _logger.warning(
+                    "Sigstore identity pattern %r accepts ANY identity from %s",
+                    identity_pattern,
+                    issuer,
+                )
+        self.issuer = issuer
+        self.identity = identity
+        self.identity_pattern = identity_pattern
+        self._trusted_root = trusted_root
+        self.name = name or f"sigstore {identity or '^' + str(identity_pattern) + '$'}"
+
+    def _root(self) -> object:
+        if self._trusted_root is None:
+            from verifier.sigstore import load_trusted_root
+
+            self._trusted_root = load_trusted_root(None)
+        return self._trusted_root
+
+    def authenticate(self, bundle: Bundle) -> Authenticated:
+        import json
+
+        from sigstore.errors import Error as SigstoreError
+        from sigstore.models import Bundle as SigstoreBundle
+        from sigstore.models import InvalidBundle
+        from sigstore.models import TrustedRoot as SigstoreTrustedRoot
+        from sigstore.verify import Verifier
+
+        if bundle.material.kind == MaterialKind.PUBLIC_KEY:
+            raise UntrustedSigner(f"the bundle is signed by a bare key, not by {self.name}")
+        root = self._root()
+        if not isinstance(root, SigstoreTrustedRoot):
+            raise TypeError("trusted_root must be a sigstore.models.TrustedRoot")
+        try:
+            sigstore_bundle = SigstoreBundle.from_json(json.dumps(bundle.document))
+        except (InvalidBundle, ValueError) as exc:
+            raise BundleInvalid(f"not a valid Sigstore bundle: {exc}") from exc
+        policy = _SigstorePolicy(self.issuer, self.identity, self.identity_pattern)
+        try:
+            payload_type, payload = Verifier(trusted_root=root).verify_dsse(sigstore_bundle, policy)
+        except SigstoreError as exc:
+            if policy.failure is not None:
+                raise IdentityMismatch(f"Sigstore: {policy.failure}") from exc
+            message = " ".join(str(exc).split())
+            raise UntrustedSigner(f"Sigstore verification failed: {message}") from exc
+        except (ValueError, TypeError) as exc:
+            raise UntrustedSigner(f"Sigstore verification failed: {exc}") from exc
+        if payload_type != "application/vnd.in-toto+json":
+            raise BundleInvalid(f"DSSE payload type {payload_type!r} is not in-toto")
+        statement = read_verified_payload(payload)
+        cert = sigstore_bundle.signing_certificate
+        identity = SignerIdentity(
+            "sigstore",
+            key_id(_public_key_of(cert)),
+            policy.matched[0] if policy.matched else self.identity,
+            self.issuer,
+            trusted_as=self.name,
+        )
+        return Authenticated(statement, identity)
+
+
+def _public_key_of(cert: x509.Certificate) -> PublicKey:
+    key = cert.public_key()
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return key
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return key
+    raise UntrustedSigner(f"unsupported certificate key type {type(key).__name__}")
