@@ -228,13 +228,20 @@ def parse_trust_policy(text: str, *, source: str = "", base_dir: Path | None = N
     data = yaml.safe_load(text)
     located = _Located(root)
     validator = jsonschema.Draft202012Validator(schema())
-    errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), str(e.path)))
-    if errors:
-        best = jsonschema.exceptions.best_match(errors) or errors[0]
-        # best_match prefers shallow errors; a deeper unknown-field error says more.
-        deepest = max(errors, key=lambda e: len(e.absolute_path))
-        chosen = deepest if deepest.validator == "additionalProperties" else best
-        raise _schema_error(chosen, located, source)
+    errors = list(validator.iter_errors(data))
+    problems = [_schema_error(e, located, source) for e in errors]
+    if problems:
+        # An unknown field (a typo) explains the other errors of its object best;
+        # otherwise the earliest line at fault. More follow once it is fixed.
+        unknown = [
+            p
+            for p, e in zip(problems, errors, strict=True)
+            if e.validator == "additionalProperties"
+        ]
+        first = min(unknown or problems, key=lambda p: p.line or 0)
+        if len(problems) > 1:
+            first.args = (f"{first.args[0]} (and {len(problems) - 1} more problem(s))",)
+        raise first
 
     rules = []
     roots_cache: dict[str, object] = {}

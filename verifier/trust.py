@@ -106,10 +106,12 @@ class SignerIdentity:
 
     def __str__(self) -> str:
         if self.kind == "key":
-            return f"key {self.key_id}"
-        if self.kind == "sigstore":
-            return f"{self.subject} (issuer {self.issuer})"
-        return f"certificate {self.subject} (issued by {self.issuer})"
+            text = f"key {self.key_id}"
+        elif self.kind == "sigstore":
+            text = f"{self.subject} (issuer {self.issuer})"
+        else:
+            text = f"certificate {self.subject} (issued by {self.issuer})"
+        return f"{text} ({self.trusted_as})" if self.trusted_as else text
 
 
 @dataclass(frozen=True, slots=True)
