@@ -29,6 +29,7 @@ from registry.http.deps import (
 )
 from registry.http.health import healthz, readyz
 from registry.http.problems import EXCEPTION_HANDLERS
+from registry.lifecycle.gate import AllowAll, PromotionGate
 from registry.oci.routes import oci_router
 from registry.settings import Settings
 from registry.storage import FilesystemBlobStore
@@ -41,9 +42,13 @@ class MetricsController(PrometheusController):
     include_in_schema = False
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    """Build the registry application from ``settings`` (environment if omitted)."""
+def create_app(settings: Settings | None = None, *, gate: PromotionGate | None = None) -> Litestar:
+    """Build the registry application from ``settings`` (environment if omitted).
+
+    ``gate`` checks every alias move; the default allows every authorised move.
+    """
     settings = settings or Settings.from_env()
+    gate = gate or AllowAll()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
     @asynccontextmanager
@@ -57,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.engine = engine
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         app.state.blobs = blobs
+        app.state.gate = gate
         try:
             yield
         finally:

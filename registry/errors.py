@@ -51,6 +51,21 @@ class DigestInvalid(BadRequest):
     title = "Invalid digest"
 
 
+class TagInvalid(BadRequest):
+    code = "TAG_INVALID"
+    title = "Invalid tag"
+
+
+class ManifestInvalid(BadRequest):
+    code = "MANIFEST_INVALID"
+    title = "Invalid manifest"
+
+
+class ManifestBlobUnknown(BadRequest):
+    code = "MANIFEST_BLOB_UNKNOWN"
+    title = "Manifest references an unknown blob"
+
+
 class SizeInvalid(BadRequest):
     code = "SIZE_INVALID"
     title = "Invalid size"
@@ -99,10 +114,34 @@ class BlobUnknown(NotFound):
     title = "Blob not known"
 
 
+class BlobUploadUnknown(NotFound):
+    code = "BLOB_UPLOAD_UNKNOWN"
+    title = "Upload session not known"
+
+
+class ManifestUnknown(NotFound):
+    code = "MANIFEST_UNKNOWN"
+    title = "Manifest not known"
+
+
+class RangeInvalid(RegistryError):
+    """A chunk that does not start where the upload stands (OCI: 416)."""
+
+    status_code = 416
+    code = "BLOB_UPLOAD_INVALID"
+    title = "Chunk out of order"
+
+
 class Conflict(RegistryError):
     status_code = 409
     code = "DENIED"
     title = "Conflict"
+
+
+class Immutable(Conflict):
+    """Versions are immutable: never moved, never deleted."""
+
+    title = "Version is immutable"
 
 
 class PayloadTooLarge(RegistryError):

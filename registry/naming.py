@@ -1,10 +1,13 @@
 """Validation of namespace and repository names.
 
 Repository names follow the OCI Distribution grammar, lower case only, and
-must have at least two components: ``<namespace>/<model>``. The namespace is
-the first component. Names never reach the filesystem (blobs are stored by
-digest), but a name with ``..``, an absolute path or upper case is refused
-anyway so that every layer sees the same canonical name.
+have exactly two components: ``<namespace>/<model>`` (a model is one OCI
+repository, as on Hugging Face Hub). Tags follow the OCI tag grammar; a tag that
+matches the version pattern (semantic versioning by default) is a *version*,
+immutable once pushed; any other tag is an *alias*. Names never reach the
+filesystem (blobs are stored by digest), but a name with ``..``, an absolute
+path or upper case is refused anyway so that every layer sees the same
+canonical name.
 """
 
 from __future__ import annotations
@@ -12,13 +15,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from registry.errors import NameInvalid
+from registry.errors import NameInvalid, TagInvalid
 
 MAX_REPOSITORY_NAME = 255
 MAX_COMPONENT = 128
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 _COMPONENT_RE = re.compile(rf"^{_COMPONENT}$")
-_REPOSITORY_RE = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})+$")
+_REPOSITORY_RE = re.compile(rf"^{_COMPONENT}/{_COMPONENT}$")
+_TAG_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
+#: Semantic Versioning 2.0 without build metadata ('+' is not allowed in OCI tags),
+#: with an optional leading "v".
+DEFAULT_VERSION_PATTERN = (
+    r"^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
+    r"(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$"
+)
 
 
 def validate_namespace(name: str) -> str:
@@ -63,3 +73,22 @@ class RepositoryName:
 
     def __str__(self) -> str:
         return self.full
+
+
+def validate_tag(tag: str) -> str:
+    """Return ``tag`` if it is a valid OCI tag, else raise :class:`TagInvalid`."""
+    if not _TAG_RE.match(tag):
+        raise TagInvalid(
+            f"tag {tag!r} must match [a-zA-Z0-9_][a-zA-Z0-9._-]{{0,127}} (OCI tag grammar)"
+        )
+    return tag
+
+
+class VersionPattern:
+    """Decides which tags are versions."""
+
+    def __init__(self, pattern: str = DEFAULT_VERSION_PATTERN) -> None:
+        self._re = re.compile(pattern)
+
+    def is_version(self, tag: str) -> bool:
+        return self._re.match(tag) is not None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from registry.errors import ConfigurationError
+from registry.naming import DEFAULT_VERSION_PATTERN
 
 _ENV_PREFIX = "CUSTODY_"
 
@@ -58,6 +59,10 @@ class Settings:
     max_blob_bytes: int = 0
     #: Default lifetime of a token created without ``--expires-in`` (seconds).
     default_token_ttl_seconds: int = 90 * 24 * 3600
+    #: Lifetime of OCI access tokens from the token endpoint (seconds).
+    access_token_ttl_seconds: int = 300
+    #: Tags matching this pattern are versions (immutable); others are aliases.
+    version_pattern: str = DEFAULT_VERSION_PATTERN
     #: Log SQL statements (development only).
     echo_sql: bool = False
 
@@ -74,6 +79,8 @@ class Settings:
             max_api_body_bytes=_int(env, "MAX_API_BODY_BYTES", 1024 * 1024),
             max_blob_bytes=_int(env, "MAX_BLOB_BYTES", 0),
             default_token_ttl_seconds=_int(env, "DEFAULT_TOKEN_TTL_SECONDS", 90 * 24 * 3600),
+            access_token_ttl_seconds=_int(env, "ACCESS_TOKEN_TTL_SECONDS", 300),
+            version_pattern=env.get(_ENV_PREFIX + "VERSION_PATTERN") or DEFAULT_VERSION_PATTERN,
             echo_sql=_bool(env, "ECHO_SQL", False),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}

@@ -4,11 +4,15 @@ Scopes are per namespace. ``admin`` implies ``push`` and ``pull``; ``push``
 implies ``pull`` (a client pushing must be able to check what is there, as in
 Harbor and Docker Hub). A token whose namespace is ``*`` is a site token that
 applies to every namespace.
+
+A short-lived access token from the OCI token endpoint carries *grants*
+instead: actions on named repositories, and nothing else.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from registry.errors import Denied, InvalidInput, Unauthorized
@@ -58,6 +62,8 @@ class Principal:
     token_id: str | None = None
     namespace: str | None = None
     scopes: frozenset[Scope] = frozenset()
+    #: For OCI access tokens: repository -> actions; ``None`` for API tokens.
+    grants: Mapping[str, frozenset[Scope]] | None = field(default=None, hash=False)
 
     @classmethod
     def anonymous(cls) -> Principal:
@@ -65,26 +71,39 @@ class Principal:
 
     @property
     def is_anonymous(self) -> bool:
-        return self.token_id is None
+        return self.token_id is None and self.grants is None
 
     @property
     def is_site_admin(self) -> bool:
         return self.namespace == ALL_NAMESPACES and Scope.ADMIN in self.scopes
 
-    def allows(self, namespace: str, scope: Scope) -> bool:
+    def allows(self, namespace: str, scope: Scope, repository: str | None = None) -> bool:
+        if self.grants is not None:
+            if repository is None:
+                return False
+            return scope in effective(self.grants.get(repository, frozenset()))
         if self.namespace not in {namespace, ALL_NAMESPACES}:
             return False
         return scope in effective(self.scopes)
 
-    def require(self, namespace: str, scope: Scope, *, anonymous_ok: bool = False) -> None:
+    def require(
+        self,
+        namespace: str,
+        scope: Scope,
+        *,
+        repository: str | None = None,
+        anonymous_ok: bool = False,
+    ) -> None:
         """Raise 401 for a missing credential, 403 for an insufficient one."""
         if anonymous_ok and scope is Scope.PULL:
             return
-        if self.allows(namespace, scope):
+        if self.allows(namespace, scope, repository):
             return
+        target = f"repository {repository!r}" if repository else f"namespace {namespace!r}"
         if self.is_anonymous:
-            raise Unauthorized(f"authentication required for {scope} on namespace {namespace!r}")
-        raise Denied(f"token {self.token_id} does not grant {scope} on namespace {namespace!r}")
+            raise Unauthorized(f"authentication required for {scope} on {target}")
+        who = f"token {self.token_id}" if self.token_id else "this access token"
+        raise Denied(f"{who} does not grant {scope} on {target}")
 
     def require_site_admin(self) -> None:
         if self.is_site_admin:

@@ -17,9 +17,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -132,3 +134,105 @@ class AuditEvent(Base):
     namespace: Mapped[str | None] = mapped_column(String(128), nullable=True)
     subject: Mapped[str] = mapped_column(String(512))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Manifest(Base):
+    """A manifest, stored as the exact bytes received; its digest is over those bytes."""
+
+    __tablename__ = "manifests"
+    __table_args__ = (
+        UniqueConstraint("repository_id", "digest", name="uq_manifests_repository_digest"),
+        Index("ix_manifests_repository_subject", "repository_id", "subject_digest"),
+        CheckConstraint(SHA256_DIGEST_CHECK.format(col="digest"), name="digest_format"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    digest: Mapped[str] = mapped_column(String(71), comment="sha256 of content")
+    media_type: Mapped[str] = mapped_column(String(255))
+    artifact_type: Mapped[str | None] = mapped_column(
+        String(255), nullable=True, comment="artifactType, else the config media type"
+    )
+    subject_digest: Mapped[str | None] = mapped_column(String(71), nullable=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    content: Mapped[bytes] = mapped_column(LargeBinary, comment="the exact bytes received")
+    annotations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    pushed_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    references: Mapped[list[ManifestReference]] = relationship(
+        back_populates="manifest",
+        order_by="ManifestReference.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class ManifestReference(Base):
+    """A descriptor inside a manifest: its config, a layer (a file), or a child manifest."""
+
+    __tablename__ = "manifest_references"
+
+    manifest_id: Mapped[int] = mapped_column(
+        ForeignKey("manifests.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), comment="config, layer or manifest")
+    digest: Mapped[str] = mapped_column(String(71), index=True)
+    media_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    title: Mapped[str | None] = mapped_column(
+        String(1024), nullable=True, comment="file path from the title/filepath annotation"
+    )
+
+    manifest: Mapped[Manifest] = relationship(back_populates="references")
+
+
+class Tag(Base):
+    """A tag: a version (immutable once pushed) or an alias (moved through the API)."""
+
+    __tablename__ = "tags"
+    __table_args__ = (UniqueConstraint("repository_id", "name", name="uq_tags_repository_name"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    manifest_id: Mapped[int] = mapped_column(
+        ForeignKey("manifests.id", ondelete="RESTRICT"), index=True
+    )
+    is_version: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(255))
+
+    manifest: Mapped[Manifest] = relationship()
+
+
+class UploadSession(Base):
+    """A resumable blob upload in progress (the bytes live in the blob store)."""
+
+    __tablename__ = "upload_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    repository_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), index=True
+    )
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AccessToken(Base):
+    """A short-lived bearer token from the Docker-style token endpoint (hash only)."""
+
+    __tablename__ = "access_tokens"
+    __table_args__ = (CheckConstraint("length(token_hash) = 64", name="token_hash_format"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    api_token_id: Mapped[str | None] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    actor: Mapped[str] = mapped_column(String(255))
+    grants: Mapped[dict[str, Any]] = mapped_column(JSON, comment="repository -> granted actions")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

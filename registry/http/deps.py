@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import AsyncGenerator, AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 from litestar import Request
@@ -13,6 +14,8 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from registry.auth import Principal, TokenService
+from registry.auth.access import PREFIX as ACCESS_PREFIX
+from registry.auth.access import AccessTokenService
 from registry.errors import ClientDisconnected, Unauthorized
 from registry.settings import Settings
 from registry.storage import BlobStore
@@ -49,6 +52,10 @@ async def provide_principal(request: Request[Any, Any, Any], db_session: DbSessi
     credential = credential.strip()
     scheme = scheme.lower()
     if scheme == "bearer" and credential:
+        if credential.startswith(ACCESS_PREFIX):
+            settings: Settings = request.app.state.settings
+            ttl = timedelta(seconds=settings.access_token_ttl_seconds)
+            return await AccessTokenService(db_session, ttl).authenticate(credential)
         return await TokenService(db_session).authenticate(credential)
     if scheme == "basic" and credential:
         try:

@@ -42,7 +42,8 @@ def _is_oci(request: Request[Any, Any, Any]) -> bool:
 
 def _www_authenticate(request: Request[Any, Any, Any]) -> str:
     if _is_oci(request):
-        return 'Basic realm="custody"'
+        realm = str(request.base_url).rstrip("/") + "/auth/token"
+        return f'Bearer realm="{realm}",service="custody"'
     return 'Bearer realm="custody"'
 
 

@@ -1,91 +1,94 @@
 """``/v2/`` routing.
 
-Repository names contain slashes, so one catch-all route per method parses the
-rest of the path itself (as every OCI registry does) and dispatches.
+Repository names contain a slash, so one catch-all route per method parses the
+path as received (the router would collapse ``//`` and hide traversal) and
+dispatches on a small table of patterns, as every OCI registry does.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
 
 from litestar import Request, Response, Router, route
 from litestar.datastructures import State
-from litestar.response import Stream
 
-from registry.audit import record
-from registry.auth import Scope
-from registry.digests import Digest
-from registry.errors import BlobUnknown, NameInvalid, NameUnknown, Unauthorized, Unsupported
-from registry.http.deps import AppSettings, Blobs, Caller, DbSession, body_chunks
-from registry.naming import RepositoryName
-from registry.oci import repositories
+from registry.errors import NameUnknown, Unauthorized, Unsupported
+from registry.http.deps import AppSettings, Blobs, Caller, DbSession
+from registry.lifecycle.gate import PromotionGate
+from registry.naming import RepositoryName, VersionPattern
+from registry.oci import blob_handlers, discovery, manifest_handlers
+from registry.oci.context import OciContext, challenge
+from registry.oci.token_endpoint import issue_token
 
-_UPLOADS = re.compile(r"^/(?P<name>.+)/blobs/uploads/?$")
-_BLOB = re.compile(r"^/(?P<name>.+)/blobs/(?P<digest>[^/]+)$")
+Handler = Callable[..., Awaitable[Response[Any]]]
 
-OCTET = "application/octet-stream"
-
-
-@route("/v2", http_method=["GET", "HEAD"], include_in_schema=False)
-async def v2_base(principal: Caller) -> Response[dict[str, Any]]:
-    """API version check; 401 tells a client without credentials to authenticate."""
-    if principal.is_anonymous:
-        raise Unauthorized("authentication required")
-    return Response({}, headers={"Docker-Distribution-API-Version": "registry/2.0"})
+# (pattern, {method: handler}); handlers take (ctx, name, *groups).
+_ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
+    (
+        re.compile(r"^/(?P<name>.+)/blobs/uploads/?$"),
+        {"POST": blob_handlers.start_upload},
+    ),
+    (
+        re.compile(r"^/(?P<name>.+)/blobs/uploads/(?P<id>[^/]+)$"),
+        {
+            "GET": blob_handlers.upload_status,
+            "PATCH": blob_handlers.patch_upload,
+            "PUT": blob_handlers.close_upload,
+            "DELETE": blob_handlers.cancel_upload,
+        },
+    ),
+    (
+        re.compile(r"^/(?P<name>.+)/blobs/(?P<digest>[^/]+)$"),
+        {
+            "GET": blob_handlers.get_blob,
+            "HEAD": blob_handlers.get_blob,
+            "DELETE": blob_handlers.delete_blob,
+        },
+    ),
+    (
+        re.compile(r"^/(?P<name>.+)/manifests/(?P<reference>[^/]+)$"),
+        {
+            "GET": manifest_handlers.get_manifest,
+            "HEAD": manifest_handlers.get_manifest,
+            "PUT": manifest_handlers.put_manifest,
+            "DELETE": manifest_handlers.delete_manifest,
+        },
+    ),
+    (re.compile(r"^/(?P<name>.+)/tags/list/?$"), {"GET": discovery.list_tags}),
+    (
+        re.compile(r"^/(?P<name>.+)/referrers/(?P<digest>[^/]+)$"),
+        {"GET": discovery.list_referrers},
+    ),
+]
 
 
 def _rest(request: Request[Any, Any, Any]) -> str:
-    # The router collapses "//"; parse the path as received so "/v2//etc" is seen as it is.
     raw: bytes | None = request.scope.get("raw_path")
     # Some transports put the query string in raw_path; the path ends at "?".
     path = unquote(raw.split(b"?", 1)[0].decode("latin-1")) if raw else request.scope["path"]
     return path[len("/v2") :]
 
 
-def _match(pattern: re.Pattern[str], rest: str) -> re.Match[str] | None:
-    return pattern.match(rest)
+@route("/v2", http_method=["GET", "HEAD"], include_in_schema=False)
+async def v2_base(request: Request[Any, Any, Any], principal: Caller) -> Response[dict[str, Any]]:
+    """API version check; 401 tells a client without credentials where to get a token."""
+    if principal.is_anonymous:
+        error = Unauthorized("authentication required")
+        error.headers["WWW-Authenticate"] = challenge(request)
+        raise error
+    return Response({}, headers={"Docker-Distribution-API-Version": "registry/2.0"})
 
 
-def _name(match: re.Match[str]) -> RepositoryName:
-    return RepositoryName.parse(match.group("name"))
-
-
-async def _require_pull(db_session: DbSession, principal: Caller, name: RepositoryName) -> None:
-    namespace = await repositories.find_namespace(db_session, name.namespace)
-    anonymous_ok = namespace is not None and namespace.anonymous_pull
-    principal.require(name.namespace, Scope.PULL, anonymous_ok=anonymous_ok)
-
-
-@route("/v2/{rest:path}", http_method=["GET", "HEAD"], include_in_schema=False)
-async def v2_read(
-    request: Request[Any, Any, State],
-    principal: Caller,
-    db_session: DbSession,
-    blobs: Blobs,
-) -> Response[Any]:
-    rest = _rest(request)
-    if match := _match(_BLOB, rest):
-        name = _name(match)
-        digest = Digest.parse(match.group("digest"))
-        await _require_pull(db_session, principal, name)
-        blob = await repositories.linked_blob(db_session, name, str(digest))
-        if blob is None:
-            raise BlobUnknown(f"blob {digest} is not in repository {name}")
-        headers = {
-            "Docker-Content-Digest": str(digest),
-            "Content-Length": str(blob.size),
-            "Accept-Ranges": "bytes",
-        }
-        if request.method == "HEAD":
-            return Response(b"", headers=headers, media_type=OCTET)
-        return Stream(blobs.open(digest), headers=headers, media_type=OCTET)
-    raise _unknown_route(rest)
-
-
-@route("/v2/{rest:path}", http_method=["POST"], include_in_schema=False)
-async def v2_post(
+@route(
+    "/v2/{rest:path}",
+    http_method=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+    status_code=200,  # handlers set their own; a multi-method route would default to 201
+)
+async def v2_dispatch(
     request: Request[Any, Any, State],
     principal: Caller,
     db_session: DbSession,
@@ -93,42 +96,28 @@ async def v2_post(
     settings: AppSettings,
 ) -> Response[Any]:
     rest = _rest(request)
-    if match := _match(_UPLOADS, rest):
-        name = _name(match)
-        principal.require(name.namespace, Scope.PUSH)
-        digest_param = request.query_params.get("digest")
-        if digest_param is None:
-            raise Unsupported("only monolithic uploads (POST with ?digest=) are supported yet")
-        expected = Digest.parse(digest_param)
-        # Stream first (nothing is visible unless the digest matches), then record.
-        stat = await blobs.put(
-            body_chunks(request), expected=expected, max_bytes=settings.max_blob_bytes
+    for pattern, handlers in _ROUTES:
+        match = pattern.match(rest)
+        if match is None:
+            continue
+        handler = handlers.get(request.method)
+        if handler is None:
+            raise Unsupported(f"{request.method} is not supported on this endpoint")
+        groups = match.groupdict()
+        name = RepositoryName.parse(groups.pop("name"))
+        gate: PromotionGate = request.app.state.gate
+        ctx = OciContext(
+            request=request,
+            principal=principal,
+            session=db_session,
+            blobs=blobs,
+            settings=settings,
+            gate=gate,
+            versions=VersionPattern(settings.version_pattern),
         )
-        repository = await repositories.ensure_repository(db_session, name, actor=principal.actor)
-        await repositories.link_blob(db_session, repository, str(stat.digest), stat.size)
-        await record(
-            db_session,
-            actor=principal.actor,
-            action="blob.push",
-            subject=f"{name}@{stat.digest}",
-            namespace=name.namespace,
-            detail={"size": stat.size},
-        )
-        await db_session.commit()
-        return Response(
-            b"",
-            status_code=201,
-            headers={
-                "Location": f"/v2/{name}/blobs/{stat.digest}",
-                "Docker-Content-Digest": str(stat.digest),
-            },
-        )
-    raise _unknown_route(rest)
-
-
-def _unknown_route(rest: str) -> NameUnknown | NameInvalid:
-    return NameUnknown(f"no /v2/ endpoint matches {rest!r}")
+        return await handler(ctx, name, *groups.values())
+    raise NameUnknown(f"no /v2/ endpoint matches {rest!r}")
 
 
 def oci_router() -> Router:
-    return Router(path="/", route_handlers=[v2_base, v2_read, v2_post])
+    return Router(path="/", route_handlers=[v2_base, v2_dispatch, issue_token])

@@ -56,6 +56,37 @@ class BlobStore(Protocol):
         """Remove a blob; ``True`` if it existed."""
         ...
 
+    # -- resumable uploads (OCI chunked uploads) ---------------------------------
+
+    async def start_upload(self) -> str:
+        """Open an upload session; return its id (32 lowercase hex)."""
+        ...
+
+    async def append_upload(
+        self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], *, max_bytes: int = 0
+    ) -> int:
+        """Append a chunk that must start at ``offset``; return the new size.
+
+        :class:`~registry.errors.RangeInvalid` if ``offset`` is not the current size;
+        if the stream fails, the session is left exactly as it was before.
+        """
+        ...
+
+    async def upload_size(self, upload_id: str) -> int:
+        """Bytes received so far; :class:`~registry.errors.BlobUploadUnknown` if none."""
+        ...
+
+    async def finish_upload(self, upload_id: str, expected: Digest) -> BlobStat:
+        """Verify the session's bytes against ``expected`` and make them a blob.
+
+        The session is consumed either way: on a mismatch it is discarded.
+        """
+        ...
+
+    async def abort_upload(self, upload_id: str) -> None:
+        """Discard a session (no error if it is already gone)."""
+        ...
+
     async def ping(self) -> None:
         """Raise if the store cannot currently serve (readiness)."""
         ...

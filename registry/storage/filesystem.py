@@ -23,7 +23,13 @@ from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 
 from registry.digests import Digest
-from registry.errors import BlobUnknown, DigestInvalid, PayloadTooLarge
+from registry.errors import (
+    BlobUnknown,
+    BlobUploadUnknown,
+    DigestInvalid,
+    PayloadTooLarge,
+    RangeInvalid,
+)
 from registry.storage.base import BlobStat
 
 log = logging.getLogger(__name__)
@@ -42,10 +48,17 @@ class FilesystemBlobStore:
     def __init__(self, root: Path, *, executor: concurrent.futures.Executor | None = None) -> None:
         self.root = root
         self._tmp = root / "_uploads"
+        self._sessions = root / "_sessions"
+        # Upload sessions' running hashes, kept in this process: Python cannot save a
+        # hash state, so a session continued on another replica (or after a restart)
+        # is re-hashed from its file at the end instead (see ADR 0001).
+        self._hashers: dict[str, tuple[hashlib._Hash, int]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
         self._executor = executor or concurrent.futures.ThreadPoolExecutor(
             max_workers=4, thread_name_prefix="blobstore"
         )
         self._tmp.mkdir(parents=True, exist_ok=True)
+        self._sessions.mkdir(parents=True, exist_ok=True)
         (root / "sha256").mkdir(parents=True, exist_ok=True)
 
     def path_for(self, digest: Digest) -> Path:
@@ -63,28 +76,11 @@ class FilesystemBlobStore:
     ) -> BlobStat:
         tmp = self._tmp / uuid.uuid4().hex
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
-        sink = _Sink(fd)
+        sink = _Sink(fd, hashlib.sha256())
         size = 0
-        batch: list[bytes] = []
-        batch_bytes = 0
         committed = False
         try:
-            async for chunk in chunks:
-                if not chunk:
-                    continue
-                size += len(chunk)
-                if max_bytes and size > max_bytes:
-                    raise PayloadTooLarge(
-                        f"blob exceeds the {max_bytes}-byte limit set by CUSTODY_MAX_BLOB_BYTES"
-                    )
-                # Chunks are immutable bytes: batch them without copying.
-                batch.append(chunk)
-                batch_bytes += len(chunk)
-                if batch_bytes >= _BATCH_BYTES or len(batch) >= _BATCH_CHUNKS:
-                    await sink.feed(batch)
-                    batch, batch_bytes = [], 0
-            if batch:
-                await sink.feed(batch)
+            size = await _pump(chunks, sink, 0, max_bytes)
             actual = Digest("sha256", await sink.finish())
             if expected is not None and actual != expected:
                 raise DigestInvalid(
@@ -110,6 +106,94 @@ class FilesystemBlobStore:
             return
         tmp.replace(target)
         _fsync_dir(target.parent)
+
+    # -- resumable uploads -------------------------------------------------------
+
+    def _session_path(self, upload_id: str) -> Path:
+        if len(upload_id) != 32 or not all(c in "0123456789abcdef" for c in upload_id):
+            raise BlobUploadUnknown(f"upload {upload_id!r} is not known")
+        return self._sessions / upload_id
+
+    def _lock(self, upload_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(upload_id, asyncio.Lock())
+
+    async def start_upload(self) -> str:
+        upload_id = uuid.uuid4().hex
+        path = self._sessions / upload_id
+        await asyncio.wrap_future(self._executor.submit(path.touch, 0o640, False))
+        self._hashers[upload_id] = (hashlib.sha256(), 0)
+        return upload_id
+
+    async def upload_size(self, upload_id: str) -> int:
+        path = self._session_path(upload_id)
+        try:
+            st = await asyncio.wrap_future(self._executor.submit(os.stat, path))
+        except FileNotFoundError:
+            raise BlobUploadUnknown(f"upload {upload_id} is not known") from None
+        return st.st_size
+
+    async def append_upload(
+        self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], *, max_bytes: int = 0
+    ) -> int:
+        path = self._session_path(upload_id)
+        async with self._lock(upload_id):
+            current = await self.upload_size(upload_id)
+            if offset != current:
+                raise RangeInvalid(
+                    f"chunk starts at byte {offset} but the upload has {current} bytes",
+                    extra={"received": current},
+                )
+            cached = self._hashers.pop(upload_id, None)
+            hasher = cached[0] if cached is not None and cached[1] == current else None
+            fd = os.open(path, os.O_WRONLY)
+            os.lseek(fd, current, os.SEEK_SET)
+            sink = _Sink(fd, hasher, sync=False)
+            try:
+                size = await _pump(chunks, sink, current, max_bytes)
+                await sink.drain()
+            except BaseException:
+                sink.shutdown()
+                os.ftruncate(fd, current)  # a failed chunk leaves the session as it was
+                raise
+            finally:
+                sink.shutdown()
+                os.close(fd)
+            if hasher is not None:
+                self._hashers[upload_id] = (hasher, size)
+            return size
+
+    async def finish_upload(self, upload_id: str, expected: Digest) -> BlobStat:
+        path = self._session_path(upload_id)
+        async with self._lock(upload_id):
+            size = await self.upload_size(upload_id)
+            cached = self._hashers.pop(upload_id, None)
+            try:
+                if cached is not None and cached[1] == size:
+                    hex_digest = cached[0].hexdigest()
+                else:
+                    hex_digest = await asyncio.wrap_future(self._executor.submit(_hash_file, path))
+                actual = Digest("sha256", hex_digest)
+                if actual != expected:
+                    raise DigestInvalid(
+                        f"content does not match the digest given: expected {expected}, "
+                        f"got {actual}"
+                    )
+                fd = os.open(path, os.O_WRONLY)
+                await asyncio.wrap_future(self._executor.submit(os.fsync, fd))
+                await asyncio.wrap_future(self._executor.submit(self._commit, fd, path, actual))
+                return BlobStat(actual, size)
+            finally:
+                self._locks.pop(upload_id, None)
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+
+    async def abort_upload(self, upload_id: str) -> None:
+        path = self._session_path(upload_id)
+        async with self._lock(upload_id):
+            self._hashers.pop(upload_id, None)
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        self._locks.pop(upload_id, None)
 
     # -- reading -----------------------------------------------------------------
 
@@ -155,10 +239,10 @@ class FilesystemBlobStore:
             raise OSError(f"blob directory {self.root} is not writable")
 
     def sweep_stale_uploads(self, older_than: float = _STALE_UPLOAD_SECONDS) -> int:
-        """Remove temporary files left by a crash; they were never visible."""
+        """Remove temporary files left by a crash and abandoned sessions; never visible."""
         removed = 0
         cutoff = time.time() - older_than
-        for entry in self._tmp.iterdir():
+        for entry in [*self._tmp.iterdir(), *self._sessions.iterdir()]:
             with contextlib.suppress(FileNotFoundError):
                 if entry.stat().st_mtime < cutoff:
                     entry.unlink()
@@ -179,28 +263,38 @@ class _Sink:
     is short and disk writeback overlaps the upload instead of following it.
     """
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, hasher: hashlib._Hash | None, *, sync: bool = True) -> None:
         self.fd = fd
-        self.hasher = hashlib.sha256()
+        self.hasher = hasher
+        self._sync = sync
         self._hash_lane = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hash")
         self._write_lane = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="write")
         self._in_flight: collections.deque[concurrent.futures.Future[None]] = collections.deque()
         self._unsynced = 0
 
     async def feed(self, batch: list[bytes]) -> None:
-        self._in_flight.append(self._hash_lane.submit(self._hash, batch))
+        if self.hasher is not None:
+            self._in_flight.append(self._hash_lane.submit(self._hash, batch))
         self._in_flight.append(self._write_lane.submit(self._write, batch))
         while len(self._in_flight) > 2 * _MAX_IN_FLIGHT:
             await asyncio.wrap_future(self._in_flight.popleft())
 
-    async def finish(self) -> str:
-        """Wait for every batch, fsync, and return the hex digest."""
+    async def drain(self) -> None:
+        """Wait until every batch fed so far is hashed and written."""
         while self._in_flight:
             await asyncio.wrap_future(self._in_flight.popleft())
+
+    async def finish(self) -> str:
+        """Wait for every batch, fsync, and return the hex digest."""
+        await self.drain()
         await asyncio.wrap_future(self._write_lane.submit(os.fsync, self.fd))
+        if self.hasher is None:  # pragma: no cover - puts always hash
+            raise RuntimeError("finish() on a sink without a hasher")
         return self.hasher.hexdigest()
 
     def _hash(self, batch: list[bytes]) -> None:
+        if self.hasher is None:  # pragma: no cover - only submitted with a hasher
+            return
         for chunk in batch:
             self.hasher.update(chunk)
 
@@ -212,13 +306,45 @@ class _Sink:
             while rest:
                 rest = rest[os.write(self.fd, rest) :]
         self._unsynced += total
-        if self._unsynced >= _SYNC_EVERY:
+        if self._sync and self._unsynced >= _SYNC_EVERY:
             os.fdatasync(self.fd)
             self._unsynced = 0
 
     def shutdown(self) -> None:
         self._hash_lane.shutdown(wait=True, cancel_futures=True)
         self._write_lane.shutdown(wait=True, cancel_futures=True)
+
+
+async def _pump(chunks: AsyncIterable[bytes], sink: _Sink, start: int, max_bytes: int) -> int:
+    """Feed a stream into ``sink`` in batches; return the total size reached."""
+    size = start
+    batch: list[bytes] = []
+    batch_bytes = 0
+    async for chunk in chunks:
+        if not chunk:
+            continue
+        size += len(chunk)
+        if max_bytes and size > max_bytes:
+            raise PayloadTooLarge(
+                f"blob exceeds the {max_bytes}-byte limit set by CUSTODY_MAX_BLOB_BYTES"
+            )
+        # Chunks are immutable bytes: batch them without copying.
+        batch.append(chunk)
+        batch_bytes += len(chunk)
+        if batch_bytes >= _BATCH_BYTES or len(batch) >= _BATCH_CHUNKS:
+            await sink.feed(batch)
+            batch, batch_bytes = [], 0
+    if batch:
+        await sink.feed(batch)
+    return size
+
+
+def _hash_file(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(_READ_BYTES):
+            hasher.update(block)
+    return hasher.hexdigest()
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -148,7 +148,7 @@ def test_namespace_validation(name):
 
 
 @pytest.mark.parametrize(
-    "name", ["acme/model", "acme/sd-turbo", "acme/team/model.v2", "a1/b_c", "acme/x__y"]
+    "name", ["acme/model", "acme/sd-turbo", "acme/model.v2", "a1/b_c", "acme/x__y"]
 )
 def test_valid_repository_names(name):
     assert str(RepositoryName.parse(name)) == name

@@ -56,6 +56,6 @@ def test_monolithic_blob_push_and_pull(client, make_token):
 def test_v2_base_requires_credentials(client, make_token):
     anonymous = client.get("/v2/")
     assert anonymous.status_code == 401
-    assert anonymous.headers["www-authenticate"].startswith("Basic")
+    assert anonymous.headers["www-authenticate"].startswith("Bearer realm=")
     token = make_token(scopes="pull")
     assert client.get("/v2/", headers=bearer(token.secret)).status_code == 200

@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from registry.digests import Digest
-from registry.errors import BlobUnknown, DigestInvalid, PayloadTooLarge
+from registry.errors import (
+    BlobUnknown,
+    BlobUploadUnknown,
+    DigestInvalid,
+    PayloadTooLarge,
+    RangeInvalid,
+)
 from registry.storage import BlobStore, FilesystemBlobStore
 
 
@@ -211,5 +217,101 @@ def test_many_tiny_chunks(store: BlobStore) -> None:
     async def scenario() -> None:
         stat = await store.put(tiny(), expected=_digest(data))
         assert await _read(store, stat.digest) == data
+
+    asyncio.run(scenario())
+
+
+def test_resumable_upload_in_chunks(store: BlobStore) -> None:
+    data = os.urandom(2 * 1024 * 1024 + 333)
+    parts = [data[:1000], data[1000 : 1024 * 1024], data[1024 * 1024 :]]
+
+    async def scenario() -> None:
+        upload = await store.start_upload()
+        offset = 0
+        for part in parts:
+            offset = await store.append_upload(upload, offset, _chunks(part))
+            assert await store.upload_size(upload) == offset
+        stat = await store.finish_upload(upload, _digest(data))
+        assert stat.size == len(data)
+        assert await _read(store, stat.digest) == data
+        with pytest.raises(BlobUploadUnknown):
+            await store.upload_size(upload)  # consumed
+
+    asyncio.run(scenario())
+
+
+def test_out_of_order_chunk_is_refused_and_changes_nothing(store: BlobStore) -> None:
+    async def scenario() -> None:
+        upload = await store.start_upload()
+        await store.append_upload(upload, 0, _chunks(b"abc"))
+        with pytest.raises(RangeInvalid):
+            await store.append_upload(upload, 10, _chunks(b"def"))
+        with pytest.raises(RangeInvalid):
+            await store.append_upload(upload, 0, _chunks(b"def"))
+        assert await store.upload_size(upload) == 3
+        stat = await store.finish_upload(upload, _digest(b"abc"))
+        assert await _read(store, stat.digest) == b"abc"
+
+    asyncio.run(scenario())
+
+
+def test_failed_chunk_leaves_the_session_where_it_was(store: BlobStore) -> None:
+    class Gone(Exception):
+        pass
+
+    async def broken() -> AsyncIterator[bytes]:
+        yield b"partial" * 100000
+        raise Gone
+
+    async def scenario() -> None:
+        upload = await store.start_upload()
+        await store.append_upload(upload, 0, _chunks(b"first"))
+        with pytest.raises(Gone):
+            await store.append_upload(upload, 5, broken())
+        assert await store.upload_size(upload) == 5
+        await store.append_upload(upload, 5, _chunks(b"second"))
+        stat = await store.finish_upload(upload, _digest(b"firstsecond"))
+        assert await _read(store, stat.digest) == b"firstsecond"
+
+    asyncio.run(scenario())
+
+
+def test_session_finished_with_the_wrong_digest_is_discarded(store: BlobStore) -> None:
+    async def scenario() -> None:
+        upload = await store.start_upload()
+        await store.append_upload(upload, 0, _chunks(b"bytes"))
+        with pytest.raises(DigestInvalid):
+            await store.finish_upload(upload, _digest(b"other"))
+        assert await store.stat(_digest(b"bytes")) is None
+        with pytest.raises(BlobUploadUnknown):
+            await store.upload_size(upload)
+
+    asyncio.run(scenario())
+
+
+def test_session_continued_by_another_process_rehashes(tmp_path: Path) -> None:
+    """A session resumed by a replica without the running hash still verifies."""
+    first = FilesystemBlobStore(tmp_path / "blobs")
+    second = FilesystemBlobStore(tmp_path / "blobs")
+
+    async def scenario() -> None:
+        upload = await first.start_upload()
+        await first.append_upload(upload, 0, _chunks(b"one-"))
+        await second.append_upload(upload, 4, _chunks(b"two"))
+        stat = await second.finish_upload(upload, _digest(b"one-two"))
+        assert await _read(first, stat.digest) == b"one-two"
+
+    asyncio.run(scenario())
+    first.close()
+    second.close()
+
+
+@pytest.mark.parametrize("upload_id", ["../../etc", "x" * 32, "", "A" * 32])
+def test_unknown_or_malformed_session_ids(store: BlobStore, upload_id: str) -> None:
+    async def scenario() -> None:
+        with pytest.raises(BlobUploadUnknown):
+            await store.upload_size(upload_id)
+        with pytest.raises(BlobUploadUnknown):
+            await store.append_upload(upload_id, 0, _chunks(b"x"))
 
     asyncio.run(scenario())

@@ -1,0 +1,112 @@
+"""Short-lived OCI access tokens, as issued by a Docker-style token endpoint.
+
+OCI clients (oras, docker, crane) authenticate with HTTP Basic at the token
+endpoint — any user name, a Custody API token as password — asking for scopes
+such as ``repository:acme/model:pull,push``. They receive a bearer token valid
+for a few minutes whose grants are the intersection of what was asked and what
+the API token allows. Like API tokens, only its SHA-256 is stored, so every
+replica can check it and revoking the API token revokes its access tokens.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.auth.principal import Principal, Scope
+from registry.auth.tokens import hash_token
+from registry.db.models import AccessToken, ApiToken, Namespace
+from registry.db.types import utcnow
+from registry.errors import NameInvalid, Unauthorized
+from registry.naming import RepositoryName
+
+PREFIX = "csa_"
+
+_ACTIONS = {"pull": Scope.PULL, "push": Scope.PUSH, "delete": Scope.PUSH, "*": Scope.ADMIN}
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedAccess:
+    token: str
+    expires_in: int
+    issued_at: datetime
+    grants: dict[str, list[str]]
+
+
+def parse_scope(text: str) -> tuple[str, list[str]] | None:
+    """``repository:acme/model:pull,push`` -> (name, actions); other types -> None."""
+    kind, _, rest = text.partition(":")
+    if kind != "repository" or ":" not in rest:
+        return None
+    name, _, actions = rest.rpartition(":")
+    return name, [a for a in actions.split(",") if a]
+
+
+class AccessTokenService:
+    def __init__(self, session: AsyncSession, ttl: timedelta) -> None:
+        self.session = session
+        self.ttl = ttl
+
+    async def issue(self, principal: Principal, requested: list[str]) -> IssuedAccess:
+        grants: dict[str, set[Scope]] = {}
+        for text in requested:
+            for scope_text in text.split(" "):
+                parsed = parse_scope(scope_text)
+                if parsed is None:
+                    continue
+                name_text, actions = parsed
+                try:
+                    name = RepositoryName.parse(name_text)
+                except NameInvalid:
+                    continue  # never grant on a name that cannot exist
+                anonymous_pull = await self._anonymous_pull(name.namespace)
+                for action in actions:
+                    scope = _ACTIONS.get(action)
+                    if scope is None:
+                        continue
+                    allowed = principal.allows(name.namespace, scope, name.full) or (
+                        scope is Scope.PULL and anonymous_pull
+                    )
+                    if allowed:
+                        grants.setdefault(name.full, set()).add(scope)
+        token = PREFIX + secrets.token_urlsafe(32)
+        now = utcnow()
+        plain = {repo: sorted(s.value for s in scopes) for repo, scopes in grants.items()}
+        self.session.add(
+            AccessToken(
+                token_hash=hash_token(token),
+                api_token_id=principal.token_id,
+                actor=principal.actor,
+                grants=plain,
+                created_at=now,
+                expires_at=now + self.ttl,
+            )
+        )
+        # Opportunistic clean-up keeps the table small without a separate job.
+        await self.session.execute(delete(AccessToken).where(AccessToken.expires_at < now))
+        return IssuedAccess(token, int(self.ttl.total_seconds()), now, plain)
+
+    async def authenticate(self, token: str) -> Principal:
+        row = await self.session.get(AccessToken, hash_token(token))
+        if row is None:
+            raise Unauthorized("the access token is not valid")
+        if row.expires_at <= utcnow():
+            raise Unauthorized("the access token has expired; request a new one")
+        if row.api_token_id is not None:
+            api_token = await self.session.get(ApiToken, row.api_token_id)
+            if api_token is None or api_token.revoked_at is not None:
+                raise Unauthorized("the token this access token came from has been revoked")
+        grants = {
+            repo: frozenset(Scope(a) for a in actions) for repo, actions in row.grants.items()
+        }
+        return Principal(actor=row.actor, token_id=row.api_token_id, grants=grants)
+
+    async def _anonymous_pull(self, namespace: str) -> bool:
+        value = await self.session.scalar(
+            select(Namespace.anonymous_pull).where(Namespace.name == namespace)
+        )
+        return bool(value)

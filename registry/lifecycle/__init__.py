@@ -1,0 +1,1 @@
+"""The model lifecycle: versions, aliases and the gate every alias move passes."""

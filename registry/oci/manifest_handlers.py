@@ -1,0 +1,115 @@
+"""``/v2/<name>/manifests/<reference>``: put, get, head, delete."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from litestar import Response
+
+from registry.auth import Scope
+from registry.db.models import Manifest
+from registry.digests import Digest
+from registry.errors import DigestInvalid, ManifestUnknown, PayloadTooLarge
+from registry.http.deps import body_chunks
+from registry.naming import RepositoryName, validate_tag
+from registry.oci import repositories, store
+from registry.oci.context import OciContext
+from registry.oci.manifests import parse_manifest
+
+
+def _is_digest(reference: str) -> bool:
+    return ":" in reference
+
+
+async def _read_limited(ctx: OciContext) -> bytes:
+    limit = ctx.settings.max_manifest_bytes
+    declared = ctx.request.headers.get("content-length")
+    too_large = PayloadTooLarge(
+        f"manifest exceeds the {limit}-byte limit (CUSTODY_MAX_MANIFEST_BYTES): manifests "
+        "describe files and must stay small; put large data in blobs"
+    )
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in body_chunks(ctx.request):
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+async def resolve(ctx: OciContext, name: RepositoryName, reference: str) -> Manifest:
+    repository = await ctx.repository(name)
+    if _is_digest(reference):
+        digest = Digest.parse(reference)
+        manifest = await store.find_manifest_by_digest(ctx.session, repository, str(digest))
+    else:
+        validate_tag(reference)
+        tag = await store.find_tag(ctx.session, repository, reference)
+        manifest = tag.manifest if tag is not None else None
+    if manifest is None:
+        raise ManifestUnknown(f"manifest {reference} is not in {name}")
+    return manifest
+
+
+async def get_manifest(ctx: OciContext, name: RepositoryName, reference: str) -> Response[Any]:
+    await ctx.authorize(name, Scope.PULL)
+    manifest = await resolve(ctx, name, reference)
+    headers = {
+        "Docker-Content-Digest": manifest.digest,
+        "Content-Length": str(manifest.size),
+    }
+    body = b"" if ctx.request.method == "HEAD" else manifest.content
+    return Response(body, headers=headers, media_type=manifest.media_type)
+
+
+async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) -> Response[Any]:
+    await ctx.authorize(name, Scope.PUSH)
+    if not _is_digest(reference):
+        validate_tag(reference)
+    body = await _read_limited(ctx)
+    digest = "sha256:" + hashlib.sha256(body).hexdigest()
+    if _is_digest(reference) and str(Digest.parse(reference)) != digest:
+        raise DigestInvalid(f"manifest content has digest {digest}, not {reference}")
+    parsed = parse_manifest(body, ctx.request.headers.get("content-type"))
+    repository = await repositories.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
+    await store.check_references(ctx.session, repository, parsed)
+    manifest, _created = await store.store_manifest(
+        ctx.session, repository, digest=digest, body=body, parsed=parsed, actor=ctx.principal.actor
+    )
+    if not _is_digest(reference):
+        await store.set_tag(
+            ctx.session,
+            repository,
+            reference,
+            manifest,
+            principal=ctx.principal,
+            versions=ctx.versions,
+            gate=ctx.gate,
+        )
+    await ctx.session.commit()
+    headers = {"Location": f"/v2/{name}/manifests/{digest}", "Docker-Content-Digest": digest}
+    if parsed.subject is not None:
+        headers["OCI-Subject"] = parsed.subject.digest
+    return Response(b"", status_code=201, headers=headers)
+
+
+async def delete_manifest(ctx: OciContext, name: RepositoryName, reference: str) -> Response[Any]:
+    await ctx.authorize(name, Scope.PUSH, actions="delete")
+    repository = await ctx.repository(name)
+    if _is_digest(reference):
+        manifest = await resolve(ctx, name, reference)
+        await store.delete_manifest(
+            ctx.session, repository, manifest, principal=ctx.principal, gate=ctx.gate
+        )
+    else:
+        validate_tag(reference)
+        tag = await store.find_tag(ctx.session, repository, reference)
+        if tag is None:
+            raise ManifestUnknown(f"tag {reference} is not in {name}")
+        await store.remove_alias(
+            ctx.session, repository, tag, principal=ctx.principal, gate=ctx.gate
+        )
+    await ctx.session.commit()
+    return Response(b"", status_code=202)

@@ -1,0 +1,313 @@
+"""The SQL side of the OCI store: manifests, tags (versions and aliases), referrers.
+
+Rules that make Custody a model registry rather than a plain OCI registry live
+here, shared by ``/v2/`` and ``/api/v1/``:
+
+- a tag matching the version pattern is a *version*: created once, never moved
+  and never deleted, through any API;
+- any other tag is an *alias*: every move goes through the promotion gate and
+  is audited with who moved it, from which digest to which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from registry.audit import record
+from registry.auth import Principal
+from registry.db.models import Blob, Manifest, ManifestReference, Repository, RepositoryBlob, Tag
+from registry.db.types import utcnow
+from registry.errors import Immutable, ManifestBlobUnknown, ManifestInvalid
+from registry.lifecycle.gate import AliasMove, PromotionGate
+from registry.naming import VersionPattern
+from registry.oci.manifests import ParsedManifest
+
+
+@dataclass(frozen=True, slots=True)
+class TagChange:
+    tag: str
+    is_version: bool
+    previous: str | None  # digest before, None if new
+    current: str | None  # digest after, None if removed
+
+
+async def find_manifest_by_digest(
+    session: AsyncSession, repository: Repository, digest: str
+) -> Manifest | None:
+    return await session.scalar(
+        select(Manifest).where(Manifest.repository_id == repository.id, Manifest.digest == digest)
+    )
+
+
+async def find_tag(session: AsyncSession, repository: Repository, name: str) -> Tag | None:
+    return await session.scalar(
+        select(Tag)
+        .options(selectinload(Tag.manifest))
+        .where(Tag.repository_id == repository.id, Tag.name == name)
+    )
+
+
+async def check_references(
+    session: AsyncSession, repository: Repository, parsed: ParsedManifest
+) -> None:
+    """Every blob and child manifest a manifest names must already be in the repository."""
+    for descriptor in parsed.references:
+        if descriptor.role == "manifest":
+            child = await find_manifest_by_digest(session, repository, descriptor.digest)
+            if child is None:
+                raise ManifestBlobUnknown(
+                    f"index references manifest {descriptor.digest}, "
+                    f"which is not in {repository.name}",
+                    extra={"digest": descriptor.digest},
+                )
+            if child.size != descriptor.size:
+                raise ManifestInvalid(
+                    f"descriptor size {descriptor.size} for {descriptor.digest} "
+                    f"does not match the stored {child.size}"
+                )
+            continue
+        size = await session.scalar(
+            select(Blob.size)
+            .join(RepositoryBlob, RepositoryBlob.blob_digest == Blob.digest)
+            .where(RepositoryBlob.repository_id == repository.id, Blob.digest == descriptor.digest)
+        )
+        if size is None:
+            raise ManifestBlobUnknown(
+                f"{descriptor.role} blob {descriptor.digest} is not in {repository.name}; "
+                "push it first",
+                extra={"digest": descriptor.digest},
+            )
+        if size != descriptor.size:
+            raise ManifestInvalid(
+                f"descriptor size {descriptor.size} for {descriptor.digest} "
+                f"does not match the stored {size}"
+            )
+
+
+async def store_manifest(
+    session: AsyncSession,
+    repository: Repository,
+    *,
+    digest: str,
+    body: bytes,
+    parsed: ParsedManifest,
+    actor: str,
+) -> tuple[Manifest, bool]:
+    """Insert the manifest if new; return it and whether it was created."""
+    existing = await find_manifest_by_digest(session, repository, digest)
+    if existing is not None:
+        return existing, False
+    manifest = Manifest(
+        repository_id=repository.id,
+        digest=digest,
+        media_type=parsed.media_type,
+        artifact_type=parsed.artifact_type,
+        subject_digest=parsed.subject.digest if parsed.subject else None,
+        size=len(body),
+        content=body,
+        annotations=parsed.annotations,
+        pushed_by=actor,
+        created_at=utcnow(),
+    )
+    manifest.references = [
+        ManifestReference(
+            position=position,
+            role=descriptor.role,
+            digest=descriptor.digest,
+            media_type=descriptor.media_type,
+            size=descriptor.size,
+            title=descriptor.title,
+        )
+        for position, descriptor in enumerate(parsed.references)
+    ]
+    session.add(manifest)
+    await session.flush()
+    namespace = repository.name.split("/", 1)[0]
+    await record(
+        session,
+        actor=actor,
+        action="manifest.push",
+        subject=f"{repository.name}@{digest}",
+        namespace=namespace,
+        detail={
+            "media_type": parsed.media_type,
+            "artifact_type": parsed.artifact_type,
+            "subject": parsed.subject.digest if parsed.subject else None,
+        },
+    )
+    return manifest, True
+
+
+async def set_tag(
+    session: AsyncSession,
+    repository: Repository,
+    name: str,
+    manifest: Manifest,
+    *,
+    principal: Principal,
+    versions: VersionPattern,
+    gate: PromotionGate,
+) -> TagChange:
+    """Point ``name`` at ``manifest``: create a version once, or move an alias via the gate."""
+    namespace = repository.name.split("/", 1)[0]
+    tag = await find_tag(session, repository, name)
+    is_version = versions.is_version(name)
+    if tag is not None and tag.manifest_id == manifest.id:
+        return TagChange(name, is_version, manifest.digest, manifest.digest)
+    if is_version:
+        if tag is not None:
+            raise Immutable(
+                f"version {name} of {repository.name} already points at "
+                f"{tag.manifest.digest}; versions are immutable (push a new version instead)",
+                extra={"tag": name, "digest": tag.manifest.digest},
+            )
+        session.add(
+            Tag(
+                repository_id=repository.id,
+                name=name,
+                manifest_id=manifest.id,
+                is_version=True,
+                created_at=utcnow(),
+                updated_at=utcnow(),
+                updated_by=principal.actor,
+            )
+        )
+        await session.flush()
+        await record(
+            session,
+            actor=principal.actor,
+            action="version.create",
+            subject=f"{repository.name}:{name}",
+            namespace=namespace,
+            detail={"digest": manifest.digest},
+        )
+        return TagChange(name, True, None, manifest.digest)
+
+    current = tag.manifest if tag is not None else None
+    await gate.check(session, AliasMove(repository, name, current, manifest, principal))
+    if tag is None:
+        session.add(
+            Tag(
+                repository_id=repository.id,
+                name=name,
+                manifest_id=manifest.id,
+                is_version=False,
+                created_at=utcnow(),
+                updated_at=utcnow(),
+                updated_by=principal.actor,
+            )
+        )
+    else:
+        tag.manifest_id = manifest.id
+        tag.updated_at = utcnow()
+        tag.updated_by = principal.actor
+    await session.flush()
+    previous = current.digest if current is not None else None
+    await record(
+        session,
+        actor=principal.actor,
+        action="alias.move",
+        subject=f"{repository.name}:{name}",
+        namespace=namespace,
+        detail={"from": previous, "to": manifest.digest},
+    )
+    return TagChange(name, False, previous, manifest.digest)
+
+
+async def remove_alias(
+    session: AsyncSession,
+    repository: Repository,
+    tag: Tag,
+    *,
+    principal: Principal,
+    gate: PromotionGate,
+) -> None:
+    if tag.is_version:
+        raise Immutable(
+            f"version {tag.name} of {repository.name} cannot be deleted; versions are immutable"
+        )
+    await gate.check(session, AliasMove(repository, tag.name, tag.manifest, None, principal))
+    await session.delete(tag)
+    await session.flush()
+    await record(
+        session,
+        actor=principal.actor,
+        action="alias.delete",
+        subject=f"{repository.name}:{tag.name}",
+        namespace=repository.name.split("/", 1)[0],
+        detail={"from": tag.manifest.digest},
+    )
+
+
+async def delete_manifest(
+    session: AsyncSession,
+    repository: Repository,
+    manifest: Manifest,
+    *,
+    principal: Principal,
+    gate: PromotionGate,
+) -> None:
+    """Delete a manifest that no version names; aliases on it are removed via the gate."""
+    tags = list(
+        (
+            await session.scalars(
+                select(Tag)
+                .options(selectinload(Tag.manifest))
+                .where(Tag.manifest_id == manifest.id)
+            )
+        ).all()
+    )
+    versions = sorted(t.name for t in tags if t.is_version)
+    if versions:
+        raise Immutable(
+            f"{manifest.digest} is version {', '.join(versions)} of {repository.name}; "
+            "versions are immutable and cannot be deleted"
+        )
+    for tag in tags:
+        await remove_alias(session, repository, tag, principal=principal, gate=gate)
+    await session.delete(manifest)
+    await session.flush()
+    await record(
+        session,
+        actor=principal.actor,
+        action="manifest.delete",
+        subject=f"{repository.name}@{manifest.digest}",
+        namespace=repository.name.split("/", 1)[0],
+    )
+
+
+async def list_tags(
+    session: AsyncSession, repository: Repository, *, limit: int | None, last: str | None
+) -> list[str]:
+    query = select(Tag.name).where(Tag.repository_id == repository.id).order_by(Tag.name)
+    if last:
+        query = query.where(Tag.name > last)
+    if limit is not None:
+        query = query.limit(limit)
+    return list((await session.scalars(query)).all())
+
+
+async def referrers(
+    session: AsyncSession, repository: Repository, subject: str, artifact_type: str | None
+) -> list[Manifest]:
+    query = (
+        select(Manifest)
+        .where(Manifest.repository_id == repository.id, Manifest.subject_digest == subject)
+        .order_by(Manifest.id)
+    )
+    if artifact_type is not None:
+        query = query.where(Manifest.artifact_type == artifact_type)
+    return list((await session.scalars(query)).all())
+
+
+async def count_tags(session: AsyncSession, repository: Repository) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(Tag).where(Tag.repository_id == repository.id)
+        )
+        or 0
+    )
