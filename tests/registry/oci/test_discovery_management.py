@@ -198,8 +198,8 @@ def test_delete_unversioned_manifest_and_blob(oci: Oci):
             "MANIFEST_INVALID",
         ),
         (
-            b'{"schemaVersion": 2, "config": {"mediaType": "a/b", "digest": "sha256:zz", "size": 1},'
-            b' "layers": []}',
+            b'{"schemaVersion": 2, "config": {"mediaType": "a/b", "digest": "sha256:zz", '
+            b'"size": 1}, "layers": []}',
             None,
             "MANIFEST_INVALID",
         ),
