@@ -1,4 +1,4 @@
-"""Trust policy files: YAML, validated against a published JSON schema, loaded into policy objects.
+"""Trust policy files: YAML into typed models, models into policy objects.
 
 Example (``policies/trust-policy.example.yaml`` has a longer one)::
 
@@ -18,22 +18,25 @@ Rules are tried in file order and the first whose ``match`` pattern fits the
 namespace applies (``*`` = within one segment, ``**`` = any segments, anchored
 at both ends). A namespace no rule matches is refused. Every error names the
 file and line at fault; unknown fields and duplicate keys are errors.
+
+The file is read into frozen ``msgspec`` models (:class:`TrustPolicySpec` and
+friends) that reject unknown fields, and each model builds its own trusted
+signer or policy object. The published JSON schema
+(``policies/trust-policy.v1.schema.json``) is generated from these models by
+:func:`schema`, so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import jsonschema  # type: ignore[import-untyped]  # no stubs in the lock (types-jsonschema)
+import msgspec
 import yaml
 from cryptography import x509
 
@@ -49,18 +52,196 @@ from verifier.trust import (
     TrustedSigstoreIdentity,
 )
 
-__all__ = ["NamespaceRule", "TrustPolicy", "load_trust_policy", "parse_trust_policy", "schema"]
+__all__ = [
+    "NamespaceRule",
+    "NamespaceRuleSpec",
+    "SignerSpec",
+    "TrustPolicy",
+    "TrustPolicySpec",
+    "load_trust_policy",
+    "parse_trust_policy",
+    "schema",
+]
 
 _logger = logging.getLogger(__name__)
+_SCHEMA_ID = "https://custody.invalid/schemas/trust-policy.v1.schema.json"
+
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class _Spec(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """Base of the file's models: unknown fields are errors."""
+
+
+class CertificateAuthoritySpec(_Spec, frozen=True, kw_only=True):
+    """``certificate_authority``: CA roots whose constrained leaf certificates may sign."""
+
+    roots: Annotated[
+        list[NonEmpty], msgspec.Meta(min_length=1, description="PEM files of the trusted roots.")
+    ]
+    intermediates: Annotated[
+        list[NonEmpty], msgspec.Meta(description="PEM files of intermediate CAs.")
+    ] = []
+    subject: Annotated[
+        str | None,
+        msgspec.Meta(description="Exact RFC 4514 subject, e.g. 'CN=release,O=Acme'."),
+    ] = None
+    common_name: Annotated[str | None, msgspec.Meta(description="Exact common name.")] = None
+    san: Annotated[
+        str | None, msgspec.Meta(description="A SAN (e-mail, URI, DNS) the leaf must carry.")
+    ] = None
+    san_pattern: Annotated[
+        str | None,
+        msgspec.Meta(description="Regular expression one SAN must match in full (anchored)."),
+    ] = None
+
+    def __post_init__(self) -> None:
+        _check_regex(self.san_pattern)
+
+
+class SigstoreSpec(_Spec, frozen=True, kw_only=True):
+    """``sigstore``: a keyless identity, exact unless ``identity_pattern`` is written."""
+
+    issuer: Annotated[str, msgspec.Meta(min_length=1, description="Exact OIDC issuer URL.")]
+    identity: (
+        Annotated[
+            str, msgspec.Meta(min_length=1, description="Exact identity: e-mail or workflow URI.")
+        ]
+        | None
+    ) = None
+    identity_pattern: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                min_length=1, description="Regular expression the identity must match in full."
+            ),
+        ]
+        | None
+    ) = None
+    trusted_root: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            description="'production', 'staging' (roots shipped with sigstore) or a "
+            "trusted_root.json / ClientTrustConfig file.",
+        ),
+    ] = "production"
+
+    def __post_init__(self) -> None:
+        if (self.identity is None) == (self.identity_pattern is None):
+            raise ValueError("needs exactly one of identity, identity_pattern")
+        _check_regex(self.identity_pattern)
+
+
 _SIGNER_KINDS = ("public_key", "public_key_pem", "certificate_authority", "sigstore")
 
 
-@cache
+class SignerSpec(_Spec, frozen=True, kw_only=True):
+    """One trusted signer: exactly one of a key file, an inline key, a CA, a Sigstore identity."""
+
+    name: NonEmpty
+    public_key: (
+        Annotated[
+            str,
+            msgspec.Meta(min_length=1, description="Path to a public key (PEM, or raw ML-DSA-65)."),
+        ]
+        | None
+    ) = None
+    public_key_pem: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                pattern="-----BEGIN PUBLIC KEY-----", description="Inline PEM public key."
+            ),
+        ]
+        | None
+    ) = None
+    certificate_authority: CertificateAuthoritySpec | None = None
+    sigstore: SigstoreSpec | None = None
+
+    def __post_init__(self) -> None:
+        given = [k for k in _SIGNER_KINDS if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"needs exactly one of {', '.join(_SIGNER_KINDS)} "
+                f"(found: {', '.join(given) or 'none'})"
+            )
+
+
+class NamespaceRuleSpec(_Spec, frozen=True, kw_only=True):
+    """One ``namespaces[]`` entry."""
+
+    match: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            pattern=r"^[A-Za-z0-9._*/-]+$",
+            description="Namespace pattern, anchored: '*' within one segment, '**' any segments.",
+        ),
+    ]
+    signers: Annotated[list[SignerSpec], msgspec.Meta(min_length=1)]
+    description: str = ""
+    level: Annotated[
+        Literal["enforce", "audit"],
+        msgspec.Meta(description="enforce: failures block. audit: failures are only reported."),
+    ] = "enforce"
+    threshold: Annotated[
+        int,
+        msgspec.Meta(ge=1, description="Distinct trusted signers (keys / identities) required."),
+    ] = 1
+
+
+class TrustPolicySpec(_Spec, frozen=True, kw_only=True):
+    """The whole file."""
+
+    version: Literal[1]
+    namespaces: list[NamespaceRuleSpec]
+
+
+def _check_regex(pattern: str | None) -> None:
+    if pattern is None:
+        return
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+
+
 def schema() -> dict[str, Any]:
-    """The trust policy JSON schema (also published as ``policies/trust-policy.v1.schema.json``)."""
-    text = resources.files("verifier").joinpath("schemas/trust-policy.v1.schema.json").read_text()
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
+    """The JSON schema of trust policy files, generated from the models.
+
+    ``policies/trust-policy.v1.schema.json`` is this, published. The
+    "exactly one of" rules are added as ``oneOf`` (the models check them in code).
+    Regenerate the published file with::
+
+        python -c "import json, verifier.policy_file as p; print(json.dumps(p.schema(), indent=2))"
+    """
+    generated = msgspec.json.schema(TrustPolicySpec)
+    defs: dict[str, Any] = generated["$defs"]
+    root = defs.pop("TrustPolicySpec")
+    defs["SignerSpec"]["oneOf"] = [{"required": [k]} for k in _SIGNER_KINDS]
+    defs["SigstoreSpec"]["oneOf"] = [{"required": ["identity"]}, {"required": ["identity_pattern"]}]
+    for definition in defs.values():
+        definition.pop("title", None)
+        for prop in definition.get("properties", {}).values():
+            if "anyOf" in prop and {"type": "null"} in prop["anyOf"]:
+                options = [o for o in prop.pop("anyOf") if o != {"type": "null"}]
+                prop.update(options[0] if len(options) == 1 else {"anyOf": options})
+                prop.pop("default", None)
+    root.pop("title", None)
+    root.pop("description", None)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": _SCHEMA_ID,
+        "title": "Custody trust policy v1",
+        "description": (
+            "Maps namespace patterns to the signers trusted to sign models in them. Rules are "
+            "tried in order; the first whose pattern matches applies; a namespace no rule "
+            "matches is refused. Relative paths are relative to the policy file."
+        ),
+        **root,
+        "$defs": dict(sorted(defs.items())),
+    }
 
 
 def _pattern_regex(pattern: str) -> re.Pattern[str]:
@@ -79,7 +260,7 @@ def _pattern_regex(pattern: str) -> re.Pattern[str]:
 
 @dataclass(frozen=True, slots=True)
 class NamespaceRule:
-    """One ``namespaces[]`` entry."""
+    """A loaded ``namespaces[]`` entry: its pattern and its trusted signers."""
 
     match: str
     level: str
@@ -122,21 +303,18 @@ class TrustPolicy:
         return self.rule_for(namespace).as_policy()
 
 
-class _Located:
+class _Lines:
     """Line numbers for JSON paths in a composed YAML document."""
 
     def __init__(self, root: yaml.Node) -> None:
         self.root = root
 
-    def node(self, path: Sequence[str | int]) -> yaml.Node:
+    def _node(self, path: Sequence[str | int]) -> yaml.Node:
         node = self.root
         for step in path:
             child = None
             if isinstance(node, yaml.MappingNode):
-                for key, value in node.value:
-                    if key.value == step:
-                        child = value
-                        break
+                child = next((v for k, v in node.value if k.value == step), None)
             elif (
                 isinstance(node, yaml.SequenceNode)
                 and isinstance(step, int)
@@ -149,7 +327,7 @@ class _Located:
         return node
 
     def line(self, path: Sequence[str | int], key: str | None = None) -> int:
-        node = self.node(path)
+        node = self._node(path)
         if key is not None and isinstance(node, yaml.MappingNode):
             for key_node, _ in node.value:
                 if key_node.value == key:
@@ -157,11 +335,53 @@ class _Located:
         return int(node.start_mark.line) + 1
 
 
-def _where(path: Sequence[str | int]) -> str:
-    out = ""
+_AT = re.compile(r"^(?P<message>.*) - at `\$(?P<path>[^`]*)`$", re.DOTALL)
+_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+_UNKNOWN = re.compile(r"unknown field `([^`]+)`")
+
+
+def _explain(error: msgspec.ValidationError, lines: _Lines, source: str) -> PolicyFileInvalid:
+    text = str(error)
+    match = _AT.match(text)
+    message, raw_path = (match["message"], match["path"]) if match else (text, "")
+    path: list[str | int] = [
+        name if name else int(index) for name, index in _STEP.findall(raw_path)
+    ]
+    where = "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in path).lstrip(".")
+    unknown = _UNKNOWN.search(message)
+    if unknown:
+        fields = _fields_at(path)
+        hint = f" (allowed: {', '.join(fields)})" if fields else ""
+        return PolicyFileInvalid(
+            f"unknown field {unknown[1]!r} in {where or 'the document'}{hint}",
+            source=source,
+            line=lines.line(path, unknown[1]),
+        )
+    message = message.replace("Object missing required field", "missing required field")
+    return PolicyFileInvalid(
+        f"{where or 'the document'}: {message}", source=source, line=lines.line(path)
+    )
+
+
+def _fields_at(path: Sequence[str | int]) -> list[str]:
+    """The allowed field names of the model at ``path`` (for unknown-field hints)."""
+    model: Any = TrustPolicySpec
     for step in path:
-        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
-    return out or "the document"
+        if isinstance(step, int):
+            continue
+        annotation = model.__annotations__.get(step, "")
+        found = next(
+            (
+                m
+                for m in (NamespaceRuleSpec, SignerSpec, CertificateAuthoritySpec, SigstoreSpec)
+                if m.__name__ in str(annotation)
+            ),
+            None,
+        )
+        if found is None:
+            return []
+        model = found
+    return sorted(model.__struct_fields__)
 
 
 def _check_duplicates(node: yaml.Node, source: str) -> None:
@@ -182,38 +402,8 @@ def _check_duplicates(node: yaml.Node, source: str) -> None:
             _check_duplicates(item, source)
 
 
-def _schema_error(
-    error: jsonschema.ValidationError, located: _Located, source: str
-) -> PolicyFileInvalid:
-    path = list(error.absolute_path)
-    where = _where(path)
-    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
-        allowed = set(error.schema.get("properties", {}))
-        unknown = sorted(k for k in error.instance if k not in allowed)
-        if unknown:
-            return PolicyFileInvalid(
-                f"unknown field {unknown[0]!r} in {where} (allowed: {', '.join(sorted(allowed))})",
-                source=source,
-                line=located.line(path, unknown[0]),
-            )
-    if error.validator == "oneOf" and isinstance(error.instance, Mapping):
-        options = _SIGNER_KINDS if "name" in error.instance else ("identity", "identity_pattern")
-        given = ", ".join(k for k in options if k in error.instance) or "none"
-        return PolicyFileInvalid(
-            f"{where} needs exactly one of {', '.join(options)} (found: {given})",
-            source=source,
-            line=located.line(path),
-        )
-    if error.validator == "required":
-        return PolicyFileInvalid(
-            f"{where}: {error.message}", source=source, line=located.line(path)
-        )
-    return PolicyFileInvalid(f"{where}: {error.message}", source=source, line=located.line(path))
-
-
 def parse_trust_policy(text: str, *, source: str = "", base_dir: Path | None = None) -> TrustPolicy:
     """Parse policy YAML text; relative key and certificate paths resolve against ``base_dir``."""
-    base = base_dir or Path()
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -225,165 +415,123 @@ def parse_trust_policy(text: str, *, source: str = "", base_dir: Path | None = N
     if root is None:
         raise PolicyFileInvalid("the policy file is empty", source=source, line=1)
     _check_duplicates(root, source)
-    data = yaml.safe_load(text)
-    located = _Located(root)
-    validator = jsonschema.Draft202012Validator(schema())
-    errors = list(validator.iter_errors(data))
-    problems = [_schema_error(e, located, source) for e in errors]
-    if problems:
-        # An unknown field (a typo) explains the other errors of its object best;
-        # otherwise the earliest line at fault. More follow once it is fixed.
-        unknown = [
-            p
-            for p, e in zip(problems, errors, strict=True)
-            if e.validator == "additionalProperties"
-        ]
-        first = min(unknown or problems, key=lambda p: p.line or 0)
-        if len(problems) > 1:
-            first.args = (f"{first.args[0]} (and {len(problems) - 1} more problem(s))",)
-        raise first
+    lines = _Lines(root)
+    try:
+        spec = msgspec.convert(yaml.safe_load(text), TrustPolicySpec)
+    except msgspec.ValidationError as exc:
+        raise _explain(exc, lines, source) from exc
+    builder = _Builder(base_dir or Path(), source, lines)
+    return TrustPolicy(
+        tuple(builder.rule(rule, index) for index, rule in enumerate(spec.namespaces)), source
+    )
 
-    rules = []
-    roots_cache: dict[str, object] = {}
-    for index, raw in enumerate(data["namespaces"]):
+
+class _Builder:
+    """Turns the validated models into trusted signers, reading the files they name."""
+
+    def __init__(self, base: Path, source: str, lines: _Lines) -> None:
+        self.base = base
+        self.source = source
+        self.lines = lines
+        self.roots: dict[str, object] = {}
+
+    def fail(self, message: str, line: int) -> PolicyFileInvalid:
+        return PolicyFileInvalid(message, source=self.source, line=line)
+
+    def rule(self, spec: NamespaceRuleSpec, index: int) -> NamespaceRule:
         path: list[str | int] = ["namespaces", index]
-        signers = tuple(
-            _build_signer(raw_signer, [*path, "signers", i], located, source, base, roots_cache)
-            for i, raw_signer in enumerate(raw["signers"])
-        )
-        threshold = int(raw.get("threshold", 1))
+        signers = tuple(self.signer(s, [*path, "signers", i]) for i, s in enumerate(spec.signers))
         distinct = _distinct_count(signers)
-        if threshold > distinct:
-            raise PolicyFileInvalid(
-                f"threshold {threshold} exceeds the {distinct} distinct signer(s) listed"
+        if spec.threshold > distinct:
+            raise self.fail(
+                f"threshold {spec.threshold} exceeds the {distinct} distinct signer(s) listed"
                 + (" (some entries are the same key)" if distinct < len(signers) else ""),
-                source=source,
-                line=located.line(path, "threshold"),
+                self.lines.line(path, "threshold"),
             )
         if distinct < len(signers):
             _logger.warning(
                 "%s:%d: some signers of rule %r are the same key; they count once",
-                source,
-                located.line(path),
-                raw["match"],
+                self.source,
+                self.lines.line(path),
+                spec.match,
             )
-        rules.append(
-            NamespaceRule(
-                raw["match"],
-                raw.get("level", "enforce"),
-                threshold,
-                signers,
-                located.line(path),
+        return NamespaceRule(spec.match, spec.level, spec.threshold, signers, self.lines.line(path))
+
+    def read(self, name: str, what: str, line: int) -> bytes:
+        path = Path(name) if Path(name).is_absolute() else self.base / name
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise self.fail(f"cannot read {what} {str(path)!r}: {exc.strerror}", line) from exc
+
+    def certificates(self, names: Sequence[str], line: int) -> list[x509.Certificate]:
+        certs: list[x509.Certificate] = []
+        for name in names:
+            try:
+                certs.extend(x509.load_pem_x509_certificates(self.read(name, "certificate", line)))
+            except ValueError as exc:
+                raise self.fail(f"{name!r} holds no PEM certificate: {exc}", line) from exc
+        return certs
+
+    def signer(self, spec: SignerSpec, path: list[str | int]) -> TrustedSigner:
+        if spec.public_key is not None or spec.public_key_pem is not None:
+            field = "public_key" if spec.public_key is not None else "public_key_pem"
+            line = self.lines.line(path, field)
+            data = (
+                self.read(spec.public_key, "public key", line)
+                if spec.public_key is not None
+                else str(spec.public_key_pem).encode()
             )
+            try:
+                return TrustedKey(load_public_key(data), name=spec.name)
+            except KeyLoadError as exc:
+                raise self.fail(f"signer {spec.name!r}: {exc}", line) from exc
+        if spec.certificate_authority is not None:
+            ca = spec.certificate_authority
+            line = self.lines.line(path, "certificate_authority")
+            return TrustedCertificateAuthority(
+                self.certificates(ca.roots, line),
+                intermediates=self.certificates(ca.intermediates, line),
+                constraint=SubjectConstraint(
+                    subject=ca.subject,
+                    common_name=ca.common_name,
+                    san=ca.san,
+                    san_pattern=ca.san_pattern,
+                ),
+                name=spec.name,
+            )
+        sig = spec.sigstore
+        line = self.lines.line(path, "sigstore")
+        if sig is None:  # pragma: no cover - SignerSpec guarantees one kind
+            raise self.fail(f"signer {spec.name!r} has no trust material", line)
+        if sig.trusted_root not in self.roots:
+            from verifier.sigstore import load_trusted_root
+
+            target: str | os.PathLike[str] = sig.trusted_root
+            if sig.trusted_root not in ("production", "staging"):
+                target = self.base / sig.trusted_root
+            try:
+                self.roots[sig.trusted_root] = load_trusted_root(target)
+            except MaterialUnreadable as exc:
+                raise self.fail(str(exc), line) from exc
+        return TrustedSigstoreIdentity(
+            issuer=sig.issuer,
+            identity=sig.identity,
+            identity_pattern=sig.identity_pattern,
+            trusted_root=self.roots[sig.trusted_root],
+            name=spec.name,
         )
-    return TrustPolicy(tuple(rules), source)
 
 
 def _distinct_count(signers: Sequence[TrustedSigner]) -> int:
     keys = {s.key_id for s in signers if isinstance(s, TrustedKey)}
-    others = {
+    identities = {
         (s.issuer, s.identity, s.identity_pattern)
         for s in signers
         if isinstance(s, TrustedSigstoreIdentity)
     }
-    cas = [s for s in signers if isinstance(s, TrustedCertificateAuthority)]
-    return len(keys) + len(others) + len(cas)
-
-
-def _read(base: Path, name: str, what: str, source: str, line: int) -> bytes:
-    path = Path(name) if Path(name).is_absolute() else base / name
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise PolicyFileInvalid(
-            f"cannot read {what} {str(path)!r}: {exc.strerror}", source=source, line=line
-        ) from exc
-
-
-def _certificates(
-    base: Path, names: Sequence[str], source: str, line: int
-) -> list[x509.Certificate]:
-    certs: list[x509.Certificate] = []
-    for name in names:
-        try:
-            certs.extend(
-                x509.load_pem_x509_certificates(_read(base, name, "certificate", source, line))
-            )
-        except ValueError as exc:
-            raise PolicyFileInvalid(
-                f"{name!r} holds no PEM certificate: {exc}", source=source, line=line
-            ) from exc
-    return certs
-
-
-def _build_signer(
-    raw: Mapping[str, Any],
-    path: list[str | int],
-    located: _Located,
-    source: str,
-    base: Path,
-    roots_cache: dict[str, object],
-) -> TrustedSigner:
-    name = str(raw["name"])
-    if "public_key" in raw or "public_key_pem" in raw:
-        field = "public_key" if "public_key" in raw else "public_key_pem"
-        line = located.line(path, field)
-        data = (
-            _read(base, raw["public_key"], "public key", source, line)
-            if field == "public_key"
-            else str(raw["public_key_pem"]).encode()
-        )
-        try:
-            return TrustedKey(load_public_key(data), name=name)
-        except KeyLoadError as exc:
-            raise PolicyFileInvalid(f"signer {name!r}: {exc}", source=source, line=line) from exc
-    if "certificate_authority" in raw:
-        ca = raw["certificate_authority"]
-        line = located.line(path, "certificate_authority")
-        for pattern in filter(None, [ca.get("san_pattern")]):
-            _compile(pattern, source, line)
-        return TrustedCertificateAuthority(
-            _certificates(base, ca["roots"], source, line),
-            intermediates=_certificates(base, ca.get("intermediates", []), source, line),
-            constraint=SubjectConstraint(
-                subject=ca.get("subject"),
-                common_name=ca.get("common_name"),
-                san=ca.get("san"),
-                san_pattern=ca.get("san_pattern"),
-            ),
-            name=name,
-        )
-    sig = raw["sigstore"]
-    line = located.line(path, "sigstore")
-    if sig.get("identity_pattern") is not None:
-        _compile(sig["identity_pattern"], source, line)
-    root_name = str(sig.get("trusted_root", "production"))
-    if root_name not in roots_cache:
-        from verifier.sigstore import load_trusted_root
-
-        target: str | os.PathLike[str] = root_name
-        if root_name not in ("production", "staging") and not Path(root_name).is_absolute():
-            target = base / root_name
-        try:
-            roots_cache[root_name] = load_trusted_root(target)
-        except MaterialUnreadable as exc:
-            raise PolicyFileInvalid(str(exc), source=source, line=line) from exc
-    return TrustedSigstoreIdentity(
-        issuer=sig["issuer"],
-        identity=sig.get("identity"),
-        identity_pattern=sig.get("identity_pattern"),
-        trusted_root=roots_cache[root_name],
-        name=name,
-    )
-
-
-def _compile(pattern: str, source: str, line: int) -> None:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise PolicyFileInvalid(
-            f"invalid regular expression {pattern!r}: {exc}", source=source, line=line
-        ) from exc
+    authorities = [s for s in signers if isinstance(s, TrustedCertificateAuthority)]
+    return len(keys) + len(identities) + len(authorities)
 
 
 def load_trust_policy(path: str | os.PathLike[str]) -> TrustPolicy:

@@ -13,16 +13,13 @@ import json
 import os
 from importlib import resources
 from pathlib import Path
-
-from sigstore.errors import Error as SigstoreError
-from sigstore.hashes import Hashed
-from sigstore.models import Bundle as SigstoreBundle
-from sigstore.models import ClientTrustConfig, TrustedRoot
-from sigstore.verify import Verifier
-from sigstore_models.common.v1 import HashAlgorithm as SigstoreHashAlgorithm
+from typing import TYPE_CHECKING
 
 from verifier.errors import BundleInvalid, IntegrityError, MaterialUnreadable, UntrustedSigner
 from verifier.trust import SignerIdentity, _SigstorePolicy
+
+if TYPE_CHECKING:  # sigstore takes ~0.7 s to import: only when Sigstore is used
+    from sigstore.models import TrustedRoot
 
 __all__ = ["load_trusted_root", "verify_sigstore_bundle"]
 
@@ -39,6 +36,8 @@ def load_trusted_root(source: str | os.PathLike[str] | None) -> TrustedRoot:
     The named instances are the roots embedded in the installed ``sigstore``
     package; they are never refreshed from the network.
     """
+    from sigstore.models import ClientTrustConfig
+
     if source is None or str(source) in _EMBEDDED:
         instance = "production" if source is None else str(source)
         try:
@@ -48,10 +47,12 @@ def load_trusted_root(source: str | os.PathLike[str] | None) -> TrustedRoot:
                 .read_text("utf-8")
             )
         except (FileNotFoundError, ModuleNotFoundError):  # pragma: no cover - layout changed
-            offline = ClientTrustConfig.production if instance == "production" else None
-            if offline is None:
-                return ClientTrustConfig.staging(offline=True).trusted_root
-            return offline(offline=True).trusted_root
+            config = (
+                ClientTrustConfig.production
+                if instance == "production"
+                else ClientTrustConfig.staging
+            )
+            return config(offline=True).trusted_root
         return _root_from_text(text, f"sigstore {instance} root")
     path = Path(source)
     try:
@@ -62,6 +63,9 @@ def load_trusted_root(source: str | os.PathLike[str] | None) -> TrustedRoot:
 
 
 def _root_from_text(text: str, what: str) -> TrustedRoot:
+    from sigstore.errors import Error as SigstoreError
+    from sigstore.models import ClientTrustConfig, TrustedRoot
+
     try:
         media_type = json.loads(text).get("mediaType", "")
         if str(media_type).startswith(_CLIENT_TRUST_CONFIG):
@@ -88,6 +92,12 @@ def verify_sigstore_bundle(
     ``artifact_sha256``). For a DSSE bundle the in-toto statement must name a
     subject with that SHA-256 when one is given.
     """
+    from sigstore.errors import Error as SigstoreError
+    from sigstore.hashes import Hashed
+    from sigstore.models import Bundle as SigstoreBundle
+    from sigstore.verify import Verifier
+    from sigstore_models.common.v1 import HashAlgorithm as SigstoreHashAlgorithm
+
     root = trusted_root or load_trusted_root(None)
     try:
         parsed = SigstoreBundle.from_json(bundle)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from cryptography.hazmat.primitives import serialization
 
 from signing.keys import generate_private_key, public_key_pem
@@ -31,14 +33,24 @@ def _policy(tmp_path: Path, body: str) -> Path:
     return path
 
 
-def test_published_schema_is_the_one_the_code_uses() -> None:
-    published = (REPO / "policies" / "trust-policy.v1.schema.json").read_text()
-    packaged = (REPO / "verifier" / "schemas" / "trust-policy.v1.schema.json").read_text()
-    assert published == packaged
-    assert schema()["properties"]["version"] == {
-        "const": 1,
-        "description": "Format version of this file.",
-    }
+def test_published_schema_is_generated_from_the_models() -> None:
+    published = json.loads((REPO / "policies" / "trust-policy.v1.schema.json").read_text())
+    assert published == schema(), "regenerate policies/trust-policy.v1.schema.json from schema()"
+
+
+def test_published_schema_agrees_with_the_loader(tmp_path: Path) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    validator.check_schema(schema())
+    validator.validate(
+        yaml.safe_load((REPO / "policies" / "trust-policy.example.yaml").read_text())
+    )
+    for body, _, _ in BAD_FILES:
+        if body.strip():
+            data = yaml.safe_load(body) if "[\n" not in body else None
+            if isinstance(data, dict) and "missing.pub" not in body and "(unclosed" not in body:
+                assert not validator.is_valid(data), body
 
 
 def test_example_policy_loads(tmp_path: Path) -> None:
@@ -133,49 +145,68 @@ namespaces:
     assert caught.value.diagnostics().startswith(f"{path}:4:")
 
 
-@pytest.mark.parametrize(
-    ("body", "line", "message"),
-    [
-        ("version: 1\nnamespaces:\n  - match: a\n    signers: [\n", 5, "not valid YAML"),
-        ("", 1, "empty"),
-        ("version: 2\nnamespaces: []\n", 1, "version"),
-        ("version: 1\nnamespaces:\n  - signers: []\n", 3, "'match' is a required property"),
-        (
-            "version: 1\nnamespaces:\n  - match: a\n    match: b\n    signers: []\n",
-            4,
-            "duplicate key 'match'",
-        ),
-        (
-            "version: 1\nnamespaces:\n  - match: a\n    signers:\n      - name: x\n",
-            5,
-            "exactly one of public_key",
-        ),
-        (
-            "version: 1\nnamespaces:\n  - match: a\n    signers:\n      - name: x\n"
-            "        sigstore: {issuer: https://i}\n",
-            6,
-            "exactly one of identity, identity_pattern",
-        ),
-        (
-            "version: 1\nnamespaces:\n  - match: a\n    level: strict\n    signers: []\n",
-            4,
-            "'strict' is not one of",
-        ),
-        (
-            "version: 1\nnamespaces:\n  - match: a\n    signers:\n      - name: x\n"
-            "        public_key: missing.pub\n",
-            6,
-            "cannot read public key",
-        ),
-        (
-            "version: 1\nnamespaces:\n  - match: a\n    signers:\n      - name: x\n"
-            "        sigstore: {issuer: https://i, identity_pattern: '(unclosed'}\n",
-            6,
-            "invalid regular expression",
-        ),
-        ("version: 1\nnamespaces:\n  - match: 'a b'\n    signers: []\n", 3, "does not match"),
-    ],
-)
+_KEY = "        public_key_pem: '-----BEGIN PUBLIC KEY-----'\n"
+BAD_FILES = [
+    ("version: 1\nnamespaces:\n  - match: a\n    signers: [\n", 5, "not valid YAML"),
+    ("", 1, "empty"),
+    ("version: 2\nnamespaces: []\n", 1, "version: Invalid enum value 2"),
+    ("version: 1\nnamespaces:\n  - level: audit\n", 3, "missing required field `match`"),
+    (
+        "version: 1\nnamespaces:\n  - match: a\n    match: b\n    signers: []\n",
+        4,
+        "duplicate key 'match'",
+    ),
+    (
+        "version: 1\nnamespaces:\n  - match: a\n    signers:\n      - name: x\n",
+        5,
+        "exactly one of public_key",
+    ),
+    (
+        "version: 1\nnamespaces:\n  - match: a\n    signers:\n      - name: x\n"
+        "        sigstore: {issuer: https://i}\n",
+        6,
+        "exactly one of identity, identity_pattern",
+    ),
+    (
+        "version: 1\nnamespaces:\n  - match: a\n    level: strict\n    signers:\n"
+        "      - name: x\n" + _KEY,
+        4,
+        "Invalid enum value 'strict'",
+    ),
+    (
+        "version: 1\nnamespaces:\n  - match: a\n    threshold: two\n    signers:\n"
+        "      - name: x\n" + _KEY,
+        4,
+        "Expected `int`, got `str`",
+    ),
+    ("version: 1\nnamespaces:\n  - match: a\n    signers: []\n", 4, "length >= 1"),
+    (
+        "version: 1\nnamespaces:\n  - match: a\n    signers:\n      - name: x\n"
+        "        public_key: missing.pub\n",
+        6,
+        "cannot read public key",
+    ),
+    (
+        "version: 1\nnamespaces:\n  - match: a\n    signers:\n      - name: x\n"
+        "        sigstore: {issuer: https://i, identity_pattern: '(unclosed'}\n",
+        6,
+        "invalid regular expression",
+    ),
+    (
+        "version: 1\nnamespaces:\n  - match: 'a b'\n    signers:\n      - name: x\n" + _KEY,
+        3,
+        "match: Expected `str` matching regex",
+    ),
+    (
+        "version: 1\nnamespaces:\n  - match: a\n    signers:\n      - name: x\n"
+        "        certificate_authority: {roots: [r.pem], sans: x}\n",
+        6,
+        "unknown field 'sans' in namespaces[0].signers[0].certificate_authority (allowed:",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "line", "message"), BAD_FILES)
 def test_bad_policy_files(tmp_path: Path, body: str, line: int, message: str) -> None:
     with pytest.raises(PolicyFileInvalid) as caught:
         load_trust_policy(_policy(tmp_path, body))
