@@ -29,6 +29,7 @@ from registry.http.deps import (
 )
 from registry.http.health import healthz, readyz
 from registry.http.problems import EXCEPTION_HANDLERS
+from registry.lifecycle.api import ModelController
 from registry.lifecycle.gate import AllowAll, PromotionGate
 from registry.oci.routes import oci_router
 from registry.settings import Settings
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             TokenController,
             NamespaceController,
             read_audit,
+            ModelController,
             oci_router(),
         ],
         dependencies={

@@ -9,9 +9,18 @@ from litestar.testing import TestClient
 
 from registry import create_app
 from registry.settings import Settings
+from tests.registry.helpers import bearer
+from tests.registry.oci_client import Oci
 
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:  # type: ignore[type-arg]
     with TestClient(app=create_app(settings), base_url="http://127.0.0.1") as test_client:
         yield test_client
+
+
+@pytest.fixture
+def oci(client: TestClient, make_token) -> Oci:  # type: ignore[no-untyped-def,type-arg]
+    """A /v2/ client holding an admin token for the ``acme`` namespace."""
+    token = make_token(scopes="admin")
+    return Oci(client, bearer(token.secret))

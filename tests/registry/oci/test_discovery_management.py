@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.registry.helpers import bearer, sha256_digest
-from tests.registry.oci.conftest import OCI_INDEX, Oci, descriptor_of, oci_code
+from tests.registry.oci_client import OCI_INDEX, Oci, descriptor_of, oci_code
 
 SBOM_TYPE = "application/vnd.cyclonedx+json"
 SIG_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"

@@ -6,7 +6,7 @@ import hashlib
 import os
 
 from tests.registry.helpers import sha256_digest
-from tests.registry.oci.conftest import OCI_MANIFEST, Oci, oci_code
+from tests.registry.oci_client import OCI_MANIFEST, Oci, oci_code
 
 
 def test_manifest_round_trip_keeps_exact_bytes(oci: Oci):

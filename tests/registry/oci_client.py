@@ -1,4 +1,4 @@
-"""Fixtures for the OCI conformance port: a pushing client and helpers to build artifacts."""
+"""A small /v2/ client over the test client, and helpers to build artifacts."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from litestar.testing import TestClient
 
-from tests.registry.helpers import bearer, sha256_digest
+from tests.registry.helpers import sha256_digest
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -75,12 +74,6 @@ class Oci:
             content=body,
             headers={**self.headers, "Content-Type": OCI_MANIFEST},
         )
-
-
-@pytest.fixture
-def oci(client, make_token) -> Oci:  # type: ignore[no-untyped-def]
-    token = make_token(scopes="admin")
-    return Oci(client, bearer(token.secret))
 
 
 def descriptor_of(body: bytes, media_type: str = OCI_MANIFEST) -> dict[str, Any]:

@@ -1,0 +1,200 @@
+"""``/api/v1/models``: models, versions, aliases and search over the OCI rows."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, delete, get, put
+from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from registry.auth import Scope
+from registry.db.models import Repository
+from registry.digests import Digest
+from registry.errors import InvalidInput, NotFound
+from registry.http.deps import Blobs, Caller, DbSession
+from registry.lifecycle import queries, schemas
+from registry.lifecycle.gate import PromotionGate
+from registry.naming import RepositoryName, VersionPattern, validate_namespace, validate_tag
+from registry.oci import repositories, store
+
+Limit = Annotated[int, QueryParameter(ge=1, le=500)]
+Offset = Annotated[int, QueryParameter(ge=0)]
+
+
+async def _model(
+    db_session: DbSession, principal: Caller, namespace: str, model: str, scope: Scope
+) -> Repository:
+    name = RepositoryName.parse(f"{namespace}/{model}")
+    ns = await repositories.find_namespace(db_session, name.namespace)
+    anonymous_ok = scope is Scope.PULL and ns is not None and ns.anonymous_pull
+    principal.require(name.namespace, scope, anonymous_ok=anonymous_ok)
+    repository = await repositories.find_repository(db_session, name)
+    if repository is None:
+        raise NotFound(f"model {name} does not exist")
+    return repository
+
+
+def _versions(request: Request[object, object, State]) -> VersionPattern:
+    return VersionPattern(request.app.state.settings.version_pattern)
+
+
+class ModelController(Controller):
+    path = "/api/v1/models"
+    tags = ["models"]
+
+    @get("/", summary="List and search models")
+    async def list_models(
+        self,
+        principal: Caller,
+        db_session: DbSession,
+        namespace: Annotated[str | None, QueryParameter(max_length=128)] = None,
+        q: Annotated[str | None, QueryParameter(max_length=255)] = None,
+        media_type: Annotated[str | None, QueryParameter(max_length=255)] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> schemas.ModelList:
+        """Models the caller may see; filter by namespace, name substring, file media type."""
+        if namespace is not None:
+            validate_namespace(namespace)
+        return await queries.list_models(
+            db_session,
+            principal,
+            namespace=namespace,
+            query=q,
+            media_type=media_type,
+            limit=limit,
+            offset=offset,
+        )
+
+    @get("/{namespace:str}/{model:str}", summary="One model with its versions and aliases")
+    async def get_model(
+        self,
+        namespace: FromPath[str],
+        model: FromPath[str],
+        principal: Caller,
+        db_session: DbSession,
+    ) -> schemas.ModelView:
+        repository = await _model(db_session, principal, namespace, model, Scope.PULL)
+        versions, _total = await queries.version_summaries(
+            db_session, repository, limit=500, offset=0
+        )
+        return schemas.ModelView(
+            name=repository.name,
+            namespace=namespace,
+            created_at=repository.created_at,
+            versions=versions,
+            aliases=await queries.alias_views(db_session, repository),
+        )
+
+    @get("/{namespace:str}/{model:str}/versions", summary="A model's versions, oldest first")
+    async def list_versions(
+        self,
+        namespace: FromPath[str],
+        model: FromPath[str],
+        principal: Caller,
+        db_session: DbSession,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> schemas.VersionList:
+        repository = await _model(db_session, principal, namespace, model, Scope.PULL)
+        versions, total = await queries.version_summaries(
+            db_session, repository, limit=limit, offset=offset
+        )
+        return schemas.VersionList(
+            versions=versions, page=schemas.Page(total=total, limit=limit, offset=offset)
+        )
+
+    @get("/{namespace:str}/{model:str}/versions/{version:str}", summary="One version")
+    async def get_version(
+        self,
+        namespace: FromPath[str],
+        model: FromPath[str],
+        version: FromPath[str],
+        request: Request[object, object, State],
+        principal: Caller,
+        db_session: DbSession,
+        blobs: Blobs,
+    ) -> schemas.VersionView:
+        repository = await _model(db_session, principal, namespace, model, Scope.PULL)
+        validate_tag(version)
+        tag = await store.find_tag(db_session, repository, version)
+        if tag is None or not tag.is_version:
+            raise NotFound(f"{repository.name} has no version {version}")
+        return await queries.version_view(db_session, blobs, repository, tag)
+
+    @get("/{namespace:str}/{model:str}/aliases", summary="A model's aliases")
+    async def list_aliases(
+        self,
+        namespace: FromPath[str],
+        model: FromPath[str],
+        principal: Caller,
+        db_session: DbSession,
+    ) -> list[schemas.AliasView]:
+        repository = await _model(db_session, principal, namespace, model, Scope.PULL)
+        return await queries.alias_views(db_session, repository)
+
+    @put(
+        "/{namespace:str}/{model:str}/aliases/{alias:str}",
+        summary="Move an alias to a version (audited, through the promotion gate)",
+    )
+    async def move_alias(
+        self,
+        namespace: FromPath[str],
+        model: FromPath[str],
+        alias: FromPath[str],
+        data: JSONBody[schemas.AliasMoveRequest],
+        request: Request[object, object, State],
+        principal: Caller,
+        db_session: DbSession,
+    ) -> schemas.AliasMoveResult:
+        repository = await _model(db_session, principal, namespace, model, Scope.PUSH)
+        versions = _versions(request)
+        validate_tag(alias)
+        if versions.is_version(alias):
+            raise InvalidInput(f"{alias!r} is a version, not an alias: versions never move")
+        if (data.version is None) == (data.digest is None):
+            raise InvalidInput("give exactly one of 'version' or 'digest'")
+        if data.version is not None:
+            tag = await store.find_tag(db_session, repository, validate_tag(data.version))
+            if tag is None or not tag.is_version:
+                raise NotFound(f"{repository.name} has no version {data.version}")
+            manifest = tag.manifest
+        else:
+            digest = Digest.parse(data.digest or "")
+            found = await store.find_manifest_by_digest(db_session, repository, str(digest))
+            if found is None:
+                raise NotFound(f"{repository.name} has no manifest {digest}")
+            manifest = found
+        gate: PromotionGate = request.app.state.gate
+        change = await store.set_tag(
+            db_session,
+            repository,
+            alias,
+            manifest,
+            principal=principal,
+            versions=versions,
+            gate=gate,
+        )
+        await db_session.commit()
+        return schemas.AliasMoveResult(
+            model=repository.name, alias=alias, previous=change.previous, current=manifest.digest
+        )
+
+    @delete("/{namespace:str}/{model:str}/aliases/{alias:str}", status_code=204)
+    async def delete_alias(
+        self,
+        namespace: FromPath[str],
+        model: FromPath[str],
+        alias: FromPath[str],
+        request: Request[object, object, State],
+        principal: Caller,
+        db_session: DbSession,
+    ) -> None:
+        repository = await _model(db_session, principal, namespace, model, Scope.PUSH)
+        tag = await store.find_tag(db_session, repository, validate_tag(alias))
+        if tag is None:
+            raise NotFound(f"{repository.name} has no alias {alias}")
+        gate: PromotionGate = request.app.state.gate
+        await store.remove_alias(db_session, repository, tag, principal=principal, gate=gate)
+        await db_session.commit()

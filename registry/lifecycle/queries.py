@@ -1,0 +1,233 @@
+"""Read models of the lifecycle API, built from the same rows the OCI API writes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from registry.auth import Principal, Scope
+from registry.auth.principal import ALL_NAMESPACES
+from registry.db.models import Manifest, ManifestReference, Namespace, Repository, Tag
+from registry.digests import Digest
+from registry.lifecycle import schemas
+from registry.oci import mediatypes as mt
+from registry.storage import BlobStore
+
+_CONFIG_LIMIT = 1024 * 1024
+
+
+def visible_namespaces(principal: Principal) -> Select[Any] | None:
+    """Namespaces whose models the caller may list; ``None`` means every namespace."""
+    if principal.namespace == ALL_NAMESPACES and principal.allows("*", Scope.PULL):
+        return None
+    names = select(Namespace.name).where(Namespace.anonymous_pull.is_(True))
+    if principal.namespace and principal.allows(principal.namespace, Scope.PULL):
+        names = select(Namespace.name).where(
+            or_(Namespace.anonymous_pull.is_(True), Namespace.name == principal.namespace)
+        )
+    return names
+
+
+async def list_models(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    namespace: str | None,
+    query: str | None,
+    media_type: str | None,
+    limit: int,
+    offset: int,
+) -> schemas.ModelList:
+    statement = select(Repository).join(Namespace, Namespace.id == Repository.namespace_id)
+    visible = visible_namespaces(principal)
+    if visible is not None:
+        statement = statement.where(Namespace.name.in_(visible))
+    if namespace is not None:
+        statement = statement.where(Namespace.name == namespace)
+    if query:
+        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(Repository.name.like(f"%{escaped}%", escape="\\"))
+    if media_type:
+        statement = statement.where(
+            Repository.id.in_(
+                select(Manifest.repository_id)
+                .join(ManifestReference, ManifestReference.manifest_id == Manifest.id)
+                .where(ManifestReference.media_type == media_type)
+            )
+        )
+    total = await session.scalar(select(func.count()).select_from(statement.subquery()))
+    rows = (
+        await session.scalars(statement.order_by(Repository.name).limit(limit).offset(offset))
+    ).all()
+    models = [await _summary(session, repository) for repository in rows]
+    return schemas.ModelList(
+        models=models, page=schemas.Page(total=int(total or 0), limit=limit, offset=offset)
+    )
+
+
+async def _summary(session: AsyncSession, repository: Repository) -> schemas.ModelSummary:
+    tags = (
+        await session.scalars(
+            select(Tag)
+            .options(selectinload(Tag.manifest))
+            .where(Tag.repository_id == repository.id)
+            .order_by(Tag.created_at, Tag.name)
+        )
+    ).all()
+    versions = [t for t in tags if t.is_version]
+    return schemas.ModelSummary(
+        name=repository.name,
+        namespace=repository.name.split("/", 1)[0],
+        created_at=repository.created_at,
+        versions=len(versions),
+        aliases={t.name: t.manifest.digest for t in tags if not t.is_version},
+        latest_version=versions[-1].name if versions else None,
+    )
+
+
+async def version_summaries(
+    session: AsyncSession, repository: Repository, *, limit: int, offset: int
+) -> tuple[list[schemas.VersionSummary], int]:
+    base = select(Tag).where(Tag.repository_id == repository.id, Tag.is_version.is_(True))
+    total = await session.scalar(select(func.count()).select_from(base.subquery()))
+    tags = (
+        await session.scalars(
+            base.options(selectinload(Tag.manifest))
+            .order_by(Tag.created_at, Tag.name)
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    return [
+        schemas.VersionSummary(
+            version=t.name,
+            digest=t.manifest.digest,
+            created_at=t.created_at,
+            size=sum(r.size for r in await _references(session, t.manifest)),
+        )
+        for t in tags
+    ], int(total or 0)
+
+
+async def alias_views(session: AsyncSession, repository: Repository) -> list[schemas.AliasView]:
+    tags = (
+        await session.scalars(
+            select(Tag)
+            .options(selectinload(Tag.manifest))
+            .where(Tag.repository_id == repository.id)
+            .order_by(Tag.name)
+        )
+    ).all()
+    versions_of: dict[int, list[str]] = {}
+    for tag in tags:
+        if tag.is_version:
+            versions_of.setdefault(tag.manifest_id, []).append(tag.name)
+    return [
+        schemas.AliasView(
+            alias=t.name,
+            digest=t.manifest.digest,
+            versions=versions_of.get(t.manifest_id, []),
+            updated_at=t.updated_at,
+            updated_by=t.updated_by,
+        )
+        for t in tags
+        if not t.is_version
+    ]
+
+
+async def _references(session: AsyncSession, manifest: Manifest) -> list[ManifestReference]:
+    return list(
+        (
+            await session.scalars(
+                select(ManifestReference)
+                .where(ManifestReference.manifest_id == manifest.id)
+                .order_by(ManifestReference.position)
+            )
+        ).all()
+    )
+
+
+def _referrer_kind(artifact_type: str | None) -> str:
+    if artifact_type is None:
+        return "other"
+    if "sigstore.bundle" in artifact_type or "signature" in artifact_type:
+        return "signature"
+    if "cyclonedx" in artifact_type or "spdx" in artifact_type:
+        return "sbom"
+    return "other"
+
+
+async def version_view(
+    session: AsyncSession, blobs: BlobStore, repository: Repository, tag: Tag
+) -> schemas.VersionView:
+    manifest = tag.manifest
+    references = await _references(session, manifest)
+    files = [
+        schemas.FileView(
+            name=r.title,
+            digest=r.digest,
+            size=r.size,
+            media_type=r.media_type,
+            kind=mt.layer_kind(r.media_type),
+            format=mt.file_format(r.title),
+        )
+        for r in references
+        if r.role == "layer"
+    ]
+    referrers = (
+        await session.scalars(
+            select(Manifest)
+            .where(
+                Manifest.repository_id == repository.id,
+                Manifest.subject_digest == manifest.digest,
+            )
+            .order_by(Manifest.id)
+        )
+    ).all()
+    aliases = (
+        await session.scalars(
+            select(Tag.name)
+            .where(Tag.manifest_id == manifest.id, Tag.is_version.is_(False))
+            .order_by(Tag.name)
+        )
+    ).all()
+    config = None
+    config_ref = next((r for r in references if r.role == "config"), None)
+    if config_ref is not None and config_ref.media_type == mt.MODEL_CONFIG:
+        config = await _read_json_blob(blobs, config_ref.digest, config_ref.size)
+    return schemas.VersionView(
+        model=repository.name,
+        version=tag.name,
+        digest=manifest.digest,
+        media_type=manifest.media_type,
+        artifact_type=manifest.artifact_type,
+        created_at=manifest.created_at,
+        pushed_by=manifest.pushed_by,
+        files=files,
+        referrers=[
+            schemas.ReferrerView(
+                digest=m.digest,
+                artifact_type=m.artifact_type,
+                kind=_referrer_kind(m.artifact_type),
+                created_at=m.created_at,
+            )
+            for m in referrers
+        ],
+        aliases=list(aliases),
+        config=config,
+    )
+
+
+async def _read_json_blob(blobs: BlobStore, digest: str, size: int) -> dict[str, Any] | None:
+    if size > _CONFIG_LIMIT:
+        return None
+    data = b"".join([chunk async for chunk in blobs.open(Digest.parse(digest))])
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None
+    return document if isinstance(document, dict) else None
