@@ -49,9 +49,13 @@ from signing.manifest import (
 
 __all__ = ["DEFAULT_BUFFER_SIZE", "HashOptions", "hash_bytes", "hash_model"]
 
-DEFAULT_BUFFER_SIZE = 4 * 1024 * 1024
-# Files at least this large are hashed by BLAKE3's own worker threads.
+# 1 MiB reads stay in the L2 cache between the copy and the hash (measured here:
+# as fast as hashlib's own loop; 4 MiB and more are a few per cent slower).
+DEFAULT_BUFFER_SIZE = 1024 * 1024
+# Files at least this large are hashed by BLAKE3's own worker threads, which
+# need larger reads to split the work.
 _BLAKE3_PARALLEL_THRESHOLD = 64 * 1024 * 1024
+_BLAKE3_PARALLEL_BUFFER = 8 * 1024 * 1024
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -224,19 +228,20 @@ class _Reader:
         self._workers = workers
         self._local = threading.local()
 
-    def _buffer(self) -> memoryview:
-        buf: memoryview | None = getattr(self._local, "buf", None)
-        if buf is None:
-            buf = memoryview(bytearray(self._buffer_size))
-            self._local.buf = buf
-        return buf
+    def _buffer(self, size: int) -> memoryview:
+        buffers: dict[int, memoryview] | None = getattr(self._local, "buffers", None)
+        if buffers is None:
+            buffers = self._local.buffers = {}
+        if size not in buffers:
+            buffers[size] = memoryview(bytearray(size))
+        return buffers[size]
 
     def hash_unit(self, unit: _Unit) -> tuple[str, bytes]:
-        threads = 1
+        threads, size = 1, self._buffer_size
         if self._algorithm is HashAlgorithm.BLAKE3 and unit.end >= _BLAKE3_PARALLEL_THRESHOLD:
-            threads = self._workers
+            threads, size = self._workers, max(size, _BLAKE3_PARALLEL_BUFFER)
         hasher = _new_hasher(self._algorithm, threads)
-        buf = self._buffer()
+        buf = self._buffer(size)
         try:
             fd = os.open(unit.file.path, _OPEN_FLAGS | self._nofollow)
         except OSError as exc:
