@@ -24,7 +24,12 @@ _COMMANDS: dict[str, tuple[str, str, str, str]] = {
     "namespace": ("registry.cli", "namespace", "registry", "Manage namespaces."),
     "keygen": ("signing.cli", "keygen", "", "Generate a signing key pair."),
     "sign": ("signing.cli", "sign", "", "Sign a model as an OpenSSF Model Signing bundle."),
+    "sbom": ("signing.sbom.cli", "sbom", "", "Write a CycloneDX ML-BOM for a model."),
     "verify": ("verifier.cli", "verify", "", "Verify a model against its signature(s), offline."),
+    "push": ("custody.transfer", "push", "", "Push a model directory as REPO:VERSION."),
+    "pull": ("custody.transfer", "pull", "", "Pull REPO:TAG into a directory, verified."),
+    "ls": ("custody.transfer", "list_models", "", "List models, versions and aliases."),
+    "alias": ("custody.transfer", "alias", "", "Move model aliases."),
 }
 
 

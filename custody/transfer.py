@@ -1,0 +1,357 @@
+"""``custody push``, ``pull``, ``ls`` and ``alias``: release engineers' registry commands.
+
+``push`` hashes the model directory once with the shared hashing engine, uploads
+only the blobs the registry lacks (large files in resumable chunks), and writes
+a CNCF ModelPack manifest tagged with the version. ``pull`` downloads every
+layer, verifying each digest before the file appears, and never writes outside
+the destination directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tarfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import click
+
+from signing.errors import SigningError
+from signing.hashing import hash_model
+from verifier.distribution import FetchError, RegistryClient, sha256_digest
+from verifier.errors import VerificationError
+
+MODEL_ARTIFACT = "application/vnd.cncf.model.manifest.v1+json"
+MODEL_CONFIG = "application/vnd.cncf.model.config.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+TITLE = "org.opencontainers.image.title"
+FILEPATH = "org.cncf.model.filepath"
+_WEIGHTS = (".safetensors", ".onnx", ".gguf", ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".h5")
+_DOCS = (".md", ".txt", ".rst", ".pdf")
+_CODE = (".py", ".sh", ".ipynb")
+
+registry_option = click.option(
+    "--registry",
+    envvar="CUSTODY_REGISTRY",
+    default="http://127.0.0.1:8080",
+    show_default=True,
+    help="Registry URL ($CUSTODY_REGISTRY).",
+)
+token_option = click.option(
+    "--token", envvar="CUSTODY_TOKEN", help="Custody token ($CUSTODY_TOKEN)."
+)
+
+
+def layer_media_type(name: str) -> str:
+    """The ModelPack layer type for a file, by its name."""
+    lowered = name.lower()
+    base = PurePosixPath(lowered).name
+    if lowered.endswith(_WEIGHTS):
+        kind = "weight"
+    elif lowered.endswith(_DOCS) or base.startswith(("readme", "license", "licence")):
+        kind = "doc"
+    elif lowered.endswith(_CODE):
+        kind = "code"
+    else:
+        kind = "weight.config"
+    return f"application/vnd.cncf.model.{kind}.v1.raw"
+
+
+def split_reference(text: str) -> tuple[str, str]:
+    """``acme/model:1.0.0`` or ``acme/model@sha256:...`` -> (repository, reference)."""
+    if "@" in text:
+        repository, _, digest = text.partition("@")
+        return repository, digest
+    repository, sep, tag = text.rpartition(":")
+    if not sep or "/" in tag:
+        raise click.BadParameter(f"{text!r} needs a :TAG or @DIGEST", param_hint="REFERENCE")
+    return repository, tag
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    if isinstance(exc, (VerificationError, SigningError)):
+        return click.ClickException(exc.diagnostics())
+    return click.ClickException(str(exc))
+
+
+@contextmanager
+def _progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[int], None]]:
+    if not enabled or not sys.stderr.isatty():
+        yield lambda _n: None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
+def _state_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "custody" / "uploads"
+
+
+def build_config(
+    model: str, version: str, formats: list[str], diff_ids: list[str]
+) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    if formats:
+        config["format"] = max(set(formats), key=formats.count)
+    return {
+        "descriptor": {
+            "name": model,
+            "version": version,
+            "createdAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+        "config": config,
+        "modelfs": {"type": "layers", "diffIds": diff_ids},
+    }
+
+
+def push_model(
+    client: RegistryClient,
+    model_dir: Path,
+    repository: str,
+    version: str,
+    *,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Push a model directory (or one file) as a ModelPack artifact; return a summary."""
+    manifest = hash_model(model_dir)
+    root = model_dir if model_dir.is_dir() else model_dir.parent
+    files = []
+    for resource in manifest.resources:
+        name = resource.name if model_dir.is_dir() else model_dir.name
+        path = root / name
+        files.append((name, path, "sha256:" + resource.hex, path.stat().st_size))
+    total = sum(f[3] for f in files)
+    uploaded = skipped = 0
+    layers: list[dict[str, Any]] = []
+    with _progress(total, f"push {repository}:{version}", progress) as advance:
+        for name, path, digest, size in files:
+            if client.blob_exists(repository, digest):
+                skipped += 1
+                advance(size)
+            else:
+                client.upload_blob(
+                    repository, path, digest, size, state_dir=_state_dir(), progress=advance
+                )
+                uploaded += 1
+            layers.append(
+                {
+                    "mediaType": layer_media_type(name),
+                    "digest": digest,
+                    "size": size,
+                    "annotations": {TITLE: name, FILEPATH: name},
+                }
+            )
+    formats = [n.rsplit(".", 1)[-1] for n, *_ in files if n.endswith((".safetensors", ".onnx"))]
+    config_bytes = json.dumps(
+        build_config(
+            repository.split("/")[-1], version, formats, [lay["digest"] for lay in layers]
+        ),
+        sort_keys=True,
+        separators=(",", ":"),
+    ).encode()
+    config_digest = sha256_digest(config_bytes)
+    if not client.blob_exists(repository, config_digest):
+        tmp = _state_dir() / f"config-{config_digest[7:]}.json"
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(config_bytes)
+        try:
+            client.upload_blob(repository, tmp, config_digest, len(config_bytes))
+        finally:
+            tmp.unlink(missing_ok=True)
+    document = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "artifactType": MODEL_ARTIFACT,
+        "config": {"mediaType": MODEL_CONFIG, "digest": config_digest, "size": len(config_bytes)},
+        "layers": layers,
+        "annotations": {"org.opencontainers.image.version": version},
+    }
+    body = json.dumps(document, separators=(",", ":")).encode()
+    digest = client.put_manifest(repository, version, body)
+    return {
+        "repository": repository,
+        "version": version,
+        "digest": digest,
+        "files": len(files),
+        "bytes": total,
+        "uploaded": uploaded,
+        "skipped": skipped,
+    }
+
+
+def _safe_destination(root: Path, name: str) -> Path:
+    relative = PurePosixPath(name)
+    if relative.is_absolute() or ".." in relative.parts or not relative.parts or "\\" in name:
+        raise click.ClickException(f"refusing layer path {name!r}: it would leave {root}")
+    return root.joinpath(*relative.parts)
+
+
+def pull_model(
+    client: RegistryClient, repository: str, reference: str, destination: Path, *, progress: bool
+) -> dict[str, Any]:
+    fetched = client.get_manifest(repository, reference)
+    document = fetched.json()
+    layers = document.get("layers")
+    if not isinstance(layers, list):
+        raise click.ClickException(f"{repository}:{reference} is not an image manifest")
+    destination.mkdir(parents=True, exist_ok=True)
+    total = sum(int(layer.get("size", 0)) for layer in layers)
+    written = []
+    with _progress(total, f"pull {repository}:{reference}", progress) as advance:
+        for index, layer in enumerate(layers):
+            annotations = layer.get("annotations") or {}
+            name = annotations.get(FILEPATH) or annotations.get(TITLE) or f"layer-{index}"
+            media_type = str(layer.get("mediaType", ""))
+            target = _safe_destination(destination, name)
+            if ".tar" in media_type:
+                archive = destination / f".layer-{index}.tar"
+                client.download_blob(
+                    repository, layer["digest"], archive, size=layer.get("size"), progress=advance
+                )
+                _extract(archive, destination, media_type)
+                archive.unlink()
+            else:
+                client.download_blob(
+                    repository, layer["digest"], target, size=layer.get("size"), progress=advance
+                )
+            written.append(name)
+    return {
+        "repository": repository,
+        "reference": reference,
+        "digest": fetched.digest,
+        "files": written,
+    }
+
+
+def _extract(archive: Path, destination: Path, media_type: str) -> None:
+    if media_type.endswith("+zstd"):
+        raise click.ClickException("zstd-compressed tar layers are not supported by custody pull")
+    mode = "r:gz" if media_type.endswith("+gzip") else "r:"
+    with tarfile.open(archive, mode) as tar:  # type: ignore[call-overload]
+        tar.extractall(destination, filter="data")  # refuses links and paths that escape
+
+
+@click.command()
+@click.argument("model_dir", type=click.Path(exists=True, path_type=Path))
+@click.argument("reference")
+@registry_option
+@token_option
+@click.option("--alias", default=None, help="Also move this alias to the new version.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary.")
+def push(
+    model_dir: Path,
+    reference: str,
+    registry: str,
+    token: str | None,
+    alias: str | None,
+    as_json: bool,
+) -> None:
+    """Push MODEL_DIR as REPO:VERSION (a CNCF ModelPack artifact)."""
+    repository, version = split_reference(reference)
+    try:
+        with RegistryClient(registry, token) as client:
+            summary = push_model(client, model_dir, repository, version, progress=not as_json)
+            if alias:
+                namespace, model = repository.split("/", 1)
+                client.api(
+                    "PUT",
+                    f"/api/v1/models/{namespace}/{model}/aliases/{alias}",
+                    json={"version": version},
+                )
+                summary["alias"] = alias
+    except (FetchError, VerificationError, SigningError, OSError) as exc:
+        raise _fail(exc) from None
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(
+            f"pushed {repository}:{version} {summary['digest']} "
+            f"({summary['files']} files, {summary['uploaded']} uploaded, "
+            f"{summary['skipped']} already there)"
+        )
+
+
+@click.command()
+@click.argument("reference")
+@click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
+@registry_option
+@token_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary.")
+def pull(
+    reference: str, destination: Path, registry: str, token: str | None, as_json: bool
+) -> None:
+    """Pull REPO:TAG or REPO@DIGEST into DESTINATION, verifying every digest."""
+    if ":" not in reference and "@" not in reference:
+        reference += ":latest"
+    repository, ref = split_reference(reference)
+    try:
+        with RegistryClient(registry, token) as client:
+            summary = pull_model(client, repository, ref, destination, progress=not as_json)
+    except (FetchError, VerificationError, OSError) as exc:
+        raise _fail(exc) from None
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(f"pulled {repository}@{summary['digest']} into {destination}")
+
+
+@click.command(name="ls")
+@click.argument("repository", required=False)
+@registry_option
+@token_option
+@click.option("--json", "as_json", is_flag=True)
+def list_models(repository: str | None, registry: str, token: str | None, as_json: bool) -> None:
+    """List models, or one model's versions and aliases."""
+    try:
+        with RegistryClient(registry, token) as client:
+            if repository is None:
+                result = client.api("GET", "/api/v1/models", params={"limit": 500})
+                lines = [
+                    f"{m['name']}  versions={m['versions']}  latest={m['latest_version'] or '-'}"
+                    for m in result["models"]
+                ]
+            else:
+                namespace, _, model = repository.partition("/")
+                result = client.api("GET", f"/api/v1/models/{namespace}/{model}")
+                lines = [f"{v['version']}  {v['digest']}" for v in result["versions"]]
+                lines += [
+                    f"{a['alias']} -> {', '.join(a['versions']) or a['digest']}"
+                    for a in result["aliases"]
+                ]
+    except (FetchError, VerificationError) as exc:
+        raise _fail(exc) from None
+    click.echo(json.dumps(result) if as_json else "\n".join(lines))
+
+
+@click.group()
+def alias() -> None:
+    """Move model aliases (production, staging, ...)."""
+
+
+@alias.command("set")
+@click.argument("repository")
+@click.argument("alias_name", metavar="ALIAS")
+@click.argument("version")
+@registry_option
+@token_option
+def alias_set(
+    repository: str, alias_name: str, version: str, registry: str, token: str | None
+) -> None:
+    """Point ALIAS of REPOSITORY at VERSION (audited, checked by policy)."""
+    namespace, _, model = repository.partition("/")
+    try:
+        with RegistryClient(registry, token) as client:
+            result = client.api(
+                "PUT",
+                f"/api/v1/models/{namespace}/{model}/aliases/{alias_name}",
+                json={"version": version},
+            )
+    except (FetchError, VerificationError) as exc:
+        raise _fail(exc) from None
+    click.echo(f"{repository}:{alias_name} {result['previous'] or '(new)'} -> {result['current']}")

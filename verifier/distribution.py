@@ -1,0 +1,430 @@
+"""A small OCI Distribution client: what ``custody push/pull`` and the edge agent speak.
+
+It never trusts the network: every manifest and blob it returns or writes has
+been checked against its digest, downloads are resumable with ``Range`` into a
+``.partial`` file that becomes visible only once verified, and chunked uploads
+can be resumed after an interruption from the registry's own upload status.
+
+Authentication: a Custody token is sent as a Bearer credential; if a registry
+answers 401/403 with a Bearer challenge (any Docker-style registry), the client
+fetches a short-lived token from the challenge's realm with the Custody token
+as the Basic password, and retries once.
+
+Failures fall into two families, as in python-tuf: :class:`FetchError` (could
+not get it: network, HTTP status) and :class:`DigestMismatch` (got it, and the
+bytes are wrong).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+
+from verifier.errors import VerificationError
+
+__all__ = ["DigestMismatch", "FetchError", "FetchedManifest", "RegistryClient"]
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+MANIFEST_ACCEPT = ", ".join(
+    [
+        OCI_MANIFEST,
+        OCI_INDEX,
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+    ]
+)
+CHUNK_BYTES = 16 * 1024 * 1024
+_READ_BYTES = 1024 * 1024
+_CHALLENGE_RE = re.compile(r'(\w+)="([^"]*)"')
+
+Progress = Callable[[int], None]
+
+
+class FetchError(VerificationError):
+    """The registry could not be reached, or answered with an error."""
+
+    check = "fetch"
+    exit_code = 10
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class DigestMismatch(VerificationError):
+    """Bytes from the registry do not match the digest they were asked for."""
+
+    check = "integrity"
+    exit_code = 7
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedManifest:
+    body: bytes
+    media_type: str
+    digest: str
+
+    def json(self) -> dict[str, Any]:
+        document = json.loads(self.body)
+        if not isinstance(document, dict):
+            raise FetchError("manifest is not a JSON object")
+        return document
+
+
+def sha256_digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _error_text(response: httpx.Response) -> tuple[str, str | None]:
+    """The registry's own message (OCI error body or problem details), if any."""
+    try:
+        body = response.json()
+    except (ValueError, UnicodeDecodeError):
+        return response.text[:200] or response.reason_phrase, None
+    if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
+        first = body["errors"][0]
+        return str(first.get("message", "")), str(first.get("code", "")) or None
+    if isinstance(body, dict) and "detail" in body:
+        return str(body["detail"]), str(body.get("code") or "") or None
+    return response.text[:200], None
+
+
+class RegistryClient:
+    """Talks to one registry (``http://host:port``) with one credential."""
+
+    def __init__(self, base_url: str, token: str | None = None, *, timeout: float = 60.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self._bearer: str | None = token
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, follow_redirects=False)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- plumbing -------------------------------------------------------------------
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", None) or {})
+        for attempt in range(2):
+            if self._bearer:
+                headers["Authorization"] = f"Bearer {self._bearer}"
+            try:
+                response = self._http.request(method, url, headers=headers, **kwargs)
+            except httpx.HTTPError as exc:
+                raise FetchError(f"{method} {url}: {type(exc).__name__}: {exc}") from None
+            if response.status_code in {401, 403} and attempt == 0 and self._token:
+                challenge = response.headers.get("www-authenticate", "")
+                if challenge.lower().startswith("bearer ") and "realm=" in challenge:
+                    self._bearer = self._fetch_access_token(challenge)
+                    continue
+            return response
+        return response
+
+    def _fetch_access_token(self, challenge: str) -> str:
+        params = dict(_CHALLENGE_RE.findall(challenge))
+        realm = params.pop("realm")
+        query = {k: v for k, v in params.items() if k in {"service", "scope"}}
+        try:
+            response = self._http.get(realm, params=query, auth=("custody", self._token or ""))
+        except httpx.HTTPError as exc:
+            raise FetchError(f"token endpoint {realm}: {exc}") from None
+        if response.status_code != 200:
+            message, code = _error_text(response)
+            raise FetchError(
+                f"token endpoint refused the credential: {message}",
+                status=response.status_code,
+                code=code,
+            )
+        body = response.json()
+        token = body.get("token") or body.get("access_token")
+        if not isinstance(token, str):
+            raise FetchError("token endpoint answered without a token")
+        return token
+
+    def _expect(self, response: httpx.Response, *statuses: int, what: str) -> httpx.Response:
+        if response.status_code not in statuses:
+            message, code = _error_text(response)
+            raise FetchError(
+                f"{what}: HTTP {response.status_code} {code or ''} {message}".replace("  ", " "),
+                status=response.status_code,
+                code=code,
+            )
+        return response
+
+    # -- manifests and tags ---------------------------------------------------------
+
+    def get_manifest(self, repository: str, reference: str) -> FetchedManifest:
+        response = self._expect(
+            self._request(
+                "GET",
+                f"/v2/{repository}/manifests/{reference}",
+                headers={"Accept": MANIFEST_ACCEPT},
+            ),
+            200,
+            what=f"manifest {repository}:{reference}",
+        )
+        body = response.content
+        digest = sha256_digest(body)
+        if ":" in reference and reference != digest:
+            raise DigestMismatch(f"manifest {reference} has digest {digest}")
+        claimed = response.headers.get("docker-content-digest")
+        if claimed and claimed != digest:
+            raise DigestMismatch(f"registry says manifest {claimed}, bytes are {digest}")
+        media_type = response.headers.get("content-type", "").split(";")[0]
+        return FetchedManifest(body, media_type, digest)
+
+    def put_manifest(
+        self, repository: str, reference: str, body: bytes, media_type: str = OCI_MANIFEST
+    ) -> str:
+        response = self._expect(
+            self._request(
+                "PUT",
+                f"/v2/{repository}/manifests/{reference}",
+                content=body,
+                headers={"Content-Type": media_type},
+            ),
+            201,
+            what=f"manifest {repository}:{reference}",
+        )
+        digest = sha256_digest(body)
+        claimed = response.headers.get("docker-content-digest")
+        if claimed and claimed != digest:
+            raise DigestMismatch(
+                f"registry stored {claimed} for a manifest whose digest is {digest}"
+            )
+        return digest
+
+    def list_tags(self, repository: str) -> list[str]:
+        tags: list[str] = []
+        url: str | None = f"/v2/{repository}/tags/list?n=1000"
+        while url:
+            response = self._expect(self._request("GET", url), 200, what=f"tags of {repository}")
+            tags.extend(response.json().get("tags") or [])
+            link = response.headers.get("link")
+            url = link.split(";")[0].strip("<> ") if link else None
+        return tags
+
+    def referrers(
+        self, repository: str, digest: str, artifact_type: str | None = None
+    ) -> list[dict[str, Any]]:
+        params = {"artifactType": artifact_type} if artifact_type else None
+        response = self._expect(
+            self._request("GET", f"/v2/{repository}/referrers/{digest}", params=params),
+            200,
+            what=f"referrers of {digest}",
+        )
+        manifests = response.json().get("manifests") or []
+        return [m for m in manifests if isinstance(m, dict)]
+
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call the lifecycle API (``/api/v1/...``) and return its JSON."""
+        response = self._request(method, path, **kwargs)
+        self._expect(response, 200, 201, 204, what=f"{method} {path}")
+        return response.json() if response.content else None
+
+    # -- blobs ----------------------------------------------------------------------
+
+    def blob_exists(self, repository: str, digest: str) -> bool:
+        response = self._request("HEAD", f"/v2/{repository}/blobs/{digest}")
+        if response.status_code == 404:
+            return False
+        self._expect(response, 200, what=f"blob {digest}")
+        return True
+
+    def mount_blob(self, repository: str, digest: str, source: str) -> bool:
+        response = self._request(
+            "POST", f"/v2/{repository}/blobs/uploads/", params={"mount": digest, "from": source}
+        )
+        if response.status_code == 201:
+            return True
+        self._expect(response, 202, what=f"mount {digest}")
+        location = response.headers.get("location")
+        if location:  # the registry opened a session instead: close it, nothing to send
+            self._request("DELETE", location)
+        return False
+
+    def upload_blob(
+        self,
+        repository: str,
+        path: Path,
+        digest: str,
+        size: int,
+        *,
+        state_dir: Path | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        """Upload a file as a blob: one request if small, else resumable chunks.
+
+        With ``state_dir``, an interrupted chunked upload records its session and
+        a re-run continues from the offset the registry reports.
+        """
+        if size <= CHUNK_BYTES:
+            data = path.read_bytes()
+            if sha256_digest(data) != digest:
+                raise DigestMismatch(f"{path} changed since it was hashed")
+            self._expect(
+                self._request(
+                    "POST",
+                    f"/v2/{repository}/blobs/uploads/",
+                    params={"digest": digest},
+                    content=data,
+                    headers={"Content-Type": "application/octet-stream"},
+                ),
+                201,
+                what=f"upload {path.name}",
+            )
+            if progress:
+                progress(size)
+            return
+        self._chunked_upload(repository, path, digest, size, state_dir, progress)
+
+    def _chunked_upload(
+        self,
+        repository: str,
+        path: Path,
+        digest: str,
+        size: int,
+        state_dir: Path | None,
+        progress: Progress | None,
+    ) -> None:
+        state_file = state_dir / f"{digest.replace(':', '-')}.json" if state_dir else None
+        location, offset = self._resume(state_file)
+        if location is None:
+            response = self._expect(
+                self._request("POST", f"/v2/{repository}/blobs/uploads/"),
+                202,
+                what=f"start upload of {path.name}",
+            )
+            location, offset = response.headers["location"], 0
+            if state_file is not None:
+                state_file.parent.mkdir(parents=True, exist_ok=True)
+                state_file.write_text(json.dumps({"location": location}))
+        if progress and offset:
+            progress(offset)
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            while offset < size:
+                chunk = handle.read(min(CHUNK_BYTES, size - offset))
+                response = self._expect(
+                    self._request(
+                        "PATCH",
+                        location,
+                        content=chunk,
+                        headers={
+                            "Content-Type": "application/octet-stream",
+                            "Content-Range": f"{offset}-{offset + len(chunk) - 1}",
+                        },
+                    ),
+                    202,
+                    what=f"upload of {path.name} at byte {offset}",
+                )
+                location = urljoin(self.base_url + "/", response.headers.get("location", location))
+                offset += len(chunk)
+                if progress:
+                    progress(len(chunk))
+        separator = "&" if "?" in location else "?"
+        self._expect(
+            self._request("PUT", f"{location}{separator}digest={digest}"),
+            201,
+            what=f"finish upload of {path.name}",
+        )
+        if state_file is not None:
+            state_file.unlink(missing_ok=True)
+
+    def _resume(self, state_file: Path | None) -> tuple[str | None, int]:
+        if state_file is None or not state_file.is_file():
+            return None, 0
+        try:
+            location = json.loads(state_file.read_text())["location"]
+        except (ValueError, KeyError, OSError):
+            return None, 0
+        response = self._request("GET", location)
+        if response.status_code != 204:
+            state_file.unlink(missing_ok=True)
+            return None, 0
+        received = response.headers.get("range", "0-0")
+        end = int(received.split("-")[1]) if "-" in received else 0
+        offset = end + 1 if end > 0 else 0
+        return location, offset
+
+    def download_blob(
+        self,
+        repository: str,
+        digest: str,
+        destination: Path,
+        *,
+        size: int | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        """Download into ``destination``, resuming a ``.partial`` file; verify, then rename."""
+        partial = destination.with_name(destination.name + ".partial")
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        hasher = hashlib.sha256()
+        offset = 0
+        if partial.exists():
+            with partial.open("rb") as handle:
+                while block := handle.read(_READ_BYTES):
+                    hasher.update(block)
+                    offset += len(block)
+            if progress and offset:
+                progress(offset)
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        if size is not None and offset >= size:
+            headers = {}
+            hasher, offset = hashlib.sha256(), 0
+            partial.unlink()
+        for response in self._stream(f"/v2/{repository}/blobs/{digest}", headers):
+            mode = "ab" if response.status_code == 206 else "wb"
+            if response.status_code == 200 and offset:
+                hasher, offset = hashlib.sha256(), 0  # the registry ignored the range
+            with partial.open(mode) as out:
+                for block in response.iter_bytes(_READ_BYTES):
+                    hasher.update(block)
+                    out.write(block)
+                    if progress:
+                        progress(len(block))
+                out.flush()
+                os.fsync(out.fileno())
+        actual = "sha256:" + hasher.hexdigest()
+        if actual != digest:
+            partial.unlink(missing_ok=True)
+            raise DigestMismatch(f"blob {digest} downloaded as {actual}; discarded")
+        partial.replace(destination)
+
+    def _stream(self, url: str, headers: dict[str, str]) -> Iterator[httpx.Response]:
+        request_headers = dict(headers)
+        for attempt in range(2):
+            if self._bearer:
+                request_headers["Authorization"] = f"Bearer {self._bearer}"
+            try:
+                with self._http.stream("GET", url, headers=request_headers) as response:
+                    if response.status_code in {401, 403} and attempt == 0 and self._token:
+                        challenge = response.headers.get("www-authenticate", "")
+                        if challenge.lower().startswith("bearer ") and "realm=" in challenge:
+                            response.read()
+                            self._bearer = self._fetch_access_token(challenge)
+                            continue
+                    if response.status_code not in {200, 206}:
+                        response.read()
+                        self._expect(response, 200, 206, what=f"blob {url}")
+                    yield response
+                    return
+            except httpx.HTTPError as exc:
+                raise FetchError(f"GET {url}: {type(exc).__name__}: {exc}") from None
