@@ -44,7 +44,6 @@ from signing.manifest import (
     Serialization,
     check_name,
     shard_name,
-    split_shard_name,
 )
 
 __all__ = ["DEFAULT_BUFFER_SIZE", "HashOptions", "hash_bytes", "hash_model"]
@@ -331,10 +330,3 @@ def hash_model(
                 if progress is not None:
                     progress(unit.end - unit.start)
     return Manifest.build(model_name, serialization, digests)
-
-
-def files_of(names: Collection[str], method: Method) -> set[str]:
-    """The file paths covered by a set of resource names."""
-    if method is Method.FILES:
-        return set(names)
-    return {split_shard_name(n)[0] for n in names}

@@ -23,6 +23,7 @@ predicate (one subject per file), bundles without ``ignore_paths`` or
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -229,8 +230,6 @@ class VerificationMaterial:
 
     def to_json(self) -> dict[str, Any]:
         """JSON as written into a bundle (only what Custody produces)."""
-        import base64
-
         out: dict[str, Any]
         if self.kind == MaterialKind.PUBLIC_KEY:
             out = {"publicKey": {"hint": self.hint}}

@@ -40,9 +40,7 @@ def check_integrity(
         raise IntegrityError("the signature covers no files")
     if not os.path.lexists(root):
         raise MaterialUnreadable(f"model path {str(root)!r} does not exist")
-    signed_single = [r.name for r in expected.resources][:1] == [SINGLE_FILE_NAME] or (
-        expected.file_names() == (SINGLE_FILE_NAME,)
-    )
+    signed_single = expected.file_names() == (SINGLE_FILE_NAME,)
     if root.is_file() and not signed_single:
         raise IntegrityError(
             f"{str(root)!r} is a single file but the signature covers a directory "

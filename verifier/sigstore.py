@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from verifier.errors import BundleInvalid, IntegrityError, MaterialUnreadable, UntrustedSigner
-from verifier.trust import SignerIdentity, _SigstorePolicy
+from verifier.trust import SignerIdentity, SigstoreIdentityPolicy
 
 if TYPE_CHECKING:  # sigstore takes ~0.7 s to import: only when Sigstore is used
     from sigstore.models import TrustedRoot
@@ -103,7 +103,7 @@ def verify_sigstore_bundle(
         parsed = SigstoreBundle.from_json(bundle)
     except (SigstoreError, ValueError) as exc:
         raise BundleInvalid(f"not a valid Sigstore bundle: {' '.join(str(exc).split())}") from exc
-    policy = _SigstorePolicy(issuer, identity, None)
+    policy = SigstoreIdentityPolicy(issuer, identity, None)
     verifier = Verifier(trusted_root=root)
     digest = artifact_sha256 or (
         hashlib.sha256(artifact).hexdigest() if artifact is not None else None

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import (
     Criticality,
@@ -358,14 +359,14 @@ class TrustedCertificateAuthority(TrustedSigner):
                 "(no digitalSignature key usage or codeSigning extended key usage)"
             )
         self.constraint.check(leaf)
-        public_key = leaf.public_key()
-        if not isinstance(public_key, ec.EllipticCurvePublicKey):
-            from cryptography.hazmat.primitives.asymmetric import ed25519
-
-            if not isinstance(public_key, ed25519.Ed25519PublicKey):
-                raise CertificateChainInvalid(
-                    f"certificate key type {type(public_key).__name__} is not supported"
-                )
+        try:
+            public_key = leaf.public_key()
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            raise BundleInvalid(f"the certificate's public key does not parse: {exc}") from exc
+        if not isinstance(public_key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
+            raise CertificateChainInvalid(
+                f"certificate key type {type(public_key).__name__} is not supported"
+            )
         if not _envelope_signed_by(bundle.envelope, public_key):
             raise SignatureInvalid(
                 f"the signature does not verify with the key of certificate "
@@ -383,7 +384,7 @@ class TrustedCertificateAuthority(TrustedSigner):
 
 
 @dataclass(slots=True)
-class _SigstorePolicy:
+class SigstoreIdentityPolicy:
     """A sigstore-python VerificationPolicy: exact issuer, exact or anchored-pattern subject."""
 
     issuer: str
@@ -480,7 +481,7 @@ class TrustedSigstoreIdentity(TrustedSigner):
             sigstore_bundle = SigstoreBundle.from_json(json.dumps(bundle.document))
         except (InvalidBundle, ValueError) as exc:
             raise BundleInvalid(f"not a valid Sigstore bundle: {exc}") from exc
-        policy = _SigstorePolicy(self.issuer, self.identity, self.identity_pattern)
+        policy = SigstoreIdentityPolicy(self.issuer, self.identity, self.identity_pattern)
         try:
             payload_type, payload = Verifier(trusted_root=root).verify_dsse(sigstore_bundle, policy)
         except SigstoreError as exc:
@@ -506,10 +507,6 @@ class TrustedSigstoreIdentity(TrustedSigner):
 
 def _public_key_of(cert: x509.Certificate) -> PublicKey:
     key = cert.public_key()
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return key
-    from cryptography.hazmat.primitives.asymmetric import ed25519
-
-    if isinstance(key, ed25519.Ed25519PublicKey):
+    if isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
         return key
     raise UntrustedSigner(f"unsupported certificate key type {type(key).__name__}")
