@@ -157,3 +157,53 @@ def test_one_client_across_two_repositories(live_registry, tmp_path):
         out = tmp_path / repo.replace("/", "_")
         client.pull(target=f"{live_registry.host}/{repo}:1.0.0", outdir=str(out))
         assert _sha(out / "model.onnx") == _sha(files[1])
+
+
+def test_referrers_pushed_by_oras(live_registry, tmp_path):
+    """An SBOM and a signature pushed by oras with a subject show up as referrers."""
+    import httpx
+    from oras.oci import Subject
+
+    token = live_registry.token()
+    client = _client(live_registry, token)
+    files = _model_files(tmp_path / "src")
+    repo = f"{live_registry.host}/acme/referred"
+    client.push(
+        files=[str(files[0])], target=f"{repo}:1.0.0", disable_path_validation=True, quiet=True
+    )
+    head = httpx.head(
+        f"{live_registry.base}/v2/acme/referred/manifests/1.0.0",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    subject = Subject(
+        mediaType="application/vnd.oci.image.manifest.v1+json",
+        digest=head.headers["docker-content-digest"],
+        size=int(head.headers["content-length"]),
+    )
+    kinds = {
+        "sbom": "application/vnd.cyclonedx+json",
+        "sig": "application/vnd.dev.sigstore.bundle.v0.3+json",
+    }
+    for tag, artifact_type in kinds.items():
+        payload = tmp_path / f"{tag}.json"
+        payload.write_text("{}")
+        config = tmp_path / f"{tag}-config.json"
+        config.write_text("{}")
+        response = client.push(
+            files=[str(payload)],
+            target=f"{repo}:{tag}",
+            subject=subject,
+            manifest_config=f"{config}:{artifact_type}",
+            disable_path_validation=True,
+            quiet=True,
+        )
+        assert response.status_code == 201, response.text
+        assert response.headers["oci-subject"] == subject.digest
+
+    url = f"{live_registry.base}/v2/acme/referred/referrers/{subject.digest}"
+    auth = {"Authorization": f"Bearer {token}"}
+    listed = httpx.get(url, headers=auth).json()["manifests"]
+    assert sorted(d["artifactType"] for d in listed) == sorted(kinds.values())
+    only_sboms = httpx.get(url, params={"artifactType": kinds["sbom"]}, headers=auth)
+    assert only_sboms.headers["oci-filters-applied"] == "artifactType"
+    assert [d["artifactType"] for d in only_sboms.json()["manifests"]] == [kinds["sbom"]]

@@ -172,3 +172,81 @@ def test_durations(text, expected):
 def test_bad_durations(text):
     with pytest.raises(InvalidInput):
         parse_duration(text)
+
+
+def _access_token(client, secret: str | None, scope: str) -> str:  # type: ignore[no-untyped-def]
+    auth = ("anyone", secret) if secret else None
+    response = client.get("/auth/token", params={"service": "custody", "scope": scope}, auth=auth)
+    assert response.status_code == 200, response.text
+    token: str = response.json()["token"]
+    return token
+
+
+def test_access_tokens_expire(client, make_token):
+    issued = make_token(scopes="push")
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    with freeze_time(start):
+        access = _access_token(client, issued.secret, "repository:acme/model:pull,push")
+    with freeze_time(start + timedelta(seconds=299)):
+        ok = client.post(UPLOAD, content=BLOB, headers=bearer(access))
+        assert ok.status_code == 201, ok.text
+    with freeze_time(start + timedelta(seconds=301)):
+        late = client.post(UPLOAD, content=BLOB, headers=bearer(access))
+    assert late.status_code == 401
+    assert "expired" in late.json()["errors"][0]["message"]
+    assert late.headers["www-authenticate"].startswith("Bearer realm=")
+
+
+def test_access_tokens_die_with_their_api_token(client, make_token, settings):
+    issued = make_token(scopes="push")
+    access = _access_token(client, issued.secret, "repository:acme/model:push")
+
+    async def revoke() -> None:
+        engine = create_service_engine(settings.effective_database_url)
+        try:
+            async with async_sessionmaker(engine)() as session:
+                await TokenService(session).revoke(issued.id, actor="test")
+                await session.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(revoke())
+    response = client.post(UPLOAD, content=BLOB, headers=bearer(access))
+    assert response.status_code == 401
+    assert "revoked" in response.json()["errors"][0]["message"]
+
+
+def test_grants_never_exceed_the_api_token(client, make_token):
+    reader = make_token(scopes="pull")
+    access = _access_token(client, reader.secret, "repository:acme/model:pull,push,delete,*")
+    response = client.post(UPLOAD, content=BLOB, headers=bearer(access))
+    assert response.status_code == 403
+    challenge = response.headers["www-authenticate"]
+    assert 'scope="repository:acme/model:pull,push"' in challenge
+    assert 'error="insufficient_scope"' in challenge
+    # malformed and foreign scopes grant nothing, and do not fail the request
+    weird = _access_token(client, reader.secret, "repository:../x:pull registry:catalog:*")
+    assert client.get("/v2/acme/model/tags/list", headers=bearer(weird)).status_code == 403
+
+
+def test_anonymous_token_only_where_pull_is_public(client, make_token):
+    admin = make_token(scopes="admin")
+    client.post(UPLOAD, content=BLOB, headers=bearer(admin.secret))
+    private = _access_token(client, None, "repository:acme/model:pull")
+    blob_url = f"/v2/acme/model/blobs/{sha256_digest(BLOB)}"
+    assert client.get(blob_url, headers=bearer(private)).status_code == 403
+    client.patch(
+        "/api/v1/namespaces/acme", json={"anonymous_pull": True}, headers=bearer(admin.secret)
+    )
+    public = _access_token(client, None, "repository:acme/model:pull,push")
+    assert client.get(blob_url, headers=bearer(public)).content == BLOB
+    assert client.post(UPLOAD, content=BLOB, headers=bearer(public)).status_code == 403
+
+
+def test_token_endpoint_refuses_bad_credentials(client):
+    for auth_header in ("Basic !!!", "Bearer cst_x", "Basic " + "eDo="):
+        response = client.get("/auth/token", headers={"Authorization": auth_header})
+        assert response.status_code == 401
+        assert response.headers["content-type"].startswith("application/problem+json")
+    wrong = client.get("/auth/token", auth=("u", "cst_0000000000000000_nope"))
+    assert wrong.status_code == 401
