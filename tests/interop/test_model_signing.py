@@ -115,25 +115,28 @@ def test_custody_key_signature_verifies_with_model_signing_cli(
     assert "Verification succeeded" in done.stdout
 
 
-def test_certificate_signatures_both_ways(tmp_path: Path) -> None:
+@pytest.mark.parametrize("with_ignored", [False, True], ids=["all-files", "ignored-paths"])
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_certificate_signatures_both_ways(tmp_path: Path, layout: str, with_ignored: bool) -> None:
     pki = make_pki(san=None)
     files = pki.write(tmp_path / "pki")
-    model = _model(tmp_path, "nested-dir")
+    model = _model(tmp_path, layout)
+    ignore = _ignore(layout, with_ignored)
     # model_signing signs, Custody verifies.
     theirs = tmp_path / "theirs.sig"
     model_signing.signing.Config().use_certificate_signer(
         private_key=files["key"],
         signing_certificate=files["leaf"],
         certificate_chain=[files["intermediate"]],
-    ).set_hashing_config(model_signing.hashing.Config().set_ignored_paths(paths=[theirs])).sign(
-        model, theirs
-    )
+    ).set_hashing_config(
+        model_signing.hashing.Config().set_ignored_paths(paths=[model / p for p in ignore])
+    ).sign(model, theirs)
     result = verify_model(model, theirs, TrustedCertificateAuthority([pki.root]))
     assert result.signers[0].subject == "CN=release-engineer,O=Custody Tests"
-    # Custody signs, model_signing verifies.
+    # Custody signs, model_signing verifies (its command line).
     ours = tmp_path / "ours.sig"
     signer = CertificateSigner(KeySigner(pki.leaf_key), [pki.leaf, *pki.intermediates])
-    sign_model(model, signer, output=ours)
+    sign_model(model, signer, ignore=ignore, output=ours)
     done = _ms_verify_cli(
         "certificate", "--signature", ours, "--certificate_chain", files["root"], model
     )
