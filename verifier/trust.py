@@ -17,6 +17,7 @@ believed after it leads to an anchor the verifier holds.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from abc import ABC, abstractmethod
@@ -73,7 +74,6 @@ _logger = logging.getLogger(__name__)
 _OIDC_ISSUER_V1 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
 _OIDC_ISSUER_V2 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
 _SIGSTORE_OTHERNAME = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.7")
-_LEGACY_MARKER = LEGACY_PREDICATE_TYPE.encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +144,15 @@ def _legacy_pae(payload: bytes) -> bytes:
     return f"DSSEV1 {len(kind)} {kind} {len(payload)} {payload!r}".encode()
 
 
+def _is_legacy(payload: bytes) -> bool:
+    """Whether an (unverified) payload claims the v0.2 predicate (whose PAE bug we honour)."""
+    try:
+        statement = json.loads(payload)
+    except ValueError:
+        return False
+    return isinstance(statement, dict) and statement.get("predicateType") == LEGACY_PREDICATE_TYPE
+
+
 def _envelope_signed_by(envelope: Envelope, key: PublicKey) -> bool:
     """Whether any envelope signature verifies with ``key``.
 
@@ -156,7 +165,7 @@ def _envelope_signed_by(envelope: Envelope, key: PublicKey) -> bool:
     for signature in envelope.signatures:
         if verify_bytes(key, signature.sig, pae):
             return True
-    if isinstance(key, ec.EllipticCurvePublicKey) and _LEGACY_MARKER in envelope.payload:
+    if isinstance(key, ec.EllipticCurvePublicKey) and _is_legacy(envelope.payload):
         legacy = _legacy_pae(envelope.payload)
         for signature in envelope.signatures:
             if verify_bytes(key, signature.sig, legacy) or verify_bytes(
@@ -464,8 +473,6 @@ class TrustedSigstoreIdentity(TrustedSigner):
         return self._trusted_root
 
     def authenticate(self, bundle: Bundle) -> Authenticated:
-        import json
-
         from sigstore.errors import Error as SigstoreError
         from sigstore.models import Bundle as SigstoreBundle
         from sigstore.models import InvalidBundle
