@@ -11,9 +11,12 @@ Reports, in the same run and over the same bytes (page cache warm):
   (c) the peak resident memory of ``custody sign`` / ``verify`` at two model
       sizes (it must stay flat as the model grows).
 
-Every figure is the median of ``--repeat`` runs; the machines are shared and
-noisy, so ratios are more telling than absolute speeds. The model is written
-to a temporary directory and deleted afterwards.
+Each round runs the reference and the candidates back to back, ratios are
+taken per round and the median over ``--repeat`` rounds is reported: the
+machines are shared and noisy, so paired ratios are more telling than absolute
+speeds. The load average is printed before and after; a busy machine makes the
+two-core figures meaningless. The model is written to a temporary directory
+and deleted afterwards.
 
     python -m bench sign [--size-gib 2] [--repeat 3] [--shard-mib 64]
 """
@@ -105,13 +108,10 @@ def _hashlib_one_core(root: Path) -> None:
         hasher.digest()
 
 
-def _median(repeat: int, run: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _timed(run: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
 
 
 def _peak_rss(pid: int) -> int:
@@ -146,13 +146,38 @@ def _run(argv: list[str]) -> tuple[float, int]:
     return elapsed, peak
 
 
-def _median_run(repeat: int, argv: list[str]) -> tuple[float, int]:
-    results = [_run(argv) for _ in range(repeat)]
-    return statistics.median(t for t, _ in results), max(m for _, m in results)
-
-
 def _gbps(total: int, seconds: float) -> float:
     return total / seconds / 1e9
+
+
+def _load() -> float:
+    return os.getloadavg()[0]
+
+
+class _Rounds:
+    """Each round measures the reference and the candidates back to back; ratios are taken
+    per round and the median reported, so a load change between rounds cancels out."""
+
+    def __init__(self, repeat: int) -> None:
+        self.repeat = repeat
+
+    def ratios(
+        self, reference: Callable[[], float], candidates: dict[str, Callable[[], float]]
+    ) -> tuple[float, dict[str, tuple[float, float]]]:
+        """Median reference time, and per candidate (median time, median reference/time)."""
+        ref_times: list[float] = []
+        times: dict[str, list[float]] = {k: [] for k in candidates}
+        ratios: dict[str, list[float]] = {k: [] for k in candidates}
+        for _ in range(self.repeat):
+            ref = reference()
+            ref_times.append(ref)
+            for name, run in candidates.items():
+                took = run()
+                times[name].append(took)
+                ratios[name].append(ref / took)
+        return statistics.median(ref_times), {
+            k: (statistics.median(times[k]), statistics.median(ratios[k])) for k in candidates
+        }
 
 
 def _measure(work: Path, size: int, repeat: int, shard: int, out: dict[str, object]) -> None:
@@ -168,117 +193,104 @@ def _measure(work: Path, size: int, repeat: int, shard: int, out: dict[str, obje
     options = HashOptions()
     workers = options.worker_count()
     print(f"model: {total / GIB:.2f} GiB in {len(_files(model))} files; {workers} workers")
+    rounds = _Rounds(repeat)
 
-    reference = _median(repeat, lambda: _hashlib_one_core(model))
-    print(f"hashlib sha256, one core: {_gbps(total, reference):.2f} GB/s")
-    rows: dict[str, dict[str, float]] = {}
+    # (a) the engine through the Python API, against hashlib on one core.
     modes = {
         "files/sha256 (default)": Serialization.files(),
         f"shards/sha256 ({shard // MIB} MiB)": Serialization.shards(shard),
         "files/blake3": Serialization.files("blake3"),
     }
-    for label, serialization in modes.items():
-        signature = work / f"api-{len(rows)}.sig"
+    candidates: dict[str, Callable[[], float]] = {}
+    for index, (label, serialization) in enumerate(modes.items()):
+        signature = work / f"api-{index}.sig"
 
-        def sign(ser: Serialization = serialization, out: Path = signature) -> object:
-            return sign_model(model, signer, serialization=ser, output=out, options=options)
+        def sign(ser: Serialization = serialization, sig: Path = signature) -> float:
+            return _timed(
+                lambda: sign_model(model, signer, serialization=ser, output=sig, options=options)
+            )
 
-        def verify(out: Path = signature) -> object:
-            return verify_model(model, out, trusted, options=options)
+        def verify(sig: Path = signature) -> float:
+            return _timed(lambda: verify_model(model, sig, trusted, options=options))
 
-        sign_time = _median(repeat, sign)
-        verify_time = _median(repeat, verify)
-        rows[label] = {
-            "sign_gbps": _gbps(total, sign_time),
-            "sign_vs_hashlib": reference / sign_time,
-            "verify_gbps": _gbps(total, verify_time),
-            "verify_vs_hashlib": reference / verify_time,
+        candidates[f"{label}|sign"] = sign
+        candidates[f"{label}|verify"] = verify
+    reference, results = rounds.ratios(lambda: _timed(lambda: _hashlib_one_core(model)), candidates)
+    print(f"hashlib sha256, one core: {_gbps(total, reference):.2f} GB/s (median)")
+    api: dict[str, dict[str, float]] = {}
+    for label in modes:
+        (sign_t, sign_r), (verify_t, verify_r) = (
+            results[f"{label}|sign"],
+            results[f"{label}|verify"],
+        )
+        api[label] = {
+            "sign_gbps": _gbps(total, sign_t),
+            "sign_vs_hashlib": sign_r,
+            "verify_gbps": _gbps(total, verify_t),
+            "verify_vs_hashlib": verify_r,
         }
         print(
-            f"custody API {label:28s} sign {_gbps(total, sign_time):.2f} GB/s "
-            f"({reference / sign_time:.2f}x hashlib)  verify {_gbps(total, verify_time):.2f} GB/s "
-            f"({reference / verify_time:.2f}x hashlib)"
+            f"custody API {label:26s} sign {_gbps(total, sign_t):.2f} GB/s ({sign_r:.2f}x hashlib)"
+            f"  verify {_gbps(total, verify_t):.2f} GB/s ({verify_r:.2f}x hashlib)"
         )
 
+    # (b) the command lines, custody against model_signing, and (c) their peak memory.
     ms_sig, cu_sig = work / "ms.sig", work / "cu.sig"
-    ms_sign, ms_sign_rss = _median_run(
-        repeat,
-        [
-            MODEL_SIGNING,
-            "sign",
-            "key",
-            "--private_key",
-            str(key_path),
-            "--signature",
-            str(ms_sig),
-            str(model),
-        ],
-    )
-    ms_verify, ms_verify_rss = _median_run(
-        repeat,
-        [
-            MODEL_SIGNING,
-            "verify",
-            "key",
-            "--public_key",
-            str(pub_path),
-            "--signature",
-            str(ms_sig),
-            str(model),
-        ],
-    )
+    ms_sign_argv = [MODEL_SIGNING, "sign", "key", "--private_key", str(key_path)]
+    ms_sign_argv += ["--signature", str(ms_sig), str(model)]
+    ms_verify_argv = [MODEL_SIGNING, "verify", "key", "--public_key", str(pub_path)]
+    ms_verify_argv += ["--signature", str(ms_sig), str(model)]
+    cu_verify_argv = [CUSTODY, "verify", str(model), "--signature", str(cu_sig)]
+    cu_verify_argv += ["--public-key", str(pub_path)]
+    peaks: dict[str, int] = {}
+
+    def run(name: str, argv: list[str]) -> float:
+        took, peak = _run(argv)
+        peaks[name] = max(peaks.get(name, 0), peak)
+        return took
+
     cli: dict[str, dict[str, float]] = {}
     for label, extra in (
         ("files/sha256 (default)", []),
-        ("shards/sha256", ["--shard-size", str(shard)]),
+        (f"shards/sha256 ({shard // MIB} MiB)", ["--shard-size", str(shard)]),
     ):
-        cu_sign, cu_sign_rss = _median_run(
-            repeat,
-            [CUSTODY, "sign", str(model), "--key", str(key_path), "--output", str(cu_sig), *extra],
+        cu_sign_argv = [CUSTODY, "sign", str(model), "--key", str(key_path)]
+        cu_sign_argv += ["--output", str(cu_sig), *extra]
+        _, signs = rounds.ratios(
+            lambda: run("ms sign", ms_sign_argv), {"sign": lambda a=cu_sign_argv: run("sign", a)}
         )
-        cu_verify, cu_verify_rss = _median_run(
-            repeat,
-            [
-                CUSTODY,
-                "verify",
-                str(model),
-                "--signature",
-                str(cu_sig),
-                "--public-key",
-                str(pub_path),
-            ],
+        _, verifies = rounds.ratios(
+            lambda: run("ms verify", ms_verify_argv),
+            {"verify": lambda: run("verify", cu_verify_argv)},
         )
+        (sign_t, sign_r), (verify_t, verify_r) = signs["sign"], verifies["verify"]
         cli[label] = {
-            "sign_s": cu_sign,
-            "verify_s": cu_verify,
-            "model_signing_sign_over_custody": ms_sign / cu_sign,
-            "model_signing_verify_over_custody": ms_verify / cu_verify,
-            "sign_vs_hashlib": reference / cu_sign,
-            "verify_vs_hashlib": reference / cu_verify,
-            "sign_peak_rss_mib": cu_sign_rss / MIB,
-            "verify_peak_rss_mib": cu_verify_rss / MIB,
+            "custody_sign_s": sign_t,
+            "custody_verify_s": verify_t,
+            "model_signing_sign_over_custody": sign_r,
+            "model_signing_verify_over_custody": verify_r,
+            "sign_peak_rss_mib": peaks["sign"] / MIB,
+            "verify_peak_rss_mib": peaks["verify"] / MIB,
         }
         print(
-            f"CLI {label:24s} custody sign {cu_sign:.2f}s vs model_signing {ms_sign:.2f}s "
-            f"= {ms_sign / cu_sign:.2f}x; verify {cu_verify:.2f}s vs {ms_verify:.2f}s "
-            f"= {ms_verify / cu_verify:.2f}x; peak RSS sign {cu_sign_rss / MIB:.0f} MiB, "
-            f"verify {cu_verify_rss / MIB:.0f} MiB"
+            f"CLI {label:26s} model_signing/custody time: sign {sign_r:.2f}x "
+            f"(custody {sign_t:.2f}s), verify {verify_r:.2f}x (custody {verify_t:.2f}s); "
+            f"custody peak RSS sign {peaks['sign'] / MIB:.0f} MiB, "
+            f"verify {peaks['verify'] / MIB:.0f} MiB"
         )
     print(
-        f"model_signing peak RSS: sign {ms_sign_rss / MIB:.0f} MiB, "
-        f"verify {ms_verify_rss / MIB:.0f} MiB"
+        f"model_signing peak RSS: sign {peaks['ms sign'] / MIB:.0f} MiB, "
+        f"verify {peaks['ms verify'] / MIB:.0f} MiB"
     )
     out.update(
         {
             "bytes": total,
             "hashlib_one_core_gbps": _gbps(total, reference),
-            "api": rows,
+            "api": api,
             "cli": cli,
-            "model_signing": {
-                "sign_s": ms_sign,
-                "verify_s": ms_verify,
-                "sign_peak_rss_mib": ms_sign_rss / MIB,
-                "verify_peak_rss_mib": ms_verify_rss / MIB,
+            "model_signing_peak_rss_mib": {
+                "sign": peaks["ms sign"] / MIB,
+                "verify": peaks["ms verify"] / MIB,
             },
         }
     )
@@ -296,7 +308,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--shard-mib", type=int, default=64)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
-    results: dict[str, object] = {}
+    results: dict[str, object] = {"load_before": _load()}
+    if _load() > 0.5:
+        print(f"warning: load average {_load():.2f}: other work shares the cores")
     for label, size in (("small", args.small_gib), ("large", args.size_gib)):
         if size <= 0:
             continue
@@ -308,6 +322,8 @@ def main(argv: list[str]) -> int:
             results[label] = figures
         finally:
             shutil.rmtree(work, ignore_errors=True)
+    results["load_after"] = _load()
+    print(f"load average before {results['load_before']:.2f}, after {results['load_after']:.2f}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
