@@ -299,3 +299,35 @@ def test_custody_bundles_validate_against_the_oms_schemas(
             "statement.schema.json",
             json.loads(base64.b64decode(document["dsseEnvelope"]["payload"])),
         )
+
+
+ESCAPE = (
+    Path(__file__).resolve().parents[1] / "assets/signing/model-signing-escape-via-ignore-unsigned"
+)
+
+
+@pytest.mark.parametrize("ignore_unsigned", [False, True])
+def test_regression_signed_name_escaping_the_model(ignore_unsigned: bool) -> None:
+    from signing.keys import load_public_key
+    from verifier.errors import UnsafeModelPath
+
+    trusted = TrustedKey(load_public_key((ESCAPE / "key.pub").read_bytes()))
+    with pytest.raises(UnsafeModelPath, match=r"\.\./secret\.txt"):
+        verify_model(
+            ESCAPE / "model", ESCAPE / "model.sig", trusted, ignore_unsigned_files=ignore_unsigned
+        )
+
+
+def test_model_signing_follows_the_escaping_name() -> None:
+    # The upstream behaviour Custody guards against (model-signing 1.1.1): it hashes
+    # ../secret.txt outside the model and reports success.
+    done = _ms_verify_cli(
+        "key",
+        "--signature",
+        ESCAPE / "model.sig",
+        "--public_key",
+        ESCAPE / "key.pub",
+        "--ignore_unsigned_files",
+        ESCAPE / "model",
+    )
+    assert done.returncode == 0, "model_signing changed: update the regression note"
