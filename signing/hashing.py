@@ -96,7 +96,6 @@ class _Unit:
     start: int
     end: int
     name: str
-    whole: bool
 
 
 def _new_hasher(algorithm: HashAlgorithm, threads: int = 1) -> _Hasher:
@@ -207,12 +206,12 @@ def _units(files: list[_File], serialization: Serialization) -> list[_Unit]:
     units: list[_Unit] = []
     for file in files:
         if serialization.method is Method.FILES:
-            units.append(_Unit(file, 0, file.size, file.name, True))
+            units.append(_Unit(file, 0, file.size, file.name))
             continue
         size = serialization.shard_size or 1
         for start in range(0, file.size, size):
             end = min(start + size, file.size)
-            units.append(_Unit(file, start, end, shard_name(file.name, start, end), False))
+            units.append(_Unit(file, start, end, shard_name(file.name, start, end)))
     units.sort(key=lambda u: u.end - u.start, reverse=True)
     return units
 
