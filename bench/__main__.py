@@ -9,6 +9,8 @@ import sys
 BENCHMARKS = {
     "upload": "bench.blob_upload",
     "sign": "bench.sign_verify",
+    "push": "bench.push_pull",
+    "manifest": "bench.manifest_get",
 }
 
 

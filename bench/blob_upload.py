@@ -25,25 +25,17 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
+from bench._server import Server, custody_server, peak_rss_mb
 
 CUSTODY = str(Path(sys.executable).with_name("custody"))
 PATTERN_BYTES = 64 * 1024 * 1024
 SEND_BYTES = 4 * 1024 * 1024
 GIB = 1024**3
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _hash_reference(pattern: bytes, total: int) -> tuple[str, float]:
@@ -100,77 +92,50 @@ def _durable_write_reference(directory: Path, pattern: bytes, total: int) -> flo
     return elapsed
 
 
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("VmHWM not found")
-
-
 def _scenario(name: str, root: Path, sizes: list[int], runs: int, quiet: bool) -> dict[str, object]:
-    workdir = Path(tempfile.mkdtemp(prefix="custody-bench-", dir=root))
-    env = dict(os.environ, CUSTODY_DATA_DIR=str(workdir / "data"))
-    env.pop("CUSTODY_DATABASE_URL", None)
-    subprocess.run([CUSTODY, "db", "upgrade"], env=env, check=True, capture_output=True)
-    token = subprocess.run(
-        [CUSTODY, "token", "create", "--namespace", "bench", "--scopes", "push"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    port = _free_port()
-    server = subprocess.Popen(
-        [CUSTODY, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with custody_server(root) as server:
+        return _measure(name, server, sizes, runs, quiet)
+
+
+def _measure(
+    name: str, server: Server, sizes: list[int], runs: int, quiet: bool
+) -> dict[str, object]:
+    token = server.token("bench", "push")
+    port, workdir = server.port, server.workdir
     results: list[dict[str, float]] = []
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        baseline_rss = _peak_rss_mb(server.pid)
-        pattern = os.urandom(PATTERN_BYTES)
-        for size in sizes:
-            for run in range(runs):
-                # A different body each run: re-uploading a stored digest is cheaper.
-                pattern = pattern[1:] + pattern[:1]
-                digest, reference = _hash_reference(pattern, size)
-                disk = _durable_write_reference(workdir, pattern, size)
-                elapsed = _upload(port, token, digest, pattern, size)
-                shutil.rmtree(workdir / "data" / "blobs" / "sha256", ignore_errors=True)
-                (workdir / "data" / "blobs" / "sha256").mkdir()
-                row = {
-                    "size_gib": size / GIB,
-                    "run": run + 1,
-                    "hashlib_gbps": size / reference / 1e9,
-                    "durable_write_gbps": size / disk / 1e9,
-                    "upload_gbps": size / elapsed / 1e9,
-                    "ratio_to_hashlib": reference / elapsed,
-                    "ratio_to_durable_write": disk / elapsed,
-                    "server_peak_rss_mb": _peak_rss_mb(server.pid),
-                }
-                results.append(row)
-                if not quiet:
-                    print(
-                        f"[{name}] {row['size_gib']:.0f} GiB run {run + 1}: "
-                        f"hashlib {row['hashlib_gbps']:.2f} GB/s, "
-                        f"write+fsync {row['durable_write_gbps']:.2f} GB/s, "
-                        f"upload {row['upload_gbps']:.2f} GB/s -> "
-                        f"{row['ratio_to_hashlib']:.2f}x hashlib, "
-                        f"{row['ratio_to_durable_write']:.2f}x write+fsync; "
-                        f"server peak RSS {row['server_peak_rss_mb']:.0f} MB",
-                        flush=True,
-                    )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        shutil.rmtree(workdir, ignore_errors=True)
+    baseline_rss = peak_rss_mb(server.pid)
+    pattern = os.urandom(PATTERN_BYTES)
+    for size in sizes:
+        for run in range(runs):
+            # A different body each run: re-uploading a stored digest is cheaper.
+            pattern = pattern[1:] + pattern[:1]
+            digest, reference = _hash_reference(pattern, size)
+            disk = _durable_write_reference(workdir, pattern, size)
+            elapsed = _upload(port, token, digest, pattern, size)
+            shutil.rmtree(workdir / "data" / "blobs" / "sha256", ignore_errors=True)
+            (workdir / "data" / "blobs" / "sha256").mkdir()
+            row = {
+                "size_gib": size / GIB,
+                "run": run + 1,
+                "hashlib_gbps": size / reference / 1e9,
+                "durable_write_gbps": size / disk / 1e9,
+                "upload_gbps": size / elapsed / 1e9,
+                "ratio_to_hashlib": reference / elapsed,
+                "ratio_to_durable_write": disk / elapsed,
+                "server_peak_rss_mb": peak_rss_mb(server.pid),
+            }
+            results.append(row)
+            if not quiet:
+                print(
+                    f"[{name}] {row['size_gib']:.0f} GiB run {run + 1}: "
+                    f"hashlib {row['hashlib_gbps']:.2f} GB/s, "
+                    f"write+fsync {row['durable_write_gbps']:.2f} GB/s, "
+                    f"upload {row['upload_gbps']:.2f} GB/s -> "
+                    f"{row['ratio_to_hashlib']:.2f}x hashlib, "
+                    f"{row['ratio_to_durable_write']:.2f}x write+fsync; "
+                    f"server peak RSS {row['server_peak_rss_mb']:.0f} MB",
+                    flush=True,
+                )
     by_size: dict[str, dict[str, float]] = {}
     for size in sizes:
         rows = [r for r in results if r["size_gib"] == size / GIB]
@@ -180,7 +145,7 @@ def _scenario(name: str, root: Path, sizes: list[int], runs: int, quiet: bool) -
             "median_upload_gbps": _median([r["upload_gbps"] for r in rows]),
         }
     return {
-        "data_dir_on": str(root),
+        "data_dir_on": str(workdir.parent),
         "server_baseline_rss_mb": round(baseline_rss, 1),
         "server_peak_rss_mb": round(max(r["server_peak_rss_mb"] for r in results), 1),
         "by_size": by_size,
