@@ -1,0 +1,118 @@
+"""CycloneDX ML-BOMs: generate them from model files, and validate, bind and index uploads.
+
+Generation (:func:`generate_bom`) reads only the files' headers (safetensors
+headers by hand, ONNX protobufs without external data) and hashes the files
+with the same engine as OMS signing. Ingestion is three pure functions a
+registry calls in order, off its event loop:
+
+1. :func:`validate_bom` (bytes -> :class:`ValidatedBom`): size, JSON, nesting,
+   ``bomFormat``, ``specVersion`` 1.4-1.7, the bundled CycloneDX schema with
+   fast format checks, unique ``bom-ref``;
+2. :func:`bind_bom` (BOM + the version's ``(name, sha256)`` files): the model
+   component describes exactly those bytes, else the first difference is named;
+3. :func:`index_bom` (-> :class:`BomIndex`): licences, suppliers, datasets,
+   ONNX opsets, tensor dtypes and component hashes, read from the JSON.
+
+Example::
+
+    >>> import tempfile, pathlib
+    >>> from signing.sbom import BomMetadata, bind_bom, generate_bom, index_bom, validate_bom
+    >>> model = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (model / "config.json").write_text("{}")
+    >>> generated = generate_bom(model, BomMetadata(name="demo", licenses=("MIT",)))
+    >>> bom = validate_bom(generated.to_bytes())
+    >>> bind_bom(bom, generated.files.items()).method
+    'files+root'
+    >>> index_bom(bom).licenses
+    ('MIT',)
+"""
+
+from signing.sbom.binding import BomBinding, bind_bom, oms_root_digest
+from signing.sbom.errors import (
+    BomBindingError,
+    BomDigestMismatch,
+    BomMetadataError,
+    BomNotCycloneDx,
+    BomNotJson,
+    BomRejected,
+    BomSchemaError,
+    BomTooDeep,
+    BomTooLarge,
+    DuplicateBomRef,
+    ExternalDataError,
+    MissingBomHashes,
+    ModelFileError,
+    OnnxModelError,
+    SafetensorsHeaderError,
+    SbomError,
+    SchemaViolation,
+    UnsupportedSpecVersion,
+)
+from signing.sbom.generate import (
+    GENERATED_SPEC_VERSIONS,
+    BomMetadata,
+    Dataset,
+    GeneratedBom,
+    generate_bom,
+)
+from signing.sbom.index import BomIndex, ComponentHash, DatasetInfo, index_bom
+from signing.sbom.onnx_header import OnnxInfo, inspect_onnx
+from signing.sbom.safetensors_header import (
+    SafetensorsHeader,
+    TensorInfo,
+    parse_safetensors_header,
+    read_safetensors_header,
+)
+from signing.sbom.validate import (
+    CYCLONEDX_JSON_MEDIA_TYPE,
+    DEFAULT_LIMITS,
+    SUPPORTED_SPEC_VERSIONS,
+    BomLimits,
+    ValidatedBom,
+    validate_bom,
+)
+
+__all__ = [
+    "CYCLONEDX_JSON_MEDIA_TYPE",
+    "DEFAULT_LIMITS",
+    "GENERATED_SPEC_VERSIONS",
+    "SUPPORTED_SPEC_VERSIONS",
+    "BomBinding",
+    "BomBindingError",
+    "BomDigestMismatch",
+    "BomIndex",
+    "BomLimits",
+    "BomMetadata",
+    "BomMetadataError",
+    "BomNotCycloneDx",
+    "BomNotJson",
+    "BomRejected",
+    "BomSchemaError",
+    "BomTooDeep",
+    "BomTooLarge",
+    "ComponentHash",
+    "Dataset",
+    "DatasetInfo",
+    "DuplicateBomRef",
+    "ExternalDataError",
+    "GeneratedBom",
+    "MissingBomHashes",
+    "ModelFileError",
+    "OnnxInfo",
+    "OnnxModelError",
+    "SafetensorsHeader",
+    "SafetensorsHeaderError",
+    "SbomError",
+    "SchemaViolation",
+    "TensorInfo",
+    "UnsupportedSpecVersion",
+    "ValidatedBom",
+    "bind_bom",
+    "generate_bom",
+    "index_bom",
+    "inspect_onnx",
+    "oms_root_digest",
+    "parse_safetensors_header",
+    "read_safetensors_header",
+    "validate_bom",
+]

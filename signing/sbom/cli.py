@@ -1,0 +1,248 @@
+"""``custody sbom``: write a CycloneDX ML-BOM for a model directory or file.
+
+Exit status: 0 written; 2 usage error; 3 the metadata given is unusable (a
+licence that is not SPDX, a malformed dataset) or the output cannot be
+written; 4 a model file's header is malformed or lies (safetensors offsets,
+duplicate tensor names, an unreadable ONNX file); 8 the model tree holds
+something unsafe (a link out of the tree, a special file, an ONNX
+external-data location that is absolute, uses ``..`` or is not a model file);
+1 any other failure. Failures print one line: ``FAILED [check]: reason``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from signing.errors import ModelPathError, SigningError, UnsafePathError
+from signing.hashing import HashOptions
+from signing.sbom.errors import BomMetadataError, ExternalDataError, ModelFileError
+from signing.sbom.generate import (
+    APPROACHES,
+    GENERATED_SPEC_VERSIONS,
+    BomMetadata,
+    Dataset,
+    generate_bom,
+)
+from signing.sign import relative_ignore_path
+
+__all__ = ["sbom"]
+
+EXIT_INPUT = 3
+EXIT_MODEL_FILE = 4
+EXIT_PATHS = 8
+
+
+def _fail(check: str, message: str, code: int) -> NoReturn:
+    click.echo(f"FAILED [{check}]: {' '.join(message.split())}", err=True)
+    sys.exit(code)
+
+
+def _source_date() -> dt.datetime | None:
+    """``SOURCE_DATE_EPOCH`` (reproducible builds) as the BOM timestamp, if set."""
+    value = os.environ.get("SOURCE_DATE_EPOCH")
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(int(value), dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        raise click.UsageError(f"SOURCE_DATE_EPOCH={value!r} is not a Unix time") from None
+
+
+def _datasets(specs: tuple[str, ...], hashes: tuple[str, ...]) -> tuple[Dataset, ...]:
+    digests: dict[str, str] = {}
+    for item in hashes:
+        name, sep, digest = item.rpartition("=")
+        if not sep or not name:
+            raise click.UsageError(f"--dataset-sha256 {item!r} is not NAME=HEX")
+        digests[name] = digest
+    datasets = tuple(Dataset.parse(spec) for spec in specs)
+    names = {d.name for d in datasets}
+    for name in digests:
+        if name not in names:
+            raise click.UsageError(f"--dataset-sha256 names {name!r}, which no --dataset gives")
+    return tuple(Dataset(d.name, d.url, digests.get(d.name)) for d in datasets)
+
+
+def _write(output: Path, data: bytes) -> None:
+    directory = output.parent if str(output.parent) else Path()
+    fd, temporary = tempfile.mkstemp(prefix=f".{output.name}.", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        Path(temporary).chmod(0o644)
+        Path(temporary).replace(output)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@click.command(
+    "sbom",
+    epilog=(
+        "Exit status: 0 written; 2 usage error; 3 unusable metadata or output; "
+        "4 a model file's header is malformed or lies; 8 unsafe model tree or "
+        "external-data location; 1 other failure."
+    ),
+)
+@click.argument("model_path", type=click.Path(path_type=Path, exists=True))
+@click.option(
+    "--spec-version",
+    type=click.Choice(GENERATED_SPEC_VERSIONS),
+    default="1.6",
+    show_default=True,
+    help="CycloneDX specification version to write.",
+)
+@click.option("--name", help="Model name (default: the directory or file name).")
+@click.option("--version", "model_version", help="Model version, e.g. 1.4.0.")
+@click.option("--supplier", help="Organisation that supplies the model.")
+@click.option("--description", help="One-paragraph description of the model.")
+@click.option(
+    "--license",
+    "licenses",
+    multiple=True,
+    help="SPDX licence id (repeatable), or one SPDX expression (LicenseRef-<name> "
+    "for a licence SPDX does not list).",
+)
+@click.option(
+    "--dataset",
+    "datasets",
+    multiple=True,
+    metavar="NAME[@URL]",
+    help="A dataset the model was trained or evaluated on (repeatable).",
+)
+@click.option(
+    "--dataset-sha256",
+    "dataset_hashes",
+    multiple=True,
+    metavar="NAME=HEX",
+    help="SHA-256 of a dataset given with --dataset (repeatable).",
+)
+@click.option("--approach", type=click.Choice(APPROACHES), help="Learning approach.")
+@click.option("--task", help="Task, e.g. text-to-image.")
+@click.option("--architecture-family", help="Architecture family, e.g. diffusion.")
+@click.option("--model-architecture", help="Specific architecture, e.g. latent diffusion U-Net.")
+@click.option(
+    "--input-format",
+    multiple=True,
+    help="Input format (repeatable; default for a single ONNX graph: its inputs).",
+)
+@click.option(
+    "--output-format",
+    multiple=True,
+    help="Output format (repeatable; default for a single ONNX graph: its outputs).",
+)
+@click.option("--user", "users", multiple=True, help="Intended users (repeatable).")
+@click.option("--use-case", "use_cases", multiple=True, help="Intended use case (repeatable).")
+@click.option(
+    "--limitation", "limitations", multiple=True, help="Known technical limitation (repeatable)."
+)
+@click.option(
+    "--ignore",
+    multiple=True,
+    help="Path to leave out, relative to the model directory (repeatable).",
+)
+@click.option(
+    "--ignore-git-paths/--no-ignore-git-paths",
+    default=True,
+    show_default=True,
+    help="Leave out .git, .github, .gitattributes and .gitignore (as custody sign does).",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    default=Path("bom.json"),
+    show_default=True,
+    help="Where to write the BOM ('-' for standard output).",
+)
+@click.option("--workers", type=click.IntRange(min=1), help="Hashing threads (default: CPUs).")
+def sbom(
+    model_path: Path,
+    spec_version: str,
+    name: str | None,
+    model_version: str | None,
+    supplier: str | None,
+    description: str | None,
+    licenses: tuple[str, ...],
+    datasets: tuple[str, ...],
+    dataset_hashes: tuple[str, ...],
+    approach: str | None,
+    task: str | None,
+    architecture_family: str | None,
+    model_architecture: str | None,
+    input_format: tuple[str, ...],
+    output_format: tuple[str, ...],
+    users: tuple[str, ...],
+    use_cases: tuple[str, ...],
+    limitations: tuple[str, ...],
+    ignore: tuple[str, ...],
+    ignore_git_paths: bool,
+    output: Path,
+    workers: int | None,
+) -> None:
+    """Write a CycloneDX ML-BOM for MODEL_PATH (a directory or one file), from its headers."""
+    to_stdout = str(output) == "-"
+    ignored: list[str] = []
+    if model_path.is_dir():
+        for item in ignore:
+            relative = relative_ignore_path(model_path, item)
+            if relative is None:
+                _fail("paths", f"ignore path {item!r} is not inside the model", EXIT_PATHS)
+            ignored.append(relative)
+        if not to_stdout:
+            inside = relative_ignore_path(model_path, output.resolve())
+            if inside is not None:
+                ignored.append(inside)  # never describe the BOM inside itself
+    try:
+        metadata = BomMetadata(
+            name=name,
+            version=model_version,
+            supplier=supplier,
+            description=description,
+            licenses=licenses,
+            datasets=_datasets(datasets, dataset_hashes),
+            approach=approach,
+            task=task,
+            architecture_family=architecture_family,
+            model_architecture=model_architecture,
+            input_formats=input_format,
+            output_formats=output_format,
+            users=users,
+            use_cases=use_cases,
+            limitations=limitations,
+        )
+        generated = generate_bom(
+            model_path,
+            metadata,
+            spec_version=spec_version,
+            ignore=ignored,
+            ignore_git_paths=ignore_git_paths,
+            options=HashOptions(workers=workers),
+            timestamp=_source_date(),
+        )
+    except BomMetadataError as exc:
+        _fail("metadata", exc.diagnostics(), EXIT_INPUT)
+    except (ExternalDataError, UnsafePathError, ModelPathError) as exc:
+        _fail("paths", exc.diagnostics(), EXIT_PATHS)
+    except ModelFileError as exc:
+        _fail("model-file", exc.diagnostics(), EXIT_MODEL_FILE)
+    except SigningError as exc:
+        _fail("sbom", exc.diagnostics(), 1)
+    data = generated.to_bytes()
+    if to_stdout:
+        click.echo(data.decode("utf-8"), nl=False)
+        return
+    try:
+        _write(output, data)
+    except OSError as exc:
+        _fail("output", f"cannot write {output}: {exc.strerror}", EXIT_INPUT)
+    click.echo(
+        f"wrote {output}: CycloneDX {spec_version} ML-BOM, {len(generated.files)} files, "
+        f"model sha256 {generated.model_digest}"
+    )
