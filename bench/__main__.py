@@ -9,6 +9,7 @@ import sys
 BENCHMARKS = {
     "upload": "bench.blob_upload",
     "sign": "bench.sign_verify",
+    "sbom": "bench.sbom",
     "push": "bench.push_pull",
     "manifest": "bench.manifest_get",
 }

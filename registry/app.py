@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from litestar import Litestar
 from litestar.di import Provide
@@ -20,6 +21,7 @@ from custody import __version__
 from registry.api.audit import read_audit
 from registry.api.namespaces import NamespaceController
 from registry.api.tokens import TokenController
+from registry.cache import CachedManifest, TTLCache
 from registry.db.engine import create_service_engine
 from registry.http.deps import (
     provide_blobs,
@@ -64,6 +66,10 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         app.state.blobs = blobs
         app.state.gate = gate
+        app.state.auth_cache = TTLCache[str, Any](settings.auth_cache_seconds)
+        app.state.manifest_cache = TTLCache[tuple[str, str], CachedManifest](
+            settings.manifest_cache_seconds
+        )
         try:
             yield
         finally:

@@ -63,6 +63,10 @@ class Settings:
     access_token_ttl_seconds: int = 300
     #: Tags matching this pattern are versions (immutable); others are aliases.
     version_pattern: str = DEFAULT_VERSION_PATTERN
+    #: How long a verified credential is trusted without asking the database again.
+    auth_cache_seconds: float = 5.0
+    #: How long a manifest looked up by tag is served from memory.
+    manifest_cache_seconds: float = 1.0
     #: Log SQL statements (development only).
     echo_sql: bool = False
 
@@ -81,6 +85,8 @@ class Settings:
             default_token_ttl_seconds=_int(env, "DEFAULT_TOKEN_TTL_SECONDS", 90 * 24 * 3600),
             access_token_ttl_seconds=_int(env, "ACCESS_TOKEN_TTL_SECONDS", 300),
             version_pattern=env.get(_ENV_PREFIX + "VERSION_PATTERN") or DEFAULT_VERSION_PATTERN,
+            auth_cache_seconds=_int(env, "AUTH_CACHE_SECONDS", 5),
+            manifest_cache_seconds=_int(env, "MANIFEST_CACHE_SECONDS", 1),
             echo_sql=_bool(env, "ECHO_SQL", False),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}

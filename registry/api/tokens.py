@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from registry.api.schemas import TokenCreate, TokenIssued, TokenList, TokenView
@@ -85,7 +85,11 @@ class TokenController(Controller):
 
     @delete("/{token_id:str}", status_code=204, summary="Revoke a token")
     async def revoke_token(
-        self, token_id: FromPath[str], principal: Caller, db_session: DbSession
+        self,
+        token_id: FromPath[str],
+        request: Request[Any, Any, Any],
+        principal: Caller,
+        db_session: DbSession,
     ) -> None:
         service = TokenService(db_session)
         token = await service.get(token_id)
@@ -95,3 +99,4 @@ class TokenController(Controller):
             _require_admin(principal, token.namespace)
         await service.revoke(token_id, actor=principal.actor)
         await db_session.commit()
+        request.app.state.auth_cache.clear()  # revocation is immediate in this process

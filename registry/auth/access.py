@@ -103,7 +103,9 @@ class AccessTokenService:
         grants = {
             repo: frozenset(Scope(a) for a in actions) for repo, actions in row.grants.items()
         }
-        return Principal(actor=row.actor, token_id=row.api_token_id, grants=grants)
+        return Principal(
+            actor=row.actor, token_id=row.api_token_id, grants=grants, expires_at=row.expires_at
+        )
 
     async def _anonymous_pull(self, namespace: str) -> bool:
         value = await self.session.scalar(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from registry.errors import Denied, InvalidInput, Unauthorized
@@ -64,6 +65,8 @@ class Principal:
     scopes: frozenset[Scope] = frozenset()
     #: For OCI access tokens: repository -> actions; ``None`` for API tokens.
     grants: Mapping[str, frozenset[Scope]] | None = field(default=None, hash=False)
+    #: When the credential stops being valid (``None``: never, or anonymous).
+    expires_at: datetime | None = None
 
     @classmethod
     def anonymous(cls) -> Principal:

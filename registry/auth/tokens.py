@@ -128,7 +128,11 @@ class TokenService:
             raise Unauthorized(f"token {token.id} expired at {_iso(token.expires_at)}")
         scopes = frozenset(Scope(s) for s in token.scopes.split(",") if s)
         return Principal(
-            actor=f"token:{token.id}", token_id=token.id, namespace=token.namespace, scopes=scopes
+            actor=f"token:{token.id}",
+            token_id=token.id,
+            namespace=token.namespace,
+            scopes=scopes,
+            expires_at=token.expires_at,
         )
 
 

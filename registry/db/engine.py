@@ -61,9 +61,10 @@ def create_sync_engine(url: str, *, echo: bool = False) -> Engine:
 
 def create_service_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     target = async_url(url)
-    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+    kwargs: dict[str, Any] = {"echo": echo}
     if target.get_backend_name() == "postgresql":
-        kwargs.update(pool_size=10, max_overflow=10)
+        # A server can drop idle connections; SQLite files cannot go away under us.
+        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     engine = create_async_engine(target, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

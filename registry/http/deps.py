@@ -16,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from registry.auth import Principal, TokenService
 from registry.auth.access import PREFIX as ACCESS_PREFIX
 from registry.auth.access import AccessTokenService
+from registry.auth.tokens import hash_token
+from registry.cache import TTLCache
+from registry.db.types import utcnow
 from registry.errors import ClientDisconnected, Unauthorized
 from registry.settings import Settings
 from registry.storage import BlobStore
@@ -48,6 +51,19 @@ async def provide_principal(request: Request[Any, Any, Any], db_session: DbSessi
     header = request.headers.get("authorization")
     if not header:
         return Principal.anonymous()
+    cache: TTLCache[str, Principal] = request.app.state.auth_cache
+    key = hash_token(header)
+    cached = cache.get(key)
+    if cached is not None and (cached.expires_at is None or cached.expires_at > utcnow()):
+        return cached
+    principal = await _authenticate(request, header, db_session)
+    cache.put(key, principal)
+    return principal
+
+
+async def _authenticate(
+    request: Request[Any, Any, Any], header: str, db_session: DbSession
+) -> Principal:
     scheme, _, credential = header.partition(" ")
     credential = credential.strip()
     scheme = scheme.lower()

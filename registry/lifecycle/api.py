@@ -177,6 +177,7 @@ class ModelController(Controller):
             gate=gate,
         )
         await db_session.commit()
+        request.app.state.manifest_cache.clear()
         return schemas.AliasMoveResult(
             model=repository.name, alias=alias, previous=change.previous, current=manifest.digest
         )
@@ -198,3 +199,4 @@ class ModelController(Controller):
         gate: PromotionGate = request.app.state.gate
         await store.remove_alias(db_session, repository, tag, principal=principal, gate=gate)
         await db_session.commit()
+        request.app.state.manifest_cache.clear()

@@ -58,7 +58,7 @@ class OciContext:
     ) -> None:
         """Require ``scope`` on the repository; 401/403 carry the Bearer challenge."""
         anonymous_ok = False
-        if scope is Scope.PULL:
+        if scope is Scope.PULL and not self.principal.allows(name.namespace, scope, name.full):
             namespace = await repositories.find_namespace(self.session, name.namespace)
             anonymous_ok = namespace is not None and namespace.anonymous_pull
         try:

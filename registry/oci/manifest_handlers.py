@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Response
 
 from registry.auth import Scope
+from registry.cache import CachedManifest, TTLCache
 from registry.db.models import Manifest
 from registry.digests import Digest
 from registry.errors import DigestInvalid, ManifestUnknown, PayloadTooLarge
@@ -55,13 +56,30 @@ async def resolve(ctx: OciContext, name: RepositoryName, reference: str) -> Mani
 
 async def get_manifest(ctx: OciContext, name: RepositoryName, reference: str) -> Response[Any]:
     await ctx.authorize(name, Scope.PULL)
-    manifest = await resolve(ctx, name, reference)
-    headers = {
-        "Docker-Content-Digest": manifest.digest,
-        "Content-Length": str(manifest.size),
-    }
-    body = b"" if ctx.request.method == "HEAD" else manifest.content
-    return Response(body, headers=headers, media_type=manifest.media_type)
+    cache: TTLCache[tuple[str, str], CachedManifest] = ctx.request.app.state.manifest_cache
+    cached = None if _is_digest(reference) else cache.get((name.full, reference))
+    if cached is None:
+        cached = await _lookup(ctx, name, reference)
+        if not _is_digest(reference):
+            cache.put((name.full, reference), cached)
+    headers = {"Docker-Content-Digest": cached.digest, "Content-Length": str(len(cached.content))}
+    body = b"" if ctx.request.method == "HEAD" else cached.content
+    return Response(body, headers=headers, media_type=cached.media_type)
+
+
+async def _lookup(ctx: OciContext, name: RepositoryName, reference: str) -> CachedManifest:
+    # The hot path of every pull: one query from names to manifest bytes.
+    if _is_digest(reference):
+        digest = str(Digest.parse(reference))
+        manifest = await store.manifest_by_name_and_digest(ctx.session, name.full, digest)
+    else:
+        manifest = await store.manifest_by_name_and_tag(
+            ctx.session, name.full, validate_tag(reference)
+        )
+    if manifest is None:
+        await ctx.repository(name)  # NAME_UNKNOWN when the repository itself is missing
+        raise ManifestUnknown(f"manifest {reference} is not in {name}")
+    return CachedManifest(manifest.digest, manifest.media_type, manifest.content)
 
 
 async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) -> Response[Any]:
@@ -89,6 +107,7 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
             gate=ctx.gate,
         )
     await ctx.session.commit()
+    ctx.request.app.state.manifest_cache.clear()
     headers = {"Location": f"/v2/{name}/manifests/{digest}", "Docker-Content-Digest": digest}
     if parsed.subject is not None:
         headers["OCI-Subject"] = parsed.subject.digest
@@ -112,4 +131,5 @@ async def delete_manifest(ctx: OciContext, name: RepositoryName, reference: str)
             ctx.session, repository, tag, principal=ctx.principal, gate=ctx.gate
         )
     await ctx.session.commit()
+    ctx.request.app.state.manifest_cache.clear()
     return Response(b"", status_code=202)

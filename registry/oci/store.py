@@ -43,6 +43,27 @@ async def find_manifest_by_digest(
     )
 
 
+async def manifest_by_name_and_tag(
+    session: AsyncSession, repository: str, tag: str
+) -> Manifest | None:
+    return await session.scalar(
+        select(Manifest)
+        .join(Tag, Tag.manifest_id == Manifest.id)
+        .join(Repository, Repository.id == Tag.repository_id)
+        .where(Repository.name == repository, Tag.name == tag)
+    )
+
+
+async def manifest_by_name_and_digest(
+    session: AsyncSession, repository: str, digest: str
+) -> Manifest | None:
+    return await session.scalar(
+        select(Manifest)
+        .join(Repository, Repository.id == Manifest.repository_id)
+        .where(Repository.name == repository, Manifest.digest == digest)
+    )
+
+
 async def find_tag(session: AsyncSession, repository: Repository, name: str) -> Tag | None:
     return await session.scalar(
         select(Tag)

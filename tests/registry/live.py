@@ -27,6 +27,8 @@ def cli_env(data_dir: Path, database_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env["CUSTODY_DATA_DIR"] = str(data_dir)
     env["CUSTODY_DATABASE_URL"] = database_url
+    # Revocation through another process is honoured within this many seconds.
+    env["CUSTODY_AUTH_CACHE_SECONDS"] = "1"
     return env
 
 

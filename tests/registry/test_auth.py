@@ -250,3 +250,34 @@ def test_token_endpoint_refuses_bad_credentials(client):
         assert response.headers["content-type"].startswith("application/problem+json")
     wrong = client.get("/auth/token", auth=("u", "cst_0000000000000000_nope"))
     assert wrong.status_code == 401
+
+
+def test_credential_cache_honours_revocation_elsewhere_within_its_ttl(client, make_token, settings):
+    """Revoked by another process: refused once the cache entry expires (5 s default)."""
+    issued = make_token()
+    start = datetime(2026, 5, 1, tzinfo=UTC)
+
+    async def revoke() -> None:
+        engine = create_service_engine(settings.effective_database_url)
+        try:
+            async with async_sessionmaker(engine)() as session:
+                await TokenService(session).revoke(issued.id, actor="other-replica")
+                await session.commit()
+        finally:
+            await engine.dispose()
+
+    with freeze_time(start) as frozen:
+        assert client.post(UPLOAD, content=BLOB, headers=bearer(issued.secret)).status_code == 201
+        asyncio.run(revoke())
+        frozen.tick(timedelta(seconds=settings.auth_cache_seconds + 0.1))
+        refused = client.post(UPLOAD, content=BLOB, headers=bearer(issued.secret))
+    assert refused.status_code == 401
+
+
+def test_revocation_through_the_api_is_immediate(client, make_token):
+    admin = make_token(scopes="admin")
+    other = make_token(scopes="push")
+    assert client.post(UPLOAD, content=BLOB, headers=bearer(other.secret)).status_code == 201
+    revoked = client.delete(f"/api/v1/tokens/{other.id}", headers=bearer(admin.secret))
+    assert revoked.status_code == 204
+    assert client.post(UPLOAD, content=BLOB, headers=bearer(other.secret)).status_code == 401

@@ -107,6 +107,7 @@ def test_token_lifecycle_against_the_real_server(env, server):
     token_id = secret.split("_")[1]
     revoked = run_cli("token", "revoke", token_id, env=env)
     assert revoked.returncode == 0, revoked.stderr
+    time.sleep(1.1)  # the server's credential cache (CUSTODY_AUTH_CACHE_SECONDS=1 here)
     after = httpx.get(f"{server}/v2/acme/model/blobs/{digest}", headers=auth)
     assert after.status_code == 401
     unknown = run_cli("token", "revoke", "ffffffffffffffff", env=env)
