@@ -46,8 +46,11 @@ def provide_settings(state: State) -> Settings:
     return settings
 
 
-async def provide_principal(request: Request[Any, Any, Any], db_session: DbSession) -> Principal:
-    """Authenticate from ``Authorization``: a Bearer token, or Basic with it as password."""
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    """Authenticate from ``Authorization``: a Bearer token, or Basic with it as password.
+
+    A cached credential costs no database session at all (the pull hot path).
+    """
     header = request.headers.get("authorization")
     if not header:
         return Principal.anonymous()
@@ -56,13 +59,15 @@ async def provide_principal(request: Request[Any, Any, Any], db_session: DbSessi
     cached = cache.get(key)
     if cached is not None and (cached.expires_at is None or cached.expires_at > utcnow()):
         return cached
-    principal = await _authenticate(request, header, db_session)
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with maker() as db_session:
+        principal = await _authenticate(request, header, db_session)
     cache.put(key, principal)
     return principal
 
 
 async def _authenticate(
-    request: Request[Any, Any, Any], header: str, db_session: DbSession
+    request: Request[Any, Any, Any], header: str, db_session: AsyncSession
 ) -> Principal:
     scheme, _, credential = header.partition(" ")
     credential = credential.strip()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from registry.auth import Principal, Scope
 from registry.db.models import Repository
@@ -47,11 +47,23 @@ def challenge(
 class OciContext:
     request: Request[Any, Any, Any]
     principal: Principal
-    session: AsyncSession
+    sessionmaker: async_sessionmaker[AsyncSession]
     blobs: BlobStore
     settings: Settings
     gate: PromotionGate
     versions: VersionPattern
+    _session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        """The request's database session, opened on first use (cached pulls need none)."""
+        if self._session is None:
+            self._session = self.sessionmaker()
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
 
     async def authorize(
         self, name: RepositoryName, scope: Scope, *, actions: str | None = None

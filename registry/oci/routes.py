@@ -16,7 +16,7 @@ from litestar import Request, Response, Router, route
 from litestar.datastructures import State
 
 from registry.errors import NameUnknown, Unauthorized, Unsupported
-from registry.http.deps import Caller, DbSession
+from registry.http.deps import Caller
 from registry.lifecycle.gate import PromotionGate
 from registry.naming import RepositoryName, VersionPattern
 from registry.oci import blob_handlers, discovery, manifest_handlers
@@ -92,7 +92,6 @@ async def v2_base(request: Request[Any, Any, Any], principal: Caller) -> Respons
 async def v2_dispatch(
     request: Request[Any, Any, State],
     principal: Caller,
-    db_session: DbSession,
 ) -> Response[Any]:
     # Blob store, settings and gate come straight from app state: declaring them as
     # dependencies costs a task per request and a runtime Protocol check (measured).
@@ -112,13 +111,16 @@ async def v2_dispatch(
         ctx = OciContext(
             request=request,
             principal=principal,
-            session=db_session,
+            sessionmaker=state.sessionmaker,
             blobs=state.blobs,
             settings=settings,
             gate=gate,
             versions=VersionPattern(settings.version_pattern),
         )
-        return await handler(ctx, name, *groups.values())
+        try:
+            return await handler(ctx, name, *groups.values())
+        finally:
+            await ctx.close()
     raise NameUnknown(f"no /v2/ endpoint matches {rest!r}")
 
 
