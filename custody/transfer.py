@@ -185,6 +185,19 @@ def push_model(
     }
 
 
+def _sbom_bytes(
+    model_dir: Path, repository: str, version: str, path: Path | None, from_files: bool
+) -> bytes | None:
+    if path is not None:
+        return path.read_bytes()
+    if not from_files:
+        return None
+    from signing.sbom import BomMetadata, generate_bom
+
+    metadata = BomMetadata(name=repository.split("/")[-1], version=version)
+    return generate_bom(model_dir, metadata).to_bytes()
+
+
 def _safe_destination(root: Path, name: str) -> Path:
     relative = PurePosixPath(name)
     if relative.is_absolute() or ".." in relative.parts or not relative.parts or "\\" in name:
@@ -243,6 +256,15 @@ def _extract(archive: Path, destination: Path, media_type: str) -> None:
 @registry_option
 @token_option
 @click.option("--alias", default=None, help="Also move this alias to the new version.")
+@click.option(
+    "--sbom",
+    "sbom_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Attach this CycloneDX ML-BOM to the version.",
+)
+@click.option(
+    "--sbom-from-files", is_flag=True, help="Generate the ML-BOM from the files and attach it."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary.")
 def push(
     model_dir: Path,
@@ -250,13 +272,27 @@ def push(
     registry: str,
     token: str | None,
     alias: str | None,
+    sbom_path: Path | None,
+    sbom_from_files: bool,
     as_json: bool,
 ) -> None:
     """Push MODEL_DIR as REPO:VERSION (a CNCF ModelPack artifact)."""
     repository, version = split_reference(reference)
+    if sbom_path is not None and sbom_from_files:
+        raise click.UsageError("give --sbom or --sbom-from-files, not both")
     try:
         with RegistryClient(registry, token) as client:
             summary = push_model(client, model_dir, repository, version, progress=not as_json)
+            bom = _sbom_bytes(model_dir, repository, version, sbom_path, sbom_from_files)
+            if bom is not None:
+                namespace, model = repository.split("/", 1)
+                attached = client.api(
+                    "POST",
+                    f"/api/v1/models/{namespace}/{model}/versions/{version}/sbom",
+                    content=bom,
+                    headers={"Content-Type": "application/vnd.cyclonedx+json"},
+                )
+                summary["sbom"] = attached["sbom_digest"]
             if alias:
                 namespace, model = repository.split("/", 1)
                 client.api(

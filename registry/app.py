@@ -34,6 +34,7 @@ from registry.http.problems import EXCEPTION_HANDLERS
 from registry.lifecycle.api import ModelController
 from registry.lifecycle.gate import AllowAll, PromotionGate
 from registry.oci.routes import oci_router
+from registry.sbom.api import SbomController
 from registry.settings import Settings
 from registry.storage import FilesystemBlobStore
 
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             NamespaceController,
             read_audit,
             ModelController,
+            SbomController,
             oci_router(),
         ],
         dependencies={

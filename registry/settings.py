@@ -55,6 +55,8 @@ class Settings:
     max_manifest_bytes: int = 4 * 1024 * 1024
     #: Largest JSON body accepted on the lifecycle API.
     max_api_body_bytes: int = 1024 * 1024
+    #: Largest SBOM accepted (CycloneDX JSON).
+    max_sbom_bytes: int = 16 * 1024 * 1024
     #: Largest blob accepted; 0 means no limit beyond the disk.
     max_blob_bytes: int = 0
     #: Default lifetime of a token created without ``--expires-in`` (seconds).
@@ -82,6 +84,7 @@ class Settings:
             max_manifest_bytes=_int(env, "MAX_MANIFEST_BYTES", 4 * 1024 * 1024),
             max_api_body_bytes=_int(env, "MAX_API_BODY_BYTES", 1024 * 1024),
             max_blob_bytes=_int(env, "MAX_BLOB_BYTES", 0),
+            max_sbom_bytes=_int(env, "MAX_SBOM_BYTES", 16 * 1024 * 1024),
             default_token_ttl_seconds=_int(env, "DEFAULT_TOKEN_TTL_SECONDS", 90 * 24 * 3600),
             access_token_ttl_seconds=_int(env, "ACCESS_TOKEN_TTL_SECONDS", 300),
             version_pattern=env.get(_ENV_PREFIX + "VERSION_PATTERN") or DEFAULT_VERSION_PATTERN,

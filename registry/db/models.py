@@ -236,3 +236,40 @@ class AccessToken(Base):
     grants: Mapped[dict[str, Any]] = mapped_column(JSON, comment="repository -> granted actions")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Sbom(Base):
+    """A CycloneDX ML-BOM bound to a version's manifest (bytes live in the blob store)."""
+
+    __tablename__ = "sboms"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    repository_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), index=True
+    )
+    subject_manifest_id: Mapped[int] = mapped_column(
+        ForeignKey("manifests.id", ondelete="CASCADE"), index=True
+    )
+    referrer_manifest_id: Mapped[int] = mapped_column(
+        ForeignKey("manifests.id", ondelete="CASCADE"), unique=True
+    )
+    blob_digest: Mapped[str] = mapped_column(String(71), comment="the exact uploaded bytes")
+    spec_version: Mapped[str] = mapped_column(String(8))
+    serial_number: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    binding: Mapped[str] = mapped_column(String(16), comment="files, root-digest or files+root")
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, comment="index read from the JSON")
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SbomFact(Base):
+    """One searchable fact of an SBOM: a licence, dataset, supplier, opset, dtype or digest."""
+
+    __tablename__ = "sbom_facts"
+    __table_args__ = (Index("ix_sbom_facts_kind_value", "kind", "value"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    sbom_id: Mapped[int] = mapped_column(ForeignKey("sboms.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(512))
+    number: Mapped[int | None] = mapped_column(Integer, nullable=True, comment="opset version")

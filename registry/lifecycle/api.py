@@ -22,7 +22,7 @@ Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 Offset = Annotated[int, QueryParameter(ge=0)]
 
 
-async def _model(
+async def load_model(
     db_session: DbSession, principal: Caller, namespace: str, model: str, scope: Scope
 ) -> Repository:
     name = RepositoryName.parse(f"{namespace}/{model}")
@@ -75,7 +75,7 @@ class ModelController(Controller):
         principal: Caller,
         db_session: DbSession,
     ) -> schemas.ModelView:
-        repository = await _model(db_session, principal, namespace, model, Scope.PULL)
+        repository = await load_model(db_session, principal, namespace, model, Scope.PULL)
         versions, _total = await queries.version_summaries(
             db_session, repository, limit=500, offset=0
         )
@@ -97,7 +97,7 @@ class ModelController(Controller):
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> schemas.VersionList:
-        repository = await _model(db_session, principal, namespace, model, Scope.PULL)
+        repository = await load_model(db_session, principal, namespace, model, Scope.PULL)
         versions, total = await queries.version_summaries(
             db_session, repository, limit=limit, offset=offset
         )
@@ -116,7 +116,7 @@ class ModelController(Controller):
         db_session: DbSession,
         blobs: Blobs,
     ) -> schemas.VersionView:
-        repository = await _model(db_session, principal, namespace, model, Scope.PULL)
+        repository = await load_model(db_session, principal, namespace, model, Scope.PULL)
         validate_tag(version)
         tag = await store.find_tag(db_session, repository, version)
         if tag is None or not tag.is_version:
@@ -131,7 +131,7 @@ class ModelController(Controller):
         principal: Caller,
         db_session: DbSession,
     ) -> list[schemas.AliasView]:
-        repository = await _model(db_session, principal, namespace, model, Scope.PULL)
+        repository = await load_model(db_session, principal, namespace, model, Scope.PULL)
         return await queries.alias_views(db_session, repository)
 
     @put(
@@ -148,7 +148,7 @@ class ModelController(Controller):
         principal: Caller,
         db_session: DbSession,
     ) -> schemas.AliasMoveResult:
-        repository = await _model(db_session, principal, namespace, model, Scope.PUSH)
+        repository = await load_model(db_session, principal, namespace, model, Scope.PUSH)
         versions = _versions(request)
         validate_tag(alias)
         if versions.is_version(alias):
@@ -192,7 +192,7 @@ class ModelController(Controller):
         principal: Caller,
         db_session: DbSession,
     ) -> None:
-        repository = await _model(db_session, principal, namespace, model, Scope.PUSH)
+        repository = await load_model(db_session, principal, namespace, model, Scope.PUSH)
         tag = await store.find_tag(db_session, repository, validate_tag(alias))
         if tag is None:
             raise NotFound(f"{repository.name} has no alias {alias}")

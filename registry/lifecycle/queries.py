@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from registry.auth import Principal, Scope
 from registry.auth.principal import ALL_NAMESPACES
-from registry.db.models import Manifest, ManifestReference, Namespace, Repository, Tag
+from registry.db.models import Manifest, ManifestReference, Namespace, Repository, Sbom, Tag
 from registry.digests import Digest
 from registry.lifecycle import schemas
 from registry.oci import mediatypes as mt
@@ -195,6 +195,12 @@ async def version_view(
             .order_by(Tag.name)
         )
     ).all()
+    sbom = await session.scalar(
+        select(Sbom)
+        .where(Sbom.subject_manifest_id == manifest.id)
+        .order_by(Sbom.id.desc())
+        .limit(1)
+    )
     config = None
     config_ref = next((r for r in references if r.role == "config"), None)
     if config_ref is not None and config_ref.media_type == mt.MODEL_CONFIG:
@@ -219,6 +225,14 @@ async def version_view(
         ],
         aliases=list(aliases),
         config=config,
+        sbom=None
+        if sbom is None
+        else {
+            "digest": sbom.blob_digest,
+            "spec_version": sbom.spec_version,
+            "binding": sbom.binding,
+            **sbom.summary,
+        },
     )
 
 

@@ -47,6 +47,8 @@ class VersionView(msgspec.Struct):
     aliases: list[str]
     #: The ModelPack config document, when the version is a ModelPack artifact.
     config: dict[str, Any] | None
+    #: The latest bound SBOM: its digest, spec version, binding and index.
+    sbom: dict[str, Any] | None = None
 
 
 class AliasView(msgspec.Struct):

@@ -17,6 +17,7 @@ from registry.naming import RepositoryName, validate_tag
 from registry.oci import repositories, store
 from registry.oci.context import OciContext
 from registry.oci.manifests import parse_manifest
+from registry.sbom.ingest import CYCLONEDX_JSON, ingest_referrer
 
 
 def _is_digest(reference: str) -> bool:
@@ -93,9 +94,19 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
     parsed = parse_manifest(body, ctx.request.headers.get("content-type"))
     repository = await repositories.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
     await store.check_references(ctx.session, repository, parsed)
-    manifest, _created = await store.store_manifest(
+    manifest, created = await store.store_manifest(
         ctx.session, repository, digest=digest, body=body, parsed=parsed, actor=ctx.principal.actor
     )
+    if created and parsed.artifact_type == CYCLONEDX_JSON:
+        await ingest_referrer(
+            ctx.session,
+            ctx.blobs,
+            repository=repository,
+            referrer=manifest,
+            layers=[(d.media_type, d.digest, d.size) for d in parsed.layers],
+            actor=ctx.principal.actor,
+            limit=ctx.settings.max_sbom_bytes,
+        )
     if not _is_digest(reference):
         await store.set_tag(
             ctx.session,

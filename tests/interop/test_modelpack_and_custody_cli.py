@@ -132,6 +132,26 @@ def test_custody_push_then_modelpack_client_pull(live_registry, tmp_path):
     assert "->" in moved.stdout
 
 
+def test_push_with_a_generated_sbom(live_registry, tmp_path):
+    token = live_registry.token()
+    source = _model_dir(tmp_path / "src")
+    pushed = _custody(
+        live_registry,
+        token,
+        "push",
+        str(source),
+        "acme/with-sbom:1.0.0",
+        "--sbom-from-files",
+        "--json",
+    )
+    assert pushed.returncode == 0, pushed.stderr
+    summary = json.loads(pushed.stdout)
+    with RegistryClient(live_registry.base, token) as api:
+        view = api.api("GET", "/api/v1/models/acme/with-sbom/versions/1.0.0")
+    assert view["sbom"]["digest"] == summary["sbom"]
+    assert view["sbom"]["binding"] in {"files", "files+root"}
+
+
 def test_push_an_existing_version_is_refused_in_one_line(live_registry, tmp_path):
     token = live_registry.token()
     source = _model_dir(tmp_path / "src")

@@ -184,9 +184,18 @@ def test_referrers_pushed_by_oras(live_registry, tmp_path):
         "sbom": "application/vnd.cyclonedx+json",
         "sig": "application/vnd.dev.sigstore.bundle.v0.3+json",
     }
+    from signing.sbom import BomMetadata, generate_bom
+
+    only_weights = tmp_path / "bom-model"
+    only_weights.mkdir()
+    (only_weights / "model.safetensors").write_bytes(files[0].read_bytes())
+    payloads = {
+        "sbom": generate_bom(only_weights, BomMetadata(name="referred")).to_bytes(),
+        "sig": b"{}",
+    }
     for tag, artifact_type in kinds.items():
         payload = tmp_path / f"{tag}.json"
-        payload.write_text("{}")
+        payload.write_bytes(payloads[tag])
         config = tmp_path / f"{tag}-config.json"
         config.write_text("{}")
         response = client.push(
@@ -207,3 +216,8 @@ def test_referrers_pushed_by_oras(live_registry, tmp_path):
     only_sboms = httpx.get(url, params={"artifactType": kinds["sbom"]}, headers=auth)
     assert only_sboms.headers["oci-filters-applied"] == "artifactType"
     assert [d["artifactType"] for d in only_sboms.json()["manifests"]] == [kinds["sbom"]]
+    # the SBOM pushed by a tool nobody here wrote was validated, bound and indexed
+    view = httpx.get(
+        f"{live_registry.base}/api/v1/models/acme/referred/versions/1.0.0", headers=auth
+    ).json()
+    assert view["sbom"]["binding"] in {"files", "files+root"}

@@ -9,7 +9,7 @@ import pytest
 from tests.registry.helpers import bearer, sha256_digest
 from tests.registry.oci_client import OCI_INDEX, Oci, descriptor_of, oci_code
 
-SBOM_TYPE = "application/vnd.cyclonedx+json"
+SBOM_TYPE = "application/vnd.example.report+json"  # generic: real SBOMs are validated
 SIG_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 
 

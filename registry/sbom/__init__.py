@@ -1,0 +1,1 @@
+"""SBOM ingestion: validate, bind and index CycloneDX ML-BOMs attached to versions."""

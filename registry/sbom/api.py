@@ -1,0 +1,234 @@
+"""``POST .../versions/{version}/sbom`` and ``GET /api/v1/versions`` (search by SBOM facts)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, QueryParameter
+from sqlalchemy import Select, and_, func, select
+
+from registry.auth import Scope
+from registry.db.models import Manifest, Namespace, Repository, Sbom, SbomFact, Tag
+from registry.digests import Digest
+from registry.errors import InvalidInput, NotFound, PayloadTooLarge
+from registry.http.deps import Blobs, Caller, DbSession, body_chunks
+from registry.lifecycle.api import load_model
+from registry.lifecycle.queries import visible_namespaces
+from registry.naming import validate_tag
+from registry.oci import mediatypes as mt
+from registry.oci import repositories, store
+from registry.oci.manifests import parse_manifest
+from registry.sbom.ingest import CYCLONEDX_JSON, analyse, record_sbom
+
+_OPSET_RE = re.compile(r"^(?:(?P<domain>[A-Za-z0-9_.]*)(?P<op>>=|<=|=))?(?P<version>\d{1,4})$")
+
+
+class SbomAttached(msgspec.Struct):
+    model: str
+    version: str
+    sbom_digest: str
+    referrer_digest: str
+    spec_version: str
+    binding: str
+    summary: dict[str, Any]
+
+
+class VersionHit(msgspec.Struct):
+    model: str
+    version: str
+    digest: str
+    sbom_digest: str
+
+
+class VersionSearch(msgspec.Struct):
+    versions: list[VersionHit]
+    total: int
+
+
+async def _put_bytes(blobs: Blobs, data: bytes) -> Digest:
+    async def once() -> Any:
+        yield data
+
+    stat = await blobs.put(once(), expected=Digest.of_bytes(data))
+    return stat.digest
+
+
+class SbomController(Controller):
+    path = "/api/v1"
+    tags = ["sbom"]
+
+    @post(
+        "/models/{namespace:str}/{model:str}/versions/{version:str}/sbom",
+        status_code=201,
+        request_max_body_size=None,
+        summary="Attach a CycloneDX ML-BOM to a version (validated and bound first)",
+    )
+    async def attach_sbom(
+        self,
+        namespace: FromPath[str],
+        model: FromPath[str],
+        version: FromPath[str],
+        request: Request[Any, Any, State],
+        principal: Caller,
+        db_session: DbSession,
+        blobs: Blobs,
+    ) -> SbomAttached:
+        repository = await load_model(db_session, principal, namespace, model, Scope.PUSH)
+        tag = await store.find_tag(db_session, repository, validate_tag(version))
+        if tag is None or not tag.is_version:
+            raise NotFound(f"{repository.name} has no version {version}")
+        subject = tag.manifest
+        limit: int = request.app.state.settings.max_sbom_bytes
+        data = await _read_limited(request, limit)
+        # Check everything before storing anything.
+        analysis = await analyse(db_session, subject, data, limit)
+
+        sbom_digest = await _put_bytes(blobs, data)
+        empty = await _put_bytes(blobs, b"{}")
+        await repositories.link_blob(db_session, repository, str(sbom_digest), len(data))
+        await repositories.link_blob(db_session, repository, str(empty), 2)
+        document = {
+            "schemaVersion": 2,
+            "mediaType": mt.OCI_MANIFEST,
+            "artifactType": CYCLONEDX_JSON,
+            "config": {"mediaType": mt.OCI_EMPTY, "digest": str(empty), "size": 2},
+            "layers": [
+                {
+                    "mediaType": CYCLONEDX_JSON,
+                    "digest": str(sbom_digest),
+                    "size": len(data),
+                    "annotations": {mt.TITLE_ANNOTATION: "sbom.cdx.json"},
+                }
+            ],
+            "subject": {
+                "mediaType": subject.media_type,
+                "digest": subject.digest,
+                "size": subject.size,
+            },
+        }
+        body = json.dumps(document, separators=(",", ":")).encode()
+        referrer, _created = await store.store_manifest(
+            db_session,
+            repository,
+            digest="sha256:" + hashlib.sha256(body).hexdigest(),
+            body=body,
+            parsed=parse_manifest(body, mt.OCI_MANIFEST),
+            actor=principal.actor,
+        )
+        existing = await db_session.scalar(
+            select(Sbom).where(Sbom.referrer_manifest_id == referrer.id)
+        )
+        sbom = existing or await record_sbom(
+            db_session,
+            analysis,
+            repository=repository,
+            subject=subject,
+            referrer=referrer,
+            blob_digest=str(sbom_digest),
+            actor=principal.actor,
+        )
+        await db_session.commit()
+        return SbomAttached(
+            model=repository.name,
+            version=version,
+            sbom_digest=sbom.blob_digest,
+            referrer_digest=referrer.digest,
+            spec_version=sbom.spec_version,
+            binding=sbom.binding,
+            summary=sbom.summary,
+        )
+
+    @get("/versions", summary="Find versions by SBOM facts")
+    async def search_versions(
+        self,
+        principal: Caller,
+        db_session: DbSession,
+        dataset: Annotated[str | None, QueryParameter(max_length=512)] = None,
+        license: Annotated[str | None, QueryParameter(max_length=128)] = None,
+        opset: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        component: Annotated[str | None, QueryParameter(max_length=160)] = None,
+        supplier: Annotated[str | None, QueryParameter(max_length=512)] = None,
+        dtype: Annotated[str | None, QueryParameter(max_length=32)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> VersionSearch:
+        """Versions whose SBOM uses a dataset, a licence (SPDX id), an ONNX opset
+        (``13`` = ai.onnx >= 13, or ``com.microsoft>=1``), a component digest, ..."""
+        conditions = []
+        for kind, value in (
+            ("dataset", dataset),
+            ("license", license),
+            ("supplier", supplier),
+            ("dtype", dtype),
+        ):
+            if value is not None:
+                conditions.append(_fact(kind, value))
+        if component is not None:
+            conditions.append(_fact("component", str(Digest.parse(component))))
+        if opset is not None:
+            conditions.append(_opset(opset))
+        if not conditions:
+            raise InvalidInput("give at least one of dataset, license, opset, component, ...")
+        query = (
+            select(Repository.name, Tag.name, Manifest.digest, Sbom.blob_digest)
+            .join(Manifest, Manifest.id == Sbom.subject_manifest_id)
+            .join(Tag, and_(Tag.manifest_id == Manifest.id, Tag.is_version.is_(True)))
+            .join(Repository, Repository.id == Manifest.repository_id)
+            .join(Namespace, Namespace.id == Repository.namespace_id)
+        )
+        for condition in conditions:
+            query = query.where(Sbom.id.in_(condition))
+        visible = visible_namespaces(principal)
+        if visible is not None:
+            query = query.where(Namespace.name.in_(visible))
+        query = query.distinct()
+        total = await db_session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = (
+            await db_session.execute(
+                query.order_by(Repository.name, Tag.name).limit(limit).offset(offset)
+            )
+        ).all()
+        return VersionSearch(
+            versions=[
+                VersionHit(model=r[0], version=r[1], digest=r[2], sbom_digest=r[3]) for r in rows
+            ],
+            total=int(total or 0),
+        )
+
+
+def _fact(kind: str, value: str) -> Select[Any]:
+    return select(SbomFact.sbom_id).where(SbomFact.kind == kind, SbomFact.value == value)
+
+
+def _opset(text: str) -> Select[Any]:
+    match = _OPSET_RE.match(text.replace(" ", ""))
+    if match is None:
+        raise InvalidInput(f"opset {text!r} must look like 13, >=13, or com.microsoft>=1")
+    domain = match.group("domain") or "ai.onnx"
+    version = int(match.group("version"))
+    op = match.group("op") or ">="
+    query = select(SbomFact.sbom_id).where(SbomFact.kind == "opset", SbomFact.value == domain)
+    if op == ">=":
+        return query.where(SbomFact.number >= version)
+    if op == "<=":
+        return query.where(SbomFact.number <= version)
+    return query.where(SbomFact.number == version)
+
+
+async def _read_limited(request: Request[Any, Any, State], limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    too_large = PayloadTooLarge(f"SBOM exceeds the {limit}-byte limit (CUSTODY_MAX_SBOM_BYTES)")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in body_chunks(request):
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
