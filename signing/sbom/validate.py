@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -112,6 +113,9 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def _decode(data: bytes, limits: BomLimits) -> Any:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -125,7 +129,14 @@ def _decode(data: bytes, limits: BomLimits) -> Any:
     if start != "{":
         raise BomNotJson("the BOM is not a JSON object")
     try:
-        return json.loads(text, object_pairs_hook=_object, parse_constant=_no_constants)
+        document = json.loads(text, object_pairs_hook=_object, parse_constant=_no_constants)
+        if _SURROGATE_ESCAPE.search(text) is not None:
+            # Lone surrogates are legal JSON escapes but not Unicode text (RFC 7493);
+            # refuse them here rather than fail later when a database encodes them.
+            json.dumps(document, ensure_ascii=False).encode("utf-8")
+        return document
+    except UnicodeEncodeError:
+        raise BomNotJson("the BOM holds a lone surrogate escape (not Unicode text)") from None
     except _DuplicateKey as exc:
         raise BomNotJson(
             f"key {exc.key!r} appears twice in one object (ambiguous JSON is refused)"
@@ -222,12 +233,15 @@ def validate_bom(
         raise UnsupportedSpecVersion(spec_version, SUPPORTED_SPEC_VERSIONS)
 
     backend_name = backend or next(iter(available_backends()))
-    violations = [
-        SchemaViolation(json_pointer(path), _shorten(message, limits.max_message))
-        for path, message in itertools.islice(
-            iter_violations(spec_version, document, backend_name), limits.max_violations
-        )
-    ]
+    try:
+        violations = [
+            SchemaViolation(json_pointer(path), _shorten(message, limits.max_message))
+            for path, message in itertools.islice(
+                iter_violations(spec_version, document, backend_name), limits.max_violations
+            )
+        ]
+    except RecursionError:  # only with a max_depth raised far above the default
+        raise BomTooDeep(limits.max_depth) from None
     if violations:
         raise BomSchemaError(spec_version, violations)
     if duplicate is not None:

@@ -379,3 +379,20 @@ def test_assets_are_where_the_readme_says(tmp_path: Path) -> None:
     readme = (ASSETS / "README.md").read_text()
     for path in sorted(ASSETS.rglob("*.json")):
         assert path.name in readme, f"{path.name} is not described in tests/assets/sbom/README.md"
+
+
+def test_lone_surrogates_are_not_text() -> None:
+    name = '"\\ud800"'
+    data = (
+        '{"bomFormat": "CycloneDX", "specVersion": "1.6", "serialNumber": ' + name + "}"
+    ).encode()
+    with pytest.raises(BomNotJson, match="surrogate"):
+        validate_bom(data)
+    # A proper pair (as in the specification's own ML example) is fine.
+    pair = minimal(components=[{"type": "library", "name": "x", "description": "\U0001f917"}])
+    assert validate_bom(json.dumps(pair).encode()).document["components"][0]["description"] == (
+        "\U0001f917"
+    )
+    escaped_backslash = b'{"bomFormat": "CycloneDX", "specVersion": "1.6", "x": "\\\\ud800"}'
+    with pytest.raises(BomSchemaError):  # not a surrogate: an escaped backslash, then "ud800"
+        validate_bom(escaped_backslash)
