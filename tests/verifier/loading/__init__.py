@@ -1,0 +1,1 @@
+"""Tests of the verified loaders (verifier.loading)."""
