@@ -12,6 +12,7 @@ BENCHMARKS = {
     "sbom": "bench.sbom",
     "push": "bench.push_pull",
     "manifest": "bench.manifest_get",
+    "load": "bench.verified_load",
 }
 
 
