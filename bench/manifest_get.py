@@ -62,7 +62,7 @@ def _publish(url: str, token: str) -> None:
                     "mediaType": "application/vnd.cncf.model.weight.v1.raw",
                     "digest": "sha256:" + hashlib.sha256(b"weights" * 1000).hexdigest(),
                     "size": 7000,
-                    "annotations": {"org.opencontainers.image.title": "model.safetensors"},
+                    "annotations": {"org.opencontainers.image.title": "weights.bin"},
                 }
             ],
         }

@@ -16,6 +16,7 @@ from registry.http.deps import body_chunks
 from registry.naming import RepositoryName, validate_tag
 from registry.oci import repositories, store
 from registry.oci.context import OciContext
+from registry.oci.file_checks import check_model_files
 from registry.oci.manifests import parse_manifest
 from registry.sbom.ingest import CYCLONEDX_JSON, ingest_referrer
 
@@ -94,6 +95,7 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
     parsed = parse_manifest(body, ctx.request.headers.get("content-type"))
     repository = await repositories.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
     await store.check_references(ctx.session, repository, parsed)
+    await check_model_files(ctx.blobs, parsed)
     manifest, created = await store.store_manifest(
         ctx.session, repository, digest=digest, body=body, parsed=parsed, actor=ctx.principal.actor
     )

@@ -18,6 +18,7 @@ from modelpack_client import (
 )
 
 from tests.interop.conftest import LiveRegistry
+from tests.registry.helpers import onnx_bytes
 from tests.registry.live import CUSTODY
 from verifier.distribution import RegistryClient
 
@@ -34,7 +35,7 @@ def _model_dir(root: Path, big: bool = False) -> Path:
     (root / "sub").mkdir()
     (root / "sub" / "README.md").write_text("# model card\n")
     if big:  # over the 16 MiB single-request threshold: chunked
-        (root / "big.onnx").write_bytes(os.urandom(20 * 1024 * 1024 + 5))
+        (root / "big.onnx").write_bytes(onnx_bytes(20 * 1024 * 1024 + 5))
     return root
 
 

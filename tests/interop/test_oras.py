@@ -10,6 +10,7 @@ import oras.client
 import pytest
 
 from tests.interop.conftest import LiveRegistry
+from tests.registry.helpers import onnx_bytes
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -27,7 +28,7 @@ def _model_files(directory: Path) -> list[Path]:
     header = b'{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}'
     weights.write_bytes(len(header).to_bytes(8, "little") + header + os.urandom(16))
     onnx = directory / "model.onnx"
-    onnx.write_bytes(os.urandom(300_000))
+    onnx.write_bytes(onnx_bytes(300_000))
     return [weights, onnx]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.registry.helpers import bearer, sha256_digest
+from tests.registry.helpers import bearer, safetensors_bytes, sha256_digest
 from tests.registry.oci_client import Oci
 
 MODELPACK_CONFIG = "application/vnd.cncf.model.config.v1+json"
@@ -19,7 +19,7 @@ def _publish(oci: Oci, version: str, weights: bytes, name: str = "acme/model") -
         }
     ).encode()
     body = oci.manifest(
-        [weights, b'{"arch": "unet"}'],
+        [safetensors_bytes(weights), b'{"arch": "unet"}'],
         config=config,
         config_type=MODELPACK_CONFIG,
         artifact_type="application/vnd.cncf.model.manifest.v1+json",
@@ -49,7 +49,7 @@ def test_version_view_knows_files_referrers_and_config(oci: Oci):
     assert data["digest"] == sha256_digest(body)
     assert data["artifact_type"] == "application/vnd.cncf.model.manifest.v1+json"
     assert [(f["name"], f["format"], f["kind"], f["size"]) for f in data["files"]] == [
-        ("model.safetensors", "safetensors", "weight", len(b"weights-1")),
+        ("model.safetensors", "safetensors", "weight", len(safetensors_bytes(b"weights-1"))),
         ("config.json", "json", "weight", len(b'{"arch": "unet"}')),
     ]
     assert data["config"]["config"]["format"] == "safetensors"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.registry.helpers import bearer, sha256_digest
+from tests.registry.helpers import bearer, safetensors_bytes, sha256_digest
 from tests.registry.oci_client import OCI_INDEX, Oci, descriptor_of, oci_code
 
 SBOM_TYPE = "application/vnd.example.report+json"  # generic: real SBOMs are validated
@@ -277,3 +277,50 @@ def test_invalid_tags(oci: Oci, tag):
     body = oci.manifest([b"w"])
     response = oci.client.put(f"/v2/acme/model/manifests/{tag}", content=body, headers=oci.headers)
     assert oci_code(response) in {"TAG_INVALID", "NAME_UNKNOWN"}
+
+
+def _onnx_with_external(location: str) -> bytes:
+    from onnx import TensorProto, helper
+
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [4], [0.0] * 4)
+    weight.data_location = TensorProto.EXTERNAL
+    weight.ClearField("float_data")
+    for key, value in (("location", location), ("offset", "0"), ("length", "16")):
+        entry = weight.external_data.add()
+        entry.key, entry.value = key, value
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["w"], ["y"])],
+        "g",
+        [],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])],
+        initializer=[weight],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 10
+    return bytes(model.SerializeToString())
+
+
+@pytest.mark.parametrize(
+    ("title", "content", "reason"),
+    [
+        (
+            "model.safetensors",
+            b"\x10\x00\x00\x00\x00\x00\x00\x00" + b'{"a":1,"a":2}   ',
+            "named twice",
+        ),
+        ("model.safetensors", safetensors_bytes(b"x" * 16)[:-4], "data buffer"),
+        ("model.onnx", _onnx_with_external("../outside.bin"), ".."),
+        ("model.onnx", _onnx_with_external("/etc/passwd"), "absolute"),
+        ("model.onnx", _onnx_with_external("weights.bin"), "weights.bin"),
+    ],
+)
+def test_model_files_with_lying_headers_are_refused_at_push(oci: Oci, title, content, reason):
+    body = oci.manifest([content], titles=[title])
+    response = oci.put_manifest("1.0.0", body)
+    assert oci_code(response) == "MANIFEST_INVALID"
+    message = response.json()["errors"][0]["message"]
+    assert title in message
+    assert reason.lower() in message.lower(), message
+    assert oci_code(oci.client.get("/v2/acme/model/manifests/1.0.0", headers=oci.headers)) == (
+        "MANIFEST_UNKNOWN"
+    )

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 
-from tests.registry.helpers import sha256_digest
+from tests.registry.helpers import safetensors_bytes, sha256_digest
 from tests.registry.oci_client import OCI_MANIFEST, Oci, oci_code
 
 
 def test_manifest_round_trip_keeps_exact_bytes(oci: Oci):
-    body = oci.manifest([b"weights"], titles=["model.safetensors"])
+    body = oci.manifest([safetensors_bytes(b"weights")], titles=["model.safetensors"])
     body = body.replace(b'"schemaVersion":2', b'"schemaVersion" : 2')  # odd spacing is kept
     response = oci.put_manifest("1.0.0", body)
     assert response.status_code == 201, response.text
