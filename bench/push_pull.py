@@ -31,9 +31,7 @@ def _make_model(root: Path, size: int) -> None:
     block = os.urandom(BLOCK)
     with (root / "model.safetensors").open("wb") as out:
         # one U8 tensor spanning the data: an honest header, as the registry checks
-        header = (
-            f'{{"w":{{"dtype":"U8","shape":[{size}],"data_offsets":[0,{size}]}}}}'.encode()
-        )
+        header = f'{{"w":{{"dtype":"U8","shape":[{size}],"data_offsets":[0,{size}]}}}}'.encode()
         out.write(len(header).to_bytes(8, "little") + header)
         written = 0
         while written < size:
