@@ -19,7 +19,7 @@ from registry.auth.access import AccessTokenService
 from registry.auth.tokens import hash_token
 from registry.cache import TTLCache
 from registry.db.types import utcnow
-from registry.errors import ClientDisconnected, Unauthorized
+from registry.errors import ClientDisconnected, PayloadTooLarge, Unauthorized
 from registry.settings import Settings
 from registry.storage import BlobStore
 
@@ -88,6 +88,21 @@ async def _authenticate(
             raise Unauthorized("Basic credentials must carry a Custody token as the password")
         return await TokenService(db_session).authenticate(password)
     raise Unauthorized("unsupported Authorization scheme (use Bearer or Basic)")
+
+
+async def read_limited_body(
+    request: Request[Any, Any, Any], limit: int, too_large: PayloadTooLarge
+) -> bytes:
+    """The whole body of a small document; ``too_large`` once it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in body_chunks(request):
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
 
 
 async def body_chunks(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:

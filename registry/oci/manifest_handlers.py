@@ -12,7 +12,7 @@ from registry.cache import CachedManifest, TTLCache
 from registry.db.models import Manifest
 from registry.digests import Digest
 from registry.errors import DigestInvalid, ManifestUnknown, PayloadTooLarge
-from registry.http.deps import body_chunks
+from registry.http.deps import read_limited_body
 from registry.naming import RepositoryName, validate_tag
 from registry.oci import repositories, store
 from registry.oci.context import OciContext
@@ -27,19 +27,14 @@ def _is_digest(reference: str) -> bool:
 
 async def _read_limited(ctx: OciContext) -> bytes:
     limit = ctx.settings.max_manifest_bytes
-    declared = ctx.request.headers.get("content-length")
-    too_large = PayloadTooLarge(
-        f"manifest exceeds the {limit}-byte limit (CUSTODY_MAX_MANIFEST_BYTES): manifests "
-        "describe files and must stay small; put large data in blobs"
+    return await read_limited_body(
+        ctx.request,
+        limit,
+        PayloadTooLarge(
+            f"manifest exceeds the {limit}-byte limit (CUSTODY_MAX_MANIFEST_BYTES): manifests "
+            "describe files and must stay small; put large data in blobs"
+        ),
     )
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large
-    body = bytearray()
-    async for chunk in body_chunks(ctx.request):
-        body += chunk
-        if len(body) > limit:
-            raise too_large
-    return bytes(body)
 
 
 async def resolve(ctx: OciContext, name: RepositoryName, reference: str) -> Manifest:

@@ -17,7 +17,7 @@ from registry.auth import Scope
 from registry.db.models import Manifest, Namespace, Repository, Sbom, SbomFact, Tag
 from registry.digests import Digest
 from registry.errors import InvalidInput, NotFound, PayloadTooLarge
-from registry.http.deps import Blobs, Caller, DbSession, body_chunks
+from registry.http.deps import Blobs, Caller, DbSession, read_limited_body
 from registry.lifecycle.api import load_model
 from registry.lifecycle.queries import visible_namespaces
 from registry.naming import validate_tag
@@ -85,7 +85,11 @@ class SbomController(Controller):
             raise NotFound(f"{repository.name} has no version {version}")
         subject = tag.manifest
         limit: int = request.app.state.settings.max_sbom_bytes
-        data = await _read_limited(request, limit)
+        data = await read_limited_body(
+            request,
+            limit,
+            PayloadTooLarge(f"SBOM exceeds the {limit}-byte limit (CUSTODY_MAX_SBOM_BYTES)"),
+        )
         # Check everything before storing anything.
         analysis = await analyse(db_session, subject, data, limit)
 
@@ -219,16 +223,3 @@ def _opset(text: str) -> Select[Any]:
     if op == "<=":
         return query.where(SbomFact.number <= version)
     return query.where(SbomFact.number == version)
-
-
-async def _read_limited(request: Request[Any, Any, State], limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    too_large = PayloadTooLarge(f"SBOM exceeds the {limit}-byte limit (CUSTODY_MAX_SBOM_BYTES)")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large
-    body = bytearray()
-    async for chunk in body_chunks(request):
-        body += chunk
-        if len(body) > limit:
-            raise too_large
-    return bytes(body)
