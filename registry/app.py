@@ -14,7 +14,6 @@ from typing import Any
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from custody import __version__
@@ -30,6 +29,7 @@ from registry.http.deps import (
     provide_settings,
 )
 from registry.http.health import healthz, readyz
+from registry.http.metrics import Metrics, metrics_endpoint
 from registry.http.problems import EXCEPTION_HANDLERS
 from registry.lifecycle.api import ModelController
 from registry.lifecycle.gate import AllowAll, PromotionGate
@@ -39,11 +39,6 @@ from registry.settings import Settings
 from registry.storage import FilesystemBlobStore
 
 log = logging.getLogger("registry")
-
-
-class MetricsController(PrometheusController):
-    path = "/metrics"
-    include_in_schema = False
 
 
 def create_app(settings: Settings | None = None, *, gate: PromotionGate | None = None) -> Litestar:
@@ -67,6 +62,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         app.state.blobs = blobs
         app.state.gate = gate
+        app.state.metrics = metrics
         app.state.auth_cache = TTLCache[str, Any](settings.auth_cache_seconds)
         app.state.manifest_cache = TTLCache[tuple[str, str], CachedManifest](
             settings.manifest_cache_seconds
@@ -77,18 +73,13 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             await engine.dispose()
             blobs.close()
 
-    prometheus = PrometheusConfig(
-        app_name="custody",
-        prefix="custody",
-        group_path=True,  # label by route template, not by raw path (bounded cardinality)
-        exclude=["/metrics"],
-    )
+    metrics = Metrics()
 
     return Litestar(
         route_handlers=[
             healthz,
             readyz,
-            MetricsController,
+            metrics_endpoint,
             TokenController,
             NamespaceController,
             read_audit,
@@ -104,7 +95,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         },
         signature_namespace={"AsyncSession": AsyncSession},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[prometheus.middleware],
+        middleware=[metrics.middleware],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Custody registry", version=__version__, path="/api/v1/openapi"
