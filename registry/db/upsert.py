@@ -8,6 +8,8 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.errors import ConfigurationError
+
 
 async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, Any]) -> None:
     """``INSERT ... ON CONFLICT DO NOTHING`` for the session's dialect."""
@@ -16,6 +18,8 @@ async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, A
         statement: Any = postgresql.insert(table).values(**values).on_conflict_do_nothing()
     elif dialect == "sqlite":
         statement = sqlite.insert(table).values(**values).on_conflict_do_nothing()
-    else:  # pragma: no cover - only the two engines are supported
-        raise NotImplementedError(dialect)
+    else:  # pragma: no cover - settings refuse any other engine at start-up
+        raise ConfigurationError(
+            f"database {dialect!r} is not supported (use sqlite or postgresql)"
+        )
     await session.execute(statement)

@@ -186,17 +186,7 @@ async def set_tag(
                 f"{tag.manifest.digest}; versions are immutable (push a new version instead)",
                 extra={"tag": name, "digest": tag.manifest.digest},
             )
-        session.add(
-            Tag(
-                repository_id=repository.id,
-                name=name,
-                manifest_id=manifest.id,
-                is_version=True,
-                created_at=utcnow(),
-                updated_at=utcnow(),
-                updated_by=principal.actor,
-            )
-        )
+        session.add(_new_tag(repository, name, manifest, is_version=True, actor=principal.actor))
         await session.flush()
         await record(
             session,
@@ -211,17 +201,7 @@ async def set_tag(
     current = tag.manifest if tag is not None else None
     await gate.check(session, AliasMove(repository, name, current, manifest, principal))
     if tag is None:
-        session.add(
-            Tag(
-                repository_id=repository.id,
-                name=name,
-                manifest_id=manifest.id,
-                is_version=False,
-                created_at=utcnow(),
-                updated_at=utcnow(),
-                updated_by=principal.actor,
-            )
-        )
+        session.add(_new_tag(repository, name, manifest, is_version=False, actor=principal.actor))
     else:
         tag.manifest_id = manifest.id
         tag.updated_at = utcnow()
@@ -237,6 +217,21 @@ async def set_tag(
         detail={"from": previous, "to": manifest.digest},
     )
     return TagChange(name, False, previous, manifest.digest)
+
+
+def _new_tag(
+    repository: Repository, name: str, manifest: Manifest, *, is_version: bool, actor: str
+) -> Tag:
+    now = utcnow()
+    return Tag(
+        repository_id=repository.id,
+        name=name,
+        manifest_id=manifest.id,
+        is_version=is_version,
+        created_at=now,
+        updated_at=now,
+        updated_by=actor,
+    )
 
 
 async def remove_alias(
