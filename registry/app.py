@@ -33,6 +33,7 @@ from registry.http.metrics import Metrics, metrics_endpoint
 from registry.http.problems import EXCEPTION_HANDLERS
 from registry.lifecycle.api import ModelController
 from registry.lifecycle.gate import AllowAll, PromotionGate
+from registry.naming import VersionPattern
 from registry.oci.routes import oci_router
 from registry.sbom.api import SbomController
 from registry.settings import Settings
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         app.state.blobs = blobs
         app.state.gate = gate
+        app.state.versions = VersionPattern(settings.version_pattern)
         app.state.metrics = metrics
         app.state.auth_cache = TTLCache[str, Any](settings.auth_cache_seconds)
         app.state.manifest_cache = TTLCache[tuple[str, str], CachedManifest](

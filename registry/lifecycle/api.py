@@ -36,7 +36,8 @@ async def load_model(
 
 
 def _versions(request: Request[object, object, State]) -> VersionPattern:
-    return VersionPattern(request.app.state.settings.version_pattern)
+    versions: VersionPattern = request.app.state.versions
+    return versions
 
 
 class ModelController(Controller):

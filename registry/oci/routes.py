@@ -18,7 +18,7 @@ from litestar.datastructures import State
 from registry.errors import NameUnknown, Unauthorized, Unsupported
 from registry.http.deps import Caller, provide_principal
 from registry.lifecycle.gate import PromotionGate
-from registry.naming import RepositoryName, VersionPattern
+from registry.naming import RepositoryName
 from registry.oci import blob_handlers, discovery, manifest_handlers
 from registry.oci.context import OciContext, challenge
 from registry.oci.token_endpoint import issue_token
@@ -114,7 +114,7 @@ async def v2_dispatch(request: Request[Any, Any, State]) -> Response[Any]:
             blobs=state.blobs,
             settings=settings,
             gate=gate,
-            versions=VersionPattern(settings.version_pattern),
+            versions=state.versions,
         )
         try:
             return await handler(ctx, name, *groups.values())

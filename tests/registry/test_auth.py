@@ -22,6 +22,21 @@ BLOB = b"weights"
 UPLOAD = f"/v2/acme/model/blobs/uploads/?digest={sha256_digest(BLOB)}"
 
 
+def _revoke_elsewhere(settings: Settings, token_id: str) -> None:
+    """Revoke as another process would: through its own engine, not the app's."""
+
+    async def work() -> None:
+        engine = create_service_engine(settings.effective_database_url)
+        try:
+            async with async_sessionmaker(engine)() as session:
+                await TokenService(session).revoke(token_id, actor="other-process")
+                await session.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(work())
+
+
 def _stored_tokens(settings: Settings) -> list[ApiToken]:
     async def work() -> list[ApiToken]:
         engine = create_service_engine(settings.effective_database_url)
@@ -87,16 +102,7 @@ def test_expired_token_is_refused(client, make_token):
 def test_revoked_token_is_refused(client, make_token, settings):
     issued = make_token()
 
-    async def revoke() -> None:
-        engine = create_service_engine(settings.effective_database_url)
-        try:
-            async with async_sessionmaker(engine)() as session:
-                await TokenService(session).revoke(issued.id, actor="test")
-                await session.commit()
-        finally:
-            await engine.dispose()
-
-    asyncio.run(revoke())
+    _revoke_elsewhere(settings, issued.id)
     response = client.post(UPLOAD, content=BLOB, headers=bearer(issued.secret))
     assert response.status_code == 401
     assert "revoked" in response.json()["errors"][0]["message"]
@@ -201,16 +207,7 @@ def test_access_tokens_die_with_their_api_token(client, make_token, settings):
     issued = make_token(scopes="push")
     access = _access_token(client, issued.secret, "repository:acme/model:push")
 
-    async def revoke() -> None:
-        engine = create_service_engine(settings.effective_database_url)
-        try:
-            async with async_sessionmaker(engine)() as session:
-                await TokenService(session).revoke(issued.id, actor="test")
-                await session.commit()
-        finally:
-            await engine.dispose()
-
-    asyncio.run(revoke())
+    _revoke_elsewhere(settings, issued.id)
     response = client.post(UPLOAD, content=BLOB, headers=bearer(access))
     assert response.status_code == 401
     assert "revoked" in response.json()["errors"][0]["message"]
@@ -257,18 +254,9 @@ def test_credential_cache_honours_revocation_elsewhere_within_its_ttl(client, ma
     issued = make_token()
     start = datetime(2026, 5, 1, tzinfo=UTC)
 
-    async def revoke() -> None:
-        engine = create_service_engine(settings.effective_database_url)
-        try:
-            async with async_sessionmaker(engine)() as session:
-                await TokenService(session).revoke(issued.id, actor="other-replica")
-                await session.commit()
-        finally:
-            await engine.dispose()
-
     with freeze_time(start) as frozen:
         assert client.post(UPLOAD, content=BLOB, headers=bearer(issued.secret)).status_code == 201
-        asyncio.run(revoke())
+        _revoke_elsewhere(settings, issued.id)
         frozen.tick(timedelta(seconds=settings.auth_cache_seconds + 0.1))
         refused = client.post(UPLOAD, content=BLOB, headers=bearer(issued.secret))
     assert refused.status_code == 401
