@@ -42,6 +42,11 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigurationError(f"{_ENV_PREFIX}{name} must be a boolean, got {raw!r}")
 
 
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(_ENV_PREFIX + name)
+    return Path(raw) if raw else None
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the registry needs to start. Build with :meth:`from_env`."""
@@ -71,6 +76,21 @@ class Settings:
     manifest_cache_seconds: float = 1.0
     #: Log SQL statements (development only).
     echo_sql: bool = False
+    #: Where the TUF private keys live (files, mode 0600); ``None``: ``<data_dir>/tuf-keys``.
+    tuf_keys_dir: Path | None = None
+    #: Lifetimes of TUF metadata (seconds); each is re-signed once half its lifetime is gone.
+    tuf_timestamp_expiry_seconds: int = 24 * 3600
+    tuf_snapshot_expiry_seconds: int = 7 * 24 * 3600
+    tuf_targets_expiry_seconds: int = 90 * 24 * 3600
+    tuf_root_expiry_seconds: int = 365 * 24 * 3600
+    #: Reprint hub: the reprint policy (YAML); unset leaves the hub switched off.
+    reprint_policy: Path | None = None
+    #: Reprint hub: PEM bundle of the C2PA signing anchors it trusts; unset refuses C2PA.
+    c2pa_trust_anchors: Path | None = None
+    #: Reprint hub: largest image accepted for registration or reprint.
+    max_image_bytes: int = 32 * 1024 * 1024
+    #: Reprint hub: PEM key signing attribution statements (made on first start if missing).
+    hub_key: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -91,6 +111,10 @@ class Settings:
             auth_cache_seconds=_int(env, "AUTH_CACHE_SECONDS", 5),
             manifest_cache_seconds=_int(env, "MANIFEST_CACHE_SECONDS", 1),
             echo_sql=_bool(env, "ECHO_SQL", False),
+            reprint_policy=_path(env, "REPRINT_POLICY"),
+            c2pa_trust_anchors=_path(env, "C2PA_TRUST_ANCHORS"),
+            max_image_bytes=_int(env, "MAX_IMAGE_BYTES", 32 * 1024 * 1024),
+            hub_key=_path(env, "HUB_KEY"),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         if "data_dir" in clean:
@@ -101,6 +125,16 @@ class Settings:
     def blob_dir(self) -> Path:
         """Where the filesystem blob store keeps its files."""
         return self.data_dir / "blobs"
+
+    @property
+    def effective_hub_key(self) -> Path:
+        """Where the hub's attribution-signing key lives."""
+        return self.hub_key or self.data_dir / "keys" / "hub-attribution.pem"
+
+    @property
+    def effective_tuf_keys_dir(self) -> Path:
+        """Where the TUF private keys live."""
+        return self.tuf_keys_dir if self.tuf_keys_dir is not None else self.data_dir / "tuf-keys"
 
     @property
     def effective_database_url(self) -> str:
