@@ -273,3 +273,38 @@ class SbomFact(Base):
     kind: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(512))
     number: Mapped[int | None] = mapped_column(Integer, nullable=True, comment="opset version")
+
+
+class SignatureVerification(Base):
+    """The registry's verdict on one signature (an OMS bundle referrer) of one version.
+
+    One row per (version, signature). ``policy_digest`` names the trust policy
+    content the verdict was reached under: when the policy changes, the row is
+    stale and is re-evaluated (and updated) before it counts again.
+    """
+
+    __tablename__ = "signature_verifications"
+    __table_args__ = (
+        UniqueConstraint("subject_manifest_id", "referrer_manifest_id"),
+        CheckConstraint("outcome IN ('verified', 'failed')", name="outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    repository_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), index=True
+    )
+    subject_manifest_id: Mapped[int] = mapped_column(
+        ForeignKey("manifests.id", ondelete="CASCADE"), index=True
+    )
+    referrer_manifest_id: Mapped[int] = mapped_column(
+        ForeignKey("manifests.id", ondelete="CASCADE"), index=True
+    )
+    bundle_digest: Mapped[str] = mapped_column(String(71), comment="the bundle blob")
+    outcome: Mapped[str] = mapped_column(String(16), comment="verified or failed")
+    signer: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    trusted_as: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    principals: Mapped[list[str]] = mapped_column(JSON, comment="what makes two signers one")
+    failed_check: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    policy_digest: Mapped[str] = mapped_column(String(71), comment="trust policy content")
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
