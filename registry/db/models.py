@@ -308,3 +308,67 @@ class SignatureVerification(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     policy_digest: Mapped[str] = mapped_column(String(71), comment="trust policy content")
     verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HubOutput(Base):
+    """An image registered with the reprint hub: digests and attribution, no pixels, no prompts."""
+
+    __tablename__ = "hub_outputs"
+    __table_args__ = (
+        CheckConstraint(SHA256_DIGEST_CHECK.format(col="image_digest"), name="image_digest_format"),
+        CheckConstraint(SHA256_DIGEST_CHECK.format(col="model_digest"), name="model_digest_format"),
+        CheckConstraint(SHA256_DIGEST_CHECK.format(col="claim_digest"), name="claim_digest_format"),
+        CheckConstraint("kind IN ('manifest', 'c2pa')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    image_digest: Mapped[str] = mapped_column(
+        String(71), unique=True, comment="sha256 of the exact image bytes"
+    )
+    kind: Mapped[str] = mapped_column(String(16), comment="manifest (DSSE) or c2pa")
+    claim_digest: Mapped[str] = mapped_column(
+        String(71), comment="sha256 of the signed claim: DSSE payload or C2PA manifest store"
+    )
+    namespace: Mapped[str] = mapped_column(String(128), index=True)
+    model: Mapped[str] = mapped_column(String(255), comment="repository of the model version")
+    model_digest: Mapped[str] = mapped_column(String(71), comment="version manifest digest")
+    creator: Mapped[str] = mapped_column(String(512), comment="identity that signed the claim")
+    license: Mapped[str] = mapped_column(String(255))
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON, comment="reprint terms as signed")
+    chain: Mapped[dict[str, Any]] = mapped_column(JSON, comment="latent chain summary")
+    c2pa_label: Mapped[str | None] = mapped_column(
+        String(255), nullable=True, index=True, comment="active C2PA manifest label"
+    )
+    registered_by: Mapped[str] = mapped_column(String(255), comment="token actor")
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    log_index: Mapped[int] = mapped_column(BigInteger, unique=True)
+    leaf_hash: Mapped[str] = mapped_column(String(64), comment="RFC 9162 leaf hash, hex")
+
+    reprints: Mapped[list[HubReprint]] = relationship(
+        back_populates="output", order_by="HubReprint.id", passive_deletes=True
+    )
+
+
+class HubReprint(Base):
+    """An accepted reprint of a registered output, with its log entry."""
+
+    __tablename__ = "hub_reprints"
+    __table_args__ = (
+        CheckConstraint(SHA256_DIGEST_CHECK.format(col="image_digest"), name="image_digest_format"),
+        CheckConstraint("via IN ('exact', 'c2pa')", name="via_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    output_id: Mapped[int] = mapped_column(
+        ForeignKey("hub_outputs.id", ondelete="RESTRICT"), index=True
+    )
+    image_digest: Mapped[str] = mapped_column(String(71), comment="the image submitted")
+    via: Mapped[str] = mapped_column(String(16), comment="exact bytes or a C2PA ingredient chain")
+    reprinter: Mapped[str] = mapped_column(String(512))
+    use: Mapped[dict[str, Any]] = mapped_column(JSON, comment="the intended use, as requested")
+    requested_by: Mapped[str] = mapped_column(String(255), comment="token actor")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    log_index: Mapped[int] = mapped_column(BigInteger, unique=True)
+    leaf_hash: Mapped[str] = mapped_column(String(64), comment="RFC 9162 leaf hash, hex")
+
+    output: Mapped[HubOutput] = relationship(back_populates="reprints")
