@@ -37,13 +37,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
-import yaml
 from cryptography import x509
 
 from signing.errors import KeyLoadError
 from signing.keys import load_public_key
 from verifier.errors import MaterialUnreadable, NoPolicyForNamespace, PolicyFileInvalid
 from verifier.policy import Audit, Policy, Threshold
+from verifier.policy_yaml import Lines, decode_policy_yaml, pattern_regex
 from verifier.trust import (
     SubjectConstraint,
     TrustedCertificateAuthority,
@@ -244,20 +244,6 @@ def schema() -> dict[str, Any]:
     }
 
 
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    out = []
-    for piece in re.split(r"(\*\*/?|\*)", pattern):
-        if piece == "**/":
-            out.append("(?:.*/)?")
-        elif piece == "**":
-            out.append(".*")
-        elif piece == "*":
-            out.append("[^/]*")
-        else:
-            out.append(re.escape(piece))
-    return re.compile("".join(out))
-
-
 @dataclass(frozen=True, slots=True)
 class NamespaceRule:
     """A loaded ``namespaces[]`` entry: its pattern and its trusted signers."""
@@ -270,7 +256,7 @@ class NamespaceRule:
 
     def matches(self, namespace: str) -> bool:
         """Whether the anchored pattern matches ``namespace``."""
-        return _pattern_regex(self.match).fullmatch(namespace) is not None
+        return pattern_regex(self.match).fullmatch(namespace) is not None
 
     def as_policy(self) -> Policy:
         """The policy object this rule stands for."""
@@ -303,123 +289,14 @@ class TrustPolicy:
         return self.rule_for(namespace).as_policy()
 
 
-class _Lines:
-    """Line numbers for JSON paths in a composed YAML document."""
-
-    def __init__(self, root: yaml.Node) -> None:
-        self.root = root
-
-    def _node(self, path: Sequence[str | int]) -> yaml.Node:
-        node = self.root
-        for step in path:
-            child = None
-            if isinstance(node, yaml.MappingNode):
-                child = next((v for k, v in node.value if k.value == step), None)
-            elif (
-                isinstance(node, yaml.SequenceNode)
-                and isinstance(step, int)
-                and 0 <= step < len(node.value)
-            ):
-                child = node.value[step]
-            if child is None:
-                break
-            node = child
-        return node
-
-    def line(self, path: Sequence[str | int], key: str | None = None) -> int:
-        node = self._node(path)
-        if key is not None and isinstance(node, yaml.MappingNode):
-            for key_node, _ in node.value:
-                if key_node.value == key:
-                    return int(key_node.start_mark.line) + 1
-        return int(node.start_mark.line) + 1
-
-
-_AT = re.compile(r"^(?P<message>.*) - at `\$(?P<path>[^`]*)`$", re.DOTALL)
-_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
-_UNKNOWN = re.compile(r"unknown field `([^`]+)`")
-
-
-def _explain(error: msgspec.ValidationError, lines: _Lines, source: str) -> PolicyFileInvalid:
-    text = str(error)
-    match = _AT.match(text)
-    message, raw_path = (match["message"], match["path"]) if match else (text, "")
-    path: list[str | int] = [
-        name if name else int(index) for name, index in _STEP.findall(raw_path)
-    ]
-    where = "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in path).lstrip(".")
-    unknown = _UNKNOWN.search(message)
-    if unknown:
-        fields = _fields_at(path)
-        hint = f" (allowed: {', '.join(fields)})" if fields else ""
-        return PolicyFileInvalid(
-            f"unknown field {unknown[1]!r} in {where or 'the document'}{hint}",
-            source=source,
-            line=lines.line(path, unknown[1]),
-        )
-    message = message.replace("Object missing required field", "missing required field")
-    return PolicyFileInvalid(
-        f"{where or 'the document'}: {message}", source=source, line=lines.line(path)
-    )
-
-
-def _fields_at(path: Sequence[str | int]) -> list[str]:
-    """The allowed field names of the model at ``path`` (for unknown-field hints)."""
-    model: Any = TrustPolicySpec
-    for step in path:
-        if isinstance(step, int):
-            continue
-        annotation = model.__annotations__.get(step, "")
-        found = next(
-            (
-                m
-                for m in (NamespaceRuleSpec, SignerSpec, CertificateAuthoritySpec, SigstoreSpec)
-                if m.__name__ in str(annotation)
-            ),
-            None,
-        )
-        if found is None:
-            return []
-        model = found
-    return sorted(model.__struct_fields__)
-
-
-def _check_duplicates(node: yaml.Node, source: str) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[object, int] = {}
-        for key, value in node.value:
-            line = int(key.start_mark.line) + 1
-            if key.value in seen:
-                raise PolicyFileInvalid(
-                    f"duplicate key {key.value!r} (first at line {seen[key.value]})",
-                    source=source,
-                    line=line,
-                )
-            seen[key.value] = line
-            _check_duplicates(value, source)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _check_duplicates(item, source)
-
-
 def parse_trust_policy(text: str, *, source: str = "", base_dir: Path | None = None) -> TrustPolicy:
     """Parse policy YAML text; relative key and certificate paths resolve against ``base_dir``."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = int(mark.line) + 1 if mark is not None else None
-        raise PolicyFileInvalid(f"not valid YAML: {exc.problem}", source=source, line=line) from exc
-    except yaml.YAMLError as exc:
-        raise PolicyFileInvalid(f"not valid YAML: {exc}", source=source) from exc
-    if root is None:
-        raise PolicyFileInvalid("the policy file is empty", source=source, line=1)
-    _check_duplicates(root, source)
-    lines = _Lines(root)
-    try:
-        spec = msgspec.convert(yaml.safe_load(text), TrustPolicySpec)
-    except msgspec.ValidationError as exc:
-        raise _explain(exc, lines, source) from exc
+    spec, lines = decode_policy_yaml(
+        text,
+        TrustPolicySpec,
+        source=source,
+        models=(NamespaceRuleSpec, SignerSpec, CertificateAuthoritySpec, SigstoreSpec),
+    )
     builder = _Builder(base_dir or Path(), source, lines)
     return TrustPolicy(
         tuple(builder.rule(rule, index) for index, rule in enumerate(spec.namespaces)), source
@@ -429,7 +306,7 @@ def parse_trust_policy(text: str, *, source: str = "", base_dir: Path | None = N
 class _Builder:
     """Turns the validated models into trusted signers, reading the files they name."""
 
-    def __init__(self, base: Path, source: str, lines: _Lines) -> None:
+    def __init__(self, base: Path, source: str, lines: Lines) -> None:
         self.base = base
         self.source = source
         self.lines = lines

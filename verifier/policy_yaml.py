@@ -1,0 +1,167 @@
+"""YAML policy documents into frozen msgspec models, with errors that name the line.
+
+Every declarative policy (trust, admission, reprint) is read the same way: the
+YAML is composed once to keep line numbers, duplicate keys are refused, the data
+is converted into ``msgspec`` models that forbid unknown fields, and a
+validation error becomes one :class:`~verifier.errors.PolicyFileInvalid` naming
+the file, the line and (for an unknown field) the fields allowed there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+import msgspec
+import yaml
+
+from verifier.errors import PolicyFileInvalid
+
+__all__ = ["Lines", "decode_policy_yaml", "pattern_regex"]
+
+SpecT = TypeVar("SpecT", bound=msgspec.Struct)
+
+
+class Lines:
+    """Line numbers for JSON paths in a composed YAML document."""
+
+    def __init__(self, root: yaml.Node) -> None:
+        self.root = root
+
+    def _node(self, path: Sequence[str | int]) -> yaml.Node:
+        node = self.root
+        for step in path:
+            child = None
+            if isinstance(node, yaml.MappingNode):
+                child = next((v for k, v in node.value if k.value == step), None)
+            elif (
+                isinstance(node, yaml.SequenceNode)
+                and isinstance(step, int)
+                and 0 <= step < len(node.value)
+            ):
+                child = node.value[step]
+            if child is None:
+                break
+            node = child
+        return node
+
+    def line(self, path: Sequence[str | int], key: str | None = None) -> int:
+        node = self._node(path)
+        if key is not None and isinstance(node, yaml.MappingNode):
+            for key_node, _ in node.value:
+                if key_node.value == key:
+                    return int(key_node.start_mark.line) + 1
+        return int(node.start_mark.line) + 1
+
+
+_AT = re.compile(r"^(?P<message>.*) - at `\$(?P<path>[^`]*)`$", re.DOTALL)
+_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+_UNKNOWN = re.compile(r"unknown field `([^`]+)`")
+
+
+def _explain(
+    error: msgspec.ValidationError,
+    lines: Lines,
+    source: str,
+    root: type[msgspec.Struct],
+    models: Sequence[type[msgspec.Struct]],
+) -> PolicyFileInvalid:
+    text = str(error)
+    match = _AT.match(text)
+    message, raw_path = (match["message"], match["path"]) if match else (text, "")
+    path: list[str | int] = [
+        name if name else int(index) for name, index in _STEP.findall(raw_path)
+    ]
+    where = "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in path).lstrip(".")
+    unknown = _UNKNOWN.search(message)
+    if unknown:
+        fields = _fields_at(path, root, models)
+        hint = f" (allowed: {', '.join(fields)})" if fields else ""
+        return PolicyFileInvalid(
+            f"unknown field {unknown[1]!r} in {where or 'the document'}{hint}",
+            source=source,
+            line=lines.line(path, unknown[1]),
+        )
+    message = message.replace("Object missing required field", "missing required field")
+    return PolicyFileInvalid(
+        f"{where or 'the document'}: {message}", source=source, line=lines.line(path)
+    )
+
+
+def _fields_at(
+    path: Sequence[str | int],
+    root: type[msgspec.Struct],
+    models: Sequence[type[msgspec.Struct]],
+) -> list[str]:
+    """The allowed field names of the model at ``path`` (for unknown-field hints)."""
+    model: Any = root
+    for step in path:
+        if isinstance(step, int):
+            continue
+        annotation = model.__annotations__.get(step, "")
+        found = next((m for m in models if m.__name__ in str(annotation)), None)
+        if found is None:
+            return []
+        model = found
+    return sorted(model.__struct_fields__)
+
+
+def _check_duplicates(node: yaml.Node, source: str) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[object, int] = {}
+        for key, value in node.value:
+            line = int(key.start_mark.line) + 1
+            if key.value in seen:
+                raise PolicyFileInvalid(
+                    f"duplicate key {key.value!r} (first at line {seen[key.value]})",
+                    source=source,
+                    line=line,
+                )
+            seen[key.value] = line
+            _check_duplicates(value, source)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _check_duplicates(item, source)
+
+
+def decode_policy_yaml(
+    text: str,
+    spec: type[SpecT],
+    *,
+    source: str = "",
+    models: Sequence[type[msgspec.Struct]] = (),
+) -> tuple[SpecT, Lines]:
+    """Decode ``text`` into ``spec``; ``models`` are the nested models (for error hints)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = int(mark.line) + 1 if mark is not None else None
+        raise PolicyFileInvalid(f"not valid YAML: {exc.problem}", source=source, line=line) from exc
+    except yaml.YAMLError as exc:
+        raise PolicyFileInvalid(f"not valid YAML: {exc}", source=source) from exc
+    if root is None:
+        raise PolicyFileInvalid("the policy file is empty", source=source, line=1)
+    _check_duplicates(root, source)
+    lines = Lines(root)
+    try:
+        decoded = msgspec.convert(yaml.safe_load(text), spec)
+    except msgspec.ValidationError as exc:
+        raise _explain(exc, lines, source, spec, models) from exc
+    return decoded, lines
+
+
+def pattern_regex(pattern: str) -> re.Pattern[str]:
+    """An anchored namespace pattern: ``*`` within one segment, ``**`` any segments."""
+    out = []
+    for piece in re.split(r"(\*\*/?|\*)", pattern):
+        if piece == "**/":
+            out.append("(?:.*/)?")
+        elif piece == "**":
+            out.append(".*")
+        elif piece == "*":
+            out.append("[^/]*")
+        else:
+            out.append(re.escape(piece))
+    return re.compile("".join(out))
