@@ -389,16 +389,25 @@ class RegistryClient:
         *,
         size: int | None = None,
         progress: Progress | None = None,
-    ) -> None:
-        """Download into ``destination``, resuming a ``.partial`` file; verify, then rename."""
+        extra_hash: Callable[[], Any] | None = None,
+    ) -> Any:
+        """Download into ``destination``, resuming a ``.partial`` file; verify, then rename.
+
+        With ``size``, a body longer than ``size`` bytes is cut off and refused (an
+        endless-data response cannot fill the disk). ``extra_hash`` makes a second
+        hash object (e.g. ``blake3.blake3``) fed the very same bytes; it is returned.
+        """
         partial = destination.with_name(destination.name + ".partial")
         destination.parent.mkdir(parents=True, exist_ok=True)
         hasher = hashlib.sha256()
+        extra = extra_hash() if extra_hash else None
         offset = 0
         if partial.exists():
             with partial.open("rb") as handle:
                 while block := handle.read(_READ_BYTES):
                     hasher.update(block)
+                    if extra is not None:
+                        extra.update(block)
                     offset += len(block)
             if progress and offset:
                 progress(offset)
@@ -406,16 +415,26 @@ class RegistryClient:
         if size is not None and offset >= size:
             headers = {}
             hasher, offset = hashlib.sha256(), 0
+            extra = extra_hash() if extra_hash else None
             partial.unlink()
         response, connection = self._raw_get(f"/v2/{repository}/blobs/{digest}", headers)
         try:
             if response.status == 200 and offset:
                 hasher, offset = hashlib.sha256(), 0  # the registry ignored the range
+                extra = extra_hash() if extra_hash else None
             buffer = bytearray(_READ_BYTES)
             view = memoryview(buffer)
+            received = offset
             with partial.open("ab" if response.status == 206 else "wb") as out:
                 while count := response.readinto(view):
+                    received += count
+                    if size is not None and received > size:
+                        out.close()
+                        partial.unlink(missing_ok=True)
+                        raise DigestMismatch(f"blob {digest} is longer than its {size} bytes")
                     hasher.update(view[:count])
+                    if extra is not None:
+                        extra.update(view[:count])
                     out.write(view[:count])
                     if progress:
                         progress(count)
@@ -430,6 +449,7 @@ class RegistryClient:
             partial.unlink(missing_ok=True)
             raise DigestMismatch(f"blob {digest} downloaded as {actual}; discarded")
         partial.replace(destination)
+        return extra
 
     def _raw_get(
         self, path: str, headers: dict[str, str]

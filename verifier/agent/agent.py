@@ -1,0 +1,490 @@
+"""The edge agent: pull ``repository@alias`` verified, keep the last good version, load it.
+
+Pull (:meth:`Agent.pull`), in this order, each step fail-closed:
+
+1. refresh TUF metadata with ngclient (rollback, freeze, mix-and-match, thresholds);
+2. resolve the alias target, then the version's ``@manifest`` target: both must be
+   signed and agree on the manifest digest (an alias at an unsigned version fails);
+3. fetch the manifest by digest and check its length and sha256 against TUF;
+4. for every layer, the file target ``<repo>/<version>/<title>`` must be signed with
+   the layer's size and digest; fetch only blobs the cache lacks (resumable) and
+   verify length + sha256 of every byte, computing blake3 in the same pass;
+5. verify the OMS signature referrers against the operator's trust policy;
+6. only then record the version as current (the old one becomes previous).
+
+Any failure leaves the current version untouched and records the failure with its
+reason code (:mod:`verifier.agent.errors`). Loading (:meth:`Agent.load_session`)
+checks that the trusted metadata is still fresh (or within the configured grace
+period when it has expired), then builds the session with
+:func:`verifier.loading.load_onnx_session` from the cached files and the blake3
+digests in the agent's state; a cached file altered on disk is detected there and,
+when online, fetched again and the load retried once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+from tuf.api import exceptions as tuf_errors
+from tuf.api.metadata import Metadata, TargetFile  # type: ignore[attr-defined]  # re-exported
+from tuf.ngclient.fetcher import FetcherInterface
+
+from verifier.agent.cache import BlobCache
+from verifier.agent.errors import AgentError
+from verifier.agent.fetchers import MIRROR_BASE_URL, DirectoryFetcher, RegistryFetcher
+from verifier.agent.freshness import SignedRepository
+from verifier.agent.signatures import fetch_bundles, verify_signatures
+from verifier.agent.state import AgentState, FileRecord, VersionRecord, locked, now
+from verifier.agent.targets import (
+    alias_path,
+    check_repository,
+    file_path,
+    manifest_path,
+    sha256_of,
+)
+from verifier.distribution import DigestMismatch, FetchError, RegistryClient
+from verifier.errors import VerificationError
+from verifier.loading import (
+    DEFAULT_PROVIDERS,
+    SessionSettings,
+    VerifiedSession,
+    load_onnx_session,
+    load_safetensors,
+)
+from verifier.loading import DigestMismatch as LoadDigestMismatch
+from verifier.policy_file import TrustPolicy
+
+__all__ = ["Agent", "AgentConfig", "ExpiryPolicy", "PullResult"]
+
+_logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
+TITLE = "org.opencontainers.image.title"
+Progress = Callable[[int, int], None]  # (bytes just received, total bytes to fetch)
+
+
+@dataclass(frozen=True)
+class ExpiryPolicy:
+    """What to do when the trusted TUF metadata has expired and cannot be refreshed.
+
+    ``grace`` zero (the default) refuses; a positive grace keeps serving the last
+    verified version until ``expiry + grace``, logging a warning on every load.
+    """
+
+    grace: timedelta = timedelta(0)
+
+    def __post_init__(self) -> None:
+        if self.grace < timedelta(0):
+            raise ValueError("the grace period cannot be negative")
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    cache_dir: Path
+    trust_root: bytes
+    trust_policy: TrustPolicy
+    registry: str | None = None
+    token: str | None = None
+    offline: bool = False
+    mirror: Path | None = None
+    expiry: ExpiryPolicy = field(default_factory=ExpiryPolicy)
+    metadata_fetcher: FetcherInterface | None = None  # another transport (tests, proxies)
+
+
+@dataclass(frozen=True)
+class PullResult:
+    repository: str
+    alias: str
+    version: str
+    manifest: str
+    changed: bool
+    downloaded_bytes: int
+    reused_bytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "repository": self.repository,
+            "alias": self.alias,
+            "version": self.version,
+            "manifest": self.manifest,
+            "changed": self.changed,
+            "downloaded_bytes": self.downloaded_bytes,
+            "reused_bytes": self.reused_bytes,
+        }
+
+
+def _key(repository: str, alias: str) -> str:
+    return f"{repository}@{alias}"
+
+
+class Agent:
+    """One cache directory, one registry, one trust root and trust policy."""
+
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+        self.cache_dir = config.cache_dir
+        self._state_path = config.cache_dir / "state.json"
+        self._tuf_dir = config.cache_dir / "tuf"
+
+    # -- state --------------------------------------------------------------------
+
+    def state(self) -> AgentState:
+        return AgentState.load(self._state_path)
+
+    def status(self) -> dict[str, Any]:
+        """Current and previous versions and the last failure of every alias followed."""
+        state = self.state()
+        return {
+            "registry": state.registry,
+            "aliases": {key: track.to_json() for key, track in sorted(state.tracks.items())},
+        }
+
+    # -- pull ---------------------------------------------------------------------
+
+    def pull(self, repository: str, alias: str, progress: Progress | None = None) -> PullResult:
+        """Refresh, verify and make ``repository@alias`` current; see the module docstring."""
+        namespace, _ = check_repository(repository, alias)
+        key = _key(repository, alias)
+        with locked(self.cache_dir):
+            state = self.state()
+            try:
+                result = self._pull(state, namespace, repository, alias, progress)
+            except AgentError as exc:
+                self._record_failure(state, key, exc)
+                raise
+            except VerificationError as exc:
+                error = AgentError("format", exc.diagnostics())
+                self._record_failure(state, key, error)
+                raise error from exc
+            state.save(self._state_path)
+            return result
+
+    def _record_failure(self, state: AgentState, key: str, exc: AgentError) -> None:
+        _logger.warning("pull %s refused: %s", key, exc.diagnostics())
+        state.fail(key, exc.reason, str(exc))
+        state.save(self._state_path)
+
+    def _registry(self) -> str:
+        if not self.config.registry:
+            raise AgentError("offline", "no registry URL configured")
+        return self.config.registry.rstrip("/")
+
+    def _signed_repository(self, *, local_only: bool) -> SignedRepository:
+        if local_only or self.config.offline:
+            if self.config.mirror is not None:
+                fetcher: FetcherInterface = DirectoryFetcher(self.config.mirror)
+            else:
+                fetcher = DirectoryFetcher(self._tuf_dir, trusted_copy=True)
+            return SignedRepository(self._tuf_dir, self.config.trust_root, fetcher, MIRROR_BASE_URL)
+        base = self._registry()
+        fetcher = self.config.metadata_fetcher or RegistryFetcher(base, self.config.token)
+        return SignedRepository(self._tuf_dir, self.config.trust_root, fetcher, f"{base}/tuf/")
+
+    def _pull(
+        self,
+        state: AgentState,
+        namespace: str,
+        repository: str,
+        alias: str,
+        progress: Progress | None,
+    ) -> PullResult:
+        key = _key(repository, alias)
+        if self.config.registry:
+            if state.registry and state.registry != self._registry():
+                raise AgentError(
+                    "storage", f"cache {self.cache_dir} belongs to registry {state.registry}"
+                )
+            state.registry = self._registry()
+        signed = self._signed_repository(local_only=False)
+        signed.refresh()
+        alias_target = signed.target(alias_path(repository, alias), f"alias {key}")
+        version = alias_target.custom.get("version")
+        if not isinstance(version, str):
+            raise AgentError("format", f"alias target of {key} names no version")
+        check_repository(repository, version)
+        manifest_digest = sha256_of(alias_target)
+        if alias_target.custom.get("manifest") not in (None, manifest_digest):
+            raise AgentError("digest", f"alias {key}: custom manifest differs from its hashes")
+        version_target = signed.target(
+            manifest_path(repository, version), f"version {repository}:{version}"
+        )
+        if sha256_of(version_target) != manifest_digest or (
+            version_target.length != alias_target.length
+        ):
+            raise AgentError(
+                "unsigned",
+                f"alias {key} points at {manifest_digest}, which is not the signed manifest "
+                f"of {repository}:{version}",
+            )
+        expires = signed.expires(["timestamp", "snapshot", "targets", namespace])
+        cache = BlobCache(self.cache_dir / "blobs", state.blobs)
+        current = state.track(key).current
+        if (
+            current is not None
+            and current.manifest == manifest_digest
+            and current.version == version
+            and all(cache.path(f.sha256).is_file() for f in current.files)
+        ):
+            state.promote(key, _renewed(current, expires))
+            return PullResult(repository, alias, version, manifest_digest, False, 0, 0)
+        if self.config.offline:
+            raise AgentError(
+                "offline", f"{key} moved to {version}; its files cannot be fetched offline"
+            )
+        with RegistryClient(self._registry(), self.config.token) as client:
+            record, downloaded, reused = self._fetch_version(
+                client, signed, cache, namespace, repository, version, manifest_digest,
+                version_target, expires, progress,
+            )  # fmt: skip
+        state.promote(key, record)
+        return PullResult(repository, alias, version, manifest_digest, True, downloaded, reused)
+
+    def _fetch_version(
+        self,
+        client: RegistryClient,
+        signed: SignedRepository,
+        cache: BlobCache,
+        namespace: str,
+        repository: str,
+        version: str,
+        manifest_digest: str,
+        version_target: TargetFile,
+        expires: Any,
+        progress: Progress | None,
+    ) -> tuple[VersionRecord, int, int]:
+        try:
+            fetched = client.get_manifest(repository, manifest_digest)
+        except DigestMismatch as exc:
+            raise AgentError("digest", exc.diagnostics()) from exc
+        except FetchError as exc:
+            raise AgentError("network", exc.diagnostics()) from exc
+        if len(fetched.body) != version_target.length or fetched.digest != manifest_digest:
+            raise AgentError("digest", f"manifest of {repository}:{version} differs from TUF")
+        layers = _layers(fetched.json(), repository, version)
+        files: list[tuple[str, str, int, str]] = []
+        for title, digest, size, media_type in layers:
+            target = signed.target(
+                file_path(repository, version, title), f"file {title!r} of {version}"
+            )
+            if sha256_of(target) != digest or target.length != size:
+                raise AgentError(
+                    "digest", f"layer {title!r} of {version} differs from its signed target"
+                )
+            if target.custom.get("manifest") not in (None, manifest_digest):
+                raise AgentError("unsigned", f"file {title!r} is signed for another manifest")
+            files.append((title, digest, size, media_type))
+        missing: list[tuple[str, str, int, str]] = []
+        blake: dict[str, str] = {}
+        reused = 0
+        for title, digest, size, media_type in files:
+            value = cache.cached(digest, size)
+            if value is None:
+                missing.append((title, digest, size, media_type))
+            else:
+                blake[digest] = value
+                reused += size
+        total = sum({digest: size for _, digest, size, _ in missing}.values())
+        advance = (lambda n: progress(n, total)) if progress else None
+        downloaded = 0
+        for _title, digest, size, _media in missing:
+            if digest in blake:
+                continue  # two layers with the same bytes
+            blake[digest] = cache.fetch(client, repository, digest, size, advance)
+            downloaded += size
+        bundles = fetch_bundles(client, cache, repository, manifest_digest)
+        verified = verify_signatures(
+            bundles,
+            self.config.trust_policy.policy_for(namespace),
+            {title: digest for title, digest, _, _ in files},
+            {title: cache.path(digest) for title, digest, _, _ in files},
+            self.cache_dir / "tmp",
+        )
+        record = VersionRecord(
+            version=version,
+            manifest=manifest_digest,
+            files=tuple(
+                FileRecord(title, digest, blake[digest], size, media_type)
+                for title, digest, size, media_type in files
+            ),
+            signers=tuple(str(s.identity) for s in verified.signatures),
+            expires=_iso(expires),
+            verified_at=_iso(now()),
+        )
+        return record, downloaded, reused
+
+    # -- load ---------------------------------------------------------------------
+
+    def current(self, repository: str, alias: str) -> VersionRecord:
+        """The current verified version, after checking the trusted metadata is fresh."""
+        namespace, _ = check_repository(repository, alias)
+        key = _key(repository, alias)
+        with locked(self.cache_dir):
+            state = self.state()
+            record = state.track(key).current
+            if record is None:
+                raise AgentError("offline", f"no verified version of {key} yet: pull it first")
+            self._check_fresh(namespace, repository, record)
+            return record
+
+    def _check_fresh(self, namespace: str, repository: str, record: VersionRecord) -> None:
+        try:
+            signed = self._signed_repository(local_only=True)
+            signed.refresh()
+            target = signed.target(
+                manifest_path(repository, record.version), f"version {record.version}"
+            )
+        except AgentError as exc:
+            if exc.reason != "expired" or not self.config.expiry.grace:
+                raise
+            expired_at = self._trusted_expiry(namespace)
+            until = expired_at + self.config.expiry.grace
+            if now() > until:
+                raise AgentError(
+                    "expired",
+                    f"trusted TUF metadata expired at {_iso(expired_at)} and the grace period "
+                    f"ended at {_iso(until)}",
+                ) from exc
+            _logger.warning(
+                "serving %s %s on TUF metadata expired at %s (grace until %s)",
+                repository,
+                record.version,
+                _iso(expired_at),
+                _iso(until),
+            )
+            return
+        if sha256_of(target) != record.manifest:
+            raise AgentError(
+                "unsigned",
+                f"{repository}:{record.version} is no longer signed as {record.manifest}",
+            )
+
+    def _trusted_expiry(self, namespace: str) -> Any:
+        earliest = None
+        for role in ("timestamp", "snapshot", "targets", namespace):
+            try:
+                data = (self._tuf_dir / f"{role}.json").read_bytes()
+                expires = Metadata.from_bytes(data).signed.expires
+            except (OSError, tuf_errors.RepositoryError):
+                continue
+            earliest = expires if earliest is None else min(earliest, expires)
+        if earliest is None:
+            raise AgentError("expired", "no trusted TUF metadata to judge a grace period by")
+        return earliest
+
+    def load_session(
+        self,
+        repository: str,
+        alias: str,
+        *,
+        model: str | None = None,
+        providers: Sequence[str] = DEFAULT_PROVIDERS,
+        allowed_providers: Collection[str] = DEFAULT_PROVIDERS,
+        settings: SessionSettings | None = None,
+    ) -> VerifiedSession:
+        """An onnxruntime session over the current verified version of ``repository@alias``."""
+        record = self.current(repository, alias)
+        onnx_files = [f.name for f in record.files if f.name.endswith(".onnx")]
+        if model is None:
+            if len(onnx_files) != 1:
+                raise AgentError(
+                    "format", f"{record.version} has {len(onnx_files)} ONNX files: name one"
+                )
+            model = onnx_files[0]
+        chosen = model
+
+        def load() -> VerifiedSession:
+            files, digests = self._files(record)
+            return load_onnx_session(
+                files,
+                digests,
+                model=chosen,
+                providers=providers,
+                allowed_providers=allowed_providers,
+                settings=settings or SessionSettings(),
+            )
+
+        return self._with_refetch(repository, record, load)
+
+    def load_safetensors(
+        self, repository: str, alias: str, name: str
+    ) -> dict[str, np.ndarray[Any, Any]]:
+        """The tensors of file ``name`` of the current verified version, from verified bytes."""
+        record = self.current(repository, alias)
+        entry = next((f for f in record.files if f.name == name), None)
+        if entry is None:
+            raise AgentError("unsigned", f"{name!r} is not a file of {record.version}")
+
+        def load() -> dict[str, np.ndarray[Any, Any]]:
+            files, digests = self._files(record)
+            return load_safetensors(name, files[name], digests[name])
+
+        return self._with_refetch(repository, record, load)
+
+    def _files(self, record: VersionRecord) -> tuple[dict[str, Path], dict[str, str]]:
+        cache = BlobCache(self.cache_dir / "blobs", {})
+        return (
+            {f.name: cache.path(f.sha256) for f in record.files},
+            {f.name: f.blake3 for f in record.files},
+        )
+
+    def _with_refetch(self, repository: str, record: VersionRecord, load: Callable[[], _T]) -> _T:
+        try:
+            return load()
+        except LoadDigestMismatch as exc:
+            entry = next((f for f in record.files if f.name == exc.name), None)
+            if entry is None or self.config.offline or not self.config.registry:
+                raise AgentError("digest", exc.diagnostics()) from exc
+            _logger.warning("cached %s was altered on disk: fetching it again", exc.name)
+            self._refetch(repository, entry)
+        except FileNotFoundError as exc:
+            raise AgentError("offline", f"a cached file is missing: {exc}") from exc
+        return load()
+
+    def _refetch(self, repository: str, entry: FileRecord) -> None:
+        with locked(self.cache_dir):
+            state = self.state()
+            cache = BlobCache(self.cache_dir / "blobs", state.blobs)
+            cache.path(entry.sha256).unlink(missing_ok=True)
+            with RegistryClient(self._registry(), self.config.token) as client:
+                value = cache.fetch(client, repository, entry.sha256, entry.size)
+            if value != entry.blake3:
+                raise AgentError("digest", f"{entry.name}: re-fetched bytes differ from verified")
+            state.save(self._state_path)
+
+
+def _iso(moment: Any) -> str:
+    return str(moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def _renewed(record: VersionRecord, expires: Any) -> VersionRecord:
+    return VersionRecord(
+        record.version, record.manifest, record.files, record.signers, _iso(expires),
+        record.verified_at,
+    )  # fmt: skip
+
+
+def _layers(
+    document: dict[str, Any], repository: str, version: str
+) -> list[tuple[str, str, int, str]]:
+    layers = document.get("layers")
+    if not isinstance(layers, list) or not layers:
+        raise AgentError("format", f"{repository}:{version} is not a model manifest")
+    found: list[tuple[str, str, int, str]] = []
+    seen: set[str] = set()
+    for layer in layers:
+        if not isinstance(layer, dict):
+            raise AgentError("format", "a layer is not an object")
+        title = (layer.get("annotations") or {}).get(TITLE)
+        digest, size = layer.get("digest"), layer.get("size")
+        if not isinstance(title, str) or not isinstance(digest, str) or not isinstance(size, int):
+            raise AgentError("format", f"a layer of {version} lacks a title, digest or size")
+        if title in seen:
+            raise AgentError("format", f"{version} names file {title!r} twice")
+        seen.add(title)
+        found.append((title, digest, size, str(layer.get("mediaType", ""))))
+    return found

@@ -1,0 +1,61 @@
+"""Errors of the edge agent, each with a reason code an operator can act on.
+
+Every failure of a pull or a load is an :class:`AgentError` (a
+:class:`~verifier.errors.VerificationError`) with a ``reason``:
+
+============  ==============================================================
+reason        meaning
+============  ==============================================================
+network       the registry or mirror could not be reached, or answered an error
+rollback      TUF metadata older than the trusted copy, or versions that do not
+              match what snapshot/timestamp vouch for (mix-and-match)
+expired       TUF metadata has expired (a frozen repository), beyond any grace
+threshold     TUF metadata signed by fewer distinct keys than its role's threshold
+digest        bytes differ from their signed length or hashes (blob, manifest,
+              metadata, or a cached file altered on disk)
+unsigned      the alias, version or a file is not named by the signed TUF targets
+identity      the model's OMS signature does not verify with a trusted signer
+policy        the local trust policy is not satisfied
+format        a manifest, signature or model file is malformed
+offline       offline, and what is needed is not in the cache
+storage       the agent's own state or cache cannot be written
+============  ==============================================================
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from verifier.errors import VerificationError
+
+__all__ = ["REASONS", "AgentError"]
+
+REASONS = (
+    "network",
+    "rollback",
+    "expired",
+    "threshold",
+    "digest",
+    "unsigned",
+    "identity",
+    "policy",
+    "format",
+    "offline",
+    "storage",
+)
+
+
+class AgentError(VerificationError):
+    """A pull or load refused; ``reason`` is one of :data:`REASONS`."""
+
+    check: ClassVar[str] = "agent"
+    exit_code: ClassVar[int] = 15
+
+    def __init__(self, reason: str, message: str) -> None:
+        if reason not in REASONS:
+            raise ValueError(f"unknown reason code {reason!r}")
+        super().__init__(message)
+        self.reason = reason
+
+    def diagnostics(self) -> str:
+        return f"[{self.reason}] {self}"
