@@ -38,6 +38,8 @@ from registry.oci.routes import oci_router
 from registry.sbom.api import SbomController
 from registry.settings import Settings
 from registry.storage import FilesystemBlobStore
+from registry.tlog import TransparencyLog, load_or_create_signer
+from registry.tlog.api import LogController
 
 log = logging.getLogger("registry")
 
@@ -69,9 +71,17 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         app.state.manifest_cache = TTLCache[tuple[str, str], CachedManifest](
             settings.manifest_cache_seconds
         )
+        app.state.tlog = TransparencyLog(
+            app.state.sessionmaker,
+            load_or_create_signer(settings.effective_tlog_key, settings.tlog_origin),
+            max_entry_bytes=settings.tlog_max_entry_bytes,
+            max_batch=settings.tlog_max_batch,
+        )
+        await app.state.tlog.start()
         try:
             yield
         finally:
+            await app.state.tlog.close()
             await engine.dispose()
             blobs.close()
 
@@ -87,6 +97,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             read_audit,
             ModelController,
             SbomController,
+            LogController,
             oci_router(),
         ],
         dependencies={

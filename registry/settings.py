@@ -91,6 +91,14 @@ class Settings:
     max_image_bytes: int = 32 * 1024 * 1024
     #: Reprint hub: PEM key signing attribution statements (made on first start if missing).
     hub_key: Path | None = None
+    #: Transparency log: its own Ed25519 key file; ``None``: ``<data_dir>/keys/tlog.key``.
+    tlog_key: Path | None = None
+    #: Transparency log: its name (checkpoint origin) when the key is created; fixed after.
+    tlog_origin: str | None = None
+    #: Transparency log: largest entry accepted (the hub logs hashes, not inputs).
+    tlog_max_entry_bytes: int = 64 * 1024
+    #: Transparency log: most entries committed in one transaction.
+    tlog_max_batch: int = 2000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -115,6 +123,10 @@ class Settings:
             c2pa_trust_anchors=_path(env, "C2PA_TRUST_ANCHORS"),
             max_image_bytes=_int(env, "MAX_IMAGE_BYTES", 32 * 1024 * 1024),
             hub_key=_path(env, "HUB_KEY"),
+            tlog_key=_path(env, "TLOG_KEY"),
+            tlog_origin=env.get(_ENV_PREFIX + "TLOG_ORIGIN") or None,
+            tlog_max_entry_bytes=_int(env, "TLOG_MAX_ENTRY_BYTES", 64 * 1024),
+            tlog_max_batch=max(1, _int(env, "TLOG_MAX_BATCH", 2000)),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         if "data_dir" in clean:
@@ -130,6 +142,11 @@ class Settings:
     def effective_hub_key(self) -> Path:
         """Where the hub's attribution-signing key lives."""
         return self.hub_key or self.data_dir / "keys" / "hub-attribution.pem"
+
+    @property
+    def effective_tlog_key(self) -> Path:
+        """Where the transparency log's signing key lives (a file of its own)."""
+        return self.tlog_key or self.data_dir / "keys" / "tlog.key"
 
     @property
     def effective_tuf_keys_dir(self) -> Path:

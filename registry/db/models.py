@@ -372,3 +372,52 @@ class HubReprint(Base):
     leaf_hash: Mapped[str] = mapped_column(String(64), comment="RFC 9162 leaf hash, hex")
 
     output: Mapped[HubOutput] = relationship(back_populates="reprints")
+
+
+class TlogEntry(Base):
+    """One transparency-log entry. Append-only: database triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "tlog_entries"
+    __table_args__ = (
+        CheckConstraint("idx >= 0", name="idx_nonnegative"),
+        CheckConstraint("length(leaf_hash) = 32", name="leaf_hash_length"),
+    )
+
+    idx: Mapped[int] = mapped_column(
+        BigIntPK, primary_key=True, autoincrement=False, comment="position in the log, from 0"
+    )
+    leaf_hash: Mapped[bytes] = mapped_column(
+        LargeBinary(32), index=True, comment="SHA-256(0x00 || body)"
+    )
+    body: Mapped[bytes] = mapped_column(LargeBinary, comment="the exact bytes logged")
+    integrated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TlogNode(Base):
+    """A complete, aligned subtree of the log's Merkle tree: written once, never changed."""
+
+    __tablename__ = "tlog_nodes"
+    __table_args__ = (
+        CheckConstraint("level >= 0 AND level < 64", name="level_range"),
+        CheckConstraint("length(hash) = 32", name="hash_length"),
+    )
+
+    level: Mapped[int] = mapped_column(
+        Integer, primary_key=True, autoincrement=False, comment="0 = leaf hashes"
+    )
+    idx: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False, comment="covers leaves idx*2^level.."
+    )
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class TlogCheckpoint(Base):
+    """A checkpoint signed with the log key when a batch committed (C2SP signed note)."""
+
+    __tablename__ = "tlog_checkpoints"
+    __table_args__ = (CheckConstraint("length(root_hash) = 32", name="root_hash_length"),)
+
+    tree_size: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text, comment="the signed checkpoint, exactly as served")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,57 @@
+"""The transparency log: RFC 9162 Merkle tree in SQL, C2SP checkpoints, proofs.
+
+``create_app`` puts a :class:`TransparencyLog` on ``app.state.tlog``; the hub
+appends what it registers and hands out receipts, and ``/api/v1/log/`` serves
+checkpoints, proofs and entries to anyone (it is a public log).
+
+Example (inside the app)::
+
+    entry = await app.state.tlog.append(canonical_json_bytes)
+    receipt = (await app.state.tlog.receipt(entry.index)).to_json()
+"""
+
+from registry.tlog.errors import (
+    EntryInvalid,
+    EntryRangeInvalid,
+    EntryTooLarge,
+    LeafHashUnknown,
+    LeafIndexOutOfRange,
+    LogCorrupted,
+    LogKeyInvalid,
+    LogRequestInvalid,
+    LogUnavailable,
+    TreeSizeOutOfRange,
+)
+from registry.tlog.log import MAX_ENTRIES_PER_PAGE, TransparencyLog
+from registry.tlog.records import (
+    ConsistencyProof,
+    InclusionProof,
+    LogEntry,
+    Receipt,
+    SignedCheckpoint,
+    StoredEntry,
+)
+from registry.tlog.signer import LogSigner, load_or_create_signer
+
+__all__ = [
+    "MAX_ENTRIES_PER_PAGE",
+    "ConsistencyProof",
+    "EntryInvalid",
+    "EntryRangeInvalid",
+    "EntryTooLarge",
+    "InclusionProof",
+    "LeafHashUnknown",
+    "LeafIndexOutOfRange",
+    "LogCorrupted",
+    "LogEntry",
+    "LogKeyInvalid",
+    "LogRequestInvalid",
+    "LogSigner",
+    "LogUnavailable",
+    "Receipt",
+    "SignedCheckpoint",
+    "StoredEntry",
+    "TransparencyLog",
+    "TreeSizeOutOfRange",
+    "load_or_create_signer",
+]

@@ -1,0 +1,128 @@
+"""``/api/v1/log/``: the public, read-only face of the transparency log.
+
+Anyone may read it without credentials: a transparency log is only useful if
+anyone can audit it. Writes happen only through the hub, in-process.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, MediaType, Request, Response, get
+from litestar.datastructures import State
+from litestar.params import QueryParameter
+
+from registry.tlog.errors import LogRequestInvalid
+from registry.tlog.log import TransparencyLog
+
+_HEX_HASH = re.compile(r"^[0-9a-fA-F]{64}$")
+# Sizes and indexes are 63-bit in SQL; larger values are refused before any query.
+_MAX = 2**63 - 1
+Size = Annotated[int, QueryParameter(ge=0, le=_MAX)]
+
+
+class InclusionProofView(msgspec.Struct, rename="camel"):
+    log_index: int
+    tree_size: int
+    leaf_hash: str
+    root_hash: str
+    inclusion_proof: list[str]
+
+
+class ConsistencyProofView(msgspec.Struct, rename="camel"):
+    first: int
+    second: int
+    consistency_proof: list[str]
+
+
+class EntryView(msgspec.Struct, rename="camel"):
+    log_index: int
+    leaf_hash: str
+    body: str
+    integrated_time: str
+
+
+class EntriesView(msgspec.Struct):
+    entries: list[EntryView]
+
+
+def _tlog(request: Request[Any, Any, State]) -> TransparencyLog:
+    tlog: TransparencyLog = request.app.state.tlog
+    return tlog
+
+
+class LogController(Controller):
+    path = "/api/v1/log"
+    tags = ["transparency log"]
+
+    @get(
+        "/checkpoint", summary="The latest checkpoint (C2SP signed note)", media_type=MediaType.TEXT
+    )
+    async def checkpoint(self, request: Request[Any, Any, State]) -> Response[str]:
+        latest = await _tlog(request).checkpoint()
+        return Response(
+            latest.note,
+            media_type="text/plain; charset=utf-8",
+            headers={"Cache-Control": "no-cache"},
+        )
+
+    @get("/key", summary="The log's verifier key (pin it out of band)", media_type=MediaType.TEXT)
+    async def verifier_key(self, request: Request[Any, Any, State]) -> Response[str]:
+        return Response(_tlog(request).verifier_key + "\n", media_type="text/plain; charset=utf-8")
+
+    @get("/proof/inclusion", summary="Inclusion proof by index or by leaf hash")
+    async def inclusion(
+        self,
+        request: Request[Any, Any, State],
+        index: Size | None = None,
+        leaf_hash: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        tree_size: Size | None = None,
+    ) -> InclusionProofView:
+        tlog = _tlog(request)
+        if (index is None) == (leaf_hash is None):
+            raise LogRequestInvalid("give exactly one of index and leaf_hash")
+        if leaf_hash is not None:
+            if not _HEX_HASH.match(leaf_hash):
+                raise LogRequestInvalid("leaf_hash must be 64 hex digits (SHA-256)")
+            proof = await tlog.inclusion_proof_by_leaf(bytes.fromhex(leaf_hash), tree_size)
+        else:
+            assert index is not None
+            proof = await tlog.inclusion_proof(index, tree_size)
+        return InclusionProofView(
+            log_index=proof.index,
+            tree_size=proof.tree_size,
+            leaf_hash=proof.leaf_hash.hex(),
+            root_hash=base64.b64encode(proof.root_hash).decode(),
+            inclusion_proof=[h.hex() for h in proof.hashes],
+        )
+
+    @get("/proof/consistency", summary="Consistency proof between two tree sizes")
+    async def consistency(
+        self, request: Request[Any, Any, State], first: Size, second: Size
+    ) -> ConsistencyProofView:
+        proof = await _tlog(request).consistency_proof(first, second)
+        return ConsistencyProofView(
+            first=proof.first,
+            second=proof.second,
+            consistency_proof=[h.hex() for h in proof.hashes],
+        )
+
+    @get("/entries", summary="Entries start (inclusive) to end (exclusive), at most 1000")
+    async def entries(
+        self, request: Request[Any, Any, State], start: Size, end: Size
+    ) -> EntriesView:
+        rows = await _tlog(request).entries(start, end)
+        return EntriesView(
+            entries=[
+                EntryView(
+                    log_index=row.index,
+                    leaf_hash=row.leaf_hash.hex(),
+                    body=base64.b64encode(row.body).decode(),
+                    integrated_time=row.integrated_time.isoformat().replace("+00:00", "Z"),
+                )
+                for row in rows
+            ]
+        )

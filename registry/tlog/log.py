@@ -1,0 +1,343 @@
+"""The transparency log service: batched durable appends, proofs, receipts.
+
+One writer task per process drains an asyncio queue: whatever callers queued
+while the previous batch was committing goes into the next transaction, so
+throughput grows with concurrency while each caller still returns only after
+its entry is durable. Each batch inserts the entries, every subtree node it
+completes, and a checkpoint signed with the log key, in one transaction.
+
+Before appending, the writer checks that the stored right edge of the tree
+reproduces the last signed root; if not, it refuses every append (fail closed)
+rather than extend a tree its own checkpoints do not vouch for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from registry.db.models import TlogCheckpoint
+from registry.db.types import utcnow
+from registry.db.upsert import insert_ignore
+from registry.tlog import store
+from registry.tlog.errors import (
+    EntryInvalid,
+    EntryRangeInvalid,
+    EntryTooLarge,
+    LeafHashUnknown,
+    LeafIndexOutOfRange,
+    LogCorrupted,
+    LogUnavailable,
+    TreeSizeOutOfRange,
+)
+from registry.tlog.records import (
+    ConsistencyProof,
+    InclusionProof,
+    LogEntry,
+    Receipt,
+    SignedCheckpoint,
+    StoredEntry,
+)
+from registry.tlog.signer import LogSigner
+from registry.tlog.tree import (
+    EMPTY_ROOT,
+    Frontier,
+    consistency_ranges,
+    hash_leaf,
+    hash_ranges,
+    inclusion_ranges,
+    nodes_for,
+    peak_nodes,
+)
+
+log = logging.getLogger("registry.tlog")
+
+#: Most entries one ``GET /api/v1/log/entries`` returns.
+MAX_ENTRIES_PER_PAGE = 1000
+_RETRIES = 5
+
+
+@dataclass(slots=True)
+class _Pending:
+    body: bytes
+    future: asyncio.Future[LogEntry]
+
+
+class TransparencyLog:
+    """An append-only RFC 9162 log in the registry's database, signed with its own key."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        signer: LogSigner,
+        *,
+        max_entry_bytes: int = 64 * 1024,
+        max_batch: int = 2000,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._signer = signer
+        self._max_entry_bytes = max_entry_bytes
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self._frontier: Frontier | None = None
+        self._closed = False
+
+    @property
+    def origin(self) -> str:
+        return self._signer.name
+
+    @property
+    def verifier_key(self) -> str:
+        """``<name>+<hex key ID>+<base64 key>``, what auditors pass to ``custody log verify``."""
+        return self._signer.verifier_key
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Sign the empty tree's checkpoint if the log is new, and start the writer."""
+        async with self._sessionmaker() as session, session.begin():
+            await insert_ignore(
+                session,
+                TlogCheckpoint.__table__,  # type: ignore[arg-type]
+                {
+                    "tree_size": 0,
+                    "root_hash": EMPTY_ROOT,
+                    "note": self._signer.checkpoint(0, EMPTY_ROOT),
+                    "created_at": utcnow(),
+                },
+            )
+        self._writer = asyncio.create_task(self._run_writer(), name="tlog-writer")
+
+    async def close(self) -> None:
+        """Commit what is queued, then stop; later appends get :class:`LogUnavailable`."""
+        self._closed = True
+        if self._writer is not None:
+            await self._queue.put(None)
+            await self._writer
+            self._writer = None
+
+    # -- writing ------------------------------------------------------------------------------
+
+    async def append(self, body: bytes) -> LogEntry:
+        """Append ``body`` durably; returns once the batch holding it has committed."""
+        if not body:
+            raise EntryInvalid("an empty entry records nothing")
+        if len(body) > self._max_entry_bytes:
+            raise EntryTooLarge(
+                f"log entries are at most {self._max_entry_bytes} bytes; log hashes, not inputs"
+            )
+        if self._closed or self._writer is None:
+            raise LogUnavailable("the transparency log is not running")
+        future: asyncio.Future[LogEntry] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Pending(bytes(body), future))
+        return await future
+
+    async def _run_writer(self) -> None:
+        stopping = False
+        while not stopping:
+            item = await self._queue.get()
+            batch: list[_Pending] = []
+            if item is None:
+                stopping = True
+            else:
+                batch.append(item)
+            while len(batch) < self._max_batch and not stopping:
+                try:
+                    item = self._queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
+                if item is None:
+                    stopping = True
+                else:
+                    batch.append(item)
+            batch = [p for p in batch if not p.future.done()]  # cancelled callers drop out
+            if batch:
+                await self._write(batch)
+        while not self._queue.empty():  # appended after close: refuse, never leave hanging
+            late = self._queue.get_nowait()
+            if late is not None and not late.future.done():
+                late.future.set_exception(LogUnavailable("the transparency log shut down"))
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        try:
+            entries = await self._commit_with_retries([p.body for p in batch])
+        except LogCorrupted as exc:
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(exc)
+            return
+        except Exception as exc:  # a database failure: nobody's entry was appended
+            log.error("transparency log batch of %d failed", len(batch), exc_info=exc)
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(
+                        LogUnavailable("the transparency log could not commit; retry later")
+                    )
+            return
+        for pending, entry in zip(batch, entries, strict=True):
+            if not pending.future.done():
+                pending.future.set_result(entry)
+
+    async def _commit_with_retries(self, bodies: list[bytes]) -> list[LogEntry]:
+        for attempt in range(_RETRIES):
+            try:
+                return await self._commit(bodies)
+            except (IntegrityError, DBAPIError):
+                # Another writer (a replica, or a lost SQLite race) moved the tree: reload.
+                self._frontier = None
+                if attempt == _RETRIES - 1:
+                    raise
+                await asyncio.sleep(0.01 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _commit(self, bodies: list[bytes]) -> list[LogEntry]:
+        leaf_hashes = [hash_leaf(body) for body in bodies]
+        async with self._sessionmaker() as session, session.begin():
+            await store.lock_writer(session)
+            latest = await store.latest_checkpoint(session)
+            if latest is None:
+                raise LogCorrupted("the log has no signed checkpoint, not even the empty one")
+            frontier = self._frontier
+            if frontier is None or frontier.size != latest.tree_size:
+                frontier = await self._load_frontier(session, latest)
+            frontier = frontier.copy()
+            first_index = frontier.size
+            nodes = frontier.append(leaf_hashes)
+            root = frontier.root()
+            now = utcnow()
+            checkpoint = SignedCheckpoint(
+                frontier.size, root, self._signer.checkpoint(frontier.size, root)
+            )
+            await store.insert_batch(
+                session,
+                first_index=first_index,
+                leaf_hashes=leaf_hashes,
+                bodies=bodies,
+                integrated_at=now,
+                nodes=nodes,
+                checkpoint=checkpoint,
+                created_at=now,
+            )
+        self._frontier = frontier
+        return [LogEntry(first_index + i, h, now) for i, h in enumerate(leaf_hashes)]
+
+    async def _load_frontier(self, session: AsyncSession, latest: SignedCheckpoint) -> Frontier:
+        stored = await store.load_nodes(session, peak_nodes(latest.tree_size))
+        try:
+            frontier = Frontier.from_stored(latest.tree_size, stored)
+        except KeyError:
+            raise LogCorrupted(
+                f"subtree hashes of tree size {latest.tree_size} are missing; appends refused"
+            ) from None
+        if not hmac.compare_digest(frontier.root(), latest.root_hash):
+            raise LogCorrupted(
+                f"stored subtrees do not reproduce the signed root of size {latest.tree_size}"
+            )
+        return frontier
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def checkpoint(self) -> SignedCheckpoint:
+        """The latest signed checkpoint."""
+        async with self._sessionmaker() as session:
+            latest = await store.latest_checkpoint(session)
+        if latest is None:
+            raise LogUnavailable("the transparency log has not started")
+        return latest
+
+    async def _size(self, session: AsyncSession) -> int:
+        latest = await store.latest_checkpoint(session)
+        return 0 if latest is None else latest.tree_size
+
+    @staticmethod
+    def _check_tree_size(tree_size: int, size: int) -> None:
+        if not 1 <= tree_size <= size:
+            raise TreeSizeOutOfRange(
+                f"tree size {tree_size} is outside 1..{size} (the log's current size)"
+            )
+
+    async def inclusion_proof(self, index: int, tree_size: int | None = None) -> InclusionProof:
+        """The proof that entry ``index`` is in the tree of ``tree_size`` (default: current)."""
+        async with self._sessionmaker() as session:
+            size = await self._size(session)
+            tree_size = size if tree_size is None else tree_size
+            self._check_tree_size(tree_size, size)
+            if not 0 <= index < tree_size:
+                raise LeafIndexOutOfRange(
+                    f"index {index} is outside a tree of size {tree_size} (0..{tree_size - 1})"
+                )
+            return await self._inclusion(session, index, tree_size)
+
+    async def inclusion_proof_by_leaf(
+        self, leaf_hash: bytes, tree_size: int | None = None
+    ) -> InclusionProof:
+        """The proof for the first entry whose leaf hash is ``leaf_hash``."""
+        async with self._sessionmaker() as session:
+            size = await self._size(session)
+            tree_size = size if tree_size is None else tree_size
+            self._check_tree_size(tree_size, size)
+            index = await store.first_index_of(session, leaf_hash, tree_size)
+            if index is None:
+                raise LeafHashUnknown(
+                    f"no entry with leaf hash {leaf_hash.hex()} in the tree of size {tree_size}"
+                )
+            return await self._inclusion(session, index, tree_size)
+
+    async def _inclusion(self, session: AsyncSession, index: int, tree_size: int) -> InclusionProof:
+        ranges = inclusion_ranges(index, tree_size)
+        wanted = nodes_for(ranges) | {(0, index)} | set(peak_nodes(tree_size))
+        stored = await store.load_nodes(session, wanted)
+        try:
+            hashes = hash_ranges(ranges, stored)
+            root = Frontier.from_stored(tree_size, stored).root()
+            leaf = stored[(0, index)]
+        except KeyError:
+            raise LogCorrupted(f"subtree hashes of tree size {tree_size} are missing") from None
+        return InclusionProof(index, tree_size, leaf, root, tuple(hashes))
+
+    async def consistency_proof(self, first: int, second: int) -> ConsistencyProof:
+        """The proof that the tree of size ``first`` is a prefix of the tree of ``second``."""
+        async with self._sessionmaker() as session:
+            size = await self._size(session)
+            if not 1 <= first <= second <= size:
+                raise TreeSizeOutOfRange(
+                    f"consistency needs 1 <= first <= second <= {size} (the log's size); "
+                    f"got first={first}, second={second}"
+                )
+            ranges = consistency_ranges(first, second)
+            stored = await store.load_nodes(session, nodes_for(ranges))
+        try:
+            hashes = hash_ranges(ranges, stored)
+        except KeyError:
+            raise LogCorrupted(f"subtree hashes of tree size {second} are missing") from None
+        return ConsistencyProof(first, second, tuple(hashes))
+
+    async def entries(self, start: int, end: int) -> list[StoredEntry]:
+        """Entries ``start`` (inclusive) to ``end`` (exclusive), at most a page of them."""
+        async with self._sessionmaker() as session:
+            size = await self._size(session)
+            if not 0 <= start < end <= size:
+                raise EntryRangeInvalid(
+                    f"entries need 0 <= start < end <= {size} (the log's size); "
+                    f"got start={start}, end={end}"
+                )
+            if end - start > MAX_ENTRIES_PER_PAGE:
+                raise EntryRangeInvalid(f"at most {MAX_ENTRIES_PER_PAGE} entries per request")
+            return await store.entries_between(session, start, end)
+
+    async def receipt(self, index: int) -> Receipt:
+        """The latest signed checkpoint and the inclusion proof of ``index`` against it."""
+        async with self._sessionmaker() as session:
+            latest = await store.latest_checkpoint(session)
+            if latest is None or not 0 <= index < latest.tree_size:
+                raise LeafIndexOutOfRange(f"entry {index} is not in the log yet")
+            proof = await self._inclusion(session, index, latest.tree_size)
+        if not hmac.compare_digest(proof.root_hash, latest.root_hash):
+            raise LogCorrupted(f"stored subtrees disagree with the checkpoint of {index}")
+        return Receipt(index, proof.leaf_hash, latest, proof.hashes)

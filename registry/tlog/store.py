@@ -1,0 +1,116 @@
+"""SQL for the log: the only module that reads or writes the tlog tables.
+
+Rows are only ever inserted; reads are point lookups by primary key (nodes,
+checkpoints, entries) or by the leaf-hash index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import Table, insert, select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.db.models import TlogCheckpoint, TlogEntry, TlogNode
+from registry.tlog.records import SignedCheckpoint, StoredEntry
+from registry.tlog.tree import NodeId
+
+_ENTRIES: Table = TlogEntry.__table__  # type: ignore[assignment]
+_NODES: Table = TlogNode.__table__  # type: ignore[assignment]
+_CHECKPOINTS: Table = TlogCheckpoint.__table__  # type: ignore[assignment]
+
+# One advisory-lock key for every replica's log writer (PostgreSQL); "tlog" in ASCII.
+_WRITER_LOCK = 0x746C6F67
+# Keeps each IN (...) list well inside both engines' parameter limits.
+_CHUNK = 500
+
+
+async def lock_writer(session: AsyncSession) -> None:
+    """Serialise log writers across processes for this transaction (PostgreSQL).
+
+    SQLite has one writer at a time anyway; a lost race there surfaces as a
+    primary-key or busy error and the batch is retried on fresh state.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITER_LOCK})
+
+
+async def latest_checkpoint(session: AsyncSession) -> SignedCheckpoint | None:
+    row = (
+        await session.execute(
+            select(TlogCheckpoint.tree_size, TlogCheckpoint.root_hash, TlogCheckpoint.note)
+            .order_by(TlogCheckpoint.tree_size.desc())
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else SignedCheckpoint(row[0], bytes(row[1]), row[2])
+
+
+async def load_nodes(session: AsyncSession, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
+    wanted = sorted(set(ids))
+    found: dict[NodeId, bytes] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        rows = await session.execute(
+            select(TlogNode.level, TlogNode.idx, TlogNode.hash).where(
+                tuple_(TlogNode.level, TlogNode.idx).in_(chunk)
+            )
+        )
+        for level, index, value in rows:
+            found[(level, index)] = bytes(value)
+    return found
+
+
+async def insert_batch(
+    session: AsyncSession,
+    *,
+    first_index: int,
+    leaf_hashes: Sequence[bytes],
+    bodies: Sequence[bytes],
+    integrated_at: datetime,
+    nodes: Sequence[tuple[int, int, bytes]],
+    checkpoint: SignedCheckpoint,
+    created_at: datetime,
+) -> None:
+    entries = [
+        {"idx": first_index + i, "leaf_hash": h, "body": b, "integrated_at": integrated_at}
+        for i, (h, b) in enumerate(zip(leaf_hashes, bodies, strict=True))
+    ]
+    node_rows = [{"level": level, "idx": index, "hash": value} for level, index, value in nodes]
+    # executemany: SQLAlchemy batches these itself within each driver's limits.
+    await session.execute(insert(_ENTRIES), entries)
+    await session.execute(insert(_NODES), node_rows)
+    await session.execute(
+        insert(_CHECKPOINTS),
+        [
+            {
+                "tree_size": checkpoint.tree_size,
+                "root_hash": checkpoint.root_hash,
+                "note": checkpoint.note,
+                "created_at": created_at,
+            }
+        ],
+    )
+
+
+async def entries_between(session: AsyncSession, start: int, end: int) -> list[StoredEntry]:
+    rows = await session.execute(
+        select(TlogEntry.idx, TlogEntry.leaf_hash, TlogEntry.body, TlogEntry.integrated_at)
+        .where(TlogEntry.idx >= start, TlogEntry.idx < end)
+        .order_by(TlogEntry.idx)
+    )
+    return [StoredEntry(i, bytes(h), bytes(b), t) for i, h, b, t in rows]
+
+
+async def first_index_of(session: AsyncSession, leaf_hash: bytes, below: int) -> int | None:
+    """The lowest index holding ``leaf_hash`` inside a tree of size ``below``."""
+    row = (
+        await session.execute(
+            select(TlogEntry.idx)
+            .where(TlogEntry.leaf_hash == leaf_hash, TlogEntry.idx < below)
+            .order_by(TlogEntry.idx)
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else int(row[0])

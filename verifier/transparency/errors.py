@@ -1,0 +1,87 @@
+"""Errors of the transparency-log checks, each naming the check that failed.
+
+Two families, as in python-tuf: :class:`LogError` subclasses of
+:class:`~verifier.errors.VerificationError` mean "the log answered and what it
+said is not trustworthy"; :class:`LogFetchError` means "could not ask the log".
+"""
+
+from __future__ import annotations
+
+from verifier.errors import VerificationError
+
+__all__ = [
+    "CheckpointInvalid",
+    "CheckpointSignatureInvalid",
+    "ConsistencyProofInvalid",
+    "InclusionProofInvalid",
+    "LogError",
+    "LogFetchError",
+    "LogRollback",
+    "ReceiptInvalid",
+    "VerifierKeyInvalid",
+]
+
+
+class LogError(VerificationError):
+    """Root of the transparency-log verification failures."""
+
+    check = "log"
+    exit_code = 10
+
+
+class VerifierKeyInvalid(LogError):
+    """A verifier key string (``name+keyid+base64``) does not parse or is inconsistent."""
+
+    check = "log-key"
+    exit_code = 3
+
+
+class CheckpointInvalid(LogError):
+    """A signed note or checkpoint is malformed, or names another log (origin)."""
+
+    check = "checkpoint"
+    exit_code = 10
+
+
+class CheckpointSignatureInvalid(LogError):
+    """No signature by the trusted log key verifies over the checkpoint."""
+
+    check = "checkpoint-signature"
+    exit_code = 11
+
+
+class InclusionProofInvalid(LogError):
+    """An inclusion proof does not lead from the leaf to the checkpoint's root."""
+
+    check = "inclusion"
+    exit_code = 12
+
+
+class ConsistencyProofInvalid(LogError):
+    """A consistency proof does not show the older tree is a prefix of the newer."""
+
+    check = "consistency"
+    exit_code = 13
+
+
+class LogRollback(ConsistencyProofInvalid):
+    """The log presented a tree smaller than one already verified, or a fork of it."""
+
+    check = "rollback"
+
+
+class ReceiptInvalid(LogError):
+    """A receipt's fields disagree with its checkpoint or with the entry it covers."""
+
+    check = "receipt"
+    exit_code = 14
+
+
+class LogFetchError(Exception):
+    """The log could not be asked: network failure, HTTP error status, unparsable answer."""
+
+    check = "fetch"
+    exit_code = 15
+
+    def diagnostics(self) -> str:
+        return str(self)
