@@ -1,0 +1,118 @@
+"""Output manifests: trusted creator, the exact image, a verified chain, one model version."""
+
+from __future__ import annotations
+
+import pytest
+
+from signing.keys import generate_private_key
+from signing.provenance import image_digest, sign_output_manifest
+from signing.signers import KeySigner
+from tests.provenance.factories import (
+    IMAGE,
+    MODEL,
+    OTHER_MODEL,
+    latent,
+    make_recorder,
+    output_for,
+    policy_for,
+    scenario,
+    trusted,
+)
+from verifier.provenance import (
+    BrokenParentLink,
+    EnvelopeMalformed,
+    FinalLatentMismatch,
+    IdentityClaimMismatch,
+    ImageDigestMismatch,
+    ModelMismatch,
+    UntrustedCreator,
+    verify_output,
+)
+
+
+def test_a_signed_output_verifies_with_everything_the_hub_needs() -> None:
+    case = scenario(steps=(0, 1, 2))
+    parent = image_digest(b"parent")
+    manifest = output_for(case.creator, case.recorder.head or "", ingredients=[parent])
+    verified = verify_output(manifest, image_digest(IMAGE), case.chain, case.policy, "acme/art")
+    assert verified.creator.name == "alice"
+    assert verified.creator.claimed_id == "mailto:alice@acme.example"
+    assert verified.model_reference == MODEL
+    assert verified.model_manifest_digest == MODEL.split("@")[1]
+    assert verified.final_latent == case.recorder.head
+    assert verified.license == "CC-BY-NC-4.0"
+    assert verified.terms == ("attribution", "non-commercial")
+    assert verified.ingredients == (parent,)
+    assert verified.chain.steps == (0, 1, 2)
+    assert verified.manifest_digest.startswith("sha256:")
+
+
+def test_a_manifest_for_other_image_bytes_is_refused() -> None:
+    case = scenario()
+    with pytest.raises(ImageDigestMismatch) as caught:
+        verify_output(case.manifest, image_digest(b"other"), case.chain, case.policy, "acme/a")
+    assert caught.value.reason == "image-digest-mismatch"
+    with pytest.raises(ImageDigestMismatch):
+        verify_output(case.manifest, "IMAGE", case.chain, case.policy, "acme/a")
+
+
+def test_an_untrusted_creator_is_refused() -> None:
+    case = scenario()
+    stranger = KeySigner(generate_private_key("ecdsa-p256"))
+    forged = output_for(stranger, case.recorder.head or "")
+    with pytest.raises(UntrustedCreator) as caught:
+        verify_output(forged, image_digest(IMAGE), case.chain, case.policy, "acme/a")
+    assert caught.value.reason == "untrusted-creator"
+    # A node key is not a creator key.
+    by_node = output_for(case.node, case.recorder.head or "")
+    with pytest.raises(UntrustedCreator):
+        verify_output(by_node, image_digest(IMAGE), case.chain, case.policy, "acme/a")
+
+
+def test_a_pinned_identity_must_be_the_one_claimed() -> None:
+    case = scenario()
+    pinned = policy_for(
+        [trusted(case.creator, "alice", identity="mailto:bob@acme.example")],
+        [trusted(case.node, "edge-01")],
+    )
+    with pytest.raises(IdentityClaimMismatch, match="bob"):
+        verify_output(case.manifest, image_digest(IMAGE), case.chain, pinned, "acme/a")
+
+
+def test_the_final_latent_must_head_the_chain_given() -> None:
+    case = scenario(steps=(0, 1, 2))
+    early = output_for(case.creator, case.recorder.records[1].digest)
+    # The chain then has a stray record (step 2) beyond the named final one.
+    with pytest.raises(BrokenParentLink, match="not on the path"):
+        verify_output(early, image_digest(IMAGE), case.chain, case.policy, "acme/a")
+    other = scenario()
+    policy = policy_for([trusted(case.creator, "alice")], [trusted(other.node, "edge-02")])
+    with pytest.raises(FinalLatentMismatch):
+        verify_output(case.manifest, image_digest(IMAGE), other.chain, policy, "acme/a")
+
+
+def test_the_manifest_and_chain_must_name_one_model() -> None:
+    case = scenario()
+    wrong = output_for(case.creator, case.recorder.head or "", model=OTHER_MODEL)
+    with pytest.raises(ModelMismatch):
+        verify_output(wrong, image_digest(IMAGE), case.chain, case.policy, "acme/a")
+
+
+def test_a_latent_record_is_not_an_output_manifest() -> None:
+    node = KeySigner(generate_private_key("ed25519"))
+    recorder = make_recorder(node)
+    recorder.record(latent(0), "float32", (1, 4, 2, 2), 0)
+    policy = policy_for([trusted(node, "both")], [trusted(node, "both")])
+    with pytest.raises(EnvelopeMalformed):
+        verify_output(recorder.chain[0], image_digest(IMAGE), recorder.chain, policy, "acme/a")
+    manifest = sign_output_manifest(
+        node,
+        image_digest=image_digest(IMAGE),
+        model_reference=MODEL,
+        final_latent=recorder.head or "",
+        creator_id="n",
+        license="MIT",
+        terms=["reprint-allowed"],
+    )
+    with pytest.raises(EnvelopeMalformed):
+        verify_output(manifest, image_digest(IMAGE), [manifest], policy, "acme/a")

@@ -1,0 +1,160 @@
+"""Typed failures of provenance verification, one per check.
+
+Every error is a :class:`~verifier.errors.VerificationError` with a ``check``
+(the CLI's ``FAILED [check]``), an ``exit_code`` from the verifier's table, and
+a stable ``reason`` code the hub can put in an RFC 9457 problem document:
+
+==============================  ====  =============================================
+reason                          exit  meaning
+==============================  ====  =============================================
+envelope-malformed              4     not a DSSE envelope over a valid statement
+signature-invalid               5     the keyid names a trusted key, the signature fails
+untrusted-creator               6     no trusted creator key signed the output manifest
+untrusted-node                  6     no trusted node key signed a latent record
+identity-mismatch               6     the statement claims another key or identity
+image-digest-mismatch           7     the manifest's subject is not these image bytes
+broken-parent-link              7     a record's parent is not in the chain, or a fork
+latent-chain-loop               7     following parents comes back to a record
+missing-latent-root             7     no record of the chain is a root (parent null)
+latent-chain-inconsistent       7     model, seed, sampler... differ, or steps do not increase
+final-latent-mismatch           7     the manifest's final latent is not the chain's head
+model-mismatch                  7     the manifest and the chain name other model versions
+no-reprint-rule                 9     the reprint policy covers no such namespace
+c2pa-*                          see :mod:`verifier.provenance.c2pa`
+==============================  ====  =============================================
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from verifier.errors import (
+    BundleInvalid,
+    IntegrityError,
+    NoPolicyForNamespace,
+    PolicyFileInvalid,
+    SignatureInvalid,
+    UntrustedSigner,
+    VerificationError,
+)
+
+__all__ = [
+    "BrokenParentLink",
+    "EnvelopeMalformed",
+    "FinalLatentMismatch",
+    "IdentityClaimMismatch",
+    "ImageDigestMismatch",
+    "LatentChainInconsistent",
+    "LatentChainLoop",
+    "MissingLatentRoot",
+    "ModelMismatch",
+    "NoReprintRule",
+    "ProvenanceError",
+    "ProvenanceSignatureInvalid",
+    "ReprintPolicyInvalid",
+    "UntrustedCreator",
+    "UntrustedNode",
+]
+
+
+class ProvenanceError(VerificationError):
+    """Root of the provenance failures; ``reason`` is a stable machine-readable code."""
+
+    reason: ClassVar[str] = "provenance-invalid"
+
+
+class EnvelopeMalformed(ProvenanceError, BundleInvalid):
+    """Not a DSSE envelope over a valid Custody statement of the expected kind."""
+
+    reason = "envelope-malformed"
+
+
+class ProvenanceSignatureInvalid(ProvenanceError, SignatureInvalid):
+    """The envelope names a trusted key, but its signature does not verify."""
+
+    reason = "signature-invalid"
+
+
+class UntrustedCreator(ProvenanceError, UntrustedSigner):
+    """No key the reprint policy trusts as a creator signed the output manifest."""
+
+    reason = "untrusted-creator"
+
+
+class UntrustedNode(ProvenanceError, UntrustedSigner):
+    """No key the reprint policy trusts as a node signed a latent record."""
+
+    reason = "untrusted-node"
+
+
+class IdentityClaimMismatch(ProvenanceError, UntrustedSigner):
+    """The statement claims a key or identity other than the one that verified."""
+
+    reason = "identity-mismatch"
+
+
+class _ChainIntegrity(ProvenanceError, IntegrityError):
+    def __init__(self, message: str) -> None:
+        IntegrityError.__init__(self, message)
+
+
+class ImageDigestMismatch(_ChainIntegrity):
+    """The output manifest's subject is not the SHA-256 of the image given."""
+
+    reason = "image-digest-mismatch"
+
+
+class BrokenParentLink(_ChainIntegrity):
+    """A record names a parent the chain does not hold, two records share a parent,
+    or a record is not on the path from the head to the root."""
+
+    reason = "broken-parent-link"
+
+
+class LatentChainLoop(_ChainIntegrity):
+    """Following parent links comes back to a record already visited."""
+
+    reason = "latent-chain-loop"
+
+
+class MissingLatentRoot(_ChainIntegrity):
+    """The chain is empty, or none of its records is a root (``parent: null``)."""
+
+    reason = "missing-latent-root"
+
+
+class LatentChainInconsistent(_ChainIntegrity):
+    """Records of one chain disagree on a fixed parameter, or steps do not increase.
+
+    ``field`` names the parameter that differs.
+    """
+
+    reason = "latent-chain-inconsistent"
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class FinalLatentMismatch(_ChainIntegrity):
+    """The output manifest's final latent record is not the head of the chain given."""
+
+    reason = "final-latent-mismatch"
+
+
+class ModelMismatch(_ChainIntegrity):
+    """The output manifest names another model version than its latent chain."""
+
+    reason = "model-mismatch"
+
+
+class NoReprintRule(ProvenanceError, NoPolicyForNamespace):
+    """No rule of the reprint policy covers the namespace."""
+
+    reason = "no-reprint-rule"
+
+
+class ReprintPolicyInvalid(ProvenanceError, PolicyFileInvalid):
+    """The reprint policy file does not parse or does not match its schema."""
+
+    reason = "reprint-policy-invalid"

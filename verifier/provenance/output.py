@@ -1,0 +1,95 @@
+"""Verify an output manifest: trusted creator, these image bytes, a verified latent chain."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from signing.provenance.statements import SHA256_DIGEST, OutputStatement
+from verifier.provenance.envelopes import authenticate
+from verifier.provenance.errors import ImageDigestMismatch, ModelMismatch
+from verifier.provenance.latent_chain import VerifiedLatentChain, verify_latent_chain
+from verifier.provenance.reprint_policy import ReprintPolicy
+
+__all__ = ["CreatorIdentity", "VerifiedOutput", "verify_output"]
+
+
+@dataclass(frozen=True, slots=True)
+class CreatorIdentity:
+    """Who signed the output manifest: the policy's name for the key, its id, the claimed id."""
+
+    name: str
+    key_id: str
+    claimed_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedOutput:
+    """An output manifest that verified, with its verified latent chain.
+
+    ``model_reference`` is ``repository@sha256:<manifest digest>``: the hub must
+    still check that it names a registered, verified model version.
+    ``manifest_digest`` is the digest of the signed output statement.
+    """
+
+    image_digest: str
+    manifest_digest: str
+    creator: CreatorIdentity
+    model_reference: str
+    model_manifest_digest: str
+    final_latent: str
+    created: datetime
+    license: str
+    terms: tuple[str, ...]
+    ingredients: tuple[str, ...]
+    chain: VerifiedLatentChain
+
+
+def verify_output(
+    envelope: bytes,
+    image_digest: str,
+    latent_chain: Sequence[bytes],
+    policy: ReprintPolicy,
+    namespace: str,
+) -> VerifiedOutput:
+    """Verify an output manifest for the image whose SHA-256 is ``image_digest``.
+
+    Checks, in order: a creator trusted for ``namespace`` signed it; its subject
+    is ``image_digest``; the latent chain verifies (see
+    :mod:`verifier.provenance.latent_chain`) with the manifest's final latent as
+    its head; the manifest and the chain name the same model version. Raises a
+    :class:`~verifier.provenance.errors.ProvenanceError` naming the failed check.
+    """
+    rule = policy.rule_for(namespace)
+    output = authenticate(envelope, OutputStatement, rule.creators)
+    if not re.fullmatch(SHA256_DIGEST, image_digest):
+        raise ImageDigestMismatch(f"image digest {image_digest!r} is not 'sha256:<64 hex>'")
+    if output.statement.image_digest != image_digest:
+        raise ImageDigestMismatch(
+            f"the output manifest is for image {output.statement.image_digest}, not {image_digest}"
+        )
+    predicate = output.statement.predicate
+    chain = verify_latent_chain(latent_chain, policy, namespace, head=predicate.final_latent)
+    if (chain.model_reference, chain.model_manifest_digest) != (
+        predicate.model.reference,
+        predicate.model.manifest_digest,
+    ):
+        raise ModelMismatch(
+            f"the output manifest names model {predicate.model.reference}, its latent chain "
+            f"{chain.model_reference}"
+        )
+    return VerifiedOutput(
+        image_digest=image_digest,
+        manifest_digest=output.digest,
+        creator=CreatorIdentity(output.signer.name, output.signer.key_id, predicate.creator.id),
+        model_reference=predicate.model.reference,
+        model_manifest_digest=predicate.model.manifest_digest,
+        final_latent=predicate.final_latent,
+        created=predicate.created,
+        license=predicate.license,
+        terms=tuple(predicate.terms),
+        ingredients=tuple(i.digest for i in predicate.ingredients),
+        chain=chain,
+    )
