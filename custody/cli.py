@@ -22,6 +22,7 @@ _COMMANDS: dict[str, tuple[str, str, str, str]] = {
     "db": ("registry.cli", "db", "registry", "Database migrations."),
     "token": ("registry.cli", "token", "registry", "Create and revoke API tokens."),
     "namespace": ("registry.cli", "namespace", "registry", "Manage namespaces."),
+    "tuf": ("registry.tuf.cli", "tuf", "registry", "The registry's TUF repository and keys."),
     "keygen": ("signing.cli", "keygen", "", "Generate a signing key pair."),
     "sign": ("signing.cli", "sign", "", "Sign a model as an OpenSSF Model Signing bundle."),
     "sbom": ("signing.sbom.cli", "sbom", "", "Write a CycloneDX ML-BOM for a model."),

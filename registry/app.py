@@ -38,6 +38,8 @@ from registry.oci.routes import oci_router
 from registry.sbom.api import SbomController
 from registry.settings import Settings
 from registry.storage import FilesystemBlobStore
+from registry.tuf.http import tuf_metadata
+from registry.tuf.service import TufService
 from registry.tlog import TransparencyLog, load_or_create_signer
 from registry.tlog.api import LogController
 
@@ -71,6 +73,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         app.state.manifest_cache = TTLCache[tuple[str, str], CachedManifest](
             settings.manifest_cache_seconds
         )
+        app.state.tuf = TufService(settings, app.state.sessionmaker)
         app.state.tlog = TransparencyLog(
             app.state.sessionmaker,
             load_or_create_signer(settings.effective_tlog_key, settings.tlog_origin),
@@ -99,6 +102,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             SbomController,
             LogController,
             oci_router(),
+            tuf_metadata,
         ],
         dependencies={
             "db_session": Provide(provide_db_session),

@@ -310,6 +310,50 @@ class SignatureVerification(Base):
     verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class TufMetadata(Base):
+    """One signed version of one TUF role, stored as the exact bytes served (registry.tuf).
+
+    ``(role, version)`` is unique: two replicas publishing at once cannot both
+    allocate the same version; the loser's transaction fails and nothing of it is kept.
+    """
+
+    __tablename__ = "tuf_metadata"
+    __table_args__ = (
+        UniqueConstraint("role", "version", name="uq_tuf_metadata_role_version"),
+        CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    role: Mapped[str] = mapped_column(String(128), comment="root, targets, ... or a namespace")
+    version: Mapped[int] = mapped_column(Integer)
+    expires: Mapped[datetime] = mapped_column(UTCDateTime)
+    content: Mapped[bytes] = mapped_column(LargeBinary, comment="the signed JSON, as served")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TufPendingNamespace(Base):
+    """A namespace whose versions or aliases changed since its TUF role was last published.
+
+    Written in the same transaction as the tag change; the publisher deletes a row
+    only if its ``generation`` is still the one it read, so no change is ever lost.
+    """
+
+    __tablename__ = "tuf_pending_namespaces"
+
+    namespace: Mapped[str] = mapped_column(String(128), primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger, comment="bumped by every change")
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TufPublisherLock(Base):
+    """One row that every TUF publisher locks first: publications never interleave."""
+
+    __tablename__ = "tuf_publisher_lock"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    locked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class HubOutput(Base):
     """An image registered with the reprint hub: digests and attribution, no pixels, no prompts."""
 

@@ -25,6 +25,7 @@ from registry.errors import Immutable, ManifestBlobUnknown, ManifestInvalid
 from registry.lifecycle.gate import AliasMove, PromotionGate
 from registry.naming import VersionPattern
 from registry.oci.manifests import ParsedManifest
+from registry.tuf import namespace_changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +197,7 @@ async def set_tag(
             namespace=namespace,
             detail={"digest": manifest.digest},
         )
+        await namespace_changed(session, namespace)
         return TagChange(name, True, None, manifest.digest)
 
     current = tag.manifest if tag is not None else None
@@ -216,6 +218,7 @@ async def set_tag(
         namespace=namespace,
         detail={"from": previous, "to": manifest.digest},
     )
+    await namespace_changed(session, namespace)
     return TagChange(name, False, previous, manifest.digest)
 
 
@@ -257,6 +260,7 @@ async def remove_alias(
         namespace=repository.name.split("/", 1)[0],
         detail={"from": tag.manifest.digest},
     )
+    await namespace_changed(session, repository.name.split("/", 1)[0])
 
 
 async def delete_manifest(
@@ -294,6 +298,7 @@ async def delete_manifest(
         subject=f"{repository.name}@{manifest.digest}",
         namespace=repository.name.split("/", 1)[0],
     )
+    await namespace_changed(session, repository.name.split("/", 1)[0])
 
 
 async def list_tags(

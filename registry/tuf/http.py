@@ -1,0 +1,61 @@
+"""``GET /tuf/...``: the TUF metadata, with consistent snapshots.
+
+``timestamp.json`` and ``N.{root,snapshot,targets}.json`` are public; a
+namespace's ``N.<namespace>.json`` needs pull rights on the namespace unless it
+allows anonymous pull (same credentials as ``/v2/``). Anything else is 404.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.params import FromPath
+
+from registry.auth import Scope
+from registry.errors import NameInvalid
+from registry.http.deps import provide_principal
+from registry.naming import validate_namespace
+from registry.oci import repositories
+from registry.tuf.errors import MetadataUnknown
+from registry.tuf.service import TufService
+
+_VERSIONED = re.compile(r"^(?P<version>[1-9][0-9]{0,9})\.(?P<role>[^/]+)\.json$")
+_PUBLIC = frozenset({"root", "snapshot", "targets"})
+_JSON = "application/json"
+
+
+@get("/tuf/{filename:str}", include_in_schema=True, summary="TUF metadata")
+async def tuf_metadata(request: Request[Any, Any, Any], filename: FromPath[str]) -> Response[bytes]:
+    service: TufService = request.app.state.tuf
+    if filename == "timestamp.json":
+        data = await service.timestamp()
+        return Response(data, media_type=_JSON, headers={"Cache-Control": "no-store"})
+    match = _VERSIONED.match(filename)
+    if match is None or match["role"] == "timestamp":
+        raise MetadataUnknown(f"{filename} is not TUF metadata this registry serves")
+    role, version = match["role"], int(match["version"])
+    audience = "public"
+    if role not in _PUBLIC:
+        await _require_pull(request, service, role)
+        audience = "private"
+    data = await service.versioned(role, version)
+    # A version's bytes never change (consistent snapshots).
+    cache = f"{audience}, max-age=31536000, immutable"
+    return Response(data, media_type=_JSON, headers={"Cache-Control": cache})
+
+
+async def _require_pull(request: Request[Any, Any, Any], service: TufService, role: str) -> None:
+    try:
+        namespace = validate_namespace(role)
+    except NameInvalid:
+        raise MetadataUnknown(f"there is no TUF role {role!r}") from None
+    principal = await provide_principal(request)
+    if principal.allows(namespace, Scope.PULL):
+        return
+    async with service.maker() as session:
+        found = await repositories.find_namespace(session, namespace)
+    principal.require(
+        namespace, Scope.PULL, anonymous_ok=found is not None and found.anonymous_pull
+    )

@@ -1,0 +1,273 @@
+"""Turns the OCI store's state into new signed TUF metadata versions.
+
+One publication runs in one transaction, after :func:`registry.tuf.storage.lock`:
+
+1. every namespace marked changed (or forced, or whose role is half-way to
+   expiry) gets a new version of its delegated targets role, built from the
+   store's rows and signed with the namespace's keys; a namespace seen for the
+   first time gets a delegation (a fresh registry-held key, threshold 1);
+2. the top-level ``targets`` gets a new version if a delegation changed (or it
+   is due), signed with the online key;
+3. ``snapshot`` and then ``timestamp`` get new versions if anything under them
+   changed or they are due.
+
+Everything commits together or not at all; a change mark is cleared only if it
+was not bumped meanwhile. A namespace whose keys the store cannot meet is left
+as it was (its old metadata stays valid until it expires), reported, and retried
+at the next publication: one broken namespace never freezes the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from tuf.api.metadata import (  # type: ignore[attr-defined]  # re-exported
+    DelegatedRole,
+    Delegations,
+    Metadata,
+    MetaFile,
+    Root,
+    Snapshot,
+    Targets,
+    Timestamp,
+)
+
+from registry.db.models import Namespace, TufPendingNamespace
+from registry.db.types import utcnow
+from registry.errors import ConfigurationError, RegistryError
+from registry.settings import Settings
+from registry.tuf import catalog, storage
+from registry.tuf.errors import TufNotInitialised
+from registry.tuf.keys import KeyStore
+
+log = logging.getLogger("registry.tuf")
+
+TOP_LEVEL = ("root", "targets", "snapshot", "timestamp")
+
+
+@dataclass(frozen=True, slots=True)
+class Lifetimes:
+    """How long each role's metadata is valid; re-signed once half of it has passed."""
+
+    root: timedelta
+    targets: timedelta
+    snapshot: timedelta
+    timestamp: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Lifetimes:
+        values = {
+            "root": settings.tuf_root_expiry_seconds,
+            "targets": settings.tuf_targets_expiry_seconds,
+            "snapshot": settings.tuf_snapshot_expiry_seconds,
+            "timestamp": settings.tuf_timestamp_expiry_seconds,
+        }
+        for role, seconds in values.items():
+            if seconds < 2:
+                raise ConfigurationError(
+                    f"CUSTODY_TUF_{role.upper()}_EXPIRY_SECONDS must be at least 2, got {seconds}"
+                )
+        return cls(**{role: timedelta(seconds=s) for role, s in values.items()})
+
+    def of(self, role: str) -> timedelta:
+        """Delegated (namespace) roles live as long as the top-level targets."""
+        return {
+            "root": self.root,
+            "snapshot": self.snapshot,
+            "timestamp": self.timestamp,
+        }.get(role, self.targets)
+
+    def due(self, role: str, expires: datetime, now: datetime) -> datetime:
+        """When ``role``'s metadata expiring at ``expires`` should be re-signed."""
+        return expires - self.of(role) / 2
+
+
+@dataclass
+class Publication:
+    """What one publication did."""
+
+    #: role -> the version just published
+    published: dict[str, int] = field(default_factory=dict)
+    #: namespace -> why its role could not be published
+    failures: dict[str, str] = field(default_factory=dict)
+    #: the earliest time some role must be re-signed
+    next_due: datetime | None = None
+
+
+def delegated_paths(namespace: str) -> list[str]:
+    """A namespace's role covers exactly its own four-segment target paths."""
+    return [f"{namespace}/*/*/*"]
+
+
+def sign(metadata: Metadata[Any], keys: KeyStore, role: str, signer_of: Root | Targets) -> None:
+    """Sign with every held key of ``role`` as delegated by ``signer_of`` (threshold enforced)."""
+    delegation = signer_of.get_delegated_role(role)
+    public = [signer_of.get_key(keyid) for keyid in delegation.keyids]
+    metadata.signatures.clear()
+    for signer in keys.signers(role, public, delegation.threshold):
+        metadata.sign(signer, append=True)
+
+
+class Publisher:
+    def __init__(self, keys: KeyStore, lifetimes: Lifetimes) -> None:
+        self.keys = keys
+        self.lifetimes = lifetimes
+
+    async def publish(
+        self,
+        session: AsyncSession,
+        *,
+        rebuild: frozenset[str] = frozenset(),
+        resign_all: bool = False,
+        now: datetime | None = None,
+    ) -> Publication:
+        """Publish what changed; the caller holds the lock and commits."""
+        now = now or utcnow()
+        result = Publication()
+        root_md = await storage.latest(session, "root")
+        if root_md is None:
+            raise TufNotInitialised("the TUF repository is not initialised: run 'custody tuf init'")
+        root: Root = root_md.signed
+        newest = await storage.latest_versions(session)
+        targets_md = await storage.latest(session, "targets")
+        if targets_md is None:
+            # Version 1 is counted up to below, like every later version.
+            targets = Targets(version=1, expires=now, delegations=Delegations(keys={}, roles={}))
+            targets.version = 0
+            targets_changed = True
+        else:
+            targets = targets_md.signed
+            targets_changed = resign_all or self._is_due("targets", newest, now)
+        assert targets.delegations is not None and targets.delegations.roles is not None
+        roles = targets.delegations.roles
+
+        marks = await session.execute(
+            select(TufPendingNamespace.namespace, TufPendingNamespace.generation)
+        )
+        pending: dict[str, int] = {row.namespace: row.generation for row in marks}
+        wanted = set(pending) | set(rebuild)
+        wanted |= {r for r in roles if resign_all or self._is_due(r, newest, now)}
+        cleared: list[str] = []
+        for namespace in sorted(wanted):
+            try:
+                done = await self._publish_namespace(session, targets, namespace, newest, now)
+            except RegistryError as exc:
+                log.error("TUF role %s not published: %s", namespace, exc.diagnostics())
+                result.failures[namespace] = exc.diagnostics()
+                continue
+            if done is None:  # nothing to publish for it (no such namespace)
+                cleared.append(namespace)
+                continue
+            version, delegation_added = done
+            result.published[namespace] = version
+            newest[namespace] = (version, now + self.lifetimes.targets)
+            targets_changed |= delegation_added
+            cleared.append(namespace)
+
+        if targets_changed:
+            targets.version += 1
+            targets.expires = now + self.lifetimes.targets
+            await self._append(session, "targets", Metadata(targets), root, newest, now, result)
+
+        snapshot_md = await storage.latest(session, "snapshot")
+        if (
+            snapshot_md is None
+            or targets_changed
+            or result.published
+            or resign_all
+            or self._is_due("snapshot", newest, now)
+        ):
+            meta = {"targets.json": MetaFile(version=newest["targets"][0])}
+            meta.update({f"{r}.json": MetaFile(version=newest[r][0]) for r in roles if r in newest})
+            previous = 0 if snapshot_md is None else snapshot_md.signed.version
+            snapshot = Snapshot(
+                version=previous + 1, expires=now + self.lifetimes.snapshot, meta=meta
+            )
+            await self._append(session, "snapshot", Metadata(snapshot), root, newest, now, result)
+
+        if "snapshot" in result.published or resign_all or self._is_due("timestamp", newest, now):
+            timestamp_row = newest.get("timestamp")
+            timestamp = Timestamp(
+                version=(timestamp_row[0] if timestamp_row else 0) + 1,
+                expires=now + self.lifetimes.timestamp,
+                snapshot_meta=MetaFile(version=newest["snapshot"][0]),
+            )
+            await self._append(session, "timestamp", Metadata(timestamp), root, newest, now, result)
+
+        for namespace in cleared:
+            if namespace in pending:
+                await session.execute(
+                    delete(TufPendingNamespace).where(
+                        TufPendingNamespace.namespace == namespace,
+                        TufPendingNamespace.generation == pending[namespace],
+                    )
+                )
+        result.next_due = min(
+            (self.lifetimes.due(r, expires, now) for r, (_v, expires) in newest.items()),
+            default=None,
+        )
+        return result
+
+    def _is_due(self, role: str, newest: dict[str, tuple[int, datetime]], now: datetime) -> bool:
+        found = newest.get(role)
+        return found is not None and now >= self.lifetimes.due(role, found[1], now)
+
+    async def _append(
+        self,
+        session: AsyncSession,
+        role: str,
+        metadata: Metadata[Any],
+        root: Root,
+        newest: dict[str, tuple[int, datetime]],
+        now: datetime,
+        result: Publication,
+    ) -> None:
+        sign(metadata, self.keys, role, root)
+        await storage.append(session, role, metadata)
+        newest[role] = (metadata.signed.version, metadata.signed.expires)
+        result.published[role] = metadata.signed.version
+
+    async def _publish_namespace(
+        self,
+        session: AsyncSession,
+        targets: Targets,
+        namespace: str,
+        newest: dict[str, tuple[int, datetime]],
+        now: datetime,
+    ) -> tuple[int, bool] | None:
+        """Publish one namespace role; ``None`` if there is no such namespace."""
+        assert targets.delegations is not None and targets.delegations.roles is not None
+        roles = targets.delegations.roles
+        added = False
+        if namespace not in roles:
+            if namespace in TOP_LEVEL:
+                log.warning("namespace %r has a TUF top-level role's name: no role", namespace)
+                return None
+            exists = await session.scalar(select(Namespace.id).where(Namespace.name == namespace))
+            if exists is None:
+                return None
+            roles[namespace] = DelegatedRole(
+                name=namespace,
+                keyids=[],
+                threshold=1,
+                terminating=True,
+                paths=delegated_paths(namespace),
+            )
+            targets.add_key(self.keys.generate(), namespace)
+            added = True
+        previous = newest.get(namespace, (0, now))[0]
+        role_md = Metadata(
+            Targets(
+                version=previous + 1,
+                expires=now + self.lifetimes.targets,
+                targets=await catalog.namespace_targets(session, namespace),
+            )
+        )
+        sign(role_md, self.keys, namespace, targets)
+        await storage.append(session, namespace, role_md)
+        return role_md.signed.version, added

@@ -1,0 +1,139 @@
+"""A live registry with its TUF repository initialised, for end-to-end tests.
+
+``tuf_registry`` (module-scoped, once per engine) starts ``custody serve`` on a
+free loopback port after ``custody tuf init`` and yields a :class:`TufRegistry`:
+``url``, ``root_path`` (the exported root.json, the clients' trust root),
+``admin_token`` (a site admin token: push, pull and admin everywhere) and
+``data_dir``. Use it from any test package::
+
+    from tests.tuf_support import tuf_registry  # noqa: F401  (a pytest fixture)
+
+or start one with other settings through :func:`running_tuf_registry`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import _truncate_postgres
+from tests.registry.live import CUSTODY, cli_env, free_port
+
+
+@dataclass
+class TufRegistry:
+    url: str
+    root_path: Path
+    admin_token: str
+    data_dir: Path
+    database_url: str
+    env: dict[str, str] = field(repr=False, default_factory=dict)
+
+    @property
+    def metadata_url(self) -> str:
+        """``metadata_base_url`` for python-tuf's ngclient Updater."""
+        return f"{self.url}/tuf/"
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run ``custody ARGS`` against this registry's database and key directory."""
+        return subprocess.run(
+            [CUSTODY, *args], env=self.env, capture_output=True, text=True, check=check
+        )
+
+    def token(self, namespace: str = "acme", scopes: str = "pull,push,admin") -> str:
+        created = self.cli("token", "create", "--namespace", namespace, "--scopes", scopes)
+        return created.stdout.strip()
+
+
+@contextmanager
+def running_tuf_registry(
+    root: Path, database_url: str, *, env: Mapping[str, str] | None = None
+) -> Iterator[TufRegistry]:
+    """``custody tuf init``, then ``custody serve`` until the block ends.
+
+    ``env`` adds settings, e.g. ``{"CUSTODY_TUF_TIMESTAMP_EXPIRY_SECONDS": "60"}``.
+    """
+    data_dir = root / "data"
+    full_env = {**cli_env(data_dir, database_url), **(env or {})}
+    root_path = root / "root.json"
+    subprocess.run(
+        [CUSTODY, "tuf", "init", "--root-out", str(root_path)],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    admin = subprocess.run(
+        [CUSTODY, "token", "create", "--namespace", "*", "--scopes", "admin"],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    port = free_port()
+    with (root / f"server-{port}.log").open("wb") as log:
+        process = subprocess.Popen(
+            [CUSTODY, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_up(process, url)
+            yield TufRegistry(url, root_path, admin, data_dir, database_url, full_env)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_up(process: subprocess.Popen[bytes], url: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"custody serve exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("custody serve did not start within 30 s")
+        time.sleep(0.1)
+
+
+def fresh_database(request: pytest.FixtureRequest, root: Path) -> str:
+    """An empty migrated database for ``request.param`` ("sqlite" or "postgresql")."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        shutil.copyfile(template, root / "custody.db")
+        return f"sqlite:///{root / 'custody.db'}"
+    url: str = request.getfixturevalue("postgres_database")
+    _truncate_postgres(url)
+    return url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def tuf_registry(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TufRegistry]:
+    """A live registry with TUF initialised, once per test module and engine.
+
+    On PostgreSQL the database is shared by the whole session: do not mix this
+    fixture with function-scoped ``database_url`` tests in the same module.
+    """
+    root = tmp_path_factory.mktemp("tuf-live")
+    with running_tuf_registry(root, fresh_database(request, root)) as registry:
+        yield registry
