@@ -31,6 +31,8 @@ from registry.http.deps import (
 from registry.http.health import healthz, readyz
 from registry.http.metrics import Metrics, metrics_endpoint
 from registry.http.problems import EXCEPTION_HANDLERS
+from registry.hub.api import HubController
+from registry.hub.config import build_hub
 from registry.lifecycle.api import ModelController
 from registry.lifecycle.gate import AllowAll, PromotionGate
 from registry.naming import VersionPattern
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         app.state.gate = gate
         app.state.versions = VersionPattern(settings.version_pattern)
         app.state.metrics = metrics
+        app.state.hub = build_hub(settings)
         app.state.auth_cache = TTLCache[str, Any](settings.auth_cache_seconds)
         app.state.manifest_cache = TTLCache[tuple[str, str], CachedManifest](
             settings.manifest_cache_seconds
@@ -100,6 +103,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             read_audit,
             ModelController,
             SbomController,
+            HubController,
             LogController,
             oci_router(),
             tuf_metadata,

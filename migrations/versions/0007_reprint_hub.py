@@ -66,6 +66,12 @@ def upgrade() -> None:
             nullable=True,
             comment="active C2PA manifest label",
         ),
+        sa.Column(
+            "image_checked",
+            sa.Boolean(),
+            nullable=False,
+            comment="the image bytes were hashed here, not only their digest claimed",
+        ),
         sa.Column("registered_by", sa.String(length=255), nullable=False, comment="token actor"),
         sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("log_index", sa.BigInteger(), nullable=False),

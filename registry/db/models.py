@@ -383,6 +383,9 @@ class HubOutput(Base):
     c2pa_label: Mapped[str | None] = mapped_column(
         String(255), nullable=True, index=True, comment="active C2PA manifest label"
     )
+    image_checked: Mapped[bool] = mapped_column(
+        Boolean, comment="the image bytes were hashed here, not only their digest claimed"
+    )
     registered_by: Mapped[str] = mapped_column(String(255), comment="token actor")
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     log_index: Mapped[int] = mapped_column(BigInteger, unique=True)

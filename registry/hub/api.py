@@ -1,0 +1,223 @@
+"""``/api/v1/outputs``, ``/api/v1/reprints``, ``/api/v1/hub/key``: the reprint hub's HTTP face.
+
+Who may do what (ADR 0010): registering an output needs ``push`` on the
+namespace of the model that made it (as publishing to a Hugging Face or MLflow
+model would); asking for a reprint needs any valid token (the reprinter is
+accountable); reading attribution is anonymous (a public hub: everything shown
+is digests, identities and terms the creator chose to publish).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath
+
+from registry.auth import Principal, Scope
+from registry.digests import Digest
+from registry.errors import Unauthorized
+from registry.http.deps import Caller, DbSession
+from registry.hub import records
+from registry.hub.attestation import ATTRIBUTION_TYPE
+from registry.hub.c2pa_claims import c2pa_ancestors, c2pa_claim
+from registry.hub.claims import claimed_model, latent_envelopes, manifest_claim
+from registry.hub.config import hub_of, ledger_of
+from registry.hub.errors import MalformedSubmission, NotRegistered
+from registry.hub.intake import read_submission
+from registry.hub.model_status import model_status
+from registry.hub.registration import register, terms_of
+from registry.hub.reprints import Match, attribution_statement, check_terms, record_reprint, use_of
+from registry.hub.schemas import (
+    Attribution,
+    HubKey,
+    ModelView,
+    Registration,
+    ReprintGranted,
+    ReprintRequestBody,
+    ReprintView,
+)
+
+MANIFEST_PART = "manifest"
+LATENTS_PART = "latents"
+REQUEST_PART = "request"
+
+
+def _require_token(principal: Principal, what: str) -> None:
+    if principal.is_anonymous:
+        raise Unauthorized(f"authentication required to {what}")
+
+
+class HubController(Controller):
+    path = "/api/v1"
+    tags = ["reprint hub"]
+
+    @post(
+        "/outputs",
+        request_max_body_size=None,
+        summary="Register a generated image (output manifest + latent chain, or C2PA)",
+    )
+    async def register_output(
+        self, request: Request[Any, Any, State], principal: Caller, db_session: DbSession
+    ) -> Response[Registration]:
+        """multipart/form-data: ``manifest`` (DSSE envelope) and ``latents`` (JSON array of
+        envelopes) with an optional ``image``; or only an ``image`` carrying C2PA credentials.
+        201 for a new registration, 200 when the same claim was registered before."""
+        hub = hub_of(request.app.state)
+        policy = hub.require_policy()
+        _require_token(principal, "register an output")
+        submission = await read_submission(
+            request,
+            allowed_fields=(MANIFEST_PART, LATENTS_PART),
+            limits=hub.limits,
+            keep_image_unless=MANIFEST_PART,
+        )
+        envelope = submission.fields.get(MANIFEST_PART)
+        if envelope is not None:
+            repository = claimed_model(envelope)
+            principal.require(repository.namespace, Scope.PUSH, repository=repository.full)
+            latents = latent_envelopes(submission.require(LATENTS_PART))
+            claim = manifest_claim(envelope, latents, submission.image, policy, repository)
+        else:
+            if LATENTS_PART in submission.fields:
+                raise MalformedSubmission("a 'latents' part needs its 'manifest' part")
+            if submission.image is None:
+                raise MalformedSubmission("send a 'manifest' and 'latents', or a C2PA 'image'")
+            claim = c2pa_claim(submission.image, hub.trust_anchors_pem)
+            principal.require(claim.namespace, Scope.PUSH, repository=claim.repository)
+        output, created = await register(db_session, ledger_of(request.app.state), principal, claim)
+        receipt = await ledger_of(request.app.state).receipt(output.log_index)
+        body = Registration(
+            image_digest=output.image_digest,
+            kind=output.kind,
+            creator=output.creator,
+            model=f"{output.model}@{output.model_digest}",
+            license=output.license,
+            terms=terms_of(output),
+            registered_at=output.registered_at,
+            log_index=output.log_index,
+            leaf_hash=output.leaf_hash,
+            image_checked=output.image_checked,
+            receipt=receipt,
+        )
+        return Response(body, status_code=201 if created else 200)
+
+    @get("/outputs/{digest:str}", summary="Attribution of a registered image (anonymous)")
+    async def get_output(
+        self, digest: FromPath[str], request: Request[Any, Any, State], db_session: DbSession
+    ) -> Attribution:
+        hub_of(request.app.state).require_policy()
+        image_digest = str(Digest.parse(digest))
+        output = await records.output_by_image(db_session, image_digest)
+        if output is None:
+            raise NotRegistered(f"{image_digest} is not registered with this hub")
+        status = await model_status(db_session, output.model, output.model_digest)
+        reprints = await records.reprints_of(db_session, output)
+        return Attribution(
+            image_digest=output.image_digest,
+            kind=output.kind,
+            creator=output.creator,
+            model=ModelView(
+                reference=f"{output.model}@{output.model_digest}",
+                digest=output.model_digest,
+                signature_verified=status.verified,
+                signers=status.signers,
+            ),
+            license=output.license,
+            terms=terms_of(output),
+            first_registered_at=output.registered_at,
+            log_index=output.log_index,
+            leaf_hash=output.leaf_hash,
+            chain=output.chain,
+            reprints=[
+                ReprintView(
+                    image_digest=r.image_digest,
+                    via=r.via,
+                    reprinter=r.reprinter,
+                    created_at=r.created_at,
+                    log_index=r.log_index,
+                )
+                for r in reprints
+            ],
+            receipt=await ledger_of(request.app.state).receipt(output.log_index),
+        )
+
+    @post(
+        "/reprints",
+        request_max_body_size=None,
+        status_code=201,
+        summary="Ask to reprint an image; answered with a hub-signed attribution statement",
+    )
+    async def reprint(
+        self, request: Request[Any, Any, State], principal: Caller, db_session: DbSession
+    ) -> ReprintGranted:
+        """multipart/form-data: ``request`` (JSON: reprinter, commercial, derivative,
+        attribution) and ``image`` (the exact bytes, or a C2PA-credentialed derivative)."""
+        hub = hub_of(request.app.state)
+        policy = hub.require_policy()
+        _require_token(principal, "reprint")
+        submission = await read_submission(
+            request, allowed_fields=(REQUEST_PART,), limits=hub.limits
+        )
+        try:
+            body = msgspec.json.decode(
+                submission.require(REQUEST_PART), type=ReprintRequestBody, strict=True
+            )
+        except msgspec.DecodeError as exc:
+            raise MalformedSubmission(f"the 'request' part: {exc}") from None
+        if submission.image is None:
+            raise MalformedSubmission("the 'image' part is missing")
+        image = submission.image
+        match = await self._find_original(db_session, image, hub.trust_anchors_pem)
+        use = use_of(body, match.via)
+        check_terms(policy, match.output, use)
+        ledger = ledger_of(request.app.state)
+        reprint = await record_reprint(db_session, ledger, principal, match, body.reprinter, use)
+        statement = await attribution_statement(db_session, hub.signer, match.output, reprint)
+        return ReprintGranted(
+            statement=statement,
+            original=match.output.image_digest,
+            image_digest=match.image_digest,
+            via=match.via,
+            log_index=reprint.log_index,
+            receipt=await ledger.receipt(reprint.log_index),
+            registration_receipt=await ledger.receipt(match.output.log_index),
+        )
+
+    async def _find_original(
+        self, db_session: DbSession, image: Any, anchors: bytes | None
+    ) -> Match:
+        exact = await records.output_by_image(db_session, image.digest)
+        if exact is not None:
+            return Match(exact, image.digest, "exact")
+        if image.data is not None:
+            ancestors = c2pa_ancestors(image, anchors)
+            if ancestors is not None:
+                labels, digests = ancestors
+                found = await records.outputs_by_c2pa_label(db_session, labels)
+                found += await records.outputs_by_image(db_session, digests)
+                if found:
+                    order = {value: i for i, value in enumerate([*labels, *digests])}
+                    nearest = min(
+                        found,
+                        key=lambda o: min(
+                            order.get(o.c2pa_label or "", len(order)),
+                            order.get(o.image_digest, len(order)),
+                        ),
+                    )
+                    return Match(nearest, image.digest, "c2pa")
+        raise NotRegistered(
+            f"{image.digest} is not registered, and no registered output is among its "
+            "validated C2PA ingredients"
+        )
+
+    @get("/hub/key", summary="The key that signs attribution statements")
+    async def hub_key(self, request: Request[Any, Any, State]) -> HubKey:
+        signer = hub_of(request.app.state).signer
+        return HubKey(
+            key_id=signer.key_id,
+            public_key_pem=signer.public_key_pem,
+            statement_type=ATTRIBUTION_TYPE,
+        )

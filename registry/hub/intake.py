@@ -1,0 +1,172 @@
+"""Reading a hub submission: ``multipart/form-data``, streamed, every part bounded.
+
+The image part is hashed as it arrives, from the exact bytes received; it is
+kept in memory only when the hub must look inside it (C2PA), never written
+anywhere, and refused with 413 the moment it passes the limit (or before a
+byte is read, when ``Content-Length`` already says so). The small JSON parts
+(envelopes, latent chain, reprint request) have their own limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+import multipart  # type: ignore[import-untyped]
+from litestar import Request
+
+from registry.http.deps import body_chunks
+from registry.hub.errors import ImageTooLarge, MalformedSubmission, UnsupportedMediaType
+
+IMAGE_PART = "image"
+#: Room for part headers and boundaries on top of the parts' own limits.
+_FRAMING_BYTES = 64 * 1024
+
+
+@dataclass(slots=True)
+class ImagePart:
+    """The submitted image: digest and size always; the bytes only if asked for."""
+
+    digest: str
+    size: int
+    media_type: str
+    data: bytes | None
+
+
+@dataclass(slots=True)
+class Submission:
+    fields: dict[str, bytes] = field(default_factory=dict)
+    image: ImagePart | None = None
+
+    def require(self, name: str) -> bytes:
+        value = self.fields.get(name)
+        if value is None:
+            raise MalformedSubmission(f"the '{name}' part is missing")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    image_bytes: int
+    field_bytes: int
+
+
+async def read_submission(
+    request: Request[Any, Any, Any],
+    *,
+    allowed_fields: Collection[str],
+    limits: Limits,
+    keep_image_unless: str | None = None,
+) -> Submission:
+    """Parse the body; keep the image bytes unless part ``keep_image_unless`` came first."""
+    boundary = _boundary(request.headers.get("content-type", ""))
+    declared = request.headers.get("content-length")
+    ceiling = limits.image_bytes + limits.field_bytes * len(allowed_fields) + _FRAMING_BYTES
+    if declared is not None and declared.isdigit() and int(declared) > ceiling:
+        raise ImageTooLarge(
+            f"the submission declares {declared} bytes; images are limited to "
+            f"{limits.image_bytes} bytes (CUSTODY_MAX_IMAGE_BYTES)"
+        )
+    submission = Submission()
+    parser = multipart.PushMultipartParser(
+        boundary, max_header_size=4096, max_header_count=8, max_segment_count=8
+    )
+    current: _Part | None = None
+    received = 0
+    try:
+        async for chunk in body_chunks(request):
+            received += len(chunk)
+            if received > ceiling:
+                raise ImageTooLarge(
+                    f"the submission passed {ceiling} bytes; images are limited to "
+                    f"{limits.image_bytes} bytes (CUSTODY_MAX_IMAGE_BYTES)"
+                )
+            for event in parser.parse(chunk):
+                current = _on_event(
+                    event, current, submission, allowed_fields, limits, keep_image_unless
+                )
+        for event in parser.parse(b""):
+            current = _on_event(
+                event, current, submission, allowed_fields, limits, keep_image_unless
+            )
+        parser.close()
+    except multipart.ParserLimitReached as exc:
+        raise MalformedSubmission(f"multipart body exceeds a limit: {exc}") from None
+    except multipart.MultipartError as exc:
+        raise MalformedSubmission(f"not a valid multipart/form-data body: {exc}") from None
+    if not parser.closed:
+        raise MalformedSubmission("the multipart body ended before its closing boundary")
+    return submission
+
+
+def _boundary(content_type: str) -> str:
+    media_type, options = multipart.parse_options_header(content_type)
+    if media_type != "multipart/form-data":
+        raise UnsupportedMediaType(
+            f"send multipart/form-data (parts: manifest, latents, image), not {media_type or '-'}"
+        )
+    boundary = str(options.get("boundary", ""))
+    if not boundary or len(boundary) > 70:
+        raise MalformedSubmission("multipart/form-data needs a boundary of 1 to 70 characters")
+    return boundary
+
+
+class _Part:
+    """One part being received."""
+
+    def __init__(self, name: str, media_type: str, keep: bool) -> None:
+        self.name = name
+        self.media_type = media_type
+        self.keep = keep
+        self.size = 0
+        self.hasher = hashlib.sha256() if name == IMAGE_PART else None
+        self.buffer = bytearray()
+
+
+def _on_event(
+    event: multipart.MultipartSegment | bytes | None,
+    current: _Part | None,
+    submission: Submission,
+    allowed: Collection[str],
+    limits: Limits,
+    keep_image_unless: str | None,
+) -> _Part | None:
+    if isinstance(event, multipart.MultipartSegment):
+        name = event.name or ""
+        if name != IMAGE_PART and name not in allowed:
+            expected = ", ".join([*allowed, IMAGE_PART])
+            raise MalformedSubmission(f"unexpected part {name!r} (expected {expected})")
+        if name in submission.fields or (name == IMAGE_PART and submission.image is not None):
+            raise MalformedSubmission(f"the '{name}' part appears twice")
+        keep = name != IMAGE_PART or keep_image_unless not in submission.fields
+        return _Part(name, event.content_type or "application/octet-stream", keep)
+    if current is None:  # pragma: no cover - the parser always opens a segment first
+        raise MalformedSubmission("multipart data outside a part")
+    if isinstance(event, bytes | bytearray):
+        current.size += len(event)
+        if current.hasher is not None:
+            if current.size > limits.image_bytes:
+                raise ImageTooLarge(
+                    f"the image passed {limits.image_bytes} bytes (CUSTODY_MAX_IMAGE_BYTES)"
+                )
+            current.hasher.update(event)
+        elif current.size > limits.field_bytes:
+            raise MalformedSubmission(
+                f"the '{current.name}' part is larger than {limits.field_bytes} bytes"
+            )
+        if current.keep:
+            current.buffer += event
+        return current
+    # End of the part.
+    if current.hasher is not None:
+        submission.image = ImagePart(
+            digest="sha256:" + current.hasher.hexdigest(),
+            size=current.size,
+            media_type=current.media_type,
+            data=bytes(current.buffer) if current.keep else None,
+        )
+    else:
+        submission.fields[current.name] = bytes(current.buffer)
+    return None

@@ -1,0 +1,158 @@
+"""Reprints: find the original registration, apply its terms, log the reprint, sign attribution.
+
+The original is found by the exact image digest, or, for a C2PA-credentialed
+derivative, through its validated ingredient chain (the nearest registered
+ancestor wins). A derivative found that way is always judged as a derivative
+work, whatever the request says. Refused reprints are not logged: the log
+records what happened, and a refusal changes nothing.
+
+An identical reprint request (same original, image, reprinter and use) is
+answered from its first record instead of growing the log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.audit import record
+from registry.auth import Principal
+from registry.db.models import HubOutput, HubReprint
+from registry.db.types import utcnow
+from registry.hub.attestation import ATTRIBUTION_TYPE, HubSigner
+from registry.hub.errors import ReprintRefused
+from registry.hub.ledger import REPRINT, Ledger, digest_of_json
+from registry.hub.model_status import model_status
+from registry.hub.registration import terms_of
+from registry.hub.schemas import ReprintRequestBody
+from verifier.provenance.reprint_policy import ReprintPolicy
+from verifier.provenance.terms import ReprintRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The registration a submitted image leads to, and how."""
+
+    output: HubOutput
+    image_digest: str
+    via: str  # "exact" or "c2pa"
+
+
+def use_of(body: ReprintRequestBody, via: str) -> dict[str, bool]:
+    return {
+        "commercial": body.commercial,
+        "derivative": body.derivative or via == "c2pa",
+        "attribution": body.attribution,
+    }
+
+
+def check_terms(policy: ReprintPolicy, output: HubOutput, use: dict[str, bool]) -> None:
+    decision = policy.decide(
+        terms_of(output),
+        ReprintRequest(use["commercial"], use["derivative"], use["attribution"]),
+    )
+    if not decision.allowed:
+        term = decision.forbidding_term
+        raise ReprintRefused(
+            f"reprint of {output.image_digest} refused: {decision.reason}",
+            extra={"term": term, "terms": terms_of(output)},
+        )
+
+
+async def record_reprint(
+    session: AsyncSession,
+    ledger: Ledger,
+    principal: Principal,
+    match: Match,
+    reprinter: str,
+    use: dict[str, bool],
+) -> HubReprint:
+    output = match.output
+    earlier = await session.scalar(
+        select(HubReprint).where(
+            HubReprint.output_id == output.id,
+            HubReprint.image_digest == match.image_digest,
+            HubReprint.reprinter == reprinter,
+        )
+    )
+    if earlier is not None and earlier.use == use:
+        return earlier
+    logged = await ledger.append(
+        REPRINT,
+        {
+            "image": match.image_digest,
+            "original": output.image_digest,
+            "originalLogIndex": output.log_index,
+            "via": match.via,
+            "reprinter": reprinter,
+            "use": digest_of_json(use),
+        },
+    )
+    reprint = HubReprint(
+        output_id=output.id,
+        image_digest=match.image_digest,
+        via=match.via,
+        reprinter=reprinter,
+        use=use,
+        requested_by=principal.actor,
+        created_at=utcnow(),
+        log_index=logged.index,
+        leaf_hash=logged.leaf_hash,
+    )
+    session.add(reprint)
+    await session.flush()
+    await record(
+        session,
+        actor=principal.actor,
+        action="hub.reprint",
+        subject=f"image:{match.image_digest}",
+        namespace=output.namespace,
+        detail={"original": output.image_digest, "logIndex": logged.index, "via": match.via},
+    )
+    await session.commit()
+    return reprint
+
+
+async def attribution_statement(
+    session: AsyncSession, signer: HubSigner, output: HubOutput, reprint: HubReprint
+) -> dict[str, Any]:
+    """The hub-signed statement naming the original creator, model, licence and log entries."""
+    status = await model_status(session, output.model, output.model_digest)
+    predicate = {
+        "original": {
+            "imageDigest": output.image_digest,
+            "kind": output.kind,
+            "registeredAt": output.registered_at.isoformat(),
+            "logIndex": output.log_index,
+            "leafHash": output.leaf_hash,
+        },
+        "creator": output.creator,
+        "model": {
+            "reference": f"{output.model}@{output.model_digest}",
+            "signatureVerified": status.verified,
+        },
+        "license": output.license,
+        "terms": terms_of(output),
+        "reprint": {
+            "reprinter": reprint.reprinter,
+            "via": reprint.via,
+            "use": reprint.use,
+            "at": reprint.created_at.isoformat(),
+            "logIndex": reprint.log_index,
+            "leafHash": reprint.leaf_hash,
+        },
+    }
+    return signer.sign(reprint.image_digest, predicate)
+
+
+__all__ = [
+    "ATTRIBUTION_TYPE",
+    "Match",
+    "attribution_statement",
+    "check_terms",
+    "record_reprint",
+    "use_of",
+]

@@ -1,0 +1,162 @@
+"""Fixtures for the reprint hub: keys, a reprint policy, a hub app on each engine, generations."""
+
+from __future__ import annotations
+
+import io
+import json
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+from PIL import Image
+
+from registry import create_app
+from registry.settings import Settings
+from signing.keys import generate_private_key, public_key_pem
+from signing.provenance import LatentRecorder, image_digest, prompt_hash, sign_output_manifest
+from signing.signers import KeySigner
+from tests.registry.helpers import bearer
+from tests.registry.oci_client import Oci
+
+MAX_IMAGE_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Keys:
+    creator: KeySigner
+    node: KeySigner
+    stranger: KeySigner
+
+
+@pytest.fixture(scope="session")
+def keys() -> Keys:
+    return Keys(*(KeySigner(generate_private_key("ed25519")) for _ in range(3)))
+
+
+def _pem(signer: KeySigner) -> str:
+    return textwrap.indent(public_key_pem(signer.public_key).decode(), " " * 12)
+
+
+@pytest.fixture
+def reprint_policy(tmp_path: Path, keys: Keys) -> Path:
+    path = tmp_path / "reprint-policy.yaml"
+    path.write_text(
+        f"""\
+version: 1
+terms:
+  reprint-allowed: {{}}
+  attribution: {{requires_attribution: true}}
+  non-commercial: {{forbids: [commercial]}}
+  no-derivatives: {{forbids: [derivative]}}
+  no-reprint: {{forbids: [reprint]}}
+namespaces:
+  - match: "acme/**"
+    creators:
+      - name: alice
+        identity: alice@acme.example
+        public_key_pem: |
+{_pem(keys.creator)}
+    nodes:
+      - name: edge-01
+        public_key_pem: |
+{_pem(keys.node)}
+"""
+    )
+    return path
+
+
+@pytest.fixture
+def hub_settings(settings: Settings, reprint_policy: Path) -> Settings:
+    return replace(settings, reprint_policy=reprint_policy, max_image_bytes=MAX_IMAGE_BYTES)
+
+
+@pytest.fixture
+def hub(hub_settings: Settings) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    with TestClient(app=create_app(hub_settings), base_url="http://127.0.0.1") as client:
+        yield client
+
+
+@pytest.fixture
+def hub_oci(hub: TestClient, make_token) -> Oci:  # type: ignore[no-untyped-def,type-arg]
+    return Oci(hub, bearer(make_token(scopes="admin").secret), name="acme/sd")
+
+
+def png(seed: int = 0, size: int = 16) -> bytes:
+    image = Image.new("RGB", (size, size), (seed % 256, (seed * 7) % 256, 99))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+@dataclass
+class Generation:
+    image: bytes
+    manifest: bytes
+    latents: list[bytes]
+
+    @property
+    def digest(self) -> str:
+        return image_digest(self.image)
+
+    def files(self, *, with_image: bool = True) -> dict[str, Any]:
+        parts: dict[str, Any] = {
+            "manifest": ("manifest.json", self.manifest, "application/json"),
+            "latents": (
+                "latents.json",
+                json.dumps([json.loads(e) for e in self.latents]).encode(),
+                "application/json",
+            ),
+        }
+        if with_image:
+            parts["image"] = ("out.png", self.image, "image/png")
+        return parts
+
+
+def generate(
+    keys: Keys,
+    model_reference: str,
+    *,
+    image: bytes | None = None,
+    steps: int = 3,
+    terms: tuple[str, ...] = ("attribution", "non-commercial"),
+    node: KeySigner | None = None,
+    creator: KeySigner | None = None,
+    manifest_image: bytes | None = None,
+) -> Generation:
+    """A signed latent chain and output manifest, as an edge node and its creator make them."""
+    image = image if image is not None else png()
+    recorder = LatentRecorder(
+        node or keys.node,
+        model_reference=model_reference,
+        sampler="euler",
+        scheduler="karras",
+        seed=42,
+        guidance=7.5,
+        prompt_hash=prompt_hash("a red fox", bytes(32)),
+        node_id="edge-01",
+    )
+    for step in range(steps):
+        recorder.record(bytes([step]) * 64, "float32", (1, 4, 2, 2), step)
+    assert recorder.head is not None
+    manifest = sign_output_manifest(
+        creator or keys.creator,
+        image_digest=image_digest(manifest_image if manifest_image is not None else image),
+        model_reference=model_reference,
+        final_latent=recorder.head,
+        creator_id="alice@acme.example",
+        license="CC-BY-NC-4.0",
+        terms=list(terms),
+    )
+    return Generation(image, manifest, recorder.chain)
+
+
+def push_version(oci: Oci, version: str = "1.0.0") -> str:
+    """Push a small model version to ``acme/sd``; returns ``acme/sd@<manifest digest>``."""
+    body = oci.manifest([b"# model card " + version.encode()], titles=["README.md"])
+    response = oci.put_manifest(version, body)
+    assert response.status_code == 201, response.text
+    return "acme/sd@" + response.headers["Docker-Content-Digest"]

@@ -1,0 +1,172 @@
+"""Bad submissions, end to end through the API: each refused with a problem naming its check."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from litestar.testing import TestClient
+
+from registry import create_app
+
+from tests.hub.conftest import MAX_IMAGE_BYTES, generate, png, push_version
+from tests.registry.helpers import bearer
+
+UNKNOWN_MODEL = "acme/sd@sha256:" + "ab" * 32
+
+
+def _problem(response, status: int, check: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["check"] == check, body
+    return body  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def pusher(make_token):  # type: ignore[no-untyped-def]
+    return bearer(make_token(scopes="pull,push").secret)
+
+
+def test_root_naming_an_unknown_model_version_is_refused(hub, keys, pusher):
+    gen = generate(keys, UNKNOWN_MODEL)
+    response = hub.post("/api/v1/outputs", files=gen.files(), headers=pusher)
+    _problem(response, 422, "model")
+
+
+def test_root_naming_an_unsigned_version_is_refused(hub, hub_oci, keys, pusher):
+    gen = generate(keys, push_version(hub_oci))
+    response = hub.post("/api/v1/outputs", files=gen.files(), headers=pusher)
+    body = _problem(response, 422, "model-signature")
+    assert "acme/sd@sha256:" in body["detail"]
+
+
+def test_untrusted_node_key_is_refused(hub, keys, pusher):
+    gen = generate(keys, UNKNOWN_MODEL, node=keys.stranger)
+    _problem(hub.post("/api/v1/outputs", files=gen.files(), headers=pusher), 422, "untrusted-node")
+
+
+def test_untrusted_creator_key_is_refused(hub, keys, pusher):
+    gen = generate(keys, UNKNOWN_MODEL, creator=keys.stranger)
+    response = hub.post("/api/v1/outputs", files=gen.files(), headers=pusher)
+    _problem(response, 422, "untrusted-creator")
+
+
+def test_manifest_for_other_image_bytes_is_refused(hub, keys, pusher):
+    gen = generate(keys, UNKNOWN_MODEL, manifest_image=png(seed=1))
+    response = hub.post("/api/v1/outputs", files=gen.files(), headers=pusher)
+    _problem(response, 422, "image-digest-mismatch")
+
+
+def test_broken_latent_chain_is_refused(hub, keys, pusher):
+    gen = generate(keys, UNKNOWN_MODEL, steps=4)
+    del gen.latents[1]
+    response = hub.post("/api/v1/outputs", files=gen.files(), headers=pusher)
+    _problem(response, 422, "broken-parent-link")
+
+
+def test_image_over_the_limit_is_refused_before_it_is_read(hub, keys, pusher):
+    gen = generate(keys, UNKNOWN_MODEL, image=b"\x89PNG" + bytes(MAX_IMAGE_BYTES + 1))
+    response = hub.post("/api/v1/outputs", files=gen.files(), headers=pusher)
+    _problem(response, 413, "size")
+
+
+def test_image_over_the_limit_without_a_length_is_cut_off(hub, keys, pusher):
+    gen = generate(keys, UNKNOWN_MODEL, image=bytes(MAX_IMAGE_BYTES + 1))
+    boundary = "hubtest"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode()
+
+    def chunks():  # type: ignore[no-untyped-def]
+        yield head
+        for start in range(0, len(gen.image), 65536):
+            yield gen.image[start : start + 65536]
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    response = hub.post(
+        "/api/v1/outputs",
+        content=chunks(),
+        headers={**pusher, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    _problem(response, 413, "size")
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        pytest.param(lambda m: b"not json", id="not-json"),
+        pytest.param(lambda m: json.dumps({"payload": "!!", "signatures": []}).encode(), id="b64"),
+        pytest.param(
+            lambda m: json.dumps({**json.loads(m), "payloadType": "text/plain"}).encode(),
+            id="payload-type",
+        ),
+    ],
+)
+def test_malformed_envelope_is_refused(hub, keys, pusher, mutate):
+    gen = generate(keys, UNKNOWN_MODEL)
+    gen.manifest = mutate(gen.manifest)
+    _problem(hub.post("/api/v1/outputs", files=gen.files(), headers=pusher), 400, "format")
+
+
+def test_malformed_submissions_are_refused(hub, keys, pusher):
+    gen = generate(keys, UNKNOWN_MODEL)
+    as_json = hub.post("/api/v1/outputs", json={"manifest": "x"}, headers=pusher)
+    _problem(as_json, 415, "format")
+    files = gen.files()
+    files["latents"] = ("latents.json", b'{"not": "a list"}', "application/json")
+    _problem(hub.post("/api/v1/outputs", files=files, headers=pusher), 400, "format")
+    files = gen.files()
+    files["prompt"] = ("prompt.txt", b"a red fox", "text/plain")
+    _problem(hub.post("/api/v1/outputs", files=files, headers=pusher), 400, "format")
+    no_latents = {"manifest": gen.files()["manifest"]}
+    _problem(hub.post("/api/v1/outputs", files=no_latents, headers=pusher), 400, "format")
+
+
+def test_registration_needs_push_on_the_models_namespace(hub, keys, make_token):
+    gen = generate(keys, UNKNOWN_MODEL)
+    anonymous = hub.post("/api/v1/outputs", files=gen.files())
+    assert anonymous.status_code == 401
+    puller = bearer(make_token(scopes="pull").secret)
+    assert hub.post("/api/v1/outputs", files=gen.files(), headers=puller).status_code == 403
+    other = bearer(make_token(namespace="other", scopes="push").secret)
+    assert hub.post("/api/v1/outputs", files=gen.files(), headers=other).status_code == 403
+
+
+def test_reprint_of_an_image_never_registered_is_refused(hub, pusher):
+    response = hub.post(
+        "/api/v1/reprints",
+        files={
+            "request": ("r.json", b'{"reprinter": "daily-planet"}', "application/json"),
+            "image": ("x.png", png(seed=5), "image/png"),
+        },
+        headers=pusher,
+    )
+    _problem(response, 404, "registration")
+
+
+def test_reprint_request_must_be_well_formed(hub, pusher):
+    response = hub.post(
+        "/api/v1/reprints",
+        files={
+            "request": ("r.json", b'{"reprinter": "x", "free": true}', "application/json"),
+            "image": ("x.png", png(seed=5), "image/png"),
+        },
+        headers=pusher,
+    )
+    _problem(response, 400, "format")
+    assert hub.post("/api/v1/reprints", files={"image": ("x.png", b"x")}).status_code == 401
+
+
+def test_attribution_of_an_unknown_image(hub):
+    response = hub.get("/api/v1/outputs/sha256:" + "00" * 32)
+    _problem(response, 404, "registration")
+    assert hub.get("/api/v1/outputs/sha256:nothex").status_code == 400
+
+
+def test_hub_without_a_policy_is_off(settings, keys):
+    gen = generate(keys, UNKNOWN_MODEL)
+    with TestClient(app=create_app(settings), base_url="http://127.0.0.1") as client:
+        response = client.post("/api/v1/outputs", files=gen.files())
+        _problem(response, 503, "configuration")
