@@ -87,7 +87,8 @@ class HubController(Controller):
                 raise MalformedSubmission("send a 'manifest' and 'latents', or a C2PA 'image'")
             claim = c2pa_claim(submission.image, hub.trust_anchors_pem)
             principal.require(claim.namespace, Scope.PUSH, repository=claim.repository)
-        output, created = await register(db_session, ledger_of(request.app.state), principal, claim)
+        state = request.app.state
+        output, created = await register(db_session, state, ledger_of(state), principal, claim)
         receipt = await ledger_of(request.app.state).receipt(output.log_index)
         body = Registration(
             image_digest=output.image_digest,
@@ -101,6 +102,7 @@ class HubController(Controller):
             leaf_hash=output.leaf_hash,
             image_checked=output.image_checked,
             receipt=receipt,
+            entry=await ledger_of(state).entry(output.log_index),
         )
         return Response(body, status_code=201 if created else 200)
 
@@ -113,7 +115,9 @@ class HubController(Controller):
         output = await records.output_by_image(db_session, image_digest)
         if output is None:
             raise NotRegistered(f"{image_digest} is not registered with this hub")
-        status = await model_status(db_session, output.model, output.model_digest)
+        status = await model_status(
+            db_session, request.app.state, output.model, output.model_digest
+        )
         reprints = await records.reprints_of(db_session, output)
         return Attribution(
             image_digest=output.image_digest,
@@ -142,6 +146,7 @@ class HubController(Controller):
                 for r in reprints
             ],
             receipt=await ledger_of(request.app.state).receipt(output.log_index),
+            entry=await ledger_of(request.app.state).entry(output.log_index),
         )
 
     @post(
@@ -175,7 +180,9 @@ class HubController(Controller):
         check_terms(policy, match.output, use)
         ledger = ledger_of(request.app.state)
         reprint = await record_reprint(db_session, ledger, principal, match, body.reprinter, use)
-        statement = await attribution_statement(db_session, hub.signer, match.output, reprint)
+        statement = await attribution_statement(
+            db_session, request.app.state, hub.signer, match.output, reprint
+        )
         return ReprintGranted(
             statement=statement,
             original=match.output.image_digest,
@@ -183,6 +190,7 @@ class HubController(Controller):
             via=match.via,
             log_index=reprint.log_index,
             receipt=await ledger.receipt(reprint.log_index),
+            entry=await ledger.entry(reprint.log_index),
             registration_receipt=await ledger.receipt(match.output.log_index),
         )
 

@@ -37,6 +37,8 @@ class TransparencyLogLike(Protocol):
 
     async def receipt(self, index: int) -> Any: ...
 
+    async def entries(self, start: int, end: int) -> Any: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Logged:
@@ -77,3 +79,9 @@ class Ledger:
     async def receipt(self, index: int) -> dict[str, Any]:
         receipt: _Receipt = await self._require().receipt(index)
         return receipt.to_json()
+
+    async def entry(self, index: int) -> str:
+        """The logged bytes of entry ``index`` (UTF-8 JSON): what its receipt's leaf hash covers."""
+        stored = await self._require().entries(index, index + 1)
+        body: bytes = stored[0].body
+        return body.decode("utf-8")

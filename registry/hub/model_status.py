@@ -13,8 +13,9 @@ import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
+from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ class ModelStatus:
     signers: list[str] = field(default_factory=list)
 
 
-StatusFunction = Callable[[AsyncSession, str, str], Awaitable[_Status]]
+StatusFunction = Callable[..., Awaitable[_Status]]
 
 
 def _load() -> StatusFunction | None:
@@ -48,12 +49,22 @@ def _load() -> StatusFunction | None:
     return cast(StatusFunction, module.signature_status)
 
 
-async def model_status(session: AsyncSession, repository: str, manifest_digest: str) -> ModelStatus:
-    """The registration and signature status of ``repository@manifest_digest``."""
+async def model_status(
+    session: AsyncSession, state: State, repository: str, manifest_digest: str
+) -> ModelStatus:
+    """The registration and signature status of ``repository@manifest_digest``.
+
+    Verdicts reached under an older trust policy are re-verified under the one in
+    force (the app's policies and blob store are passed on for that).
+    """
     function = _load()
     if function is None:
         return ModelStatus(registered=False, verified=False)
-    status = await function(session, repository, manifest_digest)
+    context: dict[str, Any] = {}
+    holder = getattr(state, "policies", None)
+    if holder is not None:
+        context = {"policies": holder.current, "blobs": state.blobs}
+    status = await function(session, repository, manifest_digest, **context)
     return ModelStatus(
         registered=bool(status.registered),
         verified=bool(status.registered and status.verified),

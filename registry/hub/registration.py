@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from litestar.datastructures import State
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,9 +52,9 @@ class Claim:
         return f"{self.repository}@{self.model_digest}"
 
 
-async def require_verified_model(session: AsyncSession, claim: Claim) -> None:
+async def require_verified_model(session: AsyncSession, state: State, claim: Claim) -> None:
     """The chain's root must name a version of this registry whose signature verifies."""
-    status = await model_status(session, claim.repository, claim.model_digest)
+    status = await model_status(session, state, claim.repository, claim.model_digest)
     if not status.registered:
         raise Rejected(
             "model",
@@ -68,10 +69,10 @@ async def require_verified_model(session: AsyncSession, claim: Claim) -> None:
 
 
 async def register(
-    session: AsyncSession, ledger: Ledger, principal: Principal, claim: Claim
+    session: AsyncSession, state: State, ledger: Ledger, principal: Principal, claim: Claim
 ) -> tuple[HubOutput, bool]:
     """Record ``claim``; returns the row and whether it is new (False: identical resubmission)."""
-    await require_verified_model(session, claim)
+    await require_verified_model(session, state, claim)
     existing = await records.output_by_image(session, claim.image_digest)
     if existing is not None:
         return _same_or_conflict(existing, claim), False

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from litestar.datastructures import State
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -117,10 +118,10 @@ async def record_reprint(
 
 
 async def attribution_statement(
-    session: AsyncSession, signer: HubSigner, output: HubOutput, reprint: HubReprint
+    session: AsyncSession, state: State, signer: HubSigner, output: HubOutput, reprint: HubReprint
 ) -> dict[str, Any]:
     """The hub-signed statement naming the original creator, model, licence and log entries."""
-    status = await model_status(session, output.model, output.model_digest)
+    status = await model_status(session, state, output.model, output.model_digest)
     predicate = {
         "original": {
             "imageDigest": output.image_digest,

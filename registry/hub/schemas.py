@@ -50,6 +50,8 @@ class Registration(msgspec.Struct):
     #: False when only the digest was sent: the hub never saw the bytes.
     image_checked: bool
     receipt: dict[str, Any]
+    #: The logged entry (canonical JSON) the receipt's leaf hash covers.
+    entry: str
 
 
 class Attribution(msgspec.Struct):
@@ -67,6 +69,7 @@ class Attribution(msgspec.Struct):
     chain: dict[str, Any]
     reprints: list[ReprintView]
     receipt: dict[str, Any]
+    entry: str
 
 
 class ReprintGranted(msgspec.Struct):
@@ -78,6 +81,7 @@ class ReprintGranted(msgspec.Struct):
     via: str
     log_index: int
     receipt: dict[str, Any]
+    entry: str
     registration_receipt: dict[str, Any]
 
 

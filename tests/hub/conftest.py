@@ -15,12 +15,14 @@ from litestar.testing import TestClient
 from PIL import Image
 
 from registry import create_app
+from registry.oci.mediatypes import SIGSTORE_BUNDLE
 from registry.settings import Settings
+from signing import sign_model
 from signing.keys import generate_private_key, public_key_pem
 from signing.provenance import LatentRecorder, image_digest, prompt_hash, sign_output_manifest
 from signing.signers import KeySigner
-from tests.registry.helpers import bearer
-from tests.registry.oci_client import Oci
+from tests.registry.helpers import bearer, sha256_digest
+from tests.registry.oci_client import EMPTY, OCI_MANIFEST, Oci, descriptor_of
 
 MAX_IMAGE_BYTES = 256 * 1024
 
@@ -30,11 +32,12 @@ class Keys:
     creator: KeySigner
     node: KeySigner
     stranger: KeySigner
+    release: KeySigner
 
 
 @pytest.fixture(scope="session")
 def keys() -> Keys:
-    return Keys(*(KeySigner(generate_private_key("ed25519")) for _ in range(3)))
+    return Keys(*(KeySigner(generate_private_key("ed25519")) for _ in range(4)))
 
 
 def _pem(signer: KeySigner) -> str:
@@ -70,8 +73,32 @@ namespaces:
 
 
 @pytest.fixture
-def hub_settings(settings: Settings, reprint_policy: Path) -> Settings:
-    return replace(settings, reprint_policy=reprint_policy, max_image_bytes=MAX_IMAGE_BYTES)
+def trust_policy(tmp_path: Path, keys: Keys) -> Path:
+    """The registry's trust policy: acme's versions are signed by its release key."""
+    path = tmp_path / "trust-policy.yaml"
+    path.write_text(
+        f"""\
+version: 1
+namespaces:
+  - match: acme
+    threshold: 1
+    signers:
+      - name: release
+        public_key_pem: |
+{_pem(keys.release)}
+"""
+    )
+    return path
+
+
+@pytest.fixture
+def hub_settings(settings: Settings, reprint_policy: Path, trust_policy: Path) -> Settings:
+    return replace(
+        settings,
+        reprint_policy=reprint_policy,
+        trust_policy=trust_policy,
+        max_image_bytes=MAX_IMAGE_BYTES,
+    )
 
 
 @pytest.fixture
@@ -154,9 +181,35 @@ def generate(
     return Generation(image, manifest, recorder.chain)
 
 
-def push_version(oci: Oci, version: str = "1.0.0") -> str:
-    """Push a small model version to ``acme/sd``; returns ``acme/sd@<manifest digest>``."""
-    body = oci.manifest([b"# model card " + version.encode()], titles=["README.md"])
+def push_version(
+    oci: Oci, version: str = "1.0.0", *, signer: KeySigner | None = None, root: Path | None = None
+) -> str:
+    """Push a small model version to ``acme/sd``, signed by ``signer`` (an OMS bundle as a
+    referrer) if given; returns ``acme/sd@<manifest digest>``."""
+    files = {"README.md": b"# model card " + version.encode(), "config.json": b'{"arch": "unet"}'}
+    body = oci.manifest(list(files.values()), titles=list(files))
     response = oci.put_manifest(version, body)
     assert response.status_code == 201, response.text
-    return "acme/sd@" + response.headers["Docker-Content-Digest"]
+    digest = response.headers["Docker-Content-Digest"]
+    if signer is not None:
+        assert root is not None
+        source = root / f"model-{version}"
+        source.mkdir(parents=True)
+        for name, data in files.items():
+            (source / name).write_bytes(data)
+        bundle = sign_model(source, signer).bundle.to_bytes()
+        empty = oci.push_blob(b"{}")
+        referrer = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": SIGSTORE_BUNDLE,
+            "config": {"mediaType": EMPTY, "digest": empty, "size": 2},
+            "layers": [
+                {"mediaType": SIGSTORE_BUNDLE, "digest": oci.push_blob(bundle), "size": len(bundle)}
+            ],
+            "subject": descriptor_of(body),
+        }
+        referrer_body = json.dumps(referrer).encode()
+        stored = oci.put_manifest(sha256_digest(referrer_body), referrer_body)
+        assert stored.status_code == 201, stored.text
+    return "acme/sd@" + digest

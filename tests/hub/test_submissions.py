@@ -8,7 +8,6 @@ import pytest
 from litestar.testing import TestClient
 
 from registry import create_app
-
 from tests.hub.conftest import MAX_IMAGE_BYTES, generate, png, push_version
 from tests.registry.helpers import bearer
 
