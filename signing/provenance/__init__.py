@@ -25,6 +25,12 @@ Example::
     3
 """
 
+from signing.provenance.c2pa_sign import (
+    C2PA_MIME_TYPES,
+    CUSTODY_ASSERTION_LABEL,
+    TRAINED_ALGORITHMIC_MEDIA,
+    sign_c2pa,
+)
 from signing.provenance.errors import C2paSigningError, ProvenanceFormatError
 from signing.provenance.latent import (
     DTYPE_SIZES,
@@ -49,9 +55,12 @@ from signing.provenance.statements import (
 )
 
 __all__ = [
+    "C2PA_MIME_TYPES",
+    "CUSTODY_ASSERTION_LABEL",
     "DTYPE_SIZES",
     "LATENT_RECORD_TYPE",
     "OUTPUT_MANIFEST_TYPE",
+    "TRAINED_ALGORITHMIC_MEDIA",
     "C2paSigningError",
     "LatentRecorder",
     "LatentStatement",
@@ -66,6 +75,7 @@ __all__ = [
     "payload_digest",
     "prompt_hash",
     "record_digest",
+    "sign_c2pa",
     "sign_latent_record",
     "sign_output_manifest",
     "statement_schema",

@@ -32,8 +32,24 @@ Example::
     'attribution'
 """
 
+from verifier.provenance.c2pa import (
+    Ancestor,
+    C2paResult,
+    CustodyAssertion,
+    IngredientResult,
+    StatusCodes,
+    StatusEntry,
+    verify_c2pa,
+)
 from verifier.provenance.errors import (
     BrokenParentLink,
+    C2paAssertionInvalid,
+    C2paIngredientInvalid,
+    C2paInputInvalid,
+    C2paManifestMissing,
+    C2paRemoteManifest,
+    C2paUntrustedSigner,
+    C2paValidationFailed,
     EnvelopeMalformed,
     FinalLatentMismatch,
     IdentityClaimMismatch,
@@ -73,13 +89,24 @@ from verifier.provenance.terms import (
 
 __all__ = [
     "STANDARD_TERMS",
+    "Ancestor",
     "BrokenParentLink",
+    "C2paAssertionInvalid",
+    "C2paIngredientInvalid",
+    "C2paInputInvalid",
+    "C2paManifestMissing",
+    "C2paRemoteManifest",
+    "C2paResult",
+    "C2paUntrustedSigner",
+    "C2paValidationFailed",
     "CreatorIdentity",
+    "CustodyAssertion",
     "Decision",
     "EnvelopeMalformed",
     "FinalLatentMismatch",
     "IdentityClaimMismatch",
     "ImageDigestMismatch",
+    "IngredientResult",
     "LatentChainInconsistent",
     "LatentChainLoop",
     "MissingLatentRoot",
@@ -92,6 +119,8 @@ __all__ = [
     "ReprintPolicyInvalid",
     "ReprintRequest",
     "ReprintRule",
+    "StatusCodes",
+    "StatusEntry",
     "TermRule",
     "TrustedIdentity",
     "UntrustedCreator",
@@ -102,6 +131,7 @@ __all__ = [
     "link_chain",
     "load_reprint_policy",
     "parse_reprint_policy",
+    "verify_c2pa",
     "verify_latent_chain",
     "verify_output",
 ]

@@ -20,12 +20,19 @@ latent-chain-inconsistent       7     model, seed, sampler... differ, or steps d
 final-latent-mismatch           7     the manifest's final latent is not the chain's head
 model-mismatch                  7     the manifest and the chain name other model versions
 no-reprint-rule                 9     the reprint policy covers no such namespace
-c2pa-*                          see :mod:`verifier.provenance.c2pa`
+c2pa-input-invalid              3     not the PNG/JPEG claimed, unparseable, no trust anchor
+c2pa-manifest-missing           4     no C2PA manifest in the image
+c2pa-remote-manifest            4     the manifest is remote: fetching it is refused
+c2pa-custody-assertion-invalid  4     the Custody assertion is malformed or inconsistent
+c2pa-untrusted-signer           6     intact manifest, signer not on the trust list
+c2pa-invalid                    7     C2PA validation failures (``codes``)
+c2pa-ingredient-invalid         7     an ingredient failed validation (``codes``)
 ==============================  ====  =============================================
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from verifier.errors import (
@@ -40,6 +47,13 @@ from verifier.errors import (
 
 __all__ = [
     "BrokenParentLink",
+    "C2paAssertionInvalid",
+    "C2paIngredientInvalid",
+    "C2paInputInvalid",
+    "C2paManifestMissing",
+    "C2paRemoteManifest",
+    "C2paUntrustedSigner",
+    "C2paValidationFailed",
     "EnvelopeMalformed",
     "FinalLatentMismatch",
     "IdentityClaimMismatch",
@@ -158,3 +172,61 @@ class ReprintPolicyInvalid(ProvenanceError, PolicyFileInvalid):
     """The reprint policy file does not parse or does not match its schema."""
 
     reason = "reprint-policy-invalid"
+
+
+class C2paInputInvalid(ProvenanceError):
+    """The image is not the PNG/JPEG its type says, cannot be parsed, or no trust anchor is set."""
+
+    check = "c2pa"
+    exit_code = 3
+    reason = "c2pa-input-invalid"
+
+
+class C2paManifestMissing(ProvenanceError):
+    """The image carries no C2PA manifest."""
+
+    check = "c2pa"
+    exit_code = 4
+    reason = "c2pa-manifest-missing"
+
+
+class C2paRemoteManifest(ProvenanceError):
+    """The manifest is not embedded: reading it would need a remote fetch, which is refused."""
+
+    check = "c2pa"
+    exit_code = 4
+    reason = "c2pa-remote-manifest"
+
+
+class C2paValidationFailed(ProvenanceError):
+    """C2PA validation reported failures; ``codes`` are the C2PA status codes, ``result`` all."""
+
+    check = "c2pa"
+    exit_code = 7
+    reason = "c2pa-invalid"
+
+    def __init__(self, message: str, *, codes: Sequence[str], result: object) -> None:
+        super().__init__(message)
+        self.codes = tuple(codes)
+        self.result = result
+
+
+class C2paUntrustedSigner(C2paValidationFailed):
+    """The manifest is intact, but its signing certificate is not on the trust list."""
+
+    exit_code = 6
+    reason = "c2pa-untrusted-signer"
+
+
+class C2paIngredientInvalid(C2paValidationFailed):
+    """An ingredient (a parent image) failed validation, though the top level passed."""
+
+    reason = "c2pa-ingredient-invalid"
+
+
+class C2paAssertionInvalid(ProvenanceError):
+    """The Custody assertion is present but malformed, or disagrees with its output manifest."""
+
+    check = "c2pa"
+    exit_code = 4
+    reason = "c2pa-custody-assertion-invalid"
