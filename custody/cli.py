@@ -31,6 +31,8 @@ _COMMANDS: dict[str, tuple[str, str, str, str]] = {
     "pull": ("custody.transfer", "pull", "", "Pull REPO:TAG into a directory, verified."),
     "ls": ("custody.transfer", "list_models", "", "List models, versions and aliases."),
     "alias": ("custody.transfer", "alias", "", "Move model aliases."),
+    "latent": ("verifier.provenance.cli", "latent", "", "Sign and verify latent records."),
+    "output": ("verifier.provenance.cli", "output", "", "Sign and verify output manifests, C2PA."),
 }
 
 

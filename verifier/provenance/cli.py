@@ -1,0 +1,191 @@
+"""``custody latent ...`` and ``custody output ...``: sign (from ``signing``) and verify, offline.
+
+Verification prints one line on failure, ``FAILED [check] reason-code: message``,
+and exits with the error's status (see ``--help``); nothing is trusted that the
+reprint policy (or, for C2PA, the trust anchors) does not name.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from signing.provenance.cli import latent_salt, latent_sign, output_sign, read_chain
+from signing.provenance.output import image_digest
+from verifier.errors import VerificationError
+from verifier.provenance.c2pa import verify_c2pa
+from verifier.provenance.errors import C2paAssertionInvalid, ProvenanceError
+from verifier.provenance.latent_chain import verify_latent_chain
+from verifier.provenance.output import VerifiedOutput, verify_output
+from verifier.provenance.reprint_policy import load_reprint_policy
+
+__all__ = ["latent", "output"]
+
+_MIME_BY_SUFFIX = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+_EPILOG = """\b
+Exit status:
+  0  verified
+  2  usage error
+  3  input: a file, policy or trust anchor cannot be read or parsed
+  4  format: not a DSSE envelope / no or remote C2PA manifest / bad Custody assertion
+  5  signature: the signature does not verify with the key it names
+  6  identity: signer not trusted by the reprint policy / C2PA trust list
+  7  integrity: image digest, parent links, chain consistency, C2PA status
+  9  policy: no reprint rule covers the namespace
+"""
+
+
+def _fail(error: VerificationError) -> NoReturn:
+    reason = getattr(error, "reason", "")
+    label = f"{error.check}] {reason}" if reason else f"{error.check}]"
+    click.echo(f"FAILED [{label}: {' '.join(error.diagnostics().split())}", err=True)
+    sys.exit(error.exit_code)
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        click.echo(f"FAILED [input]: cannot read {what} {str(path)!r}: {exc.strerror}", err=True)
+        sys.exit(3)
+
+
+_policy = click.option(
+    "--policy",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Reprint policy file (trusted creators and nodes per namespace).",
+)
+_namespace = click.option("--namespace", help="Namespace the output is registered under.")
+_json = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+@click.group("latent")
+def latent() -> None:
+    """Latent records: one signed record per denoising step, linked into a chain."""
+
+
+@click.group("output")
+def output() -> None:
+    """Output manifests (and C2PA Content Credentials) for generated images."""
+
+
+latent.add_command(latent_sign)
+latent.add_command(latent_salt)
+output.add_command(output_sign)
+
+
+@latent.command("verify", epilog=_EPILOG)
+@click.argument("chain", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--policy", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.option("--namespace", required=True)
+def latent_verify(chain: Path, policy: Path, namespace: str) -> None:
+    """Verify a latent chain file: trusted nodes, links back to one root, consistency."""
+    envelopes = read_chain(chain)
+    try:
+        verified = verify_latent_chain(envelopes, load_reprint_policy(policy), namespace)
+    except VerificationError as exc:
+        _fail(exc)
+    click.echo(
+        f"OK: {len(verified.records)} records, steps {verified.steps[0]}..{verified.steps[-1]}, "
+        f"model {verified.model_reference}, root {verified.root}"
+    )
+
+
+def _summary(result: VerifiedOutput) -> dict[str, object]:
+    return {
+        "image": result.image_digest,
+        "creator": {"name": result.creator.name, "id": result.creator.claimed_id},
+        "model": result.model_reference,
+        "license": result.license,
+        "terms": list(result.terms),
+        "ingredients": list(result.ingredients),
+        "created": result.created.isoformat(),
+        "steps": list(result.chain.steps),
+        "nodes": sorted({r.node_name for r in result.chain.records}),
+    }
+
+
+@output.command("verify", epilog=_EPILOG)
+@click.argument("image", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--manifest",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The output manifest (default: IMAGE.custody.json; not used with --c2pa).",
+)
+@click.option("--latents", type=click.Path(path_type=Path, dir_okay=False))
+@_policy
+@_namespace
+@click.option("--c2pa", "check_c2pa", is_flag=True, help="Validate embedded C2PA credentials.")
+@click.option(
+    "--trust-anchors",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="With --c2pa: PEM file of the C2PA trust anchors.",
+)
+@_json
+def output_verify(
+    image: Path,
+    manifest: Path | None,
+    latents: Path | None,
+    policy: Path | None,
+    namespace: str | None,
+    check_c2pa: bool,
+    trust_anchors: Path | None,
+    as_json: bool,
+) -> None:
+    """Verify IMAGE: its output manifest and latent chain, and/or its C2PA credentials.
+
+    With --c2pa and no --latents, only the C2PA credentials are checked. With
+    --c2pa and --latents, the output manifest embedded in the Custody assertion
+    is verified too (its subject is the image before embedding; C2PA's hard
+    binding ties it to these bytes).
+    """
+    if check_c2pa and trust_anchors is None:
+        raise click.UsageError("--c2pa needs --trust-anchors")
+    if len({latents is None, policy is None, namespace is None}) > 1:
+        raise click.UsageError("--latents, --policy and --namespace go together")
+    data = _read(image, "image")
+    report: dict[str, object] = {}
+    try:
+        envelope: bytes | None = None
+        subject = image_digest(data)
+        if check_c2pa and trust_anchors is not None:
+            mime = _MIME_BY_SUFFIX.get(image.suffix.lower(), "")
+            result = verify_c2pa(data, mime, _read(trust_anchors, "trust anchors"))
+            report["c2pa"] = {
+                "state": result.validation_state,
+                "manifest": result.active_manifest,
+                "signer": result.signer_common_name,
+                "ingredients": [i.manifest_label or i.title for i in result.ingredients],
+                "model": result.custody.model_reference if result.custody else None,
+            }
+            if latents is not None:
+                if result.custody is None or result.custody.output_manifest is None:
+                    raise C2paAssertionInvalid("the C2PA manifest carries no output manifest")
+                envelope = result.custody.output_manifest
+                subject = str(result.custody.output_image_digest)
+        elif latents is not None:
+            envelope = _read(manifest or image.with_name(image.name + ".custody.json"), "manifest")
+        if envelope is not None and latents is not None and policy and namespace:
+            verified = verify_output(
+                envelope.strip(),
+                subject,
+                read_chain(latents),
+                load_reprint_policy(policy),
+                namespace,
+            )
+            report["output"] = _summary(verified)
+    except ProvenanceError as exc:
+        _fail(exc)
+    except VerificationError as exc:
+        _fail(exc)
+    if not report:
+        raise click.UsageError("nothing to verify: give --latents/--policy/--namespace or --c2pa")
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        for kind, item in report.items():
+            click.echo(f"OK {kind}: {json.dumps(item)}")
