@@ -22,11 +22,11 @@ from registry.errors import Unauthorized
 from registry.http.deps import Caller, DbSession
 from registry.hub import records
 from registry.hub.attestation import ATTRIBUTION_TYPE
-from registry.hub.c2pa_claims import c2pa_ancestors, c2pa_claim
+from registry.hub.c2pa_claims import c2pa_claim, c2pa_lineage
 from registry.hub.claims import claimed_model, latent_envelopes, manifest_claim
 from registry.hub.config import hub_of, ledger_of
 from registry.hub.errors import MalformedSubmission, NotRegistered
-from registry.hub.intake import read_submission
+from registry.hub.intake import ImagePart, read_submission
 from registry.hub.model_status import model_status
 from registry.hub.registration import register, terms_of
 from registry.hub.reprints import Match, attribution_statement, check_terms, record_reprint, use_of
@@ -81,11 +81,10 @@ class HubController(Controller):
             latents = latent_envelopes(submission.require(LATENTS_PART))
             claim = manifest_claim(envelope, latents, submission.image, policy, repository)
         else:
-            if LATENTS_PART in submission.fields:
-                raise MalformedSubmission("a 'latents' part needs its 'manifest' part")
             if submission.image is None:
                 raise MalformedSubmission("send a 'manifest' and 'latents', or a C2PA 'image'")
-            claim = c2pa_claim(submission.image, hub.trust_anchors_pem)
+            latents = latent_envelopes(submission.require(LATENTS_PART))
+            claim = c2pa_claim(submission.image, latents, hub.trust_anchors_pem, policy)
             principal.require(claim.namespace, Scope.PUSH, repository=claim.repository)
         state = request.app.state
         output, created = await register(db_session, state, ledger_of(state), principal, claim)
@@ -195,27 +194,21 @@ class HubController(Controller):
         )
 
     async def _find_original(
-        self, db_session: DbSession, image: Any, anchors: bytes | None
+        self, db_session: DbSession, image: ImagePart, anchors: bytes | None
     ) -> Match:
         exact = await records.output_by_image(db_session, image.digest)
         if exact is not None:
             return Match(exact, image.digest, "exact")
-        if image.data is not None:
-            ancestors = c2pa_ancestors(image, anchors)
-            if ancestors is not None:
-                labels, digests = ancestors
-                found = await records.outputs_by_c2pa_label(db_session, labels)
-                found += await records.outputs_by_image(db_session, digests)
-                if found:
-                    order = {value: i for i, value in enumerate([*labels, *digests])}
-                    nearest = min(
-                        found,
-                        key=lambda o: min(
-                            order.get(o.c2pa_label or "", len(order)),
-                            order.get(o.image_digest, len(order)),
-                        ),
-                    )
-                    return Match(nearest, image.digest, "c2pa")
+        lineage = c2pa_lineage(image, anchors)
+        if lineage is not None:
+            labels = [label for label, _ in lineage.steps]
+            rendered = [digest for _, digest in lineage.steps if digest is not None]
+            found = await records.outputs_by_c2pa_label(db_session, labels)
+            found += await records.outputs_by_image(db_session, rendered)
+            ranked = [(lineage.rank(o.c2pa_label, o.image_digest), o.id, o) for o in found]
+            nearest = min((r for r in ranked if r[0] is not None), default=None)
+            if nearest is not None:
+                return Match(nearest[2], image.digest, "c2pa")
         raise NotRegistered(
             f"{image.digest} is not registered, and no registered output is among its "
             "validated C2PA ingredients"

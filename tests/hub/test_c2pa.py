@@ -1,0 +1,173 @@
+"""C2PA registrations and reprints of credentialed derivatives, end to end on both engines."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import c2pa
+import pytest
+from cryptography.hazmat.primitives import serialization
+from litestar.testing import TestClient
+
+from registry import create_app
+from registry.settings import Settings
+from signing.provenance.c2pa_sign import TRAINED_ALGORITHMIC_MEDIA, sign_c2pa
+from tests.hub.conftest import generate, png, push_version
+from tests.provenance.pki import C2paPki, make_c2pa_pki, png_chunk, png_chunks, png_from
+from tests.registry.helpers import bearer, sha256_digest
+from tests.registry.oci_client import Oci
+
+PNG = "image/png"
+
+
+@pytest.fixture(scope="module")
+def pki() -> C2paPki:
+    return make_c2pa_pki("es256")
+
+
+@pytest.fixture
+def c2pa_hub(hub_settings: Settings, pki: C2paPki, tmp_path: Path):  # type: ignore[no-untyped-def]
+    anchors = tmp_path / "c2pa-anchors.pem"
+    anchors.write_bytes(pki.anchors_pem)
+    settings = replace(hub_settings, c2pa_trust_anchors=anchors)
+    with TestClient(app=create_app(settings), base_url="http://127.0.0.1") as client:
+        yield client
+
+
+@pytest.fixture
+def pusher(make_token):  # type: ignore[no-untyped-def]
+    return bearer(make_token(scopes="pull,push").secret)
+
+
+@pytest.fixture
+def model(c2pa_hub, make_token, keys, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    oci = Oci(c2pa_hub, bearer(make_token(scopes="admin").secret), name="acme/sd")
+    return push_version(oci, signer=keys.release, root=tmp_path)
+
+
+def _register(hub, headers, image: bytes, latents: list[bytes]):  # type: ignore[no-untyped-def]
+    chain = json.dumps([json.loads(e) for e in latents]).encode()
+    return hub.post(
+        "/api/v1/outputs",
+        files={
+            "image": ("image.png", image, PNG),
+            "latents": ("latents.json", chain, "application/json"),
+        },
+        headers=headers,
+    )
+
+
+def _reprint(hub, headers, image: bytes, **request: object):  # type: ignore[no-untyped-def]
+    body = json.dumps({"reprinter": "daily-planet", **request}).encode()
+    return hub.post(
+        "/api/v1/reprints",
+        files={"request": ("r.json", body, "application/json"), "image": ("i.png", image, PNG)},
+        headers=headers,
+    )
+
+
+def _credentialed(pki, keys, model, *, seed=0, terms=("attribution",)):  # type: ignore[no-untyped-def]
+    gen = generate(keys, model, image=png(seed=seed, size=32), terms=terms)
+    signed = sign_c2pa(
+        gen.image, PNG, pki.signer(), model_reference=model, output_manifest=gen.manifest
+    )
+    return signed, gen
+
+
+def test_register_a_credentialed_image_then_reprint_a_derivative(
+    c2pa_hub, pki, keys, model, pusher
+):
+    parent, gen = _credentialed(pki, keys, model)
+    registered = _register(c2pa_hub, pusher, parent, gen.latents)
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["kind"] == "c2pa"
+    assert registered.json()["image_digest"] == sha256_digest(parent)
+
+    child = sign_c2pa(
+        png(seed=9, size=32), PNG, pki.signer(), model_reference=model, parents=[(parent, PNG)]
+    )
+    granted = _reprint(c2pa_hub, pusher, child)
+    assert granted.status_code == 201, granted.text
+    body = granted.json()
+    assert body["via"] == "c2pa" and body["original"] == sha256_digest(parent)
+    assert body["image_digest"] == sha256_digest(child)
+    view = c2pa_hub.get(f"/api/v1/outputs/{sha256_digest(parent)}").json()
+    assert view["reprints"][0]["via"] == "c2pa"
+    assert view["chain"]["c2paSigner"] == "Custody C2PA Signer"
+
+
+def test_a_derivative_is_judged_as_a_derivative_work(c2pa_hub, pki, keys, model, pusher):
+    parent, gen = _credentialed(pki, keys, model, terms=("attribution", "no-derivatives"))
+    assert _register(c2pa_hub, pusher, parent, gen.latents).status_code == 201
+    child = sign_c2pa(
+        png(seed=8, size=32), PNG, pki.signer(), model_reference=model, parents=[(parent, PNG)]
+    )
+    refused = _reprint(c2pa_hub, pusher, child, derivative=False)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["term"] == "no-derivatives"
+    exact = _reprint(c2pa_hub, pusher, parent)  # the original itself is no derivative
+    assert exact.status_code == 201, exact.text
+
+
+def test_a_derivative_of_a_tampered_parent_is_refused(c2pa_hub, pki, keys, model, pusher):
+    parent, gen = _credentialed(pki, keys, model)
+    assert _register(c2pa_hub, pusher, parent, gen.latents).status_code == 201
+    chunks = png_chunks(parent)
+    extra = (b"tEXt", png_chunk(b"tEXt", b"Comment\x00tampered"))
+    tampered = png_from([*chunks[:-1], extra, chunks[-1]])
+    child = sign_c2pa(
+        png(seed=7, size=32), PNG, pki.signer(), model_reference=model, parents=[(tampered, PNG)]
+    )
+    response = _reprint(c2pa_hub, pusher, child)
+    assert response.status_code == 422, response.text
+    assert response.json()["check"] == "c2pa-ingredient-invalid"
+
+
+def test_a_manifest_that_asks_for_a_remote_fetch_is_refused(c2pa_hub, pki, keys, pusher):
+    signer = pki.signer()
+    chain = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in signer.chain)
+    created = {"action": "c2pa.created", "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA}
+    definition = {
+        "claim_generator_info": [{"name": "elsewhere"}],
+        "title": "remote",
+        "assertions": [{"label": "c2pa.actions.v2", "data": {"actions": [created]}}],
+    }
+    out = io.BytesIO()
+    context = c2pa.Context.from_dict({"builder": {"thumbnail": {"enabled": False}}})
+    with c2pa.Builder(definition, context=context) as builder:
+        builder.set_no_embed()
+        builder.set_remote_url("http://127.0.0.1:9/manifest.c2pa")
+        alg = c2pa.C2paSigningAlg.ES256
+        with c2pa.Signer.from_callback(signer.sign, alg, chain.decode(), None) as c2pa_signer:
+            builder.sign(c2pa_signer, PNG, io.BytesIO(png(seed=3, size=32)), out)
+    gen = generate(keys, "acme/sd@sha256:" + "ab" * 32)
+    response = _register(c2pa_hub, pusher, out.getvalue(), gen.latents)
+    assert response.status_code == 422, response.text
+    assert response.json()["check"] == "c2pa-remote-manifest"
+
+
+def test_credentials_without_an_output_manifest_or_a_trusted_signer_are_refused(
+    c2pa_hub, pki, keys, model, pusher
+):
+    gen = generate(keys, model, image=png(seed=4, size=32))
+    bare = sign_c2pa(gen.image, PNG, pki.signer(), model_reference=model)
+    response = _register(c2pa_hub, pusher, bare, gen.latents)
+    assert response.status_code == 422, response.text
+    assert response.json()["check"] == "c2pa-output-manifest-missing"
+    stranger = make_c2pa_pki("es256")
+    foreign = sign_c2pa(
+        gen.image, PNG, stranger.signer(), model_reference=model, output_manifest=gen.manifest
+    )
+    response = _register(c2pa_hub, pusher, foreign, gen.latents)
+    assert response.status_code == 422, response.text
+    assert response.json()["check"] == "c2pa-untrusted-signer"
+
+
+def test_without_trust_anchors_c2pa_registration_is_off(hub, keys, pusher):
+    gen = generate(keys, "acme/sd@sha256:" + "ab" * 32)
+    response = _register(hub, pusher, gen.image, gen.latents)
+    assert response.status_code == 503, response.text
+    assert response.json()["check"] == "configuration"
