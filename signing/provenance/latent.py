@@ -180,7 +180,9 @@ def _sign(
     node_id: str,
     runtime: Mapping[str, str],
     parameters: Mapping[str, str | int | float | bool],
+    node_key_id: str = "",
 ) -> SignedLatent:
+    node_key_id = node_key_id or key_id(signer.public_key)
     if dtype not in DTYPE_SIZES:
         raise ProvenanceFormatError(
             f"latent dtype {dtype!r} is not one of {', '.join(DTYPE_SIZES)}"
@@ -204,7 +206,7 @@ def _sign(
         )
     except (ValueError, TypeError) as exc:
         raise ProvenanceFormatError(f"invalid latent record: {exc}") from None
-    signed = sign_statement(statement, signer)
+    signed = sign_statement(statement, signer, keyid=node_key_id)
     return SignedLatent(signed.envelope, signed.digest, latent_digest, step)
 
 
@@ -235,6 +237,7 @@ class LatentRecorder:
     runtime: Mapping[str, str] = field(default_factory=dict)
     parameters: Mapping[str, str | int | float | bool] = field(default_factory=dict)
     records: list[SignedLatent] = field(default_factory=list)
+    _key_id: str = field(default="", init=False, repr=False)
 
     @property
     def head(self) -> str | None:
@@ -254,6 +257,8 @@ class LatentRecorder:
         step: int,
     ) -> SignedLatent:
         """Hash and sign one latent; its parent is the previous record."""
+        if not self._key_id:
+            self._key_id = key_id(self.signer.public_key)
         signed = _sign(
             self.signer,
             latent_digest=canonical_latent_digest(array_bytes, dtype, shape),
@@ -270,6 +275,7 @@ class LatentRecorder:
             node_id=self.node_id,
             runtime=self.runtime,
             parameters=self.parameters,
+            node_key_id=self._key_id,
         )
         self.records.append(signed)
         return signed
