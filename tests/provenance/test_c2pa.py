@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import c2pa
@@ -345,3 +346,14 @@ def test_signing_refuses_bad_input(es256: C2paPki) -> None:
         sign_c2pa(RED, PNG, es256.signer(), model_reference="acme/x:latest")
     with pytest.raises(ProvenanceFormatError):
         sign_c2pa(RED, PNG, es256.signer(), model_reference=MODEL, output_manifest=IMAGE)
+
+
+def test_validation_is_safe_from_several_threads(es256: C2paPki) -> None:
+    signed = sign_c2pa(RED, PNG, es256.signer(), model_reference=MODEL)
+    with ThreadPoolExecutor(4) as pool:
+        states = set(
+            pool.map(
+                lambda _: verify_c2pa(signed, PNG, es256.anchors_pem).validation_state, range(40)
+            )
+        )
+    assert states == {"Trusted"}

@@ -8,7 +8,9 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import jsonschema_rs
 import pytest
+import yaml
 
 from signing.keys import generate_private_key, key_id
 from signing.provenance import (
@@ -194,3 +196,23 @@ def test_published_schemas_are_generated_from_the_models(file: str, generated: o
     published = json.loads((REPO / "policies" / file).read_text())
     assert callable(generated)
     assert published == generated(), f"regenerate policies/{file}"
+
+
+def test_signed_statements_validate_against_the_published_schemas() -> None:
+    case = scenario(steps=(0, 1))
+    for envelope, file in (
+        (case.chain[1], "latent-record.v1.schema.json"),
+        (case.manifest, "output-manifest.v1.schema.json"),
+    ):
+        schema = json.loads((REPO / "policies" / file).read_text())
+        validator = jsonschema_rs.Draft202012Validator(schema)
+        statement = json.loads(parse_envelope(envelope).payload)
+        assert validator.is_valid(statement), file
+        statement["predicate"]["prompt"] = "leaked"
+        assert not validator.is_valid(statement), file
+
+
+def test_the_example_reprint_policy_validates_against_its_schema() -> None:
+    schema = json.loads((REPO / "policies" / "reprint-policy.v1.schema.json").read_text())
+    document = yaml.safe_load((REPO / "policies" / "reprint-policy.example.yaml").read_text())
+    assert jsonschema_rs.Draft202012Validator(schema).is_valid(document)
