@@ -31,14 +31,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-from tuf.api import exceptions as tuf_errors
-from tuf.api.metadata import Metadata, TargetFile  # type: ignore[attr-defined]  # re-exported
+from tuf.api.metadata import TargetFile  # type: ignore[attr-defined]  # re-exported
 from tuf.ngclient.fetcher import FetcherInterface
 
 from verifier.agent.cache import BlobCache
 from verifier.agent.errors import AgentError
 from verifier.agent.fetchers import MIRROR_BASE_URL, DirectoryFetcher, RegistryFetcher
-from verifier.agent.freshness import SignedRepository
+from verifier.agent.freshness import MetadataStore, SignedRepository, earliest_expiry
 from verifier.agent.signatures import fetch_bundles, verify_signatures
 from verifier.agent.state import AgentState, FileRecord, VersionRecord, locked, now
 from verifier.agent.targets import (
@@ -129,7 +128,7 @@ class Agent:
         self.config = config
         self.cache_dir = config.cache_dir
         self._state_path = config.cache_dir / "state.json"
-        self._tuf_dir = config.cache_dir / "tuf"
+        self._metadata = MetadataStore(config.cache_dir)
 
     # -- state --------------------------------------------------------------------
 
@@ -175,15 +174,20 @@ class Agent:
         return self.config.registry.rstrip("/")
 
     def _signed_repository(self, *, local_only: bool) -> SignedRepository:
-        if local_only or self.config.offline:
-            if self.config.mirror is not None:
-                fetcher: FetcherInterface = DirectoryFetcher(self.config.mirror)
-            else:
-                fetcher = DirectoryFetcher(self._tuf_dir, trusted_copy=True)
-            return SignedRepository(self._tuf_dir, self.config.trust_root, fetcher, MIRROR_BASE_URL)
-        base = self._registry()
-        fetcher = self.config.metadata_fetcher or RegistryFetcher(base, self.config.token)
-        return SignedRepository(self._tuf_dir, self.config.trust_root, fetcher, f"{base}/tuf/")
+        # A mirror directory replaces the network for metadata; offline (and every
+        # load) re-verifies the agent's own trusted copy instead.
+        fetcher: FetcherInterface
+        base_url = MIRROR_BASE_URL
+        if self.config.mirror is not None:
+            fetcher = DirectoryFetcher(self.config.mirror)
+        elif local_only or self.config.offline:
+            fetcher = DirectoryFetcher(self._metadata.trusted(), trusted_copy=True)
+        else:
+            base_url = f"{self._registry()}/tuf/"
+            fetcher = self.config.metadata_fetcher or RegistryFetcher(
+                self._registry(), self.config.token
+            )
+        return SignedRepository(self._metadata, self.config.trust_root, fetcher, base_url)
 
     def _pull(
         self,
@@ -200,7 +204,22 @@ class Agent:
                     "storage", f"cache {self.cache_dir} belongs to registry {state.registry}"
                 )
             state.registry = self._registry()
-        signed = self._signed_repository(local_only=False)
+        with self._signed_repository(local_only=False) as signed:
+            result, record = self._resolve(state, signed, namespace, repository, alias, progress)
+            signed.commit()
+        state.promote(key, record)
+        return result
+
+    def _resolve(
+        self,
+        state: AgentState,
+        signed: SignedRepository,
+        namespace: str,
+        repository: str,
+        alias: str,
+        progress: Progress | None,
+    ) -> tuple[PullResult, VersionRecord]:
+        key = _key(repository, alias)
         signed.refresh()
         alias_target = signed.target(alias_path(repository, alias), f"alias {key}")
         version = alias_target.custom.get("version")
@@ -230,8 +249,8 @@ class Agent:
             and current.version == version
             and all(cache.path(f.sha256).is_file() for f in current.files)
         ):
-            state.promote(key, _renewed(current, expires))
-            return PullResult(repository, alias, version, manifest_digest, False, 0, 0)
+            unchanged = PullResult(repository, alias, version, manifest_digest, False, 0, 0)
+            return unchanged, _renewed(current, expires)
         if self.config.offline:
             raise AgentError(
                 "offline", f"{key} moved to {version}; its files cannot be fetched offline"
@@ -241,8 +260,8 @@ class Agent:
                 client, signed, cache, namespace, repository, version, manifest_digest,
                 version_target, expires, progress,
             )  # fmt: skip
-        state.promote(key, record)
-        return PullResult(repository, alias, version, manifest_digest, True, downloaded, reused)
+        result = PullResult(repository, alias, version, manifest_digest, True, downloaded, reused)
+        return result, record
 
     def _fetch_version(
         self,
@@ -333,11 +352,13 @@ class Agent:
 
     def _check_fresh(self, namespace: str, repository: str, record: VersionRecord) -> None:
         try:
-            signed = self._signed_repository(local_only=True)
-            signed.refresh()
-            target = signed.target(
-                manifest_path(repository, record.version), f"version {record.version}"
-            )
+            with self._signed_repository(local_only=True) as signed:
+                signed.refresh()
+                target = signed.target(
+                    manifest_path(repository, record.version), f"version {record.version}"
+                )
+                if self.config.mirror is not None:
+                    signed.commit()  # newer metadata from the mirror becomes trusted
         except AgentError as exc:
             if exc.reason != "expired" or not self.config.expiry.grace:
                 raise
@@ -364,17 +385,8 @@ class Agent:
             )
 
     def _trusted_expiry(self, namespace: str) -> Any:
-        earliest = None
-        for role in ("timestamp", "snapshot", "targets", namespace):
-            try:
-                data = (self._tuf_dir / f"{role}.json").read_bytes()
-                expires = Metadata.from_bytes(data).signed.expires
-            except (OSError, tuf_errors.RepositoryError):
-                continue
-            earliest = expires if earliest is None else min(earliest, expires)
-        if earliest is None:
-            raise AgentError("expired", "no trusted TUF metadata to judge a grace period by")
-        return earliest
+        roles = ["timestamp", "snapshot", "targets", namespace]
+        return earliest_expiry(self._metadata.trusted(), roles)
 
     def load_session(
         self,

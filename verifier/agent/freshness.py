@@ -8,26 +8,36 @@ answers target lookups, walking the namespace delegation. It never downloads a
 target: the agent fetches bytes by digest from the OCI API and checks them
 against the :class:`~tuf.api.metadata.TargetFile` returned here.
 
-ngclient writes each verified metadata file atomically (temporary file, then
-``os.replace``), so the trusted state survives a restart and a failed refresh
-leaves the previous trusted copy in place.
+The trusted copy must always be one consistent, fully verified set: ngclient
+persists each top-level file as soon as it verifies, so a refresh that fails at a
+delegated role would leave a new snapshot beside an old namespace role, and the
+last known good could no longer be re-verified. So each refresh works in a
+staged copy of the trusted directory (:class:`MetadataStore`), and the agent
+commits it (an atomic symlink swap) only when the whole pull succeeded;
+otherwise the staged copy is discarded. Rollback protection is therefore
+relative to the last successful pull.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 
 from tuf.api import exceptions as tuf_errors
 from tuf.api.metadata import Metadata, TargetFile  # type: ignore[attr-defined]  # re-exported
+from tuf.api.serialization import DeserializationError
 from tuf.ngclient.config import UpdaterConfig
 from tuf.ngclient.fetcher import FetcherInterface
 from tuf.ngclient.updater import Updater
 
 from verifier.agent.errors import AgentError
 
-__all__ = ["SignedRepository", "reason_for_tuf_error"]
+__all__ = ["MetadataStore", "SignedRepository", "reason_for_tuf_error"]
 
 _logger = logging.getLogger(__name__)
 
@@ -35,6 +45,8 @@ _logger = logging.getLogger(__name__)
 def reason_for_tuf_error(exc: Exception) -> AgentError:
     """Map python-tuf's errors onto the agent's reason codes."""
     text = f"TUF: {type(exc).__name__}: {exc}"
+    if exc.__cause__ is not None:  # e.g. why deserialisation failed
+        text += f" ({exc.__cause__})"
     if isinstance(exc, tuf_errors.ExpiredMetadataError):
         return AgentError("expired", text)
     if isinstance(exc, tuf_errors.UnsignedMetadataError):
@@ -47,6 +59,8 @@ def reason_for_tuf_error(exc: Exception) -> AgentError:
         return AgentError("digest", text)
     if isinstance(exc, tuf_errors.DownloadError):
         return AgentError("network", text)
+    if isinstance(exc, DeserializationError):
+        return AgentError("format", text)
     if isinstance(exc, tuf_errors.RepositoryError):
         # e.g. a role missing from snapshot, a removed snapshot entry: inconsistent metadata
         return AgentError("rollback", text)
@@ -55,28 +69,92 @@ def reason_for_tuf_error(exc: Exception) -> AgentError:
     return AgentError("format", text)
 
 
+class MetadataStore:
+    """The trusted metadata directory as a symlink (``tuf``) to one complete copy."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.link = root / "tuf"
+
+    def trusted(self) -> Path:
+        """The committed copy (created empty on first use)."""
+        if not self.link.exists():
+            self.root.mkdir(parents=True, exist_ok=True)
+            first = self.root / f"tuf.{uuid.uuid4().hex}"
+            first.mkdir()
+            self._point_at(first)
+        return self.link.resolve()
+
+    def stage(self) -> Path:
+        staged = self.root / f"tuf.{uuid.uuid4().hex}"
+        shutil.copytree(self.trusted(), staged, symlinks=True)
+        return staged
+
+    def commit(self, staged: Path) -> None:
+        old = self.trusted()
+        self._point_at(staged)
+        if old != staged:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def _point_at(self, target: Path) -> None:
+        temporary = self.root / f".tuf.{uuid.uuid4().hex}"
+        temporary.symlink_to(target.name)
+        temporary.replace(self.link)  # atomic: readers see the old copy or the new one
+        directory = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
 class SignedRepository:
-    """One refresh of the registry's TUF metadata and the lookups that follow it."""
+    """One refresh of the registry's TUF metadata in a staged copy, and the lookups after it.
+
+    Use it as a context manager: the staged copy is discarded unless :meth:`commit`
+    was called.
+    """
 
     def __init__(
         self,
-        metadata_dir: Path,
+        store: MetadataStore,
         trust_root: bytes,
         fetcher: FetcherInterface,
         base_url: str,
     ) -> None:
-        metadata_dir.mkdir(parents=True, exist_ok=True)
-        self._dir = metadata_dir
+        self._store = store
+        self._dir = store.stage()
+        self._committed = False
         try:
             self._updater = Updater(
-                str(metadata_dir),
+                str(self._dir),
                 base_url,
                 fetcher=fetcher,
                 config=UpdaterConfig(prefix_targets_with_hash=False),
                 bootstrap=trust_root,
             )
         except (tuf_errors.RepositoryError, tuf_errors.DownloadError, OSError, ValueError) as exc:
+            self.discard()
             raise reason_for_tuf_error(exc) from exc
+
+    def __enter__(self) -> SignedRepository:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if not self._committed:
+            self.discard()
+
+    def commit(self) -> None:
+        """Make this refresh's metadata the trusted copy."""
+        self._store.commit(self._dir)
+        self._committed = True
+
+    def discard(self) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)
 
     def refresh(self) -> None:
         try:
@@ -95,13 +173,18 @@ class SignedRepository:
         return found
 
     def expires(self, roles: list[str]) -> datetime:
-        """The earliest expiry among the trusted copies of ``roles`` (just verified)."""
-        earliest = datetime.max.replace(tzinfo=UTC)
-        for role in roles:
-            path = self._dir / f"{role}.json"
-            try:
-                signed = Metadata.from_bytes(path.read_bytes()).signed
-            except (OSError, tuf_errors.RepositoryError) as exc:
-                raise AgentError("storage", f"trusted {role} metadata unreadable: {exc}") from exc
-            earliest = min(earliest, signed.expires)
-        return earliest
+        """The earliest expiry among the staged copies of ``roles`` (just verified)."""
+        return earliest_expiry(self._dir, roles)
+
+
+def earliest_expiry(directory: Path, roles: list[str]) -> datetime:
+    """The earliest expiry among the metadata files of ``roles`` in ``directory``."""
+    earliest = datetime.max.replace(tzinfo=UTC)
+    for role in roles:
+        path = directory / f"{role}.json"
+        try:
+            signed = Metadata.from_bytes(path.read_bytes()).signed
+        except (OSError, tuf_errors.RepositoryError) as exc:
+            raise AgentError("storage", f"trusted {role} metadata unreadable: {exc}") from exc
+        earliest = min(earliest, signed.expires)
+    return earliest

@@ -1,0 +1,180 @@
+"""Each attack: the agent refuses with a reason code and the last known good keeps serving."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from freezegun import freeze_time
+from securesystemslib.signer import CryptoSigner
+
+from signing import generate_private_key
+from tests.verifier.agent.models import add_model
+from tests.verifier.agent.world import World
+from verifier.agent import Agent, AgentError
+
+X = np.array([1, 2, 3, 4], dtype=np.float32)
+ALIAS = "production"
+
+
+def _serving(agent: Agent, world: World, expected_version: str, plus: float) -> None:
+    """The last known good is still current, loadable, and computes with its own weights."""
+    track = agent.status()["aliases"][f"{world.repository}@{ALIAS}"]
+    assert track["current"]["version"] == expected_version
+    session = agent.load_session(world.repository, ALIAS)
+    assert session.run(None, {"x": X})[0].tolist() == (X + plus).tolist()
+
+
+def _refused(agent: Agent, world: World, reason: str) -> AgentError:
+    with pytest.raises(AgentError) as caught:
+        agent.pull(world.repository, ALIAS)
+    assert caught.value.reason == reason, caught.value.diagnostics()
+    failure = agent.status()["aliases"][f"{world.repository}@{ALIAS}"]["last_failure"]
+    assert failure["reason"] == reason
+    return caught.value
+
+
+@pytest.fixture
+def good(world: World) -> Agent:
+    """Version 1.0.0 (w = 1) pulled and current."""
+    world.release("1.0.0", add_model(np.ones(4)))
+    agent = world.agent()
+    agent.pull(world.repository, ALIAS)
+    return agent
+
+
+def test_tampered_blob_on_the_server(world: World, good: Agent) -> None:
+    # weights no other test uses: the registry stores each blob once for all repositories
+    published = world.release("2.0.0", add_model(np.random.default_rng().random(4)))
+    digest = str(published.layers[0]["digest"]).removeprefix("sha256:")
+    assert world.server_blobs is not None
+    stored = world.server_blobs / "sha256" / digest[:2] / digest
+    data = bytearray(stored.read_bytes())
+    data[-1] ^= 0xFF
+    stored.write_bytes(bytes(data))
+    _refused(good, world, "digest")
+    _serving(good, world, "1.0.0", 1)
+    assert not list((world.root / "cache" / "blobs" / "sha256").glob(f"{digest}*"))
+
+
+def test_rollback_to_older_metadata(world: World, good: Agent) -> None:
+    old_timestamp = world.tuf.files["timestamp.json"]
+    world.release("2.0.0", add_model(np.full(4, 2.0)))
+    good.pull(world.repository, ALIAS)
+    world.tuf.files["timestamp.json"] = old_timestamp  # the attacker replays an older state
+    _refused(good, world, "rollback")
+    _serving(good, world, "2.0.0", 2)
+
+
+def test_frozen_expired_timestamp(world: World, good: Agent) -> None:
+    # The repository stops changing; a day later its timestamp has expired.
+    with freeze_time(timedelta(days=2)):
+        _refused(good, world, "expired")
+        with pytest.raises(AgentError) as refused:
+            good.load_session(world.repository, ALIAS)  # no grace: refuse to serve stale
+        assert refused.value.reason == "expired"
+        lenient = world.agent(grace=timedelta(days=3))
+        _serving(lenient, world, "1.0.0", 1)
+    with freeze_time(timedelta(days=5)), pytest.raises(AgentError, match="grace period ended"):
+        lenient.load_session(world.repository, ALIAS)
+
+
+def test_mix_and_match_snapshot_and_targets(world: World, good: Agent) -> None:
+    namespace_version = world.tuf.delegated["acme"].signed.version
+    old_role = world.tuf.files[f"{namespace_version}.acme.json"]
+    world.release("2.0.0", add_model(np.full(4, 2.0)))
+    new_version = world.tuf.delegated["acme"].signed.version
+    # the new snapshot with the namespace role of an older time
+    world.tuf.files[f"{new_version}.acme.json"] = old_role
+    _refused(good, world, "rollback")
+    _serving(good, world, "1.0.0", 1)
+
+
+def test_targets_role_below_threshold_and_one_key_twice(world: World) -> None:
+    world.tuf.add_namespace("acme", threshold=2, keys=2)
+    world.release("1.0.0", add_model(np.ones(4)))
+    agent = world.agent()
+    agent.pull(world.repository, ALIAS)
+    first = world.tuf.signers["acme"][0]
+    world.push("2.0.0", add_model(np.full(4, 2.0)))
+    world.sign_version(world.published["2.0.0"])
+    world.set_alias(ALIAS, world.published["2.0.0"])
+    world.tuf.publish(namespace_signers={"acme": [first]})
+    _refused(agent, world, "threshold")
+    _serving(agent, world, "1.0.0", 1)
+
+    # one key's signature listed twice must not count as two
+    name = f"{world.tuf.delegated['acme'].signed.version}.acme.json"
+    document = json.loads(world.tuf.files[name])
+    document["signatures"] = document["signatures"] * 2
+    world.tuf.files[name] = json.dumps(document).encode()
+    error = _refused(agent, world, "format")
+    assert "Multiple signatures" in str(error)
+    _serving(agent, world, "1.0.0", 1)
+
+
+def test_namespace_key_signing_outside_its_namespace(world: World, good: Agent) -> None:
+    published = world.push("2.0.0", add_model(np.full(4, 2.0)))
+    # acme's role lists a target in beta's namespace: beta is never delegated to acme
+    world.repository, original = "beta/model", world.repository
+    world.set_alias(ALIAS, published, namespace="acme")
+    world.tuf.publish()
+    with pytest.raises(AgentError) as caught:
+        good.pull("beta/model", ALIAS)
+    assert caught.value.reason == "unsigned"
+    # beta's own role signed with acme's key
+    world.set_alias(ALIAS, published, namespace="beta")
+    world.tuf.publish(namespace_signers={"beta": world.tuf.signers["acme"]})
+    with pytest.raises(AgentError) as caught:
+        good.pull("beta/model", ALIAS)
+    assert caught.value.reason == "threshold"
+    world.repository = original
+    _serving(good, world, "1.0.0", 1)
+
+
+def test_alias_pointing_at_an_unsigned_version(world: World, good: Agent) -> None:
+    published = world.push("2.0.0", add_model(np.full(4, 2.0)))
+    world.set_alias(ALIAS, published)  # the version's own targets are not signed
+    world.tuf.publish()
+    _refused(good, world, "unsigned")
+    _serving(good, world, "1.0.0", 1)
+
+
+def test_version_without_an_oms_signature(world: World, good: Agent) -> None:
+    published = world.push("2.0.0", add_model(np.full(4, 2.0)), sign=False)
+    world.sign_version(published)
+    world.set_alias(ALIAS, published)
+    world.tuf.publish()
+    _refused(good, world, "policy")
+    _serving(good, world, "1.0.0", 1)
+
+
+def test_version_signed_by_an_untrusted_key(world: World, good: Agent) -> None:
+    stranger = generate_private_key("ed25519")
+    published = world.push("2.0.0", add_model(np.full(4, 2.0)), key=stranger)
+    world.sign_version(published)
+    world.set_alias(ALIAS, published)
+    world.tuf.publish()
+    _refused(good, world, "identity")
+    _serving(good, world, "1.0.0", 1)
+
+
+def test_network_failure(world: World, good: Agent) -> None:
+    world.release("2.0.0", add_model(np.full(4, 2.0)))
+    world.fetcher.offline = True
+    _refused(good, world, "network")
+    _serving(good, world, "1.0.0", 1)
+    unreachable = world.agent(registry="http://127.0.0.1:9")
+    unreachable.config.__dict__["metadata_fetcher"] = None  # the real HTTP fetcher
+    with pytest.raises(AgentError) as caught:
+        unreachable.pull(world.repository, ALIAS)
+    assert caught.value.reason in {"network", "storage"}
+
+
+def test_unknown_signing_key_for_timestamp(world: World, good: Agent) -> None:
+    world.tuf.signers["timestamp"] = [CryptoSigner.generate_ed25519()]
+    world.release("2.0.0", add_model(np.full(4, 2.0)))
+    _refused(good, world, "threshold")
+    _serving(good, world, "1.0.0", 1)

@@ -1,0 +1,28 @@
+"""Pull and load: the happy path, incremental updates, last known good, status."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.verifier.agent.models import add_model
+from tests.verifier.agent.world import World
+
+X = np.array([1, 2, 3, 4], dtype=np.float32)
+
+
+def _run(session: object) -> list[float]:
+    return session.run(None, {"x": X})[0].tolist()  # type: ignore[attr-defined]
+
+
+def test_pull_verifies_and_loads_the_current_version(world: World) -> None:
+    world.release("1.0.0", add_model(np.ones(4)) | {"README.md": b"hello"})
+    agent = world.agent()
+    result = agent.pull(world.repository, "production")
+    assert (result.version, result.changed) == ("1.0.0", True)
+    assert result.downloaded_bytes == sum(len(v) for v in world.published["1.0.0"].files.values())
+    assert _run(agent.load_session(world.repository, "production")) == [2, 3, 4, 5]
+
+    again = agent.pull(world.repository, "production")
+    assert (again.changed, again.downloaded_bytes) == (False, 0)
+    status = agent.status()["aliases"][f"{world.repository}@production"]
+    assert status["current"]["version"] == "1.0.0" and status["last_failure"] is None
