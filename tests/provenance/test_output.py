@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from freezegun import freeze_time
 
 from signing.keys import generate_private_key
 from signing.provenance import image_digest, sign_output_manifest
@@ -20,6 +23,7 @@ from tests.provenance.factories import (
 )
 from verifier.provenance import (
     BrokenParentLink,
+    CreatedInFuture,
     EnvelopeMalformed,
     FinalLatentMismatch,
     IdentityClaimMismatch,
@@ -116,3 +120,25 @@ def test_a_latent_record_is_not_an_output_manifest() -> None:
     )
     with pytest.raises(EnvelopeMalformed):
         verify_output(manifest, image_digest(IMAGE), [manifest], policy, "acme/a")
+
+
+def test_a_creation_time_in_the_future_is_refused() -> None:
+    case = scenario(steps=(0,))
+    when = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
+    manifest = sign_output_manifest(
+        case.creator,
+        image_digest=image_digest(IMAGE),
+        model_reference=MODEL,
+        final_latent=case.recorder.head or "",
+        creator_id="alice",
+        license="MIT",
+        terms=["reprint-allowed"],
+        created=when,
+    )
+    args = (manifest, image_digest(IMAGE), case.chain, case.policy, "acme/a")
+    with freeze_time("2030-06-01 11:56:00"):  # within the allowed clock skew
+        assert verify_output(*args).created == when
+    with freeze_time("2030-06-01 11:54:59"), pytest.raises(CreatedInFuture) as caught:
+        verify_output(*args)
+    assert caught.value.reason == "created-in-future"
+    assert verify_output(*args, now=when).created == when

@@ -19,6 +19,7 @@ missing-latent-root             7     no record of the chain is a root (parent n
 latent-chain-inconsistent       7     model, seed, sampler... differ, or steps do not increase
 final-latent-mismatch           7     the manifest's final latent is not the chain's head
 model-mismatch                  7     the manifest and the chain name other model versions
+created-in-future               7     the manifest's creation time is after now (+5 min skew)
 no-reprint-rule                 9     the reprint policy covers no such namespace
 c2pa-input-invalid              3     not the PNG/JPEG claimed, unparseable, no trust anchor
 c2pa-manifest-missing           4     no C2PA manifest in the image
@@ -54,6 +55,7 @@ __all__ = [
     "C2paRemoteManifest",
     "C2paUntrustedSigner",
     "C2paValidationFailed",
+    "CreatedInFuture",
     "EnvelopeMalformed",
     "FinalLatentMismatch",
     "IdentityClaimMismatch",
@@ -154,6 +156,12 @@ class FinalLatentMismatch(_ChainIntegrity):
     """The output manifest's final latent record is not the head of the chain given."""
 
     reason = "final-latent-mismatch"
+
+
+class CreatedInFuture(_ChainIntegrity):
+    """The output manifest says it was created later than now (beyond the allowed clock skew)."""
+
+    reason = "created-in-future"
 
 
 class ModelMismatch(_ChainIntegrity):

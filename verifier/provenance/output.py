@@ -5,15 +5,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from signing.provenance.statements import SHA256_DIGEST, OutputStatement
 from verifier.provenance.envelopes import authenticate
-from verifier.provenance.errors import ImageDigestMismatch, ModelMismatch
+from verifier.provenance.errors import CreatedInFuture, ImageDigestMismatch, ModelMismatch
 from verifier.provenance.latent_chain import VerifiedLatentChain, verify_latent_chain
 from verifier.provenance.reprint_policy import ReprintPolicy
 
-__all__ = ["CreatorIdentity", "VerifiedOutput", "verify_output"]
+__all__ = ["MAX_CLOCK_SKEW", "CreatorIdentity", "VerifiedOutput", "verify_output"]
+
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+"""How far in the future a creation time may lie (clocks of edge nodes drift)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +56,17 @@ def verify_output(
     latent_chain: Sequence[bytes],
     policy: ReprintPolicy,
     namespace: str,
+    *,
+    now: datetime | None = None,
 ) -> VerifiedOutput:
     """Verify an output manifest for the image whose SHA-256 is ``image_digest``.
 
     Checks, in order: a creator trusted for ``namespace`` signed it; its subject
     is ``image_digest``; the latent chain verifies (see
     :mod:`verifier.provenance.latent_chain`) with the manifest's final latent as
-    its head; the manifest and the chain name the same model version. Raises a
+    its head; the manifest and the chain name the same model version; its
+    creation time is not after ``now`` (default: the current time) plus
+    :data:`MAX_CLOCK_SKEW`. Raises a
     :class:`~verifier.provenance.errors.ProvenanceError` naming the failed check.
     """
     rule = policy.rule_for(namespace)
@@ -71,6 +78,11 @@ def verify_output(
             f"the output manifest is for image {output.statement.image_digest}, not {image_digest}"
         )
     predicate = output.statement.predicate
+    if predicate.created > (now or datetime.now(UTC)) + MAX_CLOCK_SKEW:
+        raise CreatedInFuture(
+            f"the output manifest says it was created at {predicate.created.isoformat()}, "
+            "in the future"
+        )
     chain = verify_latent_chain(latent_chain, policy, namespace, head=predicate.final_latent)
     if (chain.model_reference, chain.model_manifest_digest) != (
         predicate.model.reference,
