@@ -9,6 +9,7 @@ must leave the old keys usable).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -83,7 +84,7 @@ async def _new_root(
 ) -> tuple[Metadata[Root], list[str]]:
     """Root N+1 with the roles in ``change`` given new keys, signed by old and new root keys."""
     old = await _root(session)
-    new = Root.from_dict(old.signed.to_dict())
+    new = copy.deepcopy(old.signed)  # to_dict() shares lists with the original
     new.version = old.signed.version + 1
     new.expires = now + publisher.lifetimes.root
     replaced: set[str] = set()
