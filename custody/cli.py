@@ -31,8 +31,11 @@ _COMMANDS: dict[str, tuple[str, str, str, str]] = {
     "pull": ("custody.transfer", "pull", "", "Pull REPO:TAG into a directory, verified."),
     "ls": ("custody.transfer", "list_models", "", "List models, versions and aliases."),
     "alias": ("custody.transfer", "alias", "", "Move model aliases."),
+    "agent": ("verifier.agent.cli", "agent", "", "Edge agent: pull verified, run, status."),
+    "reprint": ("verifier.hub_cli", "reprint", "", "Reprint an image through a reprint hub."),
     "latent": ("verifier.provenance.cli", "latent", "", "Sign and verify latent records."),
-    "output": ("verifier.provenance.cli", "output", "", "Sign and verify output manifests, C2PA."),
+    # verifier.hub_cli's group is verifier.provenance.cli's plus the hub (verify --hub, register).
+    "output": ("verifier.hub_cli", "output", "", "Sign, verify and register output manifests."),
 }
 
 

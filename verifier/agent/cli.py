@@ -1,0 +1,300 @@
+"""``custody agent pull | run | status``: the edge agent on the command line.
+
+Every failure is one line on stderr, ``FAILED [reason]: message``, and a non-zero
+exit status (15 for a refusal with a reason code, 3 for unreadable inputs such as
+the trust root or policy file); with ``--json`` the same facts are also printed as
+one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+import numpy as np
+
+from verifier.agent.agent import Agent, AgentConfig, ExpiryPolicy
+from verifier.agent.errors import AgentError
+from verifier.errors import VerificationError
+from verifier.loading import DEFAULT_PROVIDERS
+from verifier.policy_file import TrustPolicy, load_trust_policy
+
+__all__ = ["agent"]
+
+_DURATION = re.compile(r"^(?P<amount>\d+)(?P<unit>[smhd]?)$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _grace(text: str) -> timedelta:
+    match = _DURATION.match(text.strip())
+    if match is None:
+        raise click.BadParameter(f"{text!r} is not a duration like 0, 90m, 72h or 3d")
+    return timedelta(seconds=int(match["amount"]) * _UNITS[match["unit"]])
+
+
+def _reference(text: str) -> tuple[str, str]:
+    repository, sep, alias = text.rpartition("@")
+    if not sep or not repository or not alias:
+        raise click.BadParameter(f"{text!r} is not REPOSITORY@ALIAS", param_hint="REFERENCE")
+    return repository, alias
+
+
+def _fail(exc: VerificationError, as_json: bool) -> NoReturn:
+    reason = exc.reason if isinstance(exc, AgentError) else exc.check
+    message = " ".join(str(exc).split())
+    if as_json:
+        click.echo(json.dumps({"ok": False, "reason": reason, "message": message}))
+    click.echo(f"FAILED [{reason}]: {message}", err=True)
+    sys.exit(exc.exit_code if isinstance(exc, AgentError) else 3)
+
+
+def _cache_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--cache",
+        "cache_dir",
+        envvar="CUSTODY_AGENT_CACHE",
+        required=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="The agent's cache and trusted state directory ($CUSTODY_AGENT_CACHE).",
+    )(f)
+
+
+def _trust_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option(
+            "--registry", envvar="CUSTODY_REGISTRY", help="Registry URL ($CUSTODY_REGISTRY)."
+        ),
+        click.option("--token", envvar="CUSTODY_TOKEN", help="Custody token ($CUSTODY_TOKEN)."),
+        click.option(
+            "--trust-root",
+            envvar="CUSTODY_TRUST_ROOT",
+            required=True,
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="The registry's TUF root.json, obtained out of band ($CUSTODY_TRUST_ROOT).",
+        ),
+        click.option(
+            "--policy",
+            envvar="CUSTODY_TRUST_POLICY",
+            required=True,
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Trust policy YAML: who may sign each namespace ($CUSTODY_TRUST_POLICY).",
+        ),
+        click.option("--offline", is_flag=True, help="Use only the cache and trusted metadata."),
+        click.option(
+            "--mirror",
+            type=click.Path(file_okay=False, exists=True, path_type=Path),
+            help="A local copy of the registry's /tuf/ directory to refresh metadata from.",
+        ),
+        click.option(
+            "--grace",
+            envvar="CUSTODY_AGENT_GRACE",
+            default="0",
+            show_default=True,
+            help="How long to keep serving after the trusted metadata expired "
+            "(0 refuses; e.g. 72h, 3d) ($CUSTODY_AGENT_GRACE).",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return _cache_option(f)
+
+
+def _agent(
+    cache_dir: Path,
+    registry: str | None,
+    token: str | None,
+    trust_root: Path,
+    policy: Path,
+    offline: bool,
+    mirror: Path | None,
+    grace: str,
+) -> Agent:
+    try:
+        root = trust_root.read_bytes()
+    except OSError as exc:
+        raise AgentError("storage", f"cannot read trust root {trust_root}: {exc}") from exc
+    return Agent(
+        AgentConfig(
+            cache_dir=cache_dir,
+            trust_root=root,
+            trust_policy=load_trust_policy(policy),
+            registry=registry,
+            token=token,
+            offline=offline,
+            mirror=mirror,
+            expiry=ExpiryPolicy(_grace(grace)),
+        )
+    )
+
+
+@contextmanager
+def _progress_bar(enabled: bool, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    bar: Any = None
+    try:
+
+        def advance(count: int, total: int) -> None:
+            nonlocal bar
+            if bar is None:
+                bar = click.progressbar(length=total, label=label, file=sys.stderr)
+                bar.__enter__()
+            bar.update(count)
+
+        yield advance
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+@click.group()
+def agent() -> None:
+    """The edge agent: pull verified models, keep the last good one, run it."""
+
+
+@agent.command()
+@click.argument("reference")
+@_trust_options
+def pull(reference: str, cache_dir: Path, as_json: bool, **options: Any) -> None:
+    """Refresh TUF, fetch and verify REPOSITORY@ALIAS, make it current."""
+    repository, alias = _reference(reference)
+    try:
+        edge = _agent(cache_dir, **options)
+        with _progress_bar(not as_json, f"pull {reference}") as progress:
+            result = edge.pull(repository, alias, progress)
+    except VerificationError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        click.echo(json.dumps({"ok": True, **result.to_json()}))
+        return
+    what = "updated to" if result.changed else "unchanged at"
+    click.echo(
+        f"{reference}: {what} {result.version} ({result.manifest}); "
+        f"downloaded {result.downloaded_bytes} bytes, reused {result.reused_bytes}"
+    )
+
+
+def _feeds(session: Any, inputs: tuple[str, ...]) -> dict[str, Any]:
+    names = [i.name for i in session.get_inputs()]
+    feeds: dict[str, Any] = {}
+    for item in inputs:
+        name, sep, path = item.rpartition("=")
+        if not sep:
+            if len(names) != 1:
+                raise click.UsageError(f"the model has inputs {names}: use --input NAME=x.npy")
+            name, path = names[0], item
+        try:
+            feeds[name] = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise click.UsageError(f"cannot read input {path!r}: {exc}") from exc
+    return feeds
+
+
+@agent.command()
+@click.argument("reference")
+@_trust_options
+@click.option("--input", "inputs", multiple=True, help="x.npy or NAME=x.npy (repeatable).")
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), help="Save output 0 (.npy)."
+)
+@click.option("--model", "model", help="Which ONNX file of the version (if several).")
+@click.option(
+    "--provider",
+    "providers",
+    multiple=True,
+    default=DEFAULT_PROVIDERS,
+    show_default=True,
+    help="Execution provider (allow-list: CPUExecutionProvider).",
+)
+def run(
+    reference: str,
+    cache_dir: Path,
+    as_json: bool,
+    inputs: tuple[str, ...],
+    output: Path | None,
+    model: str | None,
+    providers: tuple[str, ...],
+    **options: Any,
+) -> None:
+    """Load the current verified version of REPOSITORY@ALIAS and run one inference."""
+    repository, alias = _reference(reference)
+    try:
+        edge = _agent(cache_dir, **options)
+        if not options.get("registry"):
+            # the registry the cache came from, to re-fetch a cached file altered on disk
+            registry = edge.state().registry or None
+            edge = _agent(cache_dir, **{**options, "registry": registry})
+        record = edge.current(repository, alias)
+        session = edge.load_session(repository, alias, model=model, providers=providers)
+        outputs = session.run(None, _feeds(session, inputs))
+    except VerificationError as exc:
+        _fail(exc, as_json)
+    first = np.asarray(outputs[0])
+    if output is not None:
+        np.save(output, first, allow_pickle=False)
+    summary = {
+        "ok": True,
+        "repository": repository,
+        "alias": alias,
+        "version": record.version,
+        "manifest": record.manifest,
+        "outputs": [
+            {"shape": list(np.shape(o)), "dtype": str(np.asarray(o).dtype)} for o in outputs
+        ],
+    }
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(
+            f"{reference} {record.version}: output 0 shape {list(first.shape)} {first.dtype}"
+            + (f" saved to {output}" if output else "")
+        )
+
+
+@agent.command()
+@_cache_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+def status(cache_dir: Path, as_json: bool) -> None:
+    """Current and previous versions and the last failure of every alias followed."""
+    try:
+        state = Agent(
+            AgentConfig(cache_dir=cache_dir, trust_root=b"", trust_policy=_NO_POLICY)
+        ).status()
+    except VerificationError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        click.echo(json.dumps(state))
+        return
+    if not state["aliases"]:
+        click.echo(f"{cache_dir}: no alias pulled yet")
+    for key, track in state["aliases"].items():
+        current, previous, failure = track["current"], track["previous"], track["last_failure"]
+        click.echo(f"{key}")
+        click.echo(f"  current:  {_version_line(current)}")
+        click.echo(f"  previous: {_version_line(previous)}")
+        if failure:
+            click.echo(
+                f"  last failure: [{failure['reason']}] {failure['message']} at {failure['at']}"
+            )
+        click.echo(f"  last success: {track['last_success'] or '-'}")
+
+
+def _version_line(record: dict[str, Any] | None) -> str:
+    if record is None:
+        return "-"
+    return (
+        f"{record['version']} {record['manifest']} verified {record['verified_at']}, "
+        f"metadata valid until {record['expires']}"
+    )
+
+
+_NO_POLICY = TrustPolicy(())  # status reads state only: it trusts nothing
