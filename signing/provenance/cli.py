@@ -265,7 +265,10 @@ def output_sign(
             continue
         parent = _read(Path(item), "ingredient image")
         parent_digests.append(image_digest(parent))
-        parents.append((parent, _MIME_BY_SUFFIX.get(Path(item).suffix.lower(), "")))
+        parent_mime = _MIME_BY_SUFFIX.get(Path(item).suffix.lower())
+        if embed_c2pa and parent_mime is None:
+            _fail("input", f"ingredient {item}: C2PA needs a .png, .jpg or .jpeg file")
+        parents.append((parent, parent_mime or ""))
     signer = _signer(key, passphrase_env, cert_chain)
     try:
         envelope = sign_output_manifest(
@@ -289,7 +292,7 @@ def output_sign(
                 signer,
                 model_reference=model_reference,
                 output_manifest=envelope,
-                parents=[p for p in parents if p[1]],
+                parents=parents,
                 title=image.name,
             )
     except ProvenanceFormatError as exc:

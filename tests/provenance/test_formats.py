@@ -216,3 +216,17 @@ def test_the_example_reprint_policy_validates_against_its_schema() -> None:
     schema = json.loads((REPO / "policies" / "reprint-policy.v1.schema.json").read_text())
     document = yaml.safe_load((REPO / "policies" / "reprint-policy.example.yaml").read_text())
     assert jsonschema_rs.Draft202012Validator(schema).is_valid(document)
+
+
+def test_the_numpy_recipe_gives_the_canonical_digest() -> None:
+    np = pytest.importorskip("numpy")
+    latent = np.arange(2 * 4 * 3, dtype=">f4").reshape(2, 4, 3)[:, ::2, :]  # big-endian, strided
+    canonical = np.ascontiguousarray(latent, latent.dtype.newbyteorder("<"))
+    expected = canonical_latent_digest(
+        np.arange(2 * 4 * 3, dtype="<f4").reshape(2, 4, 3)[:, ::2, :].copy().tobytes(),
+        "float32",
+        (2, 2, 3),
+    )
+    assert canonical_latent_digest(canonical, canonical.dtype.name, canonical.shape) == expected
+    with pytest.raises(ProvenanceFormatError, match="C-contiguous"):
+        canonical_latent_digest(np.zeros((4, 4), "<f4")[:, ::2], "float32", (4, 2))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from signing.keys import generate_private_key
 from signing.provenance import record_digest
@@ -23,6 +25,7 @@ from verifier.provenance import (
     LatentChainLoop,
     MissingLatentRoot,
     NoReprintRule,
+    ProvenanceError,
     ProvenanceSignatureInvalid,
     UntrustedNode,
     link_chain,
@@ -163,3 +166,20 @@ def test_steps_must_strictly_increase(steps: tuple[int, int]) -> None:
     with pytest.raises(LatentChainInconsistent) as caught:
         verify_latent_chain([root, child], policy_for([], [trusted(node, "edge")]), "acme/x")
     assert caught.value.field == "step"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(position=st.integers(min_value=0), bit=st.integers(min_value=0, max_value=7))
+def test_a_flipped_bit_anywhere_in_a_record_is_a_typed_failure(position: int, bit: int) -> None:
+    case = _FUZZ_CASE
+    envelope = bytearray(case.chain[0])
+    envelope[position % len(envelope)] ^= 1 << bit
+    try:
+        chain = verify_latent_chain([bytes(envelope)], case.policy, "acme/studio")
+    except ProvenanceError:
+        return
+    # Only a change that leaves the signed payload intact may pass (e.g. JSON whitespace).
+    assert chain.root == record_digest(case.chain[0])
+
+
+_FUZZ_CASE = scenario(steps=(0,))
