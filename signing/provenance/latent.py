@@ -200,7 +200,7 @@ def _sign(
                 parameters=dict(parameters),
                 prompt_hash=prompt_hash,
                 parent=parent,
-                node=NodeInfo(id=node_id, key_id=key_id(signer.public_key), runtime=dict(runtime)),
+                node=NodeInfo(id=node_id, key_id=node_key_id, runtime=dict(runtime)),
                 latent=LatentInfo(dtype=dtype, shape=[int(d) for d in shape]),
             ),
         )

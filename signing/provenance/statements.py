@@ -37,9 +37,15 @@ from signing.provenance.errors import ProvenanceFormatError
 from signing.signers import KeySigner, Signer
 
 __all__ = [
+    "KEY_ID",
     "LATENT_RECORD_TYPE",
     "MAX_ENVELOPE_BYTES",
+    "MODEL_REFERENCE",
     "OUTPUT_MANIFEST_TYPE",
+    "PROMPT_HASH",
+    "SHA256_DIGEST",
+    "SPDX_EXPRESSION",
+    "TERM",
     "CreatorInfo",
     "Ingredient",
     "LatentInfo",
