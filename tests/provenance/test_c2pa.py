@@ -125,11 +125,14 @@ def test_images_signed_by_c2pa_python_validate(pki: C2paPki, fmt: str, mime: str
     assert result.failure_codes == ()
 
 
-def test_images_custody_signs_validate_with_c2pa_pythons_reader(pki: C2paPki) -> None:
+@pytest.mark.parametrize(("fmt", "mime"), [("PNG", PNG), ("JPEG", "image/jpeg")])
+def test_images_custody_signs_validate_with_c2pa_pythons_reader(
+    pki: C2paPki, fmt: str, mime: str
+) -> None:
     case = scenario(steps=(0, 1))
-    rendered = image((90, 90, 90))
+    rendered = image((90, 90, 90), fmt)
     signed = sign_c2pa(
-        rendered, PNG, pki.signer(), model_reference=MODEL, output_manifest=case.manifest
+        rendered, mime, pki.signer(), model_reference=MODEL, output_manifest=case.manifest
     )
     assert signed != rendered
     settings = {
@@ -137,7 +140,7 @@ def test_images_custody_signs_validate_with_c2pa_pythons_reader(pki: C2paPki) ->
         "trust": {"trust_anchors": pki.anchors_pem.decode()},
     }
     context = c2pa.Context.from_dict(settings)
-    with c2pa.Reader(PNG, io.BytesIO(signed), context=context) as reader:
+    with c2pa.Reader(mime, io.BytesIO(signed), context=context) as reader:
         store = json.loads(reader.json())
     assert store["validation_state"] == "Trusted"
     manifest = store["manifests"][store["active_manifest"]]
