@@ -1,0 +1,88 @@
+"""``custody tuf``: bad input gives one error line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.registry.helpers import safetensors_bytes
+from tests.registry.tuf.conftest import push_version
+
+
+def _refused(result, *fragments: str) -> None:  # type: ignore[no-untyped-def]
+    assert result.exit_code != 0, result.output
+    assert "Traceback" not in result.output
+    assert result.output.startswith(("Error:", "Usage:")), result.output
+    for fragment in fragments:
+        assert fragment in result.output, result.output
+
+
+def test_commands_before_init_are_refused(tuf_cli):
+    _refused(tuf_cli("tuf", "export-root"), "not initialised", "custody tuf init")
+    _refused(tuf_cli("tuf", "rotate-root"), "not initialised")
+    _refused(tuf_cli("tuf", "resign"), "not initialised")
+    _refused(tuf_cli("tuf", "namespace-keys", "acme", "--generate", "1", "--threshold", "1"))
+
+
+def test_init_twice_is_refused(tuf_cli, root_json):
+    _refused(tuf_cli("tuf", "init"), "already initialised")
+    assert tuf_cli("tuf", "export-root").output.strip().encode() == root_json
+
+
+def test_export_root_to_a_file(tuf_cli, root_json, tmp_path: Path):
+    out = tmp_path / "exported.json"
+    assert tuf_cli("tuf", "export-root", "--output", str(out)).exit_code == 0
+    assert out.read_bytes() == root_json
+    _refused(tuf_cli("tuf", "export-root", "--output", str(tmp_path / "no" / "dir.json")))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--generate", "2", "--threshold", "0"], "threshold must be at least 1"),
+        (["--generate", "2", "--threshold", "3"], "needs at least 3 distinct keys"),
+        (["--threshold", "1"], "give at least one --key or --generate"),
+        (["--generate", "-1", "--threshold", "1"], "must not be negative"),
+        (["--generate", "1"], "Missing option '--threshold'"),
+    ],
+)
+def test_namespace_keys_bad_input(tuf_cli, client, oci, root_json, args, message):
+    push_version(oci, "1.0.0", {"model.safetensors": safetensors_bytes()})
+    _refused(tuf_cli("tuf", "namespace-keys", "acme", *args), message)
+
+
+def test_namespace_keys_unknown_or_invalid_namespace(tuf_cli, root_json):
+    _refused(
+        tuf_cli("tuf", "namespace-keys", "nobody", "--generate", "1", "--threshold", "1"),
+        "namespace 'nobody' does not exist",
+    )
+    _refused(
+        tuf_cli("tuf", "namespace-keys", "Bad/Name", "--generate", "1", "--threshold", "1"),
+        "Invalid value",
+    )
+    _refused(tuf_cli("tuf", "rotate-namespace", "nobody"), "has no TUF role yet")
+
+
+def test_namespace_keys_bad_key_files(tuf_cli, client, oci, root_json, tmp_path: Path):
+    push_version(oci, "1.0.0", {"model.safetensors": safetensors_bytes()})
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a key\n")
+    _refused(
+        tuf_cli("tuf", "namespace-keys", "acme", "--key", str(junk), "--threshold", "1"),
+        "junk.pem: not a usable private key",
+    )
+    gone = str(tmp_path / "gone.pem")
+    _refused(
+        tuf_cli("tuf", "namespace-keys", "acme", "--key", gone, "--threshold", "1"),
+        "does not exist",
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("1", "must be at least 2"), ("soon", "must be an integer"), ("-5", "must not be negative")],
+)
+def test_bad_expiry_settings(tuf_cli, value, message):
+    result = tuf_cli("tuf", "init", env_extra={"CUSTODY_TUF_TIMESTAMP_EXPIRY_SECONDS": value})
+    _refused(result, message)

@@ -1,0 +1,66 @@
+"""A namespace's role cannot vouch for another namespace's targets."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from tuf.api.metadata import Metadata, TargetFile  # type: ignore[attr-defined]
+
+from registry.db.engine import create_service_engine
+from registry.settings import Settings
+from registry.tuf import namespace_changed, storage
+from registry.tuf.publisher import sign
+from registry.tuf.service import publisher_for
+from tests.registry.helpers import bearer, safetensors_bytes
+from tests.registry.tuf.conftest import make_updater, push_version
+
+
+def _forge_in_acme(settings: Settings, path: str) -> None:
+    """acme's own (registry-held) key signs a target under ``other/``; snapshot lists it."""
+
+    async def work() -> None:
+        engine = create_service_engine(settings.effective_database_url)
+        publisher = publisher_for(settings)
+        try:
+            async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+                await storage.lock(session)
+                acme = await storage.latest(session, "acme")
+                targets = await storage.latest(session, "targets")
+                assert acme is not None and targets is not None
+                forged = Metadata(acme.signed)
+                forged.signed.version += 1
+                forged.signed.targets[path] = TargetFile(1, {"sha256": "00" * 32}, path)
+                sign(forged, publisher.keys, "acme", targets.signed)
+                await storage.append(session, "acme", forged)
+                await namespace_changed(session, "other")  # so snapshot is re-published
+                await session.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(work())
+
+
+def test_acme_cannot_publish_other_targets(
+    client, oci, root_json, settings, make_token, tmp_path: Path
+):
+    push_version(oci, "1.0.0", {"model.safetensors": safetensors_bytes()})
+    other = make_token(namespace="other", scopes="push")
+    push_version(
+        type(oci)(client, bearer(other.secret), name="other/model"),
+        "1.0.0",
+        {"model.safetensors": safetensors_bytes(b"\5" * 4)},
+    )
+    client.get("/tuf/timestamp.json")
+    _forge_in_acme(settings, "other/model/1.0.0/evil.safetensors")
+
+    site = make_token(namespace="*", scopes="pull")
+    updater = make_updater(client, tmp_path / "meta", root_json, bearer(site.secret))
+    updater.refresh()
+    # ngclient walks only the role whose paths match: other's, which lists no such file.
+    assert updater.get_targetinfo("other/model/1.0.0/evil.safetensors") is None
+    assert updater.get_targetinfo("other/model/1.0.0/model.safetensors") is not None
+    assert updater.get_targetinfo("acme/model/1.0.0/model.safetensors") is not None
+    # The forged acme version was accepted as acme's (validly signed): only its paths failed it.
+    assert b"other/model/1.0.0/evil" in (tmp_path / "meta" / "acme.json").read_bytes()
