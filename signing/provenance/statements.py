@@ -234,6 +234,9 @@ class OutputStatement(_Model, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         if self.subject[0].name != "image":
             raise ValueError("an output manifest's subject is named 'image'")
+        parents = [i.digest for i in self.predicate.ingredients]
+        if len(set(parents)) != len(parents) or self.subject[0].sha256 in parents:
+            raise ValueError("ingredients repeat, or name the image itself")
 
     @property
     def image_digest(self) -> str:

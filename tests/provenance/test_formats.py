@@ -230,3 +230,22 @@ def test_the_numpy_recipe_gives_the_canonical_digest() -> None:
     assert canonical_latent_digest(canonical, canonical.dtype.name, canonical.shape) == expected
     with pytest.raises(ProvenanceFormatError, match="C-contiguous"):
         canonical_latent_digest(np.zeros((4, 4), "<f4")[:, ::2], "float32", (4, 2))
+
+
+@pytest.mark.parametrize(
+    "ingredients",
+    [[image_digest(IMAGE)], [image_digest(b"p"), image_digest(b"p")]],
+)
+def test_ingredients_cannot_repeat_or_name_the_image_itself(ingredients: list[str]) -> None:
+    signer = KeySigner(generate_private_key("ed25519"))
+    with pytest.raises(ProvenanceFormatError, match="ingredients"):
+        sign_output_manifest(
+            signer,
+            image_digest=image_digest(IMAGE),
+            model_reference=MODEL,
+            final_latent=image_digest(b"x"),
+            creator_id="alice",
+            license="MIT",
+            terms=["reprint-allowed"],
+            ingredients=ingredients,
+        )
