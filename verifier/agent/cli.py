@@ -1,9 +1,10 @@
 """``custody agent pull | run | status``: the edge agent on the command line.
 
 Every failure is one line on stderr, ``FAILED [reason]: message``, and a non-zero
-exit status (15 for a refusal with a reason code, 3 for unreadable inputs such as
-the trust root or policy file); with ``--json`` the same facts are also printed as
-one JSON object on stdout.
+exit status: 15 for an agent refusal (the reason code says why), the loader's own
+statuses for a refused load (11-14, see ``verifier.loading.errors``), 3 for an
+unreadable policy file; with ``--json`` the same facts are also printed as one
+JSON object on stdout.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def _fail(exc: VerificationError, as_json: bool) -> NoReturn:
     if as_json:
         click.echo(json.dumps({"ok": False, "reason": reason, "message": message}))
     click.echo(f"FAILED [{reason}]: {message}", err=True)
-    sys.exit(exc.exit_code if isinstance(exc, AgentError) else 3)
+    sys.exit(exc.exit_code)
 
 
 def _cache_option(f: Callable[..., Any]) -> Callable[..., Any]:

@@ -39,7 +39,7 @@ def add_model(weights: np.ndarray, *, external: str | None = None) -> dict[str, 
 
 def with_location(model: bytes, location: str) -> bytes:
     """The model with every external-data location rewritten to ``location``."""
-    proto = onnx.load_model_from_string(model, load_external_data=False)
+    proto = onnx.ModelProto.FromString(model)
     for tensor in proto.graph.initializer:
         for entry in tensor.external_data:
             if entry.key == "location":

@@ -152,6 +152,7 @@ class World:
         grace: timedelta = timedelta(0),
         policy_key: object = None,
         registry: str | None = None,
+        mirror: Path | None = None,
     ) -> Agent:
         return Agent(
             AgentConfig(
@@ -161,6 +162,7 @@ class World:
                 registry=registry or self.base,
                 token=self.token,
                 offline=offline,
+                mirror=mirror,
                 expiry=ExpiryPolicy(grace),
                 metadata_fetcher=self.fetcher,
             )
