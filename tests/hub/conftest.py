@@ -46,7 +46,12 @@ def _pem(signer: KeySigner) -> str:
 
 @pytest.fixture
 def reprint_policy(tmp_path: Path, keys: Keys) -> Path:
-    path = tmp_path / "reprint-policy.yaml"
+    return write_reprint_policy(tmp_path, keys)
+
+
+def write_reprint_policy(directory: Path, keys: Keys) -> Path:
+    """The hub's reprint policy: alice creates and edge-01 renders for acme/**."""
+    path = directory / "reprint-policy.yaml"
     path.write_text(
         f"""\
 version: 1
@@ -74,8 +79,12 @@ namespaces:
 
 @pytest.fixture
 def trust_policy(tmp_path: Path, keys: Keys) -> Path:
+    return write_trust_policy(tmp_path, keys)
+
+
+def write_trust_policy(directory: Path, keys: Keys) -> Path:
     """The registry's trust policy: acme's versions are signed by its release key."""
-    path = tmp_path / "trust-policy.yaml"
+    path = directory / "trust-policy.yaml"
     path.write_text(
         f"""\
 version: 1
