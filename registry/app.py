@@ -34,16 +34,19 @@ from registry.http.problems import EXCEPTION_HANDLERS
 from registry.hub.api import HubController
 from registry.hub.config import build_hub
 from registry.lifecycle.api import ModelController
-from registry.lifecycle.gate import AllowAll, PromotionGate
+from registry.lifecycle.gate import PromotionGate
 from registry.naming import VersionPattern
 from registry.oci.routes import oci_router
+from registry.policy import PolicyHolder
+from registry.policy.api import PolicyController, install_reload_signal
 from registry.sbom.api import SbomController
 from registry.settings import Settings
 from registry.storage import FilesystemBlobStore
-from registry.tuf.http import tuf_metadata
-from registry.tuf.service import TufService
 from registry.tlog import TransparencyLog, load_or_create_signer
 from registry.tlog.api import LogController
+from registry.tuf.http import tuf_metadata
+from registry.tuf.service import TufService
+from registry.verification.gate import PolicyGate
 
 log = logging.getLogger("registry")
 
@@ -51,10 +54,12 @@ log = logging.getLogger("registry")
 def create_app(settings: Settings | None = None, *, gate: PromotionGate | None = None) -> Litestar:
     """Build the registry application from ``settings`` (environment if omitted).
 
-    ``gate`` checks every alias move; the default allows every authorised move.
+    ``gate`` checks every alias move; the default is the policy gate over the
+    trust and admission policies (``CUSTODY_TRUST_POLICY``, ``CUSTODY_ADMISSION_POLICY``).
     """
     settings = settings or Settings.from_env()
-    gate = gate or AllowAll()
+    # Policies load before anything starts: a broken file is a start-up error.
+    policies = PolicyHolder(settings.trust_policy, settings.admission_policy)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
     @asynccontextmanager
@@ -68,7 +73,8 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         app.state.engine = engine
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         app.state.blobs = blobs
-        app.state.gate = gate
+        app.state.policies = policies
+        app.state.gate = gate or PolicyGate(policies, blobs, app.state.sessionmaker)
         app.state.versions = VersionPattern(settings.version_pattern)
         app.state.metrics = metrics
         app.state.hub = build_hub(settings)
@@ -76,6 +82,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         app.state.manifest_cache = TTLCache[tuple[str, str], CachedManifest](
             settings.manifest_cache_seconds
         )
+        install_reload_signal(policies, app.state.manifest_cache.clear)
         app.state.tuf = TufService(settings, app.state.sessionmaker)
         app.state.tlog = TransparencyLog(
             app.state.sessionmaker,
@@ -103,8 +110,9 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             read_audit,
             ModelController,
             SbomController,
-            HubController,
+            PolicyController,
             LogController,
+            HubController,
             oci_router(),
             tuf_metadata,
         ],

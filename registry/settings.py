@@ -76,6 +76,10 @@ class Settings:
     manifest_cache_seconds: float = 1.0
     #: Log SQL statements (development only).
     echo_sql: bool = False
+    #: Trust policy (YAML) the registry verifies signatures against; unset: none is trusted.
+    trust_policy: Path | None = None
+    #: Admission and promotion policy (YAML); unset: the default admission rules.
+    admission_policy: Path | None = None
     #: Where the TUF private keys live (files, mode 0600); ``None``: ``<data_dir>/tuf-keys``.
     tuf_keys_dir: Path | None = None
     #: Lifetimes of TUF metadata (seconds); each is re-signed once half its lifetime is gone.
@@ -119,6 +123,8 @@ class Settings:
             auth_cache_seconds=_int(env, "AUTH_CACHE_SECONDS", 5),
             manifest_cache_seconds=_int(env, "MANIFEST_CACHE_SECONDS", 1),
             echo_sql=_bool(env, "ECHO_SQL", False),
+            trust_policy=_path(env, "TRUST_POLICY"),
+            admission_policy=_path(env, "ADMISSION_POLICY"),
             tuf_keys_dir=_path(env, "TUF_KEYS_DIR"),
             tuf_timestamp_expiry_seconds=_int(env, "TUF_TIMESTAMP_EXPIRY_SECONDS", 24 * 3600),
             tuf_snapshot_expiry_seconds=_int(env, "TUF_SNAPSHOT_EXPIRY_SECONDS", 7 * 24 * 3600),

@@ -7,9 +7,10 @@ from typing import Annotated
 from litestar import Controller, Request, delete, get, put
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
+from sqlalchemy import select
 
 from registry.auth import Scope
-from registry.db.models import Repository
+from registry.db.models import Repository, Tag
 from registry.digests import Digest
 from registry.errors import InvalidInput, NotFound
 from registry.http.deps import Blobs, Caller, DbSession
@@ -17,6 +18,9 @@ from registry.lifecycle import queries, schemas
 from registry.lifecycle.gate import PromotionGate
 from registry.naming import RepositoryName, VersionPattern, validate_namespace, validate_tag
 from registry.oci import repositories, store
+from registry.policy import PolicySet
+from registry.verification.hooks import require_servable
+from registry.verification.records import evaluate_version
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 Offset = Annotated[int, QueryParameter(ge=0)]
@@ -33,6 +37,22 @@ async def load_model(
     if repository is None:
         raise NotFound(f"model {name} does not exist")
     return repository
+
+
+async def _fresh_view(
+    db_session: DbSession, blobs: Blobs, policies: PolicySet, repository: Repository, tag: Tag
+) -> schemas.VersionView:
+    """A version's view, its verdicts first re-verified if an older trust policy reached them."""
+    await evaluate_version(db_session, blobs, policies, repository=repository, subject=tag.manifest)
+    await db_session.commit()
+    return await queries.version_view(
+        db_session, blobs, repository, tag, trust_digest=policies.trust_digest
+    )
+
+
+def _policies(request: Request[object, object, State]) -> PolicySet:
+    policies: PolicySet = request.app.state.policies.current
+    return policies
 
 
 def _versions(request: Request[object, object, State]) -> VersionPattern:
@@ -122,7 +142,39 @@ class ModelController(Controller):
         tag = await store.find_tag(db_session, repository, version)
         if tag is None or not tag.is_version:
             raise NotFound(f"{repository.name} has no version {version}")
-        return await queries.version_view(db_session, blobs, repository, tag)
+        return await _fresh_view(db_session, blobs, _policies(request), repository, tag)
+
+    @get(
+        "/{namespace:str}/{model:str}/aliases/{alias:str}",
+        summary="Resolve an alias (refused in strict namespaces when its version fails policy)",
+    )
+    async def resolve_alias(
+        self,
+        namespace: FromPath[str],
+        model: FromPath[str],
+        alias: FromPath[str],
+        request: Request[object, object, State],
+        principal: Caller,
+        db_session: DbSession,
+        blobs: Blobs,
+    ) -> schemas.VersionView:
+        repository = await load_model(db_session, principal, namespace, model, Scope.PULL)
+        tag = await store.find_tag(db_session, repository, validate_tag(alias))
+        if tag is None or tag.is_version:
+            raise NotFound(f"{repository.name} has no alias {alias}")
+        policies = _policies(request)
+        await require_servable(
+            db_session, blobs, policies, repository=repository, alias=alias, target=tag.manifest
+        )
+        version = await db_session.scalar(
+            select(Tag)
+            .where(Tag.manifest_id == tag.manifest_id, Tag.is_version.is_(True))
+            .order_by(Tag.id)
+            .limit(1)
+        )
+        if version is None:
+            raise NotFound(f"alias {alias} of {repository.name} points at no version")
+        return await _fresh_view(db_session, blobs, policies, repository, version)
 
     @get("/{namespace:str}/{model:str}/aliases", summary="A model's aliases")
     async def list_aliases(

@@ -11,7 +11,15 @@ from sqlalchemy.orm import selectinload
 
 from registry.auth import Principal, Scope
 from registry.auth.principal import ALL_NAMESPACES
-from registry.db.models import Manifest, ManifestReference, Namespace, Repository, Sbom, Tag
+from registry.db.models import (
+    Manifest,
+    ManifestReference,
+    Namespace,
+    Repository,
+    Sbom,
+    SignatureVerification,
+    Tag,
+)
 from registry.digests import Digest
 from registry.lifecycle import schemas
 from registry.oci import mediatypes as mt
@@ -161,8 +169,41 @@ def _referrer_kind(artifact_type: str | None) -> str:
     return "other"
 
 
+async def signature_views(
+    session: AsyncSession, manifest: Manifest, trust_digest: str
+) -> list[schemas.SignatureView]:
+    rows = (
+        await session.execute(
+            select(SignatureVerification, Manifest.digest)
+            .join(Manifest, Manifest.id == SignatureVerification.referrer_manifest_id)
+            .where(SignatureVerification.subject_manifest_id == manifest.id)
+            .order_by(SignatureVerification.referrer_manifest_id)
+        )
+    ).all()
+    return [
+        schemas.SignatureView(
+            signature=digest,
+            bundle_digest=row.bundle_digest,
+            outcome=row.outcome,
+            signer=row.signer,
+            trusted_as=row.trusted_as,
+            failed_check=row.failed_check,
+            reason=row.reason,
+            policy_digest=row.policy_digest,
+            verified_at=row.verified_at,
+            current=row.policy_digest == trust_digest,
+        )
+        for row, digest in rows
+    ]
+
+
 async def version_view(
-    session: AsyncSession, blobs: BlobStore, repository: Repository, tag: Tag
+    session: AsyncSession,
+    blobs: BlobStore,
+    repository: Repository,
+    tag: Tag,
+    *,
+    trust_digest: str = "",
 ) -> schemas.VersionView:
     manifest = tag.manifest
     references = await _references(session, manifest)
@@ -233,6 +274,7 @@ async def version_view(
             "binding": sbom.binding,
             **sbom.summary,
         },
+        signatures=await signature_views(session, manifest, trust_digest),
     )
 
 

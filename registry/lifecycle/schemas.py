@@ -34,6 +34,22 @@ class VersionSummary(msgspec.Struct):
     size: int
 
 
+class SignatureView(msgspec.Struct):
+    """The registry's verdict on one signature of a version."""
+
+    signature: str
+    bundle_digest: str
+    outcome: str
+    signer: str | None
+    trusted_as: str | None
+    failed_check: str | None
+    reason: str
+    policy_digest: str
+    verified_at: datetime
+    #: False when the verdict was reached under a trust policy no longer in force.
+    current: bool
+
+
 class VersionView(msgspec.Struct):
     model: str
     version: str
@@ -49,6 +65,8 @@ class VersionView(msgspec.Struct):
     config: dict[str, Any] | None
     #: The latest bound SBOM: its digest, spec version, binding and index.
     sbom: dict[str, Any] | None = None
+    #: One verdict per signature referrer, oldest first.
+    signatures: list[SignatureView] = msgspec.field(default_factory=list)
 
 
 class AliasView(msgspec.Struct):

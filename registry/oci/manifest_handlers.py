@@ -18,11 +18,18 @@ from registry.oci import repositories, store
 from registry.oci.context import OciContext
 from registry.oci.file_checks import check_model_files
 from registry.oci.manifests import parse_manifest
+from registry.policy import PolicySet
 from registry.sbom.ingest import CYCLONEDX_JSON, ingest_referrer
+from registry.verification.hooks import admit_manifest, ingest_signature, require_servable
 
 
 def _is_digest(reference: str) -> bool:
     return ":" in reference
+
+
+def _policies(ctx: OciContext) -> PolicySet:
+    policies: PolicySet = ctx.request.app.state.policies.current
+    return policies
 
 
 async def _read_limited(ctx: OciContext) -> bytes:
@@ -76,6 +83,15 @@ async def _lookup(ctx: OciContext, name: RepositoryName, reference: str) -> Cach
     if manifest is None:
         await ctx.repository(name)  # NAME_UNKNOWN when the repository itself is missing
         raise ManifestUnknown(f"manifest {reference} is not in {name}")
+    if not _is_digest(reference) and not ctx.versions.is_version(reference):
+        await require_servable(
+            ctx.session,
+            ctx.blobs,
+            _policies(ctx),
+            repository=await ctx.repository(name),
+            alias=reference,
+            target=manifest,
+        )
     return CachedManifest(manifest.digest, manifest.media_type, manifest.content)
 
 
@@ -88,6 +104,13 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
     if _is_digest(reference) and str(Digest.parse(reference)) != digest:
         raise DigestInvalid(f"manifest content has digest {digest}, not {reference}")
     parsed = parse_manifest(body, ctx.request.headers.get("content-type"))
+    await admit_manifest(
+        ctx.sessionmaker,
+        _policies(ctx),
+        repository=name.full,
+        parsed=parsed,
+        actor=ctx.principal.actor,
+    )
     repository = await repositories.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
     await store.check_references(ctx.session, repository, parsed)
     await check_model_files(ctx.blobs, parsed)
@@ -103,6 +126,15 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
             layers=[(d.media_type, d.digest, d.size) for d in parsed.layers],
             actor=ctx.principal.actor,
             limit=ctx.settings.max_sbom_bytes,
+        )
+    if created:
+        await ingest_signature(
+            ctx.session,
+            ctx.blobs,
+            _policies(ctx),
+            repository=repository,
+            referrer=manifest,
+            actor=ctx.principal.actor,
         )
     if not _is_digest(reference):
         await store.set_tag(

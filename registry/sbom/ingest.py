@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,8 +25,10 @@ from registry.db.types import utcnow
 from registry.digests import Digest
 from registry.errors import BadRequest, PayloadTooLarge
 from registry.storage import BlobStore
-from signing.sbom import BomIndex, BomLimits, SbomError, bind_bom, index_bom, validate_bom
-from signing.sbom.errors import BomTooLarge
+from signing.sbom.errors import BomTooLarge, SbomError
+
+if TYPE_CHECKING:
+    from signing.sbom import BomIndex
 
 CYCLONEDX_JSON = "application/vnd.cyclonedx+json"
 
@@ -63,6 +66,9 @@ class Analysis:
 
 
 def _check(data: bytes, files: list[tuple[str, str]], limit: int) -> Analysis:
+    # Imported here: the schema stack takes seconds to import and most processes never need it.
+    from signing.sbom import BomLimits, bind_bom, index_bom, validate_bom
+
     bom = validate_bom(data, limits=BomLimits(max_bytes=limit))
     binding = bind_bom(bom, files)
     return Analysis(bom.spec_version, index_bom(bom), binding.method)

@@ -27,50 +27,115 @@ Example::
     ('MIT',)
 """
 
-from signing.sbom.binding import BomBinding, bind_bom, oms_root_digest
-from signing.sbom.errors import (
-    BomBindingError,
-    BomDigestMismatch,
-    BomMetadataError,
-    BomNotCycloneDx,
-    BomNotJson,
-    BomRejected,
-    BomSchemaError,
-    BomTooDeep,
-    BomTooLarge,
-    DuplicateBomRef,
-    ExternalDataError,
-    MissingBomHashes,
-    ModelFileError,
-    OnnxModelError,
-    SafetensorsHeaderError,
-    SbomError,
-    SchemaViolation,
-    UnsupportedSpecVersion,
-)
-from signing.sbom.generate import (
-    GENERATED_SPEC_VERSIONS,
-    BomMetadata,
-    Dataset,
-    GeneratedBom,
-    generate_bom,
-)
-from signing.sbom.index import BomIndex, ComponentHash, DatasetInfo, index_bom
-from signing.sbom.onnx_header import OnnxInfo, inspect_onnx
-from signing.sbom.safetensors_header import (
-    SafetensorsHeader,
-    TensorInfo,
-    parse_safetensors_header,
-    read_safetensors_header,
-)
-from signing.sbom.validate import (
-    CYCLONEDX_JSON_MEDIA_TYPE,
-    DEFAULT_LIMITS,
-    SUPPORTED_SPEC_VERSIONS,
-    BomLimits,
-    ValidatedBom,
-    validate_bom,
-)
+# Names are imported from their modules on first use (PEP 562): the schema
+# validation stack (jsonschema, its format checkers) costs seconds to import, and
+# a registry that only reads safetensors/ONNX headers at push should not pay it
+# at start-up.
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from signing.sbom.binding import BomBinding, bind_bom, oms_root_digest
+    from signing.sbom.errors import (
+        BomBindingError,
+        BomDigestMismatch,
+        BomMetadataError,
+        BomNotCycloneDx,
+        BomNotJson,
+        BomRejected,
+        BomSchemaError,
+        BomTooDeep,
+        BomTooLarge,
+        DuplicateBomRef,
+        ExternalDataError,
+        MissingBomHashes,
+        ModelFileError,
+        OnnxModelError,
+        SafetensorsHeaderError,
+        SbomError,
+        SchemaViolation,
+        UnsupportedSpecVersion,
+    )
+    from signing.sbom.generate import (
+        GENERATED_SPEC_VERSIONS,
+        BomMetadata,
+        Dataset,
+        GeneratedBom,
+        generate_bom,
+    )
+    from signing.sbom.index import BomIndex, ComponentHash, DatasetInfo, index_bom
+    from signing.sbom.onnx_header import OnnxInfo, inspect_onnx
+    from signing.sbom.safetensors_header import (
+        SafetensorsHeader,
+        TensorInfo,
+        parse_safetensors_header,
+        read_safetensors_header,
+    )
+    from signing.sbom.validate import (
+        CYCLONEDX_JSON_MEDIA_TYPE,
+        DEFAULT_LIMITS,
+        SUPPORTED_SPEC_VERSIONS,
+        BomLimits,
+        ValidatedBom,
+        validate_bom,
+    )
+
+_LAZY: dict[str, str] = {
+    "BomBinding": "signing.sbom.binding",
+    "BomBindingError": "signing.sbom.errors",
+    "BomDigestMismatch": "signing.sbom.errors",
+    "BomIndex": "signing.sbom.index",
+    "BomLimits": "signing.sbom.validate",
+    "BomMetadata": "signing.sbom.generate",
+    "BomMetadataError": "signing.sbom.errors",
+    "BomNotCycloneDx": "signing.sbom.errors",
+    "BomNotJson": "signing.sbom.errors",
+    "BomRejected": "signing.sbom.errors",
+    "BomSchemaError": "signing.sbom.errors",
+    "BomTooDeep": "signing.sbom.errors",
+    "BomTooLarge": "signing.sbom.errors",
+    "CYCLONEDX_JSON_MEDIA_TYPE": "signing.sbom.validate",
+    "ComponentHash": "signing.sbom.index",
+    "DEFAULT_LIMITS": "signing.sbom.validate",
+    "Dataset": "signing.sbom.generate",
+    "DatasetInfo": "signing.sbom.index",
+    "DuplicateBomRef": "signing.sbom.errors",
+    "ExternalDataError": "signing.sbom.errors",
+    "GENERATED_SPEC_VERSIONS": "signing.sbom.generate",
+    "GeneratedBom": "signing.sbom.generate",
+    "MissingBomHashes": "signing.sbom.errors",
+    "ModelFileError": "signing.sbom.errors",
+    "OnnxInfo": "signing.sbom.onnx_header",
+    "OnnxModelError": "signing.sbom.errors",
+    "SUPPORTED_SPEC_VERSIONS": "signing.sbom.validate",
+    "SafetensorsHeader": "signing.sbom.safetensors_header",
+    "SafetensorsHeaderError": "signing.sbom.errors",
+    "SbomError": "signing.sbom.errors",
+    "SchemaViolation": "signing.sbom.errors",
+    "TensorInfo": "signing.sbom.safetensors_header",
+    "UnsupportedSpecVersion": "signing.sbom.errors",
+    "ValidatedBom": "signing.sbom.validate",
+    "bind_bom": "signing.sbom.binding",
+    "generate_bom": "signing.sbom.generate",
+    "index_bom": "signing.sbom.index",
+    "inspect_onnx": "signing.sbom.onnx_header",
+    "oms_root_digest": "signing.sbom.binding",
+    "parse_safetensors_header": "signing.sbom.safetensors_header",
+    "read_safetensors_header": "signing.sbom.safetensors_header",
+    "validate_bom": "signing.sbom.validate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'signing.sbom' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CYCLONEDX_JSON_MEDIA_TYPE",

@@ -1,0 +1,136 @@
+"""``/api/v1/policies``: what is in force, reload, and dry-run promotion checks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, QueryParameter
+
+from registry.audit import record
+from registry.auth import Scope
+from registry.errors import InvalidInput, NotFound, RegistryError
+from registry.http.deps import Blobs, Caller, DbSession
+from registry.lifecycle.api import load_model
+from registry.naming import validate_tag
+from registry.oci import store
+from registry.policy.holder import PolicyHolder
+from registry.verification.decisions import check_alias
+
+__all__ = ["PolicyController", "install_reload_signal"]
+
+_logger = logging.getLogger(__name__)
+
+
+class PolicyStatus(msgspec.Struct, kw_only=True):
+    trust_policy: str
+    admission_policy: str
+    trust_policy_file: str | None
+    admission_policy_file: str | None
+    loaded_at: datetime | None
+    last_reload_error: str | None
+
+
+def _status(holder: PolicyHolder) -> PolicyStatus:
+    current = holder.current
+    return PolicyStatus(
+        trust_policy=current.trust_digest,
+        admission_policy=current.admission_digest,
+        trust_policy_file=str(holder.trust_path) if holder.trust_path else None,
+        admission_policy_file=str(holder.admission_path) if holder.admission_path else None,
+        loaded_at=current.loaded_at,
+        last_reload_error=holder.last_error,
+    )
+
+
+def install_reload_signal(holder: PolicyHolder, on_reload: Callable[[], None]) -> None:
+    """``kill -HUP <pid>`` reloads the policies (only where the loop owns signals)."""
+
+    def _reload() -> None:
+        # A failure is logged by the holder and the previous policy stays in force.
+        with contextlib.suppress(RegistryError):
+            holder.reload()
+            on_reload()
+
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _reload)
+    except (RuntimeError, ValueError, NotImplementedError):
+        _logger.debug("SIGHUP reload not available in this thread; use the API or CLI")
+
+
+def _holder(request: Request[Any, Any, State]) -> PolicyHolder:
+    holder: PolicyHolder = request.app.state.policies
+    return holder
+
+
+class PolicyController(Controller):
+    path = "/api/v1"
+    tags = ["policies"]
+
+    @get("/policies", summary="The policies in force (content digests) and the last reload error")
+    async def get_policies(
+        self, request: Request[Any, Any, State], principal: Caller
+    ) -> PolicyStatus:
+        principal.require_site_admin()
+        return _status(_holder(request))
+
+    @post("/policies/reload", status_code=200, summary="Re-read the policy files")
+    async def reload_policies(
+        self, request: Request[Any, Any, State], principal: Caller, db_session: DbSession
+    ) -> PolicyStatus:
+        principal.require_site_admin()
+        holder = _holder(request)
+        holder.reload()  # raises PolicyReloadFailed (422) and keeps the previous set
+        request.app.state.manifest_cache.clear()  # aliases resolve under the new policy now
+        await record(
+            db_session,
+            actor=principal.actor,
+            action="policy.reload",
+            subject="policies",
+            detail=dict(holder.current.describe()),
+        )
+        await db_session.commit()
+        return _status(holder)
+
+    @get(
+        "/models/{namespace:str}/{model:str}/versions/{version:str}/promotion-check",
+        summary="Would moving ALIAS to this version be allowed? (dry run, changes nothing)",
+    )
+    async def promotion_check(
+        self,
+        namespace: FromPath[str],
+        model: FromPath[str],
+        version: FromPath[str],
+        alias: Annotated[str, QueryParameter(description="The alias to check")],
+        request: Request[Any, Any, State],
+        principal: Caller,
+        db_session: DbSession,
+        blobs: Blobs,
+    ) -> dict[str, Any]:
+        repository = await load_model(db_session, principal, namespace, model, Scope.PULL)
+        validate_tag(alias)
+        if request.app.state.versions.is_version(alias):
+            raise InvalidInput(f"{alias!r} is a version, not an alias: versions never move")
+        tag = await store.find_tag(db_session, repository, validate_tag(version))
+        if tag is None or not tag.is_version:
+            raise NotFound(f"{repository.name} has no version {version}")
+        decision = await check_alias(
+            db_session,
+            blobs,
+            _holder(request).current,
+            repository=repository,
+            alias=alias,
+            target=tag.manifest,
+            actor=principal.actor,
+        )
+        result = {"model": repository.name, "version": version, "alias": alias}
+        await db_session.rollback()  # a dry run: refreshed verdicts are not kept
+        return {**result, **decision.to_json()}

@@ -1,0 +1,109 @@
+"""Where policy meets the OCI and lifecycle paths: admission at push, strict alias reads.
+
+Kept here so the handlers stay one call each: ``admit_manifest`` before a
+manifest is stored, ``ingest_signature`` after a signature referrer is stored,
+``require_servable`` before an alias of a strict namespace is answered.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from registry.db.models import Manifest, Repository, SignatureVerification
+from registry.oci.manifests import ParsedManifest
+from registry.policy import PolicySet
+from registry.storage import BlobStore
+from registry.verification.decisions import FileEntry, check_alias, check_files
+from registry.verification.gate import AdmissionRefused, AliasBlocked, audit_refusal
+from registry.verification.records import is_signature, verify_referrer
+
+__all__ = ["admit_manifest", "ingest_signature", "require_servable"]
+
+
+async def admit_manifest(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    policies: PolicySet,
+    *,
+    repository: str,
+    parsed: ParsedManifest,
+    actor: str,
+) -> None:
+    """Refuse a model manifest whose files break the namespace's admission rule."""
+    if parsed.subject is not None or not parsed.layers:
+        return  # referrers (signatures, SBOMs) carry evidence, not model files
+    namespace = repository.split("/", 1)[0]
+    rule = policies.admission.rule_for(namespace)
+    entries = [FileEntry(d.title or d.digest, d.media_type, d.size) for d in parsed.layers]
+    failed = check_files(rule, entries)
+    if not failed:
+        return
+    detail: dict[str, object] = {"failed_rules": failed, **policies.describe()}
+    await audit_refusal(
+        sessionmaker,
+        actor=actor,
+        action="push.refused",
+        subject=repository,
+        namespace=namespace,
+        detail=detail,
+    )
+    raise AdmissionRefused(f"push to {repository} refused: " + "; ".join(failed), extra=detail)
+
+
+async def ingest_signature(
+    session: AsyncSession,
+    blobs: BlobStore,
+    policies: PolicySet,
+    *,
+    repository: Repository,
+    referrer: Manifest,
+    actor: str,
+) -> SignatureVerification | None:
+    """Verify a just-stored signature referrer; ``None`` if it is not one or its subject is absent.
+
+    The referrer is kept whatever the verdict: a bad signature is evidence.
+    """
+    if not is_signature(referrer.artifact_type) or referrer.subject_digest is None:
+        return None
+    subject = await session.scalar(
+        select(Manifest).where(
+            Manifest.repository_id == repository.id, Manifest.digest == referrer.subject_digest
+        )
+    )
+    if subject is None:
+        return None  # verified when its subject arrives and is first evaluated
+    return await verify_referrer(
+        session,
+        blobs,
+        policies,
+        repository=repository,
+        subject=subject,
+        referrer=referrer,
+        actor=actor,
+    )
+
+
+async def require_servable(
+    session: AsyncSession,
+    blobs: BlobStore,
+    policies: PolicySet,
+    *,
+    repository: Repository,
+    alias: str,
+    target: Manifest,
+) -> None:
+    """In a strict namespace, refuse to resolve an alias whose version fails policy now."""
+    namespace = repository.name.split("/", 1)[0]
+    if not policies.admission.rule_for(namespace).strict:
+        return
+    decision = await check_alias(
+        session, blobs, policies, repository=repository, alias=alias, target=target
+    )
+    if not decision.allowed:
+        raise AliasBlocked(
+            f"alias {repository.name}:{alias} points at {target.digest}, which no longer "
+            "satisfies policy: "
+            + "; ".join(decision.failed)
+            + " (read it by digest to inspect the evidence)",
+            extra=decision.to_json(),
+        )

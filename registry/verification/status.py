@@ -1,0 +1,73 @@
+"""Is this digest a version of that model, and does its signature verify now? (for the hub)"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.db.models import Manifest, Repository, SignatureVerification, Tag
+from registry.policy import PolicySet
+from registry.storage import BlobStore
+from registry.verification.records import evaluate_version
+
+__all__ = ["SignatureStatus", "signature_status"]
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureStatus:
+    #: The digest is a version manifest of the repository.
+    registered: bool
+    #: At least one signature verified under the trust policy in force.
+    verified: bool
+    signers: list[str] = field(default_factory=list)
+    version: str | None = None
+
+
+async def signature_status(
+    session: AsyncSession,
+    repository: str,
+    manifest_digest: str,
+    *,
+    policies: PolicySet | None = None,
+    blobs: BlobStore | None = None,
+) -> SignatureStatus:
+    """The status of ``repository@manifest_digest``.
+
+    With ``policies`` and ``blobs`` (the app's ``policies.current`` and ``blobs``),
+    verdicts reached under an older trust policy are re-verified first; without
+    them, only verdicts stored under any policy are read (a weaker answer).
+    """
+    found = (
+        await session.execute(
+            select(Repository, Manifest, Tag)
+            .join(Manifest, Manifest.repository_id == Repository.id)
+            .join(Tag, Tag.manifest_id == Manifest.id)
+            .where(
+                Repository.name == repository,
+                Manifest.digest == manifest_digest,
+                Tag.is_version.is_(True),
+            )
+            .limit(1)
+        )
+    ).first()
+    if found is None:
+        return SignatureStatus(registered=False, verified=False)
+    repo, manifest, tag = found
+    if policies is not None and blobs is not None:
+        rows = list(
+            await evaluate_version(session, blobs, policies, repository=repo, subject=manifest)
+        )
+    else:
+        rows = list(
+            (
+                await session.scalars(
+                    select(SignatureVerification).where(
+                        SignatureVerification.subject_manifest_id == manifest.id
+                    )
+                )
+            ).all()
+        )
+    signers = sorted({r.signer or "?" for r in rows if r.outcome == "verified"})
+    return SignatureStatus(True, bool(signers), signers, tag.name)
