@@ -14,6 +14,7 @@ BENCHMARKS = {
     "manifest": "bench.manifest_get",
     "load": "bench.verified_load",
     "provenance": "bench.provenance",
+    "tuf": "bench.tuf_publish",
 }
 
 
