@@ -13,6 +13,7 @@ BENCHMARKS = {
     "push": "bench.push_pull",
     "manifest": "bench.manifest_get",
     "load": "bench.verified_load",
+    "tlog": "bench.tlog",
     "provenance": "bench.provenance",
     "tuf": "bench.tuf_publish",
 }

@@ -441,19 +441,20 @@ class TlogEntry(Base):
 
 
 class TlogNode(Base):
-    """A complete, aligned subtree of the log's Merkle tree: written once, never changed."""
+    """A complete, aligned subtree of the log's Merkle tree: written once, never changed.
+
+    Keyed by one integer, ``level * 2**56 + index`` (see ``registry.tlog.store``), so
+    a proof is one ``IN`` over the primary key (SQLite's rowid) on both engines.
+    """
 
     __tablename__ = "tlog_nodes"
     __table_args__ = (
-        CheckConstraint("level >= 0 AND level < 64", name="level_range"),
+        CheckConstraint("node_id >= 0", name="node_id_nonnegative"),
         CheckConstraint("length(hash) = 32", name="hash_length"),
     )
 
-    level: Mapped[int] = mapped_column(
-        Integer, primary_key=True, autoincrement=False, comment="0 = leaf hashes"
-    )
-    idx: Mapped[int] = mapped_column(
-        BigInteger, primary_key=True, autoincrement=False, comment="covers leaves idx*2^level.."
+    node_id: Mapped[int] = mapped_column(
+        BigIntPK, primary_key=True, autoincrement=False, comment="level * 2^56 + index"
     )
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
