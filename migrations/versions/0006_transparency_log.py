@@ -68,19 +68,16 @@ def upgrade() -> None:
     op.create_table(
         "tlog_nodes",
         sa.Column(
-            "level", sa.Integer(), autoincrement=False, nullable=False, comment="0 = leaf hashes"
-        ),
-        sa.Column(
-            "idx",
-            sa.BigInteger(),
+            "node_id",
+            _id_type(),
             autoincrement=False,
             nullable=False,
-            comment="covers leaves idx*2^level..",
+            comment="level * 2^56 + index",
         ),
         sa.Column("hash", sa.LargeBinary(length=32), nullable=False),
         sa.CheckConstraint("length(hash) = 32", name=op.f("ck_tlog_nodes_hash_length")),
-        sa.CheckConstraint("level >= 0 AND level < 64", name=op.f("ck_tlog_nodes_level_range")),
-        sa.PrimaryKeyConstraint("level", "idx", name=op.f("pk_tlog_nodes")),
+        sa.CheckConstraint("node_id >= 0", name=op.f("ck_tlog_nodes_node_id_nonnegative")),
+        sa.PrimaryKeyConstraint("node_id", name=op.f("pk_tlog_nodes")),
     )
     _create_append_only_triggers()
 

@@ -22,6 +22,7 @@ _HEX_HASH = re.compile(r"^[0-9a-fA-F]{64}$")
 # Sizes and indexes are 63-bit in SQL; larger values are refused before any query.
 _MAX = 2**63 - 1
 Size = Annotated[int, QueryParameter(ge=0, le=_MAX)]
+OptionalSize = Annotated[int | None, QueryParameter(ge=0, le=_MAX)]
 
 
 class InclusionProofView(msgspec.Struct, rename="camel"):
@@ -77,9 +78,9 @@ class LogController(Controller):
     async def inclusion(
         self,
         request: Request[Any, Any, State],
-        index: Size | None = None,
+        index: OptionalSize = None,
         leaf_hash: Annotated[str | None, QueryParameter(max_length=64)] = None,
-        tree_size: Size | None = None,
+        tree_size: OptionalSize = None,
     ) -> InclusionProofView:
         tlog = _tlog(request)
         if (index is None) == (leaf_hash is None):

@@ -320,6 +320,8 @@ class TransparencyLog:
 
     async def entries(self, start: int, end: int) -> list[StoredEntry]:
         """Entries ``start`` (inclusive) to ``end`` (exclusive), at most a page of them."""
+        if end - start > MAX_ENTRIES_PER_PAGE:
+            raise EntryRangeInvalid(f"at most {MAX_ENTRIES_PER_PAGE} entries per request")
         async with self._sessionmaker() as session:
             size = await self._size(session)
             if not 0 <= start < end <= size:
@@ -327,8 +329,6 @@ class TransparencyLog:
                     f"entries need 0 <= start < end <= {size} (the log's size); "
                     f"got start={start}, end={end}"
                 )
-            if end - start > MAX_ENTRIES_PER_PAGE:
-                raise EntryRangeInvalid(f"at most {MAX_ENTRIES_PER_PAGE} entries per request")
             return await store.entries_between(session, start, end)
 
     async def receipt(self, index: int) -> Receipt:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Table, insert, select, text, tuple_
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.db.models import TlogCheckpoint, TlogEntry, TlogNode
@@ -22,6 +22,9 @@ _CHECKPOINTS: Table = TlogCheckpoint.__table__  # type: ignore[assignment]
 
 # One advisory-lock key for every replica's log writer (PostgreSQL); "tlog" in ASCII.
 _WRITER_LOCK = 0x746C6F67
+# A tree never holds 2**56 leaves, so level and index pack into one signed 64-bit key.
+_LEVEL_SHIFT = 56
+_INDEX_MASK = (1 << _LEVEL_SHIFT) - 1
 # Keeps each IN (...) list well inside both engines' parameter limits.
 _CHUNK = 500
 
@@ -47,18 +50,23 @@ async def latest_checkpoint(session: AsyncSession) -> SignedCheckpoint | None:
     return None if row is None else SignedCheckpoint(row[0], bytes(row[1]), row[2])
 
 
+def node_key(level: int, index: int) -> int:
+    """The primary key of node ``(level, index)``: ``level * 2**56 + index``."""
+    return level << _LEVEL_SHIFT | index
+
+
 async def load_nodes(session: AsyncSession, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
-    wanted = sorted(set(ids))
+    """The stored hashes of ``ids``: primary-key lookups, one query per chunk."""
+    keys = sorted({node_key(level, index) for level, index in ids})
     found: dict[NodeId, bytes] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
+    for start in range(0, len(keys), _CHUNK):
         rows = await session.execute(
-            select(TlogNode.level, TlogNode.idx, TlogNode.hash).where(
-                tuple_(TlogNode.level, TlogNode.idx).in_(chunk)
+            select(TlogNode.node_id, TlogNode.hash).where(
+                TlogNode.node_id.in_(keys[start : start + _CHUNK])
             )
         )
-        for level, index, value in rows:
-            found[(level, index)] = bytes(value)
+        for key, value in rows:
+            found[(key >> _LEVEL_SHIFT, key & _INDEX_MASK)] = bytes(value)
     return found
 
 
@@ -77,7 +85,7 @@ async def insert_batch(
         {"idx": first_index + i, "leaf_hash": h, "body": b, "integrated_at": integrated_at}
         for i, (h, b) in enumerate(zip(leaf_hashes, bodies, strict=True))
     ]
-    node_rows = [{"level": level, "idx": index, "hash": value} for level, index, value in nodes]
+    node_rows = [{"node_id": node_key(level, i), "hash": value} for level, i, value in nodes]
     # executemany: SQLAlchemy batches these itself within each driver's limits.
     await session.execute(insert(_ENTRIES), entries)
     await session.execute(insert(_NODES), node_rows)
