@@ -13,8 +13,10 @@ BENCHMARKS = {
     "push": "bench.push_pull",
     "manifest": "bench.manifest_get",
     "load": "bench.verified_load",
+    "agent-update": "bench.agent_update",
     "tlog": "bench.tlog",
     "provenance": "bench.provenance",
+    "hub": "bench.hub",
     "tuf": "bench.tuf_publish",
 }
 

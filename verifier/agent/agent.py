@@ -129,6 +129,18 @@ class Agent:
         self.cache_dir = config.cache_dir
         self._state_path = config.cache_dir / "state.json"
         self._metadata = MetadataStore(config.cache_dir)
+        self._fetcher: FetcherInterface | None = None  # one HTTP client, kept alive
+
+    def close(self) -> None:
+        if isinstance(self._fetcher, RegistryFetcher):
+            self._fetcher.close()
+        self._fetcher = None
+
+    def __enter__(self) -> Agent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- state --------------------------------------------------------------------
 
@@ -184,9 +196,11 @@ class Agent:
             fetcher = DirectoryFetcher(self._metadata.trusted(), trusted_copy=True)
         else:
             base_url = f"{self._registry()}/tuf/"
-            fetcher = self.config.metadata_fetcher or RegistryFetcher(
-                self._registry(), self.config.token
-            )
+            if self._fetcher is None:
+                self._fetcher = self.config.metadata_fetcher or RegistryFetcher(
+                    self._registry(), self.config.token
+                )
+            fetcher = self._fetcher
         return SignedRepository(self._metadata, self.config.trust_root, fetcher, base_url)
 
     def _pull(

@@ -87,7 +87,9 @@ class MetadataStore:
 
     def stage(self) -> Path:
         staged = self.root / f"tuf.{uuid.uuid4().hex}"
-        shutil.copytree(self.trusted(), staged, symlinks=True)
+        # Hard links, not copies: ngclient replaces files (temporary file + rename),
+        # never writes in place, so the trusted copy's files cannot change through them.
+        shutil.copytree(self.trusted(), staged, symlinks=True, copy_function=os.link)
         return staged
 
     def commit(self, staged: Path) -> None:
