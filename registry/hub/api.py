@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from anyio import to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
@@ -84,10 +85,13 @@ class HubController(Controller):
             if submission.image is None:
                 raise MalformedSubmission("send a 'manifest' and 'latents', or a C2PA 'image'")
             latents = latent_envelopes(submission.require(LATENTS_PART))
-            claim = c2pa_claim(submission.image, latents, hub.trust_anchors_pem, policy)
+            # c2pa-python validates in native code without the GIL: off the event loop.
+            claim = await to_thread.run_sync(
+                c2pa_claim, submission.image, latents, hub.trust_anchors_pem, policy
+            )
             principal.require(claim.namespace, Scope.PUSH, repository=claim.repository)
         state = request.app.state
-        output, created = await register(db_session, state, ledger_of(state), principal, claim)
+        output, logged = await register(db_session, state, ledger_of(state), principal, claim)
         receipt = await ledger_of(request.app.state).receipt(output.log_index)
         body = Registration(
             image_digest=output.image_digest,
@@ -101,9 +105,9 @@ class HubController(Controller):
             leaf_hash=output.leaf_hash,
             image_checked=output.image_checked,
             receipt=receipt,
-            entry=await ledger_of(state).entry(output.log_index),
+            entry=logged.decode() if logged else await ledger_of(state).entry(output.log_index),
         )
-        return Response(body, status_code=201 if created else 200)
+        return Response(body, status_code=201 if logged else 200)
 
     @get("/outputs/{digest:str}", summary="Attribution of a registered image (anonymous)")
     async def get_output(
@@ -199,7 +203,7 @@ class HubController(Controller):
         exact = await records.output_by_image(db_session, image.digest)
         if exact is not None:
             return Match(exact, image.digest, "exact")
-        lineage = c2pa_lineage(image, anchors)
+        lineage = await to_thread.run_sync(c2pa_lineage, image, anchors)
         if lineage is not None:
             labels = [label for label, _ in lineage.steps]
             rendered = [digest for _, digest in lineage.steps if digest is not None]

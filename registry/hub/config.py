@@ -18,6 +18,7 @@ from registry.hub.attestation import HubSigner
 from registry.hub.errors import HubUnavailable
 from registry.hub.intake import Limits
 from registry.hub.ledger import Ledger
+from registry.hub.model_status import StatusCache
 from registry.settings import Settings
 from verifier.provenance.errors import ReprintPolicyInvalid
 from verifier.provenance.reprint_policy import ReprintPolicy, load_reprint_policy
@@ -33,6 +34,7 @@ class Hub:
     trust_anchors_pem: bytes | None
     signer: HubSigner
     limits: Limits
+    status_cache: StatusCache
 
     def require_policy(self) -> ReprintPolicy:
         if self.policy is None:
@@ -65,6 +67,7 @@ def build_hub(settings: Settings) -> Hub:
         trust_anchors_pem=anchors,
         signer=HubSigner.load_or_create(settings.effective_hub_key),
         limits=Limits(image_bytes=settings.max_image_bytes, field_bytes=FIELD_LIMIT_BYTES),
+        status_cache=StatusCache(settings.auth_cache_seconds),
     )
 
 

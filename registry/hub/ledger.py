@@ -45,6 +45,7 @@ class Logged:
     index: int
     leaf_hash: str
     integrated_time: datetime | int | None
+    body: bytes
 
 
 def entry_body(kind: str, fields: dict[str, Any]) -> bytes:
@@ -71,10 +72,11 @@ class Ledger:
         return self._log
 
     async def append(self, kind: str, fields: dict[str, Any]) -> Logged:
-        entry: _Entry = await self._require().append(entry_body(kind, fields))
+        body = entry_body(kind, fields)
+        entry: _Entry = await self._require().append(body)
         leaf = entry.leaf_hash
         leaf_hex = leaf.hex() if isinstance(leaf, bytes | bytearray) else str(leaf)
-        return Logged(int(entry.index), leaf_hex, entry.integrated_time)
+        return Logged(int(entry.index), leaf_hex, entry.integrated_time, body)
 
     async def receipt(self, index: int) -> dict[str, Any]:
         receipt: _Receipt = await self._require().receipt(index)

@@ -5,6 +5,11 @@ The hub asks this for the root of every latent chain at registration and again
 for every attribution view (a signature that verified at registration may not
 verify under today's trust policy). If the verification module is absent from
 this build, no version counts as verified: the hub fails closed.
+
+Answers are cached per (version, trust policy digest) for
+``CUSTODY_AUTH_CACHE_SECONDS`` (5 s): re-deciding a version costs ~10 ms, a
+burst of registrations from one model asks the same question each time, and a
+new trust policy changes the key, so a policy reload is seen at once.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any, Protocol, cast
 
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.cache import TTLCache
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,7 @@ class ModelStatus:
 
 
 StatusFunction = Callable[..., Awaitable[_Status]]
+StatusCache = TTLCache[tuple[str, str, str], ModelStatus]
 
 
 def _load() -> StatusFunction | None:
@@ -64,9 +72,18 @@ async def model_status(
     holder = getattr(state, "policies", None)
     if holder is not None:
         context = {"policies": holder.current, "blobs": state.blobs}
+    hub = getattr(state, "hub", None)
+    cache: StatusCache | None = hub.status_cache if hub is not None else None
+    key = (repository, manifest_digest, str(getattr(context.get("policies"), "trust_digest", "")))
+    cached = cache.get(key) if cache is not None else None
+    if cached is not None:
+        return cached
     status = await function(session, repository, manifest_digest, **context)
-    return ModelStatus(
+    answer = ModelStatus(
         registered=bool(status.registered),
         verified=bool(status.registered and status.verified),
         signers=list(status.signers),
     )
+    if cache is not None:
+        cache.put(key, answer)
+    return answer

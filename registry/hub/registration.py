@@ -70,12 +70,13 @@ async def require_verified_model(session: AsyncSession, state: State, claim: Cla
 
 async def register(
     session: AsyncSession, state: State, ledger: Ledger, principal: Principal, claim: Claim
-) -> tuple[HubOutput, bool]:
-    """Record ``claim``; returns the row and whether it is new (False: identical resubmission)."""
+) -> tuple[HubOutput, bytes | None]:
+    """Record ``claim``; returns the row and, if it is new, the bytes logged for it
+    (``None``: an identical claim was registered before, and that registration stands)."""
     await require_verified_model(session, state, claim)
     existing = await records.output_by_image(session, claim.image_digest)
     if existing is not None:
-        return _same_or_conflict(existing, claim), False
+        return _same_or_conflict(existing, claim), None
     logged = await ledger.append(
         REGISTRATION,
         {
@@ -122,8 +123,8 @@ async def register(
         winner = await records.output_by_image(session, claim.image_digest)
         if winner is None:
             raise
-        return _same_or_conflict(winner, claim), False
-    return output, True
+        return _same_or_conflict(winner, claim), None
+    return output, logged.body
 
 
 def _same_or_conflict(existing: HubOutput, claim: Claim) -> HubOutput:
