@@ -23,6 +23,7 @@ import click
 
 from signing.errors import SigningError
 from signing.hashing import hash_model
+from signing.manifest import Manifest
 from verifier.distribution import FetchError, RegistryClient, sha256_digest
 from verifier.errors import VerificationError
 
@@ -117,9 +118,14 @@ def push_model(
     version: str,
     *,
     progress: bool = False,
+    manifest: Manifest | None = None,
 ) -> dict[str, Any]:
-    """Push a model directory (or one file) as a ModelPack artifact; return a summary."""
-    manifest = hash_model(model_dir)
+    """Push a model directory (or one file) as a ModelPack artifact; return a summary.
+
+    ``manifest`` is the directory's per-file sha256 manifest when the caller
+    already hashed it (``custody publish`` hashes once for signature, SBOM and push).
+    """
+    manifest = manifest or hash_model(model_dir)
     root = model_dir if model_dir.is_dir() else model_dir.parent
     files = []
     for resource in manifest.resources:

@@ -158,6 +158,12 @@ async def check_alias(
     namespace = repository.name.split("/", 1)[0]
     rule = policies.admission.rule_for(namespace)
     requirement = rule.for_alias(alias)
+    if target.subject_digest is not None:
+        # A tag on a referrer (oras can only push with a tag) names evidence, not a model.
+        note = (
+            "the target is a referrer (signature, SBOM), not a model: promotion rules do not apply"
+        )
+        return Decision(requirement.rule, (), policies.describe(), notes=(note,))
     failed = check_files(rule, await version_entries(session, target))
     notes: list[str] = []
     signers: list[str] = []

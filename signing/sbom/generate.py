@@ -47,7 +47,13 @@ from pathlib import Path
 from typing import Any
 
 from signing.hashing import HashOptions, hash_model
-from signing.manifest import DEFAULT_IGNORED_PATHS, SINGLE_FILE_NAME, Manifest, Serialization
+from signing.manifest import (
+    DEFAULT_IGNORED_PATHS,
+    SINGLE_FILE_NAME,
+    Manifest,
+    Method,
+    Serialization,
+)
 from signing.sbom import taxonomy
 from signing.sbom._schema import spdx_license_ids
 from signing.sbom.binding import bind_bom
@@ -317,8 +323,12 @@ def generate_bom(
     serial_number: str | None = None,
     timestamp: dt.datetime | None = None,
     max_listed_tensors: int = 256,
+    manifest: Manifest | None = None,
 ) -> GeneratedBom:
     """Hash ``model_path``, read its headers and build a validated CycloneDX ML-BOM.
+
+    ``manifest`` is an already computed per-file sha256 manifest of the same
+    tree (``custody publish`` hashes once and shares it); it is then not re-hashed.
 
     ``ignore`` names model-relative paths to leave out (as ``custody sign``
     does); ``.git`` and friends are left out unless ``ignore_git_paths`` is
@@ -342,7 +352,13 @@ def generate_bom(
     if ignore_git_paths:
         ignored += DEFAULT_IGNORED_PATHS
     serialization = Serialization.files("sha256").with_ignored(ignored)
-    manifest = hash_model(root, serialization, options=options)
+    if manifest is None:
+        manifest = hash_model(root, serialization, options=options)
+    elif (
+        manifest.serialization.method is not Method.FILES
+        or manifest.serialization.resource_algorithm != "sha256"
+    ):
+        raise BomMetadataError("a shared manifest must be per-file sha256")
     single = root.is_file()
 
     digests: dict[str, str] = {}

@@ -33,18 +33,20 @@ def cli_env(data_dir: Path, database_url: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_server(data_dir: Path, database_url: str) -> Iterator[str]:
+def running_server(
+    data_dir: Path, database_url: str, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
     port = free_port()
     log = (data_dir.parent / f"server-{port}.log").open("wb")
     process = subprocess.Popen(
         [CUSTODY, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=cli_env(data_dir, database_url),
+        env={**cli_env(data_dir, database_url), **(extra_env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"custody serve exited with {process.returncode}")
@@ -54,7 +56,7 @@ def running_server(data_dir: Path, database_url: str) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("custody serve did not start within 30 s")
+                raise RuntimeError("custody serve did not start within 60 s")
             time.sleep(0.1)
         yield base
     finally:

@@ -1,0 +1,240 @@
+"""``custody publish``: hash once, sign, describe, push, attach, and optionally promote.
+
+One pass over the model's bytes gives the per-file sha256 manifest that the OMS
+signature signs, the ML-BOM describes and the push uploads (only the blobs the
+registry lacks; large files in resumable chunks). The signature is attached as
+an OCI referrer of the version, exactly as oras or cosign would attach one, so
+the registry verifies it the same way whoever pushed it. Re-running after an
+interruption resumes: present blobs are skipped, a partly uploaded file
+continues where it stopped, and an existing identical version is reused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from custody.transfer import (
+    TITLE,
+    _fail,
+    push_model,
+    registry_option,
+    split_reference,
+    token_option,
+)
+from signing.errors import SigningError
+from signing.hashing import hash_model
+from signing.manifest import DEFAULT_IGNORED_PATHS, Manifest, Serialization
+from signing.sign import sign_manifest
+from signing.signers import load_signer
+from verifier.distribution import FetchError, RegistryClient, sha256_digest
+from verifier.errors import VerificationError
+
+__all__ = ["SIGSTORE_BUNDLE", "publish", "publish_model", "signature_manifest"]
+
+SIGSTORE_BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
+OCI_EMPTY = "application/vnd.oci.empty.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+def _push_bytes(client: RegistryClient, repository: str, data: bytes) -> str:
+    digest = sha256_digest(data)
+    if not client.blob_exists(repository, digest):
+        with tempfile.TemporaryDirectory(prefix="custody-publish-") as tmp:
+            path = Path(tmp) / "blob"
+            path.write_bytes(data)
+            client.upload_blob(repository, path, digest, len(data))
+    return digest
+
+
+def signature_manifest(
+    bundle_digest: str, bundle_size: int, subject: tuple[str, int], created: datetime
+) -> bytes:
+    """An OCI referrer carrying one OMS bundle for the version ``subject`` (digest, size)."""
+    document = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "artifactType": SIGSTORE_BUNDLE,
+        "config": {"mediaType": OCI_EMPTY, "digest": sha256_digest(b"{}"), "size": 2},
+        "layers": [
+            {
+                "mediaType": SIGSTORE_BUNDLE,
+                "digest": bundle_digest,
+                "size": bundle_size,
+                "annotations": {TITLE: "model.sig"},
+            }
+        ],
+        "subject": {"mediaType": OCI_MANIFEST, "digest": subject[0], "size": subject[1]},
+        "annotations": {"org.opencontainers.image.created": created.strftime("%Y-%m-%dT%H:%M:%SZ")},
+    }
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def _existing_version(
+    client: RegistryClient, repository: str, version: str, manifest: Manifest
+) -> tuple[str, int] | None:
+    """The version's (digest, size) if it already holds exactly these files (a re-run)."""
+    if version not in _tags(client, repository):
+        return None
+    fetched = client.get_manifest(repository, version)
+    layers = {
+        (layer.get("annotations", {}).get(TITLE), layer.get("digest"))
+        for layer in fetched.json().get("layers", [])
+    }
+    ours = {(r.name, "sha256:" + r.hex) for r in manifest.resources}
+    if layers != ours:
+        raise FetchError(
+            f"{repository}:{version} already exists with other files; versions are immutable, "
+            "publish a new version"
+        )
+    return fetched.digest, len(fetched.body)
+
+
+def _tags(client: RegistryClient, repository: str) -> list[str]:
+    try:
+        return client.list_tags(repository)
+    except FetchError as exc:
+        if exc.status == 404:
+            return []  # a new repository
+        raise
+
+
+def publish_model(
+    client: RegistryClient,
+    model_dir: Path,
+    repository: str,
+    version: str,
+    *,
+    key: str,
+    sbom: bytes | None = None,
+    sbom_from_files: bool = False,
+    alias: str | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Publish ``model_dir`` as ``repository:version``; return a summary."""
+    if not model_dir.is_dir():
+        raise FetchError(f"{model_dir} is not a model directory")
+    signer = load_signer(key)
+    manifest = hash_model(model_dir, Serialization().with_ignored(DEFAULT_IGNORED_PATHS))
+    bundle = sign_manifest(manifest, signer).to_bytes()
+    if sbom_from_files:
+        from signing.sbom import BomMetadata, generate_bom
+
+        metadata = BomMetadata(name=repository.split("/")[-1], version=version)
+        sbom = generate_bom(model_dir, metadata, manifest=manifest).to_bytes()
+
+    existing = _existing_version(client, repository, version, manifest)
+    if existing is None:
+        summary = push_model(
+            client, model_dir, repository, version, progress=progress, manifest=manifest
+        )
+        subject = (str(summary["digest"]), len(client.get_manifest(repository, version).body))
+    else:
+        total = sum((model_dir / r.name).stat().st_size for r in manifest.resources)
+        summary = {
+            "repository": repository,
+            "version": version,
+            "digest": existing[0],
+            "files": len(manifest.resources),
+            "bytes": total,
+            "uploaded": 0,
+            "skipped": len(manifest.resources),
+        }
+        subject = existing
+
+    bundle_digest = _push_bytes(client, repository, bundle)
+    _push_bytes(client, repository, b"{}")
+    referrer = signature_manifest(bundle_digest, len(bundle), subject, datetime.now(UTC))
+    summary["signature"] = client.put_manifest(repository, sha256_digest(referrer), referrer)
+    namespace, model = repository.split("/", 1)
+    if sbom is not None:
+        attached = client.api(
+            "POST",
+            f"/api/v1/models/{namespace}/{model}/versions/{version}/sbom",
+            content=sbom,
+            headers={"Content-Type": "application/vnd.cyclonedx+json"},
+        )
+        summary["sbom"] = attached["sbom_digest"]
+    view = client.api("GET", f"/api/v1/models/{namespace}/{model}/versions/{version}")
+    summary["verification"] = [
+        {k: s[k] for k in ("signature", "outcome", "signer", "failed_check", "reason")}
+        for s in view.get("signatures", [])
+        if s["signature"] == summary["signature"]
+    ]
+    if alias:
+        client.api(
+            "PUT",
+            f"/api/v1/models/{namespace}/{model}/aliases/{alias}",
+            json={"version": version},
+        )
+        summary["alias"] = alias
+    return summary
+
+
+@click.command()
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("reference")
+@click.option("--key", required=True, help="Signing key (PEM file path or a scheme:reference).")
+@registry_option
+@token_option
+@click.option("--alias", default=None, help="Then move this alias to the version (policy-checked).")
+@click.option(
+    "--sbom",
+    "sbom_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Attach this CycloneDX JSON ML-BOM.",
+)
+@click.option(
+    "--sbom-from-files", is_flag=True, help="Generate the ML-BOM from the files' headers."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary.")
+def publish(
+    model_dir: Path,
+    reference: str,
+    key: str,
+    registry: str,
+    token: str | None,
+    alias: str | None,
+    sbom_path: Path | None,
+    sbom_from_files: bool,
+    as_json: bool,
+) -> None:
+    """Sign MODEL_DIR, push it as REPO:VERSION with its signature (and ML-BOM), verified by the
+    registry."""
+    repository, version = split_reference(reference)
+    if sbom_path is not None and sbom_from_files:
+        raise click.UsageError("give --sbom or --sbom-from-files, not both")
+    try:
+        sbom = sbom_path.read_bytes() if sbom_path is not None else None
+        with RegistryClient(registry, token) as client:
+            summary = publish_model(
+                client,
+                model_dir,
+                repository,
+                version,
+                key=os.fspath(key),
+                sbom=sbom,
+                sbom_from_files=sbom_from_files,
+                alias=alias,
+                progress=not as_json,
+            )
+    except (FetchError, VerificationError, SigningError, OSError) as exc:
+        raise _fail(exc) from None
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    verdicts = summary["verification"]
+    verdict = verdicts[0] if verdicts else {"outcome": "unknown", "reason": ""}
+    click.echo(
+        f"published {repository}:{version} {summary['digest']} "
+        f"({summary['files']} files, {summary['uploaded']} uploaded, "
+        f"{summary['skipped']} already there); signature {verdict['outcome']}"
+        + (f": {verdict['reason']}" if verdict["outcome"] != "verified" else "")
+        + (f"; {summary['alias']} -> {version}" if "alias" in summary else "")
+    )
