@@ -20,13 +20,13 @@ from registry.tlog import TransparencyLog, load_or_create_signer
 
 @asynccontextmanager
 async def open_log(
-    database_url: str, key_path: Path, **options: Any
+    database_url: str, key_path: Path, origin: str | None = "test.example/log", **options: Any
 ) -> AsyncIterator[TransparencyLog]:
     """A started log on its own engine (one per simulated replica)."""
     engine = create_service_engine(database_url)
     tlog = TransparencyLog(
         async_sessionmaker(engine, expire_on_commit=False),
-        load_or_create_signer(key_path, "test.example/log"),
+        load_or_create_signer(key_path, origin),
         **options,
     )
     await tlog.start()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from verifier.errors import VerificationError
 
 __all__ = [
+    "AuditStateInvalid",
     "CheckpointInvalid",
     "CheckpointSignatureInvalid",
     "ConsistencyProofInvalid",
@@ -75,6 +76,13 @@ class ReceiptInvalid(LogError):
 
     check = "receipt"
     exit_code = 14
+
+
+class AuditStateInvalid(LogError):
+    """The auditor's own state file cannot be read; it is never silently reset."""
+
+    check = "audit-state"
+    exit_code = 3
 
 
 class LogFetchError(Exception):
