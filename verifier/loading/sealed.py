@@ -74,13 +74,18 @@ class SealedFile:
             raise ValueError("sealed file is closed")
         return f"/proc/self/fd/{self._fd}"
 
-    def view(self) -> memoryview:
-        """The bytes as a read-only map (empty files give an empty view)."""
+    def view(self, *, populate: bool = False) -> memoryview:
+        """The bytes as a read-only map (empty files give an empty view).
+
+        ``populate`` maps every page up front (``MAP_POPULATE``): one kernel pass
+        instead of a page fault per 4 KiB page when the whole file is read anyway.
+        """
         if self._fd < 0:
             raise ValueError("sealed file is closed")
         if self.size == 0:
             return memoryview(b"")
-        mapped = mmap.mmap(self._fd, self.size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+        flags = mmap.MAP_SHARED | (mmap.MAP_POPULATE if populate else 0)
+        mapped = mmap.mmap(self._fd, self.size, flags=flags, prot=mmap.PROT_READ)
         self._maps.append(mapped)
         return memoryview(mapped)
 
@@ -156,7 +161,7 @@ def seal_and_verify(name: str, path: str | os.PathLike[str], digest: str) -> Sea
 
 
 def _hash(sealed: SealedFile, algorithm: str) -> str:
-    view = sealed.view()
+    view = sealed.view(populate=True)
     try:
         if algorithm == "sha256":
             return hashlib.sha256(view).hexdigest()
