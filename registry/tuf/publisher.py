@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from securesystemslib.signer import CryptoSigner  # type: ignore[attr-defined]
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from tuf.api.metadata import (  # type: ignore[attr-defined]  # re-exported
@@ -104,12 +105,21 @@ def delegated_paths(namespace: str) -> list[str]:
     return [f"{namespace}/*/*/*"]
 
 
-def sign(metadata: Metadata[Any], keys: KeyStore, role: str, signer_of: Root | Targets) -> None:
-    """Sign with every held key of ``role`` as delegated by ``signer_of`` (threshold enforced)."""
+def signers_for(keys: KeyStore, role: str, signer_of: Root | Targets) -> list[CryptoSigner]:
+    """Every held signer of ``role`` as delegated by ``signer_of`` (threshold enforced)."""
     delegation = signer_of.get_delegated_role(role)
     public = [signer_of.get_key(keyid) for keyid in delegation.keyids]
+    return keys.signers(role, public, delegation.threshold)
+
+
+def sign(metadata: Metadata[Any], keys: KeyStore, role: str, signer_of: Root | Targets) -> None:
+    """Sign with every held key of ``role`` as delegated by ``signer_of`` (threshold enforced)."""
+    apply_signatures(metadata, signers_for(keys, role, signer_of))
+
+
+def apply_signatures(metadata: Metadata[Any], signers: list[CryptoSigner]) -> None:
     metadata.signatures.clear()
-    for signer in keys.signers(role, public, delegation.threshold):
+    for signer in signers:
         metadata.sign(signer, append=True)
 
 
@@ -260,6 +270,8 @@ class Publisher:
             )
             targets.add_key(self.keys.generate(), namespace)
             added = True
+        # Keys first: a namespace that cannot be signed costs no catalog query.
+        signers = signers_for(self.keys, namespace, targets)
         previous = newest.get(namespace, (0, now))[0]
         role_md = Metadata(
             Targets(
@@ -268,6 +280,6 @@ class Publisher:
                 targets=await catalog.namespace_targets(session, namespace),
             )
         )
-        sign(role_md, self.keys, namespace, targets)
+        apply_signatures(role_md, signers)
         await storage.append(session, namespace, role_md)
         return role_md.signed.version, added

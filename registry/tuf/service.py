@@ -78,9 +78,13 @@ class TufService:
                 return
 
     async def _work_waiting(self) -> bool:
-        if self._next_due is None or utcnow() >= self._next_due:
-            return True
+        """Cheap reads only: nothing is locked or written unless there is work."""
         async with self.maker() as session:
+            if self._next_due is None:
+                # Not initialised yet (or first read): a repository without root has no work.
+                return await storage.latest_row(session, "root") is not None
+            if utcnow() >= self._next_due:
+                return True
             marked = await session.scalar(select(TufPendingNamespace.namespace).limit(1))
         return marked is not None
 

@@ -45,6 +45,7 @@ def test_each_change_publishes_new_versions(client, oci, root_json, tmp_path: Pa
     assert removed.status_code == 202, removed.text
     after_removal = versions(client)
     _bumped(after_move, after_removal)
+    updater = make_updater(client, tmp_path / "meta", root_json, oci.headers)
     updater.refresh()
     assert updater.get_targetinfo("acme/model/@alias/staging") is None
     assert updater.get_targetinfo("acme/model/1.1.0/@manifest") is not None
