@@ -236,12 +236,12 @@ class Agent:
         key = _key(repository, alias)
         signed.refresh()
         alias_target = signed.target(alias_path(repository, alias), f"alias {key}")
-        version = alias_target.custom.get("version")
+        version = _custom(alias_target).get("version")
         if not isinstance(version, str):
             raise AgentError("format", f"alias target of {key} names no version")
         check_repository(repository, version)
         manifest_digest = sha256_of(alias_target)
-        if alias_target.custom.get("manifest") not in (None, manifest_digest):
+        if _custom(alias_target).get("manifest") not in (None, manifest_digest):
             raise AgentError("digest", f"alias {key}: custom manifest differs from its hashes")
         version_target = signed.target(
             manifest_path(repository, version), f"version {repository}:{version}"
@@ -308,7 +308,7 @@ class Agent:
                 raise AgentError(
                     "digest", f"layer {title!r} of {version} differs from its signed target"
                 )
-            if target.custom.get("manifest") not in (None, manifest_digest):
+            if _custom(target).get("manifest") not in (None, manifest_digest):
                 raise AgentError("unsigned", f"file {title!r} is signed for another manifest")
             files.append((title, digest, size, media_type))
         missing: list[tuple[str, str, int, str]] = []
@@ -481,6 +481,12 @@ class Agent:
             if value != entry.blake3:
                 raise AgentError("digest", f"{entry.name}: re-fetched bytes differ from verified")
             state.save(self._state_path)
+
+
+def _custom(target: TargetFile) -> dict[str, Any]:
+    """A target's ``custom`` object; absent or not an object reads as empty."""
+    custom = target.custom
+    return custom if isinstance(custom, dict) else {}
 
 
 def _iso(moment: Any) -> str:
