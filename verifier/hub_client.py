@@ -108,9 +108,12 @@ class HubClient:
         log_key: str | None = None,
         hub_key_pem: bytes | None = None,
         timeout: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport
+        )
         self._log_key = VerifierKey.parse(log_key.strip()) if log_key else None
         self._hub_key = _hub_key(hub_key_pem) if hub_key_pem else None
         self.keys_pinned = log_key is not None and hub_key_pem is not None

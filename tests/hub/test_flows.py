@@ -65,7 +65,10 @@ def test_register_then_attribute(hub, keys, model, pusher):
     assert attribution["log_index"] == registration["log_index"]
     assert attribution["chain"]["records"] == 4
     assert attribution["chain"]["nodes"] == ["edge-01"]
-    assert "prompt" not in json.dumps(attribution).lower()
+    # Privacy: no prompt hash, seed or image byte in what is stored, logged or shown.
+    shown = json.dumps(attribution) + registration["entry"]
+    assert "hmac-sha256" not in shown and "prompt" not in shown.lower()
+    assert "seed" not in json.dumps(attribution["chain"])
 
 
 def test_registration_is_idempotent_and_a_rival_claim_conflicts(hub, keys, model, pusher):

@@ -169,3 +169,42 @@ def test_hub_without_a_policy_is_off(settings, keys):
     with TestClient(app=create_app(settings), base_url="http://127.0.0.1") as client:
         response = client.post("/api/v1/outputs", files=gen.files())
         _problem(response, 503, "configuration")
+
+
+def test_parameters_changing_along_the_chain_are_refused(hub, keys, pusher):
+    from signing.provenance import record_digest, sign_latent_record, sign_output_manifest
+
+    common = {
+        "dtype": "float32",
+        "shape": (1, 4, 2, 2),
+        "model_reference": UNKNOWN_MODEL,
+        "sampler": "euler",
+        "scheduler": "karras",
+        "guidance": 7.5,
+        "prompt_hash": "hmac-sha256:" + "00" * 32,
+        "node_id": "edge-01",
+    }
+    first = sign_latent_record(
+        keys.node, latent_digest="sha256:" + "11" * 32, step=0, seed=42, parent=None, **common
+    )
+    second = sign_latent_record(
+        keys.node,
+        latent_digest="sha256:" + "22" * 32,
+        step=1,
+        seed=43,  # another seed half-way: not one generation
+        parent=record_digest(first),
+        **common,
+    )
+    gen = generate(keys, UNKNOWN_MODEL)
+    gen.latents = [first, second]
+    gen.manifest = sign_output_manifest(
+        keys.creator,
+        image_digest=gen.digest,
+        model_reference=UNKNOWN_MODEL,
+        final_latent=record_digest(second),
+        creator_id="alice@acme.example",
+        license="CC-BY-4.0",
+        terms=["attribution"],
+    )
+    response = hub.post("/api/v1/outputs", files=gen.files(), headers=pusher)
+    _problem(response, 422, "latent-chain-inconsistent")
