@@ -64,9 +64,11 @@ class Server:
 
 
 @contextmanager
-def custody_server(root: Path | None = None) -> Iterator[Server]:
+def custody_server(
+    root: Path | None = None, extra_env: dict[str, str] | None = None
+) -> Iterator[Server]:
     workdir = Path(tempfile.mkdtemp(prefix="custody-bench-", dir=root))
-    env = dict(os.environ, CUSTODY_DATA_DIR=str(workdir / "data"))
+    env = dict(os.environ, CUSTODY_DATA_DIR=str(workdir / "data"), **(extra_env or {}))
     env.pop("CUSTODY_DATABASE_URL", None)
     subprocess.run([CUSTODY, "db", "upgrade"], env=env, check=True, capture_output=True)
     port = free_port()

@@ -286,3 +286,29 @@ def test_promoting_a_digest_of_another_repository_is_refused(oci, model, policy)
 def test_an_alias_named_like_a_version_is_refused(oci, model):
     push_version(oci, model, "1.0.0")
     assert _move(oci, "2.0.0").status_code == 400
+
+
+def test_a_bundle_naming_a_file_outside_the_model_never_verifies(tmp_path, settings, make_token):
+    asset = (
+        Path(__file__).resolve().parents[1]
+        / "assets/signing/model-signing-escape-via-ignore-unsigned"
+    )
+    trust = tmp_path / "trust.yaml"
+    trust.write_text(
+        "version: 1\nnamespaces:\n"
+        f"  - match: legacy\n    signers:\n      - {{name: old, public_key: {asset / 'key.pub'}}}\n"
+    )
+    admission = tmp_path / "admission.yaml"
+    admission.write_text("version: 1\nnamespaces:\n  - match: legacy\n    formats: [pickle]\n")
+    configured = dataclasses.replace(settings, trust_policy=trust, admission_policy=admission)
+    with TestClient(app=create_app(configured), base_url="http://127.0.0.1") as client:
+        oci = Oci(client, bearer(make_token(namespace="legacy", scopes="admin").secret))
+        subject = push_version(oci, asset / "model", "1.0.0", name="legacy/model")
+        attached = attach_signature(
+            oci, subject, (asset / "model.sig").read_bytes(), "legacy/model"
+        )
+        assert attached.status_code == 201  # the evidence is kept
+        view = client.get("/api/v1/models/legacy/model/versions/1.0.0", headers=oci.headers)
+        (signature,) = view.json()["signatures"]
+        assert signature["outcome"] == "failed"
+        assert signature["failed_check"] in {"path", "paths", "bundle"}, signature
