@@ -17,10 +17,13 @@ import asyncio
 import hmac
 import logging
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from registry.db.engine import create_service_engine
 from registry.db.models import TlogCheckpoint
 from registry.db.types import utcnow
 from registry.db.upsert import insert_ignore
@@ -62,6 +65,12 @@ MAX_ENTRIES_PER_PAGE = 1000
 _RETRIES = 5
 
 
+def _full_sync(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
 @dataclass(slots=True)
 class _Pending:
     body: bytes
@@ -80,6 +89,9 @@ class TransparencyLog:
         max_batch: int = 2000,
     ) -> None:
         self._sessionmaker = sessionmaker
+        # Appends commit through their own session factory (see _durable_writer).
+        self._write_sessionmaker = sessionmaker
+        self._write_engine: AsyncEngine | None = None
         self._signer = signer
         self._max_entry_bytes = max_entry_bytes
         self._max_batch = max_batch
@@ -101,6 +113,7 @@ class TransparencyLog:
 
     async def start(self) -> None:
         """Sign the empty tree's checkpoint if the log is new, and start the writer."""
+        self._durable_writer()
         async with self._sessionmaker() as session, session.begin():
             await insert_ignore(
                 session,
@@ -121,6 +134,26 @@ class TransparencyLog:
             await self._queue.put(None)
             await self._writer
             self._writer = None
+        if self._write_engine is not None:
+            await self._write_engine.dispose()
+            self._write_engine = None
+
+    def _durable_writer(self) -> None:
+        """On SQLite, commit appends with ``synchronous=FULL`` on connections of their own.
+
+        The registry runs SQLite in WAL mode with ``synchronous=NORMAL``: a commit can
+        be lost on power failure. For the log that would be worse than a lost row: a
+        checkpoint already handed out in a receipt would be re-signed over different
+        entries after restart, a fork signed by the log key. PostgreSQL commits are
+        durable by default (``synchronous_commit=on``).
+        """
+        bind = self._sessionmaker.kw.get("bind")
+        if not isinstance(bind, AsyncEngine) or bind.dialect.name != "sqlite":
+            return
+        engine = create_service_engine(bind.url.render_as_string(hide_password=False))
+        event.listen(engine.sync_engine, "connect", _full_sync)
+        self._write_engine = engine
+        self._write_sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -198,7 +231,7 @@ class TransparencyLog:
 
     async def _commit(self, bodies: list[bytes]) -> list[LogEntry]:
         leaf_hashes = [hash_leaf(body) for body in bodies]
-        async with self._sessionmaker() as session, session.begin():
+        async with self._write_sessionmaker() as session, session.begin():
             await store.lock_writer(session)
             latest = await store.latest_checkpoint(session)
             if latest is None:

@@ -200,3 +200,15 @@ def test_integrated_time_is_the_commit_time(database_url, key_path):
                 return entry.integrated_time
 
         assert asyncio.run(work()) == datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+def test_appends_commit_durably(database_url, key_path):
+    """A lost commit after power failure would let the log re-sign a size over other entries."""
+
+    async def work() -> str:
+        async with open_log(database_url, key_path) as tlog, tlog._write_sessionmaker() as session:
+            if database_url.startswith("sqlite"):
+                return str((await session.execute(text("PRAGMA synchronous"))).scalar_one())
+            return str((await session.execute(text("SHOW synchronous_commit"))).scalar_one())
+
+    assert asyncio.run(work()) in {"2", "on"}  # SQLite FULL; PostgreSQL's durable default
