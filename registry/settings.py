@@ -82,6 +82,9 @@ class Settings:
     admission_policy: Path | None = None
     #: Where the TUF private keys live (files, mode 0600); ``None``: ``<data_dir>/tuf-keys``.
     tuf_keys_dir: Path | None = None
+    #: Where the TUF root keys live; ``None``: with the other keys. The server never
+    #: reads them (only ``custody tuf`` does), so they can stay on offline media.
+    tuf_root_keys_dir: Path | None = None
     #: Lifetimes of TUF metadata (seconds); each is re-signed once half its lifetime is gone.
     tuf_timestamp_expiry_seconds: int = 24 * 3600
     tuf_snapshot_expiry_seconds: int = 7 * 24 * 3600
@@ -126,6 +129,7 @@ class Settings:
             trust_policy=_path(env, "TRUST_POLICY"),
             admission_policy=_path(env, "ADMISSION_POLICY"),
             tuf_keys_dir=_path(env, "TUF_KEYS_DIR"),
+            tuf_root_keys_dir=_path(env, "TUF_ROOT_KEYS_DIR"),
             tuf_timestamp_expiry_seconds=_int(env, "TUF_TIMESTAMP_EXPIRY_SECONDS", 24 * 3600),
             tuf_snapshot_expiry_seconds=_int(env, "TUF_SNAPSHOT_EXPIRY_SECONDS", 7 * 24 * 3600),
             tuf_targets_expiry_seconds=_int(env, "TUF_TARGETS_EXPIRY_SECONDS", 90 * 24 * 3600),
@@ -163,6 +167,11 @@ class Settings:
     def effective_tuf_keys_dir(self) -> Path:
         """Where the TUF private keys live."""
         return self.tuf_keys_dir if self.tuf_keys_dir is not None else self.data_dir / "tuf-keys"
+
+    @property
+    def effective_tuf_root_keys_dir(self) -> Path:
+        """Where the TUF root keys live (the other keys' directory unless set)."""
+        return self.tuf_root_keys_dir or self.effective_tuf_keys_dir
 
     @property
     def effective_database_url(self) -> str:

@@ -29,7 +29,7 @@ from registry.tuf.errors import (
     TufAlreadyInitialised,
     TufNotInitialised,
 )
-from registry.tuf.publisher import Publication, Publisher, sign
+from registry.tuf.publisher import Publication, Publisher, sign, signers_for
 
 ONLINE_ROLES = ("targets", "snapshot", "timestamp")
 
@@ -58,12 +58,12 @@ async def initialise(session: AsyncSession, publisher: Publisher) -> Outcome:
         )
     now = utcnow()
     root = Root(version=1, expires=now + publisher.lifetimes.root, consistent_snapshot=True)
-    root.add_key(publisher.keys.generate(), "root")
+    root.add_key(publisher.root_keys.generate(), "root")
     online = publisher.keys.generate()
     for role in ONLINE_ROLES:
         root.add_key(online, role)
     metadata = Metadata(root)
-    sign(metadata, publisher.keys, "root", root)
+    sign(metadata, publisher.root_keys, "root", root)
     await storage.append(session, "root", metadata)
     # Every namespace that already has versions gets its role now.
     names = await session.scalars(
@@ -74,6 +74,11 @@ async def initialise(session: AsyncSession, publisher: Publisher) -> Outcome:
     )
     publication = await publisher.publish(session, rebuild=frozenset(names), now=now)
     return Outcome(publication, 1)
+
+
+async def _require_root_keys(session: AsyncSession, publisher: Publisher) -> None:
+    """Fail before any new key is made if the current root keys are not at hand."""
+    signers_for(publisher.root_keys, "root", (await _root(session)).signed)
 
 
 async def _new_root(
@@ -100,8 +105,8 @@ async def _new_root(
         # The old root's threshold must sign the new root, and so must the new one's.
         old_role = old.signed.get_delegated_role("root")
         old_keys = [old.signed.get_key(k) for k in old_role.keyids]
-        signers += publisher.keys.signers("root", old_keys, old_role.threshold)
-    sign(metadata, publisher.keys, "root", new)
+        signers += publisher.root_keys.signers("root", old_keys, old_role.threshold)
+    sign(metadata, publisher.root_keys, "root", new)
     for signer in signers:
         if signer.public_key.keyid not in metadata.signatures:
             metadata.sign(signer, append=True)
@@ -113,8 +118,10 @@ async def _new_root(
 async def rotate_root(session: AsyncSession, publisher: Publisher) -> Outcome:
     """A new root key; clients follow through root N+1, signed by the old and the new key."""
     await storage.lock(session)
+    await _require_root_keys(session, publisher)
     now = utcnow()
-    root, retired = await _new_root(session, publisher, {"root": [publisher.keys.generate()]}, now)
+    new_key = publisher.root_keys.generate()
+    root, retired = await _new_root(session, publisher, {"root": [new_key]}, now)
     publication = await publisher.publish(session, now=now)
     return Outcome(publication, root.signed.version, retired)
 
@@ -122,6 +129,7 @@ async def rotate_root(session: AsyncSession, publisher: Publisher) -> Outcome:
 async def rotate_online(session: AsyncSession, publisher: Publisher) -> Outcome:
     """A new online key for targets/snapshot/timestamp (root N+1), and everything re-signed."""
     await storage.lock(session)
+    await _require_root_keys(session, publisher)
     now = utcnow()
     online = publisher.keys.generate()
     root, retired = await _new_root(

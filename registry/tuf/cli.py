@@ -38,6 +38,7 @@ def _publisher(data_dir: Path | None) -> tuple[Publisher, Callable[..., object]]
 
 def _report(outcome: Outcome, publisher: Publisher, what: str) -> None:
     publisher.keys.retire(outcome.retired)
+    publisher.root_keys.retire(outcome.retired)
     published = ", ".join(f"{r} v{v}" for r, v in sorted(outcome.publication.published.items()))
     click.echo(f"{what}: root v{outcome.root_version}; published {published or 'nothing new'}")
     if outcome.retired:

@@ -124,9 +124,13 @@ def apply_signatures(metadata: Metadata[Any], signers: list[CryptoSigner]) -> No
 
 
 class Publisher:
-    def __init__(self, keys: KeyStore, lifetimes: Lifetimes) -> None:
+    def __init__(
+        self, keys: KeyStore, lifetimes: Lifetimes, root_keys: KeyStore | None = None
+    ) -> None:
         self.keys = keys
         self.lifetimes = lifetimes
+        #: Root keys are used only by ``custody tuf`` (never by a publication).
+        self.root_keys = root_keys or keys
 
     async def publish(
         self,

@@ -32,7 +32,11 @@ log = logging.getLogger("registry.tuf")
 
 
 def publisher_for(settings: Settings) -> Publisher:
-    return Publisher(KeyStore(settings.effective_tuf_keys_dir), Lifetimes.from_settings(settings))
+    return Publisher(
+        KeyStore(settings.effective_tuf_keys_dir),
+        Lifetimes.from_settings(settings),
+        KeyStore(settings.effective_tuf_root_keys_dir),
+    )
 
 
 async def publish_locked(

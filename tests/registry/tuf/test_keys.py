@@ -157,3 +157,30 @@ def test_insecure_key_file_is_refused(client, oci, root_json, tuf_cli, settings)
     assert result.exit_code == 1
     assert "Insecure key file" in result.output and "chmod 600" in result.output
     assert result.output.count("\n") == 1
+
+
+def test_root_keys_can_live_apart(client, oci, tuf_cli, settings, tmp_path: Path):
+    """With CUSTODY_TUF_ROOT_KEYS_DIR the server never needs the root key (offline media)."""
+    offline = {"CUSTODY_TUF_ROOT_KEYS_DIR": str(tmp_path / "offline")}
+    root_path = tmp_path / "root.json"
+    result = tuf_cli("tuf", "init", "--root-out", str(root_path), env_extra=offline)
+    assert result.exit_code == 0, result.output
+    root = json.loads(root_path.read_bytes())["signed"]
+    root_keyid = root["roles"]["root"]["keyids"][0]
+    assert (tmp_path / "offline" / f"{root_keyid}.pem").is_file()
+    assert not (_keys_dir(settings) / f"{root_keyid}.pem").exists()
+    assert (_keys_dir(settings) / f"{root['roles']['timestamp']['keyids'][0]}.pem").is_file()
+
+    (tmp_path / "offline").rename(tmp_path / "unplugged")  # the medium is put away
+    push_version(oci, "1.0.0", {"model.safetensors": safetensors_bytes()})
+    make_updater(client, tmp_path / "meta", root_path.read_bytes(), oci.headers).refresh()
+    refused = tuf_cli("tuf", "rotate-root", env_extra=offline)
+    assert refused.exit_code == 1
+    assert "role 'root' needs 1 signature(s)" in refused.output
+    assert not (tmp_path / "offline").exists()  # refused before any new key was made
+
+    (tmp_path / "unplugged").rename(tmp_path / "offline")
+    assert tuf_cli("tuf", "rotate-root", env_extra=offline).exit_code == 0
+    updater = make_updater(client, tmp_path / "meta", root_path.read_bytes(), oci.headers)
+    updater.refresh()
+    assert updater.get_targetinfo("acme/model/1.0.0/@manifest") is not None
