@@ -129,6 +129,7 @@ class HubController(Controller):
             model=ModelView(
                 reference=f"{output.model}@{output.model_digest}",
                 digest=output.model_digest,
+                version=status.version,
                 signature_verified=status.verified,
                 signers=status.signers,
             ),

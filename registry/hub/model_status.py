@@ -42,6 +42,8 @@ class ModelStatus:
     registered: bool
     verified: bool
     signers: list[str] = field(default_factory=list)
+    #: The version tag naming the digest (``1.4.0``), when registered.
+    version: str | None = None
 
 
 StatusFunction = Callable[..., Awaitable[_Status]]
@@ -83,6 +85,7 @@ async def model_status(
         registered=bool(status.registered),
         verified=bool(status.registered and status.verified),
         signers=list(status.signers),
+        version=getattr(status, "version", None),
     )
     if cache is not None:
         cache.put(key, answer)

@@ -22,6 +22,8 @@ class ReprintRequestBody(msgspec.Struct, forbid_unknown_fields=True, frozen=True
 class ModelView(msgspec.Struct):
     reference: str
     digest: str
+    #: The version tag of that digest (None if the version is gone from the registry).
+    version: str | None
     #: Whether a signature of the version verifies under today's trust policy.
     signature_verified: bool
     signers: list[str]

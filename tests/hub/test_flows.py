@@ -59,6 +59,7 @@ def test_register_then_attribute(hub, keys, model, pusher):
     assert view.status_code == 200, view.text
     attribution = view.json()
     assert attribution["model"]["signature_verified"] is True
+    assert attribution["model"]["version"] == "1.0.0"
     assert attribution["model"]["signers"]
     assert attribution["license"] == "CC-BY-NC-4.0"
     assert attribution["terms"] == ["attribution", "non-commercial"]

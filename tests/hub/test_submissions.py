@@ -208,3 +208,18 @@ def test_parameters_changing_along_the_chain_are_refused(hub, keys, pusher):
     )
     response = hub.post("/api/v1/outputs", files=gen.files(), headers=pusher)
     _problem(response, 422, "latent-chain-inconsistent")
+
+
+@pytest.mark.parametrize("what", ["policy", "anchors"])
+def test_an_unreadable_policy_or_trust_list_stops_the_start(hub_settings, tmp_path, what):
+    from dataclasses import replace
+
+    from registry.errors import ConfigurationError
+    from registry.hub import build_hub
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("version: 1\nterms: {}\nnamespaces: []\nsurprise: true\n")
+    field = "reprint_policy" if what == "policy" else "c2pa_trust_anchors"
+    settings = replace(hub_settings, **{field: broken})
+    with pytest.raises(ConfigurationError, match="CUSTODY_"):
+        build_hub(settings)  # what the app's lifespan runs before serving anything
