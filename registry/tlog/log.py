@@ -35,6 +35,7 @@ from registry.tlog.errors import (
     LeafHashUnknown,
     LeafIndexOutOfRange,
     LogCorrupted,
+    LogKeyInvalid,
     LogUnavailable,
     TreeSizeOutOfRange,
 )
@@ -57,6 +58,7 @@ from registry.tlog.tree import (
     nodes_for,
     peak_nodes,
 )
+from verifier.transparency import LogError, VerifierKey, verify_checkpoint
 
 log = logging.getLogger("registry.tlog")
 
@@ -114,18 +116,38 @@ class TransparencyLog:
     async def start(self) -> None:
         """Sign the empty tree's checkpoint if the log is new, and start the writer."""
         self._durable_writer()
-        async with self._sessionmaker() as session, session.begin():
-            await insert_ignore(
-                session,
-                TlogCheckpoint.__table__,  # type: ignore[arg-type]
-                {
-                    "tree_size": 0,
-                    "root_hash": EMPTY_ROOT,
-                    "note": self._signer.checkpoint(0, EMPTY_ROOT),
-                    "created_at": utcnow(),
-                },
-            )
+        try:
+            async with self._sessionmaker() as session, session.begin():
+                await insert_ignore(
+                    session,
+                    TlogCheckpoint.__table__,  # type: ignore[arg-type]
+                    {
+                        "tree_size": 0,
+                        "root_hash": EMPTY_ROOT,
+                        "note": self._signer.checkpoint(0, EMPTY_ROOT),
+                        "created_at": utcnow(),
+                    },
+                )
+            await self._check_key_signed_the_log()
+        except BaseException:
+            await self.close()
+            raise
         self._writer = asyncio.create_task(self._run_writer(), name="tlog-writer")
+
+    async def _check_key_signed_the_log(self) -> None:
+        """Refuse to start with a key other than the one that signed the latest checkpoint.
+
+        A swapped key file would otherwise sign the next checkpoints with a key no
+        verifier pins; better that the registry does not start and says why.
+        """
+        latest = await self.checkpoint()
+        try:
+            verify_checkpoint(latest.note, VerifierKey.parse(self.verifier_key))
+        except LogError as exc:
+            raise LogKeyInvalid(
+                f"the log key does not verify the log's latest checkpoint (size "
+                f"{latest.tree_size}): {exc}; restore the key that signed it"
+            ) from None
 
     async def close(self) -> None:
         """Commit what is queued, then stop; later appends get :class:`LogUnavailable`."""

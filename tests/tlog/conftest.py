@@ -29,8 +29,8 @@ async def open_log(
         load_or_create_signer(key_path, origin),
         **options,
     )
-    await tlog.start()
     try:
+        await tlog.start()
         yield tlog
     finally:
         await tlog.close()

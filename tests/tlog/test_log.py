@@ -17,6 +17,7 @@ from registry.tlog import (
     EntryInvalid,
     EntryTooLarge,
     LogCorrupted,
+    LogKeyInvalid,
     LogUnavailable,
     TransparencyLog,
 )
@@ -212,3 +213,17 @@ def test_appends_commit_durably(database_url, key_path):
             return str((await session.execute(text("SHOW synchronous_commit"))).scalar_one())
 
     assert asyncio.run(work()) in {"2", "on"}  # SQLite FULL; PostgreSQL's durable default
+
+
+def test_a_swapped_log_key_refuses_to_start(database_url, key_path, tmp_path):
+    async def write() -> None:
+        async with open_log(database_url, key_path) as tlog:
+            await tlog.append(b"signed by the first key")
+
+    async def restart_with_another_key() -> None:
+        async with open_log(database_url, tmp_path / "other.key"):
+            pass
+
+    asyncio.run(write())
+    with pytest.raises(LogKeyInvalid, match="restore the key"):
+        asyncio.run(restart_with_another_key())
