@@ -51,6 +51,7 @@ from verifier.distribution import DigestMismatch, FetchError, RegistryClient
 from verifier.errors import VerificationError
 from verifier.loading import (
     DEFAULT_PROVIDERS,
+    LeaseBroken,
     SessionSettings,
     VerifiedSession,
     load_onnx_session,
@@ -459,17 +460,23 @@ class Agent:
         )
 
     def _with_refetch(self, repository: str, record: VersionRecord, load: Callable[[], _T]) -> _T:
-        try:
-            return load()
-        except LoadDigestMismatch as exc:
-            entry = next((f for f in record.files if f.name == exc.name), None)
-            if entry is None or self.config.offline or not self.config.registry:
-                raise AgentError("digest", exc.diagnostics()) from exc
-            _logger.warning("cached %s was altered on disk: fetching it again", exc.name)
-            self._refetch(repository, entry)
-        except FileNotFoundError as exc:
-            raise AgentError("offline", f"a cached file is missing: {exc}") from exc
-        return load()
+        """Load; a cached file altered on disk is fetched again (online) and the load retried."""
+        for attempt in range(3):
+            try:
+                return load()
+            except LeaseBroken as exc:
+                # a writer touched a cached file during the load: verify it all again
+                if attempt == 2:
+                    raise AgentError("digest", exc.diagnostics()) from exc
+            except LoadDigestMismatch as exc:
+                entry = next((f for f in record.files if f.name == exc.name), None)
+                if attempt == 2 or entry is None or self.config.offline or not self.config.registry:
+                    raise AgentError("digest", exc.diagnostics()) from exc
+                _logger.warning("cached %s was altered on disk: fetching it again", exc.name)
+                self._refetch(repository, entry)
+            except FileNotFoundError as exc:
+                raise AgentError("offline", f"a cached file is missing: {exc}") from exc
+        raise AgentError("digest", "the cached files kept changing during the load")
 
     def _refetch(self, repository: str, entry: FileRecord) -> None:
         with locked(self.cache_dir):

@@ -30,6 +30,7 @@ Example::
 
 from verifier.loading.errors import (
     DigestMismatch,
+    LeaseBroken,
     LoadError,
     MalformedModel,
     MissingLoadInput,
@@ -38,6 +39,7 @@ from verifier.loading.errors import (
     UnsafeExternalData,
 )
 from verifier.loading.external import ExternalReference, external_references
+from verifier.loading.leased import LeasedFile, lease_and_verify
 from verifier.loading.sealed import SealedFile, seal_and_verify
 from verifier.loading.session import (
     DEFAULT_PROVIDERS,
@@ -51,6 +53,8 @@ __all__ = [
     "DEFAULT_PROVIDERS",
     "DigestMismatch",
     "ExternalReference",
+    "LeaseBroken",
+    "LeasedFile",
     "LoadError",
     "MalformedModel",
     "MissingLoadInput",
@@ -61,6 +65,7 @@ __all__ = [
     "UnsafeExternalData",
     "VerifiedSession",
     "external_references",
+    "lease_and_verify",
     "load_onnx_session",
     "load_safetensors",
     "seal_and_verify",

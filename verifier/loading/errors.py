@@ -23,6 +23,7 @@ from verifier.errors import VerificationError
 
 __all__ = [
     "DigestMismatch",
+    "LeaseBroken",
     "LoadError",
     "MalformedModel",
     "MissingLoadInput",
@@ -50,6 +51,13 @@ class DigestMismatch(LoadError):
         self.name = name
         self.expected = expected
         self.actual = actual
+
+
+class LeaseBroken(LoadError):
+    """A file read in place was opened for writing while it was being loaded: result discarded."""
+
+    check = "load-integrity"
+    exit_code = 11
 
 
 class MissingLoadInput(LoadError):

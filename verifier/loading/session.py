@@ -13,8 +13,11 @@ agent's content-addressed cache) and their verified digests, and:
    optimised-model output, no profiling files, no configuration read from the
    model, execution providers only from an allow-list.
 
-A model without external data is opened by onnxruntime through
-``/proc/self/fd/N`` (its fast path: it reads the sealed bytes by path). A model
+A model without external data is read in place when the kernel grants a read
+lease on it (:mod:`verifier.loading.leased`: hashed through the leased
+descriptor, opened by onnxruntime through ``/proc/self/fd/N``, the lease checked
+unbroken afterwards; no copy), else opened by onnxruntime through the sealed
+copy's ``/proc/self/fd/N`` (its fast path: it reads the sealed bytes by path). A model
 with external data is given to onnxruntime as bytes, with every external file
 supplied from the sealed memory files through
 ``add_external_initializers_from_files_in_memory``; since every location is
@@ -38,6 +41,7 @@ import onnxruntime as ort  # type: ignore[import-untyped]
 
 from verifier.loading.errors import MissingLoadInput, ProviderNotAllowed, SessionConfigRefused
 from verifier.loading.external import check_bounds, check_locations, external_references
+from verifier.loading.leased import lease_and_verify
 from verifier.loading.sealed import SealedFile, seal_and_verify
 
 __all__ = [
@@ -70,9 +74,15 @@ class SessionSettings:
 class VerifiedSession:
     """An inference session built from verified bytes; see :func:`load_onnx_session`."""
 
-    def __init__(self, session: Any, digests: Mapping[str, str]) -> None:
+    def __init__(self, session: Any, digests: Mapping[str, str], route: str = "sealed") -> None:
         self.__session = session
         self._digests = dict(digests)
+        self._route = route
+
+    @property
+    def route(self) -> str:
+        """How the bytes reached onnxruntime: ``leased`` (in place) or ``sealed`` (a copy)."""
+        return self._route
 
     @property
     def digests(self) -> Mapping[str, str]:
@@ -164,6 +174,10 @@ def load_onnx_session(
         )
     chosen = _check_providers(providers, allowed_providers)
     options = _options(settings)
+    path, digest = _need(model, files, digests)
+    leased = _load_leased(model, path, digest, options, chosen)
+    if leased is not None:
+        return leased
     sealed: list[SealedFile] = []
     try:
         path, digest = _need(model, files, digests)
@@ -201,9 +215,28 @@ def load_onnx_session(
     finally:
         for item in sealed:
             item.close()
-    # Nothing may rebuild the session from a path or options after this point.
+    return VerifiedSession(_sealed_off(session), {f.name: f.digest for f in sealed})
+
+
+def _sealed_off(session: Any) -> Any:
+    """Nothing may rebuild the session from a path or options after this point."""
     session._model_path = None
     session._model_bytes = None
     session._sess_options = None
     session._sess_options_initial = None
-    return VerifiedSession(session, {f.name: f.digest for f in sealed})
+    return session
+
+
+def _load_leased(
+    model: str, path: Any, digest: str, options: Any, providers: list[str]
+) -> VerifiedSession | None:
+    """The in-place route for a model without external data; ``None`` to use sealed copies."""
+    leased = lease_and_verify(model, path, digest, inspect=external_references)
+    if leased is None:
+        return None
+    with leased:
+        if leased.inspected:  # external data: its files go through sealed copies
+            return None
+        session = ort.InferenceSession(leased.proc_path, sess_options=options, providers=providers)
+        leased.check_intact()
+    return VerifiedSession(_sealed_off(session), {model: leased.digest}, route="leased")
