@@ -45,6 +45,10 @@ _TENSOR = onnx.TensorProto.DESCRIPTOR
 _EXTERNAL_DATA = _TENSOR.fields_by_name["external_data"].number
 _DATA_LOCATION = _TENSOR.fields_by_name["data_location"].number
 _ORT_MEM_ADDR = "*/_ORT_MEM_ADDR_/*"
+_GRAPH_INITIALIZER = (
+    onnx.ModelProto.DESCRIPTOR.fields_by_name["graph"].number,
+    onnx.GraphProto.DESCRIPTOR.fields_by_name["initializer"].number,
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,9 @@ class ExternalReference:
     location: str
     offset: int
     length: int | None
+    dims: tuple[int, ...] = ()
+    data_type: int = 0
+    initializer: bool = False  # a top-level graph initializer (can be supplied by name)
 
 
 @cache
@@ -103,7 +110,8 @@ def _walk(
     end: int,
     descriptor: Descriptor,
     depth: int,
-    found: Callable[[memoryview], None],
+    found: Callable[[memoryview, tuple[int, ...]], None],
+    trail: tuple[int, ...] = (),
 ) -> None:
     if depth > _MAX_DEPTH:
         raise MalformedModel("ONNX model: messages nested too deeply")
@@ -130,7 +138,7 @@ def _walk(
                 external = True
             child = children.get(number)
             if child is not None:
-                _walk(data, pos, pos + length, child, depth + 1, found)
+                _walk(data, pos, pos + length, child, depth + 1, found, (*trail, number))
             pos += length
         else:
             raise MalformedModel(f"ONNX model: unsupported wire type {wire}")
@@ -139,14 +147,14 @@ def _walk(
     if pos != end:
         raise MalformedModel("ONNX model: a field runs past its message")
     if external:
-        found(data[start:end])
+        found(data[start:end], trail)
 
 
 def external_references(model: memoryview) -> list[ExternalReference]:
     """Every external-data reference in the serialised ``ModelProto`` ``model``."""
     references: list[ExternalReference] = []
 
-    def found(serialised: memoryview) -> None:
+    def found(serialised: memoryview, trail: tuple[int, ...]) -> None:
         tensor = onnx.TensorProto()
         try:
             tensor.ParseFromString(serialised.tobytes())
@@ -166,6 +174,9 @@ def external_references(model: memoryview) -> list[ExternalReference]:
                 location=location,
                 offset=_integer(tensor.name, entries, "offset", 0) or 0,
                 length=_integer(tensor.name, entries, "length", None),
+                dims=tuple(tensor.dims),
+                data_type=tensor.data_type,
+                initializer=trail == _GRAPH_INITIALIZER,
             )
         )
 

@@ -41,6 +41,7 @@ import onnxruntime as ort  # type: ignore[import-untyped]
 
 from verifier.loading.errors import MissingLoadInput, ProviderNotAllowed, SessionConfigRefused
 from verifier.loading.external import check_bounds, check_locations, external_references
+from verifier.loading.in_place import Backing, split_by_name
 from verifier.loading.leased import lease_and_verify
 from verifier.loading.sealed import SealedFile, seal_and_verify
 
@@ -74,10 +75,17 @@ class SessionSettings:
 class VerifiedSession:
     """An inference session built from verified bytes; see :func:`load_onnx_session`."""
 
-    def __init__(self, session: Any, digests: Mapping[str, str], route: str = "sealed") -> None:
+    def __init__(
+        self,
+        session: Any,
+        digests: Mapping[str, str],
+        route: str = "sealed",
+        backing: Backing | None = None,
+    ) -> None:
         self.__session = session
         self._digests = dict(digests)
         self._route = route
+        self._backing = backing  # sealed pages the session's weights live in
 
     @property
     def route(self) -> str:
@@ -179,6 +187,7 @@ def load_onnx_session(
     if leased is not None:
         return leased
     sealed: list[SealedFile] = []
+    backing = Backing()
     try:
         path, digest = _need(model, files, digests)
         model_file = seal_and_verify(model, path, digest)
@@ -199,11 +208,16 @@ def load_onnx_session(
                     externals[name] = seal_and_verify(name, ext_path, ext_digest)
                     sealed.append(externals[name])
                 check_bounds(references, {n: f.size for n, f in externals.items()})
-                buffers = [externals[name].view() for name in needed]
+                # Weights backed by the sealed pages themselves: they outlive this call.
+                rest = split_by_name(references, externals, options, backing)
+                backing.files.extend(externals.values())
+                remaining = sorted({ref.location for ref in rest})
+                buffers = [externals[name].view() for name in remaining]
                 try:
-                    options.add_external_initializers_from_files_in_memory(
-                        needed, buffers, [len(b) for b in buffers]
-                    )
+                    if remaining:
+                        options.add_external_initializers_from_files_in_memory(
+                            remaining, buffers, [len(b) for b in buffers]
+                        )
                     session = ort.InferenceSession(
                         model_view.tobytes(), sess_options=options, providers=chosen
                     )
@@ -212,10 +226,15 @@ def load_onnx_session(
                         buffer.release()
         finally:
             model_view.release()
+    except BaseException:
+        backing.release()
+        raise
     finally:
         for item in sealed:
-            item.close()
-    return VerifiedSession(_sealed_off(session), {f.name: f.digest for f in sealed})
+            if item not in backing.files:
+                item.close()
+    digests_used = {f.name: f.digest for f in sealed}
+    return VerifiedSession(_sealed_off(session), digests_used, backing=backing)
 
 
 def _sealed_off(session: Any) -> Any:
