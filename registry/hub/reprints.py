@@ -72,15 +72,16 @@ async def record_reprint(
     use: dict[str, bool],
 ) -> HubReprint:
     output = match.output
-    earlier = await session.scalar(
+    earlier = await session.scalars(
         select(HubReprint).where(
             HubReprint.output_id == output.id,
             HubReprint.image_digest == match.image_digest,
             HubReprint.reprinter == reprinter,
         )
     )
-    if earlier is not None and earlier.use == use:
-        return earlier
+    for reprint in earlier:
+        if reprint.use == use:
+            return reprint
     logged = await ledger.append(
         REPRINT,
         {

@@ -1,0 +1,18 @@
+"""The hub benchmark still runs (one tiny round against a real server). No timing is asserted."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench import hub
+
+
+def test_benchmark_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
+    assert hub.main(["--repeat", "1", "--outputs", "3", "--clients", "2", "--images", "1"]) == 0
+    output = capsys.readouterr().out
+    report = json.loads(output[output.index("{") : output.rindex("}") + 1])
+    assert set(report) == {"register_30_step_chain", "c2pa_register_1024_png"}
+    assert report["register_30_step_chain"]["hub_vs_bare_dsse_verify"] > 0
+    assert report["c2pa_register_1024_png"]["hub_registration_vs_reader"] > 0
