@@ -7,11 +7,16 @@ rounds alternate the reference and the candidate and the median of per-round
 ratios is reported (session creation time swings a lot from run to run).
 
 Candidates, from files + digests to a ready session:
-  verified-sha256 / verified-blake3: ``load_onnx_session`` (sealed memfd, hash, load)
+  verified-sha256 / verified-blake3: ``load_onnx_session``; the edge agent's load is
+    the blake3 row (it keeps blake3 digests in its state after checking sha256 on
+    download). Single file: read in place under a kernel read lease (hash through
+    the leased descriptor, onnxruntime opens the same inode). External data: sealed
+    memfd copies, weights handed to onnxruntime as views of the sealed pages.
   reference: ``onnxruntime.InferenceSession(path)`` (no verification)
 
-Peak memory is VmHWM of the child as a multiple of the model size; the sealed
-memory files stay mapped during the load, so their pages are in it.
+Peak memory is VmHWM of the child as a multiple of the model size; sealed memory
+files are mapped, so their pages are in it; the leased route unmaps the file
+before onnxruntime reads it (page cache, not process memory).
 
     python -m bench load [--size-mb 500] [--repeat 5]
 """

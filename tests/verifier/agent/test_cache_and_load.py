@@ -171,3 +171,25 @@ def test_safetensors_with_a_duplicate_tensor_name_is_refused(world: World) -> No
     with pytest.raises(MalformedModel, match="duplicate"):
         agent.load_safetensors(world.repository, ALIAS, "weights.safetensors")
     assert json.loads((world.root / "cache" / "state.json").read_text())["format"] == 1
+
+
+def test_interrupted_download_resumes_with_range(world: World) -> None:
+    files = add_model(np.random.default_rng().random(4096))
+    world.release("1.0.0", files)
+    layer = world.published["1.0.0"].layers[0]
+    blobs = world.root / "cache" / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+    partial = blobs / (str(layer["digest"]).removeprefix("sha256:") + ".partial")
+    half = files["model.onnx"][: len(files["model.onnx"]) // 2]
+    agent = world.agent()
+
+    # A wrong prefix proves the download resumed after it (and that the whole is checked).
+    partial.write_bytes(b"\0" * len(half))
+    with pytest.raises(AgentError) as caught:
+        agent.pull(world.repository, ALIAS)
+    assert caught.value.reason == "digest" and not partial.exists()
+
+    partial.write_bytes(half)  # the real first half: only the rest is fetched
+    received: list[int] = []
+    agent.pull(world.repository, ALIAS, progress=lambda n, _total: received.append(n))
+    assert received[0] == len(half) and sum(received) == len(files["model.onnx"])
