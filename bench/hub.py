@@ -180,10 +180,12 @@ def _per_call(function: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def _c2pa_images(keys: Keys, pki: C2paPki, model: str, count: int) -> list[tuple[bytes, Any]]:
+def _c2pa_images(
+    keys: Keys, pki: C2paPki, model: str, count: int, side: int = 1024
+) -> list[tuple[bytes, Any]]:
     made = []
     for _ in range(count):
-        picture = Image.frombytes("RGB", (1024, 1024), os.urandom(3 * 1024 * 1024))
+        picture = Image.frombytes("RGB", (side, side), os.urandom(3 * side * side))
         buffer = io.BytesIO()
         picture.save(buffer, "PNG")
         gen = generate(keys, model, image=buffer.getvalue(), steps=STEPS)
@@ -196,7 +198,14 @@ def _c2pa_images(keys: Keys, pki: C2paPki, model: str, count: int) -> list[tuple
 
 
 def _c2pa_latency(
-    server: Server, token: str, keys: Keys, pki: C2paPki, policy: Path, repeat: int, count: int
+    server: Server,
+    token: str,
+    keys: Keys,
+    pki: C2paPki,
+    policy: Path,
+    repeat: int,
+    count: int,
+    side: int,
 ) -> dict[str, Any]:
     from signing.provenance.c2pa_module import c2pa_module
 
@@ -222,7 +231,7 @@ def _c2pa_latency(
     end_to_end, checks, reference_ms, hub_ms = [], [], [], []
     try:
         for _ in range(repeat):
-            images = _c2pa_images(keys, pki, model, count)
+            images = _c2pa_images(keys, pki, model, count, side)
             reader_alone(images[0][0])  # warm the reader's trust context
             for image, gen in images:
                 reference = _per_call(lambda image=image: reader_alone(image))  # type: ignore[misc]
@@ -255,6 +264,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--outputs", type=int, default=200, help="Registrations per round.")
     parser.add_argument("--clients", type=int, default=4, help="Concurrent clients.")
     parser.add_argument("--images", type=int, default=12, help="C2PA images per round.")
+    parser.add_argument("--side", type=int, default=1024, help="C2PA image side in pixels.")
     args = parser.parse_args(argv)
     print(f"load average before: {os.getloadavg()}")
     keys = _keys()
@@ -268,7 +278,7 @@ def main(argv: list[str]) -> int:
                 server, token, keys, args.repeat, args.outputs, args.clients
             ),
             "c2pa_register_1024_png": _c2pa_latency(
-                server, token, keys, pki, policy, args.repeat, args.images
+                server, token, keys, pki, policy, args.repeat, args.images, args.side
             ),
         }
     print(json.dumps(report, indent=2))

@@ -10,7 +10,8 @@ from bench import hub
 
 
 def test_benchmark_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
-    assert hub.main(["--repeat", "1", "--outputs", "3", "--clients", "2", "--images", "1"]) == 0
+    options = ["--repeat", "1", "--outputs", "3", "--clients", "2", "--images", "1", "--side", "64"]
+    assert hub.main(options) == 0
     output = capsys.readouterr().out
     report = json.loads(output[output.index("{") : output.rindex("}") + 1])
     assert set(report) == {"register_30_step_chain", "c2pa_register_1024_png"}
