@@ -166,3 +166,16 @@ def test_consistency_edge_cases():
         verify_consistency(6, 5, [LEAVES[0]], root, root)
     with pytest.raises(ConsistencyProofInvalid, match="empty consistency proof"):
         verify_consistency(3, 5, [], reference.mth(LEAVES[:3]), root)
+
+
+@given(st.lists(st.integers(1, 40), min_size=1, max_size=12))
+def test_any_batching_stores_the_same_nodes(batches: list[int]) -> None:
+    total = min(sum(batches), 100)
+    sizes, left = [], total
+    for size in batches:
+        if left == 0:
+            break
+        sizes.append(min(size, left))
+        left -= sizes[-1]
+    stored = _stored(LEAVES[:total], sizes)
+    assert stored == {k: v for k, v in STORED.items() if (k[1] + 1) << k[0] <= total}

@@ -11,12 +11,15 @@ import base64
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given
+from hypothesis import strategies as st
 
 from registry.tlog.errors import LogKeyInvalid
 from registry.tlog.signer import LogSigner, load_or_create_signer
 from verifier.transparency import (
     CheckpointInvalid,
     CheckpointSignatureInvalid,
+    LogError,
     VerifierKey,
     VerifierKeyInvalid,
     open_note,
@@ -191,3 +194,18 @@ def test_log_key_file_is_created_once_private_and_reused(tmp_path):
     path.write_text("not a key")
     with pytest.raises(LogKeyInvalid):
         load_or_create_signer(path, None)
+
+
+@given(st.binary(max_size=400))
+def test_arbitrary_bytes_never_crash_the_note_parser(data: bytes) -> None:
+    key = VerifierKey.parse(GO_VKEY)
+    with pytest.raises(LogError):
+        verify_checkpoint(data, key)
+
+
+@given(st.integers(0, len(GO_TEXT.encode()) - 1), st.integers(1, 255))
+def test_any_change_to_the_signed_text_is_refused(position: int, flip: int) -> None:
+    raw = bytearray(GO_NOTE.encode())
+    raw[position] ^= flip
+    with pytest.raises(LogError):
+        open_note(bytes(raw), VerifierKey.parse(GO_VKEY))
