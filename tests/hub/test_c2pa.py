@@ -171,3 +171,19 @@ def test_without_trust_anchors_c2pa_registration_is_off(hub, keys, pusher):
     response = _register(hub, pusher, gen.image, gen.latents)
     assert response.status_code == 503, response.text
     assert response.json()["check"] == "configuration"
+
+
+def test_a_derivative_leads_to_an_output_registered_by_its_manifest(
+    c2pa_hub, pki, keys, model, pusher
+):
+    """Registered as plain bytes + manifest; credentials added later; a derivative of that."""
+    credentialed, gen = _credentialed(pki, keys, model, seed=21)
+    plain = c2pa_hub.post("/api/v1/outputs", files=gen.files(), headers=pusher)
+    assert plain.status_code == 201, plain.text
+    child = sign_c2pa(
+        png(seed=22, size=32), PNG, pki.signer(), model_reference=model,
+        parents=[(credentialed, PNG)],
+    )  # fmt: skip
+    granted = _reprint(c2pa_hub, pusher, child)
+    assert granted.status_code == 201, granted.text
+    assert granted.json()["original"] == gen.digest and granted.json()["via"] == "c2pa"
