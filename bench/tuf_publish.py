@@ -6,8 +6,10 @@ database; ``custody tuf init`` publishes it once. Then, ``--runs`` times: one ne
 version is pushed (tag row and change mark in one transaction, as the OCI store
 does) and the registry publishes (namespace role rebuilt from SQL and signed,
 snapshot, timestamp, all stored). Reference, same run, same process: python-tuf
-signing that same namespace targets metadata alone (``Metadata.sign``: canonical
-JSON and one Ed25519 signature). Reported as medians and their ratio.
+signing that same namespace's targets metadata alone, as one flat role
+(``Metadata.sign``: canonical JSON and one Ed25519 signature). Reported as medians
+and their ratio, for a flat namespace role and for hashed bins (the default
+layout above ``CUSTODY_TUF_BIN_THRESHOLD`` targets).
 
     python -m bench tuf [--versions 1000] [--files 3] [--runs 15] [--postgres URL]
                         [--skip-postgres] [--json out.json]
@@ -29,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from securesystemslib.signer import CryptoSigner
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tuf.api.metadata import Metadata, Targets  # type: ignore[attr-defined]
 
 from bench.tlog import DEFAULT_POSTGRES, _postgres_database
 from registry.db import migrate
@@ -36,7 +39,7 @@ from registry.db.engine import create_service_engine
 from registry.db.models import Manifest, ManifestReference, Namespace, Repository, Tag
 from registry.db.types import utcnow
 from registry.settings import Settings
-from registry.tuf import admin, namespace_changed, storage
+from registry.tuf import admin, catalog, namespace_changed, storage
 from registry.tuf.service import publish_locked, publisher_for
 
 LAYER = "application/vnd.cncf.model.weight.v1.raw"
@@ -132,8 +135,10 @@ async def _populate(maker: async_sessionmaker[AsyncSession], versions: int, file
         return int(repository_id)
 
 
-async def _measure(url: str, workdir: Path, versions: int, files: int, runs: int) -> dict[str, Any]:
-    settings = Settings(data_dir=workdir, database_url=url)
+async def _measure(
+    url: str, workdir: Path, versions: int, files: int, runs: int, bin_threshold: int
+) -> dict[str, Any]:
+    settings = Settings(data_dir=workdir, database_url=url, tuf_bin_threshold=bin_threshold)
     engine = create_service_engine(url)
     maker = async_sessionmaker(engine, expire_on_commit=False)
     publisher = publisher_for(settings)
@@ -151,11 +156,12 @@ async def _measure(url: str, workdir: Path, versions: int, files: int, runs: int
             started = time.perf_counter()
             result = await publish_locked(maker, publisher)
             publish_ms.append((time.perf_counter() - started) * 1000)
-            assert set(result.published) == {"bench", "snapshot", "timestamp"}, result
+            assert {"snapshot", "timestamp"} < set(result.published), result
+            resigned = len(set(result.published) - {"snapshot", "timestamp"})
         async with maker() as session:
-            role = await storage.latest(session, "bench")
-            row = await storage.latest_row(session, "bench")
-        assert role is not None and row is not None
+            flat = Metadata(Targets(targets=await catalog.namespace_targets(session, "bench")))
+            snapshot = await storage.latest_row(session, "snapshot")
+        assert snapshot is not None
     finally:
         await engine.dispose()
 
@@ -163,13 +169,15 @@ async def _measure(url: str, workdir: Path, versions: int, files: int, runs: int
     sign_ms: list[float] = []
     for _ in range(runs):
         started = time.perf_counter()
-        role.sign(signer)
+        flat.sign(signer)
         sign_ms.append((time.perf_counter() - started) * 1000)
     publish = statistics.median(publish_ms)
     sign = statistics.median(sign_ms)
     return {
-        "targets_in_role": len(role.signed.targets),
-        "role_bytes": len(row.content),
+        "targets": len(flat.signed.targets),
+        "flat_role_bytes": len(flat.to_bytes()),
+        "roles_signed_per_push": resigned,
+        "snapshot_bytes": len(snapshot.content),
         "publish_after_push_ms": round(publish, 1),
         "reference_python_tuf_sign_ms": round(sign, 1),
         "ratio": round(publish / sign, 2),
@@ -186,23 +194,31 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     figures: dict[str, Any] = {"versions": args.versions, "files_per_version": args.files}
+    layouts = {"flat": 0, "bins": Settings().tuf_bin_threshold}
     with tempfile.TemporaryDirectory(prefix="bench-tuf-") as tmp:
-        workdir = Path(tmp)
-        url = f"sqlite:///{workdir / 'custody.db'}"
-        migrate.upgrade(url)
-        figures["sqlite"] = asyncio.run(
-            _measure(url, workdir / "sqlite", args.versions, args.files, args.runs)
-        )
-        print(f"tuf sqlite: {figures['sqlite']}")
-        if not args.skip_postgres:
+        for layout, threshold in layouts.items():
+            workdir = Path(tmp) / layout
+            workdir.mkdir()
+            url = f"sqlite:///{workdir / 'custody.db'}"
+            migrate.upgrade(url)
+            key = f"sqlite_{layout}"
+            figures[key] = asyncio.run(
+                _measure(url, workdir / "keys", args.versions, args.files, args.runs, threshold)
+            )
+            print(f"tuf {key}: {figures[key]}")
+            if args.skip_postgres:
+                continue
+            key = f"postgresql_{layout}"
             try:
                 with _postgres_database(args.postgres) as pg_url:
-                    figures["postgresql"] = asyncio.run(
-                        _measure(pg_url, workdir / "pg", args.versions, args.files, args.runs)
+                    figures[key] = asyncio.run(
+                        _measure(
+                            pg_url, workdir / "pg", args.versions, args.files, args.runs, threshold
+                        )
                     )
-                    print(f"tuf postgresql: {figures['postgresql']}")
+                    print(f"tuf {key}: {figures[key]}")
             except Exception as exc:  # noqa: BLE001 - report and go on with SQLite's figure
-                print(f"tuf postgresql skipped: {type(exc).__name__}: {exc}")
+                print(f"tuf {key} skipped: {type(exc).__name__}: {exc}")
     if args.json is not None:
         args.json.write_text(json.dumps(figures, indent=2))
     return 0

@@ -90,6 +90,10 @@ class Settings:
     tuf_snapshot_expiry_seconds: int = 7 * 24 * 3600
     tuf_targets_expiry_seconds: int = 90 * 24 * 3600
     tuf_root_expiry_seconds: int = 365 * 24 * 3600
+    #: A namespace with more TUF targets than this is split into hashed bins; 0: never.
+    tuf_bin_threshold: int = 2048
+    #: How many targets a hashed bin should hold at most (sets the number of bins).
+    tuf_targets_per_bin: int = 256
     #: Reprint hub: the reprint policy (YAML); unset leaves the hub switched off.
     reprint_policy: Path | None = None
     #: Reprint hub: PEM bundle of the C2PA signing anchors it trusts; unset refuses C2PA.
@@ -134,6 +138,8 @@ class Settings:
             tuf_snapshot_expiry_seconds=_int(env, "TUF_SNAPSHOT_EXPIRY_SECONDS", 7 * 24 * 3600),
             tuf_targets_expiry_seconds=_int(env, "TUF_TARGETS_EXPIRY_SECONDS", 90 * 24 * 3600),
             tuf_root_expiry_seconds=_int(env, "TUF_ROOT_EXPIRY_SECONDS", 365 * 24 * 3600),
+            tuf_bin_threshold=_int(env, "TUF_BIN_THRESHOLD", 2048),
+            tuf_targets_per_bin=_int(env, "TUF_TARGETS_PER_BIN", 256),
             reprint_policy=_path(env, "REPRINT_POLICY"),
             c2pa_trust_anchors=_path(env, "C2PA_TRUST_ANCHORS"),
             max_image_bytes=_int(env, "MAX_IMAGE_BYTES", 32 * 1024 * 1024),

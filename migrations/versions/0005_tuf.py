@@ -33,6 +33,12 @@ def upgrade() -> None:
         sa.Column(
             "content", sa.LargeBinary(), nullable=False, comment="the signed JSON, as served"
         ),
+        sa.Column(
+            "fingerprint",
+            sa.String(length=64),
+            nullable=True,
+            comment="sha256 of a hashed bin's target list",
+        ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("version >= 1", name=op.f("ck_tuf_metadata_version_positive")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tuf_metadata")),

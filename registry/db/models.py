@@ -328,6 +328,9 @@ class TufMetadata(Base):
     version: Mapped[int] = mapped_column(Integer)
     expires: Mapped[datetime] = mapped_column(UTCDateTime)
     content: Mapped[bytes] = mapped_column(LargeBinary, comment="the signed JSON, as served")
+    fingerprint: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, comment="sha256 of a hashed bin's target list"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

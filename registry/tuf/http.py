@@ -18,6 +18,7 @@ from registry.errors import NameInvalid
 from registry.http.deps import provide_principal
 from registry.naming import validate_namespace
 from registry.oci import repositories
+from registry.tuf import bins
 from registry.tuf.errors import MetadataUnknown
 from registry.tuf.service import TufService
 
@@ -48,7 +49,7 @@ async def tuf_metadata(request: Request[Any, Any, Any], filename: FromPath[str])
 
 async def _require_pull(request: Request[Any, Any, Any], service: TufService, role: str) -> None:
     try:
-        namespace = validate_namespace(role)
+        namespace = validate_namespace(bins.namespace_of(role))
     except NameInvalid:
         raise MetadataUnknown(f"there is no TUF role {role!r}") from None
     principal = await provide_principal(request)

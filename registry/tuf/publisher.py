@@ -42,7 +42,8 @@ from registry.db.models import Namespace, TufPendingNamespace
 from registry.db.types import utcnow
 from registry.errors import ConfigurationError, RegistryError
 from registry.settings import Settings
-from registry.tuf import catalog, storage
+from registry.tuf import bins, catalog, storage
+from registry.tuf.bins import Binning
 from registry.tuf.errors import TufNotInitialised
 from registry.tuf.keys import KeyStore
 
@@ -123,14 +124,27 @@ def apply_signatures(metadata: Metadata[Any], signers: list[CryptoSigner]) -> No
         metadata.sign(signer, append=True)
 
 
+@dataclass
+class _NamespaceOutcome:
+    published: dict[str, int] = field(default_factory=dict)
+    #: bins of a previous layout, no longer listed in the snapshot
+    dropped: list[str] = field(default_factory=list)
+    delegation_added: bool = False
+
+
 class Publisher:
     def __init__(
-        self, keys: KeyStore, lifetimes: Lifetimes, root_keys: KeyStore | None = None
+        self,
+        keys: KeyStore,
+        lifetimes: Lifetimes,
+        root_keys: KeyStore | None = None,
+        binning: Binning | None = None,
     ) -> None:
         self.keys = keys
         self.lifetimes = lifetimes
         #: Root keys are used only by ``custody tuf`` (never by a publication).
         self.root_keys = root_keys or keys
+        self.binning = binning or Binning(threshold=0)
 
     async def publish(
         self,
@@ -140,7 +154,10 @@ class Publisher:
         resign_all: bool = False,
         now: datetime | None = None,
     ) -> Publication:
-        """Publish what changed; the caller holds the lock and commits."""
+        """Publish what changed; the caller holds the lock and commits.
+
+        ``rebuild`` names namespaces whose every role (bins included) is re-signed.
+        """
         now = now or utcnow()
         result = Publication()
         root_md = await storage.latest(session, "root")
@@ -159,36 +176,45 @@ class Publisher:
             targets_changed = resign_all or self._is_due("targets", newest, now)
         assert targets.delegations is not None and targets.delegations.roles is not None
         roles = targets.delegations.roles
+        snapshot_md = await storage.latest(session, "snapshot")
+        # The roles clients can reach now: namespace roles and bins, with their versions.
+        listed: dict[str, int] = {}
+        if snapshot_md is not None:
+            listed = {
+                n.removesuffix(".json"): m.version for n, m in snapshot_md.signed.meta.items()
+            }
+        listed.pop("targets", None)
 
         marks = await session.execute(
             select(TufPendingNamespace.namespace, TufPendingNamespace.generation)
         )
         pending: dict[str, int] = {row.namespace: row.generation for row in marks}
-        wanted = set(pending) | set(rebuild)
-        wanted |= {r for r in roles if resign_all or self._is_due(r, newest, now)}
+        due = {r for r in listed if resign_all or self._is_due(r, newest, now)}
+        forced = set(rebuild) | (set(roles) if resign_all else set())
+        wanted = set(pending) | forced | {bins.namespace_of(r) for r in due}
         cleared: list[str] = []
+        dropped: set[str] = set()
         for namespace in sorted(wanted):
             try:
-                done = await self._publish_namespace(session, targets, namespace, newest, now)
+                done = await self._publish_namespace(
+                    session, targets, namespace, newest, listed, now, namespace in forced, due
+                )
             except RegistryError as exc:
                 log.error("TUF role %s not published: %s", namespace, exc.diagnostics())
                 result.failures[namespace] = exc.diagnostics()
                 continue
-            if done is None:  # nothing to publish for it (no such namespace)
-                cleared.append(namespace)
-                continue
-            version, delegation_added = done
-            result.published[namespace] = version
-            newest[namespace] = (version, now + self.lifetimes.targets)
-            targets_changed |= delegation_added
             cleared.append(namespace)
+            if done is None:  # nothing to publish for it (no such namespace)
+                continue
+            result.published.update(done.published)
+            dropped.update(done.dropped)
+            targets_changed |= done.delegation_added
 
         if targets_changed:
             targets.version += 1
             targets.expires = now + self.lifetimes.targets
-            await self._append(session, "targets", Metadata(targets), root, newest, now, result)
+            await self._append(session, "targets", Metadata(targets), root, newest, result)
 
-        snapshot_md = await storage.latest(session, "snapshot")
         if (
             snapshot_md is None
             or targets_changed
@@ -196,13 +222,16 @@ class Publisher:
             or resign_all
             or self._is_due("snapshot", newest, now)
         ):
-            meta = {"targets.json": MetaFile(version=newest["targets"][0])}
-            meta.update({f"{r}.json": MetaFile(version=newest[r][0]) for r in roles if r in newest})
+            for role in dropped:
+                listed.pop(role, None)
+            listed.update({r: v for r, v in result.published.items() if r not in TOP_LEVEL})
+            meta = {f"{r}.json": MetaFile(version=v) for r, v in sorted(listed.items())}
+            meta["targets.json"] = MetaFile(version=newest["targets"][0])
             previous = 0 if snapshot_md is None else snapshot_md.signed.version
             snapshot = Snapshot(
                 version=previous + 1, expires=now + self.lifetimes.snapshot, meta=meta
             )
-            await self._append(session, "snapshot", Metadata(snapshot), root, newest, now, result)
+            await self._append(session, "snapshot", Metadata(snapshot), root, newest, result)
 
         if "snapshot" in result.published or resign_all or self._is_due("timestamp", newest, now):
             timestamp_row = newest.get("timestamp")
@@ -211,7 +240,7 @@ class Publisher:
                 expires=now + self.lifetimes.timestamp,
                 snapshot_meta=MetaFile(version=newest["snapshot"][0]),
             )
-            await self._append(session, "timestamp", Metadata(timestamp), root, newest, now, result)
+            await self._append(session, "timestamp", Metadata(timestamp), root, newest, result)
 
         for namespace in cleared:
             if namespace in pending:
@@ -221,8 +250,9 @@ class Publisher:
                         TufPendingNamespace.generation == pending[namespace],
                     )
                 )
+        current = set(listed) | {"targets", "snapshot", "timestamp"}
         result.next_due = min(
-            (self.lifetimes.due(r, expires, now) for r, (_v, expires) in newest.items()),
+            (self.lifetimes.due(r, newest[r][1], now) for r in current if r in newest),
             default=None,
         )
         return result
@@ -238,7 +268,6 @@ class Publisher:
         metadata: Metadata[Any],
         root: Root,
         newest: dict[str, tuple[int, datetime]],
-        now: datetime,
         result: Publication,
     ) -> None:
         sign(metadata, self.keys, role, root)
@@ -246,18 +275,40 @@ class Publisher:
         newest[role] = (metadata.signed.version, metadata.signed.expires)
         result.published[role] = metadata.signed.version
 
+    async def _store_role(
+        self,
+        session: AsyncSession,
+        role: str,
+        signed: Targets,
+        signers: list[CryptoSigner],
+        newest: dict[str, tuple[int, datetime]],
+        now: datetime,
+        fingerprint: str | None = None,
+    ) -> int:
+        """Sign and store the next version of a delegated role."""
+        signed.version = newest.get(role, (0, now))[0] + 1
+        signed.expires = now + self.lifetimes.targets
+        metadata = Metadata(signed)
+        apply_signatures(metadata, signers)
+        await storage.append(session, role, metadata, fingerprint)
+        newest[role] = (signed.version, signed.expires)
+        return signed.version
+
     async def _publish_namespace(
         self,
         session: AsyncSession,
         targets: Targets,
         namespace: str,
         newest: dict[str, tuple[int, datetime]],
+        listed: dict[str, int],
         now: datetime,
-    ) -> tuple[int, bool] | None:
-        """Publish one namespace role; ``None`` if there is no such namespace."""
+        force: bool,
+        due: set[str],
+    ) -> _NamespaceOutcome | None:
+        """Publish one namespace's role (and bins); ``None`` if there is no such namespace."""
         assert targets.delegations is not None and targets.delegations.roles is not None
         roles = targets.delegations.roles
-        added = False
+        outcome = _NamespaceOutcome()
         if namespace not in roles:
             if namespace in TOP_LEVEL:
                 log.warning("namespace %r has a TUF top-level role's name: no role", namespace)
@@ -273,17 +324,38 @@ class Publisher:
                 paths=delegated_paths(namespace),
             )
             targets.add_key(self.keys.generate(), namespace)
-            added = True
+            outcome.delegation_added = True
         # Keys first: a namespace that cannot be signed costs no catalog query.
         signers = signers_for(self.keys, namespace, targets)
-        previous = newest.get(namespace, (0, now))[0]
-        role_md = Metadata(
-            Targets(
-                version=previous + 1,
-                expires=now + self.lifetimes.targets,
-                targets=await catalog.namespace_targets(session, namespace),
+        entries = await catalog.namespace_targets(session, namespace)
+        had = bins.current_bits(namespace, listed)
+        bits = self.binning.bits_for(len(entries), had)
+        if bits == 0:
+            outcome.published[namespace] = await self._store_role(
+                session, namespace, Targets(targets=entries), signers, newest, now
             )
+            return outcome
+
+        delegation = roles[namespace]
+        succinct = bins.layout(namespace, delegation.keyids, delegation.threshold, bits)
+        relaid = bits != had
+        if force or relaid or namespace in due or namespace not in listed:
+            keys = {k: targets.delegations.keys[k] for k in delegation.keyids}
+            parent = Targets(delegations=Delegations(keys=keys, succinct_roles=succinct))
+            outcome.published[namespace] = await self._store_role(
+                session, namespace, parent, signers, newest, now
+            )
+        if relaid:
+            outcome.dropped = bins.bins_of(namespace, listed)
+        grouped = bins.group(entries, succinct)
+        previous = await storage.fingerprints(
+            session, {name: newest[name][0] for name in grouped if name in newest}
         )
-        apply_signatures(role_md, signers)
-        await storage.append(session, namespace, role_md)
-        return role_md.signed.version, added
+        for name, members in grouped.items():
+            fingerprint = bins.fingerprint(members)
+            unchanged = name in listed and previous.get(name) == fingerprint
+            if force or relaid or name in due or not unchanged:
+                outcome.published[name] = await self._store_role(
+                    session, name, Targets(targets=members), signers, newest, now, fingerprint
+                )
+        return outcome

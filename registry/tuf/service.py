@@ -24,6 +24,7 @@ from registry.db.types import utcnow
 from registry.errors import RegistryError
 from registry.settings import Settings
 from registry.tuf import storage
+from registry.tuf.bins import Binning
 from registry.tuf.errors import MetadataUnknown, TufNotInitialised
 from registry.tuf.keys import KeyStore
 from registry.tuf.publisher import Lifetimes, Publication, Publisher
@@ -36,6 +37,7 @@ def publisher_for(settings: Settings) -> Publisher:
         KeyStore(settings.effective_tuf_keys_dir),
         Lifetimes.from_settings(settings),
         KeyStore(settings.effective_tuf_root_keys_dir),
+        Binning(settings.tuf_bin_threshold, settings.tuf_targets_per_bin),
     )
 
 

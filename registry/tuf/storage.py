@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from tuf.api.metadata import Metadata
@@ -63,6 +63,18 @@ async def content(session: AsyncSession, role: str, version: int) -> bytes | Non
     return found
 
 
+async def fingerprints(session: AsyncSession, versions: dict[str, int]) -> dict[str, str | None]:
+    """The stored fingerprint of each given (role, version)."""
+    if not versions:
+        return {}
+    rows = await session.execute(
+        select(TufMetadata.role, TufMetadata.fingerprint).where(
+            tuple_(TufMetadata.role, TufMetadata.version).in_(list(versions.items()))
+        )
+    )
+    return {row.role: row.fingerprint for row in rows}
+
+
 async def latest_versions(session: AsyncSession) -> dict[str, tuple[int, datetime]]:
     """Each role's newest version and its expiry."""
     newest = (
@@ -79,7 +91,9 @@ async def latest_versions(session: AsyncSession) -> dict[str, tuple[int, datetim
     return {role: (version, expires) for role, version, expires in rows}
 
 
-async def append(session: AsyncSession, role: str, metadata: Metadata[Any]) -> bytes:
+async def append(
+    session: AsyncSession, role: str, metadata: Metadata[Any], fingerprint: str | None = None
+) -> bytes:
     """Store a newly signed version; returns the exact bytes that will be served."""
     data = metadata.to_bytes()
     session.add(
@@ -88,6 +102,7 @@ async def append(session: AsyncSession, role: str, metadata: Metadata[Any]) -> b
             version=metadata.signed.version,
             expires=metadata.signed.expires,
             content=data,
+            fingerprint=fingerprint,
             created_at=utcnow(),
         )
     )

@@ -6,11 +6,11 @@ import asyncio
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from tuf.api.metadata import Metadata, TargetFile  # type: ignore[attr-defined]
+from tuf.api.metadata import Metadata, MetaFile, TargetFile  # type: ignore[attr-defined]
 
 from registry.db.engine import create_service_engine
 from registry.settings import Settings
-from registry.tuf import namespace_changed, storage
+from registry.tuf import storage
 from registry.tuf.publisher import sign
 from registry.tuf.service import publisher_for
 from tests.registry.helpers import bearer, safetensors_bytes
@@ -18,7 +18,7 @@ from tests.registry.tuf.conftest import make_updater, push_version
 
 
 def _forge_in_acme(settings: Settings, path: str) -> None:
-    """acme's own (registry-held) key signs a target under ``other/``; snapshot lists it."""
+    """acme's own (registry-held) key signs a target under ``other/``..."""
 
     async def work() -> None:
         engine = create_service_engine(settings.effective_database_url)
@@ -34,7 +34,19 @@ def _forge_in_acme(settings: Settings, path: str) -> None:
                 forged.signed.targets[path] = TargetFile(1, {"sha256": "00" * 32}, path)
                 sign(forged, publisher.keys, "acme", targets.signed)
                 await storage.append(session, "acme", forged)
-                await namespace_changed(session, "other")  # so snapshot is re-published
+                # ...and the online key lists it in a new snapshot and timestamp.
+                root = await storage.latest(session, "root")
+                snapshot = await storage.latest(session, "snapshot")
+                timestamp = await storage.latest(session, "timestamp")
+                assert root is not None and snapshot is not None and timestamp is not None
+                snapshot.signed.meta["acme.json"] = MetaFile(version=forged.signed.version)
+                snapshot.signed.version += 1
+                sign(snapshot, publisher.keys, "snapshot", root.signed)
+                await storage.append(session, "snapshot", snapshot)
+                timestamp.signed.snapshot_meta = MetaFile(version=snapshot.signed.version)
+                timestamp.signed.version += 1
+                sign(timestamp, publisher.keys, "timestamp", root.signed)
+                await storage.append(session, "timestamp", timestamp)
                 await session.commit()
         finally:
             await engine.dispose()
