@@ -5,7 +5,8 @@
 - one delegated, terminating targets role per namespace, named after it, with
   paths ``<namespace>/*/*/*`` and that namespace's keys and threshold;
 - targets ``<ns>/<model>/<version>/<file>``, ``<ns>/<model>/<version>/@manifest``
-  and ``<ns>/<model>/@alias/<alias>`` (see :mod:`registry.tuf.catalog`).
+  and ``<ns>/<model>/@alias/<alias>`` (see :mod:`registry.tuf.catalog`);
+- large namespaces split into hashed bins ``<ns>@bin-<hex>`` (:mod:`registry.tuf.bins`).
 
 Tag changes mark their namespace (:func:`namespace_changed`, in the same
 transaction); the next ``GET /tuf/timestamp.json`` publishes. Example::

@@ -37,19 +37,19 @@ def test_export_root_to_a_file(tuf_cli, root_json, tmp_path: Path):
     _refused(tuf_cli("tuf", "export-root", "--output", str(tmp_path / "no" / "dir.json")))
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--generate", "2", "--threshold", "0"], "threshold must be at least 1"),
-        (["--generate", "2", "--threshold", "3"], "needs at least 3 distinct keys"),
-        (["--threshold", "1"], "give at least one --key or --generate"),
-        (["--generate", "-1", "--threshold", "1"], "must not be negative"),
-        (["--generate", "1"], "Missing option '--threshold'"),
-    ],
-)
-def test_namespace_keys_bad_input(tuf_cli, client, oci, root_json, args, message):
+BAD_NAMESPACE_KEYS = [
+    (["--generate", "2", "--threshold", "0"], "threshold must be at least 1"),
+    (["--generate", "2", "--threshold", "3"], "needs at least 3 distinct keys"),
+    (["--threshold", "1"], "give at least one --key or --generate"),
+    (["--generate", "-1", "--threshold", "1"], "must not be negative"),
+    (["--generate", "1"], "Missing option '--threshold'"),
+]
+
+
+def test_namespace_keys_bad_input(tuf_cli, client, oci, root_json):
     push_version(oci, "1.0.0", {"model.safetensors": safetensors_bytes()})
-    _refused(tuf_cli("tuf", "namespace-keys", "acme", *args), message)
+    for args, message in BAD_NAMESPACE_KEYS:
+        _refused(tuf_cli("tuf", "namespace-keys", "acme", *args), message)
 
 
 def test_namespace_keys_unknown_or_invalid_namespace(tuf_cli, root_json):

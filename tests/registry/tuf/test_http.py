@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.registry.helpers import bearer, safetensors_bytes
 from tests.registry.tuf.conftest import push_version
 
@@ -16,26 +14,28 @@ def test_not_initialised_is_404(client):
     assert client.get("/tuf/1.root.json").status_code == 404
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/tuf/root.json",
-        "/tuf/1.timestamp.json",
-        "/tuf/0.root.json",
-        "/tuf/01.root.json",
-        "/tuf/9.root.json",
-        "/tuf/1.nobody.json",
-        "/tuf/1.Bad_Name!.json",
-        "/tuf/1.root.txt",
-        "/tuf/x.json",
-        "/tuf/99999999999.root.json",
-    ],
-)
-def test_unknown_files_are_404(client, root_json, path):
-    response = client.get(path, headers={})
-    assert response.status_code in {404, 401}, response.text
-    if path != "/tuf/1.nobody.json":  # a namespace role name: private until proven otherwise
-        assert response.status_code == 404
+UNKNOWN = [
+    "/tuf/root.json",
+    "/tuf/1.timestamp.json",
+    "/tuf/0.root.json",
+    "/tuf/01.root.json",
+    "/tuf/9.root.json",
+    "/tuf/1.Bad_Name!.json",
+    "/tuf/1.root.txt",
+    "/tuf/x.json",
+    "/tuf/99999999999.root.json",
+    "/tuf/1.acme@bin-0.json",
+]
+
+
+def test_unknown_files_are_404(client, root_json, make_token):
+    reader = bearer(make_token(namespace="acme", scopes="pull").secret)
+    for path in UNKNOWN:
+        response = client.get(path, headers=reader)
+        assert response.status_code == 404, (path, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+    # A namespace role name is private until proven otherwise: no existence oracle.
+    assert client.get("/tuf/1.nobody.json").status_code == 401
 
 
 def test_namespace_role_needs_pull_rights(client, oci, root_json, make_token):
