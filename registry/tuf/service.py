@@ -16,7 +16,7 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from registry.db.models import TufPendingNamespace
@@ -79,6 +79,9 @@ class TufService:
                     continue
                 except RegistryError as exc:
                     log.error("TUF publication failed: %s", exc.diagnostics())
+                    return
+                except SQLAlchemyError as exc:  # e.g. a lock timeout: nothing was committed
+                    log.error("TUF publication failed in the database: %s", exc)
                     return
                 self._next_due = result.next_due
                 return

@@ -184,3 +184,20 @@ def test_root_keys_can_live_apart(client, oci, tuf_cli, settings, tmp_path: Path
     updater = make_updater(client, tmp_path / "meta", root_path.read_bytes(), oci.headers)
     updater.refresh()
     assert updater.get_targetinfo("acme/model/1.0.0/@manifest") is not None
+
+
+def test_online_key_lost_serves_the_last_signed_timestamp(client, oci, root_json, settings):
+    """A publication that cannot sign is logged, never a 500; clients judge expiry themselves."""
+    push_version(oci, "1.0.0", {"model.safetensors": safetensors_bytes()})
+    before = versions(client)
+    online = json.loads(root_json)["signed"]["roles"]["timestamp"]["keyids"][0]
+    key = _keys_dir(settings) / f"{online}.pem"
+    key.rename(key.with_suffix(".away"))
+    push_version(oci, "1.1.0", {"model.safetensors": safetensors_bytes(b"\6" * 4)})
+    response = client.get("/tuf/timestamp.json")
+    assert response.status_code == 200
+    assert json.loads(response.content)["signed"]["version"] == before["timestamp"]
+    assert versions(client) == before  # nothing half-published: acme's new version rolled back
+
+    key.with_suffix(".away").rename(key)
+    assert versions(client)["acme"] == before["acme"] + 1
