@@ -84,7 +84,7 @@ class Lifetimes:
             "timestamp": self.timestamp,
         }.get(role, self.targets)
 
-    def due(self, role: str, expires: datetime, now: datetime) -> datetime:
+    def due(self, role: str, expires: datetime) -> datetime:
         """When ``role``'s metadata expiring at ``expires`` should be re-signed."""
         return expires - self.of(role) / 2
 
@@ -252,14 +252,14 @@ class Publisher:
                 )
         current = set(listed) | {"targets", "snapshot", "timestamp"}
         result.next_due = min(
-            (self.lifetimes.due(r, newest[r][1], now) for r in current if r in newest),
+            (self.lifetimes.due(r, newest[r][1]) for r in current if r in newest),
             default=None,
         )
         return result
 
     def _is_due(self, role: str, newest: dict[str, tuple[int, datetime]], now: datetime) -> bool:
         found = newest.get(role)
-        return found is not None and now >= self.lifetimes.due(role, found[1], now)
+        return found is not None and now >= self.lifetimes.due(role, found[1])
 
     async def _append(
         self,
