@@ -5,7 +5,9 @@ One publication runs in one transaction, after :func:`registry.tuf.storage.lock`
 1. every namespace marked changed (or forced, or whose role is half-way to
    expiry) gets a new version of its delegated targets role, built from the
    store's rows and signed with the namespace's keys; a namespace seen for the
-   first time gets a delegation (a fresh registry-held key, threshold 1);
+   first time gets a delegation (a fresh registry-held key, threshold 1); a
+   large namespace is split into hashed bins, and only changed bins are signed
+   (:mod:`registry.tuf.bins`);
 2. the top-level ``targets`` gets a new version if a delegation changed (or it
    is due), signed with the online key;
 3. ``snapshot`` and then ``timestamp`` get new versions if anything under them
