@@ -1,5 +1,6 @@
-"""Fixtures: one live registry per module (SQLite: these tests exercise the agent, not the
-database), and a fresh :class:`World` (TUF repository, signing key, cache) per test."""
+"""Fixtures: one live registry for all agent tests (SQLite: they exercise the agent, not the
+database; each test uses its own repository), and a fresh :class:`World` (TUF repository,
+signing key, cache) per test. ``test_cli_live`` runs the registry's own TUF on both engines."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from tests.registry.live import CUSTODY, cli_env, running_server
 from tests.verifier.agent.world import World
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_base(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str, Path]]:
