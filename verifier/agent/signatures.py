@@ -16,6 +16,7 @@ blobs with the regular integrity check.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -37,15 +38,17 @@ from verifier.errors import (
     VerificationError,
 )
 from verifier.model import VerifiedModel, load_bundle
-from verifier.policy import Evidence, LoadedBundle, Policy
+from verifier.policy import Audit, Evidence, LoadedBundle, Policy
 
 __all__ = ["fetch_bundles", "verify_signatures"]
+
+_logger = logging.getLogger(__name__)
 
 
 def fetch_bundles(
     client: RegistryClient, cache: BlobCache, repository: str, manifest_digest: str
 ) -> list[LoadedBundle]:
-    """Every OMS bundle referring to ``manifest_digest`` (none is a ``policy`` failure)."""
+    """Every OMS bundle referring to ``manifest_digest`` (possibly none)."""
     try:
         referrers = client.referrers(repository, manifest_digest, BUNDLE_MEDIA_TYPE)
         bundles: list[LoadedBundle] = []
@@ -71,8 +74,6 @@ def fetch_bundles(
         raise AgentError("format", exc.diagnostics()) from exc
     except (KeyError, TypeError, ValueError) as exc:
         raise AgentError("format", f"malformed signature referrer: {exc}") from exc
-    if not bundles:
-        raise AgentError("policy", f"{repository}@{manifest_digest} has no OMS signature")
     return bundles
 
 
@@ -142,6 +143,11 @@ def verify_signatures(
             check_name(name, allow_single_file=False)
         except UnsafePathError as exc:
             raise AgentError("format", f"unsafe file name {name!r} in the version") from exc
+    if not bundles:
+        if isinstance(policy, Audit):
+            _logger.warning("accepted by an audit-level rule without any OMS signature")
+            return VerifiedModel(None, (), ("audit: the version has no OMS signature",))
+        raise AgentError("policy", "the version has no OMS signature")
     scratch_root.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="verify-", dir=scratch_root))
     try:
@@ -154,7 +160,10 @@ def verify_signatures(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if not evidence.accepted:
-        findings = "; ".join(evidence.findings) or "no signature accepted"
-        raise AgentError("policy", f"the trust policy accepted no signature: {findings}")
+        if not evidence.findings:
+            raise AgentError("policy", "the trust policy accepted no signature")
+        # The operator's own rule for this namespace is audit-level: honour it, loudly.
+        _logger.warning("accepted by an audit-level rule: %s", "; ".join(evidence.findings))
+        return VerifiedModel(None, (), tuple(evidence.findings))
     manifest = evidence.accepted[0].manifest
     return VerifiedModel(manifest, tuple(evidence.accepted), tuple(evidence.findings))
