@@ -157,7 +157,15 @@ def _progress_bar(enabled: bool, label: str) -> Iterator[Callable[[int, int], No
             bar.__exit__(None, None, None)
 
 
-@click.group()
+_EPILOG = """\b
+On failure one line on stderr: FAILED [reason]: message. Reasons:
+  network rollback expired threshold digest unsigned identity policy
+  format offline storage (see verifier.agent.errors); loads refused by the
+  verified loader name their check (load-integrity, external-data, ...).
+Exit status: 0 ok, 2 usage, 3 unreadable policy, 11-14 load refused, 15 refused."""
+
+
+@click.group(epilog=_EPILOG)
 def agent() -> None:
     """The edge agent: pull verified models, keep the last good one, run it."""
 
