@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from registry.errors import NameInvalid, TagInvalid
 
 MAX_REPOSITORY_NAME = 255
+#: TUF's top-level role names: a namespace of that name could not be its own delegated role.
+RESERVED_NAMESPACES = frozenset({"root", "targets", "snapshot", "timestamp"})
 MAX_COMPONENT = 128
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 _COMPONENT_RE = re.compile(rf"^{_COMPONENT}$")
@@ -40,6 +42,11 @@ def validate_namespace(name: str) -> str:
     if not _COMPONENT_RE.match(name):
         raise NameInvalid(
             f"namespace {name!r} must be lower-case letters and digits, separated by . _ or -"
+        )
+    if name in RESERVED_NAMESPACES:
+        raise NameInvalid(
+            f"namespace {name!r} is reserved: each namespace is a TUF role of that name, and "
+            "TUF's top-level roles are root, targets, snapshot and timestamp"
         )
     return name
 
@@ -65,6 +72,7 @@ class RepositoryName:
                 f"repository name {name!r} must be <namespace>/<model> in lower case "
                 "(letters, digits, and . _ - between them)"
             )
+        validate_namespace(name.split("/", 1)[0])
         return cls(name)
 
     @property

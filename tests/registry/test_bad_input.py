@@ -81,6 +81,8 @@ def test_bytes_that_do_not_match_the_digest(client, make_token, settings):
         "/v2/single/blobs/uploads/",
         "/v2/acme/mo%00del/blobs/uploads/",
         "/v2/acme/model-/blobs/uploads/",
+        "/v2/targets/model/blobs/uploads/",  # a TUF top-level role name
+        "/v2/root/model/blobs/uploads/",
     ],
 )
 def test_bad_repository_names(client, make_token, settings, path):
