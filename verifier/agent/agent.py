@@ -38,7 +38,12 @@ from verifier.agent.cache import BlobCache
 from verifier.agent.errors import AgentError
 from verifier.agent.fetchers import MIRROR_BASE_URL, DirectoryFetcher, RegistryFetcher
 from verifier.agent.freshness import MetadataStore, SignedRepository, earliest_expiry
-from verifier.agent.signatures import fetch_bundles, verify_signatures
+from verifier.agent.signatures import (
+    cached_bundles,
+    fetch_bundles,
+    reason_for,
+    verify_signatures,
+)
 from verifier.agent.state import AgentState, FileRecord, VersionRecord, locked, now
 from verifier.agent.targets import (
     alias_path,
@@ -169,8 +174,8 @@ class Agent:
             except AgentError as exc:
                 self._record_failure(state, key, exc)
                 raise
-            except VerificationError as exc:
-                error = AgentError("format", exc.diagnostics())
+            except VerificationError as exc:  # e.g. no rule of the policy for the namespace
+                error = AgentError(reason_for(exc), exc.diagnostics())
                 self._record_failure(state, key, error)
                 raise error from exc
             state.save(self._state_path)
@@ -264,6 +269,7 @@ class Agent:
             and current.version == version
             and all(cache.path(f.sha256).is_file() for f in current.files)
         ):
+            self._check_signatures(namespace, current)
             unchanged = PullResult(repository, alias, version, manifest_digest, False, 0, 0)
             return unchanged, _renewed(current, expires)
         if self.config.offline:
@@ -330,7 +336,7 @@ class Agent:
                 continue  # two layers with the same bytes
             blake[digest] = cache.fetch(client, repository, digest, size, advance)
             downloaded += size
-        bundles = fetch_bundles(client, cache, repository, manifest_digest)
+        bundles, bundle_blobs = fetch_bundles(client, cache, repository, manifest_digest)
         verified = verify_signatures(
             bundles,
             self.config.trust_policy.policy_for(namespace),
@@ -349,6 +355,7 @@ class Agent:
             + tuple(f"unverified, accepted by audit: {f}" for f in verified.findings),
             expires=_iso(expires),
             verified_at=_iso(now()),
+            bundles=tuple(bundle_blobs),
         )
         return record, downloaded, reused
 
@@ -364,7 +371,27 @@ class Agent:
             if record is None:
                 raise AgentError("offline", f"no verified version of {key} yet: pull it first")
             self._check_fresh(namespace, repository, record)
+            self._check_signatures(namespace, record)
             return record
+
+    def _check_signatures(self, namespace: str, record: VersionRecord) -> None:
+        """Re-check the recorded OMS bundles under today's trust policy (no hashing, no network).
+
+        A key removed from the operator's policy stops a version it alone signed from
+        being pulled again or loaded, even one already cached.
+        """
+        cache = BlobCache(self.cache_dir / "blobs", {})
+        try:
+            policy = self.config.trust_policy.policy_for(namespace)
+        except VerificationError as exc:
+            raise AgentError(reason_for(exc), exc.diagnostics()) from exc
+        verify_signatures(
+            cached_bundles(cache, record.bundles),
+            policy,
+            {f.name: f.sha256 for f in record.files},
+            {f.name: cache.path(f.sha256) for f in record.files},
+            self.cache_dir / "tmp",
+        )
 
     def _check_fresh(self, namespace: str, repository: str, record: VersionRecord) -> None:
         try:

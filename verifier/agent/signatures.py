@@ -40,18 +40,19 @@ from verifier.errors import (
 from verifier.model import VerifiedModel, load_bundle
 from verifier.policy import Audit, Evidence, LoadedBundle, Policy
 
-__all__ = ["fetch_bundles", "verify_signatures"]
+__all__ = ["cached_bundles", "fetch_bundles", "reason_for", "verify_signatures"]
 
 _logger = logging.getLogger(__name__)
 
 
 def fetch_bundles(
     client: RegistryClient, cache: BlobCache, repository: str, manifest_digest: str
-) -> list[LoadedBundle]:
-    """Every OMS bundle referring to ``manifest_digest`` (possibly none)."""
+) -> tuple[list[LoadedBundle], list[str]]:
+    """Every OMS bundle referring to ``manifest_digest`` (possibly none), and their blobs."""
     try:
         referrers = client.referrers(repository, manifest_digest, BUNDLE_MEDIA_TYPE)
         bundles: list[LoadedBundle] = []
+        blobs: list[str] = []
         for referrer in referrers:
             if referrer.get("artifactType") != BUNDLE_MEDIA_TYPE:
                 continue
@@ -66,6 +67,7 @@ def fetch_bundles(
                     client, repository, str(layer["digest"]), int(layer["size"]), MAX_BUNDLE_SIZE
                 )
                 bundles.append(load_bundle(data, label=f"referrer {referrer.get('digest')}"))
+                blobs.append(str(layer["digest"]))
     except DigestMismatch as exc:
         raise AgentError("digest", exc.diagnostics()) from exc
     except FetchError as exc:
@@ -74,6 +76,23 @@ def fetch_bundles(
         raise AgentError("format", exc.diagnostics()) from exc
     except (KeyError, TypeError, ValueError) as exc:
         raise AgentError("format", f"malformed signature referrer: {exc}") from exc
+    return bundles, blobs
+
+
+def cached_bundles(cache: BlobCache, blobs: Sequence[str]) -> list[LoadedBundle]:
+    """The bundles recorded for a version, read back from the cache (re-verified by use)."""
+    bundles = []
+    for digest in blobs:
+        path = cache.path(digest)
+        try:
+            with path.open("rb") as handle:
+                data = handle.read(MAX_BUNDLE_SIZE + 1)
+        except OSError as exc:
+            raise AgentError("offline", f"signature {digest} is not in the cache: {exc}") from exc
+        try:
+            bundles.append(load_bundle(data, label=f"cached signature {digest}"))
+        except BundleInvalid as exc:
+            raise AgentError("format", exc.diagnostics()) from exc
     return bundles
 
 
@@ -118,7 +137,8 @@ class _KnownDigests(Evidence):
         super().check_integrity(manifest)
 
 
-def _reason(exc: VerificationError) -> str:
+def reason_for(exc: VerificationError) -> str:
+    """The agent's reason code for a failure of the signature and policy checks."""
     if isinstance(exc, ThresholdNotMet):
         return "identity" if exc.verified == 0 else "policy"
     if isinstance(exc, PolicyError):
@@ -156,7 +176,7 @@ def verify_signatures(
     except AgentError:
         raise
     except VerificationError as exc:
-        raise AgentError(_reason(exc), f"[{exc.check}] {exc.diagnostics()}") from exc
+        raise AgentError(reason_for(exc), f"[{exc.check}] {exc.diagnostics()}") from exc
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if not evidence.accepted:

@@ -62,6 +62,7 @@ class VersionRecord:
     signers: tuple[str, ...]
     expires: str  # earliest expiry of the TUF metadata that vouched for it
     verified_at: str
+    bundles: tuple[str, ...] = ()  # the OMS bundles' blobs, re-checked against the policy
 
     @property
     def expires_at(self) -> datetime:
@@ -79,6 +80,7 @@ class VersionRecord:
             signers=tuple(data.get("signers") or ()),
             expires=str(data["expires"]),
             verified_at=str(data["verified_at"]),
+            bundles=tuple(data.get("bundles") or ()),
         )
 
 

@@ -193,3 +193,18 @@ def test_audit_level_rule_is_honoured_and_recorded(world: World) -> None:
     assert agent.pull(world.repository, ALIAS).version == "1.0.0"
     signers = agent.status()["aliases"][f"{world.repository}@{ALIAS}"]["current"]["signers"]
     assert signers and signers[0].startswith("unverified, accepted by audit")
+
+
+def test_a_key_removed_from_the_policy_stops_its_versions(world: World, good: Agent) -> None:
+    other = generate_private_key("ed25519")
+    distrusting = world.agent(policy_key=other)  # same cache, today's policy trusts another key
+    with pytest.raises(AgentError) as caught:
+        distrusting.load_session(world.repository, ALIAS)
+    assert caught.value.reason == "identity"
+    _refused(distrusting, world, "identity")  # an unchanged pull re-checks it too
+    no_rule = Agent(
+        replace(good.config, trust_policy=parse_trust_policy("version: 1\nnamespaces: []\n"))
+    )
+    with pytest.raises(AgentError) as caught:
+        no_rule.load_session(world.repository, ALIAS)
+    assert caught.value.reason == "policy"

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import struct
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,9 +14,10 @@ import numpy as np
 import pytest
 from freezegun import freeze_time
 
+from signing import KeySigner, sign_model
 from tests.verifier.agent.models import add_model, with_location
 from tests.verifier.agent.world import World
-from verifier.agent import Agent, AgentError, FileRecord, VersionRecord
+from verifier.agent import Agent, AgentError, FileRecord
 from verifier.agent.cache import blake3_of_file
 from verifier.loading import MalformedModel, UnsafeExternalData
 
@@ -125,26 +127,33 @@ def test_mirror_directory_refreshes_metadata_offline(world: World, tmp_path: Pat
 
 
 def _plant(world: World, agent: Agent, files: dict[str, bytes]) -> None:
-    """Make ``files`` the current version as if a signed release had delivered them.
+    """Make ``files`` the current version as a signed, hostile release would deliver them.
 
-    The registry refuses these files at push (its header checks), so a hostile but
-    signed release is simulated where it would land: verified blobs in the cache.
+    The registry refuses these files at push (its header checks), so the release is
+    simulated where it would land: signed by the trusted key (the bundle in the cache)
+    and verified blobs under a current record. Only the loader stands in the way.
     """
     state = agent.state()
     blobs = world.root / "cache" / "blobs" / "sha256"
+    source = world.root / "hostile"
+    source.mkdir()
     records = []
     for name, data in files.items():
+        (source / name).write_bytes(data)
         hexdigest = hashlib.sha256(data).hexdigest()
         (blobs / hexdigest).write_bytes(data)
         value = blake3_of_file(blobs / hexdigest)
         state.blobs[f"sha256:{hexdigest}"] = {"blake3": value, "size": len(data)}
         records.append(FileRecord(name, f"sha256:{hexdigest}", value, len(data)))
+    bundle = sign_model(source, KeySigner(world.key)).bundle.to_bytes()  # type: ignore[arg-type]
+    (blobs / hashlib.sha256(bundle).hexdigest()).write_bytes(bundle)
     track = state.track(f"{world.repository}@{ALIAS}")
     assert track.current is not None
-    track.current = VersionRecord(
-        track.current.version, track.current.manifest, tuple(records), (),
-        track.current.expires, track.current.verified_at,
-    )  # fmt: skip
+    track.current = replace(
+        track.current,
+        files=tuple(records),
+        bundles=("sha256:" + hashlib.sha256(bundle).hexdigest(),),
+    )
     state.save(world.root / "cache" / "state.json")
 
 
