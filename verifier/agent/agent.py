@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -529,10 +529,7 @@ def _iso(moment: Any) -> str:
 
 
 def _renewed(record: VersionRecord, expires: Any) -> VersionRecord:
-    return VersionRecord(
-        record.version, record.manifest, record.files, record.signers, _iso(expires),
-        record.verified_at,
-    )  # fmt: skip
+    return replace(record, expires=_iso(expires))
 
 
 def _layers(

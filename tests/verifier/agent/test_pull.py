@@ -22,7 +22,9 @@ def test_pull_verifies_and_loads_the_current_version(world: World) -> None:
     assert result.downloaded_bytes == sum(len(v) for v in world.published["1.0.0"].files.values())
     assert _run(agent.load_session(world.repository, "production")) == [2, 3, 4, 5]
 
-    again = agent.pull(world.repository, "production")
-    assert (again.changed, again.downloaded_bytes) == (False, 0)
+    for _ in range(2):  # unchanged pulls renew the record and keep everything in it
+        again = agent.pull(world.repository, "production")
+        assert (again.changed, again.downloaded_bytes) == (False, 0)
+    assert _run(agent.load_session(world.repository, "production")) == [2, 3, 4, 5]
     status = agent.status()["aliases"][f"{world.repository}@production"]
     assert status["current"]["version"] == "1.0.0" and status["last_failure"] is None
