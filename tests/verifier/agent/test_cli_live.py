@@ -78,3 +78,14 @@ def test_pull_run_status_against_the_registry(tuf_registry: TufRegistry, tmp_pat
     assert json.loads(out)["version"] == "3.0.0"
     code, out, err = _invoke("agent", "status", "--cache", str(tmp_path / "cache"))
     assert "current:  3.0.0" in out and "previous: 1.0.0" in out
+
+    # 4.0.0's weights are altered in the registry's own storage after it was signed
+    published = world.push("4.0.0", add_model(np.random.default_rng().random(4)))
+    promote("4.0.0")
+    digest = str(published.layers[0]["digest"]).removeprefix("sha256:")
+    stored = tuf_registry.data_dir / "blobs" / "sha256" / digest[:2] / digest
+    stored.write_bytes(stored.read_bytes()[:-1] + b"\0")
+    code, out, err = _invoke("agent", "pull", reference, *common)
+    assert code == 15 and err.startswith("FAILED [digest]: ")
+    code, out, err = _invoke("agent", "run", reference, *common, "--input", str(x), "--json")
+    assert code == 0 and json.loads(out)["version"] == "3.0.0"
