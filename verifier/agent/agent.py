@@ -178,6 +178,10 @@ class Agent:
                 error = AgentError(reason_for(exc), exc.diagnostics())
                 self._record_failure(state, key, error)
                 raise error from exc
+            except OSError as exc:  # the cache or its disk
+                error = AgentError("storage", f"{type(exc).__name__}: {exc}")
+                self._record_failure(state, key, error)
+                raise error from exc
             state.save(self._state_path)
             return result
 

@@ -182,6 +182,8 @@ def pull(reference: str, cache_dir: Path, as_json: bool, **options: Any) -> None
             result = edge.pull(repository, alias, progress)
     except VerificationError as exc:
         _fail(exc, as_json)
+    except (OSError, ValueError) as exc:
+        _fail(AgentError("storage", f"{type(exc).__name__}: {exc}"), as_json)
     if as_json:
         click.echo(json.dumps({"ok": True, **result.to_json()}))
         return
@@ -247,6 +249,12 @@ def run(
         outputs = session.run(None, _feeds(session, inputs))
     except VerificationError as exc:
         _fail(exc, as_json)
+    except (OSError, ValueError) as exc:
+        _fail(AgentError("storage", f"{type(exc).__name__}: {exc}"), as_json)
+    except click.ClickException:
+        raise
+    except Exception as exc:  # noqa: BLE001 - onnxruntime's run errors are untyped
+        _fail(AgentError("format", f"inference failed: {type(exc).__name__}: {exc}"), as_json)
     first = np.asarray(outputs[0])
     if output is not None:
         np.save(output, first, allow_pickle=False)

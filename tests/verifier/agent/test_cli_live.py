@@ -89,3 +89,14 @@ def test_pull_run_status_against_the_registry(tuf_registry: TufRegistry, tmp_pat
     assert code == 15 and err.startswith("FAILED [digest]: ")
     code, out, err = _invoke("agent", "run", reference, *common, "--input", str(x), "--json")
     assert code == 0 and json.loads(out)["version"] == "3.0.0"
+
+
+def test_run_failures_are_one_line(tmp_path: Path) -> None:
+    """Nothing pulled yet: one line, never a traceback."""
+    root = tmp_path / "root.json"
+    root.write_bytes(b"{}")
+    policy = tmp_path / "trust.yaml"
+    policy.write_text("version: 1\nnamespaces: []\n")
+    common = ["--trust-root", str(root), "--policy", str(policy), "--cache", str(tmp_path / "c")]
+    code, _, err = _invoke("agent", "run", "acme/x@production", *common)
+    assert code == 15 and err.startswith("FAILED [offline]: no verified version")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
+import numpy as np
+from click.testing import CliRunner
+
+from custody.cli import cli
 from tests.verifier.agent.models import add_model
 from tests.verifier.agent.world import World
 
@@ -28,3 +32,23 @@ def test_pull_verifies_and_loads_the_current_version(world: World) -> None:
     assert _run(agent.load_session(world.repository, "production")) == [2, 3, 4, 5]
     status = agent.status()["aliases"][f"{world.repository}@production"]
     assert status["current"]["version"] == "1.0.0" and status["last_failure"] is None
+
+
+def test_cli_run_from_the_cache(world: World, tmp_path: Path) -> None:
+    """``custody agent run`` loads what the agent pulled; a bad input is one FAILED line."""
+    world.release("1.0.0", add_model(np.ones(4)))
+    world.agent().pull(world.repository, "production")
+    root, policy = tmp_path / "root.json", tmp_path / "trust.yaml"
+    root.write_bytes(world.tuf.root_bytes())
+    policy.write_text(world.policy_text())
+    cache = str(world.root / "cache")
+    x, wrong = tmp_path / "x.npy", tmp_path / "wrong.npy"
+    np.save(x, X)
+    np.save(wrong, np.ones(3, dtype=np.float32))
+    run = ["agent", "run", f"{world.repository}@production", "--trust-root", str(root)]
+    run += ["--policy", str(policy), "--cache", cache]
+    ok = CliRunner().invoke(cli, [*run, "--offline", "--input", str(x)])
+    assert ok.exit_code == 0 and "output 0 shape [4] float32" in ok.stdout
+    bad = CliRunner().invoke(cli, [*run, "--input", str(wrong)])
+    assert bad.exit_code == 15 and bad.stderr.startswith("FAILED [format]: inference failed")
+    assert len(bad.stderr.strip().splitlines()) == 1
