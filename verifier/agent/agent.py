@@ -232,7 +232,29 @@ class Agent:
             result, record = self._resolve(state, signed, namespace, repository, alias, progress)
             signed.commit()
         state.promote(key, record)
+        if result.changed:
+            self._prune(state)
         return result
+
+    def _prune(self, state: AgentState) -> None:
+        """Delete cached blobs no current or previous version of any alias uses.
+
+        An edge disk holds at most two versions per alias (the current one and the last
+        known good); ``.partial`` downloads stay, to be resumed.
+        """
+        keep: set[str] = set()
+        for track in state.tracks.values():
+            for record in (track.current, track.previous):
+                if record is not None:
+                    keep.update(f.sha256 for f in record.files)
+                    keep.update(record.bundles)
+        directory = self.cache_dir / "blobs" / "sha256"
+        for digest in [d for d in state.blobs if d not in keep]:
+            del state.blobs[digest]
+        if directory.is_dir():
+            for path in directory.iterdir():
+                if "." not in path.name and f"sha256:{path.name}" not in keep:
+                    path.unlink(missing_ok=True)
 
     def _resolve(
         self,

@@ -202,3 +202,18 @@ def test_interrupted_download_resumes_with_range(world: World) -> None:
     received: list[int] = []
     agent.pull(world.repository, ALIAS, progress=lambda n, _total: received.append(n))
     assert received[0] == len(half) and sum(received) == len(files["model.onnx"])
+
+
+def test_cache_keeps_current_and_previous_only(world: World) -> None:
+    agent = world.agent()
+    digests = {}
+    for number in (1, 2, 3):
+        files = add_model(np.full(4, float(number)) + np.random.default_rng().random(4))
+        published = world.release(f"{number}.0.0", files)
+        agent.pull(world.repository, ALIAS)
+        digests[number] = str(published.layers[0]["digest"]).removeprefix("sha256:")
+    blobs = world.root / "cache" / "blobs" / "sha256"
+    assert not (blobs / digests[1]).exists()
+    assert (blobs / digests[2]).exists() and (blobs / digests[3]).exists()
+    assert f"sha256:{digests[1]}" not in agent.state().blobs
+    agent.load_session(world.repository, ALIAS)  # the signatures it needs were kept
