@@ -31,28 +31,27 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-from tuf.api.metadata import TargetFile  # type: ignore[attr-defined]  # re-exported
 from tuf.ngclient.fetcher import FetcherInterface
 
 from verifier.agent.cache import BlobCache
 from verifier.agent.errors import AgentError
+from verifier.agent.fetch import Progress, fetch_version
 from verifier.agent.fetchers import MIRROR_BASE_URL, DirectoryFetcher, RegistryFetcher
 from verifier.agent.freshness import MetadataStore, SignedRepository, earliest_expiry
 from verifier.agent.signatures import (
     cached_bundles,
-    fetch_bundles,
     reason_for,
     verify_signatures,
 )
-from verifier.agent.state import AgentState, FileRecord, VersionRecord, locked, now
+from verifier.agent.state import AgentState, FileRecord, VersionRecord, iso, locked, now
 from verifier.agent.targets import (
     alias_path,
     check_repository,
-    file_path,
+    custom,
     manifest_path,
     sha256_of,
 )
-from verifier.distribution import DigestMismatch, FetchError, RegistryClient
+from verifier.distribution import RegistryClient
 from verifier.errors import VerificationError
 from verifier.loading import (
     DEFAULT_PROVIDERS,
@@ -69,8 +68,6 @@ __all__ = ["Agent", "AgentConfig", "ExpiryPolicy", "PullResult"]
 
 _logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
-TITLE = "org.opencontainers.image.title"
-Progress = Callable[[int, int], None]  # (bytes just received, total bytes to fetch)
 
 
 @dataclass(frozen=True)
@@ -268,12 +265,12 @@ class Agent:
         key = _key(repository, alias)
         signed.refresh()
         alias_target = signed.target(alias_path(repository, alias), f"alias {key}")
-        version = _custom(alias_target).get("version")
+        version = custom(alias_target).get("version")
         if not isinstance(version, str):
             raise AgentError("format", f"alias target of {key} names no version")
         check_repository(repository, version)
         manifest_digest = sha256_of(alias_target)
-        if _custom(alias_target).get("manifest") not in (None, manifest_digest):
+        if custom(alias_target).get("manifest") not in (None, manifest_digest):
             raise AgentError("digest", f"alias {key}: custom manifest differs from its hashes")
         version_target = signed.target(
             manifest_path(repository, version), f"version {repository}:{version}"
@@ -303,87 +300,13 @@ class Agent:
                 "offline", f"{key} moved to {version}; its files cannot be fetched offline"
             )
         with RegistryClient(self._registry(), self.config.token) as client:
-            record, downloaded, reused = self._fetch_version(
-                client, signed, cache, namespace, repository, version, manifest_digest,
+            record, downloaded, reused = fetch_version(
+                client, signed, cache, repository, version, manifest_digest,
                 version_target, expires, progress,
+                self.config.trust_policy.policy_for(namespace), self.cache_dir / "tmp",
             )  # fmt: skip
         result = PullResult(repository, alias, version, manifest_digest, True, downloaded, reused)
         return result, record
-
-    def _fetch_version(
-        self,
-        client: RegistryClient,
-        signed: SignedRepository,
-        cache: BlobCache,
-        namespace: str,
-        repository: str,
-        version: str,
-        manifest_digest: str,
-        version_target: TargetFile,
-        expires: Any,
-        progress: Progress | None,
-    ) -> tuple[VersionRecord, int, int]:
-        try:
-            fetched = client.get_manifest(repository, manifest_digest)
-        except DigestMismatch as exc:
-            raise AgentError("digest", exc.diagnostics()) from exc
-        except FetchError as exc:
-            raise AgentError("network", exc.diagnostics()) from exc
-        if len(fetched.body) != version_target.length or fetched.digest != manifest_digest:
-            raise AgentError("digest", f"manifest of {repository}:{version} differs from TUF")
-        layers = _layers(fetched.json(), repository, version)
-        files: list[tuple[str, str, int, str]] = []
-        for title, digest, size, media_type in layers:
-            target = signed.target(
-                file_path(repository, version, title), f"file {title!r} of {version}"
-            )
-            if sha256_of(target) != digest or target.length != size:
-                raise AgentError(
-                    "digest", f"layer {title!r} of {version} differs from its signed target"
-                )
-            if _custom(target).get("manifest") not in (None, manifest_digest):
-                raise AgentError("unsigned", f"file {title!r} is signed for another manifest")
-            files.append((title, digest, size, media_type))
-        missing: list[tuple[str, str, int, str]] = []
-        blake: dict[str, str] = {}
-        reused = 0
-        for title, digest, size, media_type in files:
-            value = cache.cached(digest, size)
-            if value is None:
-                missing.append((title, digest, size, media_type))
-            else:
-                blake[digest] = value
-                reused += size
-        total = sum({digest: size for _, digest, size, _ in missing}.values())
-        advance = (lambda n: progress(n, total)) if progress else None
-        downloaded = 0
-        for _title, digest, size, _media in missing:
-            if digest in blake:
-                continue  # two layers with the same bytes
-            blake[digest] = cache.fetch(client, repository, digest, size, advance)
-            downloaded += size
-        bundles, bundle_blobs = fetch_bundles(client, cache, repository, manifest_digest)
-        verified = verify_signatures(
-            bundles,
-            self.config.trust_policy.policy_for(namespace),
-            {title: digest for title, digest, _, _ in files},
-            {title: cache.path(digest) for title, digest, _, _ in files},
-            self.cache_dir / "tmp",
-        )
-        record = VersionRecord(
-            version=version,
-            manifest=manifest_digest,
-            files=tuple(
-                FileRecord(title, digest, blake[digest], size, media_type)
-                for title, digest, size, media_type in files
-            ),
-            signers=tuple(str(s.identity) for s in verified.signatures)
-            + tuple(f"unverified, accepted by audit: {f}" for f in verified.findings),
-            expires=_iso(expires),
-            verified_at=_iso(now()),
-            bundles=tuple(bundle_blobs),
-        )
-        return record, downloaded, reused
 
     # -- load ---------------------------------------------------------------------
 
@@ -436,15 +359,15 @@ class Agent:
             if now() > until:
                 raise AgentError(
                     "expired",
-                    f"trusted TUF metadata expired at {_iso(expired_at)} and the grace period "
-                    f"ended at {_iso(until)}",
+                    f"trusted TUF metadata expired at {iso(expired_at)} and the grace period "
+                    f"ended at {iso(until)}",
                 ) from exc
             _logger.warning(
                 "serving %s %s on TUF metadata expired at %s (grace until %s)",
                 repository,
                 record.version,
-                _iso(expired_at),
-                _iso(until),
+                iso(expired_at),
+                iso(until),
             )
             return
         if sha256_of(target) != record.manifest:
@@ -544,37 +467,5 @@ class Agent:
             state.save(self._state_path)
 
 
-def _custom(target: TargetFile) -> dict[str, Any]:
-    """A target's ``custom`` object; absent or not an object reads as empty."""
-    custom = target.custom
-    return custom if isinstance(custom, dict) else {}
-
-
-def _iso(moment: Any) -> str:
-    return str(moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
-
-
 def _renewed(record: VersionRecord, expires: Any) -> VersionRecord:
-    return replace(record, expires=_iso(expires))
-
-
-def _layers(
-    document: dict[str, Any], repository: str, version: str
-) -> list[tuple[str, str, int, str]]:
-    layers = document.get("layers")
-    if not isinstance(layers, list) or not layers:
-        raise AgentError("format", f"{repository}:{version} is not a model manifest")
-    found: list[tuple[str, str, int, str]] = []
-    seen: set[str] = set()
-    for layer in layers:
-        if not isinstance(layer, dict):
-            raise AgentError("format", "a layer is not an object")
-        title = (layer.get("annotations") or {}).get(TITLE)
-        digest, size = layer.get("digest"), layer.get("size")
-        if not isinstance(title, str) or not isinstance(digest, str) or not isinstance(size, int):
-            raise AgentError("format", f"a layer of {version} lacks a title, digest or size")
-        if title in seen:
-            raise AgentError("format", f"{version} names file {title!r} twice")
-        seen.add(title)
-        found.append((title, digest, size, str(layer.get("mediaType", ""))))
-    return found
+    return replace(record, expires=iso(expires))

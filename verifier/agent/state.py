@@ -28,7 +28,16 @@ from typing import Any
 
 from verifier.agent.errors import AgentError
 
-__all__ = ["AgentState", "Failure", "FileRecord", "Track", "VersionRecord", "locked", "now"]
+__all__ = [
+    "AgentState",
+    "Failure",
+    "FileRecord",
+    "Track",
+    "VersionRecord",
+    "iso",
+    "locked",
+    "now",
+]
 
 _FORMAT = 1
 
@@ -37,7 +46,8 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _iso(moment: datetime) -> str:
+def iso(moment: datetime) -> str:
+    """``2026-11-23T01:30:00Z``: how the state writes instants."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -134,10 +144,10 @@ class AgentState:
         if track.current is not None and track.current.manifest != record.manifest:
             track.previous = track.current
         track.current = record
-        track.last_success = _iso(now())
+        track.last_success = iso(now())
 
     def fail(self, key: str, reason: str, message: str) -> None:
-        self.track(key).last_failure = Failure(reason, message, _iso(now()))
+        self.track(key).last_failure = Failure(reason, message, iso(now()))
 
     @classmethod
     def load(cls, path: Path) -> AgentState:

@@ -13,6 +13,7 @@ and each namespace's role is delegated ``<namespace>/*/*/*``:
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import quote
 
 from tuf.api.metadata import TargetFile  # type: ignore[attr-defined]  # re-exported
@@ -22,6 +23,7 @@ from verifier.agent.errors import AgentError
 __all__ = [
     "alias_path",
     "check_repository",
+    "custom",
     "file_path",
     "manifest_path",
     "sha256_of",
@@ -59,3 +61,9 @@ def sha256_of(target: TargetFile) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[0-9a-f]{64}", value):
         raise AgentError("format", f"target {target.path} has no sha256 hash")
     return f"sha256:{value}"
+
+
+def custom(target: TargetFile) -> dict[str, Any]:
+    """A target's ``custom`` object; absent or not an object reads as empty."""
+    value = target.custom
+    return value if isinstance(value, dict) else {}
