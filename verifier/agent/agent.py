@@ -15,7 +15,8 @@ Pull (:meth:`Agent.pull`), in this order, each step fail-closed:
 Any failure leaves the current version untouched and records the failure with its
 reason code (:mod:`verifier.agent.errors`). Loading (:meth:`Agent.load_session`)
 checks that the trusted metadata is still fresh (or within the configured grace
-period when it has expired), then builds the session with
+period when it has expired) and re-checks the recorded OMS signatures under
+today's trust policy, then builds the session with
 :func:`verifier.loading.load_onnx_session` from the cached files and the blake3
 digests in the agent's state; a cached file altered on disk is detected there and,
 when online, fetched again and the load retried once.
@@ -87,6 +88,8 @@ class ExpiryPolicy:
 
 @dataclass(frozen=True)
 class AgentConfig:
+    """Where the agent keeps its state, whom it trusts, and how it reaches the registry."""
+
     cache_dir: Path
     trust_root: bytes
     trust_policy: TrustPolicy
@@ -100,6 +103,8 @@ class AgentConfig:
 
 @dataclass(frozen=True)
 class PullResult:
+    """What a pull did: the version now current, and the bytes it cost."""
+
     repository: str
     alias: str
     version: str
