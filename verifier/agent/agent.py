@@ -443,6 +443,13 @@ class Agent:
 
     def _with_refetch(self, repository: str, record: VersionRecord, load: Callable[[], _T]) -> _T:
         """Load; a cached file altered on disk is fetched again (online) and the load retried."""
+        cache = BlobCache(self.cache_dir / "blobs", {})
+        for entry in record.files:
+            if not cache.path(entry.sha256).is_file():
+                if self.config.offline or not self.config.registry:
+                    raise AgentError("offline", f"{entry.name} is not in the cache")
+                _logger.warning("cached %s is missing: fetching it again", entry.name)
+                self._refetch(repository, entry)
         for attempt in range(3):
             try:
                 return load()
@@ -451,13 +458,12 @@ class Agent:
                 if attempt == 2:
                     raise AgentError("digest", exc.diagnostics()) from exc
             except LoadDigestMismatch as exc:
-                entry = next((f for f in record.files if f.name == exc.name), None)
-                if attempt == 2 or entry is None or self.config.offline or not self.config.registry:
+                altered = next((f for f in record.files if f.name == exc.name), None)
+                online = not self.config.offline and bool(self.config.registry)
+                if attempt == 2 or altered is None or not online:
                     raise AgentError("digest", exc.diagnostics()) from exc
                 _logger.warning("cached %s was altered on disk: fetching it again", exc.name)
-                self._refetch(repository, entry)
-            except FileNotFoundError as exc:
-                raise AgentError("offline", f"a cached file is missing: {exc}") from exc
+                self._refetch(repository, altered)
         raise AgentError("digest", "the cached files kept changing during the load")
 
     def _refetch(self, repository: str, entry: FileRecord) -> None:

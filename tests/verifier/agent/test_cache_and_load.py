@@ -217,3 +217,16 @@ def test_cache_keeps_current_and_previous_only(world: World) -> None:
     assert (blobs / digests[2]).exists() and (blobs / digests[3]).exists()
     assert f"sha256:{digests[1]}" not in agent.state().blobs
     agent.load_session(world.repository, ALIAS)  # the signatures it needs were kept
+
+
+def test_a_deleted_cached_file_is_fetched_again_online_only(world: World) -> None:
+    world.release("1.0.0", add_model(np.ones(4)))
+    agent = world.agent()
+    agent.pull(world.repository, ALIAS)
+    cached = _blob(world, agent, "model.onnx")
+    cached.unlink()
+    with pytest.raises(AgentError) as caught:
+        world.agent(offline=True).load_session(world.repository, ALIAS)
+    assert caught.value.reason == "offline"
+    agent.load_session(world.repository, ALIAS)
+    assert cached.is_file()
