@@ -170,6 +170,7 @@ class Agent:
         namespace, _ = check_repository(repository, alias)
         key = _key(repository, alias)
         with locked(self.cache_dir):
+            self._metadata.sweep()
             state = self.state()
             try:
                 result = self._pull(state, namespace, repository, alias, progress)

@@ -85,6 +85,13 @@ class MetadataStore:
             self._point_at(first)
         return self.link.resolve()
 
+    def sweep(self) -> None:
+        """Remove staged copies a crash left behind (call with the cache lock held)."""
+        current = self.trusted()
+        for leftover in self.root.glob("tuf.*"):
+            if leftover.is_dir() and leftover != current:
+                shutil.rmtree(leftover, ignore_errors=True)
+
     def stage(self) -> Path:
         staged = self.root / f"tuf.{uuid.uuid4().hex}"
         # Hard links, not copies: ngclient replaces files (temporary file + rename),

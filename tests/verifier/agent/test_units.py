@@ -112,6 +112,9 @@ def test_metadata_store_swaps_whole_copies(tmp_path: Path) -> None:
     store.commit(staged)
     assert (store.trusted() / "timestamp.json").read_text() == "2"
     assert not first.exists()
+    crashed = store.stage()  # a pull that died mid-refresh
+    store.sweep()
+    assert not crashed.exists() and (store.trusted() / "timestamp.json").exists()
 
 
 def test_unknown_reason_code_is_a_bug() -> None:
