@@ -108,7 +108,8 @@ async def register(
     )
     session.add(output)
     try:
-        await session.flush()
+        # No separate flush: the commit writes the row and the audit event in one go, and a
+        # lost race with an identical registration still surfaces here as IntegrityError.
         await record(
             session,
             actor=principal.actor,
