@@ -43,7 +43,7 @@ from signing.errors import KeyLoadError
 from signing.keys import load_public_key
 from verifier.errors import MaterialUnreadable, NoPolicyForNamespace, PolicyFileInvalid
 from verifier.policy import Audit, Policy, Threshold
-from verifier.policy_yaml import Lines, decode_policy_yaml, pattern_regex
+from verifier.policy_yaml import Lines, decode_policy_yaml, pattern_regex, published_schema
 from verifier.trust import (
     SubjectConstraint,
     TrustedCertificateAuthority,
@@ -216,32 +216,20 @@ def schema() -> dict[str, Any]:
 
         python -c "import json, verifier.policy_file as p; print(json.dumps(p.schema(), indent=2))"
     """
-    generated = msgspec.json.schema(TrustPolicySpec)
-    defs: dict[str, Any] = generated["$defs"]
-    root = defs.pop("TrustPolicySpec")
-    defs["SignerSpec"]["oneOf"] = [{"required": [k]} for k in _SIGNER_KINDS]
-    defs["SigstoreSpec"]["oneOf"] = [{"required": ["identity"]}, {"required": ["identity_pattern"]}]
-    for definition in defs.values():
-        definition.pop("title", None)
-        for prop in definition.get("properties", {}).values():
-            if "anyOf" in prop and {"type": "null"} in prop["anyOf"]:
-                options = [o for o in prop.pop("anyOf") if o != {"type": "null"}]
-                prop.update(options[0] if len(options) == 1 else {"anyOf": options})
-                prop.pop("default", None)
-    root.pop("title", None)
-    root.pop("description", None)
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": _SCHEMA_ID,
-        "title": "Custody trust policy v1",
-        "description": (
+    return published_schema(
+        TrustPolicySpec,
+        schema_id=_SCHEMA_ID,
+        title="Custody trust policy v1",
+        description=(
             "Maps namespace patterns to the signers trusted to sign models in them. Rules are "
             "tried in order; the first whose pattern matches applies; a namespace no rule "
             "matches is refused. Relative paths are relative to the policy file."
         ),
-        **root,
-        "$defs": dict(sorted(defs.items())),
-    }
+        one_of={
+            "SignerSpec": [{"required": [k]} for k in _SIGNER_KINDS],
+            "SigstoreSpec": [{"required": ["identity"]}, {"required": ["identity_pattern"]}],
+        },
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ import yaml
 
 from verifier.errors import PolicyFileInvalid
 
-__all__ = ["Lines", "decode_policy_yaml", "pattern_regex"]
+__all__ = ["Lines", "decode_policy_yaml", "pattern_regex", "published_schema"]
 
 SpecT = TypeVar("SpecT", bound=msgspec.Struct)
 
@@ -165,3 +165,40 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(piece))
     return re.compile("".join(out))
+
+
+def published_schema(
+    spec: type[msgspec.Struct],
+    *,
+    schema_id: str,
+    title: str,
+    description: str,
+    one_of: dict[str, list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """The JSON schema a policy file is published with, generated from its models.
+
+    ``one_of`` adds "exactly one of" rules the models check in code. Optional
+    fields read as plain types (a missing field is the null default).
+    """
+    generated = msgspec.json.schema(spec)
+    defs: dict[str, Any] = generated["$defs"]
+    root = defs.pop(spec.__name__)
+    for name, alternatives in (one_of or {}).items():
+        defs[name]["oneOf"] = alternatives
+    for definition in defs.values():
+        definition.pop("title", None)
+        for prop in definition.get("properties", {}).values():
+            if "anyOf" in prop and {"type": "null"} in prop["anyOf"]:
+                options = [o for o in prop.pop("anyOf") if o != {"type": "null"}]
+                prop.update(options[0] if len(options) == 1 else {"anyOf": options})
+                prop.pop("default", None)
+    root.pop("title", None)
+    root.pop("description", None)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": schema_id,
+        "title": title,
+        "description": description,
+        **root,
+        "$defs": dict(sorted(defs.items())),
+    }

@@ -32,7 +32,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from verifier.errors import PolicyFileInvalid
-from verifier.policy_yaml import decode_policy_yaml, pattern_regex
+from verifier.policy_yaml import decode_policy_yaml, pattern_regex, published_schema
 
 __all__ = [
     "DEFAULT_FORMATS",
@@ -302,27 +302,13 @@ def schema() -> dict[str, Any]:
 
         python -c "import json, registry.policy.admission as a; print(json.dumps(a.schema()))"
     """
-    generated = msgspec.json.schema(AdmissionPolicySpec)
-    defs: dict[str, Any] = generated["$defs"]
-    root = defs.pop("AdmissionPolicySpec")
-    for definition in defs.values():
-        definition.pop("title", None)
-        for prop in definition.get("properties", {}).values():
-            if "anyOf" in prop and {"type": "null"} in prop["anyOf"]:
-                options = [o for o in prop.pop("anyOf") if o != {"type": "null"}]
-                prop.update(options[0] if len(options) == 1 else {"anyOf": options})
-                prop.pop("default", None)
-    root.pop("title", None)
-    root.pop("description", None)
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://custody.invalid/schemas/admission-policy.v1.schema.json",
-        "title": "Custody admission and promotion policy v1",
-        "description": (
+    return published_schema(
+        AdmissionPolicySpec,
+        schema_id="https://custody.invalid/schemas/admission-policy.v1.schema.json",
+        title="Custody admission and promotion policy v1",
+        description=(
             "Per namespace pattern: the file formats and sizes a push may carry, and what each "
             "alias needs (verified signatures by trusted signers, an SBOM, allowed licences). "
             "The first rule whose pattern matches applies."
         ),
-        **root,
-        "$defs": dict(sorted(defs.items())),
-    }
+    )

@@ -36,7 +36,7 @@ import msgspec
 from signing.errors import KeyLoadError
 from signing.keys import PublicKey, key_id, load_public_key
 from verifier.errors import PolicyFileInvalid
-from verifier.policy_yaml import Lines, decode_policy_yaml, pattern_regex
+from verifier.policy_yaml import Lines, decode_policy_yaml, pattern_regex, published_schema
 from verifier.provenance.errors import NoReprintRule, ReprintPolicyInvalid
 from verifier.provenance.terms import Decision, ReprintRequest, TermRule, decide_reprint
 
@@ -140,35 +140,18 @@ def schema() -> dict[str, Any]:
         python -c "import json, verifier.provenance.reprint_policy as p; \
 print(json.dumps(p.schema(), indent=2))" > policies/reprint-policy.v1.schema.json
     """
-    generated = msgspec.json.schema(ReprintPolicySpec)
-    defs: dict[str, Any] = generated["$defs"]
-    root = defs.pop("ReprintPolicySpec")
-    defs["IdentitySpec"]["oneOf"] = [
-        {"required": ["public_key"]},
-        {"required": ["public_key_pem"]},
-    ]
-    for definition in defs.values():
-        definition.pop("title", None)
-        for prop in definition.get("properties", {}).values():
-            if "anyOf" in prop and {"type": "null"} in prop["anyOf"]:
-                options = [o for o in prop.pop("anyOf") if o != {"type": "null"}]
-                prop.update(options[0] if len(options) == 1 else {"anyOf": options})
-                prop.pop("default", None)
-    root.pop("title", None)
-    root.pop("description", None)
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": _SCHEMA_ID,
-        "title": "Custody reprint policy v1",
-        "description": (
+    return published_schema(
+        ReprintPolicySpec,
+        schema_id=_SCHEMA_ID,
+        title="Custody reprint policy v1",
+        description=(
             "Per namespace pattern, the creators trusted to sign output manifests and the nodes "
             "trusted to sign latent records; and what each reprint term allows. Rules are tried "
             "in order; the first whose pattern matches applies; a namespace no rule matches is "
             "refused. Relative paths are relative to the policy file."
         ),
-        **root,
-        "$defs": dict(sorted(defs.items())),
-    }
+        one_of={"IdentitySpec": [{"required": ["public_key"]}, {"required": ["public_key_pem"]}]},
+    )
 
 
 @dataclass(frozen=True, slots=True)
