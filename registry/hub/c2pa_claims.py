@@ -14,19 +14,33 @@ alone is not an identity the reprint policy knows.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from registry.hub.claims import chain_summary, model_repository
 from registry.hub.errors import HubUnavailable, MalformedSubmission, Rejected
 from registry.hub.intake import ImagePart
 from registry.hub.registration import Claim
-from verifier.provenance import ProvenanceError, ReprintPolicy, verify_output
+from signing.provenance.errors import ProvenanceFormatError
+from signing.provenance.statements import LatentStatement, decode_statement, parse_envelope
+from verifier.provenance import (
+    AuthenticatedChain,
+    ProvenanceError,
+    ReprintPolicy,
+    authenticate_chain,
+    verify_output,
+)
 from verifier.provenance.c2pa import C2paResult, verify_c2pa
 from verifier.provenance.errors import (
     C2paInputInvalid,
     C2paManifestMissing,
     EnvelopeMalformed,
 )
+
+#: Threads that run C2PA validations while the caller checks the latent chain. The work is
+#: CPU-bound native code, so more threads than cores would only queue inside the OS.
+_VALIDATORS = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="c2pa")
 
 
 def _validate(image: ImagePart, anchors: bytes) -> C2paResult:
@@ -40,13 +54,35 @@ def _validate(image: ImagePart, anchors: bytes) -> C2paResult:
         raise Rejected(exc.reason, exc.diagnostics()) from None
 
 
+def _chain_ahead(latents: list[bytes], policy: ReprintPolicy) -> AuthenticatedChain | None:
+    """The chain's signatures checked with the node keys of the namespace its first record
+    claims. Unverified, that claim is only a guess: ``verify_output`` uses the result only if
+    the namespace the credentials name has the same node keys, and checks again otherwise.
+    ``None`` when there is nothing to guess from (the full check then reports why)."""
+    try:
+        claimed = decode_statement(parse_envelope(latents[0]).payload, LatentStatement)
+        nodes = policy.rule_for(claimed.predicate.model.repository).nodes
+    except (IndexError, ProvenanceFormatError, ProvenanceError):
+        return None
+    return authenticate_chain(latents, nodes)
+
+
 def c2pa_claim(
     image: ImagePart, latents: list[bytes], anchors: bytes | None, policy: ReprintPolicy
 ) -> Claim:
-    """Validate a C2PA-credentialed image and the output manifest its Custody assertion carries."""
+    """Validate a C2PA-credentialed image and the output manifest its Custody assertion carries.
+
+    Failures are reported in the order of the checks (C2PA, the Custody assertion, then
+    ``verify_output``'s), but the work overlaps: c2pa-python validates in native code with
+    the GIL released, while this thread checks the chain's signatures (one Ed25519 check per
+    record, holding the GIL), which do not depend on the C2PA result. Only the output
+    manifest, which is inside the credentials, has to wait for it.
+    """
     if anchors is None:
         raise HubUnavailable("C2PA registration is off: CUSTODY_C2PA_TRUST_ANCHORS is not set")
-    result = _validate(image, anchors)
+    validating = _VALIDATORS.submit(_validate, image, anchors)
+    chain = _chain_ahead(latents, policy)
+    result = validating.result()
     custody = result.custody
     if custody is None or custody.output_manifest is None or custody.output_image_digest is None:
         raise Rejected(
@@ -56,7 +92,11 @@ def c2pa_claim(
     repository = model_repository(custody.model_reference.rsplit("@", 1)[0])
     try:
         verified = verify_output(
-            custody.output_manifest, custody.output_image_digest, latents, policy, repository.full
+            custody.output_manifest,
+            custody.output_image_digest,
+            latents if chain is None else chain,
+            policy,
+            repository.full,
         )
     except EnvelopeMalformed as exc:
         raise MalformedSubmission(exc.diagnostics(), extra={"reason": exc.reason}) from None

@@ -187,3 +187,41 @@ def test_a_derivative_leads_to_an_output_registered_by_its_manifest(
     granted = _reprint(c2pa_hub, pusher, child)
     assert granted.status_code == 201, granted.text
     assert granted.json()["original"] == gen.digest and granted.json()["via"] == "c2pa"
+
+
+def test_chain_failures_come_after_the_credentials_and_the_manifest(
+    c2pa_hub, pki, keys, model, pusher
+):
+    """The chain's signatures are checked while c2pa validates; the order of refusals stays."""
+    gen = generate(keys, model, image=png(seed=30, size=32), node=keys.stranger)
+    foreign = sign_c2pa(
+        gen.image, PNG, make_c2pa_pki("es256").signer(), model_reference=model,
+        output_manifest=gen.manifest,
+    )  # fmt: skip
+    response = _register(c2pa_hub, pusher, foreign, gen.latents)
+    assert response.status_code == 422, response.text
+    assert response.json()["check"] == "c2pa-untrusted-signer"
+    forged = generate(keys, model, image=png(seed=31, size=32), node=keys.stranger,
+                      creator=keys.stranger)  # fmt: skip
+    signed = sign_c2pa(
+        forged.image, PNG, pki.signer(), model_reference=model, output_manifest=forged.manifest
+    )
+    response = _register(c2pa_hub, pusher, signed, forged.latents)
+    assert response.status_code == 422, response.text
+    assert response.json()["check"] == "untrusted-creator"
+    signed = sign_c2pa(gen.image, PNG, pki.signer(), model_reference=model,
+                       output_manifest=gen.manifest)  # fmt: skip
+    response = _register(c2pa_hub, pusher, signed, gen.latents)
+    assert response.status_code == 422, response.text
+    assert response.json()["check"] == "untrusted-node"
+
+
+def test_a_chain_claiming_another_namespace_is_checked_under_the_credentials_one(
+    c2pa_hub, pki, keys, model, pusher
+):
+    credentialed, gen = _credentialed(pki, keys, model, seed=32)
+    elsewhere = generate(keys, "zeta/sd@sha256:" + "cd" * 32, image=png(seed=33, size=32))
+    response = _register(c2pa_hub, pusher, credentialed, elsewhere.latents)
+    assert response.status_code == 422, response.text
+    assert response.json()["check"] == "final-latent-mismatch"
+    assert _register(c2pa_hub, pusher, credentialed, gen.latents).status_code == 201

@@ -30,8 +30,11 @@ from verifier.provenance import (
     ImageDigestMismatch,
     ModelMismatch,
     UntrustedCreator,
+    UntrustedNode,
+    authenticate_chain,
     verify_output,
 )
+from verifier.provenance.latent_chain import MAX_CHAIN_RECORDS
 
 
 def test_a_signed_output_verifies_with_everything_the_hub_needs() -> None:
@@ -142,3 +145,47 @@ def test_a_creation_time_in_the_future_is_refused() -> None:
         verify_output(*args)
     assert caught.value.reason == "created-in-future"
     assert verify_output(*args, now=when).created == when
+
+
+def test_a_chain_authenticated_ahead_verifies_like_the_envelopes() -> None:
+    case = scenario(steps=(0, 1, 2))
+    ahead = authenticate_chain(case.chain, case.policy.rule_for("acme/a").nodes)
+    assert ahead.error is None
+    verified = verify_output(case.manifest, image_digest(IMAGE), ahead, case.policy, "acme/a")
+    direct = verify_output(case.manifest, image_digest(IMAGE), case.chain, case.policy, "acme/a")
+    assert verified == direct
+
+
+def test_a_chain_failure_found_ahead_is_raised_where_the_chain_is_checked() -> None:
+    case = scenario(steps=(0, 1, 2))
+    stranger = KeySigner(generate_private_key("ed25519"))
+    forged = make_recorder(stranger)
+    forged.record(latent(0), "float32", (1, 4, 2, 2), 0)
+    chain = [*case.chain, *forged.chain]
+    ahead = authenticate_chain(chain, case.policy.rule_for("acme/a").nodes)
+    assert isinstance(ahead.error, UntrustedNode)
+    # Checks that come before the chain still win, as with the envelopes...
+    for given in (chain, ahead):
+        with pytest.raises(ImageDigestMismatch):
+            verify_output(case.manifest, image_digest(b"other"), given, case.policy, "acme/a")
+    # ...and the chain's own failure is the same one, every time it is reached.
+    for given in (chain, ahead, ahead):
+        with pytest.raises(UntrustedNode, match="latent record #3"):
+            verify_output(case.manifest, image_digest(IMAGE), given, case.policy, "acme/a")
+    too_long = authenticate_chain([b"{}"] * (MAX_CHAIN_RECORDS + 1), ())
+    assert isinstance(too_long.error, BrokenParentLink)
+
+
+def test_a_chain_authenticated_with_other_keys_is_checked_again() -> None:
+    case = scenario()
+    stranger = trusted(KeySigner(generate_private_key("ed25519")), "stranger")
+    # Authenticated with keys the namespace's rule does not hold: the rule's keys decide.
+    untrusting = authenticate_chain(case.chain, (stranger,))
+    assert isinstance(untrusting.error, UntrustedNode)
+    verified = verify_output(case.manifest, image_digest(IMAGE), untrusting, case.policy, "acme/a")
+    assert verified.chain.steps == (0, 1, 2)
+    # Authenticated with trusting keys, verified for a rule that does not trust the node.
+    trusting = authenticate_chain(case.chain, case.policy.rule_for("acme/a").nodes)
+    strict = policy_for([trusted(case.creator, "alice")], [stranger])
+    with pytest.raises(UntrustedNode):
+        verify_output(case.manifest, image_digest(IMAGE), trusting, strict, "acme/a")

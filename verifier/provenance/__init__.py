@@ -67,8 +67,10 @@ from verifier.provenance.errors import (
     UntrustedNode,
 )
 from verifier.provenance.latent_chain import (
+    AuthenticatedChain,
     NodeSummary,
     VerifiedLatentChain,
+    authenticate_chain,
     link_chain,
     verify_latent_chain,
 )
@@ -91,6 +93,7 @@ from verifier.provenance.terms import (
 __all__ = [
     "STANDARD_TERMS",
     "Ancestor",
+    "AuthenticatedChain",
     "BrokenParentLink",
     "C2paAssertionInvalid",
     "C2paIngredientInvalid",
@@ -129,6 +132,7 @@ __all__ = [
     "UntrustedNode",
     "VerifiedLatentChain",
     "VerifiedOutput",
+    "authenticate_chain",
     "decide_reprint",
     "link_chain",
     "load_reprint_policy",

@@ -20,12 +20,18 @@ Rules, checked in this order (the first failure raises):
    indexes strictly increase (gaps are allowed: a pipeline may sign every k-th
    step). Nodes may differ from record to record (a distributed pipeline), each
    trusted on its own.
+
+Rule 1 is nearly all the cost (one signature check per record) and needs only
+the node keys, not the head: :func:`authenticate_chain` does it on its own, so a
+caller can run it while something else is under way (the hub checks a chain
+while c2pa validates the image's credentials) and hand the result to
+:func:`~verifier.provenance.verify_output`, which links it to the head later.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 from signing.provenance.statements import LatentStatement
@@ -36,13 +42,16 @@ from verifier.provenance.errors import (
     LatentChainInconsistent,
     LatentChainLoop,
     MissingLatentRoot,
+    ProvenanceError,
 )
-from verifier.provenance.reprint_policy import ReprintPolicy
+from verifier.provenance.reprint_policy import ReprintPolicy, TrustedIdentity
 
 __all__ = [
     "MAX_CHAIN_RECORDS",
+    "AuthenticatedChain",
     "NodeSummary",
     "VerifiedLatentChain",
+    "authenticate_chain",
     "link_chain",
     "verify_latent_chain",
 ]
@@ -149,6 +158,51 @@ def _check_consistent(records: Sequence[Provenanced[LatentStatement]]) -> None:
             )
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class AuthenticatedChain:
+    """A chain after rule 1, for the node keys ``nodes``: its records (given order, by digest),
+    or the first rule-1 failure, kept to be raised where verification reaches the chain.
+
+    Made by :func:`authenticate_chain`; only the links and consistency (rules 2 and
+    3) remain, which need the head.
+    """
+
+    envelopes: tuple[bytes, ...]
+    nodes: tuple[TrustedIdentity, ...]
+    records: Mapping[str, Provenanced[LatentStatement]] = field(repr=False)
+    error: ProvenanceError | None = None
+
+
+def _refuse_oversized(chain: Sequence[bytes]) -> None:
+    if len(chain) > MAX_CHAIN_RECORDS:
+        raise BrokenParentLink(
+            f"the chain has {len(chain)} records, more than the {MAX_CHAIN_RECORDS} accepted"
+        )
+
+
+def authenticate_chain(
+    chain: Sequence[bytes], nodes: Sequence[TrustedIdentity]
+) -> AuthenticatedChain:
+    """Rule 1 for every record of ``chain`` with these node keys (a rule's ``nodes``).
+
+    Never raises a :class:`~verifier.provenance.errors.ProvenanceError`: the first
+    failure (oversized chain, an envelope that does not authenticate, a record given
+    twice), in the order :func:`verify_latent_chain` finds it, is kept in ``error``.
+    """
+    envelopes = tuple(chain)
+    by_digest: dict[str, Provenanced[LatentStatement]] = {}
+    try:
+        _refuse_oversized(envelopes)
+        for index, envelope in enumerate(envelopes):
+            record = authenticate(envelope, LatentStatement, nodes, what=f"latent record #{index}")
+            if record.digest in by_digest:
+                raise BrokenParentLink(f"latent record {record.digest} is given twice")
+            by_digest[record.digest] = record
+    except ProvenanceError as exc:
+        return AuthenticatedChain(envelopes, tuple(nodes), {}, exc)
+    return AuthenticatedChain(envelopes, tuple(nodes), by_digest)
+
+
 def verify_latent_chain(
     chain: Sequence[bytes],
     policy: ReprintPolicy,
@@ -161,17 +215,16 @@ def verify_latent_chain(
     ``head`` is the digest of the final record (from the output manifest);
     without it the head is the one record no other record names as parent.
     """
-    if len(chain) > MAX_CHAIN_RECORDS:
-        raise BrokenParentLink(
-            f"the chain has {len(chain)} records, more than the {MAX_CHAIN_RECORDS} accepted"
-        )
+    _refuse_oversized(chain)
     nodes = policy.rule_for(namespace).nodes
-    by_digest: dict[str, Provenanced[LatentStatement]] = {}
-    for index, envelope in enumerate(chain):
-        record = authenticate(envelope, LatentStatement, nodes, what=f"latent record #{index}")
-        if record.digest in by_digest:
-            raise BrokenParentLink(f"latent record {record.digest} is given twice")
-        by_digest[record.digest] = record
+    return link_authenticated(authenticate_chain(chain, nodes), head)
+
+
+def link_authenticated(chain: AuthenticatedChain, head: str | None) -> VerifiedLatentChain:
+    """Rules 2 and 3 for a chain past rule 1 (raises its rule-1 failure first, if it had one)."""
+    if chain.error is not None:
+        raise chain.error.with_traceback(None)
+    by_digest = chain.records
     links = {d: r.statement.predicate.parent for d, r in by_digest.items()}
     if head is None:
         head = _find_head(links)

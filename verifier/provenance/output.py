@@ -10,7 +10,12 @@ from datetime import UTC, datetime, timedelta
 from signing.provenance.statements import SHA256_DIGEST, OutputStatement
 from verifier.provenance.envelopes import authenticate
 from verifier.provenance.errors import CreatedInFuture, ImageDigestMismatch, ModelMismatch
-from verifier.provenance.latent_chain import VerifiedLatentChain, verify_latent_chain
+from verifier.provenance.latent_chain import (
+    AuthenticatedChain,
+    VerifiedLatentChain,
+    authenticate_chain,
+    link_authenticated,
+)
 from verifier.provenance.reprint_policy import ReprintPolicy
 
 __all__ = ["MAX_CLOCK_SKEW", "CreatorIdentity", "VerifiedOutput", "verify_output"]
@@ -53,7 +58,7 @@ class VerifiedOutput:
 def verify_output(
     envelope: bytes,
     image_digest: str,
-    latent_chain: Sequence[bytes],
+    latent_chain: Sequence[bytes] | AuthenticatedChain,
     policy: ReprintPolicy,
     namespace: str,
     *,
@@ -62,12 +67,17 @@ def verify_output(
     """Verify an output manifest for the image whose SHA-256 is ``image_digest``.
 
     Checks, in order: a creator trusted for ``namespace`` signed it; its subject
-    is ``image_digest``; the latent chain verifies (see
+    is ``image_digest``; its creation time is not after ``now`` (default: the
+    current time) plus :data:`MAX_CLOCK_SKEW`; the latent chain verifies (see
     :mod:`verifier.provenance.latent_chain`) with the manifest's final latent as
-    its head; the manifest and the chain name the same model version; its
-    creation time is not after ``now`` (default: the current time) plus
-    :data:`MAX_CLOCK_SKEW`. Raises a
+    its head; the manifest and the chain name the same model version. Raises a
     :class:`~verifier.provenance.errors.ProvenanceError` naming the failed check.
+
+    ``latent_chain`` may be the envelopes or the same chain already through
+    :func:`~verifier.provenance.authenticate_chain` (its signatures checked ahead,
+    e.g. while C2PA validated): that is used as is when it was authenticated with
+    the node keys ``namespace``'s rule trusts, and authenticated again otherwise.
+    Either way the checks and their order are the same.
     """
     rule = policy.rule_for(namespace)
     output = authenticate(envelope, OutputStatement, rule.creators)
@@ -83,7 +93,13 @@ def verify_output(
             f"the output manifest says it was created at {predicate.created.isoformat()}, "
             "in the future"
         )
-    chain = verify_latent_chain(latent_chain, policy, namespace, head=predicate.final_latent)
+    if not isinstance(latent_chain, AuthenticatedChain):
+        authenticated = authenticate_chain(latent_chain, rule.nodes)
+    elif latent_chain.nodes != rule.nodes:  # checked ahead with another rule's keys: redo
+        authenticated = authenticate_chain(latent_chain.envelopes, rule.nodes)
+    else:
+        authenticated = latent_chain
+    chain = link_authenticated(authenticated, predicate.final_latent)
     if (chain.model_reference, chain.model_manifest_digest) != (
         predicate.model.reference,
         predicate.model.manifest_digest,
