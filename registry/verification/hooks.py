@@ -99,6 +99,8 @@ async def require_servable(
     decision = await check_alias(
         session, blobs, policies, repository=repository, alias=alias, target=target
     )
+    # Keep verdicts refreshed under a new trust policy, so the next read does not redo them.
+    await session.commit()
     if not decision.allowed:
         raise AliasBlocked(
             f"alias {repository.name}:{alias} points at {target.digest}, which no longer "
