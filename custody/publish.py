@@ -23,8 +23,11 @@ import click
 from custody.transfer import (
     TITLE,
     _fail,
+    attach_sbom,
+    json_option,
     push_model,
     registry_option,
+    sbom_options,
     split_reference,
     token_option,
 )
@@ -154,13 +157,7 @@ def publish_model(
     summary["signature"] = client.put_manifest(repository, sha256_digest(referrer), referrer)
     namespace, model = repository.split("/", 1)
     if sbom is not None:
-        attached = client.api(
-            "POST",
-            f"/api/v1/models/{namespace}/{model}/versions/{version}/sbom",
-            content=sbom,
-            headers={"Content-Type": "application/vnd.cyclonedx+json"},
-        )
-        summary["sbom"] = attached["sbom_digest"]
+        summary["sbom"] = attach_sbom(client, repository, version, sbom)
     view = client.api("GET", f"/api/v1/models/{namespace}/{model}/versions/{version}")
     summary["verification"] = [
         {k: s[k] for k in ("signature", "outcome", "signer", "failed_check", "reason")}
@@ -184,16 +181,8 @@ def publish_model(
 @registry_option
 @token_option
 @click.option("--alias", default=None, help="Then move this alias to the version (policy-checked).")
-@click.option(
-    "--sbom",
-    "sbom_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Attach this CycloneDX JSON ML-BOM.",
-)
-@click.option(
-    "--sbom-from-files", is_flag=True, help="Generate the ML-BOM from the files' headers."
-)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary.")
+@sbom_options
+@json_option
 def publish(
     model_dir: Path,
     reference: str,

@@ -46,6 +46,20 @@ registry_option = click.option(
 token_option = click.option(
     "--token", envvar="CUSTODY_TOKEN", help="Custody token ($CUSTODY_TOKEN)."
 )
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON summary.")
+
+
+def sbom_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``--sbom FILE`` or ``--sbom-from-files``: the ML-BOM attached to a pushed version."""
+    command = click.option(
+        "--sbom-from-files", is_flag=True, help="Generate the ML-BOM from the files' headers."
+    )(command)
+    return click.option(
+        "--sbom",
+        "sbom_path",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Attach this CycloneDX JSON ML-BOM to the version.",
+    )(command)
 
 
 def layer_media_type(name: str) -> str:
@@ -191,6 +205,18 @@ def push_model(
     }
 
 
+def attach_sbom(client: RegistryClient, repository: str, version: str, bom: bytes) -> str:
+    """Attach a CycloneDX ML-BOM to a version (the registry validates and binds it)."""
+    namespace, model = repository.split("/", 1)
+    attached = client.api(
+        "POST",
+        f"/api/v1/models/{namespace}/{model}/versions/{version}/sbom",
+        content=bom,
+        headers={"Content-Type": "application/vnd.cyclonedx+json"},
+    )
+    return str(attached["sbom_digest"])
+
+
 def _sbom_bytes(
     model_dir: Path, repository: str, version: str, path: Path | None, from_files: bool
 ) -> bytes | None:
@@ -262,16 +288,8 @@ def _extract(archive: Path, destination: Path, media_type: str) -> None:
 @registry_option
 @token_option
 @click.option("--alias", default=None, help="Also move this alias to the new version.")
-@click.option(
-    "--sbom",
-    "sbom_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Attach this CycloneDX ML-BOM to the version.",
-)
-@click.option(
-    "--sbom-from-files", is_flag=True, help="Generate the ML-BOM from the files and attach it."
-)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary.")
+@sbom_options
+@json_option
 def push(
     model_dir: Path,
     reference: str,
@@ -291,14 +309,7 @@ def push(
             summary = push_model(client, model_dir, repository, version, progress=not as_json)
             bom = _sbom_bytes(model_dir, repository, version, sbom_path, sbom_from_files)
             if bom is not None:
-                namespace, model = repository.split("/", 1)
-                attached = client.api(
-                    "POST",
-                    f"/api/v1/models/{namespace}/{model}/versions/{version}/sbom",
-                    content=bom,
-                    headers={"Content-Type": "application/vnd.cyclonedx+json"},
-                )
-                summary["sbom"] = attached["sbom_digest"]
+                summary["sbom"] = attach_sbom(client, repository, version, bom)
             if alias:
                 namespace, model = repository.split("/", 1)
                 client.api(
