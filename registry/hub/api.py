@@ -85,7 +85,8 @@ class HubController(Controller):
             if submission.image is None:
                 raise MalformedSubmission("send a 'manifest' and 'latents', or a C2PA 'image'")
             latents = latent_envelopes(submission.require(LATENTS_PART))
-            # c2pa-python validates in native code without the GIL: off the event loop.
+            # Off the event loop: c2pa_claim blocks while c2pa validates (native code, GIL
+            # released, in a thread of its own) and this thread checks the chain's signatures.
             claim = await to_thread.run_sync(
                 c2pa_claim, submission.image, latents, hub.trust_anchors_pem, policy
             )

@@ -25,7 +25,8 @@ Rules (the first failure raises):
 5. The Custody assertion, when present, must be well formed and, when it
    carries an output manifest, name the same model version as that manifest.
    The output manifest's signature is *not* checked here: pass it to
-   :func:`~verifier.provenance.verify_output` (see :func:`verify_c2pa_output`).
+   :func:`~verifier.provenance.verify_output`, as ``custody output verify --c2pa``
+   and the reprint hub do.
 """
 
 from __future__ import annotations
