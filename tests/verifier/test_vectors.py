@@ -18,6 +18,7 @@ import pytest
 from cryptography import x509
 
 from signing.keys import generate_private_key, load_public_key
+from tests.signing.factories import VECTORS
 from verifier.errors import (
     IdentityMismatch,
     IntegrityError,
@@ -34,7 +35,6 @@ from verifier.trust import (
     TrustedSigstoreIdentity,
 )
 
-VECTORS = (Path(__file__).resolve().parents[2] / ".." / "shared" / "vectors").resolve()
 _MANIFEST = VECTORS / "MANIFEST.json"
 
 pytestmark = pytest.mark.skipif(
