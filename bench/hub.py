@@ -44,7 +44,7 @@ from registry.hub.c2pa_claims import c2pa_claim
 from registry.hub.intake import ImagePart
 from signing.dsse import Envelope
 from signing.keys import verify_bytes
-from signing.provenance import image_digest, sign_c2pa
+from signing.provenance import sign_c2pa
 from tests.hub.conftest import (
     Generation,
     Keys,
@@ -226,7 +226,7 @@ def _c2pa_latency(
             json.loads(reader.json())
 
     def in_process(image: bytes, gen: Generation) -> None:
-        part = ImagePart(image_digest(image), len(image), "image/png", image)
+        part = ImagePart.of(image, "image/png")
         c2pa_claim(part, gen.latents, pki.anchors_pem, loaded)
 
     http = httpx.Client(base_url=server.url, headers=bearer(token), timeout=120)

@@ -109,7 +109,8 @@ def verify(ctx: click.Context, /, hub: str | None, log_key: str | None, **offlin
     holds for these exact bytes, its log receipt verified against the log key.
 
     Offline: its output manifest and latent chain (--latents/--policy/--namespace),
-    and/or its C2PA credentials (--c2pa --trust-anchors).
+    and/or its C2PA credentials (--c2pa --trust-anchors; with --policy/--namespace,
+    the output manifest inside them too, chain or not as the policy says).
     """
     offline_given = offline.get("latents") is not None or offline.get("check_c2pa")
     if not offline_given and hub is None:

@@ -64,7 +64,8 @@ class HubController(Controller):
         self, request: Request[Any, Any, State], principal: Caller, db_session: DbSession
     ) -> Response[Registration]:
         """multipart/form-data: ``manifest`` (DSSE envelope) and ``latents`` (JSON array of
-        envelopes) with an optional ``image``; or only an ``image`` carrying C2PA credentials.
+        envelopes) with an optional ``image``; or an ``image`` carrying C2PA credentials,
+        with ``latents`` unless the namespace's reprint rule sets ``c2pa_without_latents``.
         201 for a new registration, 200 when the same claim was registered before."""
         hub = hub_of(request.app.state)
         policy = hub.require_policy()
@@ -84,11 +85,12 @@ class HubController(Controller):
         else:
             if submission.image is None:
                 raise MalformedSubmission("send a 'manifest' and 'latents', or a C2PA 'image'")
-            latents = latent_envelopes(submission.require(LATENTS_PART))
+            sent = submission.fields.get(LATENTS_PART)
+            chain = None if sent is None else latent_envelopes(sent)
             # Off the event loop: c2pa_claim blocks while c2pa validates (native code, GIL
             # released, in a thread of its own) and this thread checks the chain's signatures.
             claim = await to_thread.run_sync(
-                c2pa_claim, submission.image, latents, hub.trust_anchors_pem, policy
+                c2pa_claim, submission.image, chain, hub.trust_anchors_pem, policy
             )
             principal.require(claim.namespace, Scope.PUSH, repository=claim.repository)
         state = request.app.state

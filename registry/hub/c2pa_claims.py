@@ -6,10 +6,13 @@ derivative of a tampered parent validates at the top level and fails only in its
 ingredient's results, so the hub refuses it.
 
 A C2PA registration must carry the Custody assertion with its signed output
-manifest (and the ``latents`` part): a C2PA signature says which certificate
-signed, but only the output manifest says which creator the namespace trusts and
-which latent chain leads back to a registered model version. A certificate
-alone is not an identity the reprint policy knows.
+manifest: a C2PA signature says which certificate signed, but only the output
+manifest says which creator the namespace trusts and which model version made
+the image. A certificate alone is not an identity the reprint policy knows. The
+``latents`` part (the chain back to the model version, attested by nodes) is
+required unless the namespace's reprint rule sets ``c2pa_without_latents``;
+then the model version is the creator's claim, which the hub still checks
+against this registry.
 """
 
 from __future__ import annotations
@@ -68,20 +71,22 @@ def _chain_ahead(latents: list[bytes], policy: ReprintPolicy) -> AuthenticatedCh
 
 
 def c2pa_claim(
-    image: ImagePart, latents: list[bytes], anchors: bytes | None, policy: ReprintPolicy
+    image: ImagePart, latents: list[bytes] | None, anchors: bytes | None, policy: ReprintPolicy
 ) -> Claim:
     """Validate a C2PA-credentialed image and the output manifest its Custody assertion carries.
 
     Failures are reported in the order of the checks (C2PA, the Custody assertion, then
     ``verify_output``'s), but the work overlaps: c2pa-python validates in native code with
-    the GIL released, while this thread checks the chain's signatures (one Ed25519 check per
-    record, holding the GIL), which do not depend on the C2PA result. Only the output
-    manifest, which is inside the credentials, has to wait for it.
+    the GIL released, while this thread hashes the image (GIL released too) and checks the
+    chain's signatures (one Ed25519 check per record, holding the GIL), which do not
+    depend on the C2PA result. Only the output manifest, which is inside the credentials,
+    has to wait for it. ``latents=None``: no chain was sent (see the module's note).
     """
     if anchors is None:
         raise HubUnavailable("C2PA registration is off: CUSTODY_C2PA_TRUST_ANCHORS is not set")
     validating = _VALIDATORS.submit(_validate, image, anchors)
-    chain = _chain_ahead(latents, policy)
+    image_digest = image.digest
+    chain = None if latents is None else _chain_ahead(latents, policy)
     result = validating.result()
     custody = result.custody
     if custody is None or custody.output_manifest is None or custody.output_image_digest is None:
@@ -107,7 +112,7 @@ def c2pa_claim(
     summary["renderedImage"] = custody.output_image_digest
     return Claim(
         kind="c2pa",
-        image_digest=image.digest,
+        image_digest=image_digest,
         claim_digest=verified.manifest_digest,
         namespace=repository.namespace,
         repository=repository.full,

@@ -96,8 +96,18 @@ def manifest_claim(
 
 
 def chain_summary(verified: VerifiedOutput) -> dict[str, Any]:
-    """What the attribution view shows of the chain: structure and nodes, no prompt hash."""
+    """What the attribution view shows of the chain: structure and nodes, no prompt hash.
+
+    Without a chain (C2PA on the creator's word, where the policy allows it) it says so:
+    ``records`` is 0 and the final latent is the creator's claim."""
     chain = verified.chain
+    if chain is None:
+        return {
+            "records": 0,
+            "finalLatent": verified.final_latent,
+            "attestedBy": "creator",
+            "creatorKey": verified.creator.name,
+        }
     return {
         "root": chain.root,
         "head": chain.head,

@@ -49,7 +49,9 @@ def reprint_policy(tmp_path: Path, keys: Keys) -> Path:
     return write_reprint_policy(tmp_path, keys)
 
 
-def write_reprint_policy(directory: Path, keys: Keys) -> Path:
+def write_reprint_policy(
+    directory: Path, keys: Keys, *, c2pa_without_latents: bool = False
+) -> Path:
     """The hub's reprint policy: alice creates and edge-01 renders for acme/**."""
     path = directory / "reprint-policy.yaml"
     path.write_text(
@@ -72,6 +74,7 @@ namespaces:
       - name: edge-01
         public_key_pem: |
 {_pem(keys.node)}
+    c2pa_without_latents: {str(c2pa_without_latents).lower()}
 """
     )
     return path

@@ -15,7 +15,7 @@ from litestar.testing import TestClient
 from registry import create_app
 from registry.settings import Settings
 from signing.provenance.c2pa_sign import TRAINED_ALGORITHMIC_MEDIA, sign_c2pa
-from tests.hub.conftest import generate, png, push_version
+from tests.hub.conftest import generate, png, push_version, write_reprint_policy
 from tests.provenance.pki import C2paPki, make_c2pa_pki, png_chunk, png_chunks, png_from
 from tests.registry.helpers import bearer, sha256_digest
 from tests.registry.oci_client import Oci
@@ -48,16 +48,12 @@ def model(c2pa_hub, make_token, keys, tmp_path) -> str:  # type: ignore[no-untyp
     return push_version(oci, signer=keys.release, root=tmp_path)
 
 
-def _register(hub, headers, image: bytes, latents: list[bytes]):  # type: ignore[no-untyped-def]
-    chain = json.dumps([json.loads(e) for e in latents]).encode()
-    return hub.post(
-        "/api/v1/outputs",
-        files={
-            "image": ("image.png", image, PNG),
-            "latents": ("latents.json", chain, "application/json"),
-        },
-        headers=headers,
-    )
+def _register(hub, headers, image: bytes, latents: list[bytes] | None):  # type: ignore[no-untyped-def]
+    files = {"image": ("image.png", image, PNG)}
+    if latents is not None:
+        chain = json.dumps([json.loads(e) for e in latents]).encode()
+        files["latents"] = ("latents.json", chain, "application/json")
+    return hub.post("/api/v1/outputs", files=files, headers=headers)
 
 
 def _reprint(hub, headers, image: bytes, **request: object):  # type: ignore[no-untyped-def]
@@ -225,3 +221,62 @@ def test_a_chain_claiming_another_namespace_is_checked_under_the_credentials_one
     assert response.status_code == 422, response.text
     assert response.json()["check"] == "final-latent-mismatch"
     assert _register(c2pa_hub, pusher, credentialed, gen.latents).status_code == 201
+
+
+@pytest.fixture
+def creator_word_hub(c2pa_hub, hub_settings, pki, keys, tmp_path):  # type: ignore[no-untyped-def]
+    """A hub whose acme rule sets c2pa_without_latents (same database as ``c2pa_hub``)."""
+    anchors = tmp_path / "c2pa-anchors.pem"
+    (tmp_path / "open").mkdir()
+    policy = write_reprint_policy(tmp_path / "open", keys, c2pa_without_latents=True)
+    settings = replace(hub_settings, c2pa_trust_anchors=anchors, reprint_policy=policy)
+    with TestClient(app=create_app(settings), base_url="http://127.0.0.1") as client:
+        yield client
+
+
+def test_credentials_without_a_latent_chain_need_the_namespace_to_allow_it(
+    c2pa_hub, pki, keys, model, pusher
+):
+    credentialed, _ = _credentialed(pki, keys, model, seed=40)
+    response = _register(c2pa_hub, pusher, credentialed, None)
+    assert response.status_code == 422, response.text
+    assert response.json()["check"] == "latent-chain-required"
+    assert c2pa_hub.get(f"/api/v1/outputs/{sha256_digest(credentialed)}").status_code == 404
+
+
+def test_where_allowed_credentials_register_on_the_creators_word(
+    creator_word_hub, pki, keys, model, pusher
+):
+    credentialed, gen = _credentialed(pki, keys, model, seed=41)
+    response = _register(creator_word_hub, pusher, credentialed, None)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["kind"] == "c2pa" and body["model"] == model
+    assert body["receipt"]["logIndex"] == body["log_index"]
+    view = creator_word_hub.get(f"/api/v1/outputs/{sha256_digest(credentialed)}").json()
+    assert view["chain"]["records"] == 0 and view["chain"]["attestedBy"] == "creator"
+    assert view["chain"]["renderedImage"] == gen.digest
+    assert view["model"]["signature_verified"] is True
+    # Sending the chain as well still works, and still checks it.
+    other, other_gen = _credentialed(pki, keys, model, seed=42)
+    broken = other_gen.latents[1:]
+    response = _register(creator_word_hub, pusher, other, broken)
+    assert response.status_code == 422, response.text
+    assert response.json()["check"] == "missing-latent-root"
+
+
+def test_on_the_creators_word_the_model_and_creator_are_still_checked(
+    creator_word_hub, pki, keys, model, pusher
+):
+    unknown = "acme/sd@sha256:" + "ee" * 32
+    credentialed, _ = _credentialed(pki, keys, unknown, seed=43)
+    response = _register(creator_word_hub, pusher, credentialed, None)
+    assert response.status_code == 422, response.text
+    assert response.json()["check"] == "model"
+    forged = generate(keys, model, image=png(seed=44, size=32), creator=keys.stranger)
+    signed = sign_c2pa(
+        forged.image, PNG, pki.signer(), model_reference=model, output_manifest=forged.manifest
+    )
+    response = _register(creator_word_hub, pusher, signed, None)
+    assert response.status_code == 422, response.text
+    assert response.json()["check"] == "untrusted-creator"

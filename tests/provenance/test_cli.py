@@ -138,3 +138,32 @@ def test_signing_input_errors_are_one_line(workspace: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 3
     assert result.output.startswith("FAILED [key]")
+
+
+def test_c2pa_credentials_verify_without_the_chain_where_the_policy_allows(
+    workspace: Path,
+) -> None:
+    ws = workspace
+    sign_chain(ws)
+    result = run(
+        "output", "sign", ws / "out.png", "--model", MODEL, "--latents", ws / "chain.jsonl",
+        "--key", ws / "creator.pem", "--license", "MIT", "--terms", "attribution",
+        "--creator", "studio", "--c2pa", "--cert-chain", ws / "chain.pem",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    c2pa = ("--c2pa", "--trust-anchors", ws / "anchors.pem")
+    result = run("output", "verify", ws / "out.c2pa.png", *c2pa, "--policy", ws / "reprint.yaml",
+                 "--namespace", "acme/art")  # fmt: skip
+    assert result.exit_code == 9, result.output
+    assert result.output.strip().startswith("FAILED [policy] latent-chain-required:")
+    allowing = ws / "allowing.yaml"
+    allowing.write_text((ws / "reprint.yaml").read_text() + "    c2pa_without_latents: true\n")
+    result = run("output", "verify", ws / "out.c2pa.png", *c2pa, "--policy", allowing,
+                 "--namespace", "acme/art", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert '"steps": []' in result.output and '"creator"' in result.output
+    # Without --c2pa there is no manifest to take the model from: the chain is needed.
+    result = run("output", "verify", ws / "out.png", "--policy", allowing, "--namespace", "acme/a")
+    assert result.exit_code == 2 and "--latents" in result.output
+    result = run("output", "verify", ws / "out.png", "--latents", ws / "chain.jsonl")
+    assert result.exit_code == 2 and "--policy" in result.output

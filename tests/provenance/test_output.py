@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -28,6 +29,7 @@ from verifier.provenance import (
     FinalLatentMismatch,
     IdentityClaimMismatch,
     ImageDigestMismatch,
+    LatentChainRequired,
     ModelMismatch,
     UntrustedCreator,
     UntrustedNode,
@@ -189,3 +191,21 @@ def test_a_chain_authenticated_with_other_keys_is_checked_again() -> None:
     strict = policy_for([trusted(case.creator, "alice")], [stranger])
     with pytest.raises(UntrustedNode):
         verify_output(case.manifest, image_digest(IMAGE), trusting, strict, "acme/a")
+
+
+def test_without_a_chain_the_rule_must_allow_it_and_the_manifest_still_counts() -> None:
+    case = scenario()
+    with pytest.raises(LatentChainRequired) as caught:
+        verify_output(case.manifest, image_digest(IMAGE), None, case.policy, "acme/art")
+    assert caught.value.reason == "latent-chain-required" and caught.value.exit_code == 9
+    rule = replace(case.policy.rules[0], c2pa_without_latents=True)
+    allowing = replace(case.policy, rules=(rule,))
+    verified = verify_output(case.manifest, image_digest(IMAGE), None, allowing, "acme/art")
+    assert verified.chain is None
+    assert verified.model_reference == MODEL and verified.final_latent == case.recorder.head
+    with pytest.raises(ImageDigestMismatch):
+        verify_output(case.manifest, image_digest(b"other"), None, allowing, "acme/art")
+    stranger = KeySigner(generate_private_key("ed25519"))
+    forged = output_for(stranger, case.recorder.head or "")
+    with pytest.raises(UntrustedCreator):
+        verify_output(forged, image_digest(IMAGE), None, allowing, "acme/art")

@@ -35,7 +35,7 @@ Exit status:
   5  signature: the signature does not verify with the key it names
   6  identity: signer not trusted by the reprint policy / C2PA trust list
   7  integrity: image digest, parent links, chain consistency, C2PA status
-  9  policy: no reprint rule covers the namespace
+  9  policy: no reprint rule covers the namespace, or it requires the latent chain
 """
 
 
@@ -104,8 +104,8 @@ def _summary(result: VerifiedOutput) -> dict[str, object]:
         "terms": list(result.terms),
         "ingredients": list(result.ingredients),
         "created": result.created.isoformat(),
-        "steps": list(result.chain.steps),
-        "nodes": sorted({r.node_name for r in result.chain.records}),
+        "steps": list(result.chain.steps) if result.chain else [],
+        "nodes": sorted({r.node_name for r in result.chain.records}) if result.chain else [],
     }
 
 
@@ -138,15 +138,20 @@ def output_verify(
 ) -> None:
     """Verify IMAGE: its output manifest and latent chain, and/or its C2PA credentials.
 
-    With --c2pa and no --latents, only the C2PA credentials are checked. With
-    --c2pa and --latents, the output manifest embedded in the Custody assertion
+    With --c2pa alone, only the C2PA credentials are checked. With --c2pa and
+    --policy/--namespace, the output manifest embedded in the Custody assertion
     is verified too (its subject is the image before embedding; C2PA's hard
-    binding ties it to these bytes).
+    binding ties it to these bytes), with its chain from --latents or, where the
+    namespace's rule sets c2pa_without_latents, without one (as the hub does).
     """
     if check_c2pa and trust_anchors is None:
         raise click.UsageError("--c2pa needs --trust-anchors")
-    if len({latents is None, policy is None, namespace is None}) > 1:
-        raise click.UsageError("--latents, --policy and --namespace go together")
+    if (policy is None) != (namespace is None):
+        raise click.UsageError("--policy and --namespace go together")
+    if policy is None and latents is not None:
+        raise click.UsageError("--latents needs --policy and --namespace")
+    if policy is not None and latents is None and not check_c2pa:
+        raise click.UsageError("--policy and --namespace need --latents (or --c2pa)")
     data = _read(image, "image")
     report: dict[str, object] = {}
     try:
@@ -162,18 +167,18 @@ def output_verify(
                 "ingredients": [i.manifest_label or i.title for i in result.ingredients],
                 "model": result.custody.model_reference if result.custody else None,
             }
-            if latents is not None:
+            if policy is not None:
                 if result.custody is None or result.custody.output_manifest is None:
                     raise C2paAssertionInvalid("the C2PA manifest carries no output manifest")
                 envelope = result.custody.output_manifest
                 subject = str(result.custody.output_image_digest)
         elif latents is not None:
             envelope = _read(manifest or image.with_name(image.name + ".custody.json"), "manifest")
-        if envelope is not None and latents is not None and policy and namespace:
+        if envelope is not None and policy and namespace:
             verified = verify_output(
                 envelope.strip(),
                 subject,
-                read_chain(latents),
+                read_chain(latents) if latents is not None else None,
                 load_reprint_policy(policy),
                 namespace,
             )

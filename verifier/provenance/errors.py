@@ -40,6 +40,7 @@ from verifier.errors import (
     BundleInvalid,
     IntegrityError,
     NoPolicyForNamespace,
+    PolicyError,
     PolicyFileInvalid,
     SignatureInvalid,
     UntrustedSigner,
@@ -62,6 +63,7 @@ __all__ = [
     "ImageDigestMismatch",
     "LatentChainInconsistent",
     "LatentChainLoop",
+    "LatentChainRequired",
     "MissingLatentRoot",
     "ModelMismatch",
     "NoReprintRule",
@@ -168,6 +170,12 @@ class ModelMismatch(_ChainIntegrity):
     """The output manifest names another model version than its latent chain."""
 
     reason = "model-mismatch"
+
+
+class LatentChainRequired(ProvenanceError, PolicyError):
+    """No latent chain came with the output manifest, and the namespace's rule requires one."""
+
+    reason = "latent-chain-required"
 
 
 class NoReprintRule(ProvenanceError, NoPolicyForNamespace):

@@ -8,8 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from signing.provenance.statements import SHA256_DIGEST, OutputStatement
-from verifier.provenance.envelopes import authenticate
-from verifier.provenance.errors import CreatedInFuture, ImageDigestMismatch, ModelMismatch
+from verifier.provenance.envelopes import Provenanced, authenticate
+from verifier.provenance.errors import (
+    CreatedInFuture,
+    ImageDigestMismatch,
+    LatentChainRequired,
+    ModelMismatch,
+)
 from verifier.provenance.latent_chain import (
     AuthenticatedChain,
     VerifiedLatentChain,
@@ -39,7 +44,9 @@ class VerifiedOutput:
 
     ``model_reference`` is ``repository@sha256:<manifest digest>``: the hub must
     still check that it names a registered, verified model version.
-    ``manifest_digest`` is the digest of the signed output statement.
+    ``manifest_digest`` is the digest of the signed output statement. ``chain``
+    is ``None`` only when the namespace's rule let the chain be left out (C2PA
+    credentials without latents): the model is then the creator's claim alone.
     """
 
     image_digest: str
@@ -52,13 +59,13 @@ class VerifiedOutput:
     license: str
     terms: tuple[str, ...]
     ingredients: tuple[str, ...]
-    chain: VerifiedLatentChain
+    chain: VerifiedLatentChain | None
 
 
 def verify_output(
     envelope: bytes,
     image_digest: str,
-    latent_chain: Sequence[bytes] | AuthenticatedChain,
+    latent_chain: Sequence[bytes] | AuthenticatedChain | None,
     policy: ReprintPolicy,
     namespace: str,
     *,
@@ -78,6 +85,12 @@ def verify_output(
     e.g. while C2PA validated): that is used as is when it was authenticated with
     the node keys ``namespace``'s rule trusts, and authenticated again otherwise.
     Either way the checks and their order are the same.
+
+    ``latent_chain=None`` (no chain was given) passes only when ``namespace``'s
+    rule sets ``c2pa_without_latents``, which the caller uses for a manifest
+    that came inside validated C2PA credentials; otherwise it raises
+    :class:`~verifier.provenance.errors.LatentChainRequired`. Without a chain
+    the final latent and the nodes are unattested.
     """
     rule = policy.rule_for(namespace)
     output = authenticate(envelope, OutputStatement, rule.creators)
@@ -93,6 +106,13 @@ def verify_output(
             f"the output manifest says it was created at {predicate.created.isoformat()}, "
             "in the future"
         )
+    if latent_chain is None:
+        if not rule.c2pa_without_latents:
+            raise LatentChainRequired(
+                f"namespace {namespace!r} requires the latent chain with the output manifest "
+                "(its reprint policy rule does not set c2pa_without_latents)"
+            )
+        return _verified(image_digest, output, None)
     if not isinstance(latent_chain, AuthenticatedChain):
         authenticated = authenticate_chain(latent_chain, rule.nodes)
     elif latent_chain.nodes != rule.nodes:  # checked ahead with another rule's keys: redo
@@ -108,6 +128,15 @@ def verify_output(
             f"the output manifest names model {predicate.model.reference}, its latent chain "
             f"{chain.model_reference}"
         )
+    return _verified(image_digest, output, chain)
+
+
+def _verified(
+    image_digest: str,
+    output: Provenanced[OutputStatement],
+    chain: VerifiedLatentChain | None,
+) -> VerifiedOutput:
+    predicate = output.statement.predicate
     return VerifiedOutput(
         image_digest=image_digest,
         manifest_digest=output.digest,
