@@ -72,7 +72,7 @@ def _keys() -> Keys:
 def _hub(root: Path, keys: Keys, pki: C2paPki) -> Iterator[tuple[Server, str, Path]]:
     anchors = root / "c2pa-anchors.pem"
     anchors.write_bytes(pki.anchors_pem)
-    policy = write_reprint_policy(root, keys)
+    policy = write_reprint_policy(root, keys, c2pa_without_latents=True)
     env = {
         "CUSTODY_REPRINT_POLICY": str(policy),
         "CUSTODY_TRUST_POLICY": str(write_trust_policy(root, keys)),

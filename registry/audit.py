@@ -22,14 +22,26 @@ async def record(
 ) -> None:
     """Add an audit event to the current transaction (committed with the write)."""
     session.add(
-        AuditEvent(
-            occurred_at=utcnow(),
-            actor=actor,
-            action=action,
-            namespace=namespace,
-            subject=subject,
-            detail=detail or {},
-        )
+        audit_event(actor=actor, action=action, subject=subject, namespace=namespace, detail=detail)
+    )
+
+
+def audit_event(
+    *,
+    actor: str,
+    action: str,
+    subject: str,
+    namespace: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """An audit event row, for a caller that commits it in a transaction of its own choosing."""
+    return AuditEvent(
+        occurred_at=utcnow(),
+        actor=actor,
+        action=action,
+        namespace=namespace,
+        subject=subject,
+        detail=detail or {},
     )
 
 

@@ -95,7 +95,7 @@ class HubController(Controller):
             principal.require(claim.namespace, Scope.PUSH, repository=claim.repository)
         state = request.app.state
         output, logged = await register(db_session, state, ledger_of(state), principal, claim)
-        receipt = await ledger_of(request.app.state).receipt(output.log_index)
+        receipt = await ledger_of(state).receipt(output.log_index, logged)
         body = Registration(
             image_digest=output.image_digest,
             kind=output.kind,
@@ -108,7 +108,9 @@ class HubController(Controller):
             leaf_hash=output.leaf_hash,
             image_checked=output.image_checked,
             receipt=receipt,
-            entry=logged.decode() if logged else await ledger_of(state).entry(output.log_index),
+            entry=logged.body.decode()
+            if logged
+            else await ledger_of(state).entry(output.log_index),
         )
         return Response(body, status_code=201 if logged else 200)
 
@@ -186,7 +188,7 @@ class HubController(Controller):
         use = use_of(body, match.via)
         check_terms(policy, match.output, use)
         ledger = ledger_of(request.app.state)
-        reprint = await record_reprint(db_session, ledger, principal, match, body.reprinter, use)
+        reprint = await record_reprint(ledger, principal, match, body.reprinter, use)
         statement = await attribution_statement(
             db_session, request.app.state, hub.signer, match.output, reprint
         )

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from registry.hub.errors import HubUnavailable
+from registry.tlog import LogEntry, RowsFor, Withdrawn
 
 REGISTRATION = "https://custody.invalid/hub/registration/v1"
 REPRINT = "https://custody.invalid/hub/reprint/v1"
-
-
-class _Entry(Protocol):
-    index: int
-    leaf_hash: Any
-    integrated_time: Any
 
 
 class _Receipt(Protocol):
@@ -33,7 +31,7 @@ class _Receipt(Protocol):
 class TransparencyLogLike(Protocol):
     """The part of ``registry.tlog.TransparencyLog`` the hub uses."""
 
-    async def append(self, body: bytes) -> Any: ...
+    async def append_with_rows(self, body: bytes, rows: RowsFor | None) -> Any: ...
 
     async def receipt(self, index: int) -> Any: ...
 
@@ -42,10 +40,18 @@ class TransparencyLogLike(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Logged:
+    """An entry as it is (about to be) placed: index, leaf hash (hex), time, exact bytes."""
+
     index: int
     leaf_hash: str
-    integrated_time: datetime | int | None
+    integrated_time: datetime
     body: bytes
+    #: The receipt against the checkpoint of the entry's own batch, when the log had it.
+    receipt: dict[str, Any] | None = None
+
+
+#: What a ``rows`` callback of :meth:`Ledger.append` returns.
+Rows = Awaitable[Sequence[object] | Withdrawn]
 
 
 def entry_body(kind: str, fields: dict[str, Any]) -> bytes:
@@ -71,14 +77,31 @@ class Ledger:
             raise HubUnavailable("the transparency log is not running: nothing can be registered")
         return self._log
 
-    async def append(self, kind: str, fields: dict[str, Any]) -> Logged:
+    async def append(
+        self, kind: str, fields: dict[str, Any], rows: Callable[[AsyncSession, Logged], Rows]
+    ) -> Logged | Withdrawn:
+        """Log an entry and commit the rows ``rows`` makes for it in the same transaction;
+        or, if ``rows`` returns :class:`Withdrawn`, log nothing and return that."""
         body = entry_body(kind, fields)
-        entry: _Entry = await self._require().append(body)
-        leaf = entry.leaf_hash
-        leaf_hex = leaf.hex() if isinstance(leaf, bytes | bytearray) else str(leaf)
-        return Logged(int(entry.index), leaf_hex, entry.integrated_time, body)
 
-    async def receipt(self, index: int) -> dict[str, Any]:
+        async def rows_for(session: AsyncSession, entry: LogEntry) -> Sequence[object] | Withdrawn:
+            return await rows(
+                session, Logged(entry.index, entry.leaf_hash.hex(), entry.integrated_time, body)
+            )
+
+        outcome: LogEntry | Withdrawn = await self._require().append_with_rows(body, rows_for)
+        if isinstance(outcome, Withdrawn):
+            return outcome
+        receipt = None if outcome.receipt is None else outcome.receipt.to_json()
+        return Logged(
+            outcome.index, outcome.leaf_hash.hex(), outcome.integrated_time, body, receipt
+        )
+
+    async def receipt(self, index: int, logged: Logged | None = None) -> dict[str, Any]:
+        """The receipt of entry ``index``: the one ``logged`` came with, if any, else the
+        latest checkpoint's."""
+        if logged is not None and logged.index == index and logged.receipt is not None:
+            return logged.receipt
         receipt: _Receipt = await self._require().receipt(index)
         return receipt.to_json()
 

@@ -3,29 +3,30 @@
 A :class:`Claim` is what the format checks (:mod:`registry.hub.claims`) proved
 about one image. Before it is recorded the hub asks the registry whether the
 claim's model version is one of its versions and whether a signature of it
-verifies under the namespace's trust policy now. Order of writes: the log entry
-first, then the row in one transaction; if the row loses a race with an
-identical registration the answer is the winner's (the extra log entry records
-an attempt, which an append-only log cannot take back, and is harmless).
+verifies under the namespace's trust policy now. The log entry, the row and its
+audit event commit in one transaction, the log's batch (see
+:mod:`registry.tlog.log`): the writer looks for an earlier registration of the
+image inside that transaction, so a race between two registrations of one image
+is decided there, and the loser appends nothing and gets the winner's answer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from litestar.datastructures import State
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.audit import record
+from registry.audit import audit_event
 from registry.auth import Principal
-from registry.db.models import HubOutput
-from registry.db.types import utcnow
+from registry.db.models import AuditEvent, HubOutput
 from registry.hub import records
 from registry.hub.errors import DuplicateRegistration, Rejected
-from registry.hub.ledger import REGISTRATION, Ledger
+from registry.hub.ledger import REGISTRATION, Ledger, Logged
 from registry.hub.model_status import model_status
+from registry.tlog import Withdrawn
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +71,20 @@ async def require_verified_model(session: AsyncSession, state: State, claim: Cla
 
 async def register(
     session: AsyncSession, state: State, ledger: Ledger, principal: Principal, claim: Claim
-) -> tuple[HubOutput, bytes | None]:
-    """Record ``claim``; returns the row and, if it is new, the bytes logged for it
-    (``None``: an identical claim was registered before, and that registration stands)."""
+) -> tuple[HubOutput, Logged | None]:
+    """Record ``claim``; returns the row and, if it is new, its log entry (``None``: an
+    identical claim was registered before, and that registration stands)."""
     await require_verified_model(session, state, claim)
-    existing = await records.output_by_image(session, claim.image_digest)
-    if existing is not None:
-        return _same_or_conflict(existing, claim), None
-    logged = await ledger.append(
+    made: list[HubOutput] = []
+
+    async def rows(writing: AsyncSession, logged: Logged) -> Sequence[object] | Withdrawn:
+        existing = await records.output_by_image(writing, claim.image_digest)
+        if existing is not None:
+            return Withdrawn(_same_or_conflict(existing, claim))
+        made[:] = [_output_row(claim, principal, logged)]  # a retried batch calls again
+        return [made[0], _audit_row(claim, principal, logged)]
+
+    outcome = await ledger.append(
         REGISTRATION,
         {
             "image": claim.image_digest,
@@ -87,8 +94,16 @@ async def register(
             "creator": claim.creator,
             "creatorKeyId": claim.creator_key_id,
         },
+        rows,
     )
-    output = HubOutput(
+    if isinstance(outcome, Withdrawn):
+        earlier: HubOutput = outcome.value
+        return earlier, None
+    return made[0], outcome
+
+
+def _output_row(claim: Claim, principal: Principal, logged: Logged) -> HubOutput:
+    return HubOutput(
         image_digest=claim.image_digest,
         kind=claim.kind,
         claim_digest=claim.claim_digest,
@@ -102,30 +117,20 @@ async def register(
         c2pa_label=claim.c2pa_label,
         image_checked=claim.image_checked,
         registered_by=principal.actor,
-        registered_at=utcnow(),
+        registered_at=logged.integrated_time,
         log_index=logged.index,
         leaf_hash=logged.leaf_hash,
     )
-    session.add(output)
-    try:
-        # No separate flush: the commit writes the row and the audit event in one go, and a
-        # lost race with an identical registration still surfaces here as IntegrityError.
-        await record(
-            session,
-            actor=principal.actor,
-            action="hub.register",
-            subject=f"image:{claim.image_digest}",
-            namespace=claim.namespace,
-            detail={"model": claim.model_reference, "logIndex": logged.index, "kind": claim.kind},
-        )
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        winner = await records.output_by_image(session, claim.image_digest)
-        if winner is None:
-            raise
-        return _same_or_conflict(winner, claim), None
-    return output, logged.body
+
+
+def _audit_row(claim: Claim, principal: Principal, logged: Logged) -> AuditEvent:
+    return audit_event(
+        actor=principal.actor,
+        action="hub.register",
+        subject=f"image:{claim.image_digest}",
+        namespace=claim.namespace,
+        detail={"model": claim.model_reference, "logIndex": logged.index, "kind": claim.kind},
+    )
 
 
 def _same_or_conflict(existing: HubOutput, claim: Claim) -> HubOutput:

@@ -12,6 +12,7 @@ answered from its first record instead of growing the log.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,16 +20,16 @@ from litestar.datastructures import State
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.audit import record
+from registry.audit import audit_event
 from registry.auth import Principal
 from registry.db.models import HubOutput, HubReprint
-from registry.db.types import utcnow
 from registry.hub.attestation import ATTRIBUTION_TYPE, HubSigner
 from registry.hub.errors import ReprintRefused
-from registry.hub.ledger import REPRINT, Ledger, digest_of_json
+from registry.hub.ledger import REPRINT, Ledger, Logged, digest_of_json
 from registry.hub.model_status import model_status
 from registry.hub.registration import terms_of
 from registry.hub.schemas import ReprintRequestBody
+from registry.tlog import Withdrawn
 from verifier.provenance.reprint_policy import ReprintPolicy
 from verifier.provenance.terms import ReprintRequest
 
@@ -64,25 +65,51 @@ def check_terms(policy: ReprintPolicy, output: HubOutput, use: dict[str, bool]) 
 
 
 async def record_reprint(
-    session: AsyncSession,
     ledger: Ledger,
     principal: Principal,
     match: Match,
     reprinter: str,
     use: dict[str, bool],
 ) -> HubReprint:
+    """Log the reprint and record it in one transaction; the same request again (same
+    image, reprinter and use) returns the earlier record and logs nothing."""
     output = match.output
-    earlier = await session.scalars(
-        select(HubReprint).where(
-            HubReprint.output_id == output.id,
-            HubReprint.image_digest == match.image_digest,
-            HubReprint.reprinter == reprinter,
+    made: list[HubReprint] = []
+
+    async def rows(writing: AsyncSession, logged: Logged) -> Sequence[object] | Withdrawn:
+        earlier = await writing.scalars(
+            select(HubReprint).where(
+                HubReprint.output_id == output.id,
+                HubReprint.image_digest == match.image_digest,
+                HubReprint.reprinter == reprinter,
+            )
         )
-    )
-    for reprint in earlier:
-        if reprint.use == use:
-            return reprint
-    logged = await ledger.append(
+        for reprint in earlier:
+            if reprint.use == use:
+                return Withdrawn(reprint)
+        made[:] = [
+            HubReprint(
+                output_id=output.id,
+                image_digest=match.image_digest,
+                via=match.via,
+                reprinter=reprinter,
+                use=use,
+                requested_by=principal.actor,
+                created_at=logged.integrated_time,
+                log_index=logged.index,
+                leaf_hash=logged.leaf_hash,
+            )
+        ]
+        audit = audit_event(
+            actor=principal.actor,
+            action="hub.reprint",
+            subject=f"image:{match.image_digest}",
+            namespace=output.namespace,
+            detail={"original": output.image_digest, "logIndex": logged.index, "via": match.via},
+        )
+        return [made[0], audit]
+
+    outcome = await ledger.append(
         REPRINT,
         {
             "image": match.image_digest,
@@ -92,30 +119,12 @@ async def record_reprint(
             "reprinter": reprinter,
             "use": digest_of_json(use),
         },
+        rows,
     )
-    reprint = HubReprint(
-        output_id=output.id,
-        image_digest=match.image_digest,
-        via=match.via,
-        reprinter=reprinter,
-        use=use,
-        requested_by=principal.actor,
-        created_at=utcnow(),
-        log_index=logged.index,
-        leaf_hash=logged.leaf_hash,
-    )
-    session.add(reprint)
-    await session.flush()
-    await record(
-        session,
-        actor=principal.actor,
-        action="hub.reprint",
-        subject=f"image:{match.image_digest}",
-        namespace=output.namespace,
-        detail={"original": output.image_digest, "logIndex": logged.index, "via": match.via},
-    )
-    await session.commit()
-    return reprint
+    if isinstance(outcome, Withdrawn):
+        earlier: HubReprint = outcome.value
+        return earlier
+    return made[0]
 
 
 async def attribution_statement(

@@ -22,7 +22,7 @@ from registry.tlog.errors import (
     LogUnavailable,
     TreeSizeOutOfRange,
 )
-from registry.tlog.log import MAX_ENTRIES_PER_PAGE, TransparencyLog
+from registry.tlog.log import MAX_ENTRIES_PER_PAGE, RowsFor, TransparencyLog, Withdrawn
 from registry.tlog.records import (
     ConsistencyProof,
     InclusionProof,
@@ -49,9 +49,11 @@ __all__ = [
     "LogSigner",
     "LogUnavailable",
     "Receipt",
+    "RowsFor",
     "SignedCheckpoint",
     "StoredEntry",
     "TransparencyLog",
     "TreeSizeOutOfRange",
+    "Withdrawn",
     "load_or_create_signer",
 ]

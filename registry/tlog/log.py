@@ -9,6 +9,13 @@ completes, and a checkpoint signed with the log key, in one transaction.
 Before appending, the writer checks that the stored right edge of the tree
 reproduces the last signed root; if not, it refuses every append (fail closed)
 rather than extend a tree its own checkpoints do not vouch for.
+
+A caller that records something *because* it logged it (the hub's registration
+row) passes ``rows=``: a callback run inside the batch transaction, before the
+entry is placed, that returns the rows to commit with the entry or
+:class:`Withdrawn` to append nothing (say, the image is registered already).
+Entry and rows then commit together or not at all, with one durable commit
+instead of two, and no orphan entry is left by a crash between them.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import event
@@ -73,10 +81,24 @@ def _full_sync(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """What a ``rows`` callback returns to append nothing; ``value`` goes back to the caller."""
+
+    value: Any
+
+
+#: Called in the batch transaction with the entry as it will be placed; returns the rows
+#: to commit with it (added by the log) or :class:`Withdrawn`. It may read through the
+#: session but must not add to it: a batch that is retried calls it again.
+RowsFor = Callable[[AsyncSession, LogEntry], Awaitable[Sequence[object] | Withdrawn]]
+
+
 @dataclass(slots=True)
 class _Pending:
     body: bytes
-    future: asyncio.Future[LogEntry]
+    future: asyncio.Future[LogEntry | Withdrawn]
+    rows: RowsFor | None = None
 
 
 class TransparencyLog:
@@ -181,6 +203,13 @@ class TransparencyLog:
 
     async def append(self, body: bytes) -> LogEntry:
         """Append ``body`` durably; returns once the batch holding it has committed."""
+        entry = await self.append_with_rows(body, None)
+        if isinstance(entry, Withdrawn):  # pragma: no cover - only a callback withdraws
+            raise AssertionError("an append without a rows callback was withdrawn")
+        return entry
+
+    async def append_with_rows(self, body: bytes, rows: RowsFor | None) -> LogEntry | Withdrawn:
+        """Append ``body`` and the rows ``rows`` returns in one transaction (see the module)."""
         if not body:
             raise EntryInvalid("an empty entry records nothing")
         if len(body) > self._max_entry_bytes:
@@ -189,8 +218,8 @@ class TransparencyLog:
             )
         if self._closed or self._writer is None:
             raise LogUnavailable("the transparency log is not running")
-        future: asyncio.Future[LogEntry] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(bytes(body), future))
+        future: asyncio.Future[LogEntry | Withdrawn] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Pending(bytes(body), future, rows))
         return await future
 
     async def _run_writer(self) -> None:
@@ -221,7 +250,7 @@ class TransparencyLog:
 
     async def _write(self, batch: list[_Pending]) -> None:
         try:
-            entries = await self._commit_with_retries([p.body for p in batch])
+            outcomes = await self._commit_with_retries(batch)
         except LogCorrupted as exc:
             for pending in batch:
                 if not pending.future.done():
@@ -235,14 +264,20 @@ class TransparencyLog:
                         LogUnavailable("the transparency log could not commit; retry later")
                     )
             return
-        for pending, entry in zip(batch, entries, strict=True):
-            if not pending.future.done():
-                pending.future.set_result(entry)
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            if pending.future.done():
+                continue
+            if isinstance(outcome, BaseException):
+                pending.future.set_exception(outcome)
+            else:
+                pending.future.set_result(outcome)
 
-    async def _commit_with_retries(self, bodies: list[bytes]) -> list[LogEntry]:
+    async def _commit_with_retries(
+        self, batch: list[_Pending]
+    ) -> list[LogEntry | Withdrawn | Exception]:
         for attempt in range(_RETRIES):
             try:
-                return await self._commit(bodies)
+                return await self._commit(batch)
             except (IntegrityError, DBAPIError):
                 # Another writer (a replica, or a lost SQLite race) moved the tree: reload.
                 self._frontier = None
@@ -251,8 +286,7 @@ class TransparencyLog:
                 await asyncio.sleep(0.01 * 2**attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _commit(self, bodies: list[bytes]) -> list[LogEntry]:
-        leaf_hashes = [hash_leaf(body) for body in bodies]
+    async def _commit(self, batch: list[_Pending]) -> list[LogEntry | Withdrawn | Exception]:
         async with self._write_sessionmaker() as session, session.begin():
             await store.lock_writer(session)
             latest = await store.latest_checkpoint(session)
@@ -263,12 +297,26 @@ class TransparencyLog:
                 frontier = await self._load_frontier(session, latest)
             frontier = frontier.copy()
             first_index = frontier.size
+            now = utcnow()
+            outcomes: list[LogEntry | Withdrawn | Exception] = []
+            bodies: list[bytes] = []
+            leaf_hashes: list[bytes] = []
+            for pending in batch:
+                entry = LogEntry(first_index + len(bodies), hash_leaf(pending.body), now)
+                outcome = await self._rows_for(session, pending, entry)
+                outcomes.append(outcome)
+                if outcome is entry:
+                    bodies.append(pending.body)
+                    leaf_hashes.append(entry.leaf_hash)
+            if not bodies:  # every caller withdrew or failed: the tree does not move
+                return outcomes
+            before = dict(zip(peak_nodes(first_index), (h for _, h in frontier.peaks), strict=True))
             nodes = frontier.append(leaf_hashes)
             root = frontier.root()
-            now = utcnow()
             checkpoint = SignedCheckpoint(
                 frontier.size, root, self._signer.checkpoint(frontier.size, root)
             )
+            outcomes = _with_receipts(outcomes, checkpoint, before, nodes)
             await store.insert_batch(
                 session,
                 first_index=first_index,
@@ -280,7 +328,27 @@ class TransparencyLog:
                 created_at=now,
             )
         self._frontier = frontier
-        return [LogEntry(first_index + i, h, now) for i, h in enumerate(leaf_hashes)]
+        return outcomes
+
+    @staticmethod
+    async def _rows_for(
+        session: AsyncSession, pending: _Pending, entry: LogEntry
+    ) -> LogEntry | Withdrawn | Exception:
+        """``entry`` if it is to be appended (its rows added to ``session``), else what the
+        caller gets instead. A callback's own failure fails only its caller; a database
+        error fails (and retries) the batch."""
+        if pending.rows is None:
+            return entry
+        try:
+            made = await pending.rows(session, entry)
+        except DBAPIError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - raised to its own caller, not swallowed
+            return exc
+        if isinstance(made, Withdrawn):
+            return made
+        session.add_all(made)
+        return entry
 
     async def _load_frontier(self, session: AsyncSession, latest: SignedCheckpoint) -> Frontier:
         stored = await store.load_nodes(session, peak_nodes(latest.tree_size))
@@ -396,3 +464,31 @@ class TransparencyLog:
         if not hmac.compare_digest(proof.root_hash, latest.root_hash):
             raise LogCorrupted(f"stored subtrees disagree with the checkpoint of {index}")
         return Receipt(index, proof.leaf_hash, latest, proof.hashes)
+
+
+def _with_receipts(
+    outcomes: list[LogEntry | Withdrawn | Exception],
+    checkpoint: SignedCheckpoint,
+    peaks_before: dict[tuple[int, int], bytes],
+    created: list[tuple[int, int, bytes]],
+) -> list[LogEntry | Withdrawn | Exception]:
+    """The batch's entries with their receipts against its checkpoint, from memory.
+
+    An entry's proof needs only subtrees that hold a leaf of this batch (completed by it,
+    so in ``created``) or lie wholly before it; those are peaks of the tree before the
+    batch. Should one be missing anyway, the entry goes without (``receipt()`` reads it).
+    """
+    known = dict(peaks_before)
+    known.update(((level, index), value) for level, index, value in created)
+    completed: list[LogEntry | Withdrawn | Exception] = []
+    for outcome in outcomes:
+        if isinstance(outcome, LogEntry):
+            try:
+                hashes = hash_ranges(inclusion_ranges(outcome.index, checkpoint.tree_size), known)
+            except KeyError:  # pragma: no cover - see above
+                hashes = None
+            if hashes is not None:
+                receipt = Receipt(outcome.index, outcome.leaf_hash, checkpoint, tuple(hashes))
+                outcome = replace(outcome, receipt=receipt)
+        completed.append(outcome)
+    return completed

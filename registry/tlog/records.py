@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
 class LogEntry:
-    """An appended entry: its position, leaf hash and the time its batch committed."""
+    """An appended entry: its position, leaf hash and the time its batch committed.
+
+    ``receipt`` is its receipt against the checkpoint its own batch signed, when the
+    writer could build it from the nodes it had in hand (else ask ``receipt()``).
+    """
 
     index: int
     leaf_hash: bytes
     integrated_time: datetime
+    receipt: Receipt | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
