@@ -52,8 +52,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_sync_engine(url: str, *, echo: bool = False) -> Engine:
-    engine = create_engine(sync_url(url), echo=echo, pool_pre_ping=True)
+def create_sync_engine(url: str, *, echo: bool = False, ping: bool = True) -> Engine:
+    """A synchronous engine; ``ping=False`` skips the liveness query on checkout (for a
+    caller that retries on a dropped connection anyway)."""
+    engine = create_engine(sync_url(url), echo=echo, pool_pre_ping=ping)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

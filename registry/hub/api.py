@@ -27,9 +27,9 @@ from registry.hub.c2pa_claims import c2pa_claim, c2pa_lineage
 from registry.hub.claims import claimed_model, latent_envelopes, manifest_claim
 from registry.hub.config import hub_of, ledger_of
 from registry.hub.errors import MalformedSubmission, NotRegistered
-from registry.hub.intake import ImagePart, read_submission
+from registry.hub.intake import ImagePart, media_type_of, read_image_body, read_submission
 from registry.hub.model_status import model_status
-from registry.hub.registration import register, terms_of
+from registry.hub.registration import Claim, register, terms_of
 from registry.hub.reprints import Match, attribution_statement, check_terms, record_reprint, use_of
 from registry.hub.schemas import (
     Attribution,
@@ -40,6 +40,7 @@ from registry.hub.schemas import (
     ReprintRequestBody,
     ReprintView,
 )
+from signing.provenance.c2pa_sign import C2PA_MIME_TYPES
 
 MANIFEST_PART = "manifest"
 LATENTS_PART = "latents"
@@ -66,10 +67,18 @@ class HubController(Controller):
         """multipart/form-data: ``manifest`` (DSSE envelope) and ``latents`` (JSON array of
         envelopes) with an optional ``image``; or an ``image`` carrying C2PA credentials,
         with ``latents`` unless the namespace's reprint rule sets ``c2pa_without_latents``.
-        201 for a new registration, 200 when the same claim was registered before."""
+        A C2PA image may also be the whole body (``Content-Type: image/png`` or
+        ``image/jpeg``), with no chain then. 201 for a new registration, 200 when the same
+        claim was registered before."""
         hub = hub_of(request.app.state)
         policy = hub.require_policy()
         _require_token(principal, "register an output")
+        media_type = media_type_of(request)
+        if media_type in C2PA_MIME_TYPES:
+            image = await read_image_body(request, media_type, hub.limits)
+            claim = await to_thread.run_sync(c2pa_claim, image, None, hub.trust_anchors_pem, policy)
+            principal.require(claim.namespace, Scope.PUSH, repository=claim.repository)
+            return await self._recorded(request, db_session, principal, claim)
         submission = await read_submission(
             request,
             allowed_fields=(MANIFEST_PART, LATENTS_PART),
@@ -93,6 +102,15 @@ class HubController(Controller):
                 c2pa_claim, submission.image, chain, hub.trust_anchors_pem, policy
             )
             principal.require(claim.namespace, Scope.PUSH, repository=claim.repository)
+        return await self._recorded(request, db_session, principal, claim)
+
+    async def _recorded(
+        self,
+        request: Request[Any, Any, State],
+        db_session: DbSession,
+        principal: Principal,
+        claim: Claim,
+    ) -> Response[Registration]:
         state = request.app.state
         output, logged = await register(db_session, state, ledger_of(state), principal, claim)
         receipt = await ledger_of(state).receipt(output.log_index, logged)

@@ -120,11 +120,44 @@ async def read_submission(
     return submission
 
 
+async def read_image_body(
+    request: Request[Any, Any, Any], media_type: str, limits: Limits
+) -> ImagePart:
+    """A raw image body (a C2PA registration sent as ``image/png`` or ``image/jpeg``), kept
+    in memory for validation; 413 before reading when ``Content-Length`` is over the limit,
+    or the moment the body passes it."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limits.image_bytes:
+        raise ImageTooLarge(
+            f"the image is {declared} bytes; images are limited to {limits.image_bytes} "
+            "bytes (CUSTODY_MAX_IMAGE_BYTES)"
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in body_chunks(request):
+        size += len(chunk)
+        if size > limits.image_bytes:
+            raise ImageTooLarge(
+                f"the image passed {limits.image_bytes} bytes (CUSTODY_MAX_IMAGE_BYTES)"
+            )
+        chunks.append(chunk)
+    if not size:
+        raise MalformedSubmission("the image body is empty")
+    return ImagePart.of(b"".join(chunks), media_type)
+
+
+def media_type_of(request: Request[Any, Any, Any]) -> str:
+    """The request's media type, without parameters."""
+    media_type, _ = multipart.parse_options_header(request.headers.get("content-type", ""))
+    return str(media_type)
+
+
 def _boundary(content_type: str) -> str:
     media_type, options = multipart.parse_options_header(content_type)
     if media_type != "multipart/form-data":
         raise UnsupportedMediaType(
-            f"send multipart/form-data (parts: manifest, latents, image), not {media_type or '-'}"
+            "send multipart/form-data (parts: manifest, latents, image), or a C2PA image "
+            f"as image/png or image/jpeg, not {media_type or '-'}"
         )
     boundary = str(options.get("boundary", ""))
     if not boundary or len(boundary) > 70:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from registry.hub.errors import HubUnavailable
 from registry.tlog import LogEntry, RowsFor, Withdrawn
@@ -51,7 +51,7 @@ class Logged:
 
 
 #: What a ``rows`` callback of :meth:`Ledger.append` returns.
-Rows = Awaitable[Sequence[object] | Withdrawn]
+Rows = Sequence[object] | Withdrawn
 
 
 def entry_body(kind: str, fields: dict[str, Any]) -> bytes:
@@ -78,14 +78,15 @@ class Ledger:
         return self._log
 
     async def append(
-        self, kind: str, fields: dict[str, Any], rows: Callable[[AsyncSession, Logged], Rows]
+        self, kind: str, fields: dict[str, Any], rows: Callable[[Session, Logged], Rows]
     ) -> Logged | Withdrawn:
         """Log an entry and commit the rows ``rows`` makes for it in the same transaction;
-        or, if ``rows`` returns :class:`Withdrawn`, log nothing and return that."""
+        or, if ``rows`` returns :class:`Withdrawn`, log nothing and return that. ``rows``
+        runs on the log's writer thread, with a synchronous session."""
         body = entry_body(kind, fields)
 
-        async def rows_for(session: AsyncSession, entry: LogEntry) -> Sequence[object] | Withdrawn:
-            return await rows(
+        def rows_for(session: Session, entry: LogEntry) -> Rows:
+            return rows(
                 session, Logged(entry.index, entry.leaf_hash.hex(), entry.integrated_time, body)
             )
 

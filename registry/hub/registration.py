@@ -12,19 +12,19 @@ is decided there, and the loser appends nothing and gets the winner's answer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from litestar.datastructures import State
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from registry.audit import audit_event
 from registry.auth import Principal
 from registry.db.models import AuditEvent, HubOutput
-from registry.hub import records
 from registry.hub.errors import DuplicateRegistration, Rejected
-from registry.hub.ledger import REGISTRATION, Ledger, Logged
+from registry.hub.ledger import REGISTRATION, Ledger, Logged, Rows
 from registry.hub.model_status import model_status
 from registry.tlog import Withdrawn
 
@@ -77,8 +77,9 @@ async def register(
     await require_verified_model(session, state, claim)
     made: list[HubOutput] = []
 
-    async def rows(writing: AsyncSession, logged: Logged) -> Sequence[object] | Withdrawn:
-        existing = await records.output_by_image(writing, claim.image_digest)
+    def rows(writing: Session, logged: Logged) -> Rows:
+        query = select(HubOutput).where(HubOutput.image_digest == claim.image_digest)
+        existing = writing.scalar(query)
         if existing is not None:
             return Withdrawn(_same_or_conflict(existing, claim))
         made[:] = [_output_row(claim, principal, logged)]  # a retried batch calls again

@@ -12,20 +12,20 @@ answered from its first record instead of growing the log.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from litestar.datastructures import State
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from registry.audit import audit_event
 from registry.auth import Principal
 from registry.db.models import HubOutput, HubReprint
 from registry.hub.attestation import ATTRIBUTION_TYPE, HubSigner
 from registry.hub.errors import ReprintRefused
-from registry.hub.ledger import REPRINT, Ledger, Logged, digest_of_json
+from registry.hub.ledger import REPRINT, Ledger, Logged, Rows, digest_of_json
 from registry.hub.model_status import model_status
 from registry.hub.registration import terms_of
 from registry.hub.schemas import ReprintRequestBody
@@ -76,8 +76,8 @@ async def record_reprint(
     output = match.output
     made: list[HubReprint] = []
 
-    async def rows(writing: AsyncSession, logged: Logged) -> Sequence[object] | Withdrawn:
-        earlier = await writing.scalars(
+    def rows(writing: Session, logged: Logged) -> Rows:
+        earlier = writing.scalars(
             select(HubReprint).where(
                 HubReprint.output_id == output.id,
                 HubReprint.image_digest == match.image_digest,

@@ -1,7 +1,9 @@
 """SQL for the log: the only module that reads or writes the tlog tables.
 
 Rows are only ever inserted; reads are point lookups by primary key (nodes,
-checkpoints, entries) or by the leaf-hash index.
+checkpoints, entries) or by the leaf-hash index. The writer works through a
+synchronous session on its own thread (see :mod:`registry.tlog.log`); readers
+use the service's async sessions (``read_*``). Both share the statements here.
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Row, Select, Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from registry.db.models import TlogCheckpoint, TlogEntry, TlogNode
 from registry.tlog.records import SignedCheckpoint, StoredEntry
@@ -29,25 +32,33 @@ _INDEX_MASK = (1 << _LEVEL_SHIFT) - 1
 _CHUNK = 500
 
 
-async def lock_writer(session: AsyncSession) -> None:
+def lock_writer(session: Session) -> None:
     """Serialise log writers across processes for this transaction (PostgreSQL).
 
     SQLite has one writer at a time anyway; a lost race there surfaces as a
     primary-key or busy error and the batch is retried on fresh state.
     """
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITER_LOCK})
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITER_LOCK})
 
 
-async def latest_checkpoint(session: AsyncSession) -> SignedCheckpoint | None:
-    row = (
-        await session.execute(
-            select(TlogCheckpoint.tree_size, TlogCheckpoint.root_hash, TlogCheckpoint.note)
-            .order_by(TlogCheckpoint.tree_size.desc())
-            .limit(1)
-        )
-    ).first()
+_LATEST = (
+    select(TlogCheckpoint.tree_size, TlogCheckpoint.root_hash, TlogCheckpoint.note)
+    .order_by(TlogCheckpoint.tree_size.desc())
+    .limit(1)
+)
+
+
+def _checkpoint(row: Row[int, bytes, str] | None) -> SignedCheckpoint | None:
     return None if row is None else SignedCheckpoint(row[0], bytes(row[1]), row[2])
+
+
+def latest_checkpoint(session: Session) -> SignedCheckpoint | None:
+    return _checkpoint(session.execute(_LATEST).first())
+
+
+async def read_latest_checkpoint(session: AsyncSession) -> SignedCheckpoint | None:
+    return _checkpoint((await session.execute(_LATEST)).first())
 
 
 def node_key(level: int, index: int) -> int:
@@ -55,23 +66,40 @@ def node_key(level: int, index: int) -> int:
     return level << _LEVEL_SHIFT | index
 
 
-async def load_nodes(session: AsyncSession, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
-    """The stored hashes of ``ids``: primary-key lookups, one query per chunk."""
+def _node_queries(ids: Iterable[NodeId]) -> list[Select[int, bytes]]:
+    """Primary-key lookups of ``ids``, one query per chunk."""
     keys = sorted({node_key(level, index) for level, index in ids})
-    found: dict[NodeId, bytes] = {}
-    for start in range(0, len(keys), _CHUNK):
-        rows = await session.execute(
-            select(TlogNode.node_id, TlogNode.hash).where(
-                TlogNode.node_id.in_(keys[start : start + _CHUNK])
-            )
+    return [
+        select(TlogNode.node_id, TlogNode.hash).where(
+            TlogNode.node_id.in_(keys[start : start + _CHUNK])
         )
-        for key, value in rows:
-            found[(key >> _LEVEL_SHIFT, key & _INDEX_MASK)] = bytes(value)
+        for start in range(0, len(keys), _CHUNK)
+    ]
+
+
+def _found(rows: Iterable[Row[int, bytes]], into: dict[NodeId, bytes]) -> None:
+    for key, value in rows:
+        into[(key >> _LEVEL_SHIFT, key & _INDEX_MASK)] = bytes(value)
+
+
+def load_nodes(session: Session, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
+    """The stored hashes of ``ids``."""
+    found: dict[NodeId, bytes] = {}
+    for query in _node_queries(ids):
+        _found(session.execute(query), found)
     return found
 
 
-async def insert_batch(
-    session: AsyncSession,
+async def read_nodes(session: AsyncSession, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
+    """The stored hashes of ``ids``."""
+    found: dict[NodeId, bytes] = {}
+    for query in _node_queries(ids):
+        _found(await session.execute(query), found)
+    return found
+
+
+def insert_batch(
+    session: Session,
     *,
     first_index: int,
     leaf_hashes: Sequence[bytes],
@@ -87,9 +115,9 @@ async def insert_batch(
     ]
     node_rows = [{"node_id": node_key(level, i), "hash": value} for level, i, value in nodes]
     # executemany: SQLAlchemy batches these itself within each driver's limits.
-    await session.execute(insert(_ENTRIES), entries)
-    await session.execute(insert(_NODES), node_rows)
-    await session.execute(
+    session.execute(insert(_ENTRIES), entries)
+    session.execute(insert(_NODES), node_rows)
+    session.execute(
         insert(_CHECKPOINTS),
         [
             {

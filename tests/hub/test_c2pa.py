@@ -15,7 +15,13 @@ from litestar.testing import TestClient
 from registry import create_app
 from registry.settings import Settings
 from signing.provenance.c2pa_sign import TRAINED_ALGORITHMIC_MEDIA, sign_c2pa
-from tests.hub.conftest import generate, png, push_version, write_reprint_policy
+from tests.hub.conftest import (
+    MAX_IMAGE_BYTES,
+    generate,
+    png,
+    push_version,
+    write_reprint_policy,
+)
 from tests.provenance.pki import C2paPki, make_c2pa_pki, png_chunk, png_chunks, png_from
 from tests.registry.helpers import bearer, sha256_digest
 from tests.registry.oci_client import Oci
@@ -280,3 +286,83 @@ def test_on_the_creators_word_the_model_and_creator_are_still_checked(
     response = _register(creator_word_hub, pusher, signed, None)
     assert response.status_code == 422, response.text
     assert response.json()["check"] == "untrusted-creator"
+
+
+def _register_raw(hub, headers, image: bytes, media_type: str = PNG, **extra):  # type: ignore[no-untyped-def]
+    return hub.post(
+        "/api/v1/outputs", content=image, headers={**headers, "content-type": media_type, **extra}
+    )
+
+
+def test_a_credentialed_image_can_be_the_whole_body(creator_word_hub, pki, keys, model, pusher):
+    credentialed, gen = _credentialed(pki, keys, model, seed=50)
+    response = _register_raw(creator_word_hub, pusher, credentialed)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["image_digest"] == sha256_digest(credentialed) and body["kind"] == "c2pa"
+    view = creator_word_hub.get(f"/api/v1/outputs/{sha256_digest(credentialed)}").json()
+    assert view["chain"]["renderedImage"] == gen.digest
+    # Sent again, as multipart this time: the same claim, so the same registration (200).
+    again = _register(creator_word_hub, pusher, credentialed, None)
+    assert again.status_code == 200, again.text
+    assert again.json()["log_index"] == body["log_index"]
+    jpeg_gen = generate(keys, model, image=_jpeg(seed=51))
+    jpeg = sign_c2pa(jpeg_gen.image, "image/jpeg", pki.signer(), model_reference=model,
+                     output_manifest=jpeg_gen.manifest)  # fmt: skip
+    assert _register_raw(creator_word_hub, pusher, jpeg, "image/jpeg").status_code == 201
+
+
+def test_a_raw_body_is_checked_like_a_part(creator_word_hub, c2pa_hub, pki, keys, model, pusher):
+    credentialed, _ = _credentialed(pki, keys, model, seed=52)
+    # The namespace must allow registration without the chain.
+    refused = _register_raw(c2pa_hub, pusher, credentialed)
+    assert refused.status_code == 422 and refused.json()["check"] == "latent-chain-required"
+    # A pixel changed after signing.
+    manifest_chunk = next(c for c in png_chunks(credentialed) if c[0] == b"caBX")
+    repainted = png_chunks(png(seed=99, size=32))
+    tampered = png_from([repainted[0], manifest_chunk, *repainted[1:]])
+    response = _register_raw(creator_word_hub, pusher, tampered)
+    assert response.status_code == 422, response.text
+    assert "assertion.dataHash.mismatch" in response.text
+    # A signer not on the trust list.
+    gen = generate(keys, model, image=png(seed=53, size=32))
+    foreign = sign_c2pa(gen.image, PNG, make_c2pa_pki("es256").signer(), model_reference=model,
+                        output_manifest=gen.manifest)  # fmt: skip
+    response = _register_raw(creator_word_hub, pusher, foreign)
+    assert response.status_code == 422 and response.json()["check"] == "c2pa-untrusted-signer"
+    # Not the type it says.
+    response = _register_raw(creator_word_hub, pusher, credentialed, "image/jpeg")
+    assert response.status_code == 400 and response.json()["reason"] == "c2pa-input-invalid"
+    # Anonymous callers are refused before anything is read.
+    assert _register_raw(creator_word_hub, {}, credentialed).status_code == 401
+    assert creator_word_hub.get(f"/api/v1/outputs/{sha256_digest(tampered)}").status_code == 404
+
+
+def test_a_raw_body_is_bounded_and_may_be_chunked(creator_word_hub, pki, keys, model, pusher):
+    credentialed, _ = _credentialed(pki, keys, model, seed=54)
+
+    def chunked(data: bytes, step: int = 1000):  # no Content-Length: httpx sends it chunked
+        for start in range(0, len(data), step):
+            yield data[start : start + step]
+
+    headers = {**pusher, "content-type": PNG}
+    response = creator_word_hub.post(
+        "/api/v1/outputs", content=chunked(credentialed), headers=headers
+    )
+    assert response.status_code == 201, response.text
+    huge = b"\x89PNG\r\n\x1a\n" + b"\0" * (MAX_IMAGE_BYTES + 1)
+    response = _register_raw(creator_word_hub, pusher, huge)
+    assert response.status_code == 413 and response.json()["check"] == "size"
+    response = creator_word_hub.post("/api/v1/outputs", content=chunked(huge), headers=headers)
+    assert response.status_code == 413 and response.json()["check"] == "size"
+    assert response.headers["content-type"].startswith("application/problem+json")
+    response = _register_raw(creator_word_hub, pusher, b"")
+    assert response.status_code == 400
+
+
+def _jpeg(seed: int) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (32, 32), (seed, 90, 200)).save(out, format="JPEG")
+    return out.getvalue()

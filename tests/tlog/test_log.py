@@ -207,10 +207,12 @@ def test_appends_commit_durably(database_url, key_path):
     """A lost commit after power failure would let the log re-sign a size over other entries."""
 
     async def work() -> str:
-        async with open_log(database_url, key_path) as tlog, tlog._write_sessionmaker() as session:
-            if database_url.startswith("sqlite"):
-                return str((await session.execute(text("PRAGMA synchronous"))).scalar_one())
-            return str((await session.execute(text("SHOW synchronous_commit"))).scalar_one())
+        async with open_log(database_url, key_path) as tlog:
+            assert tlog._writer_engine is not None
+            with tlog._writer_engine.connect() as connection:
+                if database_url.startswith("sqlite"):
+                    return str(connection.execute(text("PRAGMA synchronous")).scalar_one())
+                return str(connection.execute(text("SHOW synchronous_commit")).scalar_one())
 
     assert asyncio.run(work()) in {"2", "on"}  # SQLite FULL; PostgreSQL's durable default
 

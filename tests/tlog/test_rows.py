@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from registry.audit import audit_event
 from registry.db.engine import create_sync_engine
@@ -35,8 +35,8 @@ def _counts(database_url: str, subject: str) -> tuple[int, int]:
 def _once(subject: str):  # type: ignore[no-untyped-def]
     """Rows for an audit event about ``subject``, unless one is already recorded."""
 
-    async def rows(session: AsyncSession, entry: LogEntry) -> Sequence[object] | Withdrawn:
-        found = await session.scalar(select(AuditEvent).where(AuditEvent.subject == subject))
+    def rows(session: Session, entry: LogEntry) -> Sequence[object] | Withdrawn:
+        found = session.scalar(select(AuditEvent).where(AuditEvent.subject == subject))
         if found is not None:
             return Withdrawn(found.detail["logIndex"])
         return [
@@ -68,7 +68,7 @@ def test_rows_commit_with_their_entry_and_a_second_claim_withdraws_even_in_one_b
 
 
 def test_a_callback_that_fails_fails_only_its_caller(database_url, key_path):
-    async def refuse(session: AsyncSession, entry: LogEntry) -> Sequence[object]:
+    def refuse(session: Session, entry: LogEntry) -> Sequence[object]:
         raise ValueError("not this one")
 
     async def work() -> tuple[object, object]:
@@ -87,7 +87,7 @@ def test_a_callback_that_fails_fails_only_its_caller(database_url, key_path):
 
 
 def test_rows_the_database_refuses_leave_neither_rows_nor_entry(database_url, key_path):
-    async def broken(session: AsyncSession, entry: LogEntry) -> Sequence[object]:
+    def broken(session: Session, entry: LogEntry) -> Sequence[object]:
         event = audit_event(actor="t", action="t", subject="image:d")
         event.actor = None  # type: ignore[assignment]  # NOT NULL: the commit fails
         return [event]
