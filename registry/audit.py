@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.db.models import AuditEvent
@@ -22,27 +22,41 @@ async def record(
 ) -> None:
     """Add an audit event to the current transaction (committed with the write)."""
     session.add(
-        audit_event(actor=actor, action=action, subject=subject, namespace=namespace, detail=detail)
+        AuditEvent(
+            **_values(
+                actor=actor, action=action, subject=subject, namespace=namespace, detail=detail
+            )
+        )
     )
 
 
-def audit_event(
+def audit_row(
     *,
     actor: str,
     action: str,
     subject: str,
     namespace: str | None = None,
     detail: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """An audit event row, for a caller that commits it in a transaction of its own choosing."""
-    return AuditEvent(
-        occurred_at=utcnow(),
-        actor=actor,
-        action=action,
-        namespace=namespace,
-        subject=subject,
-        detail=detail or {},
+) -> tuple[Table, dict[str, Any]]:
+    """An audit event as ``(table, values)``, for a writer that inserts it in its own Core
+    transaction (the transparency log's, see ``registry.tlog``)."""
+    table: Table = AuditEvent.__table__  # type: ignore[assignment]
+    return table, _values(
+        actor=actor, action=action, subject=subject, namespace=namespace, detail=detail
     )
+
+
+def _values(
+    *, actor: str, action: str, subject: str, namespace: str | None, detail: dict[str, Any] | None
+) -> dict[str, Any]:
+    return {
+        "occurred_at": utcnow(),
+        "actor": actor,
+        "action": action,
+        "namespace": namespace,
+        "subject": subject,
+        "detail": detail or {},
+    }
 
 
 async def list_events(

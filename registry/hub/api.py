@@ -206,7 +206,7 @@ class HubController(Controller):
         use = use_of(body, match.via)
         check_terms(policy, match.output, use)
         ledger = ledger_of(request.app.state)
-        reprint = await record_reprint(ledger, principal, match, body.reprinter, use)
+        reprint = await record_reprint(db_session, ledger, principal, match, body.reprinter, use)
         statement = await attribution_statement(
             db_session, request.app.state, hub.signer, match.output, reprint
         )

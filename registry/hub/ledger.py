@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from registry.hub.errors import HubUnavailable
-from registry.tlog import LogEntry, RowsFor, Withdrawn
+from registry.tlog import LogEntry, NewRow, RowsFor, Withdrawn
 
 REGISTRATION = "https://custody.invalid/hub/registration/v1"
 REPRINT = "https://custody.invalid/hub/reprint/v1"
@@ -51,7 +51,7 @@ class Logged:
 
 
 #: What a ``rows`` callback of :meth:`Ledger.append` returns.
-Rows = Sequence[object] | Withdrawn
+Rows = Sequence[NewRow] | Withdrawn
 
 
 def entry_body(kind: str, fields: dict[str, Any]) -> bytes:
@@ -78,16 +78,16 @@ class Ledger:
         return self._log
 
     async def append(
-        self, kind: str, fields: dict[str, Any], rows: Callable[[Session, Logged], Rows]
+        self, kind: str, fields: dict[str, Any], rows: Callable[[Connection, Logged], Rows]
     ) -> Logged | Withdrawn:
         """Log an entry and commit the rows ``rows`` makes for it in the same transaction;
         or, if ``rows`` returns :class:`Withdrawn`, log nothing and return that. ``rows``
-        runs on the log's writer thread, with a synchronous session."""
+        runs on the log's writer thread, with a synchronous Core connection."""
         body = entry_body(kind, fields)
 
-        def rows_for(session: Session, entry: LogEntry) -> Rows:
+        def rows_for(connection: Connection, entry: LogEntry) -> Rows:
             return rows(
-                session, Logged(entry.index, entry.leaf_hash.hex(), entry.integrated_time, body)
+                connection, Logged(entry.index, entry.leaf_hash.hex(), entry.integrated_time, body)
             )
 
         outcome: LogEntry | Withdrawn = await self._require().append_with_rows(body, rows_for)

@@ -16,17 +16,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from litestar.datastructures import State
-from sqlalchemy import select
+from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
-from registry.audit import audit_event
+from registry.audit import audit_row
 from registry.auth import Principal
-from registry.db.models import AuditEvent, HubOutput
+from registry.db.models import HubOutput
+from registry.hub import records
 from registry.hub.errors import DuplicateRegistration, Rejected
 from registry.hub.ledger import REGISTRATION, Ledger, Logged, Rows
 from registry.hub.model_status import model_status
-from registry.tlog import Withdrawn
+from registry.tlog import NewRow, Withdrawn
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +69,13 @@ async def require_verified_model(session: AsyncSession, state: State, claim: Cla
         )
 
 
+_OUTPUTS: Table = HubOutput.__table__  # type: ignore[assignment]
+#: An earlier registration of the image (a constant statement: compiled once).
+_EARLIER = select(HubOutput.claim_digest, HubOutput.log_index, HubOutput.creator).where(
+    HubOutput.image_digest == bindparam("image")
+)
+
+
 async def register(
     session: AsyncSession, state: State, ledger: Ledger, principal: Principal, claim: Claim
 ) -> tuple[HubOutput, Logged | None]:
@@ -77,13 +84,14 @@ async def register(
     await require_verified_model(session, state, claim)
     made: list[HubOutput] = []
 
-    def rows(writing: Session, logged: Logged) -> Rows:
-        query = select(HubOutput).where(HubOutput.image_digest == claim.image_digest)
-        existing = writing.scalar(query)
-        if existing is not None:
-            return Withdrawn(_same_or_conflict(existing, claim))
-        made[:] = [_output_row(claim, principal, logged)]  # a retried batch calls again
-        return [made[0], _audit_row(claim, principal, logged)]
+    def rows(writing: Connection, logged: Logged) -> Rows:
+        earlier = writing.execute(_EARLIER, {"image": claim.image_digest}).first()
+        if earlier is not None:
+            _same_or_conflict(earlier.claim_digest, earlier.log_index, earlier.creator, claim)
+            return Withdrawn(None)
+        values = _output_values(claim, principal, logged)
+        made[:] = [HubOutput(**values)]  # what the answer shows; a retried batch calls again
+        return [(_OUTPUTS, values), _audit(claim, principal, logged)]
 
     outcome = await ledger.append(
         REGISTRATION,
@@ -98,34 +106,36 @@ async def register(
         rows,
     )
     if isinstance(outcome, Withdrawn):
-        earlier: HubOutput = outcome.value
-        return earlier, None
+        existing = await records.output_by_image(session, claim.image_digest)
+        if existing is None:  # pragma: no cover - rows are never deleted
+            raise AssertionError(f"{claim.image_digest} was registered but is not found")
+        return existing, None
     return made[0], outcome
 
 
-def _output_row(claim: Claim, principal: Principal, logged: Logged) -> HubOutput:
-    return HubOutput(
-        image_digest=claim.image_digest,
-        kind=claim.kind,
-        claim_digest=claim.claim_digest,
-        namespace=claim.namespace,
-        model=claim.repository,
-        model_digest=claim.model_digest,
-        creator=claim.creator,
-        license=claim.license,
-        terms={"terms": claim.terms, "ingredients": claim.ingredients},
-        chain=claim.chain,
-        c2pa_label=claim.c2pa_label,
-        image_checked=claim.image_checked,
-        registered_by=principal.actor,
-        registered_at=logged.integrated_time,
-        log_index=logged.index,
-        leaf_hash=logged.leaf_hash,
-    )
+def _output_values(claim: Claim, principal: Principal, logged: Logged) -> dict[str, Any]:
+    return {
+        "image_digest": claim.image_digest,
+        "kind": claim.kind,
+        "claim_digest": claim.claim_digest,
+        "namespace": claim.namespace,
+        "model": claim.repository,
+        "model_digest": claim.model_digest,
+        "creator": claim.creator,
+        "license": claim.license,
+        "terms": {"terms": claim.terms, "ingredients": claim.ingredients},
+        "chain": claim.chain,
+        "c2pa_label": claim.c2pa_label,
+        "image_checked": claim.image_checked,
+        "registered_by": principal.actor,
+        "registered_at": logged.integrated_time,
+        "log_index": logged.index,
+        "leaf_hash": logged.leaf_hash,
+    }
 
 
-def _audit_row(claim: Claim, principal: Principal, logged: Logged) -> AuditEvent:
-    return audit_event(
+def _audit(claim: Claim, principal: Principal, logged: Logged) -> NewRow:
+    return audit_row(
         actor=principal.actor,
         action="hub.register",
         subject=f"image:{claim.image_digest}",
@@ -134,14 +144,13 @@ def _audit_row(claim: Claim, principal: Principal, logged: Logged) -> AuditEvent
     )
 
 
-def _same_or_conflict(existing: HubOutput, claim: Claim) -> HubOutput:
-    if existing.claim_digest == claim.claim_digest:
-        return existing
-    raise DuplicateRegistration(
-        f"{claim.image_digest} was registered first at log index {existing.log_index} "
-        f"by {existing.creator} with another claim",
-        extra={"logIndex": existing.log_index},
-    )
+def _same_or_conflict(claim_digest: str, log_index: int, creator: str, claim: Claim) -> None:
+    if claim_digest != claim.claim_digest:
+        raise DuplicateRegistration(
+            f"{claim.image_digest} was registered first at log index {log_index} "
+            f"by {creator} with another claim",
+            extra={"logIndex": log_index},
+        )
 
 
 def terms_of(output: HubOutput) -> list[str]:

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar.datastructures import State
-from sqlalchemy import select
+from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
-from registry.audit import audit_event
+from registry.audit import audit_row
 from registry.auth import Principal
 from registry.db.models import HubOutput, HubReprint
 from registry.hub.attestation import ATTRIBUTION_TYPE, HubSigner
@@ -64,7 +63,17 @@ def check_terms(policy: ReprintPolicy, output: HubOutput, use: dict[str, bool]) 
         )
 
 
+_REPRINTS: Table = HubReprint.__table__  # type: ignore[assignment]
+#: Earlier reprints of the same image by the same party (a constant statement).
+_EARLIER = select(HubReprint.id, HubReprint.use).where(
+    HubReprint.output_id == bindparam("output"),
+    HubReprint.image_digest == bindparam("image"),
+    HubReprint.reprinter == bindparam("reprinter"),
+)
+
+
 async def record_reprint(
+    session: AsyncSession,
     ledger: Ledger,
     principal: Principal,
     match: Match,
@@ -76,38 +85,34 @@ async def record_reprint(
     output = match.output
     made: list[HubReprint] = []
 
-    def rows(writing: Session, logged: Logged) -> Rows:
-        earlier = writing.scalars(
-            select(HubReprint).where(
-                HubReprint.output_id == output.id,
-                HubReprint.image_digest == match.image_digest,
-                HubReprint.reprinter == reprinter,
-            )
+    def rows(writing: Connection, logged: Logged) -> Rows:
+        earlier = writing.execute(
+            _EARLIER,
+            {"output": output.id, "image": match.image_digest, "reprinter": reprinter},
         )
-        for reprint in earlier:
-            if reprint.use == use:
-                return Withdrawn(reprint)
-        made[:] = [
-            HubReprint(
-                output_id=output.id,
-                image_digest=match.image_digest,
-                via=match.via,
-                reprinter=reprinter,
-                use=use,
-                requested_by=principal.actor,
-                created_at=logged.integrated_time,
-                log_index=logged.index,
-                leaf_hash=logged.leaf_hash,
-            )
-        ]
-        audit = audit_event(
+        for reprint_id, earlier_use in earlier:
+            if earlier_use == use:
+                return Withdrawn(reprint_id)
+        values = {
+            "output_id": output.id,
+            "image_digest": match.image_digest,
+            "via": match.via,
+            "reprinter": reprinter,
+            "use": use,
+            "requested_by": principal.actor,
+            "created_at": logged.integrated_time,
+            "log_index": logged.index,
+            "leaf_hash": logged.leaf_hash,
+        }
+        made[:] = [HubReprint(**values)]  # what the answer shows; a retried batch calls again
+        audit = audit_row(
             actor=principal.actor,
             action="hub.reprint",
             subject=f"image:{match.image_digest}",
             namespace=output.namespace,
             detail={"original": output.image_digest, "logIndex": logged.index, "via": match.via},
         )
-        return [made[0], audit]
+        return [(_REPRINTS, values), audit]
 
     outcome = await ledger.append(
         REPRINT,
@@ -122,7 +127,9 @@ async def record_reprint(
         rows,
     )
     if isinstance(outcome, Withdrawn):
-        earlier: HubReprint = outcome.value
+        earlier = await session.get(HubReprint, outcome.value)
+        if earlier is None:  # pragma: no cover - rows are never deleted
+            raise AssertionError(f"reprint {outcome.value} was recorded but is not found")
         return earlier
     return made[0]
 

@@ -22,7 +22,7 @@ from registry.tlog.errors import (
     LogUnavailable,
     TreeSizeOutOfRange,
 )
-from registry.tlog.log import MAX_ENTRIES_PER_PAGE, RowsFor, TransparencyLog, Withdrawn
+from registry.tlog.log import MAX_ENTRIES_PER_PAGE, NewRow, RowsFor, TransparencyLog, Withdrawn
 from registry.tlog.records import (
     ConsistencyProof,
     InclusionProof,
@@ -48,6 +48,7 @@ __all__ = [
     "LogRequestInvalid",
     "LogSigner",
     "LogUnavailable",
+    "NewRow",
     "Receipt",
     "RowsFor",
     "SignedCheckpoint",

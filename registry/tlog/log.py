@@ -26,15 +26,15 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, Insert, Table, event, insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
 
 from registry.db.engine import create_sync_engine
 from registry.db.models import TlogCheckpoint
@@ -93,11 +93,15 @@ class Withdrawn:
     value: Any
 
 
+#: A row to insert with an entry: its table and its values.
+NewRow = tuple[Table, Mapping[str, Any]]
+
 #: Called on the writer's thread, in the batch transaction, with the entry as it will be
-#: placed; returns the rows to commit with it (added by the log) or :class:`Withdrawn`. It
-#: may read through the (synchronous) session but must not add to it: a batch that is
-#: retried calls it again. It must not touch the event loop.
-RowsFor = Callable[[Session, LogEntry], Sequence[object] | Withdrawn]
+#: placed; returns the rows to insert with it (inserted by the log, in order) or
+#: :class:`Withdrawn`. It may read through the (synchronous, Core) connection but must not
+#: write: a batch that is retried calls it again, and a callback that raises must leave
+#: nothing behind. It must not touch the event loop.
+RowsFor = Callable[[Connection, LogEntry], Sequence[NewRow] | Withdrawn]
 
 
 @dataclass(slots=True)
@@ -301,14 +305,14 @@ class TransparencyLog:
         """One batch, one transaction (on the writer's thread)."""
         if self._writer_engine is None:
             raise LogUnavailable("the transparency log is not running")
-        with Session(self._writer_engine, expire_on_commit=False) as session, session.begin():
-            store.lock_writer(session)
-            latest = store.latest_checkpoint(session)
+        with self._writer_engine.begin() as connection:
+            store.lock_writer(connection)
+            latest = store.latest_checkpoint(connection)
             if latest is None:
                 raise LogCorrupted("the log has no signed checkpoint, not even the empty one")
             frontier = self._frontier
             if frontier is None or frontier.size != latest.tree_size:
-                frontier = self._load_frontier(session, latest)
+                frontier = self._load_frontier(connection, latest)
             frontier = frontier.copy()
             first_index = frontier.size
             now = utcnow()
@@ -317,7 +321,7 @@ class TransparencyLog:
             leaf_hashes: list[bytes] = []
             for pending in batch:
                 entry = LogEntry(first_index + len(bodies), hash_leaf(pending.body), now)
-                outcome = self._rows_for(session, pending, entry)
+                outcome = self._rows_for(connection, pending, entry)
                 outcomes.append(outcome)
                 if outcome is entry:
                     bodies.append(pending.body)
@@ -332,7 +336,7 @@ class TransparencyLog:
             )
             outcomes = _with_receipts(outcomes, checkpoint, before, nodes)
             store.insert_batch(
-                session,
+                connection,
                 first_index=first_index,
                 leaf_hashes=leaf_hashes,
                 bodies=bodies,
@@ -346,27 +350,28 @@ class TransparencyLog:
 
     @staticmethod
     def _rows_for(
-        session: Session, pending: _Pending, entry: LogEntry
+        connection: Connection, pending: _Pending, entry: LogEntry
     ) -> LogEntry | Withdrawn | Exception:
-        """``entry`` if it is to be appended (its rows added to ``session``), else what the
+        """``entry`` if it is to be appended (its rows written), else what the
         caller gets instead. A callback's own failure fails only its caller; a database
         error fails (and retries) the batch."""
         if pending.rows is None:
             return entry
         try:
-            made = pending.rows(session, entry)
+            made = pending.rows(connection, entry)
         except DBAPIError:
             raise
         except Exception as exc:  # noqa: BLE001 - raised to its own caller, not swallowed
             return exc
         if isinstance(made, Withdrawn):
             return made
-        session.add_all(made)
+        for table, values in made:
+            connection.execute(_insert_into(table), [values])
         return entry
 
     @staticmethod
-    def _load_frontier(session: Session, latest: SignedCheckpoint) -> Frontier:
-        stored = store.load_nodes(session, peak_nodes(latest.tree_size))
+    def _load_frontier(connection: Connection, latest: SignedCheckpoint) -> Frontier:
+        stored = store.load_nodes(connection, peak_nodes(latest.tree_size))
         try:
             frontier = Frontier.from_stored(latest.tree_size, stored)
         except KeyError:
@@ -507,3 +512,9 @@ def _with_receipts(
                 outcome = replace(outcome, receipt=receipt)
         completed.append(outcome)
     return completed
+
+
+@cache
+def _insert_into(table: Table) -> Insert:
+    """One statement object per table, so SQLAlchemy's compiled cache is hit every time."""
+    return insert(table)

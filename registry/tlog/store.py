@@ -2,7 +2,7 @@
 
 Rows are only ever inserted; reads are point lookups by primary key (nodes,
 checkpoints, entries) or by the leaf-hash index. The writer works through a
-synchronous session on its own thread (see :mod:`registry.tlog.log`); readers
+synchronous Core connection on its own thread (see :mod:`registry.tlog.log`); readers
 use the service's async sessions (``read_*``). Both share the statements here.
 """
 
@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, Select, Table, insert, select, text
+from sqlalchemy import Connection, Row, Select, Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from registry.db.models import TlogCheckpoint, TlogEntry, TlogNode
 from registry.tlog.records import SignedCheckpoint, StoredEntry
@@ -32,14 +31,14 @@ _INDEX_MASK = (1 << _LEVEL_SHIFT) - 1
 _CHUNK = 500
 
 
-def lock_writer(session: Session) -> None:
+def lock_writer(connection: Connection) -> None:
     """Serialise log writers across processes for this transaction (PostgreSQL).
 
     SQLite has one writer at a time anyway; a lost race there surfaces as a
     primary-key or busy error and the batch is retried on fresh state.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITER_LOCK})
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITER_LOCK})
 
 
 _LATEST = (
@@ -53,8 +52,8 @@ def _checkpoint(row: Row[int, bytes, str] | None) -> SignedCheckpoint | None:
     return None if row is None else SignedCheckpoint(row[0], bytes(row[1]), row[2])
 
 
-def latest_checkpoint(session: Session) -> SignedCheckpoint | None:
-    return _checkpoint(session.execute(_LATEST).first())
+def latest_checkpoint(connection: Connection) -> SignedCheckpoint | None:
+    return _checkpoint(connection.execute(_LATEST).first())
 
 
 async def read_latest_checkpoint(session: AsyncSession) -> SignedCheckpoint | None:
@@ -82,11 +81,11 @@ def _found(rows: Iterable[Row[int, bytes]], into: dict[NodeId, bytes]) -> None:
         into[(key >> _LEVEL_SHIFT, key & _INDEX_MASK)] = bytes(value)
 
 
-def load_nodes(session: Session, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
+def load_nodes(connection: Connection, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
     """The stored hashes of ``ids``."""
     found: dict[NodeId, bytes] = {}
     for query in _node_queries(ids):
-        _found(session.execute(query), found)
+        _found(connection.execute(query), found)
     return found
 
 
@@ -99,7 +98,7 @@ async def read_nodes(session: AsyncSession, ids: Iterable[NodeId]) -> dict[NodeI
 
 
 def insert_batch(
-    session: Session,
+    connection: Connection,
     *,
     first_index: int,
     leaf_hashes: Sequence[bytes],
@@ -115,9 +114,9 @@ def insert_batch(
     ]
     node_rows = [{"node_id": node_key(level, i), "hash": value} for level, i, value in nodes]
     # executemany: SQLAlchemy batches these itself within each driver's limits.
-    session.execute(insert(_ENTRIES), entries)
-    session.execute(insert(_NODES), node_rows)
-    session.execute(
+    connection.execute(insert(_ENTRIES), entries)
+    connection.execute(insert(_NODES), node_rows)
+    connection.execute(
         insert(_CHECKPOINTS),
         [
             {

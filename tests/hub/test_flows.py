@@ -152,30 +152,23 @@ def test_reprint_forbidden_by_its_terms_names_the_term(
     assert hub.get(f"/api/v1/outputs/{gen.digest}").json()["reprints"] == []
 
 
-def test_losing_a_registration_race_answers_with_the_winner(hub, keys, model, pusher, monkeypatch):
-    """Two first submissions of one image: the unique digest decides, the loser gets no 500."""
-    from registry.hub import records
-
+def test_a_second_submission_of_an_image_logs_nothing(hub, keys, model, pusher):
+    """The duplicate check runs in the log's batch transaction (where two racing first
+    submissions meet: tests/tlog/test_rows.py): the same claim again is answered with the
+    first registration, a rival claim with 409; neither adds a log entry."""
     gen = generate(keys, model)
     first = hub.post("/api/v1/outputs", files=gen.files(), headers=pusher)
     assert first.status_code == 201, first.text
-    real = records.output_by_image
-    calls: list[str] = []
-
-    async def not_yet_committed(session, image_digest):  # type: ignore[no-untyped-def]
-        calls.append(image_digest)
-        # The rival's row is not visible at the first look, as if it committed just after.
-        return None if len(calls) == 1 else await real(session, image_digest)
-
-    monkeypatch.setattr(records, "output_by_image", not_yet_committed)
+    size = int(hub.get("/api/v1/log/checkpoint").text.splitlines()[1])  # a C2SP note
     again = hub.post("/api/v1/outputs", files=gen.files(), headers=pusher)
     assert again.status_code == 200, again.text
     assert again.json()["log_index"] == first.json()["log_index"]
-    calls.clear()
+    assert again.json()["receipt"]["logIndex"] == first.json()["log_index"]
     rival = generate(keys, model, image=gen.image, terms=("reprint-allowed",))
     conflict = hub.post("/api/v1/outputs", files=rival.files(), headers=pusher)
     assert conflict.status_code == 409, conflict.text
-    monkeypatch.undo()
+    assert conflict.json()["logIndex"] == first.json()["log_index"]
+    assert int(hub.get("/api/v1/log/checkpoint").text.splitlines()[1]) == size
     view = hub.get(f"/api/v1/outputs/{gen.digest}").json()
     assert view["log_index"] == first.json()["log_index"]
     assert view["terms"] == ["attribution", "non-commercial"]

@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, func, select
 
-from registry.audit import audit_event
+from registry.audit import audit_row
 from registry.db.engine import create_sync_engine
 from registry.db.models import AuditEvent, TlogEntry
-from registry.tlog import LogEntry, LogUnavailable, Withdrawn
+from registry.tlog import LogEntry, LogUnavailable, NewRow, Withdrawn
 from tests.tlog import reference
 from tests.tlog.conftest import open_log
 from verifier.transparency import VerifierKey, verify_receipt
@@ -35,13 +34,12 @@ def _counts(database_url: str, subject: str) -> tuple[int, int]:
 def _once(subject: str):  # type: ignore[no-untyped-def]
     """Rows for an audit event about ``subject``, unless one is already recorded."""
 
-    def rows(session: Session, entry: LogEntry) -> Sequence[object] | Withdrawn:
-        found = session.scalar(select(AuditEvent).where(AuditEvent.subject == subject))
+    def rows(connection: Connection, entry: LogEntry) -> Sequence[NewRow] | Withdrawn:
+        found = connection.scalar(select(AuditEvent.detail).where(AuditEvent.subject == subject))
         if found is not None:
-            return Withdrawn(found.detail["logIndex"])
-        return [
-            audit_event(actor="t", action="t", subject=subject, detail={"logIndex": entry.index})
-        ]
+            return Withdrawn(found["logIndex"])
+        detail = {"logIndex": entry.index}
+        return [audit_row(actor="t", action="t", subject=subject, detail=detail)]
 
     return rows
 
@@ -68,7 +66,7 @@ def test_rows_commit_with_their_entry_and_a_second_claim_withdraws_even_in_one_b
 
 
 def test_a_callback_that_fails_fails_only_its_caller(database_url, key_path):
-    def refuse(session: Session, entry: LogEntry) -> Sequence[object]:
+    def refuse(connection: Connection, entry: LogEntry) -> Sequence[NewRow]:
         raise ValueError("not this one")
 
     async def work() -> tuple[object, object]:
@@ -87,10 +85,10 @@ def test_a_callback_that_fails_fails_only_its_caller(database_url, key_path):
 
 
 def test_rows_the_database_refuses_leave_neither_rows_nor_entry(database_url, key_path):
-    def broken(session: Session, entry: LogEntry) -> Sequence[object]:
-        event = audit_event(actor="t", action="t", subject="image:d")
-        event.actor = None  # type: ignore[assignment]  # NOT NULL: the commit fails
-        return [event]
+    def broken(connection: Connection, entry: LogEntry) -> Sequence[NewRow]:
+        # NOT NULL actor: the database refuses the insert, and with it the whole batch.
+        table, values = audit_row(actor="t", action="t", subject="image:d")
+        return [(table, {**values, "actor": None})]
 
     async def work() -> BaseException | LogEntry:
         async with open_log(database_url, key_path) as tlog:
