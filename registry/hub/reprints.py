@@ -151,6 +151,9 @@ async def attribution_statement(
         "model": {
             "reference": f"{output.model}@{output.model_digest}",
             "signatureVerified": status.verified,
+            # "nodes": a latent chain signed by trusted nodes leads to the model; "creator":
+            # the creator's word alone (C2PA without the chain, where the namespace allows).
+            "attestedBy": output.chain.get("attestedBy", "nodes"),
         },
         "license": output.license,
         "terms": terms_of(output),

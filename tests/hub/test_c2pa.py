@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from dataclasses import replace
@@ -263,6 +264,10 @@ def test_where_allowed_credentials_register_on_the_creators_word(
     assert view["chain"]["records"] == 0 and view["chain"]["attestedBy"] == "creator"
     assert view["chain"]["renderedImage"] == gen.digest
     assert view["model"]["signature_verified"] is True
+    granted = _reprint(creator_word_hub, pusher, credentialed)
+    assert granted.status_code == 201, granted.text
+    statement = json.loads(base64.b64decode(granted.json()["statement"]["payload"]))
+    assert statement["predicate"]["model"]["attestedBy"] == "creator"
     # Sending the chain as well still works, and still checks it.
     other, other_gen = _credentialed(pki, keys, model, seed=42)
     broken = other_gen.latents[1:]

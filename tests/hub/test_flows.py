@@ -121,7 +121,11 @@ def test_reprint_allowed_returns_a_signed_attribution_statement(hub, keys, model
     assert statement["predicateType"] == ATTRIBUTION_TYPE
     predicate = statement["predicate"]
     assert predicate["creator"] == "alice@acme.example"
-    assert predicate["model"] == {"reference": model, "signatureVerified": True}
+    assert predicate["model"] == {
+        "reference": model,
+        "signatureVerified": True,
+        "attestedBy": "nodes",
+    }
     assert predicate["license"] == "CC-BY-NC-4.0"
     assert predicate["original"]["logIndex"] == registered["log_index"]
     assert predicate["reprint"]["logIndex"] == granted["log_index"]
