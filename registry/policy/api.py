@@ -62,7 +62,7 @@ def install_reload_signal(holder: PolicyHolder, on_reload: Callable[[], None]) -
 
     try:
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _reload)
-    except (RuntimeError, ValueError):  # also NotImplementedError (no signals), a RuntimeError
+    except (RuntimeError, ValueError):  # RuntimeError also covers "no signal support"
         _logger.debug("SIGHUP reload not available in this thread; use the API or CLI")
 
 
