@@ -206,7 +206,9 @@ class HubController(Controller):
         use = use_of(body, match.via)
         check_terms(policy, match.output, use)
         ledger = ledger_of(request.app.state)
-        reprint = await record_reprint(db_session, ledger, principal, match, body.reprinter, use)
+        reprint, logged = await record_reprint(
+            db_session, ledger, principal, match, body.reprinter, use
+        )
         statement = await attribution_statement(
             db_session, request.app.state, hub.signer, match.output, reprint
         )
@@ -216,7 +218,7 @@ class HubController(Controller):
             image_digest=match.image_digest,
             via=match.via,
             log_index=reprint.log_index,
-            receipt=await ledger.receipt(reprint.log_index),
+            receipt=await ledger.receipt(reprint.log_index, logged),
             entry=await ledger.entry(reprint.log_index),
             registration_receipt=await ledger.receipt(match.output.log_index),
         )

@@ -79,9 +79,10 @@ async def record_reprint(
     match: Match,
     reprinter: str,
     use: dict[str, bool],
-) -> HubReprint:
-    """Log the reprint and record it in one transaction; the same request again (same
-    image, reprinter and use) returns the earlier record and logs nothing."""
+) -> tuple[HubReprint, Logged | None]:
+    """Log the reprint and record it in one transaction; returns the record and its new log
+    entry. The same request again (same image, reprinter and use) returns the earlier
+    record and ``None``, and logs nothing."""
     output = match.output
     made: list[HubReprint] = []
 
@@ -130,8 +131,8 @@ async def record_reprint(
         earlier = await session.get(HubReprint, outcome.value)
         if earlier is None:  # pragma: no cover - rows are never deleted
             raise AssertionError(f"reprint {outcome.value} was recorded but is not found")
-        return earlier
-    return made[0]
+        return earlier, None
+    return made[0], outcome
 
 
 async def attribution_statement(
