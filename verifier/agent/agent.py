@@ -100,6 +100,20 @@ class AgentConfig:
     expiry: ExpiryPolicy = field(default_factory=ExpiryPolicy)
     metadata_fetcher: FetcherInterface | None = None  # another transport (tests, proxies)
 
+    def __post_init__(self) -> None:
+        # The boundary where paths enter the agent: as typed they may be relative, go
+        # through a symlink or start with ``~``. They are made absolute and resolved
+        # here, once, so every path the agent derives and compares has one form
+        # (``Path.glob`` keeps a relative root relative while ``Path.resolve`` does
+        # not: mixing the two once deleted the trusted TUF metadata on every pull).
+        object.__setattr__(self, "cache_dir", _resolved(self.cache_dir))
+        if self.mirror is not None:
+            object.__setattr__(self, "mirror", _resolved(self.mirror))
+
+
+def _resolved(path: Path | str) -> Path:
+    return Path(path).expanduser().resolve()
+
 
 @dataclass(frozen=True)
 class PullResult:
@@ -225,15 +239,17 @@ class Agent:
         progress: Progress | None,
     ) -> PullResult:
         key = _key(repository, alias)
-        if self.config.registry:
-            if state.registry and state.registry != self._registry():
-                raise AgentError(
-                    "storage", f"cache {self.cache_dir} belongs to registry {state.registry}"
-                )
-            state.registry = self._registry()
+        if self.config.registry and state.registry and state.registry != self._registry():
+            raise AgentError(
+                "storage",
+                f"cache {self.cache_dir} follows the registry {state.registry}, not "
+                f"{self._registry()}: use another cache directory for another registry",
+            )
         with self._signed_repository(local_only=False) as signed:
             result, record = self._resolve(state, signed, namespace, repository, alias, progress)
             signed.commit()
+        if self.config.registry:  # only a registry that served a verified pull owns the cache
+            state.registry = self._registry()
         state.promote(key, record)
         if result.changed:
             self._prune(state)
@@ -270,7 +286,9 @@ class Agent:
     ) -> tuple[PullResult, VersionRecord]:
         key = _key(repository, alias)
         signed.refresh()
-        alias_target = signed.target(alias_path(repository, alias), f"alias {key}")
+        alias_target = signed.find(alias_path(repository, alias))
+        if alias_target is None:
+            raise AgentError("not-found", _no_such_alias(state, repository, alias))
         version = custom(alias_target).get("version")
         if not isinstance(version, str):
             raise AgentError("format", f"alias target of {key} names no version")
@@ -477,6 +495,20 @@ class Agent:
             if value != entry.blake3:
                 raise AgentError("digest", f"{entry.name}: re-fetched bytes differ from verified")
             state.save(self._state_path)
+
+
+def _no_such_alias(state: AgentState, repository: str, alias: str) -> str:
+    """Why a pull found no alias, with the aliases of the repository this cache follows."""
+    followed = sorted(
+        key
+        for key, track in state.tracks.items()
+        if key.rpartition("@")[0] == repository and track.current is not None
+    )
+    hint = f"; this cache follows {', '.join(followed)}" if followed else ""
+    return (
+        f"no such alias {alias!r} in {repository}: the registry's signed TUF targets "
+        f"name no {alias_path(repository, alias)}{hint}"
+    )
 
 
 def _renewed(record: VersionRecord, expires: Any) -> VersionRecord:

@@ -11,10 +11,12 @@ from pathlib import Path
 import click
 import pytest
 
-from verifier.agent import AgentError, AgentState, ExpiryPolicy
+from verifier.agent import AgentConfig, AgentError, AgentState, ExpiryPolicy
 from verifier.agent.cli import _grace
+from verifier.agent.errors import TrustRootInvalid
 from verifier.agent.fetchers import RegistryFetcher
-from verifier.agent.freshness import MetadataStore
+from verifier.agent.freshness import MetadataStore, check_trust_root
+from verifier.policy_file import TrustPolicy
 
 
 @pytest.fixture
@@ -120,3 +122,43 @@ def test_metadata_store_swaps_whole_copies(tmp_path: Path) -> None:
 def test_unknown_reason_code_is_a_bug() -> None:
     with pytest.raises(ValueError):
         AgentError("because", "no such reason")
+
+
+def test_metadata_store_needs_a_resolved_path(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    for unresolved in (Path("relative"), tmp_path / "link", tmp_path / "real" / ".." / "real"):
+        with pytest.raises(ValueError, match="resolved absolute path"):
+            MetadataStore(unresolved)
+
+
+def test_agent_config_resolves_its_paths_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    policy = TrustPolicy(())
+    for typed in (Path("link"), Path("~/link"), tmp_path / "link", tmp_path / "real"):
+        config = AgentConfig(cache_dir=typed, trust_root=b"", trust_policy=policy, mirror=typed)
+        assert config.cache_dir == config.mirror == tmp_path / "real"
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"version: 1\nnamespaces: []\n", "it is not JSON (it looks like a trust policy)"),
+        (b"\x93NUMPY", "it is not JSON"),
+        (b'{"signed": {}}', "it is JSON, but not TUF metadata (no signed._type)"),
+        (b'{"signed": {"_type": "timestamp"}, "signatures": []}', "it is TUF timestamp metadata"),
+        (b'{"signed": {"_type": "root"}, "signatures": []}', "it does not parse as root metadata"),
+    ],
+)
+def test_a_trust_root_that_is_not_tuf_root_metadata(content: bytes, why: str) -> None:
+    with pytest.raises(TrustRootInvalid) as caught:
+        check_trust_root(content, "root.yaml")
+    message = str(caught.value)
+    assert message.startswith(f"root.yaml is not a TUF root metadata file: {why}")
+    assert "expected the registry's TUF root.json" in message
+    assert caught.value.exit_code == 3 and caught.value.check == "trust-root"
