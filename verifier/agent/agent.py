@@ -288,7 +288,11 @@ class Agent:
         signed.refresh()
         alias_target = signed.find(alias_path(repository, alias))
         if alias_target is None:
-            raise AgentError("not-found", _no_such_alias(state, repository, alias))
+            raise AgentError(
+                "not-found",
+                f"no such alias {alias!r} in {repository}: the registry's signed TUF targets "
+                f"name no {alias_path(repository, alias)}{_followed(state, repository)}",
+            )
         version = custom(alias_target).get("version")
         if not isinstance(version, str):
             raise AgentError("format", f"alias target of {key} names no version")
@@ -342,7 +346,11 @@ class Agent:
             state = self.state()
             record = state.track(key).current
             if record is None:
-                raise AgentError("offline", f"no verified version of {key} yet: pull it first")
+                raise AgentError(
+                    "offline",
+                    f"no verified version of {key} yet: pull it first"
+                    + _followed(state, repository),
+                )
             self._check_fresh(namespace, repository, record)
             self._check_signatures(namespace, record)
             return record
@@ -497,18 +505,10 @@ class Agent:
             state.save(self._state_path)
 
 
-def _no_such_alias(state: AgentState, repository: str, alias: str) -> str:
-    """Why a pull found no alias, with the aliases of the repository this cache follows."""
-    followed = sorted(
-        key
-        for key, track in state.tracks.items()
-        if key.rpartition("@")[0] == repository and track.current is not None
-    )
-    hint = f"; this cache follows {', '.join(followed)}" if followed else ""
-    return (
-        f"no such alias {alias!r} in {repository}: the registry's signed TUF targets "
-        f"name no {alias_path(repository, alias)}{hint}"
-    )
+def _followed(state: AgentState, repository: str) -> str:
+    """``; this cache follows ns/model@a, ns/model@b``, or nothing: a hint for a typo."""
+    followed = state.followed(repository)
+    return f"; this cache follows {', '.join(followed)}" if followed else ""
 
 
 def _renewed(record: VersionRecord, expires: Any) -> VersionRecord:

@@ -275,3 +275,10 @@ def test_a_mistyped_alias_is_not_found(world: World, good: Agent) -> None:
     assert caught.value.reason == "not-found"
     assert str(caught.value).startswith(f"no such alias 'prodution' in {world.repository}")
     assert str(caught.value).endswith(f"this cache follows {world.repository}@{ALIAS}")
+    with pytest.raises(AgentError) as caught:
+        good.load_session(world.repository, "prodution")
+    assert caught.value.reason == "offline"
+    assert str(caught.value) == (
+        f"no verified version of {world.repository}@prodution yet: pull it first; "
+        f"this cache follows {world.repository}@{ALIAS}"
+    )
