@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -9,10 +10,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import click
+import numpy as np
 import pytest
 
 from verifier.agent import AgentConfig, AgentError, AgentState, ExpiryPolicy
-from verifier.agent.cli import _grace
+from verifier.agent.cli import _describe, _grace
 from verifier.agent.errors import TrustRootInvalid
 from verifier.agent.fetchers import RegistryFetcher
 from verifier.agent.freshness import MetadataStore, check_trust_root
@@ -162,3 +164,19 @@ def test_a_trust_root_that_is_not_tuf_root_metadata(content: bytes, why: str) ->
     assert message.startswith(f"root.yaml is not a TUF root metadata file: {why}")
     assert "expected the registry's TUF root.json" in message
     assert caught.value.exit_code == 3 and caught.value.check == "trust-root"
+
+
+def test_run_output_previews_are_short_and_json_safe() -> None:
+    values = np.arange(12, dtype=np.float32).reshape(3, 4) / 10
+    values[0, 1] = np.nan
+    described = _describe("logits", values)
+    assert described == {
+        "name": "logits",
+        "shape": [3, 4],
+        "dtype": "float32",
+        "size": 12,
+        "preview": [0.0, "nan", 0.2, 0.3, 0.4, 0.5, 0.6, 0.7],
+    }
+    json.dumps(described, allow_nan=False)  # strict JSON
+    labels = _describe("label", np.array(["cat", "dog"]))
+    assert (labels["dtype"], labels["preview"]) == ("<U3", ["cat", "dog"])
