@@ -100,6 +100,20 @@ class AgentConfig:
     expiry: ExpiryPolicy = field(default_factory=ExpiryPolicy)
     metadata_fetcher: FetcherInterface | None = None  # another transport (tests, proxies)
 
+    def __post_init__(self) -> None:
+        # The boundary where paths enter the agent: as typed they may be relative, go
+        # through a symlink or start with ``~``. They are made absolute and resolved
+        # here, once, so every path the agent derives and compares has one form
+        # (``Path.glob`` keeps a relative root relative while ``Path.resolve`` does
+        # not: mixing the two once deleted the trusted TUF metadata on every pull).
+        object.__setattr__(self, "cache_dir", _resolved(self.cache_dir))
+        if self.mirror is not None:
+            object.__setattr__(self, "mirror", _resolved(self.mirror))
+
+
+def _resolved(path: Path | str) -> Path:
+    return Path(path).expanduser().resolve()
+
 
 @dataclass(frozen=True)
 class PullResult:
@@ -225,15 +239,17 @@ class Agent:
         progress: Progress | None,
     ) -> PullResult:
         key = _key(repository, alias)
-        if self.config.registry:
-            if state.registry and state.registry != self._registry():
-                raise AgentError(
-                    "storage", f"cache {self.cache_dir} belongs to registry {state.registry}"
-                )
-            state.registry = self._registry()
+        if self.config.registry and state.registry and state.registry != self._registry():
+            raise AgentError(
+                "storage",
+                f"cache {self.cache_dir} follows the registry {state.registry}, not "
+                f"{self._registry()}: use another cache directory for another registry",
+            )
         with self._signed_repository(local_only=False) as signed:
             result, record = self._resolve(state, signed, namespace, repository, alias, progress)
             signed.commit()
+        if self.config.registry:  # only a registry that served a verified pull owns the cache
+            state.registry = self._registry()
         state.promote(key, record)
         if result.changed:
             self._prune(state)
@@ -270,7 +286,13 @@ class Agent:
     ) -> tuple[PullResult, VersionRecord]:
         key = _key(repository, alias)
         signed.refresh()
-        alias_target = signed.target(alias_path(repository, alias), f"alias {key}")
+        alias_target = signed.find(alias_path(repository, alias))
+        if alias_target is None:
+            raise AgentError(
+                "not-found",
+                f"no such alias {alias!r} in {repository}: the registry's signed TUF targets "
+                f"name no {alias_path(repository, alias)}{_followed(state, repository)}",
+            )
         version = custom(alias_target).get("version")
         if not isinstance(version, str):
             raise AgentError("format", f"alias target of {key} names no version")
@@ -324,7 +346,11 @@ class Agent:
             state = self.state()
             record = state.track(key).current
             if record is None:
-                raise AgentError("offline", f"no verified version of {key} yet: pull it first")
+                raise AgentError(
+                    "offline",
+                    f"no verified version of {key} yet: pull it first"
+                    + _followed(state, repository),
+                )
             self._check_fresh(namespace, repository, record)
             self._check_signatures(namespace, record)
             return record
@@ -477,6 +503,12 @@ class Agent:
             if value != entry.blake3:
                 raise AgentError("digest", f"{entry.name}: re-fetched bytes differ from verified")
             state.save(self._state_path)
+
+
+def _followed(state: AgentState, repository: str) -> str:
+    """``; this cache follows ns/model@a, ns/model@b``, or nothing: a hint for a typo."""
+    followed = state.followed(repository)
+    return f"; this cache follows {', '.join(followed)}" if followed else ""
 
 
 def _renewed(record: VersionRecord, expires: Any) -> VersionRecord:

@@ -10,6 +10,8 @@ JSON object on stdout.
 from __future__ import annotations
 
 import json
+import logging
+import math
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -22,7 +24,8 @@ import click
 import numpy as np
 
 from verifier.agent.agent import Agent, AgentConfig, ExpiryPolicy
-from verifier.agent.errors import AgentError
+from verifier.agent.errors import AgentError, TrustRootInvalid
+from verifier.agent.freshness import check_trust_root
 from verifier.errors import VerificationError
 from verifier.loading import DEFAULT_PROVIDERS
 from verifier.policy_file import TrustPolicy, load_trust_policy
@@ -50,6 +53,8 @@ def _reference(text: str) -> tuple[str, str]:
 def _fail(exc: VerificationError, as_json: bool) -> NoReturn:
     reason = exc.reason if isinstance(exc, AgentError) else exc.check
     message = " ".join(str(exc).split())
+    if reason == "network" and message.startswith("could not reach the registry"):
+        message += "; use --offline to run the last verified version from the cache"
     if as_json:
         click.echo(json.dumps({"ok": False, "reason": reason, "message": message}))
     click.echo(f"FAILED [{reason}]: {message}", err=True)
@@ -121,7 +126,8 @@ def _agent(
     try:
         root = trust_root.read_bytes()
     except OSError as exc:
-        raise AgentError("storage", f"cannot read trust root {trust_root}: {exc}") from exc
+        raise TrustRootInvalid(f"cannot read trust root {trust_root}: {exc}") from exc
+    check_trust_root(root, str(trust_root))
     return Agent(
         AgentConfig(
             cache_dir=cache_dir,
@@ -134,6 +140,31 @@ def _agent(
             expiry=ExpiryPolicy(_grace(grace)),
         )
     )
+
+
+class _Collected(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(" ".join(record.getMessage().split()))
+
+
+@contextmanager
+def _warnings_after_success() -> Iterator[None]:
+    """The agent's warnings (grace period, a cached file fetched again) on stderr, one
+    ``warning: ...`` line each, after a command that succeeded; a refused command prints
+    its ``FAILED`` line only (the warnings logged on the way to it say the same)."""
+    collected = _Collected()
+    logger = logging.getLogger("verifier")
+    logger.addHandler(collected)
+    try:
+        yield
+    finally:
+        logger.removeHandler(collected)
+    for message in collected.messages:
+        click.echo(f"warning: {message}", err=True)
 
 
 @contextmanager
@@ -159,10 +190,14 @@ def _progress_bar(enabled: bool, label: str) -> Iterator[Callable[[int, int], No
 
 _EPILOG = """\b
 On failure one line on stderr: FAILED [reason]: message. Reasons:
-  network rollback expired threshold digest unsigned identity policy
-  format offline storage (see verifier.agent.errors); loads refused by the
-  verified loader name their check (load-integrity, external-data, ...).
-Exit status: 0 ok, 2 usage, 3 unreadable policy, 11-14 load refused, 15 refused."""
+  network    the registry could not be reached (--offline uses the cache)
+  not-found  no such alias (the signed TUF targets do not name it)
+  rollback expired threshold digest unsigned identity policy format
+  offline storage (see verifier.agent.errors);
+  trust-root / policy-file  --trust-root / --policy is not what is expected;
+  loads refused by the verified loader name their check (load-integrity, ...).
+Exit status: 0 ok, 2 usage, 3 unreadable trust root or policy, 11-14 load
+refused, 15 refused."""
 
 
 @click.group(epilog=_EPILOG)
@@ -178,8 +213,14 @@ def pull(reference: str, cache_dir: Path, as_json: bool, **options: Any) -> None
     repository, alias = _reference(reference)
     try:
         edge = _agent(cache_dir, **options)
-        with _progress_bar(not as_json, f"pull {reference}") as progress:
-            result = edge.pull(repository, alias, progress)
+        if not (options["registry"] or options["offline"] or options["mirror"]):
+            raise AgentError(
+                "offline",
+                "no registry to pull from: give --registry URL (or $CUSTODY_REGISTRY), "
+                "or --offline to re-check the cached version",
+            )
+        with _warnings_after_success(), _progress_bar(not as_json, f"pull {reference}") as bar:
+            result = edge.pull(repository, alias, bar)
     except VerificationError as exc:
         _fail(exc, as_json)
     except (OSError, ValueError) as exc:
@@ -236,7 +277,11 @@ def run(
     providers: tuple[str, ...],
     **options: Any,
 ) -> None:
-    """Load the current verified version of REPOSITORY@ALIAS and run one inference."""
+    """Load the current verified version of REPOSITORY@ALIAS and run one inference.
+
+    Prints every output's name, shape, dtype and first values (--json: the same as
+    JSON); --output saves output 0 in full.
+    """
     repository, alias = _reference(reference)
     try:
         edge = _agent(cache_dir, **options)
@@ -244,9 +289,11 @@ def run(
             # the registry the cache came from, to re-fetch a cached file altered on disk
             registry = edge.state().registry or None
             edge = _agent(cache_dir, **{**options, "registry": registry})
-        record = edge.current(repository, alias)
-        session = edge.load_session(repository, alias, model=model, providers=providers)
-        outputs = session.run(None, _feeds(session, inputs))
+        with _warnings_after_success():
+            record = edge.current(repository, alias)
+            session = edge.load_session(repository, alias, model=model, providers=providers)
+            outputs = session.run(None, _feeds(session, inputs))
+            names = [o.name for o in session.get_outputs()]
     except VerificationError as exc:
         _fail(exc, as_json)
     except (OSError, ValueError) as exc:
@@ -255,26 +302,56 @@ def run(
         raise
     except Exception as exc:  # noqa: BLE001 - onnxruntime's run errors are untyped
         _fail(AgentError("format", f"inference failed: {type(exc).__name__}: {exc}"), as_json)
-    first = np.asarray(outputs[0])
     if output is not None:
-        np.save(output, first, allow_pickle=False)
-    summary = {
-        "ok": True,
-        "repository": repository,
-        "alias": alias,
-        "version": record.version,
-        "manifest": record.manifest,
-        "outputs": [
-            {"shape": list(np.shape(o)), "dtype": str(np.asarray(o).dtype)} for o in outputs
-        ],
-    }
+        np.save(output, np.asarray(outputs[0]), allow_pickle=False)
+    described = [_describe(name, value) for name, value in zip(names, outputs, strict=True)]
     if as_json:
+        summary = {
+            "ok": True,
+            "repository": repository,
+            "alias": alias,
+            "version": record.version,
+            "manifest": record.manifest,
+            "outputs": described,
+            "saved": str(output) if output is not None else None,
+        }
         click.echo(json.dumps(summary))
-    else:
-        click.echo(
-            f"{reference} {record.version}: output 0 shape {list(first.shape)} {first.dtype}"
-            + (f" saved to {output}" if output else "")
-        )
+        return
+    count = f"{len(described)} output" + ("s" if len(described) != 1 else "")
+    click.echo(f"{reference} {record.version}: {count}")
+    for item in described:
+        values = ", ".join(str(v) for v in item["preview"])
+        more = ", ..." if item["size"] > len(item["preview"]) else ""
+        click.echo(f"  {item['name']}: shape {item['shape']} {item['dtype']} [{values}{more}]")
+    if output is not None:
+        click.echo(f"  {names[0]} saved to {output}")
+
+
+_PREVIEW = 8  # values shown of each output
+
+
+def _describe(name: str, value: Any) -> dict[str, Any]:
+    """An output's name, shape, dtype, size and first values (flattened; JSON-safe)."""
+    array = np.asarray(value)
+    flat = array.reshape(-1)[:_PREVIEW]
+    preview: list[Any]
+    if array.dtype.kind in "biuf":
+        preview = [_number(v) for v in flat.tolist()]
+    else:  # strings, or onnxruntime's sequences and maps
+        preview = [str(v) for v in flat.tolist()]
+    return {
+        "name": name,
+        "shape": list(array.shape),
+        "dtype": str(array.dtype),
+        "size": int(array.size),
+        "preview": preview,
+    }
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, float):  # 6 significant digits: float32's 0.1, not 0.10000000149
+        return float(f"{value:.6g}") if math.isfinite(value) else str(value)  # JSON: no nan
+    return value
 
 
 @agent.command()

@@ -13,7 +13,10 @@ expired       TUF metadata has expired (a frozen repository), beyond any grace
 threshold     TUF metadata signed by fewer distinct keys than its role's threshold
 digest        bytes differ from their signed length or hashes (blob, manifest,
               metadata, or a cached file altered on disk)
-unsigned      the alias, version or a file is not named by the signed TUF targets
+not-found     no such alias: the signed TUF targets name no ``<repo>/@alias/<alias>``
+              (a mistyped alias or repository, or an alias the registry removed)
+unsigned      a version or file the alias leads to is not named by the signed TUF
+              targets (an alias at a manifest no signed version names)
 identity      the model's OMS signature does not verify with a trusted signer
 policy        the local trust policy is not satisfied
 format        a manifest, signature or model file is malformed
@@ -26,9 +29,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from verifier.errors import VerificationError
+from verifier.errors import MaterialUnreadable, VerificationError
 
-__all__ = ["REASONS", "AgentError"]
+__all__ = ["REASONS", "AgentError", "TrustRootInvalid"]
 
 REASONS = (
     "network",
@@ -36,6 +39,7 @@ REASONS = (
     "expired",
     "threshold",
     "digest",
+    "not-found",
     "unsigned",
     "identity",
     "policy",
@@ -59,3 +63,9 @@ class AgentError(VerificationError):
 
     def diagnostics(self) -> str:
         return f"[{self.reason}] {self}"
+
+
+class TrustRootInvalid(MaterialUnreadable):
+    """The file given as the agent's trust root is not TUF root metadata (a set-up error)."""
+
+    check = "trust-root"

@@ -54,6 +54,11 @@ class RegistryFetcher(FetcherInterface):
         try:
             request = self._http.build_request("GET", url, headers=headers)
             response = self._http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise DownloadError(
+                f"could not reach the registry at {parts.scheme}://{parts.netloc} "
+                f"(GET {parts.path}: {type(exc).__name__}: {exc})"
+            ) from None
         except httpx.HTTPError as exc:
             raise DownloadError(f"GET {url}: {type(exc).__name__}: {exc}") from None
         if response.status_code != 200:

@@ -20,6 +20,7 @@ relative to the last successful pull.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -35,11 +36,48 @@ from tuf.ngclient.config import UpdaterConfig
 from tuf.ngclient.fetcher import FetcherInterface
 from tuf.ngclient.updater import Updater
 
-from verifier.agent.errors import AgentError
+from verifier.agent.errors import AgentError, TrustRootInvalid
 
-__all__ = ["MetadataStore", "SignedRepository", "reason_for_tuf_error"]
+__all__ = ["MetadataStore", "SignedRepository", "check_trust_root", "reason_for_tuf_error"]
 
 _logger = logging.getLogger(__name__)
+
+
+_ROOT_EXPECTED = (
+    'expected the registry\'s TUF root.json (JSON whose signed._type is "root"), as '
+    "'custody tuf init --root-out' writes it and the registry serves it at /tuf/1.root.json"
+)
+
+
+def check_trust_root(data: bytes, source: str) -> None:
+    """Refuse, naming what was expected, a trust root that is not TUF root metadata.
+
+    Only the shape is checked here; ngclient verifies the root's own signatures when
+    it bootstraps from it.
+    """
+
+    def refuse(why: str) -> TrustRootInvalid:
+        return TrustRootInvalid(
+            f"{source} is not a TUF root metadata file: {why}; {_ROOT_EXPECTED}"
+        )
+
+    try:
+        document = json.loads(data)
+    except ValueError:  # UnicodeDecodeError included
+        policy = b"namespaces:" in data
+        raise refuse(
+            "it is not JSON" + (" (it looks like a trust policy)" if policy else "")
+        ) from None
+    signed = document.get("signed") if isinstance(document, dict) else None
+    kind = signed.get("_type") if isinstance(signed, dict) else None
+    if not isinstance(kind, str):
+        raise refuse("it is JSON, but not TUF metadata (no signed._type)")
+    if kind != "root":
+        raise refuse(f"it is TUF {kind} metadata")
+    try:
+        Metadata.from_bytes(data)
+    except DeserializationError as exc:
+        raise refuse(f"it does not parse as root metadata ({exc.__cause__ or exc})") from exc
 
 
 def reason_for_tuf_error(exc: Exception) -> AgentError:
@@ -57,8 +95,10 @@ def reason_for_tuf_error(exc: Exception) -> AgentError:
         return AgentError("digest", text)
     if isinstance(exc, tuf_errors.DownloadLengthMismatchError):
         return AgentError("digest", text)
-    if isinstance(exc, tuf_errors.DownloadError):
+    if isinstance(exc, tuf_errors.DownloadHTTPError):
         return AgentError("network", text)
+    if isinstance(exc, tuf_errors.DownloadError):  # the fetcher's own words: no TUF prefix
+        return AgentError("network", str(exc))
     if isinstance(exc, DeserializationError):
         return AgentError("format", text)
     if isinstance(exc, tuf_errors.RepositoryError):
@@ -70,9 +110,16 @@ def reason_for_tuf_error(exc: Exception) -> AgentError:
 
 
 class MetadataStore:
-    """The trusted metadata directory as a symlink (``tuf``) to one complete copy."""
+    """The trusted metadata directory as a symlink (``tuf``) to one complete copy.
+
+    ``root`` must be absolute and resolved (no symlink on the way): the copies are
+    told apart by comparing the paths ``root.glob`` yields with the resolved link,
+    and any other form of ``root`` would never match and sweep the trusted copy away.
+    """
 
     def __init__(self, root: Path) -> None:
+        if not root.is_absolute() or root != root.resolve():
+            raise ValueError(f"the metadata store needs a resolved absolute path, not {root}")
         self.root = root
         self.link = root / "tuf"
 
@@ -171,12 +218,16 @@ class SignedRepository:
         except (tuf_errors.RepositoryError, tuf_errors.DownloadError, OSError) as exc:
             raise reason_for_tuf_error(exc) from exc
 
-    def target(self, path: str, what: str) -> TargetFile:
-        """The signed info of ``path``; a path no role signs is ``unsigned``."""
+    def find(self, path: str) -> TargetFile | None:
+        """The signed info of ``path``, or ``None`` when no role signs it."""
         try:
-            found = self._updater.get_targetinfo(path)
+            return self._updater.get_targetinfo(path)
         except (tuf_errors.RepositoryError, tuf_errors.DownloadError, OSError) as exc:
             raise reason_for_tuf_error(exc) from exc
+
+    def target(self, path: str, what: str) -> TargetFile:
+        """The signed info of ``path``; a path no role signs is ``unsigned``."""
+        found = self.find(path)
         if found is None:
             raise AgentError("unsigned", f"{what} ({path}) is not in the signed TUF targets")
         return found

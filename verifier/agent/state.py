@@ -138,6 +138,14 @@ class AgentState:
     def track(self, key: str) -> Track:
         return self.tracks.setdefault(key, Track())
 
+    def followed(self, repository: str) -> list[str]:
+        """The ``repository@alias`` keys of ``repository`` with a verified current version."""
+        return sorted(
+            key
+            for key, track in self.tracks.items()
+            if key.rpartition("@")[0] == repository and track.current is not None
+        )
+
     def promote(self, key: str, record: VersionRecord) -> None:
         """Make ``record`` current; the old current becomes previous (if it differs)."""
         track = self.track(key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -125,7 +126,7 @@ def test_namespace_key_signing_outside_its_namespace(world: World, good: Agent) 
     world.tuf.publish()
     with pytest.raises(AgentError) as caught:
         good.pull("beta/model", ALIAS)
-    assert caught.value.reason == "unsigned"
+    assert caught.value.reason == "not-found"  # beta's own role names no such alias
     # beta's own role signed with acme's key
     world.set_alias(ALIAS, published, namespace="beta")
     world.tuf.publish(namespace_signers={"beta": world.tuf.signers["acme"]})
@@ -173,6 +174,10 @@ def test_network_failure(world: World, good: Agent) -> None:
     with pytest.raises(AgentError) as caught:
         unreachable.pull(world.repository, ALIAS)
     assert caught.value.reason == "network"
+    assert str(caught.value).startswith("could not reach the registry at http://127.0.0.1:9 (")
+    # the registry that failed does not claim the cache: the right one can fill it
+    world.fetcher.offline = False
+    assert world.agent(cache="elsewhere").pull(world.repository, ALIAS).version == "2.0.0"
 
 
 def test_unknown_signing_key_for_timestamp(world: World, good: Agent) -> None:
@@ -208,3 +213,72 @@ def test_a_key_removed_from_the_policy_stops_its_versions(world: World, good: Ag
     with pytest.raises(AgentError) as caught:
         no_rule.load_session(world.repository, ALIAS)
     assert caught.value.reason == "policy"
+
+
+# -- the cache directory as an operator types it ---------------------------------------
+
+
+@pytest.fixture(params=["relative", "absolute", "symlink"])
+def cache_path(
+    request: pytest.FixtureRequest, world: World, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """``--cache`` relative to the working directory, absolute, or through a symlink."""
+    if request.param == "relative":
+        monkeypatch.chdir(world.root)
+        return Path("cache")
+    if request.param == "symlink":
+        (world.root / "real-cache").mkdir()
+        (world.root / "cache").symlink_to(world.root / "real-cache")
+    return world.root / "cache"
+
+
+def test_replayed_metadata_is_refused_whatever_the_cache_path(
+    world: World, cache_path: Path
+) -> None:
+    world.release("2.0.0", add_model(np.full(4, 2.0)))
+    agent = world.agent(cache=cache_path)
+    agent.pull(world.repository, ALIAS)
+    old_timestamp = world.tuf.files["timestamp.json"]  # vouches for 2.0.0's snapshot
+    world.release("4.0.0", add_model(np.full(4, 4.0)))
+    assert agent.pull(world.repository, ALIAS).version == "4.0.0"
+    world.tuf.files["timestamp.json"] = old_timestamp  # the registry replays the old state
+    _refused(agent, world, "rollback")
+    _serving(agent, world, "4.0.0", 4)
+    _refused(world.agent(cache=cache_path), world, "rollback")  # after a restart too
+    assert len(list((world.root / "cache").glob("tuf.*"))) == 1  # one trusted copy, kept
+
+
+@pytest.mark.parametrize("refusal", ["mistyped alias", "registry down", "another registry"])
+def test_offline_load_after_a_refused_pull_whatever_the_cache_path(
+    world: World, cache_path: Path, refusal: str
+) -> None:
+    world.release("1.0.0", add_model(np.ones(4)))
+    world.agent(cache=cache_path).pull(world.repository, ALIAS)
+    with pytest.raises(AgentError) as caught:
+        if refusal == "mistyped alias":
+            world.agent(cache=cache_path).pull(world.repository, "prodution")
+        elif refusal == "registry down":
+            world.fetcher.offline = True
+            world.agent(cache=cache_path).pull(world.repository, ALIAS)
+        else:
+            world.agent(cache=cache_path, registry="http://127.0.0.1:9").pull(
+                world.repository, ALIAS
+            )
+    expected = {"mistyped alias": "not-found", "registry down": "network"}
+    assert caught.value.reason == expected.get(refusal, "storage")
+    _serving(world.agent(cache=cache_path, offline=True), world, "1.0.0", 1)
+
+
+def test_a_mistyped_alias_is_not_found(world: World, good: Agent) -> None:
+    with pytest.raises(AgentError) as caught:
+        good.pull(world.repository, "prodution")
+    assert caught.value.reason == "not-found"
+    assert str(caught.value).startswith(f"no such alias 'prodution' in {world.repository}")
+    assert str(caught.value).endswith(f"this cache follows {world.repository}@{ALIAS}")
+    with pytest.raises(AgentError) as caught:
+        good.load_session(world.repository, "prodution")
+    assert caught.value.reason == "offline"
+    assert str(caught.value) == (
+        f"no verified version of {world.repository}@prodution yet: pull it first; "
+        f"this cache follows {world.repository}@{ALIAS}"
+    )

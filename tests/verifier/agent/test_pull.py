@@ -48,7 +48,16 @@ def test_cli_run_from_the_cache(world: World, tmp_path: Path) -> None:
     run = ["agent", "run", f"{world.repository}@production", "--trust-root", str(root)]
     run += ["--policy", str(policy), "--cache", cache]
     ok = CliRunner().invoke(cli, [*run, "--offline", "--input", str(x)])
-    assert ok.exit_code == 0 and "output 0 shape [4] float32" in ok.stdout
+    assert ok.exit_code == 0 and "  y: shape [4] float32 [2.0, 3.0, 4.0, 5.0]" in ok.stdout
     bad = CliRunner().invoke(cli, [*run, "--input", str(wrong)])
     assert bad.exit_code == 15 and bad.stderr.startswith("FAILED [format]: inference failed")
     assert len(bad.stderr.strip().splitlines()) == 1
+    # a cached file altered on disk: fetched again, and the run says so after its result
+    record = world.agent().status()["aliases"][f"{world.repository}@production"]["current"]
+    blob = world.root / "cache" / "blobs" / "sha256" / record["files"][0]["sha256"][7:]
+    blob.chmod(0o600)
+    blob.write_bytes(blob.read_bytes()[:-1] + b"\0")
+    healed = CliRunner().invoke(cli, [*run, "--token", world.token, "--input", str(x)])
+    assert healed.exit_code == 0, healed.stderr
+    assert "[2.0, 3.0, 4.0, 5.0]" in healed.stdout
+    assert healed.stderr == "warning: cached model.onnx was altered on disk: fetching it again\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -9,12 +10,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import click
+import numpy as np
 import pytest
 
-from verifier.agent import AgentError, AgentState, ExpiryPolicy
-from verifier.agent.cli import _grace
+from verifier.agent import AgentConfig, AgentError, AgentState, ExpiryPolicy
+from verifier.agent.cli import _describe, _grace
+from verifier.agent.errors import TrustRootInvalid
 from verifier.agent.fetchers import RegistryFetcher
-from verifier.agent.freshness import MetadataStore
+from verifier.agent.freshness import MetadataStore, check_trust_root
+from verifier.policy_file import TrustPolicy
 
 
 @pytest.fixture
@@ -120,3 +124,59 @@ def test_metadata_store_swaps_whole_copies(tmp_path: Path) -> None:
 def test_unknown_reason_code_is_a_bug() -> None:
     with pytest.raises(ValueError):
         AgentError("because", "no such reason")
+
+
+def test_metadata_store_needs_a_resolved_path(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    for unresolved in (Path("relative"), tmp_path / "link", tmp_path / "real" / ".." / "real"):
+        with pytest.raises(ValueError, match="resolved absolute path"):
+            MetadataStore(unresolved)
+
+
+def test_agent_config_resolves_its_paths_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    policy = TrustPolicy(())
+    for typed in (Path("link"), Path("~/link"), tmp_path / "link", tmp_path / "real"):
+        config = AgentConfig(cache_dir=typed, trust_root=b"", trust_policy=policy, mirror=typed)
+        assert config.cache_dir == config.mirror == tmp_path / "real"
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"version: 1\nnamespaces: []\n", "it is not JSON (it looks like a trust policy)"),
+        (b"\x93NUMPY", "it is not JSON"),
+        (b'{"signed": {}}', "it is JSON, but not TUF metadata (no signed._type)"),
+        (b'{"signed": {"_type": "timestamp"}, "signatures": []}', "it is TUF timestamp metadata"),
+        (b'{"signed": {"_type": "root"}, "signatures": []}', "it does not parse as root metadata"),
+    ],
+)
+def test_a_trust_root_that_is_not_tuf_root_metadata(content: bytes, why: str) -> None:
+    with pytest.raises(TrustRootInvalid) as caught:
+        check_trust_root(content, "root.yaml")
+    message = str(caught.value)
+    assert message.startswith(f"root.yaml is not a TUF root metadata file: {why}")
+    assert "expected the registry's TUF root.json" in message
+    assert caught.value.exit_code == 3 and caught.value.check == "trust-root"
+
+
+def test_run_output_previews_are_short_and_json_safe() -> None:
+    values = np.arange(12, dtype=np.float32).reshape(3, 4) / 10
+    values[0, 1] = np.nan
+    described = _describe("logits", values)
+    assert described == {
+        "name": "logits",
+        "shape": [3, 4],
+        "dtype": "float32",
+        "size": 12,
+        "preview": [0.0, "nan", 0.2, 0.3, 0.4, 0.5, 0.6, 0.7],
+    }
+    json.dumps(described, allow_nan=False)  # strict JSON
+    labels = _describe("label", np.array(["cat", "dog"]))
+    assert (labels["dtype"], labels["preview"]) == ("<U3", ["cat", "dog"])

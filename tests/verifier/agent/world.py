@@ -147,16 +147,18 @@ class World:
     def agent(
         self,
         *,
-        cache: str = "cache",
+        cache: str | Path = "cache",
         offline: bool = False,
         grace: timedelta = timedelta(0),
         policy_key: object = None,
         registry: str | None = None,
         mirror: Path | None = None,
     ) -> Agent:
+        """An agent on this world; ``cache`` is a name under the world's root, or a path
+        as an operator would type it (relative, absolute, through a symlink)."""
         return Agent(
             AgentConfig(
-                cache_dir=self.root / cache,
+                cache_dir=cache if isinstance(cache, Path) else self.root / cache,
                 trust_root=self.tuf.root_bytes(),
                 trust_policy=parse_trust_policy(self.policy_text(policy_key)),
                 registry=registry or self.base,
