@@ -77,10 +77,25 @@ def init(root_out: Path | None, data_dir: Path | None) -> None:
     outcome = run(lambda session: admin.initialise(session, publisher))
     assert isinstance(outcome, Outcome)
     _report(outcome, publisher, "initialised")
+    _warn_if_root_key_online(publisher)
     if root_out is not None:
         root = run(admin.latest_root)
         assert isinstance(root, bytes)
         _write_root(root, root_out)
+
+
+def _warn_if_root_key_online(publisher: Publisher) -> None:
+    """The root key signs every other key: beside the online keys it is as exposed as they are."""
+    if publisher.root_keys.directory.resolve() != publisher.keys.directory.resolve():
+        return
+    click.echo(
+        f"warning: the root key was written to {publisher.root_keys.directory} beside the "
+        "online keys the server signs with. Move it to offline media and point "
+        "CUSTODY_TUF_ROOT_KEYS_DIR there when you run 'custody tuf rotate-root' or "
+        "'custody tuf resign --root' (the server never reads it); set CUSTODY_TUF_ROOT_KEYS_DIR "
+        "before 'custody tuf init' to write it there in the first place.",
+        err=True,
+    )
 
 
 @tuf.command("export-root")

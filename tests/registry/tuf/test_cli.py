@@ -86,3 +86,18 @@ def test_namespace_keys_bad_key_files(tuf_cli, client, oci, root_json, tmp_path:
 def test_bad_expiry_settings(tuf_cli, value, message):
     result = tuf_cli("tuf", "init", env_extra={"CUSTODY_TUF_TIMESTAMP_EXPIRY_SECONDS": value})
     _refused(result, message)
+
+
+def test_init_warns_when_the_root_key_sits_beside_the_online_keys(tuf_cli, tmp_path: Path):
+    result = tuf_cli("tuf", "init")
+    assert result.exit_code == 0, result.output
+    assert "warning: the root key was written to" in result.stderr
+    assert "CUSTODY_TUF_ROOT_KEYS_DIR" in result.stderr
+
+
+def test_init_with_an_offline_root_key_directory_does_not_warn(tuf_cli, tmp_path: Path):
+    offline = tmp_path / "offline-root-keys"
+    result = tuf_cli("tuf", "init", env_extra={"CUSTODY_TUF_ROOT_KEYS_DIR": str(offline)})
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.stderr
+    assert list(offline.glob("*.pem")), "the root key is written to the offline directory"
