@@ -51,6 +51,27 @@ from registry.verification.gate import PolicyGate
 log = logging.getLogger("registry")
 
 
+def policies_in_force(settings: Settings, policies: PolicyHolder) -> str:
+    """One start-up line: which policy files are in force (with digests), which are off."""
+    current = policies.current
+    trust = (
+        f"trust {settings.trust_policy} ({current.trust_digest})"
+        if settings.trust_policy
+        else "trust none (no signer is trusted: every signature fails verification)"
+    )
+    admission = (
+        f"admission {settings.admission_policy} ({current.admission_digest})"
+        if settings.admission_policy
+        else "admission default (pickle formats refused, no SBOM required)"
+    )
+    reprint = (
+        f"reprint {settings.reprint_policy}"
+        if settings.reprint_policy
+        else "reprint none (the reprint hub is off)"
+    )
+    return f"policies: {trust}; {admission}; {reprint}"
+
+
 def create_app(settings: Settings | None = None, *, gate: PromotionGate | None = None) -> Litestar:
     """Build the registry application from ``settings`` (environment if omitted).
 
@@ -78,6 +99,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         app.state.versions = VersionPattern(settings.version_pattern)
         app.state.metrics = metrics
         app.state.hub = build_hub(settings)
+        log.info("%s", policies_in_force(settings, policies))
         app.state.auth_cache = TTLCache[str, Any](settings.auth_cache_seconds)
         app.state.manifest_cache = TTLCache[tuple[str, str], CachedManifest](
             settings.manifest_cache_seconds

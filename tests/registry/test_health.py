@@ -59,3 +59,31 @@ def test_v2_base_requires_credentials(client, make_token):
     assert anonymous.headers["www-authenticate"].startswith("Bearer realm=")
     token = make_token(scopes="pull")
     assert client.get("/v2/", headers=bearer(token.secret)).status_code == 200
+
+
+def test_start_up_log_names_the_policies_in_force(tmp_path, database_url):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from tests.registry.live import running_server
+
+    pem = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    (tmp_path / "release.pub").write_bytes(pem)
+    trust = tmp_path / "trust.yaml"
+    trust.write_text(
+        "version: 1\nnamespaces:\n  - match: 'acme/**'\n    level: enforce\n"
+        "    signers:\n      - name: release\n        public_key: release.pub\n"
+    )
+    env = {"CUSTODY_TRUST_POLICY": str(trust)}
+    with running_server(tmp_path / "data", database_url, env) as base:
+        port = base.rsplit(":", 1)[1]
+    log = (tmp_path / f"server-{port}.log").read_text()
+    lines = [line for line in log.splitlines() if "policies: " in line]
+    assert len(lines) == 1, log
+    assert f"trust {trust} (sha256:" in lines[0]
+    assert "admission default" in lines[0]
+    assert "reprint none (the reprint hub is off)" in lines[0]
