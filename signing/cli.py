@@ -4,6 +4,10 @@ Exit status: 0 success; 2 usage error; 3 a key, passphrase or certificate
 cannot be used; 8 the model tree holds something that cannot be signed safely
 (a link out of the tree, a special file, an unsafe name); 1 any other signing
 failure. Failures print one line: ``FAILED [check]: reason``.
+
+Both commands print ``key id: <id>``, the key's one identifier
+(:func:`signing.keys.key_id`: SHA-256 of the public key's PEM text, the OMS key
+hint), which ``custody verify`` and its ``--json`` report the same way.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from signing.errors import (
     UnsafePathError,
 )
 from signing.hashing import HashOptions
-from signing.keys import KeyType, key_hint, load_private_key, write_key_pair
+from signing.keys import KeyType, key_id, load_private_key, write_key_pair
 from signing.manifest import HashAlgorithm, Serialization
 from signing.sign import relative_ignore_path, sign_model
 from signing.signers import load_signer
@@ -124,7 +128,7 @@ def keygen(
     public = load_private_key(paths.private.read_bytes(), passphrase).public_key()
     state = "encrypted" if passphrase else "UNENCRYPTED"
     click.echo(f"wrote {paths.private} ({key_type}, {state}) and {paths.public}")
-    click.echo(f"key hint (sha256 of the public key PEM): {key_hint(public)}")
+    click.echo(f"key id: {key_id(public)}")
     if key_type == KeyType.ED25519:
         click.echo(
             "note: Ed25519 bundles verify with custody; model_signing 1.1.1 rejects them "
@@ -246,3 +250,4 @@ def sign(
         f"{serialization.method}/{serialization.hash_algorithm}) "
         f"with {signer.describe()} -> {output}"
     )
+    click.echo(f"key id: {key_id(signer.public_key)}")
