@@ -1,9 +1,10 @@
 """``custody keygen`` and ``custody sign``.
 
-Exit status: 0 success; 2 usage error; 3 a key, passphrase or certificate
-cannot be used; 8 the model tree holds something that cannot be signed safely
-(a link out of the tree, a special file, an unsafe name); 1 any other signing
-failure. Failures print one line: ``FAILED [check]: reason``.
+Exit status: 0 success; 2 usage error (including an ``--ignore`` that names
+nothing inside the model); 3 a key, passphrase or certificate cannot be used;
+8 the model tree holds something that cannot be signed safely (a link out of
+the tree, a special file, an unsafe name); 1 any other signing failure.
+Failures print one line: ``FAILED [check]: reason``.
 
 Both commands print ``key id: <id>``, the key's one identifier
 (:func:`signing.keys.key_id`: SHA-256 of the public key's PEM text, the OMS key
@@ -21,6 +22,7 @@ import click
 
 from signing.errors import (
     CertificateMismatch,
+    IgnorePathError,
     KeyLoadError,
     ModelPathError,
     SigningError,
@@ -29,11 +31,12 @@ from signing.errors import (
 from signing.hashing import HashOptions
 from signing.keys import KeyType, key_id, load_private_key, write_key_pair
 from signing.manifest import HashAlgorithm, Serialization
-from signing.sign import relative_ignore_path, sign_model
+from signing.sign import resolve_ignore_path, sign_model
 from signing.signers import load_signer
 
 __all__ = ["keygen", "sign"]
 
+EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_PATHS = 8
 
@@ -140,7 +143,8 @@ def keygen(
 @click.command(
     "sign",
     epilog=(
-        "Exit status: 0 signed; 2 usage error; 3 key, passphrase or certificate unusable; "
+        "Exit status: 0 signed; 2 usage error (or an --ignore naming nothing in the model); "
+        "3 key, passphrase or certificate unusable; "
         "8 unsafe model tree (link out of the tree, special file, unsafe name); 1 other failure."
     ),
 )
@@ -169,7 +173,8 @@ def keygen(
 @click.option(
     "--ignore",
     multiple=True,
-    help="Path to leave out, relative to the model directory (repeatable).",
+    help="Path to leave out (repeatable): as the shell reads it, or relative to the model "
+    "directory; it must name something inside the model.",
 )
 @click.option(
     "--ignore-git-paths/--no-ignore-git-paths",
@@ -221,18 +226,17 @@ def sign(
         if shard_size
         else Serialization.files(hash_name, allow_symlinks=allow_symlinks)
     )
-    if model_path.is_dir():
-        for item in ignore:
-            name = relative_ignore_path(model_path, item)
-            if name is not None and not os.path.lexists(model_path / name):
-                click.echo(f"warning: ignore path {item!r} matches nothing in the model", err=True)
+    try:
+        ignored = [resolve_ignore_path(model_path, item) for item in ignore]
+    except IgnorePathError as exc:
+        _fail("ignore", exc.diagnostics(), EXIT_USAGE)
     try:
         signer = load_signer(key_ref, certificate_chain=certificate_chain, secrets=secrets)
         result = sign_model(
             model_path,
             signer,
             serialization=serialization,
-            ignore=ignore,
+            ignore=ignored,
             ignore_git_paths=ignore_git_paths,
             output=output,
             options=HashOptions(workers=workers),
