@@ -62,7 +62,7 @@ def test_from_another_directory_nothing_is_invented(tmp_path: Path, args: list[s
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("args", NEEDS_A_REGISTRY[1:], ids=" ".join)
+@pytest.mark.parametrize("args", NEEDS_A_REGISTRY[1::2], ids=" ".join)
 def test_a_data_directory_without_a_database_is_not_given_one(
     tmp_path: Path, args: list[str]
 ) -> None:
