@@ -174,10 +174,11 @@ def verify(
     if len(sigs) > 1 and policy is None:
         raise click.UsageError("several --signature files need --policy (a threshold)")
     options = HashOptions(workers=workers)
-    try:
-        ignore = tuple(resolve_ignore_path(model_path, item) for item in ignore)
-    except IgnorePathError as exc:
-        _fail("ignore", exc.diagnostics(), 2)
+    if model_path.exists():  # a missing model is reported as such below, not as a bad --ignore
+        try:
+            ignore = tuple(resolve_ignore_path(model_path, item) for item in ignore)
+        except IgnorePathError as exc:
+            _fail("ignore", exc.diagnostics(), 2)
     try:
         if policy is not None and namespace is not None:
             rule_policy = load_trust_policy(policy).policy_for(namespace)

@@ -93,3 +93,21 @@ def test_verify_refuses_an_ignore_that_names_nothing_in_the_model(
     assert len(lines) == 1
     assert lines[0].startswith(f"FAILED [ignore]: the ignore path {typed!r} names nothing")
     assert str(model.resolve()) in lines[0]
+
+
+def test_a_missing_model_is_reported_as_missing_not_as_a_bad_ignore(
+    added_after_signing: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    _, signature, public = added_after_signing
+    missing = tmp_path / "gone"
+    result = invoke(
+        "verify", missing, "--signature", signature, "--public-key", public, "--ignore", "x"
+    )
+    assert result.exit_code == 3
+    assert result.output.splitlines() == [f"FAILED [input]: model path '{missing}' does not exist"]
+    single = invoke(
+        "verify", tmp_path / "model" / "config.json", "--signature", signature,
+        "--public-key", public, "--ignore", "x",
+    )  # fmt: skip
+    assert single.exit_code == 2
+    assert "is not a directory" in single.output
