@@ -79,9 +79,11 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
     trust and admission policies (``CUSTODY_TRUST_POLICY``, ``CUSTODY_ADMISSION_POLICY``).
     """
     settings = settings or Settings.from_env()
-    # Policies load before anything starts: a broken file is a start-up error.
+    # Policies load before anything starts: a broken file is a start-up error, raised
+    # here as one ConfigurationError (naming file and line), not from inside the server.
     policies = PolicyHolder(settings.trust_policy, settings.admission_policy)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    hub = build_hub(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
@@ -98,7 +100,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         app.state.gate = gate or PolicyGate(policies, blobs, app.state.sessionmaker)
         app.state.versions = VersionPattern(settings.version_pattern)
         app.state.metrics = metrics
-        app.state.hub = build_hub(settings)
+        app.state.hub = hub
         log.info("%s", policies_in_force(settings, policies))
         app.state.auth_cache = TTLCache[str, Any](settings.auth_cache_seconds)
         app.state.manifest_cache = TTLCache[tuple[str, str], CachedManifest](

@@ -72,8 +72,16 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(original).__name__}: {text}"
 
 
+def _require_database(settings: Settings) -> None:
+    """Refuse, naming the directory looked in, when the registry's database is not there."""
+    try:
+        settings.require_database()
+    except RegistryError as exc:
+        raise click.ClickException(exc.diagnostics()) from None
+
+
 def _require_schema(settings: Settings) -> None:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _require_database(settings)
     try:
         current = migrate.current_revision(settings.effective_database_url)
     except Exception as exc:  # noqa: BLE001 - any connection failure is reported as one line
@@ -100,7 +108,10 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, workers: in
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from registry.app import create_app
 
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except RegistryError as exc:  # a bad policy file: one line naming the file and line
+        raise click.ClickException(exc.diagnostics()) from None
     click.echo(
         f"custody registry on http://{settings.host}:{settings.port} "
         f"(data in {settings.data_dir.resolve()})",
@@ -142,6 +153,7 @@ def db_upgrade(data_dir: Path | None, revision: str) -> None:
 def db_current(data_dir: Path | None) -> None:
     """Print the database's current migration revision."""
     settings = _settings(data_dir)
+    _require_database(settings)
     click.echo(migrate.current_revision(settings.effective_database_url) or "none")
 
 

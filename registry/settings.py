@@ -15,6 +15,7 @@ from registry.errors import ConfigurationError
 from registry.naming import DEFAULT_VERSION_PATTERN
 
 _ENV_PREFIX = "CUSTODY_"
+_POINT_AT_IT = f"pass --data-dir or set {_ENV_PREFIX}DATA_DIR to the registry's data directory"
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -153,6 +154,32 @@ class Settings:
         if "data_dir" in clean:
             clean["data_dir"] = Path(str(clean["data_dir"]))
         return replace(settings, **clean)  # type: ignore[arg-type]
+
+    def require_data_dir(self) -> Path:
+        """The data directory as an absolute path; refuses when it does not exist.
+
+        Commands that work on an existing registry call this (or
+        :meth:`require_database`) first: run from another directory, they name
+        where they looked instead of creating a second, empty registry in ``./var``.
+        """
+        directory = self.data_dir.resolve()
+        if not directory.is_dir():
+            raise ConfigurationError(f"no Custody data directory at {directory}: {_POINT_AT_IT}")
+        return directory
+
+    def require_database(self) -> None:
+        """Refuse when the default SQLite database (``<data dir>/custody.db``) is not there.
+
+        A configured ``CUSTODY_DATABASE_URL`` is left to the connection to check.
+        """
+        if self.database_url:
+            return
+        database = self.require_data_dir() / "custody.db"
+        if not database.is_file():
+            raise ConfigurationError(
+                f"no Custody database at {database}: {_POINT_AT_IT} "
+                "(or run 'custody db upgrade' to create one there)"
+            )
 
     @property
     def blob_dir(self) -> Path:

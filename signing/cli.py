@@ -1,9 +1,14 @@
 """``custody keygen`` and ``custody sign``.
 
-Exit status: 0 success; 2 usage error; 3 a key, passphrase or certificate
-cannot be used; 8 the model tree holds something that cannot be signed safely
-(a link out of the tree, a special file, an unsafe name); 1 any other signing
-failure. Failures print one line: ``FAILED [check]: reason``.
+Exit status: 0 success; 2 usage error (including an ``--ignore`` that names
+nothing inside the model); 3 a key, passphrase or certificate cannot be used;
+8 the model tree holds something that cannot be signed safely (a link out of
+the tree, a special file, an unsafe name); 1 any other signing failure.
+Failures print one line: ``FAILED [check]: reason``.
+
+Both commands print ``key id: <id>``, the key's one identifier
+(:func:`signing.keys.key_id`: SHA-256 of the public key's PEM text, the OMS key
+hint), which ``custody verify`` and its ``--json`` report the same way.
 """
 
 from __future__ import annotations
@@ -17,19 +22,21 @@ import click
 
 from signing.errors import (
     CertificateMismatch,
+    IgnorePathError,
     KeyLoadError,
     ModelPathError,
     SigningError,
     UnsafePathError,
 )
 from signing.hashing import HashOptions
-from signing.keys import KeyType, key_hint, load_private_key, write_key_pair
+from signing.keys import KeyType, key_id, load_private_key, write_key_pair
 from signing.manifest import HashAlgorithm, Serialization
-from signing.sign import relative_ignore_path, sign_model
+from signing.sign import resolve_ignore_path, sign_model
 from signing.signers import load_signer
 
 __all__ = ["keygen", "sign"]
 
+EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_PATHS = 8
 
@@ -124,7 +131,7 @@ def keygen(
     public = load_private_key(paths.private.read_bytes(), passphrase).public_key()
     state = "encrypted" if passphrase else "UNENCRYPTED"
     click.echo(f"wrote {paths.private} ({key_type}, {state}) and {paths.public}")
-    click.echo(f"key hint (sha256 of the public key PEM): {key_hint(public)}")
+    click.echo(f"key id: {key_id(public)}")
     if key_type == KeyType.ED25519:
         click.echo(
             "note: Ed25519 bundles verify with custody; model_signing 1.1.1 rejects them "
@@ -136,7 +143,8 @@ def keygen(
 @click.command(
     "sign",
     epilog=(
-        "Exit status: 0 signed; 2 usage error; 3 key, passphrase or certificate unusable; "
+        "Exit status: 0 signed; 2 usage error (or an --ignore naming nothing in the model); "
+        "3 key, passphrase or certificate unusable; "
         "8 unsafe model tree (link out of the tree, special file, unsafe name); 1 other failure."
     ),
 )
@@ -165,7 +173,8 @@ def keygen(
 @click.option(
     "--ignore",
     multiple=True,
-    help="Path to leave out, relative to the model directory (repeatable).",
+    help="Path to leave out (repeatable): as the shell reads it, or relative to the model "
+    "directory; it must name something inside the model.",
 )
 @click.option(
     "--ignore-git-paths/--no-ignore-git-paths",
@@ -217,18 +226,17 @@ def sign(
         if shard_size
         else Serialization.files(hash_name, allow_symlinks=allow_symlinks)
     )
-    if model_path.is_dir():
-        for item in ignore:
-            name = relative_ignore_path(model_path, item)
-            if name is not None and not os.path.lexists(model_path / name):
-                click.echo(f"warning: ignore path {item!r} matches nothing in the model", err=True)
+    try:
+        ignored = [resolve_ignore_path(model_path, item) for item in ignore]
+    except IgnorePathError as exc:
+        _fail("ignore", exc.diagnostics(), EXIT_USAGE)
     try:
         signer = load_signer(key_ref, certificate_chain=certificate_chain, secrets=secrets)
         result = sign_model(
             model_path,
             signer,
             serialization=serialization,
-            ignore=ignore,
+            ignore=ignored,
             ignore_git_paths=ignore_git_paths,
             output=output,
             options=HashOptions(workers=workers),
@@ -246,3 +254,4 @@ def sign(
         f"{serialization.method}/{serialization.hash_algorithm}) "
         f"with {signer.describe()} -> {output}"
     )
+    click.echo(f"key id: {key_id(signer.public_key)}")

@@ -40,6 +40,10 @@ class UnsafePathError(SigningError):
         self.reason = reason
 
 
+class IgnorePathError(SigningError):
+    """A path to leave out names nothing inside the model, or names two different things."""
+
+
 class HashingError(SigningError):
     """A file could not be read completely, or changed while it was hashed."""
 

@@ -8,13 +8,13 @@ verification of the experimental post-quantum OMS bundles.
 The ECDSA hash follows the curve, as OMS requires: P-256 with SHA-256, P-384
 with SHA-384, P-521 with SHA-512.
 
-Two identifiers exist for a public key and must not be confused:
-
-* :func:`key_hint` - what an OMS bundle carries in ``publicKey.hint``: the
-  SHA-256 of the key's PEM text (SubjectPublicKeyInfo, as ``cryptography``
-  writes it). For ML-DSA it is ``ML_DSA_65:<sha256 of the raw key>``.
-* :func:`key_id` - Custody's identity of a key: SHA-256 of the DER
-  SubjectPublicKeyInfo. Thresholds count distinct ``key_id`` values.
+A public key has one identifier, spelt one way everywhere (``custody keygen``,
+``sign``, ``verify`` and its JSON, error messages, provenance envelopes,
+threshold counting): :func:`key_id`, which is the OMS key hint - what an OMS
+bundle carries in ``publicKey.hint`` and what ``model_signing`` computes: the
+SHA-256 of the key's PEM text (SubjectPublicKeyInfo, as ``cryptography``
+writes it), lower-case hex. For ML-DSA it is ``ML_DSA_65:<sha256 of the raw
+key>``. :func:`key_hint` is the same function under the name OMS uses.
 """
 
 from __future__ import annotations
@@ -123,23 +123,17 @@ def public_key_pem(key: PublicKey) -> bytes:
     )
 
 
-def key_hint(key: PublicKey) -> str:
-    """The ``publicKey.hint`` an OMS bundle carries for this key."""
+def key_id(key: PublicKey) -> str:
+    """The key's identifier: SHA-256 of its PEM SubjectPublicKeyInfo text, hex (the OMS hint)."""
     if isinstance(key, mldsa.MLDSA65PublicKey):
         raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return _ML_DSA_65_HINT_PREFIX + hashlib.sha256(raw).hexdigest()
     return hashlib.sha256(public_key_pem(key)).hexdigest()
 
 
-def key_id(key: PublicKey) -> str:
-    """Custody's identifier of a key: SHA-256 of its DER SubjectPublicKeyInfo, hex."""
-    if isinstance(key, mldsa.MLDSA65PublicKey):
-        raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return hashlib.sha256(raw).hexdigest()
-    der = key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return hashlib.sha256(der).hexdigest()
+def key_hint(key: PublicKey) -> str:
+    """The ``publicKey.hint`` an OMS bundle carries for this key: its :func:`key_id`."""
+    return key_id(key)
 
 
 def _check_supported(key: object) -> PublicKey:

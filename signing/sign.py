@@ -9,14 +9,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from signing.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, EnvelopeSignature, pae
-from signing.errors import SigningError, UnsafePathError
+from signing.errors import IgnorePathError, SigningError, UnsafePathError
 from signing.hashing import HashOptions, hash_model
 from signing.keys import verify_bytes
 from signing.manifest import DEFAULT_IGNORED_PATHS, Manifest, Serialization
 from signing.oms import Bundle, statement_payload
 from signing.signers import Signer
 
-__all__ = ["SignedModel", "relative_ignore_path", "sign_manifest", "sign_model"]
+__all__ = [
+    "SignedModel",
+    "relative_ignore_path",
+    "resolve_ignore_path",
+    "sign_manifest",
+    "sign_model",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +53,62 @@ def relative_ignore_path(model_path: Path, path: str | os.PathLike[str]) -> str 
             return None
     name = relative.as_posix()
     return None if name in ("", ".") else name
+
+
+def _location(path: Path) -> Path:
+    """Where ``path`` (absolute) is, its directories resolved but not a final link."""
+    if path.name in ("", ".", ".."):
+        return path.resolve()
+    return path.parent.resolve() / path.name
+
+
+def resolve_ignore_path(
+    model_path: str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+) -> str:
+    """A path to leave out, as a user typed it, turned into a model-relative name.
+
+    A relative path is read both ways users mean it: as the shell does (from
+    ``cwd``, the current directory by default, as ``model_signing --ignore-paths``
+    does) and from the model directory (as ``custody`` always did). An absolute
+    path is read as is. Whatever is read must exist inside the model (a link is
+    not followed); an ignore that leaves out nothing is refused, and so is a
+    relative path whose two readings name two different things.
+    """
+    root = Path(model_path).resolve()
+    given = Path(path)
+    if not root.is_dir():
+        raise IgnorePathError(
+            f"cannot leave out {str(given)!r}: the model {root} is not a directory"
+        )
+    if given.is_absolute():
+        readings = [given]
+    else:
+        base = Path(cwd).absolute() if cwd is not None else Path.cwd()
+        readings = [base / given, root / given]
+    names: list[str] = []
+    for reading in readings:
+        try:
+            name = _location(reading).relative_to(root).as_posix()
+        except ValueError:
+            continue
+        if name != "." and os.path.lexists(root / name) and name not in names:
+            names.append(name)
+    if not names:
+        looked = " or ".join(str(r) for r in readings)
+        raise IgnorePathError(
+            f"the ignore path {str(given)!r} names nothing inside the model {root} "
+            f"(looked for {looked})"
+        )
+    if len(names) > 1:
+        raise IgnorePathError(
+            f"the ignore path {str(given)!r} is ambiguous: from the current directory it is "
+            f"{names[0]!r} in the model, from the model directory {names[1]!r}; "
+            "give it as an absolute path"
+        )
+    return names[0]
 
 
 def sign_manifest(manifest: Manifest, signer: Signer) -> Bundle:

@@ -11,9 +11,10 @@ from typing import NoReturn
 import click
 from cryptography import x509
 
-from signing.errors import KeyLoadError
+from signing.errors import IgnorePathError, KeyLoadError
 from signing.hashing import HashOptions
 from signing.keys import load_public_key
+from signing.sign import resolve_ignore_path
 from verifier.errors import MaterialUnreadable, VerificationError
 from verifier.model import VerifiedModel, verify_model, verify_model_with_policy
 from verifier.policy_file import load_trust_policy
@@ -30,7 +31,7 @@ __all__ = ["verify"]
 _EPILOG = """\b
 Exit status:
   0  every check holds: signature, signer identity, each file's digest, file set
-  2  usage error
+  2  usage error, or an --ignore that names nothing inside the model
   3  input: a signature, key, certificate, trust config or policy file
      cannot be read or parsed (the policy file error names the line)
   4  bundle: the signature file is not a well-formed OMS bundle
@@ -119,7 +120,9 @@ def _describe(result: VerifiedModel) -> str:
 @click.option(
     "--ignore",
     multiple=True,
-    help="Path to leave out, relative to the model directory (repeatable).",
+    help="Path to leave out (repeatable): as the shell reads it (like model_signing "
+    "--ignore-paths), or relative to the model directory; it must name something inside "
+    "the model.",
 )
 @click.option(
     "--ignore-unsigned-files",
@@ -171,6 +174,11 @@ def verify(
     if len(sigs) > 1 and policy is None:
         raise click.UsageError("several --signature files need --policy (a threshold)")
     options = HashOptions(workers=workers)
+    if model_path.exists():  # a missing model is reported as such below, not as a bad --ignore
+        try:
+            ignore = tuple(resolve_ignore_path(model_path, item) for item in ignore)
+        except IgnorePathError as exc:
+            _fail("ignore", exc.diagnostics(), 2)
     try:
         if policy is not None and namespace is not None:
             rule_policy = load_trust_policy(policy).policy_for(namespace)

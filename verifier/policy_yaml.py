@@ -107,7 +107,24 @@ def _fields_at(
     return sorted(model.__struct_fields__)
 
 
-def _check_duplicates(node: yaml.Node, source: str) -> None:
+def _check_duplicates(
+    node: yaml.Node, source: str, inside: frozenset[int] = frozenset(), done: set[int] | None = None
+) -> None:
+    """Refuse duplicate keys, and aliases that contain themselves (``a: &a [*a]``).
+
+    An alias is the same node object as its anchor: each node is checked once.
+    """
+    done = set() if done is None else done
+    if id(node) in inside:
+        raise PolicyFileInvalid(
+            "a YAML alias refers to a node that contains it",
+            source=source,
+            line=int(node.start_mark.line) + 1,
+        )
+    if id(node) in done:
+        return
+    done.add(id(node))
+    inside = inside | {id(node)}
     if isinstance(node, yaml.MappingNode):
         seen: dict[object, int] = {}
         for key, value in node.value:
@@ -119,10 +136,10 @@ def _check_duplicates(node: yaml.Node, source: str) -> None:
                     line=line,
                 )
             seen[key.value] = line
-            _check_duplicates(value, source)
+            _check_duplicates(value, source, inside, done)
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
-            _check_duplicates(item, source)
+            _check_duplicates(item, source, inside, done)
 
 
 def decode_policy_yaml(

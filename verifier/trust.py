@@ -40,7 +40,7 @@ from cryptography.x509.verification import VerificationError as X509Verification
 
 from signing.dsse import Envelope
 from signing.errors import FormatError, UnsafePathError
-from signing.keys import PublicKey, key_hint, key_id, key_type_of, verify_bytes
+from signing.keys import PublicKey, key_id, key_type_of, verify_bytes
 from signing.manifest import Manifest
 from signing.oms import (
     LEGACY_PREDICATE_TYPE,
@@ -81,7 +81,7 @@ class SignerIdentity:
     """Who signed, as established by verification.
 
     ``kind`` is ``key``, ``certificate`` or ``sigstore``. ``key_id`` is the
-    SHA-256 of the signing key's DER SubjectPublicKeyInfo; ``subject`` and
+    signing key's :func:`~signing.keys.key_id` (the OMS key hint); ``subject`` and
     ``issuer`` are the certificate subject and issuing CA, or the Sigstore SAN
     and OIDC issuer. ``trusted_as`` names the trust rule that accepted it.
     """
@@ -198,7 +198,6 @@ class TrustedKey(TrustedSigner):
     def __init__(self, public_key: PublicKey, *, name: str = "") -> None:
         self.public_key = public_key
         self.key_id = key_id(public_key)
-        self.hint = key_hint(public_key)
         self.name = name or f"{key_type_of(public_key)} key {self.key_id[:16]}"
 
     def authenticate(self, bundle: Bundle) -> Authenticated:
@@ -207,10 +206,10 @@ class TrustedKey(TrustedSigner):
             raise KeyMismatch(
                 f"the bundle carries {material.kind}, not a public-key signature ({self.name})"
             )
-        if material.hint is not None and material.hint != self.hint:
+        if material.hint is not None and material.hint != self.key_id:
             raise KeyMismatch(
-                f"the bundle was signed by key {material.hint[:24]}..., "
-                f"not by the trusted key {self.hint[:24]}... ({self.name})"
+                f"the bundle was signed by key {material.hint}, "
+                f"not by the trusted key {self.key_id} ({self.name})"
             )
         if not _envelope_signed_by(bundle.envelope, self.public_key):
             raise SignatureInvalid(

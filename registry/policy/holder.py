@@ -84,7 +84,12 @@ class PolicyHolder:
         try:
             self._current = load_policy_set(trust_path, admission_path)
         except PolicyFileInvalid as exc:
-            raise ConfigurationError(f"cannot start: {exc.diagnostics()}") from None
+            setting = (
+                "ADMISSION" if trust_path is None or exc.source != str(trust_path) else "TRUST"
+            )
+            raise ConfigurationError(
+                f"cannot start: CUSTODY_{setting}_POLICY: {exc.diagnostics()}"
+            ) from None
 
     @classmethod
     def fixed(cls, policies: PolicySet) -> PolicyHolder:

@@ -139,7 +139,10 @@ class NodeInfo(_Model, frozen=True, kw_only=True):
     """The node that produced a latent: a claimed identity, its signing key, its runtime."""
 
     id: Label
-    key_id: Annotated[str, msgspec.Meta(pattern=KEY_ID, description="SHA-256 of the DER SPKI.")]
+    key_id: Annotated[
+        str,
+        msgspec.Meta(pattern=KEY_ID, description="SHA-256 of the public key PEM (OMS key hint)."),
+    ]
     runtime: dict[Label, Annotated[str, msgspec.Meta(max_length=256)]] = {}
 
 
@@ -147,7 +150,10 @@ class CreatorInfo(_Model, frozen=True, kw_only=True):
     """The creator of an output: a claimed identity and the key that signs for it."""
 
     id: Label
-    key_id: Annotated[str, msgspec.Meta(pattern=KEY_ID, description="SHA-256 of the DER SPKI.")]
+    key_id: Annotated[
+        str,
+        msgspec.Meta(pattern=KEY_ID, description="SHA-256 of the public key PEM (OMS key hint)."),
+    ]
 
 
 class LatentPredicate(_Model, frozen=True, kw_only=True):

@@ -87,13 +87,10 @@ def test_sign_options(tmp_path: Path) -> None:
         "4096",
         "--ignore",
         "tokenizer",
-        "--ignore",
-        "nothing-here",
         "--output",
         str(out),
     )
     assert result.exit_code == 0, result.output
-    assert "matches nothing" in result.output
     import base64
 
     statement = json.loads(base64.b64decode(json.loads(out.read_text())["dsseEnvelope"]["payload"]))
@@ -102,6 +99,47 @@ def test_sign_options(tmp_path: Path) -> None:
     assert serialization["shard_size"] == 4096
     assert serialization["hash_type"] == "blake2b"
     assert "tokenizer" in serialization["ignore_paths"]
+
+
+def test_sign_refuses_an_ignore_that_names_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.signing.factories import new_key
+
+    model = make_model(tmp_path / "model")
+    key = write_private_key(tmp_path / "k.pem", new_key())
+    out = tmp_path / "out.sig"
+    monkeypatch.chdir(tmp_path)
+    result = invoke(
+        "sign", "model", "--key", str(key), "--ignore", "nothing-here", "--output", str(out)
+    )
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        f"FAILED [ignore]: the ignore path 'nothing-here' names nothing inside the model "
+        f"{model.resolve()} (looked for {tmp_path.resolve() / 'nothing-here'} or "
+        f"{model.resolve() / 'nothing-here'})"
+    ]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("typed", ["model/tokenizer", "tokenizer"])
+def test_sign_ignore_as_the_shell_or_the_model_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, typed: str
+) -> None:
+    import base64
+
+    from tests.signing.factories import new_key
+
+    make_model(tmp_path / "model")
+    key = write_private_key(tmp_path / "k.pem", new_key())
+    monkeypatch.chdir(tmp_path)
+    result = invoke("sign", "model", "--key", str(key), "--ignore", typed, "--output", "out.sig")
+    assert result.exit_code == 0, result.output
+    bundle = json.loads((tmp_path / "out.sig").read_text())
+    statement = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
+    assert "tokenizer" in statement["predicate"]["serialization"]["ignore_paths"]
+    names = [r["name"] for r in statement["predicate"]["resources"]]
+    assert names and not [n for n in names if n.startswith("tokenizer")]
 
 
 def test_sign_with_certificate_chain(tmp_path: Path) -> None:

@@ -58,10 +58,11 @@ def test_key_files_are_not_overwritten(tmp_path: Path) -> None:
     write_key_pair(tmp_path / "k", "ed25519", None, overwrite=True)
 
 
-def test_hint_is_sha256_of_the_pem_text() -> None:
-    public = generate_private_key("ecdsa-p384").public_key()
-    assert key_hint(public) == hashlib.sha256(public_key_pem(public)).hexdigest()
-    assert key_hint(public) != key_id(public)
+@pytest.mark.parametrize("kind", ["ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "ed25519"])
+def test_the_key_id_is_the_oms_hint_sha256_of_the_pem_text(kind: str) -> None:
+    public = generate_private_key(kind).public_key()
+    assert key_id(public) == hashlib.sha256(public_key_pem(public)).hexdigest()
+    assert key_hint(public) == key_id(public)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,131 @@
+"""Commands run from the wrong directory, and a server started with a bad policy file.
+
+Both must answer with one line and a non-zero exit: a command that needs an
+existing registry names the directory it looked in and how to point it at the
+right one (never creating a second registry in ``./var``); a server whose
+policy file is broken names the file and line (never a traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.registry.live import CUSTODY, free_port
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODY_")}
+    env.update(extra)
+    return env
+
+
+def run(cwd: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CUSTODY, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+NEEDS_A_REGISTRY = [
+    ["log-key"],
+    ["token", "create", "--namespace", "acme", "--scopes", "pull"],
+    ["token", "revoke", "0123456789abcdef"],
+    ["namespace", "create", "acme"],
+    ["db", "current"],
+    ["tuf", "init"],
+    ["tuf", "resign"],
+    ["serve", "--port", "1"],
+]
+
+
+@pytest.fixture(scope="module")
+def registry_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real data directory (SQLite, migrated), made the way the quickstart does."""
+    home = tmp_path_factory.mktemp("home")
+    made = run(home, "db", "upgrade", env=_clean_env())
+    assert made.returncode == 0, made.stderr
+    return home / "var"
+
+
+@pytest.mark.parametrize("args", NEEDS_A_REGISTRY, ids=" ".join)
+def test_from_another_directory_nothing_is_invented(tmp_path: Path, args: list[str]) -> None:
+    result = run(tmp_path, *args, env=_clean_env())
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"Error: Invalid configuration: no Custody data directory at {tmp_path.resolve()}/var: "
+        "pass --data-dir or set CUSTODY_DATA_DIR to the registry's data directory"
+    ]
+    assert result.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args", NEEDS_A_REGISTRY[1::2], ids=" ".join)
+def test_a_data_directory_without_a_database_is_not_given_one(
+    tmp_path: Path, args: list[str]
+) -> None:
+    (tmp_path / "var").mkdir()
+    result = run(tmp_path, *args, env=_clean_env())
+    assert result.returncode == 1
+    database = tmp_path.resolve() / "var" / "custody.db"
+    assert result.stderr.splitlines() == [
+        f"Error: Invalid configuration: no Custody database at {database}: pass --data-dir or "
+        "set CUSTODY_DATA_DIR to the registry's data directory "
+        "(or run 'custody db upgrade' to create one there)"
+    ]
+    assert list((tmp_path / "var").iterdir()) == []
+
+
+def test_pointed_at_the_registry_from_anywhere(tmp_path: Path, registry_dir: Path) -> None:
+    by_flag = run(
+        tmp_path, "token", "create", "--namespace", "acme", "--scopes", "pull",
+        "--data-dir", str(registry_dir), env=_clean_env(),
+    )  # fmt: skip
+    assert by_flag.returncode == 0, by_flag.stderr
+    assert by_flag.stdout.startswith("cst_")
+    by_env = _clean_env(CUSTODY_DATA_DIR=str(registry_dir))
+    first = run(tmp_path, "log-key", env=by_env)
+    assert first.returncode == 0, first.stderr
+    again = run(tmp_path, "log-key", "--data-dir", str(registry_dir), env=_clean_env())
+    assert again.stdout == first.stdout
+    assert (registry_dir / "keys" / "tlog.key").is_file()
+    assert run(tmp_path, "db", "current", env=by_env).stdout.strip() != "none"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_explicit_log_key_file_needs_no_data_directory(tmp_path: Path) -> None:
+    env = _clean_env(CUSTODY_TLOG_KEY=str(tmp_path / "keys" / "log.key"))
+    result = run(tmp_path, "log-key", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("custody.localhost/log+")
+    assert not (tmp_path / "var").exists()
+
+
+BAD_POLICIES = {
+    "yaml": ("version: 1\nnamespaces:\n  - match: [acme\n", 4, "not valid YAML"),
+    "schema": ("version: 1\nnamespaces:\n  - match: acme\n    surprise: true\n", 4, "unknown"),
+    "alias-loop": ("version: 1\nnamespaces: &all\n  - *all\n", 2, "alias"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_POLICIES))
+@pytest.mark.parametrize("setting", ["TRUST", "ADMISSION", "REPRINT"])
+def test_a_server_with_a_bad_policy_file_says_one_line(
+    registry_dir: Path, tmp_path: Path, setting: str, kind: str
+) -> None:
+    text, line, reason = BAD_POLICIES[kind]
+    policy = tmp_path / f"{setting.lower()}.yaml"
+    policy.write_text(text)
+    env = _clean_env(
+        CUSTODY_DATA_DIR=str(registry_dir), **{f"CUSTODY_{setting}_POLICY": str(policy)}
+    )
+    result = run(tmp_path, "serve", "--port", str(free_port()), env=env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: Invalid configuration: ")
+    assert f"CUSTODY_{setting}_POLICY: {policy}:{line}: " in lines[0]
+    assert reason in lines[0]
