@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         app.state.blobs = blobs
         app.state.policies = policies
-        app.state.gate = gate or PolicyGate(policies, blobs, app.state.sessionmaker)
+        app.state.gate = gate or PolicyGate(policies, blobs)
         app.state.versions = VersionPattern(settings.version_pattern)
         app.state.metrics = metrics
         app.state.hub = build_hub(settings)
