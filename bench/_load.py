@@ -1,7 +1,7 @@
 """A small HTTP/1.1 keep-alive load generator, run as its own process.
 
-``python -m bench._load --port P --path /x [--header 'K: V'] --connections C --seconds S``
-prints one JSON line: requests, errors, requests per second, p50 and p99 latency.
+``python -m bench._load --port P --path /x [--method HEAD] [--header 'K: V'] --connections C
+--seconds S`` prints one JSON line: requests, errors, requests per second, p50 and p99 latency.
 Bounded in time and count; it talks only to 127.0.0.1.
 """
 
@@ -18,6 +18,7 @@ MAX_REQUESTS = 2_000_000
 async def _worker(
     port: int, request: bytes, deadline: float, latencies: list[float], errors: list[int]
 ) -> None:
+    has_body = not request.startswith(b"HEAD ")
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while time.perf_counter() < deadline and len(latencies) < MAX_REQUESTS:
@@ -28,7 +29,7 @@ async def _worker(
             for line in head.split(b"\r\n"):
                 if line[:15].lower() == b"content-length:":
                     length = int(line[15:])
-            if length:
+            if length and has_body:
                 await reader.readexactly(length)
             latencies.append(time.perf_counter() - start)
             if not head.startswith(b"HTTP/1.1 200"):
@@ -39,7 +40,9 @@ async def _worker(
 
 async def _run(args: argparse.Namespace) -> dict[str, float]:
     headers = "".join(f"{h}\r\n" for h in args.header)
-    request = (f"GET {args.path} HTTP/1.1\r\nHost: 127.0.0.1:{args.port}\r\n{headers}\r\n").encode()
+    request = (
+        f"{args.method} {args.path} HTTP/1.1\r\nHost: 127.0.0.1:{args.port}\r\n{headers}\r\n"
+    ).encode()
     latencies: list[float] = []
     errors: list[int] = []
     # warm up, then measure
@@ -65,6 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--path", required=True)
+    parser.add_argument("--method", choices=("GET", "HEAD"), default="GET")
     parser.add_argument("--header", action="append", default=[])
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=5.0)

@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         app.state.blobs = blobs
         app.state.policies = policies
-        app.state.gate = gate or PolicyGate(policies, blobs, app.state.sessionmaker)
+        app.state.gate = gate or PolicyGate(policies, blobs)
         app.state.versions = VersionPattern(settings.version_pattern)
         app.state.metrics = metrics
         app.state.hub = hub
@@ -106,6 +106,8 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         app.state.manifest_cache = TTLCache[tuple[str, str], CachedManifest](
             settings.manifest_cache_seconds
         )
+        app.state.anonymous_pull_cache = TTLCache[str, bool](settings.auth_cache_seconds)
+        app.state.blob_cache = TTLCache[tuple[str, str], int](settings.manifest_cache_seconds)
         install_reload_signal(policies, app.state.manifest_cache.clear)
         app.state.tuf = TufService(settings, app.state.sessionmaker)
         app.state.tlog = TransparencyLog(

@@ -1,8 +1,16 @@
-"""The audit trail: every write records who did what to what, in the same transaction."""
+"""The audit trail: every write records who did what to what, in the same transaction.
+
+A refusal leaves evidence too, through one mechanism, :func:`refuse`: it rolls
+back the refused change on the request's own session, writes the refusal's event
+on that same session and commits it, then raises the refusal. Never a second
+session: SQLite allows one writer, and an audit row written through another
+connection while the request's transaction holds the write lock (re-verified
+signature verdicts, a just-stored manifest) waits for the busy timeout and fails.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +36,30 @@ async def record(
             )
         )
     )
+
+
+async def refuse(
+    session: AsyncSession,
+    error: Exception,
+    *,
+    actor: str,
+    action: str,
+    subject: str,
+    namespace: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> NoReturn:
+    """Roll back ``session``, commit the refusal's audit event on it, and raise ``error``.
+
+    Whatever the refused request wrote is discarded (nothing half-stored); the
+    event is written, not merely attempted: if it cannot be, that error
+    propagates instead of a refusal without evidence.
+    """
+    await session.rollback()
+    await record(
+        session, actor=actor, action=action, subject=subject, namespace=namespace, detail=detail
+    )
+    await session.commit()
+    raise error
 
 
 def audit_row(

@@ -1,18 +1,28 @@
 """Small in-process caches for the pull hot path, with short lifetimes.
 
 Every ``GET`` of a manifest would otherwise cost an authentication query and a
-manifest query (measured here: ~1 ms each through the async ORM). Two caches
-remove both on repeated pulls:
+manifest query (measured here: ~1 ms each through the async ORM). These caches
+remove them on repeated pulls, with or without credentials, and on ``HEAD`` of
+a blob (how every client asks "do you have it?"):
 
 - credentials: token hash -> principal, for ``CUSTODY_AUTH_CACHE_SECONDS``
   (default 5 s). Revoking a token through this process takes effect at once;
   through another process or replica within that many seconds. (Docker-style
   registries hand out bearer JWTs that cannot be revoked at all before expiry.)
+- anonymous pull: namespace -> whether it serves pulls without credentials,
+  with the same bound and rules as credentials (``CUSTODY_AUTH_CACHE_SECONDS``):
+  turning it off through the API takes effect at once; through the CLI or
+  another replica, within that many seconds.
 - manifests by tag: (repository, tag) -> manifest bytes, for
   ``CUSTODY_MANIFEST_CACHE_SECONDS`` (default 1 s), dropped at once by any
   write through this process; other replicas see an alias move within 1 s.
+- blob links: (repository, digest) -> size, for ``CUSTODY_MANIFEST_CACHE_SECONDS``;
+  only blobs that are there are remembered (a pushed blob is visible at once),
+  and unlinking one through this process drops it at once.
 
-Setting either to 0 turns it off.
+Authorisation is decided on every request, from the cached facts: a cached
+manifest or blob is never served before the caller's pull right is checked.
+Setting either lifetime to 0 turns its caches off.
 """
 
 from __future__ import annotations
@@ -54,6 +64,9 @@ class TTLCache(Generic[K, V]):
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
+
+    def discard(self, key: K) -> None:
+        self._entries.pop(key, None)
 
     def clear(self) -> None:
         self._entries.clear()

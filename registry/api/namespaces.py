@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, get, patch
+from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 from sqlalchemy import select
 
@@ -50,6 +51,7 @@ class NamespaceController(Controller):
         data: JSONBody[NamespaceUpdate],
         principal: Caller,
         db_session: DbSession,
+        state: State,
     ) -> NamespaceView:
         validate_namespace(name)
         principal.require(name, Scope.ADMIN)
@@ -65,4 +67,5 @@ class NamespaceController(Controller):
                 detail={"anonymous_pull": data.anonymous_pull},
             )
         await db_session.commit()
+        state.anonymous_pull_cache.discard(name)  # at once in this process (registry.cache)
         return _view(namespace)

@@ -4,7 +4,10 @@ OCI clients (oras, docker, crane) authenticate with HTTP Basic at the token
 endpoint — any user name, a Custody API token as password — asking for scopes
 such as ``repository:acme/model:pull,push``. They receive a bearer token valid
 for a few minutes whose grants are the intersection of what was asked and what
-the API token allows. Like API tokens, only its SHA-256 is stored, so every
+the API token allows; the answer lists the actions granted per repository.
+``*`` asks for every action (the Docker token specification; skopeo asks it
+for everything it does): a pull-and-push token is granted pull and push, not
+nothing because ``*`` also covers admin. Like API tokens, only its SHA-256 is stored, so every
 replica can check it and revoking the API token revokes its access tokens.
 """
 
@@ -26,7 +29,9 @@ from registry.naming import RepositoryName
 
 PREFIX = "csa_"
 
-_ACTIONS = {"pull": Scope.PULL, "push": Scope.PUSH, "delete": Scope.PUSH, "*": Scope.ADMIN}
+#: The scope each action needs; ``*`` stands for all of them (admin included).
+_SCOPE_OF = {"pull": Scope.PULL, "push": Scope.PUSH, "delete": Scope.PUSH, "*": Scope.ADMIN}
+_EXPANDS = {"*": ("pull", "push", "delete", "*")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +40,8 @@ class IssuedAccess:
     expires_in: int
     issued_at: datetime
     grants: dict[str, list[str]]
+    #: The Docker token specification's ``access``: what was granted, in the asked terms.
+    access: list[dict[str, object]]
 
 
 def parse_scope(text: str) -> tuple[str, list[str]] | None:
@@ -53,19 +60,20 @@ class AccessTokenService:
 
     async def issue(self, principal: Principal, requested: list[str]) -> IssuedAccess:
         grants: dict[str, set[Scope]] = {}
+        actions_granted: dict[str, set[str]] = {}
         for text in requested:
             for scope_text in text.split(" "):
                 parsed = parse_scope(scope_text)
                 if parsed is None:
                     continue
-                name_text, actions = parsed
+                name_text, asked = parsed
                 try:
                     name = RepositoryName.parse(name_text)
                 except NameInvalid:
                     continue  # never grant on a name that cannot exist
                 anonymous_pull = await self._anonymous_pull(name.namespace)
-                for action in actions:
-                    scope = _ACTIONS.get(action)
+                for action in (a for word in asked for a in _EXPANDS.get(word, (word,))):
+                    scope = _SCOPE_OF.get(action)
                     if scope is None:
                         continue
                     allowed = principal.allows(name.namespace, scope, name.full) or (
@@ -73,6 +81,7 @@ class AccessTokenService:
                     )
                     if allowed:
                         grants.setdefault(name.full, set()).add(scope)
+                        actions_granted.setdefault(name.full, set()).add(action)
         token = PREFIX + secrets.token_urlsafe(32)
         now = utcnow()
         plain = {repo: sorted(s.value for s in scopes) for repo, scopes in grants.items()}
@@ -88,7 +97,11 @@ class AccessTokenService:
         )
         # Opportunistic clean-up keeps the table small without a separate job.
         await self.session.execute(delete(AccessToken).where(AccessToken.expires_at < now))
-        return IssuedAccess(token, int(self.ttl.total_seconds()), now, plain)
+        access: list[dict[str, object]] = [
+            {"type": "repository", "name": repo, "actions": sorted(actions)}
+            for repo, actions in sorted(actions_granted.items())
+        ]
+        return IssuedAccess(token, int(self.ttl.total_seconds()), now, plain, access)
 
     async def authenticate(self, token: str) -> Principal:
         row = await self.session.get(AccessToken, hash_token(token))

@@ -9,7 +9,8 @@ is digests, identities and terms the creator chose to publish).
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NoReturn
 
 import msgspec
 from anyio import to_thread
@@ -17,6 +18,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
 
+from registry.audit import refuse
 from registry.auth import Principal, Scope
 from registry.digests import Digest
 from registry.errors import Unauthorized
@@ -25,8 +27,15 @@ from registry.hub import records
 from registry.hub.attestation import ATTRIBUTION_TYPE
 from registry.hub.c2pa_claims import c2pa_claim, c2pa_lineage
 from registry.hub.claims import claimed_model, latent_envelopes, manifest_claim
-from registry.hub.config import hub_of, ledger_of
-from registry.hub.errors import MalformedSubmission, NotRegistered
+from registry.hub.config import Hub, hub_of, ledger_of
+from registry.hub.errors import (
+    DuplicateRegistration,
+    HubError,
+    MalformedSubmission,
+    NotRegistered,
+    Rejected,
+    ReprintRefused,
+)
 from registry.hub.intake import ImagePart, media_type_of, read_image_body, read_submission
 from registry.hub.model_status import model_status
 from registry.hub.registration import Claim, register, terms_of
@@ -41,10 +50,42 @@ from registry.hub.schemas import (
     ReprintView,
 )
 from signing.provenance.c2pa_sign import C2PA_MIME_TYPES
+from verifier.provenance.reprint_policy import ReprintPolicy
 
 MANIFEST_PART = "manifest"
 LATENTS_PART = "latents"
 REQUEST_PART = "request"
+
+
+#: A well-formed submission refused by a trust check, an earlier registration or the
+#: original's terms: audited (``*.refused``) before it is answered.
+_REFUSALS = (Rejected, DuplicateRegistration)
+
+
+@dataclass
+class _Attempt:
+    """What a refused submission was about, as far as it was read."""
+
+    subject: str
+    namespace: str | None = None
+
+
+async def _refused(
+    db_session: DbSession,
+    principal: Principal,
+    action: str,
+    attempt: _Attempt,
+    error: HubError,
+) -> NoReturn:
+    await refuse(
+        db_session,
+        error,
+        actor=principal.actor,
+        action=action,
+        subject=attempt.subject,
+        namespace=attempt.namespace,
+        detail={"check": error.extra.get("check"), "reason": error.detail},
+    )
 
 
 def _require_token(principal: Principal, what: str) -> None:
@@ -73,36 +114,58 @@ class HubController(Controller):
         hub = hub_of(request.app.state)
         policy = hub.require_policy()
         _require_token(principal, "register an output")
+        attempt = _Attempt("outputs")
+        try:
+            claim = await self._claim(request, principal, hub, policy, attempt)
+            return await self._recorded(request, db_session, principal, claim)
+        except _REFUSALS as exc:
+            await _refused(db_session, principal, "hub.register.refused", attempt, exc)
+
+    async def _claim(
+        self,
+        request: Request[Any, Any, State],
+        principal: Principal,
+        hub: Hub,
+        policy: ReprintPolicy,
+        attempt: _Attempt,
+    ) -> Claim:
         media_type = media_type_of(request)
         if media_type in C2PA_MIME_TYPES:
             image = await read_image_body(request, media_type, hub.limits)
+            attempt.subject = f"image:{image.digest}"
             claim = await to_thread.run_sync(c2pa_claim, image, None, hub.trust_anchors_pem, policy)
+            attempt.namespace = claim.namespace
             principal.require(claim.namespace, Scope.PUSH, repository=claim.repository)
-            return await self._recorded(request, db_session, principal, claim)
+            return claim
         submission = await read_submission(
             request,
             allowed_fields=(MANIFEST_PART, LATENTS_PART),
             limits=hub.limits,
             keep_image_unless=MANIFEST_PART,
         )
+        if submission.image is not None:
+            attempt.subject = f"image:{submission.image.digest}"
         envelope = submission.fields.get(MANIFEST_PART)
         if envelope is not None:
             repository = claimed_model(envelope)
+            attempt.namespace = repository.namespace
             principal.require(repository.namespace, Scope.PUSH, repository=repository.full)
             latents = latent_envelopes(submission.require(LATENTS_PART))
             claim = manifest_claim(envelope, latents, submission.image, policy, repository)
-        else:
-            if submission.image is None:
-                raise MalformedSubmission("send a 'manifest' and 'latents', or a C2PA 'image'")
-            sent = submission.fields.get(LATENTS_PART)
-            chain = None if sent is None else latent_envelopes(sent)
-            # Off the event loop: c2pa_claim blocks while c2pa validates (native code, GIL
-            # released, in a thread of its own) and this thread checks the chain's signatures.
-            claim = await to_thread.run_sync(
-                c2pa_claim, submission.image, chain, hub.trust_anchors_pem, policy
-            )
-            principal.require(claim.namespace, Scope.PUSH, repository=claim.repository)
-        return await self._recorded(request, db_session, principal, claim)
+            attempt.subject = f"image:{claim.image_digest}"
+            return claim
+        if submission.image is None:
+            raise MalformedSubmission("send a 'manifest' and 'latents', or a C2PA 'image'")
+        sent = submission.fields.get(LATENTS_PART)
+        chain = None if sent is None else latent_envelopes(sent)
+        # Off the event loop: c2pa_claim blocks while c2pa validates (native code, GIL
+        # released, in a thread of its own) and this thread checks the chain's signatures.
+        claim = await to_thread.run_sync(
+            c2pa_claim, submission.image, chain, hub.trust_anchors_pem, policy
+        )
+        attempt.namespace = claim.namespace
+        principal.require(claim.namespace, Scope.PUSH, repository=claim.repository)
+        return claim
 
     async def _recorded(
         self,
@@ -204,7 +267,11 @@ class HubController(Controller):
         image = submission.image
         match = await self._find_original(db_session, image, hub.trust_anchors_pem)
         use = use_of(body, match.via)
-        check_terms(policy, match.output, use)
+        try:
+            check_terms(policy, match.output, use)
+        except ReprintRefused as exc:
+            attempt = _Attempt(f"image:{image.digest}", match.output.namespace)
+            await _refused(db_session, principal, "hub.reprint.refused", attempt, exc)
         ledger = ledger_of(request.app.state)
         reprint, logged = await record_reprint(
             db_session, ledger, principal, match, body.reprinter, use

@@ -56,6 +56,9 @@ class Claim:
 async def require_verified_model(session: AsyncSession, state: State, claim: Claim) -> None:
     """The chain's root must name a version of this registry whose signature verifies."""
     status = await model_status(session, state, claim.repository, claim.model_digest)
+    # Keep verdicts re-verified under a new trust policy, and end the transaction holding
+    # their write: the log appends from a connection of its own (SQLite has one writer).
+    await session.commit()
     if not status.registered:
         raise Rejected(
             "model",

@@ -4,7 +4,8 @@ The original is found by the exact image digest, or, for a C2PA-credentialed
 derivative, through its validated ingredient chain (the nearest registered
 ancestor wins). A derivative found that way is always judged as a derivative
 work, whatever the request says. Refused reprints are not logged: the log
-records what happened, and a refusal changes nothing.
+records what happened, and a refusal changes nothing (the refusal is audited,
+``hub.reprint.refused``, see :mod:`registry.hub.api`).
 
 An identical reprint request (same original, image, reprinter and use) is
 answered from its first record instead of growing the log.

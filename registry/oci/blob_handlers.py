@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from registry.audit import record
 from registry.auth import Scope
+from registry.cache import TTLCache
 from registry.db.models import Manifest, ManifestReference, RepositoryBlob, UploadSession
 from registry.db.types import utcnow
 from registry.digests import Digest
@@ -41,22 +42,34 @@ def _range_header(size: int) -> str:
 async def get_blob(ctx: OciContext, name: RepositoryName, digest_text: str) -> Response[Any]:
     digest = Digest.parse(digest_text)
     await ctx.authorize(name, Scope.PULL)
-    blob = await repositories.linked_blob(ctx.session, name, str(digest))
-    if blob is None:
-        raise BlobUnknown(f"blob {digest} is not in repository {name}")
+    size = await _linked_size(ctx, name, digest)
     headers = {"Docker-Content-Digest": str(digest), "Accept-Ranges": "bytes"}
-    start, end, status = 0, blob.size, 200
+    start, end, status = 0, size, 200
     range_header = ctx.request.headers.get("range")
     if range_header:
-        start, end = _parse_range(range_header, blob.size)
+        start, end = _parse_range(range_header, size)
         status = 206
-        headers["Content-Range"] = f"bytes {start}-{end - 1}/{blob.size}"
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
     headers["Content-Length"] = str(end - start)
     if ctx.request.method == "HEAD":
         return Response(b"", status_code=status, headers=headers, media_type=OCTET)
     return Stream(
         ctx.blobs.open(digest, start, end), status_code=status, headers=headers, media_type=OCTET
     )
+
+
+async def _linked_size(ctx: OciContext, name: RepositoryName, digest: Digest) -> int:
+    """The size of a blob linked into the repository (cached: see registry.cache)."""
+    cache: TTLCache[tuple[str, str], int] = ctx.request.app.state.blob_cache
+    key = (name.full, str(digest))
+    size = cache.get(key)
+    if size is None:
+        blob = await repositories.linked_blob(ctx.session, name, str(digest))
+        if blob is None:
+            raise BlobUnknown(f"blob {digest} is not in repository {name}")
+        size = blob.size
+        cache.put(key, size)
+    return size
 
 
 def _parse_range(value: str, size: int) -> tuple[int, int]:
@@ -103,6 +116,7 @@ async def delete_blob(ctx: OciContext, name: RepositoryName, digest_text: str) -
         namespace=name.namespace,
     )
     await ctx.session.commit()
+    ctx.request.app.state.blob_cache.discard((name.full, str(digest)))
     return Response(b"", status_code=202)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from registry.auth import Principal, Scope
 from registry.db.models import Repository
 from registry.errors import Denied, NameUnknown, Unauthorized
+from registry.http.deps import anonymous_pull
 from registry.lifecycle.gate import PromotionGate
 from registry.naming import RepositoryName, VersionPattern
 from registry.oci import repositories
@@ -71,8 +72,7 @@ class OciContext:
         """Require ``scope`` on the repository; 401/403 carry the Bearer challenge."""
         anonymous_ok = False
         if scope is Scope.PULL and not self.principal.allows(name.namespace, scope, name.full):
-            namespace = await repositories.find_namespace(self.session, name.namespace)
-            anonymous_ok = namespace is not None and namespace.anonymous_pull
+            anonymous_ok = await anonymous_pull(self.request.app.state, name.namespace)
         try:
             self.principal.require(
                 name.namespace, scope, repository=name.full, anonymous_ok=anonymous_ok

@@ -105,7 +105,7 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
         raise DigestInvalid(f"manifest content has digest {digest}, not {reference}")
     parsed = parse_manifest(body, ctx.request.headers.get("content-type"))
     await admit_manifest(
-        ctx.sessionmaker,
+        ctx.session,
         _policies(ctx),
         repository=name.full,
         parsed=parsed,

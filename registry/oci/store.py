@@ -6,7 +6,11 @@ here, shared by ``/v2/`` and ``/api/v1/``:
 - a tag matching the version pattern is a *version*: created once, never moved
   and never deleted, through any API;
 - any other tag is an *alias*: every move goes through the promotion gate and
-  is audited with who moved it, from which digest to which.
+  is audited with who moved it, from which digest to which;
+- nothing a manifest needs is deleted from under it: a manifest an index lists
+  (a version's platform or part manifests), the blobs any manifest references,
+  and the signatures and SBOMs of a version (the evidence its promotions and
+  the hub rely on) are refused with 409 ``DENIED``.
 """
 
 from __future__ import annotations
@@ -21,11 +25,16 @@ from registry.audit import record
 from registry.auth import Principal
 from registry.db.models import Blob, Manifest, ManifestReference, Repository, RepositoryBlob, Tag
 from registry.db.types import utcnow
-from registry.errors import Immutable, ManifestBlobUnknown, ManifestInvalid
+from registry.errors import Conflict, Immutable, ManifestBlobUnknown, ManifestInvalid
 from registry.lifecycle.gate import AliasMove, PromotionGate
 from registry.naming import VersionPattern
 from registry.oci.manifests import ParsedManifest
+from registry.oci.mediatypes import CYCLONEDX_JSON
 from registry.tuf import namespace_changed
+from registry.verification.records import SIGNATURE_ARTIFACT_TYPES
+
+#: Referrers that are evidence about their subject: kept as long as a version names it.
+EVIDENCE_ARTIFACT_TYPES = SIGNATURE_ARTIFACT_TYPES | {CYCLONEDX_JSON}
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +280,9 @@ async def delete_manifest(
     principal: Principal,
     gate: PromotionGate,
 ) -> None:
-    """Delete a manifest that no version names; aliases on it are removed via the gate."""
+    """Delete a manifest that no version names and nothing needs; aliases on it are removed
+    via the gate."""
+    await _require_unreferenced(session, repository, manifest)
     tags = list(
         (
             await session.scalars(
@@ -299,6 +310,46 @@ async def delete_manifest(
         namespace=repository.name.split("/", 1)[0],
     )
     await namespace_changed(session, repository.name.split("/", 1)[0])
+
+
+async def _require_unreferenced(
+    session: AsyncSession, repository: Repository, manifest: Manifest
+) -> None:
+    """Refuse to delete a manifest another manifest lists, or a version's evidence."""
+    parent = await session.scalar(
+        select(Manifest.digest)
+        .join(ManifestReference, ManifestReference.manifest_id == Manifest.id)
+        .where(
+            Manifest.repository_id == repository.id,
+            ManifestReference.role == "manifest",
+            ManifestReference.digest == manifest.digest,
+        )
+        .limit(1)
+    )
+    if parent is not None:
+        raise Conflict(
+            f"{manifest.digest} is listed by index {parent} in {repository.name}; deleting it "
+            "would break that index (delete the index first; a version's index is immutable)",
+            extra={"digest": manifest.digest, "index": parent},
+        )
+    if manifest.subject_digest is None or manifest.artifact_type not in EVIDENCE_ARTIFACT_TYPES:
+        return
+    version = await session.scalar(
+        select(Tag.name)
+        .join(Manifest, Manifest.id == Tag.manifest_id)
+        .where(
+            Manifest.repository_id == repository.id,
+            Manifest.digest == manifest.subject_digest,
+            Tag.is_version.is_(True),
+        )
+        .limit(1)
+    )
+    if version is not None:
+        raise Conflict(
+            f"{manifest.digest} is a {manifest.artifact_type} referrer of version {version} of "
+            f"{repository.name}: evidence about a version is kept as long as the version",
+            extra={"digest": manifest.digest, "version": version},
+        )
 
 
 async def list_tags(

@@ -19,7 +19,11 @@ from registry.http.deps import AppSettings, DbSession
 async def issue_token(
     request: Request[Any, Any, Any], db_session: DbSession, settings: AppSettings
 ) -> Response[dict[str, Any]]:
-    """Basic auth with a Custody token as password, or none for anonymous pull."""
+    """Basic auth with a Custody token as password, or none for anonymous pull.
+
+    The token grants the intersection of the scopes asked and what the credential
+    allows (``*`` asks for every action); ``access`` lists what was granted.
+    """
     principal = await _basic_principal(request, db_session)
     scopes = request.query_params.getall("scope", [])
     service = AccessTokenService(db_session, timedelta(seconds=settings.access_token_ttl_seconds))
@@ -31,6 +35,7 @@ async def issue_token(
             "access_token": issued.token,
             "expires_in": issued.expires_in,
             "issued_at": issued.issued_at.isoformat(),
+            "access": issued.access,
         },
         headers={"Cache-Control": "no-store"},
     )

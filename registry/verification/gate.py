@@ -1,26 +1,24 @@
 """The policy-backed promotion gate, and the errors policy decisions raise.
 
 Every alias move (API, OCI tag push, manifest deletion) passes through
-:meth:`PolicyGate.check`. A refused move is audited in its own transaction — the
-caller's is rolled back with the refused change — so refusals leave evidence too.
+:meth:`PolicyGate.check`. A refused move is audited through
+:func:`registry.audit.refuse`: the caller's transaction is rolled back with the
+refused change (and any verdicts re-verified on the way), and the refusal's
+event is committed on the same session, so refusals leave evidence too.
 """
 
 from __future__ import annotations
 
-import logging
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from registry.audit import record
+from registry.audit import record, refuse
 from registry.errors import Conflict, RegistryError
 from registry.lifecycle.gate import AliasMove
 from registry.policy import PolicyHolder
 from registry.storage import BlobStore
 from registry.verification.decisions import Decision, check_alias
 
-__all__ = ["AdmissionRefused", "AliasBlocked", "PolicyGate", "PromotionRefused", "audit_refusal"]
-
-_logger = logging.getLogger(__name__)
+__all__ = ["AdmissionRefused", "AliasBlocked", "PolicyGate", "PromotionRefused"]
 
 
 class PromotionRefused(Conflict):
@@ -39,43 +37,12 @@ class AliasBlocked(RegistryError):
     title = "Alias blocked by policy"
 
 
-async def audit_refusal(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    *,
-    actor: str,
-    action: str,
-    subject: str,
-    namespace: str,
-    detail: dict[str, object],
-) -> None:
-    """Record a refusal in a transaction of its own (the caller's will roll back)."""
-    try:
-        async with sessionmaker() as session:
-            await record(
-                session,
-                actor=actor,
-                action=action,
-                subject=subject,
-                namespace=namespace,
-                detail=dict(detail),
-            )
-            await session.commit()
-    except Exception:  # an audit failure must not turn a 409 into a 500
-        _logger.exception("could not audit %s of %s", action, subject)
-
-
 class PolicyGate:
     """Allows an alias move only when the target satisfies the alias's promotion rules."""
 
-    def __init__(
-        self,
-        policies: PolicyHolder,
-        blobs: BlobStore,
-        sessionmaker: async_sessionmaker[AsyncSession],
-    ) -> None:
+    def __init__(self, policies: PolicyHolder, blobs: BlobStore) -> None:
         self.policies = policies
         self.blobs = blobs
-        self.sessionmaker = sessionmaker
 
     async def decide(self, session: AsyncSession, move: AliasMove) -> Decision | None:
         """The decision for ``move`` (``None`` for a removal, which is always allowed)."""
@@ -109,15 +76,15 @@ class PolicyGate:
                 detail=detail,
             )
             return
-        await audit_refusal(
-            self.sessionmaker,
+        await refuse(
+            session,
+            PromotionRefused(
+                f"moving {subject} to {target} is refused: " + "; ".join(decision.failed),
+                extra=decision.to_json(),
+            ),
             actor=move.principal.actor,
             action="alias.refused",
             subject=subject,
             namespace=namespace,
             detail=detail,
-        )
-        raise PromotionRefused(
-            f"moving {subject} to {target} is refused: " + "; ".join(decision.failed),
-            extra=decision.to_json(),
         )

@@ -8,28 +8,30 @@ manifest is stored, ``ingest_signature`` after a signature referrer is stored,
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.audit import refuse
 from registry.db.models import Manifest, Repository, SignatureVerification
 from registry.oci.manifests import ParsedManifest
 from registry.policy import PolicySet
 from registry.storage import BlobStore
 from registry.verification.decisions import FileEntry, check_alias, check_files
-from registry.verification.gate import AdmissionRefused, AliasBlocked, audit_refusal
+from registry.verification.gate import AdmissionRefused, AliasBlocked
 from registry.verification.records import is_signature, verify_referrer
 
 __all__ = ["admit_manifest", "ingest_signature", "require_servable"]
 
 
 async def admit_manifest(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
     policies: PolicySet,
     *,
     repository: str,
     parsed: ParsedManifest,
     actor: str,
 ) -> None:
-    """Refuse a model manifest whose files break the namespace's admission rule."""
+    """Refuse a model manifest whose files break the namespace's admission rule (audited;
+    ``session`` is rolled back)."""
     if parsed.subject is not None or not parsed.layers:
         return  # referrers (signatures, SBOMs) carry evidence, not model files
     namespace = repository.split("/", 1)[0]
@@ -39,15 +41,15 @@ async def admit_manifest(
     if not failed:
         return
     detail: dict[str, object] = {"failed_rules": failed, **policies.describe()}
-    await audit_refusal(
-        sessionmaker,
+    await refuse(
+        session,
+        AdmissionRefused(f"push to {repository} refused: " + "; ".join(failed), extra=detail),
         actor=actor,
         action="push.refused",
         subject=repository,
         namespace=namespace,
         detail=detail,
     )
-    raise AdmissionRefused(f"push to {repository} refused: " + "; ".join(failed), extra=detail)
 
 
 async def ingest_signature(
