@@ -17,6 +17,7 @@ from signing.keys import load_public_key
 from verifier.errors import MaterialUnreadable, VerificationError
 from verifier.model import VerifiedModel, verify_model, verify_model_with_policy
 from verifier.policy_file import load_trust_policy
+from verifier.policy_match import subject_from_options
 from verifier.sigstore import load_trusted_root
 from verifier.trust import (
     TrustedCertificateAuthority,
@@ -113,9 +114,16 @@ def _describe(result: VerifiedModel) -> str:
 @click.option(
     "--policy",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Trust policy file (YAML); use with --namespace.",
+    help="Trust policy file (YAML); use with --repository (or --namespace).",
 )
-@click.option("--namespace", help="Namespace whose trust policy rule applies.")
+@click.option(
+    "--repository",
+    help="NAMESPACE/MODEL whose trust policy rule applies (rule match: a glob over it).",
+)
+@click.option(
+    "--namespace",
+    help="Any model of this namespace: only rules covering NAMESPACE/* apply.",
+)
 @click.option(
     "--ignore",
     multiple=True,
@@ -137,6 +145,7 @@ def verify(
     issuer: str | None,
     trust_config: str | None,
     policy: Path | None,
+    repository: str | None,
     namespace: str | None,
     ignore: tuple[str, ...],
     ignore_unsigned_files: bool,
@@ -146,25 +155,32 @@ def verify(
     """Verify the model at MODEL_PATH against its OMS signature, offline.
 
     Trust comes from exactly one of: --public-key; --certificate-chain;
-    --identity with --issuer (Sigstore); or --policy with --namespace.
+    --identity with --issuer (Sigstore); or --policy with --repository (or
+    --namespace).
     """
     logging.basicConfig(level=logging.WARNING, format="custody: warning: %(message)s")
     modes = {
         "--public-key": public_key is not None,
         "--certificate-chain": bool(certificate_chain),
         "--identity/--issuer": identity is not None or issuer is not None,
-        "--policy": policy is not None or namespace is not None,
+        "--policy": policy is not None or repository is not None or namespace is not None,
     }
     chosen = [name for name, on in modes.items() if on]
     if len(chosen) != 1:
         raise click.UsageError(
             "choose exactly one trust mode: --public-key, --certificate-chain, "
-            f"--identity/--issuer or --policy/--namespace (got: {', '.join(chosen) or 'none'})"
+            f"--identity/--issuer or --policy/--repository (got: {', '.join(chosen) or 'none'})"
         )
     if (identity is None) != (issuer is None):
         raise click.UsageError("Sigstore mode needs both --identity and --issuer")
-    if (policy is None) != (namespace is None):
-        raise click.UsageError("--policy and --namespace go together")
+    subject = None
+    if policy is not None or repository is not None or namespace is not None:
+        if policy is None:
+            raise click.UsageError("--repository and --namespace go with --policy")
+        try:
+            subject = subject_from_options(repository, namespace)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
     if trust_config is not None and identity is None:
         raise click.UsageError("--trust-config is for Sigstore mode (--identity/--issuer)")
     sigs = signatures or (Path("model.sig"),)
@@ -172,8 +188,8 @@ def verify(
         raise click.UsageError("several --signature files need --policy (a threshold)")
     options = HashOptions(workers=workers)
     try:
-        if policy is not None and namespace is not None:
-            rule_policy = load_trust_policy(policy).policy_for(namespace)
+        if policy is not None and subject is not None:
+            rule_policy = load_trust_policy(policy).policy_for(subject)
             result = verify_model_with_policy(
                 model_path,
                 list(sigs),
