@@ -4,7 +4,8 @@ OCI clients (oras, docker, crane) authenticate with HTTP Basic at the token
 endpoint — any user name, a Custody API token as password — asking for scopes
 such as ``repository:acme/model:pull,push``. They receive a bearer token valid
 for a few minutes whose grants are the intersection of what was asked and what
-the API token allows. Like API tokens, only its SHA-256 is stored, so every
+the API token allows (``push`` carries ``promote`` too when the API token holds it,
+since OCI clients write alias tags with push). Like API tokens, only its SHA-256 is stored, so every
 replica can check it and revoking the API token revokes its access tokens.
 """
 
@@ -73,6 +74,12 @@ class AccessTokenService:
                     )
                     if allowed:
                         grants.setdefault(name.full, set()).add(scope)
+                    # OCI's "push" covers writing tags; moving an alias tag needs promote,
+                    # granted with push only to an API token that holds it.
+                    if scope is Scope.PUSH and principal.allows(
+                        name.namespace, Scope.PROMOTE, name.full
+                    ):
+                        grants.setdefault(name.full, set()).add(Scope.PROMOTE)
         token = PREFIX + secrets.token_urlsafe(32)
         now = utcnow()
         plain = {repo: sorted(s.value for s in scopes) for repo, scopes in grants.items()}
