@@ -173,3 +173,12 @@ def test_command_line_lookups_refuse_the_malformed(
 ) -> None:
     with pytest.raises(ValueError, match=r"--repository|--namespace"):
         subject_from_options(repository, namespace)
+
+
+def test_the_module_examples_hold() -> None:
+    import doctest
+
+    import verifier.policy_match
+
+    failures, tried = doctest.testmod(verifier.policy_match)
+    assert tried and not failures
