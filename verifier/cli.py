@@ -39,7 +39,7 @@ Exit status:
   6  identity: certificate chain or Sigstore identity not trusted
   7  integrity: a file's digest or the file set differs from the signed one
   8  paths: a signed name or link would escape the model directory
-  9  policy: the trust policy is not satisfied (threshold, no rule for namespace)
+  9  policy: the trust policy is not satisfied (threshold, no rule for the repository)
 On failure one line is printed: FAILED [check]: reason and files.
 """
 
