@@ -174,3 +174,14 @@ def test_token_create_accepts_the_promote_scope(tmp_path: Path, database_url: st
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["scopes"] == ["promote", "pull", "push"]
+
+
+def test_the_tokens_api_issues_promote_tokens(client, make_token):
+    admin = _token(make_token, "admin")
+    response = client.post(
+        "/api/v1/tokens",
+        json={"namespace": "acme", "scopes": ["pull", "push", "promote", "admin"]},
+        headers=admin,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["scopes"] == ["admin", "promote", "pull", "push"]
