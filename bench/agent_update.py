@@ -79,7 +79,7 @@ def _policy(key: object) -> str:
     pem = public_key_pem(key.public_key()).decode()  # type: ignore[attr-defined]
     body = "\n".join("          " + line for line in pem.strip().splitlines())
     return (
-        "version: 1\nnamespaces:\n  - match: acme\n    threshold: 1\n    signers:\n"
+        "version: 1\nnamespaces:\n  - match: acme/*\n    threshold: 1\n    signers:\n"
         "      - name: release\n        public_key_pem: |\n" + body + "\n"
     )
 

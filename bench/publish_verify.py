@@ -56,7 +56,7 @@ def _verify_bench(root: Path, files: int, runs: int) -> dict[str, object]:
         write_key_pair(keys / name, "ed25519", None)
     signers = "".join(f"      - {{name: {n}, public_key: keys/{n}.pub}}\n" for n in names)
     trust = root / "trust.yaml"
-    trust.write_text(f'version: 1\nnamespaces:\n  - match: "bench"\n    signers:\n{signers}')
+    trust.write_text(f'version: 1\nnamespaces:\n  - match: "bench/*"\n    signers:\n{signers}')
     rows = []
     with custody_server(root, {"CUSTODY_TRUST_POLICY": str(trust)}) as server:
         token = server.token("bench", "pull,push")

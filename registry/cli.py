@@ -164,7 +164,9 @@ def token() -> None:
 
 @token.command("create")
 @click.option("--namespace", required=True, help="Namespace, or '*' for a site token.")
-@click.option("--scopes", required=True, help="Comma-separated: pull,push,admin.")
+@click.option(
+    "--scopes", required=True, help="Comma-separated: pull, push, promote (move aliases), admin."
+)
 @click.option("--expires-in", default=None, help="e.g. 90d, 12h, never (default 90d).")
 @click.option("--description", default="", help="What the token is for.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the bare token.")

@@ -50,6 +50,7 @@ from verifier.policy import (
     count_distinct_signers,
 )
 from verifier.policy_file import NamespaceRule, TrustPolicy, load_trust_policy, parse_trust_policy
+from verifier.policy_match import rule_matches
 from verifier.sigstore import load_trusted_root, verify_sigstore_bundle
 from verifier.trust import (
     SignerIdentity,
@@ -98,6 +99,7 @@ __all__ = [
     "load_trust_policy",
     "load_trusted_root",
     "parse_trust_policy",
+    "rule_matches",
     "verify_model",
     "verify_model_with_policy",
     "verify_sigstore_bundle",

@@ -18,6 +18,7 @@ from signing.sign import resolve_ignore_path
 from verifier.errors import MaterialUnreadable, VerificationError
 from verifier.model import VerifiedModel, verify_model, verify_model_with_policy
 from verifier.policy_file import load_trust_policy
+from verifier.policy_match import subject_from_options
 from verifier.sigstore import load_trusted_root
 from verifier.trust import (
     TrustedCertificateAuthority,
@@ -39,7 +40,7 @@ Exit status:
   6  identity: certificate chain or Sigstore identity not trusted
   7  integrity: a file's digest or the file set differs from the signed one
   8  paths: a signed name or link would escape the model directory
-  9  policy: the trust policy is not satisfied (threshold, no rule for namespace)
+  9  policy: the trust policy is not satisfied (threshold, no rule for the repository)
 On failure one line is printed: FAILED [check]: reason and files.
 """
 
@@ -114,9 +115,16 @@ def _describe(result: VerifiedModel) -> str:
 @click.option(
     "--policy",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Trust policy file (YAML); use with --namespace.",
+    help="Trust policy file (YAML); use with --repository (or --namespace).",
 )
-@click.option("--namespace", help="Namespace whose trust policy rule applies.")
+@click.option(
+    "--repository",
+    help="NAMESPACE/MODEL whose trust policy rule applies (rule match: a glob over it).",
+)
+@click.option(
+    "--namespace",
+    help="Any model of this namespace: only rules covering NAMESPACE/* apply.",
+)
 @click.option(
     "--ignore",
     multiple=True,
@@ -140,6 +148,7 @@ def verify(
     issuer: str | None,
     trust_config: str | None,
     policy: Path | None,
+    repository: str | None,
     namespace: str | None,
     ignore: tuple[str, ...],
     ignore_unsigned_files: bool,
@@ -149,25 +158,32 @@ def verify(
     """Verify the model at MODEL_PATH against its OMS signature, offline.
 
     Trust comes from exactly one of: --public-key; --certificate-chain;
-    --identity with --issuer (Sigstore); or --policy with --namespace.
+    --identity with --issuer (Sigstore); or --policy with --repository (or
+    --namespace).
     """
     logging.basicConfig(level=logging.WARNING, format="custody: warning: %(message)s")
     modes = {
         "--public-key": public_key is not None,
         "--certificate-chain": bool(certificate_chain),
         "--identity/--issuer": identity is not None or issuer is not None,
-        "--policy": policy is not None or namespace is not None,
+        "--policy": policy is not None or repository is not None or namespace is not None,
     }
     chosen = [name for name, on in modes.items() if on]
     if len(chosen) != 1:
         raise click.UsageError(
             "choose exactly one trust mode: --public-key, --certificate-chain, "
-            f"--identity/--issuer or --policy/--namespace (got: {', '.join(chosen) or 'none'})"
+            f"--identity/--issuer or --policy/--repository (got: {', '.join(chosen) or 'none'})"
         )
     if (identity is None) != (issuer is None):
         raise click.UsageError("Sigstore mode needs both --identity and --issuer")
-    if (policy is None) != (namespace is None):
-        raise click.UsageError("--policy and --namespace go together")
+    subject = None
+    if policy is not None or repository is not None or namespace is not None:
+        if policy is None:
+            raise click.UsageError("--repository and --namespace go with --policy")
+        try:
+            subject = subject_from_options(repository, namespace)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
     if trust_config is not None and identity is None:
         raise click.UsageError("--trust-config is for Sigstore mode (--identity/--issuer)")
     sigs = signatures or (Path("model.sig"),)
@@ -180,8 +196,8 @@ def verify(
         except IgnorePathError as exc:
             _fail("ignore", exc.diagnostics(), 2)
     try:
-        if policy is not None and namespace is not None:
-            rule_policy = load_trust_policy(policy).policy_for(namespace)
+        if policy is not None and subject is not None:
+            rule_policy = load_trust_policy(policy).policy_for(subject)
             result = verify_model_with_policy(
                 model_path,
                 list(sigs),

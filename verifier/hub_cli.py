@@ -108,13 +108,13 @@ def verify(ctx: click.Context, /, hub: str | None, log_key: str | None, **offlin
     """Verify IMAGE offline (as below) and/or online with --hub: the attribution the hub
     holds for these exact bytes, its log receipt verified against the log key.
 
-    Offline: its output manifest and latent chain (--latents/--policy/--namespace),
-    and/or its C2PA credentials (--c2pa --trust-anchors; with --policy/--namespace,
+    Offline: its output manifest and latent chain (--latents/--policy/--repository),
+    and/or its C2PA credentials (--c2pa --trust-anchors; with --policy/--repository,
     the output manifest inside them too, chain or not as the policy says).
     """
     offline_given = offline.get("latents") is not None or offline.get("check_c2pa")
     if not offline_given and hub is None:
-        raise click.UsageError("give --hub, or --latents/--policy/--namespace, or --c2pa")
+        raise click.UsageError("give --hub, or --latents/--policy/--repository, or --c2pa")
     if offline_given:
         ctx.invoke(_offline_verify, **offline)  # exits with its own status on failure
     if hub is None:
@@ -253,5 +253,10 @@ def reprint(
     click.echo(f"reprint recorded at log index {granted.receipt.log_index}")
     click.echo(f"  original: {predicate['original']['imageDigest']} ({granted.answer['via']})")
     click.echo(f"  creator: {predicate['creator']}; licence: {predicate['license']}")
+    requested = predicate["reprint"].get("requestedBy") or {}
+    click.echo(
+        f"  reprinted by: {predicate['reprint']['reprinter']} (token {requested.get('tokenId')} "
+        f"of namespace {requested.get('namespace')!r})"
+    )
     click.echo(f"  model: {predicate['model']['reference']}")
     click.echo(f"  attribution statement: {target}")

@@ -14,10 +14,12 @@ Example (``policies/trust-policy.example.yaml`` has a longer one)::
               issuer: https://token.actions.githubusercontent.com
               identity: https://github.com/acme/models/.github/workflows/release.yml@refs/heads/main
 
-Rules are tried in file order and the first whose ``match`` pattern fits the
-namespace applies (``*`` = within one segment, ``**`` = any segments, anchored
-at both ends). A namespace no rule matches is refused. Every error names the
-file and line at fault; unknown fields and duplicate keys are errors.
+A rule's ``match`` is a glob over the repository name ``namespace/model``
+(:mod:`verifier.policy_match`, shared by every policy language): rules are tried
+in file order and the first that matches applies; a lookup by namespace alone is
+the lookup of ``namespace/*``. A repository no rule matches is refused. Every
+error names the file and line at fault; unknown fields and duplicate keys are
+errors.
 
 The file is read into frozen ``msgspec`` models (:class:`TrustPolicySpec` and
 friends) that reject unknown fields, and each model builds its own trusted
@@ -43,7 +45,13 @@ from signing.errors import KeyLoadError
 from signing.keys import load_public_key
 from verifier.errors import MaterialUnreadable, NoPolicyForNamespace, PolicyFileInvalid
 from verifier.policy import Audit, Policy, Threshold
-from verifier.policy_yaml import Lines, decode_policy_yaml, pattern_regex, published_schema
+from verifier.policy_match import (
+    RepositoryPattern,
+    check_rule_pattern,
+    describe_subject,
+    rule_matches,
+)
+from verifier.policy_yaml import Lines, decode_policy_yaml, published_schema
 from verifier.trust import (
     SubjectConstraint,
     TrustedCertificateAuthority,
@@ -171,14 +179,7 @@ class SignerSpec(_Spec, frozen=True, kw_only=True):
 class NamespaceRuleSpec(_Spec, frozen=True, kw_only=True):
     """One ``namespaces[]`` entry."""
 
-    match: Annotated[
-        str,
-        msgspec.Meta(
-            min_length=1,
-            pattern=r"^[A-Za-z0-9._*/-]+$",
-            description="Namespace pattern, anchored: '*' within one segment, '**' any segments.",
-        ),
-    ]
+    match: RepositoryPattern
     signers: Annotated[list[SignerSpec], msgspec.Meta(min_length=1)]
     description: str = ""
     level: Annotated[
@@ -189,6 +190,9 @@ class NamespaceRuleSpec(_Spec, frozen=True, kw_only=True):
         int,
         msgspec.Meta(ge=1, description="Distinct trusted signers (keys / identities) required."),
     ] = 1
+
+    def __post_init__(self) -> None:
+        check_rule_pattern(self.match)
 
 
 class TrustPolicySpec(_Spec, frozen=True, kw_only=True):
@@ -221,9 +225,10 @@ def schema() -> dict[str, Any]:
         schema_id=_SCHEMA_ID,
         title="Custody trust policy v1",
         description=(
-            "Maps namespace patterns to the signers trusted to sign models in them. Rules are "
-            "tried in order; the first whose pattern matches applies; a namespace no rule "
-            "matches is refused. Relative paths are relative to the policy file."
+            "Maps repository patterns ('namespace/model' globs) to the signers trusted to sign "
+            "models in them. Rules are tried in order; the first whose pattern matches applies; "
+            "a repository no rule matches is refused. Relative paths are relative to the policy "
+            "file."
         ),
         one_of={
             "SignerSpec": [{"required": [k]} for k in _SIGNER_KINDS],
@@ -242,9 +247,9 @@ class NamespaceRule:
     signers: tuple[TrustedSigner, ...]
     line: int
 
-    def matches(self, namespace: str) -> bool:
-        """Whether the anchored pattern matches ``namespace``."""
-        return pattern_regex(self.match).fullmatch(namespace) is not None
+    def matches(self, subject: str) -> bool:
+        """Whether this rule applies to ``subject`` (a repository, or a bare namespace)."""
+        return rule_matches(self.match, subject)
 
     def as_policy(self) -> Policy:
         """The policy object this rule stands for."""
@@ -263,18 +268,22 @@ class TrustPolicy:
     rules: tuple[NamespaceRule, ...]
     source: str = ""
 
-    def rule_for(self, namespace: str) -> NamespaceRule:
-        """The first rule matching ``namespace``; raises :class:`NoPolicyForNamespace`."""
+    def rule_for(self, subject: str) -> NamespaceRule:
+        """The first rule matching ``subject`` (``namespace/model``, or a bare namespace).
+
+        Raises :class:`NoPolicyForNamespace` when no rule matches.
+        """
         for rule in self.rules:
-            if rule.matches(namespace):
+            if rule.matches(subject):
                 return rule
         raise NoPolicyForNamespace(
-            f"no rule of trust policy {self.source or '<policy>'} covers namespace {namespace!r}"
+            f"no rule of trust policy {self.source or '<policy>'} covers "
+            + describe_subject(subject)
         )
 
-    def policy_for(self, namespace: str) -> Policy:
-        """The policy to verify models of ``namespace`` with."""
-        return self.rule_for(namespace).as_policy()
+    def policy_for(self, subject: str) -> Policy:
+        """The policy to verify the models of ``subject`` with (see :meth:`rule_for`)."""
+        return self.rule_for(subject).as_policy()
 
 
 def parse_trust_policy(text: str, *, source: str = "", base_dir: Path | None = None) -> TrustPolicy:

@@ -17,6 +17,7 @@ import msgspec
 import yaml
 
 from verifier.errors import PolicyFileInvalid
+from verifier.policy_match import pattern_regex  # re-exported: older imports
 
 __all__ = ["Lines", "decode_policy_yaml", "pattern_regex", "published_schema"]
 
@@ -167,21 +168,6 @@ def decode_policy_yaml(
     except msgspec.ValidationError as exc:
         raise _explain(exc, lines, source, spec, models) from exc
     return decoded, lines
-
-
-def pattern_regex(pattern: str) -> re.Pattern[str]:
-    """An anchored namespace pattern: ``*`` within one segment, ``**`` any segments."""
-    out = []
-    for piece in re.split(r"(\*\*/?|\*)", pattern):
-        if piece == "**/":
-            out.append("(?:.*/)?")
-        elif piece == "**":
-            out.append(".*")
-        elif piece == "*":
-            out.append("[^/]*")
-        else:
-            out.append(re.escape(piece))
-    return re.compile("".join(out))
 
 
 def published_schema(

@@ -12,7 +12,7 @@ NamespaceName = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 
 class TokenCreate(msgspec.Struct, forbid_unknown_fields=True):
     namespace: NamespaceName
-    scopes: Annotated[list[str], msgspec.Meta(min_length=1, max_length=3)]
+    scopes: Annotated[list[str], msgspec.Meta(min_length=1, max_length=4)]
     #: ``90d``, ``12h``, ``never``; the registry default when absent.
     expires_in: str | None = None
     description: Annotated[str, msgspec.Meta(max_length=1000)] = ""

@@ -7,7 +7,9 @@ for a few minutes whose grants are the intersection of what was asked and what
 the API token allows; the answer lists the actions granted per repository.
 ``*`` asks for every action (the Docker token specification; skopeo asks it
 for everything it does): a pull-and-push token is granted pull and push, not
-nothing because ``*`` also covers admin. Like API tokens, only its SHA-256 is stored, so every
+nothing because ``*`` also covers admin. ``push`` carries ``promote`` too when the
+API token holds it, since OCI clients write alias tags with push. Like API tokens,
+only its SHA-256 is stored, so every
 replica can check it and revoking the API token revokes its access tokens.
 """
 
@@ -82,6 +84,12 @@ class AccessTokenService:
                     if allowed:
                         grants.setdefault(name.full, set()).add(scope)
                         actions_granted.setdefault(name.full, set()).add(action)
+                    # OCI's "push" covers writing tags; moving an alias tag needs promote,
+                    # granted with push only to an API token that holds it.
+                    if scope is Scope.PUSH and principal.allows(
+                        name.namespace, Scope.PROMOTE, name.full
+                    ):
+                        grants.setdefault(name.full, set()).add(Scope.PROMOTE)
         token = PREFIX + secrets.token_urlsafe(32)
         now = utcnow()
         plain = {repo: sorted(s.value for s in scopes) for repo, scopes in grants.items()}

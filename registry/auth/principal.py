@@ -1,9 +1,12 @@
 """Who is asking, and what they may do.
 
-Scopes are per namespace. ``admin`` implies ``push`` and ``pull``; ``push``
-implies ``pull`` (a client pushing must be able to check what is there, as in
-Harbor and Docker Hub). A token whose namespace is ``*`` is a site token that
-applies to every namespace.
+Scopes are per namespace. ``push`` implies ``pull`` (a client pushing must be
+able to check what is there, as in Harbor and Docker Hub). ``promote`` moves and
+deletes aliases (``production``, ``staging``) and implies ``pull`` but not
+``push``: a CI token that publishes versions cannot also promote them, and a
+release manager's token that promotes cannot publish (ADR 0012). ``admin``
+implies all three. A token whose namespace is ``*`` is a site token that applies
+to every namespace.
 
 A short-lived access token from the OCI token endpoint carries *grants*
 instead: actions on named repositories, and nothing else.
@@ -24,6 +27,7 @@ ALL_NAMESPACES = "*"
 class Scope(StrEnum):
     PULL = "pull"
     PUSH = "push"
+    PROMOTE = "promote"
     ADMIN = "admin"
 
     @classmethod
@@ -31,18 +35,20 @@ class Scope(StrEnum):
         """Parse ``pull,push`` into scopes; unknown or empty lists are refused."""
         names = [part.strip() for part in text.split(",") if part.strip()]
         if not names:
-            raise InvalidInput("at least one scope is required (pull, push, admin)")
+            raise InvalidInput(f"at least one scope is required ({_NAMES})")
         scopes: set[Scope] = set()
         for name in names:
             try:
                 scopes.add(cls(name))
             except ValueError:
-                raise InvalidInput(f"unknown scope {name!r}: use pull, push or admin") from None
+                raise InvalidInput(f"unknown scope {name!r}: use {_NAMES}") from None
         return frozenset(scopes)
 
 
+_NAMES = "pull, push, promote or admin"
 _IMPLIED = {
-    Scope.ADMIN: {Scope.ADMIN, Scope.PUSH, Scope.PULL},
+    Scope.ADMIN: {Scope.ADMIN, Scope.PROMOTE, Scope.PUSH, Scope.PULL},
+    Scope.PROMOTE: {Scope.PROMOTE, Scope.PULL},
     Scope.PUSH: {Scope.PUSH, Scope.PULL},
     Scope.PULL: {Scope.PULL},
 }
@@ -106,7 +112,10 @@ class Principal:
         if self.is_anonymous:
             raise Unauthorized(f"authentication required for {scope} on {target}")
         who = f"token {self.token_id}" if self.token_id else "this access token"
-        raise Denied(f"{who} does not grant {scope} on {target}")
+        raise Denied(
+            f"{who} does not grant {scope} on {target}",
+            extra={"missing_scope": scope.value},
+        )
 
     def require_site_admin(self) -> None:
         if self.is_site_admin:

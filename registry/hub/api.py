@@ -2,9 +2,10 @@
 
 Who may do what (ADR 0010): registering an output needs ``push`` on the
 namespace of the model that made it (as publishing to a Hugging Face or MLflow
-model would); asking for a reprint needs any valid token (the reprinter is
-accountable); reading attribution is anonymous (a public hub: everything shown
-is digests, identities and terms the creator chose to publish).
+model would); asking for a reprint needs any valid API token, of any namespace: the
+token is the accountable party, named with its namespace in the log entry and the
+signed attribution statement (ADR 0012); reading attribution is anonymous (a public
+hub: everything shown is digests, identities and terms the creator chose to publish).
 """
 
 from __future__ import annotations
@@ -39,7 +40,14 @@ from registry.hub.errors import (
 from registry.hub.intake import ImagePart, media_type_of, read_image_body, read_submission
 from registry.hub.model_status import model_status
 from registry.hub.registration import Claim, register, terms_of
-from registry.hub.reprints import Match, attribution_statement, check_terms, record_reprint, use_of
+from registry.hub.reprints import (
+    Match,
+    attribution_statement,
+    check_terms,
+    record_reprint,
+    requester_of,
+    use_of,
+)
 from registry.hub.schemas import (
     Attribution,
     HubKey,
@@ -253,6 +261,7 @@ class HubController(Controller):
         hub = hub_of(request.app.state)
         policy = hub.require_policy()
         _require_token(principal, "reprint")
+        requester_of(principal)  # before the body is read: an access token names no party
         submission = await read_submission(
             request, allowed_fields=(REQUEST_PART,), limits=hub.limits
         )
@@ -277,7 +286,7 @@ class HubController(Controller):
             db_session, ledger, principal, match, body.reprinter, use
         )
         statement = await attribution_statement(
-            db_session, request.app.state, hub.signer, match.output, reprint
+            db_session, request.app.state, hub.signer, match.output, reprint, principal
         )
         return ReprintGranted(
             statement=statement,

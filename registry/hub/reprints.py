@@ -7,8 +7,16 @@ work, whatever the request says. Refused reprints are not logged: the log
 records what happened, and a refusal changes nothing (the refusal is audited,
 ``hub.reprint.refused``, see :mod:`registry.hub.api`).
 
-An identical reprint request (same original, image, reprinter and use) is
-answered from its first record instead of growing the log.
+A reprint is a public act by a named party (ADR 0012). Any valid Custody API
+token may ask for one, whatever its namespace: whether the reprint is allowed is
+the creator's terms, not namespace membership. The party is the token: its id and
+its namespace are written in the log entry and in the attribution statement
+(``reprint.requestedBy``), beside the display name the requester chose
+(``reprint.reprinter``, ``custody reprint --as``, not verified). An OCI access
+token names no namespace and is refused.
+
+An identical reprint request (same original, image, reprinter, use and
+requesting token) is answered from its first record instead of growing the log.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.audit import audit_row
 from registry.auth import Principal
 from registry.db.models import HubOutput, HubReprint
+from registry.errors import Denied
 from registry.hub.attestation import ATTRIBUTION_TYPE, HubSigner
 from registry.hub.errors import ReprintRefused
 from registry.hub.ledger import REPRINT, Ledger, Logged, Rows, digest_of_json
@@ -64,12 +73,28 @@ def check_terms(policy: ReprintPolicy, output: HubOutput, use: dict[str, bool]) 
         )
 
 
+def requester_of(principal: Principal) -> dict[str, str]:
+    """The party a reprint is recorded for: the API token's id and namespace.
+
+    Raises :class:`~registry.errors.Denied` for a credential that names no party
+    (an OCI access token carries repository grants, not a namespace).
+    """
+    if principal.token_id is None or principal.namespace is None or principal.grants is not None:
+        raise Denied(
+            "a reprint is recorded in the name of a Custody API token (its id and namespace): "
+            "send an API token, not an OCI access token",
+            extra={"check": "requester"},
+        )
+    return {"tokenId": principal.token_id, "namespace": principal.namespace}
+
+
 _REPRINTS: Table = HubReprint.__table__  # type: ignore[assignment]
 #: Earlier reprints of the same image by the same party (a constant statement).
 _EARLIER = select(HubReprint.id, HubReprint.use).where(
     HubReprint.output_id == bindparam("output"),
     HubReprint.image_digest == bindparam("image"),
     HubReprint.reprinter == bindparam("reprinter"),
+    HubReprint.requested_by == bindparam("requested_by"),
 )
 
 
@@ -82,15 +107,21 @@ async def record_reprint(
     use: dict[str, bool],
 ) -> tuple[HubReprint, Logged | None]:
     """Log the reprint and record it in one transaction; returns the record and its new log
-    entry. The same request again (same image, reprinter and use) returns the earlier
+    entry. The same request again (same image, reprinter, use and token) returns the earlier
     record and ``None``, and logs nothing."""
     output = match.output
+    requester = requester_of(principal)
     made: list[HubReprint] = []
 
     def rows(writing: Connection, logged: Logged) -> Rows:
         earlier = writing.execute(
             _EARLIER,
-            {"output": output.id, "image": match.image_digest, "reprinter": reprinter},
+            {
+                "output": output.id,
+                "image": match.image_digest,
+                "reprinter": reprinter,
+                "requested_by": principal.actor,
+            },
         )
         for reprint_id, earlier_use in earlier:
             if earlier_use == use:
@@ -124,6 +155,7 @@ async def record_reprint(
             "originalLogIndex": output.log_index,
             "via": match.via,
             "reprinter": reprinter,
+            "requestedBy": requester,
             "use": digest_of_json(use),
         },
         rows,
@@ -137,9 +169,15 @@ async def record_reprint(
 
 
 async def attribution_statement(
-    session: AsyncSession, state: State, signer: HubSigner, output: HubOutput, reprint: HubReprint
+    session: AsyncSession,
+    state: State,
+    signer: HubSigner,
+    output: HubOutput,
+    reprint: HubReprint,
+    principal: Principal,
 ) -> dict[str, Any]:
-    """The hub-signed statement naming the original creator, model, licence and log entries."""
+    """The hub-signed statement naming the original creator, model, licence and log entries,
+    and who reprints: the requesting token (``requestedBy``) beside its display name."""
     status = await model_status(session, state, output.model, output.model_digest)
     predicate = {
         "original": {
@@ -160,7 +198,10 @@ async def attribution_statement(
         "license": output.license,
         "terms": terms_of(output),
         "reprint": {
+            # The display name the requester gave (not verified) and the party accountable:
+            # the API token that asked (the same token for a repeated request).
             "reprinter": reprint.reprinter,
+            "requestedBy": requester_of(principal),
             "via": reprint.via,
             "use": reprint.use,
             "at": reprint.created_at.isoformat(),
@@ -177,5 +218,6 @@ __all__ = [
     "attribution_statement",
     "check_terms",
     "record_reprint",
+    "requester_of",
     "use_of",
 ]

@@ -201,7 +201,7 @@ class ModelController(Controller):
         principal: Caller,
         db_session: DbSession,
     ) -> schemas.AliasMoveResult:
-        repository = await load_model(db_session, principal, namespace, model, Scope.PUSH)
+        repository = await load_model(db_session, principal, namespace, model, Scope.PROMOTE)
         versions = _versions(request)
         validate_tag(alias)
         if versions.is_version(alias):
@@ -245,7 +245,7 @@ class ModelController(Controller):
         principal: Caller,
         db_session: DbSession,
     ) -> None:
-        repository = await load_model(db_session, principal, namespace, model, Scope.PUSH)
+        repository = await load_model(db_session, principal, namespace, model, Scope.PROMOTE)
         tag = await store.find_tag(db_session, repository, validate_tag(alias))
         if tag is None:
             raise NotFound(f"{repository.name} has no alias {alias}")

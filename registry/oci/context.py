@@ -21,7 +21,14 @@ from registry.storage import BlobStore
 SERVICE = "custody"
 TOKEN_PATH = "/auth/token"  # noqa: S105 - a URL path, not a secret
 
-_ACTIONS = {Scope.PULL: "pull", Scope.PUSH: "pull,push", Scope.ADMIN: "*"}
+# An OCI client asks for pull/push; the token endpoint adds promote to a push grant
+# when the API token holds it (registry.auth.access).
+_ACTIONS = {
+    Scope.PULL: "pull",
+    Scope.PUSH: "pull,push",
+    Scope.PROMOTE: "pull,push",
+    Scope.ADMIN: "*",
+}
 
 
 def token_realm(request: Request[Any, Any, Any]) -> str:

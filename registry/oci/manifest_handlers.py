@@ -11,11 +11,11 @@ from registry.auth import Scope
 from registry.cache import CachedManifest, TTLCache
 from registry.db.models import Manifest
 from registry.digests import Digest
-from registry.errors import DigestInvalid, ManifestUnknown, PayloadTooLarge
+from registry.errors import Denied, DigestInvalid, ManifestUnknown, PayloadTooLarge
 from registry.http.deps import read_limited_body
 from registry.naming import RepositoryName, validate_tag
 from registry.oci import repositories, store
-from registry.oci.context import OciContext
+from registry.oci.context import OciContext, challenge
 from registry.oci.file_checks import check_model_files
 from registry.oci.manifests import parse_manifest
 from registry.policy import PolicySet
@@ -99,6 +99,8 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
     await ctx.authorize(name, Scope.PUSH)
     if not _is_digest(reference):
         validate_tag(reference)
+        if not ctx.versions.is_version(reference):  # an alias: moving it is a promotion
+            await ctx.authorize(name, Scope.PROMOTE)
     body = await _read_limited(ctx)
     digest = "sha256:" + hashlib.sha256(body).hexdigest()
     if _is_digest(reference) and str(Digest.parse(reference)) != digest:
@@ -159,11 +161,19 @@ async def delete_manifest(ctx: OciContext, name: RepositoryName, reference: str)
     repository = await ctx.repository(name)
     if _is_digest(reference):
         manifest = await resolve(ctx, name, reference)
-        await store.delete_manifest(
-            ctx.session, repository, manifest, principal=ctx.principal, gate=ctx.gate
-        )
+        try:
+            await store.delete_manifest(
+                ctx.session, repository, manifest, principal=ctx.principal, gate=ctx.gate
+            )
+        except Denied as exc:  # an alias points at it: removing that needs promote
+            exc.headers["WWW-Authenticate"] = challenge(
+                ctx.request, name.full, "delete", insufficient=True
+            )
+            raise
     else:
         validate_tag(reference)
+        if not ctx.versions.is_version(reference):
+            await ctx.authorize(name, Scope.PROMOTE, actions="delete")
         tag = await store.find_tag(ctx.session, repository, reference)
         if tag is None:
             raise ManifestUnknown(f"tag {reference} is not in {name}")

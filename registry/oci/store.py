@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from registry.audit import record
-from registry.auth import Principal
+from registry.auth import Principal, Scope
 from registry.db.models import Blob, Manifest, ManifestReference, Repository, RepositoryBlob, Tag
 from registry.db.types import utcnow
 from registry.errors import Conflict, Immutable, ManifestBlobUnknown, ManifestInvalid
@@ -210,6 +210,7 @@ async def set_tag(
         return TagChange(name, True, None, manifest.digest)
 
     current = tag.manifest if tag is not None else None
+    principal.require(namespace, Scope.PROMOTE, repository=repository.name)
     await gate.check(session, AliasMove(repository, name, current, manifest, principal))
     if tag is None:
         session.add(_new_tag(repository, name, manifest, is_version=False, actor=principal.actor))
@@ -258,6 +259,7 @@ async def remove_alias(
         raise Immutable(
             f"version {tag.name} of {repository.name} cannot be deleted; versions are immutable"
         )
+    principal.require(repository.name.split("/", 1)[0], Scope.PROMOTE, repository=repository.name)
     await gate.check(session, AliasMove(repository, tag.name, tag.manifest, None, principal))
     await session.delete(tag)
     await session.flush()

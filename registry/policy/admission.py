@@ -4,7 +4,7 @@ Example (``policies/admission-policy.example.yaml`` has a longer one)::
 
     version: 1
     namespaces:
-      - match: "acme"
+      - match: "acme/*"
         strict: true
         require_sbom: true
         licenses: [Apache-2.0, MIT]
@@ -13,9 +13,11 @@ Example (``policies/admission-policy.example.yaml`` has a longer one)::
             signatures: 2
             signers: [alice, bob, carol]
 
-Rules are tried in file order; the first whose ``match`` fits the namespace
-applies (the trust policy's pattern syntax). A rule's ``formats`` default to the
-safe four (safetensors, ONNX, JSON, text). A namespace no rule matches accepts
+A rule's ``match`` is a glob over the repository ``namespace/model``
+(:mod:`verifier.policy_match`, the same for every policy language); rules are
+tried in file order and the first that matches applies. An alias rule's
+``match`` is a glob over the alias name. A rule's ``formats`` default to the
+safe four (safetensors, ONNX, JSON, text). A repository no rule matches accepts
 any format except the pickle-based ones (so plain OCI artifacts still work), no
 size cap beyond the server's, no SBOM required, aliases need the trust policy's
 threshold of verified signatures, and is not strict. The published JSON schema
@@ -32,7 +34,13 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from verifier.errors import PolicyFileInvalid
-from verifier.policy_yaml import decode_policy_yaml, pattern_regex, published_schema
+from verifier.policy_match import (
+    RepositoryPattern,
+    check_rule_pattern,
+    pattern_regex,
+    rule_matches,
+)
+from verifier.policy_yaml import decode_policy_yaml, published_schema
 
 __all__ = [
     "DEFAULT_FORMATS",
@@ -77,12 +85,12 @@ UNCOVERED_FORMATS: tuple[str, ...] = (*(f for f in FORMATS if f != "pickle"), "o
 _ARCHIVE_MEDIA_HINTS = ("tar", "zip", "gzip")
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
-Pattern = Annotated[
+AliasPattern = Annotated[
     str,
     msgspec.Meta(
         min_length=1,
-        pattern=r"^[A-Za-z0-9._*/-]+$",
-        description="Anchored pattern: '*' within one segment, '**' any segments.",
+        pattern=r"^[A-Za-z0-9._*-]+$",
+        description="Glob over the alias name, anchored: '*' any characters ('canary-*').",
     ),
 ]
 Size = Annotated[int, msgspec.Meta(ge=1)]
@@ -108,7 +116,7 @@ class _Spec(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tru
 class AliasRuleSpec(_Spec, frozen=True, kw_only=True):
     """What moving an alias needs, for aliases matching ``match``."""
 
-    match: Pattern
+    match: AliasPattern
     signatures: (
         Annotated[
             int,
@@ -130,7 +138,7 @@ class AliasRuleSpec(_Spec, frozen=True, kw_only=True):
 class NamespaceAdmissionSpec(_Spec, frozen=True, kw_only=True):
     """One ``namespaces[]`` entry."""
 
-    match: Pattern
+    match: RepositoryPattern
     description: str = ""
     strict: Annotated[
         bool,
@@ -162,6 +170,9 @@ class NamespaceAdmissionSpec(_Spec, frozen=True, kw_only=True):
         | None
     ) = None
     aliases: list[AliasRuleSpec] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        check_rule_pattern(self.match)
 
 
 class AdmissionPolicySpec(_Spec, frozen=True, kw_only=True):
@@ -227,9 +238,10 @@ class AdmissionPolicy:
     rules: tuple[NamespaceAdmission, ...] = ()
     source: str = ""
 
-    def rule_for(self, namespace: str) -> NamespaceAdmission:
+    def rule_for(self, subject: str) -> NamespaceAdmission:
+        """The first rule matching ``subject`` (``namespace/model``, or a bare namespace)."""
         for rule in self.rules:
-            if pattern_regex(rule.match).fullmatch(namespace):
+            if rule_matches(rule.match, subject):
                 return rule
         # Not covered by any rule: any format but the pickle-based ones, so plain OCI
         # artifacts (oras, conformance suites) still work; a rule narrows this.
@@ -307,8 +319,9 @@ def schema() -> dict[str, Any]:
         schema_id="https://custody.invalid/schemas/admission-policy.v1.schema.json",
         title="Custody admission and promotion policy v1",
         description=(
-            "Per namespace pattern: the file formats and sizes a push may carry, and what each "
-            "alias needs (verified signatures by trusted signers, an SBOM, allowed licences). "
-            "The first rule whose pattern matches applies."
+            "Per repository pattern ('namespace/model' glob): the file formats and sizes a push "
+            "may carry, and what each alias needs (verified signatures by trusted signers, an "
+            "SBOM, allowed licences). The first rule whose pattern matches applies; a repository "
+            "no rule matches gets the defaults."
         ),
     )

@@ -4,7 +4,7 @@ The registry already knows every layer's sha256 (blobs are stored by it), so a
 bundle that lists per-file sha256 digests is checked by comparing names and
 digests — no byte is re-read. The signature itself is checked by the same
 ``verifier`` code an edge device runs (:mod:`verifier.trust`), against the
-namespace's rule of the trust policy.
+rule of the trust policy for the version's repository (``namespace/model``).
 """
 
 from __future__ import annotations
@@ -85,13 +85,14 @@ def verify_bundle(
     bundle: bytes,
     files: Sequence[tuple[str, str]],
     trust: TrustPolicy | None,
-    namespace: str,
+    repository: str,
 ) -> Verdict:
-    """Check ``bundle`` against a version's ``files`` ((name, sha256 hex)) and the trust policy."""
+    """Check ``bundle`` against a version's ``files`` ((name, sha256 hex)) and the trust policy
+    rule of ``repository`` (``namespace/model``)."""
     if trust is None:
         return _failed("policy", "no trust policy is configured (CUSTODY_TRUST_POLICY)")
     try:
-        rule = trust.rule_for(namespace)
+        rule = trust.rule_for(repository)
         loaded = load_bundle(bundle, label="signature")
     except VerificationError as exc:
         return _failed(exc.check, exc.diagnostics())

@@ -129,13 +129,13 @@ async def _sbom_licenses(session: AsyncSession, manifest: Manifest) -> list[str]
     return sorted(set(facts))
 
 
-def _needed(policies: PolicySet, namespace: str, requirement: AliasRequirement) -> tuple[int, str]:
+def _needed(policies: PolicySet, repository: str, requirement: AliasRequirement) -> tuple[int, str]:
     """Signatures needed, and a failure if they cannot be counted at all."""
     threshold = 0
     problem = ""
     if policies.trust is not None:
         try:
-            threshold = policies.trust.rule_for(namespace).threshold
+            threshold = policies.trust.rule_for(repository).threshold
         except NoPolicyForNamespace as exc:
             problem = exc.diagnostics()
     needed = requirement.signatures if requirement.signatures is not None else threshold
@@ -155,8 +155,7 @@ async def check_alias(
     actor: str = "registry",
 ) -> Decision:
     """May ``alias`` of ``repository`` point at ``target`` under ``policies``?"""
-    namespace = repository.name.split("/", 1)[0]
-    rule = policies.admission.rule_for(namespace)
+    rule = policies.admission.rule_for(repository.name)
     requirement = rule.for_alias(alias)
     if target.subject_digest is not None:
         # A tag on a referrer (oras can only push with a tag) names evidence, not a model.
@@ -167,7 +166,7 @@ async def check_alias(
     failed = check_files(rule, await version_entries(session, target))
     notes: list[str] = []
     signers: list[str] = []
-    needed, problem = _needed(policies, namespace, requirement)
+    needed, problem = _needed(policies, repository.name, requirement)
     if problem:
         failed.append(f"{requirement.rule}: {problem}")
     elif needed:

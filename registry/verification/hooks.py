@@ -35,7 +35,7 @@ async def admit_manifest(
     if parsed.subject is not None or not parsed.layers:
         return  # referrers (signatures, SBOMs) carry evidence, not model files
     namespace = repository.split("/", 1)[0]
-    rule = policies.admission.rule_for(namespace)
+    rule = policies.admission.rule_for(repository)
     entries = [FileEntry(d.title or d.digest, d.media_type, d.size) for d in parsed.layers]
     failed = check_files(rule, entries)
     if not failed:
@@ -95,8 +95,7 @@ async def require_servable(
     target: Manifest,
 ) -> None:
     """In a strict namespace, refuse to resolve an alias whose version fails policy now."""
-    namespace = repository.name.split("/", 1)[0]
-    if not policies.admission.rule_for(namespace).strict:
+    if not policies.admission.rule_for(repository.name).strict:
         return
     decision = await check_alias(
         session, blobs, policies, repository=repository, alias=alias, target=target

@@ -99,8 +99,9 @@ async def verify_referrer(
     else:
         bundle_digest = "sha256:" + hashlib.sha256(bundle).hexdigest()
         files = await version_files(session, subject)
-        namespace = repository.name.split("/", 1)[0]
-        verdict = await asyncio.to_thread(verify_bundle, bundle, files, policies.trust, namespace)
+        verdict = await asyncio.to_thread(
+            verify_bundle, bundle, files, policies.trust, repository.name
+        )
     values = {
         "outcome": verdict.outcome,
         "signer": verdict.signer[:512] if verdict.signer else None,

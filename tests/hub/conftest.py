@@ -92,7 +92,7 @@ def write_trust_policy(directory: Path, keys: Keys) -> Path:
         f"""\
 version: 1
 namespaces:
-  - match: acme
+  - match: "acme/**"
     threshold: 1
     signers:
       - name: release

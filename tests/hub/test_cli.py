@@ -107,7 +107,7 @@ def test_register_verify_and_reprint_from_the_command_line(live_hub, keys, tmp_p
 
     verified = _custody(
         live_hub, "output", "verify", str(image), "--latents", str(latents),
-        "--policy", str(live_hub.policy), "--namespace", "acme/sd", *pin,
+        "--policy", str(live_hub.policy), "--repository", "acme/sd", *pin,
     )  # fmt: skip
     assert verified.returncode == 0, verified.stderr
     assert "OK output" in verified.stdout and "OK hub" in verified.stdout
@@ -120,6 +120,8 @@ def test_register_verify_and_reprint_from_the_command_line(live_hub, keys, tmp_p
     )  # fmt: skip
     assert reprinted.returncode == 0, reprinted.stderr
     assert "not pinned" not in reprinted.stderr
+    token_id = live_hub.token.split("_")[1]
+    assert f"reprinted by: daily-planet (token {token_id} of namespace 'acme')" in reprinted.stdout
     assert json.loads(out.read_text())["payloadType"] == "application/vnd.in-toto+json"
 
     refused = _custody(live_hub, "reprint", str(image), "--as", "ads-inc", "--commercial", *pin)

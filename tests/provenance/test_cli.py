@@ -113,6 +113,14 @@ def test_failures_are_one_line_and_a_status(workspace: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 9
     assert "no-reprint-rule" in result.output
+    # The rule 'acme/**' covers the repository, and the namespace alone (ADR 0012).
+    for lookup in (["--namespace", "acme"], ["--repository", "acme/tiny"]):
+        result = run(
+            "latent", "verify", ws / "chain.jsonl", "--policy", ws / "reprint.yaml", *lookup
+        )
+        assert result.exit_code == 0, result.output
+    result = run("latent", "verify", ws / "chain.jsonl", "--policy", ws / "reprint.yaml")
+    assert result.exit_code == 2 and "--repository" in result.output
     # C2PA on an image without credentials.
     result = run(
         "output", "verify", ws / "out.png", "--c2pa", "--trust-anchors", ws / "anchors.pem"

@@ -61,20 +61,20 @@ def test_key_files_are_read_relative_to_the_policy(tmp_path: Path) -> None:
         ("version: 1\nterms: {}\nnamespaces: []\n", 2, "terms"),
         ("version: 1\nterms: {a: {}}\nterms: {b: {}}\nnamespaces: []\n", 3, "duplicate key"),
         (
-            "version: 1\nterms: {a: {}}\nnamespaces:\n  - match: x\n    creators: [{name: c}]\n"
+            "version: 1\nterms: {a: {}}\nnamespaces:\n  - match: x/*\n    creators: [{name: c}]\n"
             "    nodes: [{name: n, public_key: nope.pub}]\n",
             5,
             "exactly one of public_key",
         ),
         (
-            "version: 1\nterms: {a: {}}\nnamespaces:\n  - match: x\n"
+            "version: 1\nterms: {a: {}}\nnamespaces:\n  - match: x/*\n"
             "    creators: [{name: c, public_key: nope.pub}]\n"
             "    nodes: [{name: n, public_key: nope.pub}]\n",
             5,
             "cannot read public key",
         ),
         (
-            "version: 1\nterms: {a: {}}\nnamespaces:\n  - match: x\n"
+            "version: 1\nterms: {a: {}}\nnamespaces:\n  - match: x/*\n"
             "    nodes: [{name: n, public_key: k}]\n",
             4,
             "creators",

@@ -31,7 +31,7 @@ class PolicyFiles:
         )
         self.trust.write_text(
             "version: 1\nnamespaces:\n"
-            f'  - match: "acme"\n    threshold: {threshold}\n    signers:\n{entries}'
+            f'  - match: "acme/*"\n    threshold: {threshold}\n    signers:\n{entries}'
         )
 
 
@@ -47,7 +47,7 @@ def make_policy_files(root: Path, *, strict: bool = True) -> PolicyFiles:
             f"""\
             version: 1
             namespaces:
-              - match: "acme"
+              - match: "acme/*"
                 strict: {"true" if strict else "false"}
                 aliases:
                   - match: staging

@@ -29,11 +29,12 @@ def test_the_example_loads_and_validates_against_the_schema():
     example = POLICIES / "admission-policy.example.yaml"
     jsonschema.validate(yaml.safe_load(example.read_text()), schema())
     policy = load_admission_policy(example)
-    acme = policy.rule_for("acme")
+    acme = policy.rule_for("acme/sd-turbo")
+    assert policy.rule_for("acme") is acme  # any model of acme: acme/*
     assert acme.strict and "pickle" not in acme.formats
     production = acme.for_alias("production")
     assert production.signatures == 2 and production.require_sbom
-    assert production.signers == ("alice", "bob", "carol")
+    assert production.signers == ("alice", "bob", "release-ci")
     assert acme.for_alias("canary-eu").signatures == 1
     assert acme.for_alias("nightly").signatures is None  # the trust rule's threshold
     assert acme.for_alias("nightly").licenses == ("Apache-2.0", "MIT", "OpenRAIL-M")
@@ -66,19 +67,23 @@ def test_file_formats_come_from_the_name(name, media_type, expected):
     ("text", "message", "line"),
     [
         (
-            "version: 1\nnamespaces:\n  - match: acme\n    stirct: true\n",
+            "version: 1\nnamespaces:\n  - match: acme/*\n    stirct: true\n",
             "unknown field 'stirct'",
             4,
         ),
         ("version: 1\nnamespaces:\n  - match: 'acme['\n", "matching regex", 3),
-        ("version: 1\nnamespaces:\n  - match: acme\n    formats: [pickles]\n", "pickles", 4),
+        ("version: 1\nnamespaces:\n  - match: acme/*\n    formats: [pickles]\n", "pickles", 4),
         (
-            "version: 1\nnamespaces:\n  - match: acme\n    aliases:\n"
+            "version: 1\nnamespaces:\n  - match: acme/*\n    aliases:\n"
             "      - {match: p, signatures: 0}\n",
             "signatures",
             5,
         ),
-        ("version: 1\nnamespaces:\n  - match: a\n  - match: b\n    match: c\n", "duplicate key", 5),
+        (
+            "version: 1\nnamespaces:\n  - match: a/*\n  - match: b/*\n    match: c/*\n",
+            "duplicate key",
+            5,
+        ),
         ("version: 2\nnamespaces: []\n", "version", 1),
         ("", "empty", 1),
         ("version: [1\n", "not valid YAML", 2),

@@ -240,7 +240,7 @@ def test_policy_check_is_a_dry_run(oci, model, policy):
 def test_a_broken_policy_reload_keeps_the_previous_policy(client, policy, site):
     before = client.get("/api/v1/policies", headers=site).json()
     policy.admission.write_text(
-        "version: 1\nnamespaces:\n  - match: acme\n    aliasses: []\n"  # typo: unknown field
+        "version: 1\nnamespaces:\n  - match: acme/*\n    aliasses: []\n"  # typo: unknown field
     )
     failed = client.post("/api/v1/policies/reload", headers=site)
     assert failed.status_code == 422
@@ -303,10 +303,11 @@ def test_a_bundle_naming_a_file_outside_the_model_never_verifies(tmp_path, setti
     trust = tmp_path / "trust.yaml"
     trust.write_text(
         "version: 1\nnamespaces:\n"
-        f"  - match: legacy\n    signers:\n      - {{name: old, public_key: {asset / 'key.pub'}}}\n"
+        "  - match: legacy/*\n    signers:\n"
+        f"      - {{name: old, public_key: {asset / 'key.pub'}}}\n"
     )
     admission = tmp_path / "admission.yaml"
-    admission.write_text("version: 1\nnamespaces:\n  - match: legacy\n    formats: [pickle]\n")
+    admission.write_text("version: 1\nnamespaces:\n  - match: legacy/*\n    formats: [pickle]\n")
     configured = dataclasses.replace(settings, trust_policy=trust, admission_policy=admission)
     with TestClient(app=create_app(configured), base_url="http://127.0.0.1") as client:
         oci = Oci(client, bearer(make_token(namespace="legacy", scopes="admin").secret))

@@ -146,7 +146,7 @@ def test_policy_mode(tmp_path: Path, signed: tuple[Path, Path, Path]) -> None:
     other = invoke(model, "--signature", signature, "--policy", policy, "--namespace", "evil/m")
     assert other.exit_code == 9
     assert _last_line(other.output).startswith("FAILED [policy]")
-    policy.write_text("version: 1\nnamespaces:\n  - match: x\n    signrs: []\n")
+    policy.write_text("version: 1\nnamespaces:\n  - match: x/*\n    signrs: []\n")
     broken = invoke(model, "--signature", signature, "--policy", policy, "--namespace", "x")
     assert broken.exit_code == 3
     assert f"{policy}:4" in broken.output
@@ -160,7 +160,7 @@ def test_audit_level_reports_without_failing(
     stranger.write_bytes(public_key_pem(generate_private_key("ed25519").public_key()))
     policy = tmp_path / "trust.yaml"
     policy.write_text(
-        "version: 1\nnamespaces:\n  - match: lab\n    level: audit\n    signers:\n"
+        "version: 1\nnamespaces:\n  - match: lab/*\n    level: audit\n    signers:\n"
         f"      - {{name: stranger, public_key: {stranger}}}\n"
     )
     result = invoke(model, "--signature", signature, "--policy", policy, "--namespace", "lab")

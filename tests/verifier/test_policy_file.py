@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
-from cryptography.hazmat.primitives import serialization
 
 from signing.keys import generate_private_key, public_key_pem
 from signing.sign import sign_model
 from signing.signers import KeySigner
-from tests.signing.factories import make_model, make_pki
+from tests.signing.factories import make_model
 from verifier.errors import NoPolicyForNamespace, PolicyFileInvalid, ThresholdNotMet
 from verifier.model import verify_model_with_policy
 from verifier.policy import Audit, Threshold
@@ -53,22 +51,20 @@ def test_published_schema_agrees_with_the_loader(tmp_path: Path) -> None:
                 assert not validator.is_valid(data), body
 
 
-def test_example_policy_loads(tmp_path: Path) -> None:
-    shutil.copy(REPO / "policies" / "trust-policy.example.yaml", tmp_path / "trust.yaml")
-    (tmp_path / "ca").mkdir()
-    (tmp_path / "ca" / "acme-root.pem").write_bytes(
-        make_pki().root.public_bytes(serialization.Encoding.PEM)
-    )
-    policy = load_trust_policy(tmp_path / "trust.yaml")
+def test_example_policy_loads_as_shipped() -> None:
+    policy = load_trust_policy(REPO / "policies" / "trust-policy.example.yaml")
     acme = policy.rule_for("acme/sd-turbo")
     assert (acme.threshold, acme.level, len(acme.signers)) == (2, "enforce", 3)
     assert isinstance(acme.signers[2], TrustedSigstoreIdentity)
+    assert policy.rule_for("acme") is acme  # any model of acme: acme/*
     research = policy.rule_for("acme-research/llm")
     assert isinstance(research.signers[0], TrustedCertificateAuthority)
     assert isinstance(research.as_policy(), Audit)
     assert isinstance(acme.as_policy(), Threshold)
-    with pytest.raises(NoPolicyForNamespace, match="'other/model'"):
+    with pytest.raises(NoPolicyForNamespace, match="repository 'other/model'"):
         policy.policy_for("other/model")
+    with pytest.raises(NoPolicyForNamespace, match=r"namespace 'other' \(any model: 'other/\*'\)"):
+        policy.policy_for("other")
     with pytest.raises(NoPolicyForNamespace):
         policy.rule_for("acme-research/a/b")  # '*' stays within one segment
 
@@ -76,15 +72,15 @@ def test_example_policy_loads(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("pattern", "matches", "misses"),
     [
-        ("acme", ["acme"], ["acme/x", "acmex"]),
-        ("acme/*", ["acme/x"], ["acme", "acme/x/y"]),
-        ("acme/**", ["acme/x", "acme/x/y"], ["acme", "acme-old/x"]),
-        ("**/prod", ["prod", "a/prod", "a/b/prod"], ["prod/x", "aprod"]),
-        ("team-*", ["team-a"], ["team-a/x", "xteam-a"]),
+        ("acme/*", ["acme/x", "acme"], ["acme/x/y", "acme-old/x"]),
+        ("acme/**", ["acme/x", "acme/x/y", "acme"], ["acme-old/x", "acme-old"]),
+        ("**/prod", ["a/prod", "a/b/prod"], ["prod/x", "a/aprod", "a"]),
+        ("team-*/*", ["team-a/x", "team-b"], ["team-a/x/y", "xteam-a/x"]),
+        ("acme/sd-*", ["acme/sd-turbo"], ["acme", "acme/llm"]),
     ],
 )
-def test_namespace_patterns_are_anchored(
-    tmp_path: Path, pattern: str, matches: list[str], misses: list[str]
+def test_repository_patterns_are_anchored(
+    pattern: str, matches: list[str], misses: list[str]
 ) -> None:
     key = public_key_pem(generate_private_key("ed25519").public_key()).decode()
     text = (
@@ -147,47 +143,47 @@ namespaces:
 
 _KEY = "        public_key_pem: '-----BEGIN PUBLIC KEY-----'\n"
 BAD_FILES = [
-    ("version: 1\nnamespaces:\n  - match: a\n    signers: [\n", 5, "not valid YAML"),
+    ("version: 1\nnamespaces:\n  - match: a/*\n    signers: [\n", 5, "not valid YAML"),
     ("", 1, "empty"),
     ("version: 2\nnamespaces: []\n", 1, "version: Invalid enum value 2"),
     ("version: 1\nnamespaces:\n  - level: audit\n", 3, "missing required field `match`"),
     (
-        "version: 1\nnamespaces:\n  - match: a\n    match: b\n    signers: []\n",
+        "version: 1\nnamespaces:\n  - match: a/*\n    match: b\n    signers: []\n",
         4,
         "duplicate key 'match'",
     ),
     (
-        "version: 1\nnamespaces:\n  - match: a\n    signers:\n      - name: x\n",
+        "version: 1\nnamespaces:\n  - match: a/*\n    signers:\n      - name: x\n",
         5,
         "exactly one of public_key",
     ),
     (
-        "version: 1\nnamespaces:\n  - match: a\n    signers:\n      - name: x\n"
+        "version: 1\nnamespaces:\n  - match: a/*\n    signers:\n      - name: x\n"
         "        sigstore: {issuer: https://i}\n",
         6,
         "exactly one of identity, identity_pattern",
     ),
     (
-        "version: 1\nnamespaces:\n  - match: a\n    level: strict\n    signers:\n"
+        "version: 1\nnamespaces:\n  - match: a/*\n    level: strict\n    signers:\n"
         "      - name: x\n" + _KEY,
         4,
         "Invalid enum value 'strict'",
     ),
     (
-        "version: 1\nnamespaces:\n  - match: a\n    threshold: two\n    signers:\n"
+        "version: 1\nnamespaces:\n  - match: a/*\n    threshold: two\n    signers:\n"
         "      - name: x\n" + _KEY,
         4,
         "Expected `int`, got `str`",
     ),
-    ("version: 1\nnamespaces:\n  - match: a\n    signers: []\n", 4, "length >= 1"),
+    ("version: 1\nnamespaces:\n  - match: a/*\n    signers: []\n", 4, "length >= 1"),
     (
-        "version: 1\nnamespaces:\n  - match: a\n    signers:\n      - name: x\n"
+        "version: 1\nnamespaces:\n  - match: a/*\n    signers:\n      - name: x\n"
         "        public_key: missing.pub\n",
         6,
         "cannot read public key",
     ),
     (
-        "version: 1\nnamespaces:\n  - match: a\n    signers:\n      - name: x\n"
+        "version: 1\nnamespaces:\n  - match: a/*\n    signers:\n      - name: x\n"
         "        sigstore: {issuer: https://i, identity_pattern: '(unclosed'}\n",
         6,
         "invalid regular expression",
@@ -198,7 +194,7 @@ BAD_FILES = [
         "match: Expected `str` matching regex",
     ),
     (
-        "version: 1\nnamespaces:\n  - match: a\n    signers:\n      - name: x\n"
+        "version: 1\nnamespaces:\n  - match: a/*\n    signers:\n      - name: x\n"
         "        certificate_authority: {roots: [r.pem], sans: x}\n",
         6,
         "unknown field 'sans' in namespaces[0].signers[0].certificate_authority (allowed:",
@@ -220,7 +216,7 @@ def test_duplicate_keys_cannot_reach_the_threshold(tmp_path: Path) -> None:
         tmp_path,
         f"""version: 1
 namespaces:
-  - match: "acme"
+  - match: "acme/*"
     threshold: 2
     signers:
       - {{name: k, public_key: {key}}}

@@ -320,7 +320,7 @@ class Agent:
             and current.version == version
             and all(cache.path(f.sha256).is_file() for f in current.files)
         ):
-            self._check_signatures(namespace, current)
+            self._check_signatures(repository, current)
             unchanged = PullResult(repository, alias, version, manifest_digest, False, 0, 0)
             return unchanged, _renewed(current, expires)
         if self.config.offline:
@@ -331,7 +331,7 @@ class Agent:
             record, downloaded, reused = fetch_version(
                 client, signed, cache, repository, version, manifest_digest,
                 version_target, expires, progress,
-                self.config.trust_policy.policy_for(namespace), self.cache_dir / "tmp",
+                self.config.trust_policy.policy_for(repository), self.cache_dir / "tmp",
             )  # fmt: skip
         result = PullResult(repository, alias, version, manifest_digest, True, downloaded, reused)
         return result, record
@@ -352,10 +352,10 @@ class Agent:
                     + _followed(state, repository),
                 )
             self._check_fresh(namespace, repository, record)
-            self._check_signatures(namespace, record)
+            self._check_signatures(repository, record)
             return record
 
-    def _check_signatures(self, namespace: str, record: VersionRecord) -> None:
+    def _check_signatures(self, repository: str, record: VersionRecord) -> None:
         """Re-check the recorded OMS bundles under today's trust policy (no hashing, no network).
 
         A key removed from the operator's policy stops a version it alone signed from
@@ -363,7 +363,7 @@ class Agent:
         """
         cache = BlobCache(self.cache_dir / "blobs", {})
         try:
-            policy = self.config.trust_policy.policy_for(namespace)
+            policy = self.config.trust_policy.policy_for(repository)
         except VerificationError as exc:
             raise AgentError(reason_for(exc), exc.diagnostics()) from exc
         verify_signatures(

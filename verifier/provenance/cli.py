@@ -17,6 +17,7 @@ import click
 from signing.provenance.cli import latent_salt, latent_sign, output_sign, read_chain
 from signing.provenance.output import image_digest
 from verifier.errors import VerificationError
+from verifier.policy_match import subject_from_options
 from verifier.provenance.c2pa import verify_c2pa
 from verifier.provenance.errors import C2paAssertionInvalid, ProvenanceError
 from verifier.provenance.latent_chain import verify_latent_chain
@@ -35,7 +36,7 @@ Exit status:
   5  signature: the signature does not verify with the key it names
   6  identity: signer not trusted by the reprint policy / C2PA trust list
   7  integrity: image digest, parent links, chain consistency, C2PA status
-  9  policy: no reprint rule covers the namespace, or it requires the latent chain
+  9  policy: no reprint rule covers the repository, or it requires the latent chain
 """
 
 
@@ -59,7 +60,23 @@ _policy = click.option(
     type=click.Path(path_type=Path, dir_okay=False),
     help="Reprint policy file (trusted creators and nodes per namespace).",
 )
-_namespace = click.option("--namespace", help="Namespace the output is registered under.")
+_repository = click.option(
+    "--repository",
+    help="NAMESPACE/MODEL of the model that made the output (rule match: a glob over it).",
+)
+_namespace = click.option(
+    "--namespace", help="Any model of this namespace: only rules covering NAMESPACE/* apply."
+)
+
+
+def _lookup(repository: str | None, namespace: str | None) -> str:
+    """The reprint-policy lookup of ``--repository`` / ``--namespace`` (usage error if neither)."""
+    try:
+        return subject_from_options(repository, namespace)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 _json = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
 
@@ -81,12 +98,14 @@ output.add_command(output_sign)
 @latent.command("verify", epilog=_EPILOG)
 @click.argument("chain", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--policy", type=click.Path(path_type=Path, dir_okay=False), required=True)
-@click.option("--namespace", required=True)
-def latent_verify(chain: Path, policy: Path, namespace: str) -> None:
+@_repository
+@_namespace
+def latent_verify(chain: Path, policy: Path, repository: str | None, namespace: str | None) -> None:
     """Verify a latent chain file: trusted nodes, links back to one root, consistency."""
+    lookup = _lookup(repository, namespace)
     envelopes = read_chain(chain)
     try:
-        verified = verify_latent_chain(envelopes, load_reprint_policy(policy), namespace)
+        verified = verify_latent_chain(envelopes, load_reprint_policy(policy), lookup)
     except VerificationError as exc:
         _fail(exc)
     click.echo(
@@ -118,6 +137,7 @@ def _summary(result: VerifiedOutput) -> dict[str, object]:
 )
 @click.option("--latents", type=click.Path(path_type=Path, dir_okay=False))
 @_policy
+@_repository
 @_namespace
 @click.option("--c2pa", "check_c2pa", is_flag=True, help="Validate embedded C2PA credentials.")
 @click.option(
@@ -131,6 +151,7 @@ def output_verify(
     manifest: Path | None,
     latents: Path | None,
     policy: Path | None,
+    repository: str | None,
     namespace: str | None,
     check_c2pa: bool,
     trust_anchors: Path | None,
@@ -139,19 +160,22 @@ def output_verify(
     """Verify IMAGE: its output manifest and latent chain, and/or its C2PA credentials.
 
     With --c2pa alone, only the C2PA credentials are checked. With --c2pa and
-    --policy/--namespace, the output manifest embedded in the Custody assertion
+    --policy/--repository (or --namespace), the output manifest embedded in the Custody assertion
     is verified too (its subject is the image before embedding; C2PA's hard
     binding ties it to these bytes), with its chain from --latents or, where the
     namespace's rule sets c2pa_without_latents, without one (as the hub does).
     """
     if check_c2pa and trust_anchors is None:
         raise click.UsageError("--c2pa needs --trust-anchors")
-    if (policy is None) != (namespace is None):
-        raise click.UsageError("--policy and --namespace go together")
+    lookup = None
+    if policy is not None or repository is not None or namespace is not None:
+        if policy is None:
+            raise click.UsageError("--repository and --namespace go with --policy")
+        lookup = _lookup(repository, namespace)
     if policy is None and latents is not None:
-        raise click.UsageError("--latents needs --policy and --namespace")
+        raise click.UsageError("--latents needs --policy and --repository")
     if policy is not None and latents is None and not check_c2pa:
-        raise click.UsageError("--policy and --namespace need --latents (or --c2pa)")
+        raise click.UsageError("--policy and --repository need --latents (or --c2pa)")
     data = _read(image, "image")
     report: dict[str, object] = {}
     try:
@@ -174,13 +198,13 @@ def output_verify(
                 subject = str(result.custody.output_image_digest)
         elif latents is not None:
             envelope = _read(manifest or image.with_name(image.name + ".custody.json"), "manifest")
-        if envelope is not None and policy and namespace:
+        if envelope is not None and policy and lookup:
             verified = verify_output(
                 envelope.strip(),
                 subject,
                 read_chain(latents) if latents is not None else None,
                 load_reprint_policy(policy),
-                namespace,
+                lookup,
             )
             report["output"] = _summary(verified)
     except ProvenanceError as exc:
@@ -188,7 +212,7 @@ def output_verify(
     except VerificationError as exc:
         _fail(exc)
     if not report:
-        raise click.UsageError("nothing to verify: give --latents/--policy/--namespace or --c2pa")
+        raise click.UsageError("nothing to verify: give --latents/--policy/--repository or --c2pa")
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:

@@ -14,8 +14,11 @@ Example (``policies/reprint-policy.example.yaml`` has a longer one)::
         nodes:
           - {name: edge-01, public_key: keys/edge-01.pub}
 
-Rules are tried in file order; the first whose ``match`` fits the namespace
-applies; a namespace no rule matches is refused. ``creators`` may sign output
+A rule's ``match`` is a glob over the repository ``namespace/model`` of the
+model that made the output (:mod:`verifier.policy_match`, shared by every policy
+language); rules are tried in file order, the first that matches applies, and a
+lookup by namespace alone is the lookup of ``namespace/*``. A repository no rule
+matches is refused. ``creators`` may sign output
 manifests, ``nodes`` latent records. An ``identity`` pins the id a signer may
 claim in what it signs; without one the claim is reported, not trusted.
 ``c2pa_without_latents: true`` lets a C2PA-credentialed image be registered on
@@ -38,7 +41,13 @@ import msgspec
 from signing.errors import KeyLoadError
 from signing.keys import PublicKey, key_id, load_public_key
 from verifier.errors import PolicyFileInvalid
-from verifier.policy_yaml import Lines, decode_policy_yaml, pattern_regex, published_schema
+from verifier.policy_match import (
+    RepositoryPattern,
+    check_rule_pattern,
+    describe_subject,
+    rule_matches,
+)
+from verifier.policy_yaml import Lines, decode_policy_yaml, published_schema
 from verifier.provenance.errors import NoReprintRule, ReprintPolicyInvalid
 from verifier.provenance.terms import Decision, ReprintRequest, TermRule, decide_reprint
 
@@ -107,14 +116,7 @@ class TermRuleSpec(_Spec, frozen=True, kw_only=True):
 class ReprintRuleSpec(_Spec, frozen=True, kw_only=True):
     """One ``namespaces[]`` entry."""
 
-    match: Annotated[
-        str,
-        msgspec.Meta(
-            min_length=1,
-            pattern=r"^[A-Za-z0-9._*/-]+$",
-            description="Namespace pattern, anchored: '*' within one segment, '**' any segments.",
-        ),
-    ]
+    match: RepositoryPattern
     description: str = ""
     creators: Annotated[
         list[IdentitySpec],
@@ -134,6 +136,9 @@ class ReprintRuleSpec(_Spec, frozen=True, kw_only=True):
             )
         ),
     ] = False
+
+    def __post_init__(self) -> None:
+        check_rule_pattern(self.match)
 
 
 class ReprintPolicySpec(_Spec, frozen=True, kw_only=True):
@@ -157,10 +162,11 @@ print(json.dumps(p.schema(), indent=2))" > policies/reprint-policy.v1.schema.jso
         schema_id=_SCHEMA_ID,
         title="Custody reprint policy v1",
         description=(
-            "Per namespace pattern, the creators trusted to sign output manifests and the nodes "
-            "trusted to sign latent records; and what each reprint term allows. Rules are tried "
-            "in order; the first whose pattern matches applies; a namespace no rule matches is "
-            "refused. Relative paths are relative to the policy file."
+            "Per repository pattern ('namespace/model' glob over the model that made the "
+            "output), the creators trusted to sign output manifests and the nodes trusted to "
+            "sign latent records; and what each reprint term allows. Rules are tried in order; "
+            "the first whose pattern matches applies; a repository no rule matches is refused. "
+            "Relative paths are relative to the policy file."
         ),
         one_of={"IdentitySpec": [{"required": ["public_key"]}, {"required": ["public_key_pem"]}]},
     )
@@ -186,9 +192,9 @@ class ReprintRule:
     line: int
     c2pa_without_latents: bool = False
 
-    def matches(self, namespace: str) -> bool:
-        """Whether the anchored pattern matches ``namespace``."""
-        return pattern_regex(self.match).fullmatch(namespace) is not None
+    def matches(self, subject: str) -> bool:
+        """Whether this rule applies to ``subject`` (a repository, or a bare namespace)."""
+        return rule_matches(self.match, subject)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,13 +205,17 @@ class ReprintPolicy:
     terms: Mapping[str, TermRule]
     source: str = ""
 
-    def rule_for(self, namespace: str) -> ReprintRule:
-        """The first rule matching ``namespace``; raises :class:`NoReprintRule`."""
+    def rule_for(self, subject: str) -> ReprintRule:
+        """The first rule matching ``subject`` (``namespace/model``, or a bare namespace).
+
+        Raises :class:`NoReprintRule` when no rule matches.
+        """
         for rule in self.rules:
-            if rule.matches(namespace):
+            if rule.matches(subject):
                 return rule
         raise NoReprintRule(
-            f"no rule of reprint policy {self.source or '<policy>'} covers namespace {namespace!r}"
+            f"no rule of reprint policy {self.source or '<policy>'} covers "
+            + describe_subject(subject)
         )
 
     def decide(self, terms: Sequence[str], request: ReprintRequest) -> Decision:

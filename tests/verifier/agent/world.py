@@ -140,7 +140,7 @@ class World:
         pem = public_key_pem((key or self.key).public_key()).decode()  # type: ignore[attr-defined]
         indented = "\n".join("          " + line for line in pem.strip().splitlines())
         return (
-            "version: 1\nnamespaces:\n  - match: acme\n    threshold: 1\n    signers:\n"
+            "version: 1\nnamespaces:\n  - match: acme/*\n    threshold: 1\n    signers:\n"
             "      - name: release\n        public_key_pem: |\n" + indented + "\n"
         )
 
