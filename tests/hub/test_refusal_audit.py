@@ -67,7 +67,7 @@ def test_a_refused_registration_after_a_trust_policy_reload_is_audited(
     accepted = hub.post("/api/v1/outputs", files=first.files(), headers=pusher)
     assert accepted.status_code == 201, accepted.text
 
-    trust.write_text(trust.read_text().replace("match: acme", "match: nobody"))
+    trust.write_text(trust.read_text().replace('match: "acme/**"', 'match: "nobody/**"'))
     assert hub.post("/api/v1/policies/reload", headers=site).status_code == 200
     gen = generate(keys, model, image=png(seed=2))
     response = hub.post("/api/v1/outputs", files=gen.files(), headers=pusher)
