@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.custody-installed
 DATA_DIR ?= var
+CUSTODY_PORT ?= 8080
 
 .PHONY: run test lint typecheck imports pytest bench venv clean
 
@@ -22,7 +23,7 @@ venv: $(STAMP)
 
 run: $(STAMP)
 	CUSTODY_DATA_DIR=$(DATA_DIR) $(BIN)/custody db upgrade
-	CUSTODY_DATA_DIR=$(DATA_DIR) $(BIN)/custody serve --host 127.0.0.1 --port 8080
+	CUSTODY_DATA_DIR=$(DATA_DIR) $(BIN)/custody serve --host 127.0.0.1 --port $(CUSTODY_PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -27,6 +27,8 @@ $ cat > t.yaml <<'EOF'
 version: 1
 $ not a command inside the here-document
 EOF
+$ false
+[exit 1]
 ```
 """
 
@@ -38,6 +40,7 @@ def test_parse_commands_outputs_continuations_and_heredocs() -> None:
         "custody push ./m \\",
         "make run",
         "cat > t.yaml <<'EOF'",
+        "false",
     ]
     assert commands[0].expected == ["acme/tiny  versions=1"]
     assert commands[1].text.endswith("acme/tiny:1.0.0")
@@ -45,6 +48,9 @@ def test_parse_commands_outputs_continuations_and_heredocs() -> None:
     assert commands[2].background and not commands[1].background
     assert commands[3].text.splitlines()[-1] == "EOF"
     assert commands[3].expected == []
+    assert commands[3].status == 0
+    assert commands[4].status == 1 and commands[4].output == []
+    assert commands[0].status == 0 and commands[0].output == ["acme/tiny  versions=1"]
 
 
 def test_normalise_digests_tokens_times_ports() -> None:

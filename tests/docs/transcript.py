@@ -7,6 +7,8 @@ expected output:
 
 - a line that is only ``...`` matches any number of lines (none included);
 - ``...`` inside a line matches any text on that line;
+- a last line ``[exit N]`` says the command fails on purpose, with exit status N (a refusal
+  the reader should see); without it the command must succeed;
 - digests, long hex strings, tokens, times and loopback ports are normalised on both sides,
   so a document can show real output without pinning values that change on every run.
 
@@ -21,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 FENCE = re.compile(r"^```(\S*)(.*)$")
+EXIT = re.compile(r"^\[exit (\d+)\]$")
 HEREDOC = re.compile(r"<<-?\s*['\"]?([A-Za-z_][A-Za-z0-9_]*)['\"]?")
 
 _NORMALISERS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -41,6 +44,21 @@ class Command:
     text: str
     expected: list[str] = field(default_factory=list)
     background: bool = False
+
+    @property
+    def status(self) -> int:
+        """The exit status the document promises (0 unless it ends with ``[exit N]``)."""
+        shown = [line for line in self.expected if line.strip()]
+        found = EXIT.match(shown[-1].strip()) if shown else None
+        return int(found.group(1)) if found else 0
+
+    @property
+    def output(self) -> list[str]:
+        """The expected output lines, without the ``[exit N]`` annotation."""
+        shown = [line for line in self.expected if line.strip()]
+        if shown and EXIT.match(shown[-1].strip()):
+            shown = shown[:-1]
+        return shown
 
 
 def parse(markdown: str) -> list[Command]:
