@@ -3,11 +3,11 @@
 A real ``custody serve`` receives a 256 MiB ONNX model (a valid one: one
 initializer holding all the bytes in ``raw_data``) and a 128 MiB safetensors
 file, then manifests naming them, which run every push-time check. The server's
-resident memory is sampled during each manifest push (psutil, and the kernel's
-own peak counter, reset first, where it can be); the increase must stay under
-:data:`BOUND`. Reading the ONNX layer whole, as the checks once did, costs more
-than twice its size. The files are written and uploaded in pieces, so the test
-process stays small too.
+resident memory is sampled during one manifest push and during three at once
+(psutil, and the kernel's own peak counter, reset first, where it can be); the
+increase must stay under :data:`BOUND`. Reading the ONNX layer whole, as the
+checks once did, costs more than twice its size. The files are written and
+uploaded in pieces, so the test process stays small too.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -259,6 +260,22 @@ def test_push_time_checks_stay_in_bounded_memory(
             )
         increases = {"accepted": sampler.peak - baseline}
         assert accepted.status_code == 201, accepted.text
+        # Three pushes at once: each check is bounded, so three are too.
+        with sampler.watch() as baseline, ThreadPoolExecutor(3) as pool:
+            statuses = list(
+                pool.map(
+                    lambda tag: (
+                        client.put(
+                            f"/v2/acme/model/manifests/{tag}",
+                            content=body,
+                            headers={"Content-Type": OCI_MANIFEST},
+                        ).status_code
+                    ),
+                    ["1.0.1", "1.0.2", "1.0.3"],
+                )
+            )
+        increases["three_at_once"] = sampler.peak - baseline
+        assert statuses == [201, 201, 201]
         # A refusal reads no more than an acceptance: the escaping location is found
         # in the structure, past 32 MiB of tensor data it never loads.
         escape, escape_digest = files["escape.onnx"]
