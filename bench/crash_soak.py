@@ -212,6 +212,30 @@ def _safetensors(rng: random.Random) -> bytes:
     return len(header).to_bytes(8, "little") + header.encode() + rng.randbytes(size)
 
 
+def model_manifest(config: tuple[str, int], layers: list[tuple[str, str, int]]) -> bytes:
+    """An OCI image manifest: ``config`` is (digest, size), each layer (title, digest, size)."""
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.oci.empty.v1+json",
+                "digest": config[0],
+                "size": config[1],
+            },
+            "layers": [
+                {
+                    "mediaType": WEIGHTS,
+                    "digest": digest,
+                    "size": size,
+                    "annotations": {"org.opencontainers.image.title": title},
+                }
+                for title, digest, size in layers
+            ],
+        }
+    ).encode()
+
+
 def _manifest(
     client: httpx.Client, ledger: Ledger, repo: str, tag: str, rng: random.Random
 ) -> None:
@@ -219,25 +243,9 @@ def _manifest(
     layer = _safetensors(rng)
     config_digest = _monolithic(client, ledger, repo, config)
     layer_digest = _monolithic(client, ledger, repo, layer)
-    body = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {
-                "mediaType": "application/vnd.oci.empty.v1+json",
-                "digest": config_digest,
-                "size": len(config),
-            },
-            "layers": [
-                {
-                    "mediaType": WEIGHTS,
-                    "digest": layer_digest,
-                    "size": len(layer),
-                    "annotations": {"org.opencontainers.image.title": "weights.safetensors"},
-                }
-            ],
-        }
-    ).encode()
+    body = model_manifest(
+        (config_digest, len(config)), [("weights.safetensors", layer_digest, len(layer))]
+    )
     response = client.put(
         f"/v2/{repo}/manifests/{tag}", content=body, headers={"Content-Type": OCI_MANIFEST}
     )

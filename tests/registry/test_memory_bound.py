@@ -29,6 +29,7 @@ import psutil
 import pytest
 from onnx import TensorProto, helper
 
+from bench.crash_soak import OCI_MANIFEST, model_manifest
 from tests.registry.live import CUSTODY, cli_env, running_server
 
 MIB = 1024 * 1024
@@ -36,8 +37,6 @@ BOUND = 96 * MIB
 ONNX_BYTES = 256 * MIB
 SAFETENSORS_BYTES = 128 * MIB
 _PIECE = 4 * MIB
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-WEIGHTS = "application/vnd.cncf.model.weight.v1.raw"
 
 
 def _key(number: int, wire: int) -> bytes:
@@ -197,26 +196,7 @@ def _manifest(client: httpx.Client, layers: list[tuple[str, str, int]]) -> bytes
     config = b"{}"
     config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
     client.post(f"/v2/acme/model/blobs/uploads/?digest={config_digest}", content=config)
-    return json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {
-                "mediaType": "application/vnd.oci.empty.v1+json",
-                "digest": config_digest,
-                "size": len(config),
-            },
-            "layers": [
-                {
-                    "mediaType": WEIGHTS,
-                    "digest": digest,
-                    "size": size,
-                    "annotations": {"org.opencontainers.image.title": title},
-                }
-                for title, digest, size in layers
-            ],
-        }
-    ).encode()
+    return model_manifest((config_digest, len(config)), layers)
 
 
 def test_the_generated_model_is_one_onnx_reads(tmp_path: Path) -> None:
