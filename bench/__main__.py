@@ -19,6 +19,7 @@ BENCHMARKS = {
     "provenance": "bench.provenance",
     "hub": "bench.hub",
     "tuf": "bench.tuf_publish",
+    "crash": "bench.crash_soak",
 }
 
 

@@ -1,9 +1,10 @@
 """Describe an ONNX model from its protobuf, never loading external weights.
 
-The model is parsed with ``onnx`` (``load_external_data=False``). What is
-read: IR version, opsets per domain, producer, graph inputs and outputs with
-their types and shapes, operator counts over the graph and every subgraph,
-initializer dtypes, and every external-data reference.
+Only the model's structure is read, from a seekable stream with bounded memory
+(:mod:`signing.sbom.onnx_structure`: tensor data is skipped, never loaded), then
+parsed with ``onnx``. What is read: IR version, opsets per domain, producer,
+graph inputs and outputs with their types and shapes, operator counts over the
+graph and every subgraph, initializer dtypes, and every external-data reference.
 
 External-data locations are the dangerous part (onnxruntime resolves them
 against a directory of its choosing). Each one must be a normalised relative
@@ -23,6 +24,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import onnx
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
@@ -30,8 +32,9 @@ from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 from signing.errors import UnsafePathError
 from signing.manifest import check_name
 from signing.sbom.errors import ExternalDataError, OnnxModelError
+from signing.sbom.onnx_structure import check_text, read_onnx_structure
 
-__all__ = ["ExternalReference", "OnnxInfo", "ValueInfo", "inspect_onnx"]
+__all__ = ["ExternalReference", "OnnxInfo", "ValueInfo", "describe_onnx_model", "inspect_onnx"]
 
 _DEFAULT_DOMAIN = "ai.onnx"
 
@@ -187,12 +190,17 @@ def _external_reference(
 
 
 def inspect_onnx(
-    source: str | os.PathLike[str] | bytes,
+    source: str | os.PathLike[str] | bytes | BinaryIO,
     *,
     name: str = "",
     files: Mapping[str, int | None] | None = None,
+    size: int | None = None,
 ) -> OnnxInfo:
-    """Describe the ONNX model in ``source`` (a path or the file's bytes).
+    """Describe the ONNX model in ``source``: a path, the file's bytes, or a seekable stream.
+
+    Only the model's structure is read (see :mod:`signing.sbom.onnx_structure`):
+    memory stays bounded whatever the size of the tensors. For a stream, pass
+    ``size`` (its length from offset 0) unless it can seek to its end.
 
     ``name`` is the file's model-relative name (``"unet/model.onnx"``); external
     locations are resolved against its directory. ``files`` maps each
@@ -204,21 +212,41 @@ def inspect_onnx(
     :class:`~signing.sbom.errors.ExternalDataError`.
     """
     if isinstance(source, bytes):
-        data = source
         label = name or "ONNX model"
-    else:
+        structure = read_onnx_structure(io.BytesIO(source), len(source), label=label)
+    elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
         label = name or path.name
         try:
-            data = path.read_bytes()
+            with path.open("rb", buffering=0) as handle:
+                structure = read_onnx_structure(
+                    handle, os.fstat(handle.fileno()).st_size, label=label
+                )
         except OSError as exc:
             raise OnnxModelError(label, f"cannot be read: {exc.strerror}") from exc
+    else:
+        label = name or "ONNX model"
+        if size is None:
+            size = source.seek(0, os.SEEK_END)
+        structure = read_onnx_structure(source, size, label=label)
     try:
-        model = onnx.load_model(io.BytesIO(data), format="protobuf", load_external_data=False)
+        model = onnx.load_model_from_string(structure)
     except (DecodeError, ValueError, RuntimeError, TypeError) as exc:
         raise OnnxModelError(label, f"is not an ONNX protobuf: {exc}") from None
+    return describe_onnx_model(model, name=name, label=label, files=files)
+
+
+def describe_onnx_model(
+    model: onnx.ModelProto,
+    *,
+    name: str = "",
+    label: str = "ONNX model",
+    files: Mapping[str, int | None] | None = None,
+) -> OnnxInfo:
+    """Describe a parsed model (what :func:`inspect_onnx` does after its bounded read)."""
     if model.ir_version <= 0 or not model.HasField("graph"):
         raise OnnxModelError(label, "is not an ONNX model (no IR version or no graph)")
+    check_text(model, label)
 
     directory = posixpath.dirname(name) if name else ""
     external: list[ExternalReference] = []

@@ -1,0 +1,187 @@
+"""Do the database and the filesystem blob store agree? (shared by tests, soaks and fsck)
+
+The registry's promise after any crash: every blob and manifest it acknowledged
+is intact, and nothing partial is visible under a digest. This module checks
+that promise from the outside, on a stopped or idle registry, and sorts what it
+finds into two kinds:
+
+**Inconsistencies** (a broken promise; each is a bug):
+
+* a ``blobs`` row whose file is missing, or whose file has another size;
+* a file under ``sha256/`` whose bytes do not hash to its name (only with
+  ``verify_digests``: it reads every byte) or whose name is not a digest;
+* a manifest reference (config or layer) to a digest with no ``blobs`` row.
+
+**Leftovers** (expected after a crash; garbage collection's work, not a bug):
+
+* orphan blob files: a verified file with no row, from an upload killed after
+  its bytes were stored but before its row was committed, never acknowledged;
+* temporary files of monolithic uploads in flight (``_uploads/``);
+* chunked-upload files with no ``upload_sessions`` row, and rows whose file is
+  gone (a session consumed by a close that was killed before its commit).
+
+Example::
+
+    report = await check_consistency(session, FilesystemBlobStore(settings.blob_dir))
+    for line in report.inconsistencies:
+        print(line)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.db.models import Blob, Manifest, ManifestReference, UploadSession
+from registry.digests import Digest
+from registry.errors import DigestInvalid
+from registry.storage.filesystem import FilesystemBlobStore
+
+__all__ = ["ConsistencyReport", "check_consistency"]
+
+# The filesystem store's layout (see FilesystemBlobStore): blobs under
+# ``sha256/<2 hex>/<64 hex>``, monolithic uploads in flight under ``_uploads/``,
+# chunked upload sessions under ``_sessions/<32 hex>``.
+_ALGORITHM = "sha256"
+_UPLOADS = "_uploads"
+_SESSIONS = "_sessions"
+_READ_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistencyReport:
+    """What :func:`check_consistency` found; sorted tuples of digests and file names."""
+
+    blob_rows: int = 0
+    blob_files: int = 0
+    # inconsistencies
+    missing_files: tuple[str, ...] = ()
+    wrong_sizes: tuple[tuple[str, int, int], ...] = ()  # (digest, row size, file size)
+    corrupt_files: tuple[str, ...] = ()
+    stray_files: tuple[str, ...] = ()
+    dangling_references: tuple[tuple[str, str], ...] = ()  # (manifest, missing blob)
+    # leftovers
+    orphan_files: tuple[str, ...] = ()
+    upload_temp_files: tuple[str, ...] = ()
+    orphan_session_files: tuple[str, ...] = ()
+    sessions_without_file: tuple[str, ...] = field(default=())
+
+    @property
+    def inconsistencies(self) -> list[str]:
+        """One line per broken promise; empty when the store is consistent."""
+        return [
+            *(f"blob {d} has a row but no file" for d in self.missing_files),
+            *(
+                f"blob {d} has a row of {row} bytes but a file of {size}"
+                for d, row, size in self.wrong_sizes
+            ),
+            *(f"file of blob {d} does not hash to its name" for d in self.corrupt_files),
+            *(f"file {n} in the blob tree is not named by a digest" for n in self.stray_files),
+            *(
+                f"manifest {m} references blob {d}, which has no row"
+                for m, d in self.dangling_references
+            ),
+        ]
+
+    @property
+    def leftovers(self) -> dict[str, int]:
+        """Counts of expected leftovers (garbage for a future GC), by kind."""
+        return {
+            "orphan_files": len(self.orphan_files),
+            "upload_temp_files": len(self.upload_temp_files),
+            "orphan_session_files": len(self.orphan_session_files),
+            "sessions_without_file": len(self.sessions_without_file),
+        }
+
+    @property
+    def consistent(self) -> bool:
+        return not self.inconsistencies
+
+
+@dataclass(frozen=True, slots=True)
+class _Files:
+    sizes: dict[str, int]  # digest -> size
+    corrupt: tuple[str, ...]
+    stray: tuple[str, ...]
+    uploads: tuple[str, ...]
+    sessions: tuple[str, ...]
+
+
+def _hash_matches(path: Path, digest: Digest) -> bool:
+    hasher = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(_READ_BYTES):
+            hasher.update(block)
+    return hasher.hexdigest() == digest.hex
+
+
+def _scan(root: Path, verify_digests: bool) -> _Files:
+    sizes: dict[str, int] = {}
+    corrupt: list[str] = []
+    stray: list[str] = []
+    tree = root / _ALGORITHM
+    for directory, _, names in os.walk(tree):
+        for name in names:
+            path = Path(directory) / name
+            try:
+                digest = Digest.parse(f"{_ALGORITHM}:{name}")
+            except DigestInvalid:
+                digest = None
+            if digest is None or path.parent != tree / name[:2]:
+                stray.append(str(path.relative_to(root)))
+                continue
+            sizes[str(digest)] = path.stat().st_size
+            if verify_digests and not _hash_matches(path, digest):
+                corrupt.append(str(digest))
+
+    def listing(name: str) -> tuple[str, ...]:
+        folder = root / name
+        return tuple(sorted(p.name for p in folder.iterdir())) if folder.is_dir() else ()
+
+    return _Files(
+        sizes, tuple(sorted(corrupt)), tuple(sorted(stray)), listing(_UPLOADS), listing(_SESSIONS)
+    )
+
+
+async def check_consistency(
+    session: AsyncSession, store: FilesystemBlobStore, *, verify_digests: bool = True
+) -> ConsistencyReport:
+    """Compare the ``blobs``, manifest reference and upload session rows with ``store``'s files.
+
+    Run it on a stopped or idle registry: an upload that finishes during the
+    check can show up as an orphan file or a missing one. ``verify_digests``
+    re-hashes every blob file (reads the whole store).
+    """
+    files = await asyncio.to_thread(_scan, store.root, verify_digests)
+    rows: dict[str, int] = dict((await session.execute(select(Blob.digest, Blob.size))).all())
+    references = await session.execute(
+        select(Manifest.digest, ManifestReference.digest)
+        .join(Manifest, Manifest.id == ManifestReference.manifest_id)
+        .where(ManifestReference.role != "manifest")
+    )
+    session_ids = set((await session.scalars(select(UploadSession.id))).all())
+    return ConsistencyReport(
+        blob_rows=len(rows),
+        blob_files=len(files.sizes),
+        missing_files=tuple(sorted(d for d in rows if d not in files.sizes)),
+        wrong_sizes=tuple(
+            sorted(
+                (d, size, files.sizes[d])
+                for d, size in rows.items()
+                if d in files.sizes and files.sizes[d] != size
+            )
+        ),
+        corrupt_files=files.corrupt,
+        stray_files=files.stray,
+        dangling_references=tuple(sorted({(m, d) for m, d in references if d not in rows})),
+        orphan_files=tuple(sorted(d for d in files.sizes if d not in rows)),
+        upload_temp_files=files.uploads,
+        orphan_session_files=tuple(s for s in files.sessions if s not in session_ids),
+        sessions_without_file=tuple(sorted(s for s in session_ids if s not in files.sessions)),
+    )
