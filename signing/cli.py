@@ -8,6 +8,7 @@ failure. Failures print one line: ``FAILED [check]: reason``.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -94,6 +95,7 @@ _passphrase_file = click.option(
     help="Write the private key unencrypted (required to say so when no passphrase is given).",
 )
 @click.option("--force", is_flag=True, help="Replace existing key files.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def keygen(
     key_type: str,
     out: Path,
@@ -102,6 +104,7 @@ def keygen(
     prompt_passphrase: bool,
     no_passphrase: bool,
     force: bool,
+    as_json: bool = False,
 ) -> None:
     """Generate a signing key pair (private key encrypted with a passphrase when one is given)."""
     sources = [passphrase_env is not None, passphrase_file is not None, prompt_passphrase]
@@ -123,8 +126,21 @@ def keygen(
         _fail("key", str(exc), EXIT_INPUT)
     public = load_private_key(paths.private.read_bytes(), passphrase).public_key()
     state = "encrypted" if passphrase else "UNENCRYPTED"
-    click.echo(f"wrote {paths.private} ({key_type}, {state}) and {paths.public}")
-    click.echo(f"key hint (sha256 of the public key PEM): {key_hint(public)}")
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "private_key": str(paths.private),
+                    "public_key": str(paths.public),
+                    "type": key_type,
+                    "encrypted": passphrase is not None,
+                    "key_hint": key_hint(public),
+                }
+            )
+        )
+    else:
+        click.echo(f"wrote {paths.private} ({key_type}, {state}) and {paths.public}")
+        click.echo(f"key hint (sha256 of the public key PEM): {key_hint(public)}")
     if key_type == KeyType.ED25519:
         click.echo(
             "note: Ed25519 bundles verify with custody; model_signing 1.1.1 rejects them "
@@ -188,6 +204,7 @@ def keygen(
 @_passphrase_env
 @_passphrase_file
 @click.option("--workers", type=click.IntRange(min=1), help="Hashing threads (default: CPUs).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def sign(
     model_path: Path,
     key_ref: str,
@@ -201,6 +218,7 @@ def sign(
     passphrase_env: str | None,
     passphrase_file: Path | None,
     workers: int | None,
+    as_json: bool = False,
 ) -> None:
     """Sign the model at MODEL_PATH (a directory or one file) as an OMS bundle."""
     given = _passphrase_from(passphrase_env, passphrase_file)
@@ -241,6 +259,17 @@ def sign(
         _fail("sign", exc.diagnostics(), 1)
     except OSError as exc:
         _fail("sign", f"cannot write {output}: {exc.strerror}", EXIT_INPUT)
+    if as_json:
+        summary = {
+            "model": str(model_path),
+            "signature": str(output),
+            "resources": len(result.manifest.resources),
+            "method": str(serialization.method),
+            "hash": str(serialization.hash_algorithm),
+            "signer": signer.describe(),
+        }
+        click.echo(json.dumps(summary))
+        return
     click.echo(
         f"signed {model_path} ({len(result.manifest.resources)} resources, "
         f"{serialization.method}/{serialization.hash_algorithm}) "
