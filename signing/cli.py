@@ -271,7 +271,8 @@ def sign(
         click.echo(json.dumps(summary))
         return
     click.echo(
-        f"signed {model_path} ({len(result.manifest.resources)} resources, "
+        f"signed {model_path} ({len(result.manifest.resources)} "
+        f"resource{'' if len(result.manifest.resources) == 1 else 's'}, "
         f"{serialization.method}/{serialization.hash_algorithm}) "
         f"with {signer.describe()} -> {output}"
     )

@@ -257,6 +257,7 @@ def sbom(
         click.echo(json.dumps(summary))
         return
     click.echo(
-        f"wrote {output}: CycloneDX {spec_version} ML-BOM, {len(generated.files)} files, "
+        f"wrote {output}: CycloneDX {spec_version} ML-BOM, {len(generated.files)} "
+        f"file{'' if len(generated.files) == 1 else 's'}, "
         f"model sha256 {generated.model_digest}"
     )
