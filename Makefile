@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.custody-installed
 DATA_DIR ?= var
+HOST ?= 127.0.0.1
+PORT ?= 8080
 
 .PHONY: run test lint typecheck imports pytest bench venv clean
 
@@ -20,9 +22,11 @@ $(STAMP): requirements.lock pyproject.toml | $(BIN)/python
 
 venv: $(STAMP)
 
+# exec: the server replaces the recipe's shell, so the SIGTERM that make forwards to its
+# child (and Ctrl-C) reaches the server itself instead of leaving it running.
 run: $(STAMP)
 	CUSTODY_DATA_DIR=$(DATA_DIR) $(BIN)/custody db upgrade
-	CUSTODY_DATA_DIR=$(DATA_DIR) $(BIN)/custody serve --host 127.0.0.1 --port 8080
+	CUSTODY_DATA_DIR=$(DATA_DIR) exec $(BIN)/custody serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

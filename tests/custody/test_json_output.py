@@ -86,3 +86,21 @@ def test_register_and_reprint_print_json(live_hub, keys, tmp_path):  # type: ign
     assert summary["original"] == gen.digest and summary["statement"] == str(out)
     assert summary["creator"] == "alice@acme.example" and summary["keys_pinned"] is True
     assert summary["log_index"] > answer["log_index"]
+
+
+def test_one_file_is_one_file(tmp_path: Path) -> None:
+    key = tmp_path / "k.pem"
+    _json("keygen", "--out", str(key), "--no-passphrase", "--json")
+    model = tmp_path / "one"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    runner = CliRunner()
+    signed = runner.invoke(cli, ["sign", str(model), "--key", str(key),
+                                 "--output", str(tmp_path / "m.sig")])  # fmt: skip
+    assert "(1 resource," in signed.stdout
+    bom = runner.invoke(cli, ["sbom", str(model), "--output", str(tmp_path / "bom.json")])
+    assert ", 1 file," in bom.stdout
+    verified = runner.invoke(cli, ["verify", str(model), "--signature", str(tmp_path / "m.sig"),
+                                   "--public-key", f"{key}.pub"])  # fmt: skip
+    assert verified.exit_code == 0, verified.output
+    assert "verified: 1 file, files/sha256" in verified.stdout  # the method is named files
