@@ -43,7 +43,7 @@ def list_models(repository: str | None, registry: str, token: str | None, as_jso
 
 @click.group()
 def alias() -> None:
-    """Move model aliases (production, staging, ...)."""
+    """Move and delete model aliases (production, staging, ...)."""
 
 
 @alias.command("set")

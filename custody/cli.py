@@ -20,8 +20,8 @@ from custody import __version__
 _COMMANDS: dict[str, tuple[str, str, str, str]] = {
     "serve": ("registry.cli", "serve", "registry", "Run the registry service."),
     "db": ("registry.cli", "db", "registry", "Database migrations."),
-    "token": ("registry.cli", "token", "registry", "Create and revoke API tokens."),
-    "namespace": ("registry.cli", "namespace", "registry", "Manage namespaces."),
+    "token": ("registry.cli", "token", "registry", "Create, list and revoke API tokens."),
+    "namespace": ("registry.cli", "namespace", "registry", "Create, list and show namespaces."),
     "tuf": ("registry.tuf.cli", "tuf", "registry", "The registry's TUF repository and keys."),
     "keygen": ("signing.cli", "keygen", "", "Generate a signing key pair."),
     "sign": ("signing.cli", "sign", "", "Sign a model as an OpenSSF Model Signing bundle."),

@@ -147,7 +147,7 @@ def db_current(data_dir: Path | None) -> None:
 
 @click.group()
 def token() -> None:
-    """Create and revoke API tokens."""
+    """Create, list and revoke API tokens."""
 
 
 @token.command("create")
