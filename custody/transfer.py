@@ -336,10 +336,19 @@ def push(
 
 
 def newest_version(client: RegistryClient, repository: str) -> str:
-    """The version ``custody ls`` shows as ``latest=``: the one pushed last."""
+    """The version ``custody ls`` shows as ``latest=``: the one pushed last.
+
+    A registry without Custody's lifecycle API (any other OCI registry) gets the
+    conventional tag ``latest``.
+    """
     namespace, _, model = repository.partition("/")
     path = f"/api/v1/models/{namespace}/{model}/versions"
-    total = int(client.api("GET", path, params={"limit": 1})["page"]["total"])
+    try:
+        total = int(client.api("GET", path, params={"limit": 1})["page"]["total"])
+    except FetchError as exc:
+        if exc.status == 404:
+            return "latest"
+        raise
     if total == 0:
         raise FetchError(f"{repository} has no versions yet")
     page = client.api("GET", path, params={"limit": 1, "offset": total - 1})

@@ -69,6 +69,8 @@ def test_unknown_model_and_version(live_registry: LiveRegistry, run: Run, tmp_pa
     assert run(token, "push", str(small_model(tmp_path / "m")), "acme/known:1.0.0").exit_code == 0
     line = _one_error(run(token, "pull", "acme/unknown:1.0.0", str(tmp_path / "out")))
     assert "repository acme/unknown is not known" in line and "'custody ls'" in line
+    line = _one_error(run(token, "pull", "acme/unknown", str(tmp_path / "out")))  # no tag
+    assert "repository acme/unknown is not known" in line
     line = _one_error(run(token, "pull", "acme/known:9.9.9", str(tmp_path / "out")))
     assert "no such version or alias" in line
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
