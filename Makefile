@@ -6,7 +6,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.custody-installed
 DATA_DIR ?= var
+# Where `make run` listens: HOST=... PORT=... on the command line, or CUSTODY_HOST/CUSTODY_PORT.
+CUSTODY_HOST ?= 127.0.0.1
 CUSTODY_PORT ?= 8080
+HOST ?= $(CUSTODY_HOST)
+PORT ?= $(CUSTODY_PORT)
 
 .PHONY: run test lint typecheck imports pytest bench venv clean
 
@@ -21,9 +25,11 @@ $(STAMP): requirements.lock pyproject.toml | $(BIN)/python
 
 venv: $(STAMP)
 
+# exec: the server replaces the recipe's shell, so the SIGTERM that make forwards to its
+# child (and Ctrl-C) reaches the server itself instead of leaving it running.
 run: $(STAMP)
 	CUSTODY_DATA_DIR=$(DATA_DIR) $(BIN)/custody db upgrade
-	CUSTODY_DATA_DIR=$(DATA_DIR) $(BIN)/custody serve --host 127.0.0.1 --port $(CUSTODY_PORT)
+	CUSTODY_DATA_DIR=$(DATA_DIR) exec $(BIN)/custody serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

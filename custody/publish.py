@@ -24,6 +24,7 @@ from custody.transfer import (
     TITLE,
     _fail,
     attach_sbom,
+    count,
     json_option,
     push_model,
     registry_option,
@@ -182,6 +183,9 @@ def publish_model(
 @token_option
 @click.option("--alias", default=None, help="Then move this alias to the version (policy-checked).")
 @sbom_options
+@click.option(
+    "--no-sbom", is_flag=True, help="Attach no ML-BOM (by default one is built from the files)."
+)
 @json_option
 def publish(
     model_dir: Path,
@@ -192,13 +196,14 @@ def publish(
     alias: str | None,
     sbom_path: Path | None,
     sbom_from_files: bool,
+    no_sbom: bool,
     as_json: bool,
 ) -> None:
-    """Sign MODEL_DIR, push it as REPO:VERSION with its signature (and ML-BOM), verified by the
-    registry."""
+    """Sign MODEL_DIR, push it as REPO:VERSION with its signature and ML-BOM, verified by the
+    registry. The ML-BOM is built from the files' headers unless --sbom or --no-sbom is given."""
     repository, version = split_reference(reference)
-    if sbom_path is not None and sbom_from_files:
-        raise click.UsageError("give --sbom or --sbom-from-files, not both")
+    if sum([sbom_path is not None, sbom_from_files, no_sbom]) > 1:
+        raise click.UsageError("give one of --sbom, --sbom-from-files or --no-sbom")
     try:
         sbom = sbom_path.read_bytes() if sbom_path is not None else None
         with RegistryClient(registry, token) as client:
@@ -209,7 +214,7 @@ def publish(
                 version,
                 key=os.fspath(key),
                 sbom=sbom,
-                sbom_from_files=sbom_from_files,
+                sbom_from_files=sbom is None and not no_sbom,
                 alias=alias,
                 progress=not as_json,
             )
@@ -222,8 +227,9 @@ def publish(
     verdict = verdicts[0] if verdicts else {"outcome": "unknown", "reason": ""}
     click.echo(
         f"published {repository}:{version} {summary['digest']} "
-        f"({summary['files']} files, {summary['uploaded']} uploaded, "
+        f"({count(summary['files'], 'file')}, {summary['uploaded']} uploaded, "
         f"{summary['skipped']} already there); signature {verdict['outcome']}"
         + (f": {verdict['reason']}" if verdict["outcome"] != "verified" else "")
+        + ("; ML-BOM attached" if "sbom" in summary else "; no ML-BOM")
         + (f"; {summary['alias']} -> {version}" if "alias" in summary else "")
     )

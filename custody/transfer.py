@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -86,6 +86,11 @@ def split_reference(text: str) -> tuple[str, str]:
     if not sep or "/" in tag:
         raise click.BadParameter(f"{text!r} needs a :TAG or @DIGEST", param_hint="REFERENCE")
     return repository, tag
+
+
+def count(number: int, noun: str) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _fail(exc: Exception) -> click.ClickException:
@@ -325,86 +330,109 @@ def push(
     else:
         click.echo(
             f"pushed {repository}:{version} {summary['digest']} "
-            f"({summary['files']} files, {summary['uploaded']} uploaded, "
+            f"({count(summary['files'], 'file')}, {summary['uploaded']} uploaded, "
             f"{summary['skipped']} already there)"
         )
 
 
+def newest_version(client: RegistryClient, repository: str) -> str:
+    """The version ``custody ls`` shows as ``latest=``: the one pushed last.
+
+    A registry without Custody's lifecycle API (any other OCI registry) gets the
+    conventional tag ``latest``.
+    """
+    namespace, _, model = repository.partition("/")
+    path = f"/api/v1/models/{namespace}/{model}/versions"
+    try:
+        total = int(client.api("GET", path, params={"limit": 1})["page"]["total"])
+    except FetchError as exc:
+        if exc.status == 404:
+            return "latest"
+        raise
+    if total == 0:
+        raise FetchError(f"{repository} has no versions yet")
+    page = client.api("GET", path, params={"limit": 1, "offset": total - 1})
+    return str(page["versions"][0]["version"])
+
+
+def _refused(exc: VerificationError | SigningError) -> NoReturn:
+    check = getattr(exc, "check", "fetch")
+    click.echo(f"FAILED [{check}]: {' '.join(exc.diagnostics().split())}", err=True)
+    sys.exit(getattr(exc, "exit_code", 1) or 1)
+
+
 @click.command()
-@click.argument("reference")
+@click.argument("reference", metavar="REPO[:TAG|@DIGEST]")
 @click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
 @registry_option
 @token_option
+@click.option(
+    "--verify",
+    "verify_signature",
+    is_flag=True,
+    help="Verify the version's OMS signature(s) against --policy before writing anything.",
+)
+@click.option(
+    "--policy",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Trust policy file (YAML); the rule of the repository's namespace applies.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary.")
 def pull(
-    reference: str, destination: Path, registry: str, token: str | None, as_json: bool
+    reference: str,
+    destination: Path,
+    registry: str,
+    token: str | None,
+    verify_signature: bool,
+    policy: Path | None,
+    as_json: bool,
 ) -> None:
-    """Pull REPO:TAG or REPO@DIGEST into DESTINATION, verifying every digest."""
-    if ":" not in reference and "@" not in reference:
-        reference += ":latest"
-    repository, ref = split_reference(reference)
+    """Pull REPO:TAG or REPO@DIGEST into DESTINATION, verifying every digest.
+
+    Without a tag, the newest version (the one 'custody ls' shows as latest=).
+    With --verify --policy, the signature is verified first; refused, nothing is written.
+    """
+    if verify_signature != (policy is not None):
+        raise click.UsageError("--verify and --policy go together")
+    bare = ":" not in reference.rpartition("/")[2] and "@" not in reference
+    repository, ref = (reference, "") if bare else split_reference(reference)
+    rule = None
     try:
+        if policy is not None:
+            from verifier.policy_file import load_trust_policy
+
+            rule = load_trust_policy(policy).policy_for(repository.partition("/")[0])
         with RegistryClient(registry, token) as client:
-            summary = pull_model(client, repository, ref, destination, progress=not as_json)
-    except (FetchError, VerificationError, OSError) as exc:
+            ref = ref or newest_version(client, repository)
+            if rule is None:
+                summary = pull_model(client, repository, ref, destination, progress=not as_json)
+            else:
+                from custody.verified_pull import verified_pull
+
+                summary = verified_pull(
+                    client,
+                    repository,
+                    ref,
+                    destination,
+                    rule,
+                    lambda c, r, t, d: pull_model(c, r, t, d, progress=not as_json),
+                )
+    except (VerificationError, SigningError) as exc:
+        if not verify_signature:
+            raise _fail(exc) from None
+        _refused(exc)
+    except OSError as exc:
         raise _fail(exc) from None
     if as_json:
         click.echo(json.dumps(summary))
-    else:
-        click.echo(f"pulled {repository}@{summary['digest']} into {destination}")
-
-
-@click.command(name="ls")
-@click.argument("repository", required=False)
-@registry_option
-@token_option
-@click.option("--json", "as_json", is_flag=True)
-def list_models(repository: str | None, registry: str, token: str | None, as_json: bool) -> None:
-    """List models, or one model's versions and aliases."""
-    try:
-        with RegistryClient(registry, token) as client:
-            if repository is None:
-                result = client.api("GET", "/api/v1/models", params={"limit": 500})
-                lines = [
-                    f"{m['name']}  versions={m['versions']}  latest={m['latest_version'] or '-'}"
-                    for m in result["models"]
-                ]
-            else:
-                namespace, _, model = repository.partition("/")
-                result = client.api("GET", f"/api/v1/models/{namespace}/{model}")
-                lines = [f"{v['version']}  {v['digest']}" for v in result["versions"]]
-                lines += [
-                    f"{a['alias']} -> {', '.join(a['versions']) or a['digest']}"
-                    for a in result["aliases"]
-                ]
-    except (FetchError, VerificationError) as exc:
-        raise _fail(exc) from None
-    click.echo(json.dumps(result) if as_json else "\n".join(lines))
-
-
-@click.group()
-def alias() -> None:
-    """Move model aliases (production, staging, ...)."""
-
-
-@alias.command("set")
-@click.argument("repository")
-@click.argument("alias_name", metavar="ALIAS")
-@click.argument("version")
-@registry_option
-@token_option
-def alias_set(
-    repository: str, alias_name: str, version: str, registry: str, token: str | None
-) -> None:
-    """Point ALIAS of REPOSITORY at VERSION (audited, checked by policy)."""
-    namespace, _, model = repository.partition("/")
-    try:
-        with RegistryClient(registry, token) as client:
-            result = client.api(
-                "PUT",
-                f"/api/v1/models/{namespace}/{model}/aliases/{alias_name}",
-                json={"version": version},
-            )
-    except (FetchError, VerificationError) as exc:
-        raise _fail(exc) from None
-    click.echo(f"{repository}:{alias_name} {result['previous'] or '(new)'} -> {result['current']}")
+        return
+    verdict = ""
+    if rule is not None:
+        signers = "; ".join(summary["signers"]) or "nobody (audit-level rule)"
+        verdict = f", signature verified: {signers}"
+    click.echo(
+        f"pulled {repository}:{ref} {summary['digest']} into {destination} "
+        f"({count(len(summary['files']), 'file')}{verdict})"
+    )
+    for finding in summary.get("findings", []):
+        click.echo(f"WARNING {finding}", err=True)

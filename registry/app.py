@@ -13,7 +13,6 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from custody import __version__
@@ -28,6 +27,7 @@ from registry.http.deps import (
     provide_principal,
     provide_settings,
 )
+from registry.http.docs import docs_config
 from registry.http.health import healthz, readyz
 from registry.http.metrics import Metrics, metrics_endpoint
 from registry.http.problems import EXCEPTION_HANDLERS
@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
 
     metrics = Metrics()
 
+    openapi_config, docs_asset = docs_config("Custody registry", __version__)
     return Litestar(
         route_handlers=[
             healthz,
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             HubController,
             oci_router(),
             tuf_metadata,
+            docs_asset,
         ],
         dependencies={
             "db_session": Provide(provide_db_session),
@@ -152,9 +154,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[metrics.middleware],
         lifespan=[lifespan],
-        openapi_config=OpenAPIConfig(
-            title="Custody registry", version=__version__, path="/api/v1/openapi"
-        ),
+        openapi_config=openapi_config,
         request_max_body_size=settings.max_api_body_bytes,
         debug=False,
     )

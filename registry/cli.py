@@ -159,7 +159,7 @@ def db_current(data_dir: Path | None) -> None:
 
 @click.group()
 def token() -> None:
-    """Create and revoke API tokens."""
+    """Create, list and revoke API tokens."""
 
 
 @token.command("create")
@@ -246,9 +246,73 @@ def token_revoke(token_id: str, data_dir: Path | None) -> None:
     click.echo(f"token {token_id} revoked")
 
 
+@token.command("list")
+@click.option("--namespace", default=None, help="Only this namespace's tokens ('*': site tokens).")
+@click.option("--all", "include_inactive", is_flag=True, help="Include revoked and expired ones.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_data_dir_option
+def token_list(
+    namespace: str | None, include_inactive: bool, as_json: bool, data_dir: Path | None
+) -> None:
+    """List tokens: id, namespace, scopes, status, expiry (secrets are never stored)."""
+    from registry.cli_views import render_tokens, token_rows
+
+    rows = _run_db(
+        _settings(data_dir),
+        lambda session: token_rows(session, namespace, include_inactive=include_inactive),
+    )
+    click.echo(json.dumps(rows) if as_json else "\n".join(render_tokens(rows)))
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 @click.group()
 def namespace() -> None:
     """Manage namespaces."""
+
+
+@namespace.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_data_dir_option
+def namespace_list(as_json: bool, data_dir: Path | None) -> None:
+    """List namespaces with their anonymous-pull setting, models and active tokens."""
+    from registry.cli_views import namespace_rows
+
+    rows = _run_db(_settings(data_dir), namespace_rows)
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for r in rows:
+        click.echo(
+            f"{r['name']}  anonymous pull {'on' if r['anonymous_pull'] else 'off'}  "
+            f"{_count(r['models'], 'model')}  {_count(r['active_tokens'], 'active token')}"
+        )
+    if not rows:
+        click.echo("no namespaces: custody namespace create NAME")
+
+
+@namespace.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_data_dir_option
+def namespace_show(name: str, as_json: bool, data_dir: Path | None) -> None:
+    """One namespace: its settings, models and active tokens."""
+    from registry.cli_views import namespace_detail, render_tokens
+
+    detail = _run_db(_settings(data_dir), lambda session: namespace_detail(session, name))
+    if as_json:
+        click.echo(json.dumps(detail))
+        return
+    click.echo(
+        f"namespace {detail['name']} (anonymous pull {'on' if detail['anonymous_pull'] else 'off'},"
+        f" created {detail['created_at']})"
+    )
+    click.echo(f"models ({len(detail['models'])}): {', '.join(detail['models']) or '-'}")
+    click.echo(f"active tokens ({len(detail['tokens'])}):")
+    for line in render_tokens(detail["tokens"]) if detail["tokens"] else []:
+        click.echo(f"  {line}")
 
 
 @namespace.command("create")

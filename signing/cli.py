@@ -13,6 +13,7 @@ hint), which ``custody verify`` and its ``--json`` report the same way.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -101,6 +102,7 @@ _passphrase_file = click.option(
     help="Write the private key unencrypted (required to say so when no passphrase is given).",
 )
 @click.option("--force", is_flag=True, help="Replace existing key files.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def keygen(
     key_type: str,
     out: Path,
@@ -109,6 +111,7 @@ def keygen(
     prompt_passphrase: bool,
     no_passphrase: bool,
     force: bool,
+    as_json: bool = False,
 ) -> None:
     """Generate a signing key pair (private key encrypted with a passphrase when one is given)."""
     sources = [passphrase_env is not None, passphrase_file is not None, prompt_passphrase]
@@ -130,8 +133,21 @@ def keygen(
         _fail("key", str(exc), EXIT_INPUT)
     public = load_private_key(paths.private.read_bytes(), passphrase).public_key()
     state = "encrypted" if passphrase else "UNENCRYPTED"
-    click.echo(f"wrote {paths.private} ({key_type}, {state}) and {paths.public}")
-    click.echo(f"key id: {key_id(public)}")
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "private_key": str(paths.private),
+                    "public_key": str(paths.public),
+                    "type": key_type,
+                    "encrypted": passphrase is not None,
+                    "key_id": key_id(public),
+                }
+            )
+        )
+    else:
+        click.echo(f"wrote {paths.private} ({key_type}, {state}) and {paths.public}")
+        click.echo(f"key id: {key_id(public)}")
     if key_type == KeyType.ED25519:
         click.echo(
             "note: Ed25519 bundles verify with custody; model_signing 1.1.1 rejects them "
@@ -197,6 +213,7 @@ def keygen(
 @_passphrase_env
 @_passphrase_file
 @click.option("--workers", type=click.IntRange(min=1), help="Hashing threads (default: CPUs).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def sign(
     model_path: Path,
     key_ref: str,
@@ -210,6 +227,7 @@ def sign(
     passphrase_env: str | None,
     passphrase_file: Path | None,
     workers: int | None,
+    as_json: bool = False,
 ) -> None:
     """Sign the model at MODEL_PATH (a directory or one file) as an OMS bundle."""
     given = _passphrase_from(passphrase_env, passphrase_file)
@@ -249,8 +267,20 @@ def sign(
         _fail("sign", exc.diagnostics(), 1)
     except OSError as exc:
         _fail("sign", f"cannot write {output}: {exc.strerror}", EXIT_INPUT)
+    if as_json:
+        summary = {
+            "model": str(model_path),
+            "signature": str(output),
+            "resources": len(result.manifest.resources),
+            "method": str(serialization.method),
+            "hash": str(serialization.hash_algorithm),
+            "signer": signer.describe(),
+        }
+        click.echo(json.dumps(summary))
+        return
     click.echo(
-        f"signed {model_path} ({len(result.manifest.resources)} resources, "
+        f"signed {model_path} ({len(result.manifest.resources)} "
+        f"resource{'' if len(result.manifest.resources) == 1 else 's'}, "
         f"{serialization.method}/{serialization.hash_algorithm}) "
         f"with {signer.describe()} -> {output}"
     )

@@ -75,7 +75,8 @@ def _certificate_authority(paths: tuple[Path, ...]) -> TrustedCertificateAuthori
 def _describe(result: VerifiedModel) -> str:
     manifest = result.manifest
     what = (
-        f"{len(manifest.file_names())} files, {manifest.serialization.method}/"
+        f"{len(manifest.file_names())} file{'' if len(manifest.file_names()) == 1 else 's'}, "
+        f"{manifest.serialization.method}/"
         f"{manifest.serialization.hash_algorithm}"
         if manifest is not None
         else "no verified manifest"

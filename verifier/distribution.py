@@ -31,6 +31,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from verifier.errors import VerificationError
+from verifier.http_errors import error_body, error_text, explain, token_challenge, token_info
 
 __all__ = ["DigestMismatch", "FetchError", "FetchedManifest", "RegistryClient"]
 
@@ -102,20 +103,6 @@ def _read_range(
         yield block
 
 
-def _error_text(response: httpx.Response) -> tuple[str, str | None]:
-    """The registry's own message (OCI error body or problem details), if any."""
-    try:
-        body = response.json()
-    except (ValueError, UnicodeDecodeError):
-        return response.text[:200] or response.reason_phrase, None
-    if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
-        first = body["errors"][0]
-        return str(first.get("message", "")), str(first.get("code", "")) or None
-    if isinstance(body, dict) and "detail" in body:
-        return str(body["detail"]), str(body.get("code") or "") or None
-    return response.text[:200], None
-
-
 class RegistryClient:
     """Talks to one registry (``http://host:port``) with one credential."""
 
@@ -148,7 +135,7 @@ class RegistryClient:
                 raise FetchError(f"{method} {url}: {type(exc).__name__}: {exc}") from None
             if response.status_code in {401, 403} and attempt == 0 and self._token:
                 challenge = response.headers.get("www-authenticate", "")
-                if challenge.lower().startswith("bearer ") and "realm=" in challenge:
+                if token_challenge(challenge):
                     self._bearer = self._fetch_access_token(challenge)
                     continue
             return response
@@ -163,9 +150,12 @@ class RegistryClient:
         except httpx.HTTPError as exc:
             raise FetchError(f"token endpoint {realm}: {exc}") from None
         if response.status_code != 200:
-            message, code = _error_text(response)
+            message, code = error_text(
+                response.status_code, response.reason_phrase, response.content
+            )
+            hint = explain(response.status_code, code, "GET", realm, message, has_token=True)
             raise FetchError(
-                f"token endpoint refused the credential: {message}",
+                f"token endpoint refused the credential: {message}" + (f"; {hint}" if hint else ""),
                 status=response.status_code,
                 code=code,
             )
@@ -177,13 +167,30 @@ class RegistryClient:
 
     def _expect(self, response: httpx.Response, *statuses: int, what: str) -> httpx.Response:
         if response.status_code not in statuses:
-            message, code = _error_text(response)
-            raise FetchError(
-                f"{what}: HTTP {response.status_code} {code or ''} {message}".replace("  ", " "),
-                status=response.status_code,
-                code=code,
+            body = response.content
+            if response.request.method == "HEAD" and not body:
+                body = error_body(self._http, response.request.url.raw_path.decode(), self._bearer)
+            raise self._failure(
+                what,
+                response.status_code,
+                response.reason_phrase,
+                body,
+                response.request.method,
+                response.request.url.path,
             )
         return response
+
+    def _failure(
+        self, what: str, status: int, reason: str, body: bytes, method: str, path: str
+    ) -> FetchError:
+        """One error for every failed call: the registry's message, then the likely cause."""
+        message, code = error_text(status, reason, body)
+        token = token_info(self._http, self._token) if status == 403 else None
+        hint = explain(
+            status, code, method, path, message, has_token=self._token is not None, token=token
+        )
+        text = f"{what}: {message} (HTTP {status}{' ' + code if code else ''})"
+        return FetchError(text + (f"; {hint}" if hint else ""), status=status, code=code)
 
     # -- manifests and tags ---------------------------------------------------------
 
@@ -486,16 +493,16 @@ class RegistryClient:
                 response.status in {401, 403}
                 and attempt == 0
                 and self._token
-                and challenge.lower().startswith("bearer ")
-                and "realm=" in challenge
+                and token_challenge(challenge)
             ):
                 self._bearer = self._fetch_access_token(challenge)
                 continue
-            fake = httpx.Response(response.status, content=body)
-            message, code = _error_text(fake)
-            raise FetchError(
-                f"blob {path}: HTTP {response.status} {code or ''} {message}",
-                status=response.status,
-                code=code,
+            raise self._failure(
+                f"blob {path.rsplit('/', 1)[-1]}",
+                response.status,
+                response.reason,
+                body,
+                "GET",
+                path,
             )
         raise FetchError(f"blob {path}: authentication failed")  # pragma: no cover

@@ -174,6 +174,7 @@ output.add_command(verify)
     help="The latent chain (JSON Lines of envelopes, as custody latent sign writes it).",
 )
 @click.option("--digest-only", is_flag=True, help="Send the manifest, not the image bytes.")
+@click.option("--json", "as_json", is_flag=True, help="Print the hub's answer as JSON.")
 def register(
     image: Path,
     hub: str | None,
@@ -182,6 +183,7 @@ def register(
     manifest: Path | None,
     latents: Path,
     digest_only: bool,
+    as_json: bool = False,
 ) -> None:
     """Register IMAGE with the hub; prints the log index once its receipt verifies."""
     if hub is None:
@@ -199,6 +201,9 @@ def register(
             _unpinned_note(log_key is not None)
     except (VerificationError, FetchError) as exc:
         _fail_on(exc)
+    if as_json:
+        click.echo(json.dumps(answer))
+        return
     click.echo(f"registered {answer['image_digest']} at log index {answer['log_index']}")
 
 
@@ -217,6 +222,7 @@ def register(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the signed attribution statement (default IMAGE.attribution.json).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 def reprint(
     image: Path,
     hub: str | None,
@@ -228,6 +234,7 @@ def reprint(
     derivative: bool,
     no_attribution: bool,
     out: Path | None,
+    as_json: bool = False,
 ) -> None:
     """Ask the hub to reprint IMAGE; keep its signed attribution statement."""
     if hub is None:
@@ -250,6 +257,19 @@ def reprint(
     target = out or image.with_name(image.name + ".attribution.json")
     target.write_text(json.dumps(granted.answer["statement"], indent=2) + "\n")
     predicate = granted.statement["predicate"]
+    if as_json:
+        summary = {
+            "log_index": granted.receipt.log_index,
+            "original": predicate["original"]["imageDigest"],
+            "via": granted.answer["via"],
+            "creator": predicate["creator"],
+            "license": predicate["license"],
+            "model": predicate["model"]["reference"],
+            "statement": str(target),
+            "keys_pinned": granted.keys_pinned,
+        }
+        click.echo(json.dumps(summary))
+        return
     click.echo(f"reprint recorded at log index {granted.receipt.log_index}")
     click.echo(f"  original: {predicate['original']['imageDigest']} ({granted.answer['via']})")
     click.echo(f"  creator: {predicate['creator']}; licence: {predicate['license']}")

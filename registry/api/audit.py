@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar import get
@@ -22,15 +23,25 @@ async def read_audit(
     after: Annotated[int, QueryParameter(ge=0)] = 0,
     limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     action: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    actor: Annotated[str | None, QueryParameter(max_length=255)] = None,
+    since: Annotated[datetime | None, QueryParameter()] = None,
 ) -> AuditPage:
-    """Namespace admins read their namespace's events; site admins read everything."""
+    """Namespace admins read their namespace's events; site admins read everything.
+
+    Filters: ``action`` and ``actor`` (exact), ``since`` (ISO 8601; UTC when no offset)."""
     if namespace is None:
         principal.require_site_admin()
     else:
         validate_namespace(namespace)
         principal.require(namespace, Scope.ADMIN)
     events = await list_events(
-        db_session, namespace=namespace, after_id=after, limit=limit, action=action
+        db_session,
+        namespace=namespace,
+        after_id=after,
+        limit=limit,
+        action=action,
+        actor=actor,
+        since=since if since is None or since.tzinfo else since.replace(tzinfo=UTC),
     )
     views = [
         AuditEventView(

@@ -13,7 +13,7 @@ from registry.auth import Scope, TokenService
 from registry.auth.principal import ALL_NAMESPACES
 from registry.auth.tokens import parse_duration
 from registry.db.models import ApiToken
-from registry.errors import NotFound
+from registry.errors import NotFound, Unauthorized
 from registry.http.deps import AppSettings, Caller, DbSession
 
 
@@ -82,6 +82,16 @@ class TokenController(Controller):
         _require_admin(principal, namespace)
         tokens = await TokenService(db_session).list(namespace)
         return TokenList(tokens=[_view(t) for t in tokens])
+
+    @get("/self", summary="The caller's own token: namespace, scopes, expiry (never the secret)")
+    async def own_token(self, principal: Caller, db_session: DbSession) -> TokenView:
+        """What the presented credential grants, so a client can say why a call was refused."""
+        if principal.token_id is None:
+            raise Unauthorized("authentication required")
+        token = await TokenService(db_session).get(principal.token_id)
+        if token is None:  # pragma: no cover - authentication found it a moment ago
+            raise NotFound(f"no token with id {principal.token_id!r}")
+        return _view(token)
 
     @delete("/{token_id:str}", status_code=204, summary="Revoke a token")
     async def revoke_token(

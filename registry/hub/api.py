@@ -11,13 +11,13 @@ hub: everything shown is digests, identities and terms the creator chose to publ
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 
 from registry.audit import refuse
 from registry.auth import Principal, Scope
@@ -52,11 +52,15 @@ from registry.hub.schemas import (
     Attribution,
     HubKey,
     ModelView,
+    OutputList,
+    OutputSummary,
     Registration,
     ReprintGranted,
     ReprintRequestBody,
     ReprintView,
 )
+from registry.naming import RepositoryName
+from registry.oci import repositories
 from signing.provenance.c2pa_sign import C2PA_MIME_TYPES
 from verifier.provenance.reprint_policy import ReprintPolicy
 
@@ -202,6 +206,39 @@ class HubController(Controller):
             else await ledger_of(state).entry(output.log_index),
         )
         return Response(body, status_code=201 if logged else 200)
+
+    @get("/outputs", summary="Outputs registered against a model version (pull on its namespace)")
+    async def list_outputs(
+        self,
+        principal: Caller,
+        db_session: DbSession,
+        model: Annotated[str, QueryParameter(max_length=255)],
+        digest: Annotated[str, QueryParameter(max_length=71)],
+        after: Annotated[int, QueryParameter(ge=-1)] = -1,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+    ) -> OutputList:
+        """The images registered with ``model`` (``namespace/model``) at version ``digest``."""
+        name = RepositoryName.parse(model)
+        namespace = await repositories.find_namespace(db_session, name.namespace)
+        anonymous_ok = namespace is not None and namespace.anonymous_pull
+        principal.require(name.namespace, Scope.PULL, anonymous_ok=anonymous_ok)
+        found = await records.outputs_by_model(
+            db_session, name.full, str(Digest.parse(digest)), after=after, limit=limit
+        )
+        views = [
+            OutputSummary(
+                image_digest=o.image_digest,
+                kind=o.kind,
+                creator=o.creator,
+                license=o.license,
+                terms=terms_of(o),
+                registered_at=o.registered_at,
+                log_index=o.log_index,
+                image_checked=o.image_checked,
+            )
+            for o in found
+        ]
+        return OutputList(views, views[-1].log_index if len(views) == limit else None)
 
     @get("/outputs/{digest:str}", summary="Attribution of a registered image (anonymous)")
     async def get_output(

@@ -36,3 +36,20 @@ async def reprints_of(session: AsyncSession, output: HubOutput) -> list[HubRepri
         select(HubReprint).where(HubReprint.output_id == output.id).order_by(HubReprint.id)
     )
     return list(rows)
+
+
+async def outputs_by_model(
+    session: AsyncSession, model: str, model_digest: str, *, after: int, limit: int
+) -> list[HubOutput]:
+    """Outputs registered against one model version, in log order (keyset after a log index)."""
+    rows = await session.scalars(
+        select(HubOutput)
+        .where(
+            HubOutput.model == model,
+            HubOutput.model_digest == model_digest,
+            HubOutput.log_index > after,
+        )
+        .order_by(HubOutput.log_index)
+        .limit(limit)
+    )
+    return list(rows)

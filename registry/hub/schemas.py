@@ -91,3 +91,23 @@ class HubKey(msgspec.Struct):
     key_id: str
     public_key_pem: str
     statement_type: str
+
+
+class OutputSummary(msgspec.Struct):
+    image_digest: str
+    kind: str
+    creator: str
+    license: str
+    terms: list[str]
+    registered_at: datetime
+    log_index: int
+    #: False when only the digest was sent: the hub never saw the bytes.
+    image_checked: bool
+
+
+class OutputList(msgspec.Struct):
+    """``GET /api/v1/outputs?model=&digest=``: what a model version made, in log order."""
+
+    outputs: list[OutputSummary]
+    #: Pass as ``after`` for the next page; ``None`` at the end.
+    next_after: int | None

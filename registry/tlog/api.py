@@ -66,13 +66,13 @@ class LogController(Controller):
         latest = await _tlog(request).checkpoint()
         return Response(
             latest.note,
-            media_type="text/plain; charset=utf-8",
+            media_type=MediaType.TEXT,  # Litestar adds the charset itself
             headers={"Cache-Control": "no-cache"},
         )
 
     @get("/key", summary="The log's verifier key (pin it out of band)", media_type=MediaType.TEXT)
     async def verifier_key(self, request: Request[Any, Any, State]) -> Response[str]:
-        return Response(_tlog(request).verifier_key + "\n", media_type="text/plain; charset=utf-8")
+        return Response(_tlog(request).verifier_key + "\n", media_type=MediaType.TEXT)
 
     @get("/proof/inclusion", summary="Inclusion proof by index or by leaf hash")
     async def inclusion(

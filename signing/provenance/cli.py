@@ -8,6 +8,7 @@ line's record. Failures print one line, ``FAILED [check]: reason``, and exit
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -126,6 +127,7 @@ def latent_salt(out: Path) -> None:
 )
 @_key
 @_passphrase
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def latent_sign(
     latent: Path,
     dtype: str,
@@ -145,6 +147,7 @@ def latent_sign(
     chain: Path,
     key: str,
     passphrase_env: str | None,
+    as_json: bool = False,
 ) -> None:
     """Sign one latent (raw C-order little-endian bytes in LATENT) and append it to --chain."""
     if (prompt_digest is None) == (prompt_file is None) or (prompt_file is None) != (
@@ -189,6 +192,11 @@ def latent_sign(
     except OSError as exc:
         _fail("input", f"cannot write {chain}: {exc.strerror}")
     digest = record_digest(envelope)
+    if as_json:
+        click.echo(
+            json.dumps({"step": step, "record": digest, "parent": parent, "chain": str(chain)})
+        )
+        return
     click.echo(f"step {step}: {digest} (parent {parent or 'none: root'}) -> {chain}")
 
 
@@ -235,6 +243,7 @@ def latent_sign(
     help="With --c2pa: where to write the signed image (default: IMAGE with .c2pa before "
     "the suffix).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def output_sign(
     image: Path,
     model_reference: str,
@@ -249,6 +258,7 @@ def output_sign(
     embed_c2pa: bool,
     cert_chain: tuple[Path, ...],
     c2pa_output: Path | None,
+    as_json: bool = False,
 ) -> None:
     """Sign an output manifest for IMAGE (and, with --c2pa, embed Content Credentials)."""
     if embed_c2pa and not cert_chain:
@@ -300,12 +310,23 @@ def output_sign(
     except SigningError as exc:
         _fail("sign", exc.diagnostics(), 1)
     manifest_path = output or image.with_name(image.name + ".custody.json")
+    c2pa_path = None
     try:
         manifest_path.write_bytes(envelope + b"\n")
         if signed_image is not None:
             c2pa_path = c2pa_output or image.with_name(f"{image.stem}.c2pa{image.suffix}")
             c2pa_path.write_bytes(signed_image)
-            click.echo(f"wrote {c2pa_path} (C2PA Content Credentials)")
+            if not as_json:
+                click.echo(f"wrote {c2pa_path} (C2PA Content Credentials)")
     except OSError as exc:
         _fail("input", f"cannot write: {exc.strerror}")
+    if as_json:
+        summary = {
+            "manifest": str(manifest_path),
+            "image_digest": image_digest(data),
+            "c2pa": str(c2pa_path) if c2pa_path is not None else None,
+            "signer": signer.describe(),
+        }
+        click.echo(json.dumps(summary))
+        return
     click.echo(f"wrote {manifest_path} for {image_digest(data)} with {signer.describe()}")

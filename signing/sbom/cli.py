@@ -12,6 +12,7 @@ external-data location that is absolute, uses ``..`` or is not a model file);
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sys
 import tempfile
@@ -162,6 +163,7 @@ def _write(output: Path, data: bytes) -> None:
     help="Where to write the BOM ('-' for standard output).",
 )
 @click.option("--workers", type=click.IntRange(min=1), help="Hashing threads (default: CPUs).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary (not with --output -).")
 def sbom(
     model_path: Path,
     spec_version: str,
@@ -185,9 +187,12 @@ def sbom(
     ignore_git_paths: bool,
     output: Path,
     workers: int | None,
+    as_json: bool = False,
 ) -> None:
     """Write a CycloneDX ML-BOM for MODEL_PATH (a directory or one file), from its headers."""
     to_stdout = str(output) == "-"
+    if to_stdout and as_json:
+        raise click.UsageError("--json prints a summary; --output - prints the BOM itself")
     ignored: list[str] = []
     if model_path.is_dir():
         for item in ignore:
@@ -242,7 +247,17 @@ def sbom(
         _write(output, data)
     except OSError as exc:
         _fail("output", f"cannot write {output}: {exc.strerror}", EXIT_INPUT)
+    if as_json:
+        summary = {
+            "output": str(output),
+            "spec_version": spec_version,
+            "files": len(generated.files),
+            "model_digest": generated.model_digest,
+        }
+        click.echo(json.dumps(summary))
+        return
     click.echo(
-        f"wrote {output}: CycloneDX {spec_version} ML-BOM, {len(generated.files)} files, "
+        f"wrote {output}: CycloneDX {spec_version} ML-BOM, {len(generated.files)} "
+        f"file{'' if len(generated.files) == 1 else 's'}, "
         f"model sha256 {generated.model_digest}"
     )

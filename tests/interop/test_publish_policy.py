@@ -89,7 +89,7 @@ def test_publish_promote_and_revoke(registry: PolicyRegistry, tmp_path: Path) ->
 
     first = _custody(
         registry, token, "publish", model, "acme/sd:1.0.0", "--key", keys.key("alice"),
-        "--alias", "staging", "--json",
+        "--alias", "staging", "--no-sbom", "--json",
     )  # fmt: skip
     assert first.returncode == 0, first.stderr
     summary = json.loads(first.stdout)

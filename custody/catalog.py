@@ -1,0 +1,103 @@
+"""``custody ls`` and ``custody alias set|delete``: what a registry holds, and its aliases."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from custody.transfer import _fail, json_option, registry_option, token_option
+from verifier.distribution import FetchError, RegistryClient
+from verifier.errors import VerificationError
+
+__all__ = ["alias", "list_models"]
+
+
+@click.command(name="ls")
+@click.argument("repository", required=False)
+@registry_option
+@token_option
+@click.option("--json", "as_json", is_flag=True)
+def list_models(repository: str | None, registry: str, token: str | None, as_json: bool) -> None:
+    """List models, or one model's versions and aliases."""
+    try:
+        with RegistryClient(registry, token) as client:
+            if repository is None:
+                result = client.api("GET", "/api/v1/models", params={"limit": 500})
+                lines = [
+                    f"{m['name']}  versions={m['versions']}  latest={m['latest_version'] or '-'}"
+                    for m in result["models"]
+                ]
+            else:
+                namespace, _, model = repository.partition("/")
+                result = client.api("GET", f"/api/v1/models/{namespace}/{model}")
+                lines = [f"{v['version']}  {v['digest']}" for v in result["versions"]]
+                lines += [
+                    f"{a['alias']} -> {', '.join(a['versions']) or a['digest']}"
+                    for a in result["aliases"]
+                ]
+    except (FetchError, VerificationError) as exc:
+        raise _fail(exc) from None
+    click.echo(json.dumps(result) if as_json else "\n".join(lines))
+
+
+@click.group()
+def alias() -> None:
+    """Move and delete model aliases (production, staging, ...)."""
+
+
+@alias.command("set")
+@click.argument("repository")
+@click.argument("alias_name", metavar="ALIAS")
+@click.argument("version")
+@registry_option
+@token_option
+@json_option
+def alias_set(
+    repository: str,
+    alias_name: str,
+    version: str,
+    registry: str,
+    token: str | None,
+    as_json: bool,
+) -> None:
+    """Point ALIAS of REPOSITORY at VERSION (audited, checked by policy)."""
+    namespace, _, model = repository.partition("/")
+    try:
+        with RegistryClient(registry, token) as client:
+            result = client.api(
+                "PUT",
+                f"/api/v1/models/{namespace}/{model}/aliases/{alias_name}",
+                json={"version": version},
+            )
+    except (FetchError, VerificationError) as exc:
+        raise _fail(exc) from None
+    if as_json:
+        click.echo(json.dumps(result | {"version": version}))
+        return
+    click.echo(f"{repository}:{alias_name} {result['previous'] or '(new)'} -> {result['current']}")
+
+
+@alias.command("delete")
+@click.argument("repository")
+@click.argument("alias_name", metavar="ALIAS")
+@registry_option
+@token_option
+@json_option
+def alias_delete(
+    repository: str, alias_name: str, registry: str, token: str | None, as_json: bool
+) -> None:
+    """Delete ALIAS of REPOSITORY (audited, checked by policy); versions never go."""
+    namespace, _, model = repository.partition("/")
+    path = f"/api/v1/models/{namespace}/{model}/aliases/{alias_name}"
+    try:
+        with RegistryClient(registry, token) as client:
+            aliases = client.api("GET", f"/api/v1/models/{namespace}/{model}/aliases")
+            previous = next((a["digest"] for a in aliases if a["alias"] == alias_name), None)
+            client.api("DELETE", path)
+    except (FetchError, VerificationError) as exc:
+        raise _fail(exc) from None
+    if as_json:
+        click.echo(json.dumps({"model": repository, "alias": alias_name, "previous": previous}))
+        return
+    click.echo(f"deleted {repository}:{alias_name} (was {previous or 'unknown'})")

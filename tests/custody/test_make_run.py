@@ -1,0 +1,79 @@
+"""``make run`` stops its server when make is stopped: SIGTERM to make, or Ctrl-C (issue 14)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.registry.live import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV = Path(sys.executable).parent.parent
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(line) for line in found.stdout.split()]
+
+
+def _gone(pid: int, within: float = 30.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        if Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z"):
+            return True  # exited, waiting to be reaped
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize("stop", ["sigterm-to-make", "ctrl-c"])
+def test_stopping_make_run_stops_the_server(tmp_path: Path, stop: str) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CUSTODY_", "MAKE"))}
+    make = subprocess.Popen(
+        ["make", "--no-print-directory", "-o", f"{VENV}/.custody-installed", "run",
+         f"VENV={VENV}", f"PORT={port}", f"DATA_DIR={tmp_path / 'var'}"],
+        cwd=ROOT, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    server: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert make.poll() is None, "make run exited before the server answered"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "make run did not serve within 120 s"
+            time.sleep(0.2)
+        server = _children(make.pid)
+        assert len(server) == 1  # the server itself, not a shell holding it
+        assert "serve" in Path(f"/proc/{server[0]}/cmdline").read_text()
+        if stop == "ctrl-c":
+            os.killpg(make.pid, signal.SIGINT)  # what a terminal sends its foreground group
+        else:
+            make.send_signal(signal.SIGTERM)  # what a process manager sends
+        make.wait(timeout=60)
+        assert _gone(server[0]), "the server outlived make"
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # whatever is left of this test's group
+            os.killpg(make.pid, signal.SIGKILL)
+        make.wait()
