@@ -26,7 +26,7 @@ def test_keygen_sign_and_sbom_print_json(tmp_path: Path) -> None:
     made = _json("keygen", "--out", str(key), "--no-passphrase", "--json")
     assert made["private_key"] == str(key) and made["public_key"] == f"{key}.pub"
     assert made["encrypted"] is False and made["type"] == "ecdsa-p256"
-    assert len(made["key_hint"]) == 64
+    assert len(made["key_id"]) == 64
 
     model = small_model(tmp_path / "m")
     signature = tmp_path / "model.sig"
