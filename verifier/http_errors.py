@@ -31,6 +31,8 @@ __all__ = [
 
 _WRITES = {"PUT", "POST", "PATCH", "DELETE"}
 _CHALLENGE_RE = re.compile(r'(\w+)="([^"]*)"')
+#: The registry names the missing scope: "token 2fe6... does not grant promote on ...".
+_GRANT_RE = re.compile(r"does not grant (pull|push|promote|admin)\b")
 
 
 def token_challenge(challenge: str) -> bool:
@@ -132,7 +134,8 @@ def explain(
         where = f" ({token.describe()})" if token is not None else ""
         return f"this needs a site admin token (namespace '*', admin){where}"
     if status == 403 and "does not grant" in message:
-        needed = "admin" if " admin " in f" {message} " else action
+        named = _GRANT_RE.search(message)
+        needed = named.group(1) if named else action
         target = f" on namespace '{namespace}'" if namespace else ""
         cause = f"the token does not grant {needed}{target}"
         return f"{cause} ({token.describe()})" if token is not None else cause

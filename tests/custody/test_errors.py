@@ -39,6 +39,16 @@ def test_push_with_a_pull_token_says_push_is_missing(
     assert "(token scopes: pull on namespace 'acme')" in line
 
 
+def test_alias_move_with_a_push_token_says_promote_is_missing(
+    live_registry: LiveRegistry, run: Run, tmp_path: Path
+) -> None:
+    token = live_registry.token("acme", "pull,push")
+    assert run(token, "push", str(small_model(tmp_path / "m")), "acme/tiny:1.0.0").exit_code == 0
+    line = _one_error(run(token, "alias", "set", "acme/tiny", "production", "1.0.0"))
+    assert "the token does not grant promote on namespace 'acme'" in line
+    assert "(token scopes: pull,push on namespace 'acme')" in line
+
+
 def test_bad_repository_names_say_how_names_are_spelt(
     live_registry: LiveRegistry, run: Run, tmp_path: Path
 ) -> None:
