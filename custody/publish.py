@@ -34,7 +34,7 @@ from custody.transfer import (
 )
 from signing.errors import SigningError
 from signing.hashing import hash_model
-from signing.manifest import DEFAULT_IGNORED_PATHS, Manifest, Serialization
+from signing.manifest import DEFAULT_IGNORED_PATHS, Serialization
 from signing.sign import sign_manifest
 from signing.signers import load_signer
 from verifier.distribution import FetchError, RegistryClient, sha256_digest
@@ -80,35 +80,6 @@ def signature_manifest(
     return json.dumps(document, separators=(",", ":")).encode()
 
 
-def _existing_version(
-    client: RegistryClient, repository: str, version: str, manifest: Manifest
-) -> tuple[str, int] | None:
-    """The version's (digest, size) if it already holds exactly these files (a re-run)."""
-    if version not in _tags(client, repository):
-        return None
-    fetched = client.get_manifest(repository, version)
-    layers = {
-        (layer.get("annotations", {}).get(TITLE), layer.get("digest"))
-        for layer in fetched.json().get("layers", [])
-    }
-    ours = {(r.name, "sha256:" + r.hex) for r in manifest.resources}
-    if layers != ours:
-        raise FetchError(
-            f"{repository}:{version} already exists with other files; versions are immutable, "
-            "publish a new version"
-        )
-    return fetched.digest, len(fetched.body)
-
-
-def _tags(client: RegistryClient, repository: str) -> list[str]:
-    try:
-        return client.list_tags(repository)
-    except FetchError as exc:
-        if exc.status == 404:
-            return []  # a new repository
-        raise
-
-
 def publish_model(
     client: RegistryClient,
     model_dir: Path,
@@ -133,24 +104,10 @@ def publish_model(
         metadata = BomMetadata(name=repository.split("/")[-1], version=version)
         sbom = generate_bom(model_dir, metadata, manifest=manifest).to_bytes()
 
-    existing = _existing_version(client, repository, version, manifest)
-    if existing is None:
-        summary = push_model(
-            client, model_dir, repository, version, progress=progress, manifest=manifest
-        )
-        subject = (str(summary["digest"]), len(client.get_manifest(repository, version).body))
-    else:
-        total = sum((model_dir / r.name).stat().st_size for r in manifest.resources)
-        summary = {
-            "repository": repository,
-            "version": version,
-            "digest": existing[0],
-            "files": len(manifest.resources),
-            "bytes": total,
-            "uploaded": 0,
-            "skipped": len(manifest.resources),
-        }
-        subject = existing
+    summary = push_model(
+        client, model_dir, repository, version, progress=progress, manifest=manifest
+    )
+    subject = (str(summary["digest"]), int(summary["manifest_size"]))
 
     bundle_digest = _push_bytes(client, repository, bundle)
     _push_bytes(client, repository, b"{}")

@@ -130,6 +130,39 @@ def build_config(
     }
 
 
+def existing_version(
+    client: RegistryClient, repository: str, version: str, manifest: Manifest
+) -> tuple[str, int] | None:
+    """The version's (digest, size) if it already holds exactly these files (a re-run).
+
+    Versions are immutable: the same files again are the same version (a re-run of an
+    interrupted push, or a push that only attaches an ML-BOM); other files are refused.
+    """
+    if version not in _tags(client, repository):
+        return None
+    fetched = client.get_manifest(repository, version)
+    layers = {
+        (layer.get("annotations", {}).get(TITLE), layer.get("digest"))
+        for layer in fetched.json().get("layers", [])
+    }
+    ours = {(r.name, "sha256:" + r.hex) for r in manifest.resources}
+    if layers != ours:
+        raise FetchError(
+            f"{repository}:{version} already exists with other files; versions are immutable, "
+            "push a new version"
+        )
+    return fetched.digest, len(fetched.body)
+
+
+def _tags(client: RegistryClient, repository: str) -> list[str]:
+    try:
+        return client.list_tags(repository)
+    except FetchError as exc:
+        if exc.status == 404:
+            return []  # a new repository
+        raise
+
+
 def push_model(
     client: RegistryClient,
     model_dir: Path,
@@ -152,6 +185,19 @@ def push_model(
         path = root / name
         files.append((name, path, "sha256:" + resource.hex, path.stat().st_size))
     total = sum(f[3] for f in files)
+    existing = existing_version(client, repository, version, manifest)
+    if existing is not None:
+        return {
+            "repository": repository,
+            "version": version,
+            "digest": existing[0],
+            "manifest_size": existing[1],
+            "files": len(files),
+            "bytes": total,
+            "uploaded": 0,
+            "skipped": len(files),
+            "existing": True,
+        }
     uploaded = skipped = 0
     layers: list[dict[str, Any]] = []
     with _progress(total, f"push {repository}:{version}", progress) as advance:
@@ -203,6 +249,8 @@ def push_model(
         "repository": repository,
         "version": version,
         "digest": digest,
+        "manifest_size": len(body),
+        "existing": False,
         "files": len(files),
         "bytes": total,
         "uploaded": uploaded,
@@ -328,10 +376,12 @@ def push(
     if as_json:
         click.echo(json.dumps(summary))
     else:
+        verb = "exists:" if summary["existing"] else "pushed"
+        attached = "; ML-BOM attached" if "sbom" in summary else ""
         click.echo(
-            f"pushed {repository}:{version} {summary['digest']} "
+            f"{verb} {repository}:{version} {summary['digest']} "
             f"({count(summary['files'], 'file')}, {summary['uploaded']} uploaded, "
-            f"{summary['skipped']} already there)"
+            f"{summary['skipped']} already there){attached}"
         )
 
 
