@@ -13,7 +13,6 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from custody import __version__
@@ -30,6 +29,7 @@ from registry.http.deps import (
 )
 from registry.http.health import healthz, readyz
 from registry.http.metrics import Metrics, metrics_endpoint
+from registry.http.openapi import openapi_config
 from registry.http.problems import EXCEPTION_HANDLERS
 from registry.hub.api import HubController
 from registry.hub.config import build_hub
@@ -126,9 +126,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[metrics.middleware],
         lifespan=[lifespan],
-        openapi_config=OpenAPIConfig(
-            title="Custody registry", version=__version__, path="/api/v1/openapi"
-        ),
+        openapi_config=openapi_config(__version__),
         request_max_body_size=settings.max_api_body_bytes,
         debug=False,
     )

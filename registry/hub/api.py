@@ -15,12 +15,13 @@ import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath
+from litestar.openapi import ResponseSpec
 
 from registry.auth import Principal, Scope
 from registry.digests import Digest
 from registry.errors import Unauthorized
 from registry.http.deps import Caller, DbSession
+from registry.http.openapi import PUBLIC, TOKEN, DigestPath, problems
 from registry.hub import records
 from registry.hub.attestation import ATTRIBUTION_TYPE
 from registry.hub.c2pa_claims import c2pa_claim, c2pa_lineage
@@ -60,6 +61,11 @@ class HubController(Controller):
         "/outputs",
         request_max_body_size=None,
         summary="Register a generated image (output manifest + latent chain, or C2PA)",
+        security=TOKEN,
+        responses={
+            200: ResponseSpec(Registration, description="This claim was registered before."),
+            **problems(400, 401, 403, 404, 409, 413, 415, 422, 503),
+        },
     )
     async def register_output(
         self, request: Request[Any, Any, State], principal: Caller, db_session: DbSession
@@ -132,9 +138,14 @@ class HubController(Controller):
         )
         return Response(body, status_code=201 if logged else 200)
 
-    @get("/outputs/{digest:str}", summary="Attribution of a registered image (anonymous)")
+    @get(
+        "/outputs/{digest:str}",
+        summary="Attribution of a registered image (anonymous)",
+        security=PUBLIC,
+        responses=problems(400, 404, 503),
+    )
     async def get_output(
-        self, digest: FromPath[str], request: Request[Any, Any, State], db_session: DbSession
+        self, digest: DigestPath, request: Request[Any, Any, State], db_session: DbSession
     ) -> Attribution:
         hub_of(request.app.state).require_policy()
         image_digest = str(Digest.parse(digest))
@@ -181,6 +192,8 @@ class HubController(Controller):
         request_max_body_size=None,
         status_code=201,
         summary="Ask to reprint an image; answered with a hub-signed attribution statement",
+        security=TOKEN,
+        responses=problems(400, 401, 403, 404, 413, 415, 422, 503),
     )
     async def reprint(
         self, request: Request[Any, Any, State], principal: Caller, db_session: DbSession
@@ -244,7 +257,7 @@ class HubController(Controller):
             "validated C2PA ingredients"
         )
 
-    @get("/hub/key", summary="The key that signs attribution statements")
+    @get("/hub/key", summary="The key that signs attribution statements", security=PUBLIC)
     async def hub_key(self, request: Request[Any, Any, State]) -> HubKey:
         signer = hub_of(request.app.state).signer
         return HubKey(

@@ -8,14 +8,15 @@ allows anonymous pull (same credentials as ``/v2/``). Anything else is 404.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, get
-from litestar.params import FromPath
+from litestar.params import PathParameter
 
 from registry.auth import Scope
 from registry.errors import NameInvalid
 from registry.http.deps import provide_principal
+from registry.http.openapi import OPTIONAL_TOKEN, problems
 from registry.naming import validate_namespace
 from registry.oci import repositories
 from registry.tuf import bins
@@ -27,8 +28,23 @@ _PUBLIC = frozenset({"root", "snapshot", "targets"})
 _JSON = "application/json"
 
 
-@get("/tuf/{filename:str}", include_in_schema=True, summary="TUF metadata")
-async def tuf_metadata(request: Request[Any, Any, Any], filename: FromPath[str]) -> Response[bytes]:
+MetadataName = Annotated[
+    str,
+    PathParameter(
+        description="timestamp.json, or VERSION.ROLE.json (consistent snapshots)",
+        schema_extra={"pattern": r"^(?:timestamp|[1-9][0-9]{0,9}\.[^/]+)\.json$"},
+    ),
+]
+
+
+@get(
+    "/tuf/{filename:str}",
+    include_in_schema=True,
+    summary="TUF metadata",
+    security=OPTIONAL_TOKEN,
+    responses=problems(400, 401, 403, 404),
+)
+async def tuf_metadata(request: Request[Any, Any, Any], filename: MetadataName) -> Response[bytes]:
     service: TufService = request.app.state.tuf
     if filename == "timestamp.json":
         data = await service.timestamp()
