@@ -24,6 +24,7 @@ from registry.tuf.errors import MetadataUnknown
 from registry.tuf.service import TufService
 
 _VERSIONED = re.compile(r"^(?P<version>[1-9][0-9]{0,9})\.(?P<role>[^/]+)\.json$")
+_MAX_VERSION = 2**31 - 1
 _PUBLIC = frozenset({"root", "snapshot", "targets"})
 _JSON = "application/json"
 
@@ -50,7 +51,8 @@ async def tuf_metadata(request: Request[Any, Any, Any], filename: MetadataName) 
         data = await service.timestamp()
         return Response(data, media_type=_JSON, headers={"Cache-Control": "no-store"})
     match = _VERSIONED.match(filename)
-    if match is None or match["role"] == "timestamp":
+    # Versions are 32-bit in SQL: a larger one names nothing (and must not reach the query).
+    if match is None or match["role"] == "timestamp" or int(match["version"]) > _MAX_VERSION:
         raise MetadataUnknown(f"{filename} is not TUF metadata this registry serves")
     role, version = match["role"], int(match["version"])
     audience = "public"
