@@ -13,11 +13,22 @@ specification, which is their description.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
 from litestar.openapi import OpenAPIConfig, ResponseSpec
-from litestar.openapi.spec import Components, SecurityRequirement, SecurityScheme
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+    SecurityRequirement,
+    SecurityScheme,
+)
 from litestar.params import PathParameter, QueryParameter
 
 from registry.http.problems import PROBLEM_JSON
@@ -32,7 +43,10 @@ __all__ = [
     "DigestPath",
     "ModelPath",
     "NamespacePath",
+    "OutputUpload",
     "ProblemDetails",
+    "ReprintUpload",
+    "SbomUpload",
     "TagPath",
     "int_query",
     "openapi_config",
@@ -146,6 +160,70 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
         )
         for status in statuses
     }
+
+
+# Handlers that read their body as a stream declare no ``data``, so Litestar knows no request
+# body: these operation classes describe it.
+_BINARY = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+_JSON_TEXT = Schema(type=OpenAPIType.STRING, description="A JSON document")
+
+
+def _multipart(required: list[str], **parts: Schema) -> OpenAPIMediaType:
+    return OpenAPIMediaType(
+        schema=Schema(type=OpenAPIType.OBJECT, properties=dict(parts), required=required)
+    )
+
+
+@dataclass
+class OutputUpload(Operation):
+    """``POST /outputs``: multipart parts, or a whole C2PA image."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            description="manifest (DSSE envelope) and latents (JSON array of envelopes), with "
+            "an optional image; or an image carrying C2PA credentials.",
+            content={
+                "multipart/form-data": _multipart(
+                    [], manifest=_JSON_TEXT, latents=_JSON_TEXT, image=_BINARY
+                ),
+                "image/png": OpenAPIMediaType(schema=_BINARY),
+                "image/jpeg": OpenAPIMediaType(schema=_BINARY),
+            },
+        )
+
+
+@dataclass
+class ReprintUpload(Operation):
+    """``POST /reprints``: the reprint request and the image."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            description="request (JSON: reprinter, commercial, derivative, attribution) and "
+            "image (the exact bytes, or a C2PA-credentialed derivative).",
+            content={
+                "multipart/form-data": _multipart(
+                    ["request", "image"], request=_JSON_TEXT, image=_BINARY
+                )
+            },
+        )
+
+
+@dataclass
+class SbomUpload(Operation):
+    """``POST .../sbom``: a CycloneDX JSON document."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            description="A CycloneDX 1.6 or 1.7 JSON BOM.",
+            content={
+                "application/vnd.cyclonedx+json": OpenAPIMediaType(
+                    schema=Schema(type=OpenAPIType.OBJECT)
+                )
+            },
+        )
 
 
 def openapi_config(version: str) -> OpenAPIConfig:

@@ -21,7 +21,14 @@ from registry.auth import Principal, Scope
 from registry.digests import Digest
 from registry.errors import Unauthorized
 from registry.http.deps import Caller, DbSession
-from registry.http.openapi import PUBLIC, TOKEN, DigestPath, problems
+from registry.http.openapi import (
+    PUBLIC,
+    TOKEN,
+    DigestPath,
+    OutputUpload,
+    ReprintUpload,
+    problems,
+)
 from registry.hub import records
 from registry.hub.attestation import ATTRIBUTION_TYPE
 from registry.hub.c2pa_claims import c2pa_claim, c2pa_lineage
@@ -62,6 +69,7 @@ class HubController(Controller):
         request_max_body_size=None,
         summary="Register a generated image (output manifest + latent chain, or C2PA)",
         security=TOKEN,
+        operation_class=OutputUpload,
         responses={
             200: ResponseSpec(Registration, description="This claim was registered before."),
             **problems(400, 401, 403, 404, 409, 413, 415, 422, 503),
@@ -193,6 +201,7 @@ class HubController(Controller):
         status_code=201,
         summary="Ask to reprint an image; answered with a hub-signed attribution statement",
         security=TOKEN,
+        operation_class=ReprintUpload,
         responses=problems(400, 401, 403, 404, 413, 415, 422, 503),
     )
     async def reprint(

@@ -24,6 +24,7 @@ from registry.http.openapi import (
     TOKEN,
     ModelPath,
     NamespacePath,
+    SbomUpload,
     TagPath,
     problems,
 )
@@ -78,6 +79,7 @@ class SbomController(Controller):
         request_max_body_size=None,
         summary="Attach a CycloneDX ML-BOM to a version (validated and bound first)",
         security=TOKEN,
+        operation_class=SbomUpload,
         responses=problems(400, 401, 403, 404, 409, 413),
     )
     async def attach_sbom(
