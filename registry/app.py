@@ -30,6 +30,7 @@ from registry.http.deps import (
 from registry.http.docs import docs_config
 from registry.http.health import healthz, readyz
 from registry.http.metrics import Metrics, metrics_endpoint
+from registry.http.openapi import openapi_config
 from registry.http.problems import EXCEPTION_HANDLERS
 from registry.hub.api import HubController
 from registry.hub.config import build_hub
@@ -126,7 +127,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
 
     metrics = Metrics()
 
-    openapi_config, docs_asset = docs_config("Custody registry", __version__)
+    documented, docs_asset = docs_config(openapi_config(__version__))
     return Litestar(
         route_handlers=[
             healthz,
@@ -154,7 +155,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[metrics.middleware],
         lifespan=[lifespan],
-        openapi_config=openapi_config,
+        openapi_config=documented,
         request_max_body_size=settings.max_api_body_bytes,
         debug=False,
     )

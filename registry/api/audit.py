@@ -12,10 +12,17 @@ from registry.api.schemas import AuditEventView, AuditPage
 from registry.audit import list_events
 from registry.auth import Scope
 from registry.http.deps import Caller, DbSession
+from registry.http.openapi import TOKEN, problems
 from registry.naming import validate_namespace
 
 
-@get("/api/v1/audit", tags=["audit"], summary="Read the audit trail")
+@get(
+    "/api/v1/audit",
+    tags=["audit"],
+    summary="Read the audit trail",
+    security=TOKEN,
+    responses=problems(400, 401, 403),
+)
 async def read_audit(
     principal: Caller,
     db_session: DbSession,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, get, patch
 from litestar.datastructures import State
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 from sqlalchemy import select
 
 from registry.api.schemas import NamespaceUpdate, NamespaceView
@@ -13,6 +13,7 @@ from registry.auth import Scope
 from registry.db.models import Namespace
 from registry.errors import NotFound
 from registry.http.deps import Caller, DbSession
+from registry.http.openapi import OPTIONAL_TOKEN, TOKEN, NamespacePath, problems
 from registry.naming import validate_namespace
 
 
@@ -36,18 +37,18 @@ class NamespaceController(Controller):
     path = "/api/v1/namespaces"
     tags = ["namespaces"]
 
-    @get("/{name:str}")
+    @get("/{name:str}", security=OPTIONAL_TOKEN, responses=problems(400, 401, 403, 404))
     async def get_namespace(
-        self, name: FromPath[str], principal: Caller, db_session: DbSession
+        self, name: NamespacePath, principal: Caller, db_session: DbSession
     ) -> NamespaceView:
         namespace = await _load(db_session, name)
         principal.require(name, Scope.PULL, anonymous_ok=namespace.anonymous_pull)
         return _view(namespace)
 
-    @patch("/{name:str}")
+    @patch("/{name:str}", security=TOKEN, responses=problems(400, 401, 403, 404))
     async def update_namespace(
         self,
-        name: FromPath[str],
+        name: NamespacePath,
         data: JSONBody[NamespaceUpdate],
         principal: Caller,
         db_session: DbSession,

@@ -15,6 +15,7 @@ from registry.auth.tokens import parse_duration
 from registry.db.models import ApiToken
 from registry.errors import NotFound, Unauthorized
 from registry.http.deps import AppSettings, Caller, DbSession
+from registry.http.openapi import TOKEN, problems
 
 
 def _view(token: ApiToken) -> TokenView:
@@ -41,7 +42,13 @@ class TokenController(Controller):
     path = "/api/v1/tokens"
     tags = ["tokens"]
 
-    @post("/", status_code=201, summary="Create a token (the secret is shown once)")
+    @post(
+        "/",
+        status_code=201,
+        summary="Create a token (the secret is shown once)",
+        security=TOKEN,
+        responses=problems(400, 401, 403),
+    )
     async def create_token(
         self,
         data: JSONBody[TokenCreate],
@@ -72,7 +79,12 @@ class TokenController(Controller):
             expires_at=issued.expires_at,
         )
 
-    @get("/", summary="List a namespace's tokens (never their secrets)")
+    @get(
+        "/",
+        summary="List a namespace's tokens (never their secrets)",
+        security=TOKEN,
+        responses=problems(400, 401, 403),
+    )
     async def list_tokens(
         self,
         principal: Caller,
@@ -83,7 +95,12 @@ class TokenController(Controller):
         tokens = await TokenService(db_session).list(namespace)
         return TokenList(tokens=[_view(t) for t in tokens])
 
-    @get("/self", summary="The caller's own token: namespace, scopes, expiry (never the secret)")
+    @get(
+        "/self",
+        summary="The caller's own token: namespace, scopes, expiry (never the secret)",
+        security=TOKEN,
+        responses=problems(401),
+    )
     async def own_token(self, principal: Caller, db_session: DbSession) -> TokenView:
         """What the presented credential grants, so a client can say why a call was refused."""
         if principal.token_id is None:
@@ -93,7 +110,13 @@ class TokenController(Controller):
             raise NotFound(f"no token with id {principal.token_id!r}")
         return _view(token)
 
-    @delete("/{token_id:str}", status_code=204, summary="Revoke a token")
+    @delete(
+        "/{token_id:str}",
+        status_code=204,
+        summary="Revoke a token",
+        security=TOKEN,
+        responses=problems(400, 401, 403, 404),
+    )
     async def revoke_token(
         self,
         token_id: FromPath[str],

@@ -9,12 +9,13 @@ reachable); Google fonts are off and the favicon link is left out.
 
 Example::
 
-    config, assets = docs_config("Custody registry", "0.1.0")
+    config, assets = docs_config(OpenAPIConfig(title="Custody registry", version="0.1.0"))
     Litestar(route_handlers=[..., assets], openapi_config=config)
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import openapi_ui_bundles
@@ -61,8 +62,9 @@ def docs_asset(name: FromPath[str]) -> File:
     )
 
 
-def docs_config(title: str, version: str) -> tuple[OpenAPIConfig, HTTPRouteHandler]:
-    """The OpenAPI config (Redoc at the root, Swagger UI at ``/swagger``) and the asset route."""
+def docs_config(base: OpenAPIConfig) -> tuple[OpenAPIConfig, HTTPRouteHandler]:
+    """``base`` served at ``DOCS_PATH`` with Redoc at the root and Swagger UI at ``/swagger``
+    from local assets; and the assets' route."""
     plugins = [
         RedocRenderPlugin(
             js_url=f"{_ASSETS_PATH}/redoc.standalone.js", google_fonts=False, favicon=""
@@ -74,5 +76,5 @@ def docs_config(title: str, version: str) -> tuple[OpenAPIConfig, HTTPRouteHandl
             favicon="",
         ),
     ]
-    config = OpenAPIConfig(title=title, version=version, path=DOCS_PATH, render_plugins=plugins)
+    config = dataclasses.replace(base, path=DOCS_PATH, render_plugins=plugins)
     return config, docs_asset

@@ -17,13 +17,24 @@ import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath, QueryParameter
+from litestar.openapi import ResponseSpec
+from litestar.params import QueryParameter
 
 from registry.audit import refuse
 from registry.auth import Principal, Scope
 from registry.digests import Digest
 from registry.errors import Unauthorized
 from registry.http.deps import Caller, DbSession
+from registry.http.openapi import (
+    OPTIONAL_TOKEN,
+    PUBLIC,
+    TOKEN,
+    DigestPath,
+    OutputUpload,
+    ReprintUpload,
+    int_query,
+    problems,
+)
 from registry.hub import records
 from registry.hub.attestation import ATTRIBUTION_TYPE
 from registry.hub.c2pa_claims import c2pa_claim, c2pa_lineage
@@ -113,6 +124,12 @@ class HubController(Controller):
         "/outputs",
         request_max_body_size=None,
         summary="Register a generated image (output manifest + latent chain, or C2PA)",
+        security=TOKEN,
+        operation_class=OutputUpload,
+        responses={
+            200: ResponseSpec(Registration, description="This claim was registered before."),
+            **problems(400, 401, 403, 404, 409, 413, 415, 422, 503),
+        },
     )
     async def register_output(
         self, request: Request[Any, Any, State], principal: Caller, db_session: DbSession
@@ -207,15 +224,20 @@ class HubController(Controller):
         )
         return Response(body, status_code=201 if logged else 200)
 
-    @get("/outputs", summary="Outputs registered against a model version (pull on its namespace)")
+    @get(
+        "/outputs",
+        summary="Outputs registered against a model version (pull on its namespace)",
+        security=OPTIONAL_TOKEN,
+        responses=problems(400, 401, 403),
+    )
     async def list_outputs(
         self,
         principal: Caller,
         db_session: DbSession,
         model: Annotated[str, QueryParameter(max_length=255)],
         digest: Annotated[str, QueryParameter(max_length=71)],
-        after: Annotated[int, QueryParameter(ge=-1)] = -1,
-        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+        after: Annotated[int, int_query(ge=-1, le=2**63 - 1)] = -1,
+        limit: Annotated[int, int_query(ge=1, le=1000)] = 100,
     ) -> OutputList:
         """The images registered with ``model`` (``namespace/model``) at version ``digest``."""
         name = RepositoryName.parse(model)
@@ -240,9 +262,14 @@ class HubController(Controller):
         ]
         return OutputList(views, views[-1].log_index if len(views) == limit else None)
 
-    @get("/outputs/{digest:str}", summary="Attribution of a registered image (anonymous)")
+    @get(
+        "/outputs/{digest:str}",
+        summary="Attribution of a registered image (anonymous)",
+        security=PUBLIC,
+        responses=problems(400, 404, 503),
+    )
     async def get_output(
-        self, digest: FromPath[str], request: Request[Any, Any, State], db_session: DbSession
+        self, digest: DigestPath, request: Request[Any, Any, State], db_session: DbSession
     ) -> Attribution:
         hub_of(request.app.state).require_policy()
         image_digest = str(Digest.parse(digest))
@@ -289,6 +316,9 @@ class HubController(Controller):
         request_max_body_size=None,
         status_code=201,
         summary="Ask to reprint an image; answered with a hub-signed attribution statement",
+        security=TOKEN,
+        operation_class=ReprintUpload,
+        responses=problems(400, 401, 403, 404, 413, 415, 422, 503),
     )
     async def reprint(
         self, request: Request[Any, Any, State], principal: Caller, db_session: DbSession
@@ -357,7 +387,7 @@ class HubController(Controller):
             "validated C2PA ingredients"
         )
 
-    @get("/hub/key", summary="The key that signs attribution statements")
+    @get("/hub/key", summary="The key that signs attribution statements", security=PUBLIC)
     async def hub_key(self, request: Request[Any, Any, State]) -> HubKey:
         signer = hub_of(request.app.state).signer
         return HubKey(

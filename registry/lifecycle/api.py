@@ -6,7 +6,7 @@ from typing import Annotated
 
 from litestar import Controller, Request, delete, get, put
 from litestar.datastructures import State
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from sqlalchemy import select
 
 from registry.auth import Scope
@@ -14,6 +14,14 @@ from registry.db.models import Repository, Tag
 from registry.digests import Digest
 from registry.errors import InvalidInput, NotFound
 from registry.http.deps import Blobs, Caller, DbSession
+from registry.http.openapi import (
+    OPTIONAL_TOKEN,
+    TOKEN,
+    ModelPath,
+    NamespacePath,
+    TagPath,
+    problems,
+)
 from registry.lifecycle import queries, schemas
 from registry.lifecycle.gate import PromotionGate
 from registry.naming import RepositoryName, VersionPattern, validate_namespace, validate_tag
@@ -64,7 +72,12 @@ class ModelController(Controller):
     path = "/api/v1/models"
     tags = ["models"]
 
-    @get("/", summary="List and search models")
+    @get(
+        "/",
+        summary="List and search models",
+        security=OPTIONAL_TOKEN,
+        responses=problems(400, 401),
+    )
     async def list_models(
         self,
         principal: Caller,
@@ -88,11 +101,16 @@ class ModelController(Controller):
             offset=offset,
         )
 
-    @get("/{namespace:str}/{model:str}", summary="One model with its versions and aliases")
+    @get(
+        "/{namespace:str}/{model:str}",
+        summary="One model with its versions and aliases",
+        security=OPTIONAL_TOKEN,
+        responses=problems(400, 401, 403, 404),
+    )
     async def get_model(
         self,
-        namespace: FromPath[str],
-        model: FromPath[str],
+        namespace: NamespacePath,
+        model: ModelPath,
         principal: Caller,
         db_session: DbSession,
     ) -> schemas.ModelView:
@@ -108,11 +126,16 @@ class ModelController(Controller):
             aliases=await queries.alias_views(db_session, repository),
         )
 
-    @get("/{namespace:str}/{model:str}/versions", summary="A model's versions, oldest first")
+    @get(
+        "/{namespace:str}/{model:str}/versions",
+        summary="A model's versions, oldest first",
+        security=OPTIONAL_TOKEN,
+        responses=problems(400, 401, 403, 404),
+    )
     async def list_versions(
         self,
-        namespace: FromPath[str],
-        model: FromPath[str],
+        namespace: NamespacePath,
+        model: ModelPath,
         principal: Caller,
         db_session: DbSession,
         limit: Limit = 50,
@@ -126,12 +149,17 @@ class ModelController(Controller):
             versions=versions, page=schemas.Page(total=total, limit=limit, offset=offset)
         )
 
-    @get("/{namespace:str}/{model:str}/versions/{version:str}", summary="One version")
+    @get(
+        "/{namespace:str}/{model:str}/versions/{version:str}",
+        summary="One version",
+        security=OPTIONAL_TOKEN,
+        responses=problems(400, 401, 403, 404),
+    )
     async def get_version(
         self,
-        namespace: FromPath[str],
-        model: FromPath[str],
-        version: FromPath[str],
+        namespace: NamespacePath,
+        model: ModelPath,
+        version: TagPath,
         request: Request[object, object, State],
         principal: Caller,
         db_session: DbSession,
@@ -147,12 +175,14 @@ class ModelController(Controller):
     @get(
         "/{namespace:str}/{model:str}/aliases/{alias:str}",
         summary="Resolve an alias (refused in strict namespaces when its version fails policy)",
+        security=OPTIONAL_TOKEN,
+        responses=problems(400, 401, 403, 404, 412),
     )
     async def resolve_alias(
         self,
-        namespace: FromPath[str],
-        model: FromPath[str],
-        alias: FromPath[str],
+        namespace: NamespacePath,
+        model: ModelPath,
+        alias: TagPath,
         request: Request[object, object, State],
         principal: Caller,
         db_session: DbSession,
@@ -176,11 +206,16 @@ class ModelController(Controller):
             raise NotFound(f"alias {alias} of {repository.name} points at no version")
         return await _fresh_view(db_session, blobs, policies, repository, version)
 
-    @get("/{namespace:str}/{model:str}/aliases", summary="A model's aliases")
+    @get(
+        "/{namespace:str}/{model:str}/aliases",
+        summary="A model's aliases",
+        security=OPTIONAL_TOKEN,
+        responses=problems(400, 401, 403, 404),
+    )
     async def list_aliases(
         self,
-        namespace: FromPath[str],
-        model: FromPath[str],
+        namespace: NamespacePath,
+        model: ModelPath,
         principal: Caller,
         db_session: DbSession,
     ) -> list[schemas.AliasView]:
@@ -190,12 +225,14 @@ class ModelController(Controller):
     @put(
         "/{namespace:str}/{model:str}/aliases/{alias:str}",
         summary="Move an alias to a version (audited, through the promotion gate)",
+        security=TOKEN,
+        responses=problems(400, 401, 403, 404, 409),
     )
     async def move_alias(
         self,
-        namespace: FromPath[str],
-        model: FromPath[str],
-        alias: FromPath[str],
+        namespace: NamespacePath,
+        model: ModelPath,
+        alias: TagPath,
         data: JSONBody[schemas.AliasMoveRequest],
         request: Request[object, object, State],
         principal: Caller,
@@ -235,12 +272,18 @@ class ModelController(Controller):
             model=repository.name, alias=alias, previous=change.previous, current=manifest.digest
         )
 
-    @delete("/{namespace:str}/{model:str}/aliases/{alias:str}", status_code=204)
+    @delete(
+        "/{namespace:str}/{model:str}/aliases/{alias:str}",
+        status_code=204,
+        summary="Remove an alias (audited, through the promotion gate)",
+        security=TOKEN,
+        responses=problems(400, 401, 403, 404, 409),
+    )
     async def delete_alias(
         self,
-        namespace: FromPath[str],
-        model: FromPath[str],
-        alias: FromPath[str],
+        namespace: NamespacePath,
+        model: ModelPath,
+        alias: TagPath,
         request: Request[object, object, State],
         principal: Caller,
         db_session: DbSession,

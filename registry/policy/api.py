@@ -13,12 +13,21 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 
 from registry.audit import record
 from registry.auth import Scope
 from registry.errors import InvalidInput, NotFound, RegistryError
 from registry.http.deps import Blobs, Caller, DbSession
+from registry.http.openapi import (
+    OPTIONAL_TOKEN,
+    TAG_PATTERN,
+    TOKEN,
+    ModelPath,
+    NamespacePath,
+    TagPath,
+    problems,
+)
 from registry.lifecycle.api import load_model
 from registry.naming import validate_tag
 from registry.oci import store
@@ -75,14 +84,25 @@ class PolicyController(Controller):
     path = "/api/v1"
     tags = ["policies"]
 
-    @get("/policies", summary="The policies in force (content digests) and the last reload error")
+    @get(
+        "/policies",
+        summary="The policies in force (content digests) and the last reload error",
+        security=TOKEN,
+        responses=problems(401, 403),
+    )
     async def get_policies(
         self, request: Request[Any, Any, State], principal: Caller
     ) -> PolicyStatus:
         principal.require_site_admin()
         return _status(_holder(request))
 
-    @post("/policies/reload", status_code=200, summary="Re-read the policy files")
+    @post(
+        "/policies/reload",
+        status_code=200,
+        summary="Re-read the policy files",
+        security=TOKEN,
+        responses=problems(401, 403, 422),
+    )
     async def reload_policies(
         self, request: Request[Any, Any, State], principal: Caller, db_session: DbSession
     ) -> PolicyStatus:
@@ -103,13 +123,21 @@ class PolicyController(Controller):
     @get(
         "/models/{namespace:str}/{model:str}/versions/{version:str}/promotion-check",
         summary="Would moving ALIAS to this version be allowed? (dry run, changes nothing)",
+        security=OPTIONAL_TOKEN,
+        responses=problems(400, 401, 403, 404),
     )
     async def promotion_check(
         self,
-        namespace: FromPath[str],
-        model: FromPath[str],
-        version: FromPath[str],
-        alias: Annotated[str, QueryParameter(description="The alias to check")],
+        namespace: NamespacePath,
+        model: ModelPath,
+        version: TagPath,
+        alias: Annotated[
+            str,
+            QueryParameter(
+                description="The alias to check",
+                schema_extra={"pattern": TAG_PATTERN, "minLength": 1, "maxLength": 128},
+            ),
+        ],
         request: Request[Any, Any, State],
         principal: Caller,
         db_session: DbSession,

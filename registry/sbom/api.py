@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 from sqlalchemy import Select, and_, func, select
 
 from registry.auth import Scope
@@ -18,6 +18,16 @@ from registry.db.models import Manifest, Namespace, Repository, Sbom, SbomFact, 
 from registry.digests import Digest
 from registry.errors import InvalidInput, NotFound, PayloadTooLarge
 from registry.http.deps import Blobs, Caller, DbSession, read_limited_body
+from registry.http.openapi import (
+    DIGEST_PATTERN,
+    OPTIONAL_TOKEN,
+    TOKEN,
+    ModelPath,
+    NamespacePath,
+    SbomUpload,
+    TagPath,
+    problems,
+)
 from registry.lifecycle.api import load_model
 from registry.lifecycle.queries import visible_namespaces
 from registry.naming import validate_tag
@@ -68,12 +78,15 @@ class SbomController(Controller):
         status_code=201,
         request_max_body_size=None,
         summary="Attach a CycloneDX ML-BOM to a version (validated and bound first)",
+        security=TOKEN,
+        operation_class=SbomUpload,
+        responses=problems(400, 401, 403, 404, 409, 413),
     )
     async def attach_sbom(
         self,
-        namespace: FromPath[str],
-        model: FromPath[str],
-        version: FromPath[str],
+        namespace: NamespacePath,
+        model: ModelPath,
+        version: TagPath,
         request: Request[Any, Any, State],
         principal: Caller,
         db_session: DbSession,
@@ -148,7 +161,12 @@ class SbomController(Controller):
             summary=sbom.summary,
         )
 
-    @get("/versions", summary="Find versions by SBOM facts")
+    @get(
+        "/versions",
+        summary="Find versions by SBOM facts",
+        security=OPTIONAL_TOKEN,
+        responses=problems(400, 401),
+    )
     async def search_versions(
         self,
         principal: Caller,
@@ -156,7 +174,9 @@ class SbomController(Controller):
         dataset: Annotated[str | None, QueryParameter(max_length=512)] = None,
         license: Annotated[str | None, QueryParameter(max_length=128)] = None,
         opset: Annotated[str | None, QueryParameter(max_length=64)] = None,
-        component: Annotated[str | None, QueryParameter(max_length=160)] = None,
+        component: Annotated[
+            str | None, QueryParameter(max_length=160, schema_extra={"pattern": DIGEST_PATTERN})
+        ] = None,
         supplier: Annotated[str | None, QueryParameter(max_length=512)] = None,
         dtype: Annotated[str | None, QueryParameter(max_length=32)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,

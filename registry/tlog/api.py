@@ -15,14 +15,15 @@ from litestar import Controller, MediaType, Request, Response, get
 from litestar.datastructures import State
 from litestar.params import QueryParameter
 
+from registry.http.openapi import PUBLIC, int_query, problems
 from registry.tlog.errors import LogRequestInvalid
 from registry.tlog.log import TransparencyLog
 
 _HEX_HASH = re.compile(r"^[0-9a-fA-F]{64}$")
 # Sizes and indexes are 63-bit in SQL; larger values are refused before any query.
 _MAX = 2**63 - 1
-Size = Annotated[int, QueryParameter(ge=0, le=_MAX)]
-OptionalSize = Annotated[int | None, QueryParameter(ge=0, le=_MAX)]
+Size = Annotated[int, int_query(ge=0, le=_MAX)]
+OptionalSize = Annotated[int | None, int_query(ge=0, le=_MAX)]
 
 
 class InclusionProofView(msgspec.Struct, rename="camel"):
@@ -60,7 +61,10 @@ class LogController(Controller):
     tags = ["transparency log"]
 
     @get(
-        "/checkpoint", summary="The latest checkpoint (C2SP signed note)", media_type=MediaType.TEXT
+        "/checkpoint",
+        summary="The latest checkpoint (C2SP signed note)",
+        media_type=MediaType.TEXT,
+        security=PUBLIC,
     )
     async def checkpoint(self, request: Request[Any, Any, State]) -> Response[str]:
         latest = await _tlog(request).checkpoint()
@@ -70,11 +74,21 @@ class LogController(Controller):
             headers={"Cache-Control": "no-cache"},
         )
 
-    @get("/key", summary="The log's verifier key (pin it out of band)", media_type=MediaType.TEXT)
+    @get(
+        "/key",
+        summary="The log's verifier key (pin it out of band)",
+        media_type=MediaType.TEXT,
+        security=PUBLIC,
+    )
     async def verifier_key(self, request: Request[Any, Any, State]) -> Response[str]:
         return Response(_tlog(request).verifier_key + "\n", media_type=MediaType.TEXT)
 
-    @get("/proof/inclusion", summary="Inclusion proof by index or by leaf hash")
+    @get(
+        "/proof/inclusion",
+        summary="Inclusion proof by index or by leaf hash",
+        security=PUBLIC,
+        responses=problems(400, 404),
+    )
     async def inclusion(
         self,
         request: Request[Any, Any, State],
@@ -100,7 +114,12 @@ class LogController(Controller):
             inclusion_proof=[h.hex() for h in proof.hashes],
         )
 
-    @get("/proof/consistency", summary="Consistency proof between two tree sizes")
+    @get(
+        "/proof/consistency",
+        summary="Consistency proof between two tree sizes",
+        security=PUBLIC,
+        responses=problems(400),
+    )
     async def consistency(
         self, request: Request[Any, Any, State], first: Size, second: Size
     ) -> ConsistencyProofView:
@@ -111,7 +130,12 @@ class LogController(Controller):
             consistency_proof=[h.hex() for h in proof.hashes],
         )
 
-    @get("/entries", summary="Entries start (inclusive) to end (exclusive), at most 1000")
+    @get(
+        "/entries",
+        summary="Entries start (inclusive) to end (exclusive), at most 1000",
+        security=PUBLIC,
+        responses=problems(400),
+    )
     async def entries(
         self, request: Request[Any, Any, State], start: Size, end: Size
     ) -> EntriesView:

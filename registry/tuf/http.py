@@ -8,14 +8,15 @@ allows anonymous pull (same credentials as ``/v2/``). Anything else is 404.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, get
-from litestar.params import FromPath
+from litestar.params import PathParameter
 
 from registry.auth import Scope
 from registry.errors import NameInvalid
 from registry.http.deps import provide_principal
+from registry.http.openapi import OPTIONAL_TOKEN, problems
 from registry.naming import validate_namespace
 from registry.oci import repositories
 from registry.tuf import bins
@@ -23,18 +24,35 @@ from registry.tuf.errors import MetadataUnknown
 from registry.tuf.service import TufService
 
 _VERSIONED = re.compile(r"^(?P<version>[1-9][0-9]{0,9})\.(?P<role>[^/]+)\.json$")
+_MAX_VERSION = 2**31 - 1
 _PUBLIC = frozenset({"root", "snapshot", "targets"})
 _JSON = "application/json"
 
 
-@get("/tuf/{filename:str}", include_in_schema=True, summary="TUF metadata")
-async def tuf_metadata(request: Request[Any, Any, Any], filename: FromPath[str]) -> Response[bytes]:
+MetadataName = Annotated[
+    str,
+    PathParameter(
+        description="timestamp.json, or VERSION.ROLE.json (consistent snapshots)",
+        schema_extra={"pattern": r"^(?:timestamp|[1-9][0-9]{0,9}\.[^/]+)\.json$"},
+    ),
+]
+
+
+@get(
+    "/tuf/{filename:str}",
+    include_in_schema=True,
+    summary="TUF metadata",
+    security=OPTIONAL_TOKEN,
+    responses=problems(400, 401, 403, 404),
+)
+async def tuf_metadata(request: Request[Any, Any, Any], filename: MetadataName) -> Response[bytes]:
     service: TufService = request.app.state.tuf
     if filename == "timestamp.json":
         data = await service.timestamp()
         return Response(data, media_type=_JSON, headers={"Cache-Control": "no-store"})
     match = _VERSIONED.match(filename)
-    if match is None or match["role"] == "timestamp":
+    # Versions are 32-bit in SQL: a larger one names nothing (and must not reach the query).
+    if match is None or match["role"] == "timestamp" or int(match["version"]) > _MAX_VERSION:
         raise MetadataUnknown(f"{filename} is not TUF metadata this registry serves")
     role, version = match["role"], int(match["version"])
     audience = "public"
