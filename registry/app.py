@@ -27,7 +27,7 @@ from registry.http.deps import (
     provide_principal,
     provide_settings,
 )
-from registry.http.docs import docs_config
+from registry.http.docs import docs_asset, render_plugins
 from registry.http.health import healthz, readyz
 from registry.http.metrics import Metrics, metrics_endpoint
 from registry.http.openapi import openapi_config
@@ -127,7 +127,6 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
 
     metrics = Metrics()
 
-    documented, docs_asset = docs_config(openapi_config(__version__))
     return Litestar(
         route_handlers=[
             healthz,
@@ -155,7 +154,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[metrics.middleware],
         lifespan=[lifespan],
-        openapi_config=documented,
+        openapi_config=openapi_config(__version__, render_plugins()),
         request_max_body_size=settings.max_api_body_bytes,
         debug=False,
     )

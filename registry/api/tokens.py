@@ -99,7 +99,7 @@ class TokenController(Controller):
         "/self",
         summary="The caller's own token: namespace, scopes, expiry (never the secret)",
         security=TOKEN,
-        responses=problems(401),
+        responses=problems(401, 403),
     )
     async def own_token(self, principal: Caller, db_session: DbSession) -> TokenView:
         """What the presented credential grants, so a client can say why a call was refused."""

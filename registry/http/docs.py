@@ -9,26 +9,27 @@ reachable); Google fonts are off and the favicon link is left out.
 
 Example::
 
-    config, assets = docs_config(OpenAPIConfig(title="Custody registry", version="0.1.0"))
-    Litestar(route_handlers=[..., assets], openapi_config=config)
+    config = OpenAPIConfig(title="Custody", version="1", render_plugins=render_plugins())
+    Litestar(route_handlers=[..., docs_asset], openapi_config=config)
 """
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import openapi_ui_bundles
 from litestar import get
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
-from litestar.handlers import HTTPRouteHandler
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import (
+    OpenAPIRenderPlugin,
+    RedocRenderPlugin,
+    SwaggerRenderPlugin,
+)
 from litestar.params import FromPath
 from litestar.response import File
 
-__all__ = ["ASSETS", "DOCS_PATH", "docs_config"]
+__all__ = ["ASSETS", "DOCS_PATH", "docs_asset", "render_plugins"]
 
 DOCS_PATH = "/api/v1/openapi"
 _ASSETS_PATH = f"{DOCS_PATH}/assets"
@@ -62,10 +63,12 @@ def docs_asset(name: FromPath[str]) -> File:
     )
 
 
-def docs_config(base: OpenAPIConfig) -> tuple[OpenAPIConfig, HTTPRouteHandler]:
-    """``base`` served at ``DOCS_PATH`` with Redoc at the root and Swagger UI at ``/swagger``
-    from local assets; and the assets' route."""
-    plugins = [
+def render_plugins() -> list[OpenAPIRenderPlugin]:
+    """Redoc at the documentation root and Swagger UI at ``/swagger``, from local assets.
+
+    Serve :func:`docs_asset` beside them.
+    """
+    return [
         RedocRenderPlugin(
             js_url=f"{_ASSETS_PATH}/redoc.standalone.js", google_fonts=False, favicon=""
         ),
@@ -76,5 +79,3 @@ def docs_config(base: OpenAPIConfig) -> tuple[OpenAPIConfig, HTTPRouteHandler]:
             favicon="",
         ),
     ]
-    config = dataclasses.replace(base, path=DOCS_PATH, render_plugins=plugins)
-    return config, docs_asset

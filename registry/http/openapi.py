@@ -13,11 +13,13 @@ specification, which is their description.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
 from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.openapi.plugins import OpenAPIRenderPlugin
 from litestar.openapi.spec import (
     Components,
     OpenAPIFormat,
@@ -31,6 +33,7 @@ from litestar.openapi.spec import (
 )
 from litestar.params import PathParameter, QueryParameter
 
+from registry.http.docs import DOCS_PATH
 from registry.http.problems import PROBLEM_JSON
 from registry.naming import MAX_COMPONENT, RESERVED_NAMESPACES
 
@@ -226,12 +229,16 @@ class SbomUpload(Operation):
         )
 
 
-def openapi_config(version: str) -> OpenAPIConfig:
-    """The document's frame: title, version, where it is served, the security schemes."""
+def openapi_config(
+    version: str, render_plugins: Sequence[OpenAPIRenderPlugin] = ()
+) -> OpenAPIConfig:
+    """The document's frame: title, version, where it and its pages are served, the security
+    schemes."""
     return OpenAPIConfig(
         title="Custody registry",
         version=version,
-        path="/api/v1/openapi",
+        path=DOCS_PATH,
+        render_plugins=list(render_plugins),
         description=(
             "The model lifecycle API, the reprint hub, the transparency log and TUF "
             "metadata. Errors are RFC 9457 problem details (application/problem+json). "
