@@ -20,6 +20,7 @@ from custody import __version__
 from registry.api.audit import read_audit
 from registry.api.namespaces import NamespaceController
 from registry.api.tokens import TokenController
+from registry.auth.anonymous import AnonymousPull
 from registry.cache import CachedManifest, TTLCache
 from registry.db.engine import create_service_engine
 from registry.http.deps import (
@@ -106,7 +107,9 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         app.state.manifest_cache = TTLCache[tuple[str, str], CachedManifest](
             settings.manifest_cache_seconds
         )
-        app.state.anonymous_pull_cache = TTLCache[str, bool](settings.auth_cache_seconds)
+        app.state.anonymous_pull = AnonymousPull(
+            app.state.sessionmaker, settings.auth_cache_seconds
+        )
         app.state.blob_cache = TTLCache[tuple[str, str], int](settings.manifest_cache_seconds)
         install_reload_signal(policies, app.state.manifest_cache.clear)
         app.state.tuf = TufService(settings, app.state.sessionmaker)
