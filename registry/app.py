@@ -23,6 +23,7 @@ from registry.api.tokens import TokenController
 from registry.auth.anonymous import AnonymousPull
 from registry.cache import CachedManifest, TTLCache
 from registry.db.engine import create_service_engine
+from registry.errors import RefusalNotAudited
 from registry.http.deps import (
     provide_blobs,
     provide_db_session,
@@ -30,7 +31,7 @@ from registry.http.deps import (
     provide_settings,
 )
 from registry.http.health import healthz, readyz
-from registry.http.metrics import Metrics, metrics_endpoint
+from registry.http.metrics import Metrics, count_unaudited_refusal, metrics_endpoint
 from registry.http.problems import EXCEPTION_HANDLERS
 from registry.hub.api import HubController
 from registry.hub.config import build_hub
@@ -152,7 +153,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
         signature_namespace={"AsyncSession": AsyncSession},
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, RefusalNotAudited: count_unaudited_refusal},
         middleware=[metrics.middleware],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
