@@ -19,8 +19,10 @@ from custody import __version__
 from registry.api.audit import read_audit
 from registry.api.namespaces import NamespaceController
 from registry.api.tokens import TokenController
+from registry.auth.anonymous import AnonymousPull
 from registry.cache import CachedManifest, TTLCache
 from registry.db.engine import create_service_engine
+from registry.errors import RefusalNotAudited
 from registry.http.deps import (
     provide_blobs,
     provide_db_session,
@@ -29,7 +31,7 @@ from registry.http.deps import (
 )
 from registry.http.docs import docs_asset, render_plugins
 from registry.http.health import healthz, readyz
-from registry.http.metrics import Metrics, metrics_endpoint
+from registry.http.metrics import Metrics, count_unaudited_refusal, metrics_endpoint
 from registry.http.openapi import openapi_config
 from registry.http.problems import EXCEPTION_HANDLERS
 from registry.hub.api import HubController
@@ -107,7 +109,9 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         app.state.manifest_cache = TTLCache[tuple[str, str], CachedManifest](
             settings.manifest_cache_seconds
         )
-        app.state.anonymous_pull_cache = TTLCache[str, bool](settings.auth_cache_seconds)
+        app.state.anonymous_pull = AnonymousPull(
+            app.state.sessionmaker, settings.auth_cache_seconds
+        )
         app.state.blob_cache = TTLCache[tuple[str, str], int](settings.manifest_cache_seconds)
         install_reload_signal(policies, app.state.manifest_cache.clear)
         app.state.tuf = TufService(settings, app.state.sessionmaker)
@@ -151,7 +155,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
         signature_namespace={"AsyncSession": AsyncSession},
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, RefusalNotAudited: count_unaudited_refusal},
         middleware=[metrics.middleware],
         lifespan=[lifespan],
         openapi_config=openapi_config(__version__, render_plugins()),

@@ -12,7 +12,8 @@ a blob (how every client asks "do you have it?"):
 - anonymous pull: namespace -> whether it serves pulls without credentials,
   with the same bound and rules as credentials (``CUSTODY_AUTH_CACHE_SECONDS``):
   turning it off through the API takes effect at once; through the CLI or
-  another replica, within that many seconds.
+  another replica, within that many seconds. One lookup serves every route
+  (``registry.auth.anonymous``), and no access token stores the answer.
 - manifests by tag: (repository, tag) -> manifest bytes, for
   ``CUSTODY_MANIFEST_CACHE_SECONDS`` (default 1 s), dropped at once by any
   write through this process; other replicas see an alias move within 1 s.

@@ -156,3 +156,28 @@ class ClientDisconnected(RegistryError):
     status_code = 400
     code = "BLOB_UPLOAD_INVALID"
     title = "Client disconnected"
+
+
+class RefusalNotAudited(RegistryError):
+    """A refusal whose audit event could not be written, even after retrying.
+
+    Answered 503 (never 500, never a refusal without its evidence): the body still
+    says what was refused and why, so the client knows, and may retry later.
+    """
+
+    status_code = 503
+    code = "UNAVAILABLE"
+    title = "Refusal could not be recorded"
+
+    def __init__(self, refusal: Exception, *, action: str) -> None:
+        reason = refusal.detail if isinstance(refusal, RegistryError) else str(refusal)
+        extra = dict(refusal.extra) if isinstance(refusal, RegistryError) else {}
+        status = refusal.status_code if isinstance(refusal, RegistryError) else None
+        super().__init__(
+            f"{reason} (refused, but the refusal's audit event could not be written: "
+            "nothing was changed; retry later)",
+            extra={**extra, "reason": reason, "refused_status": status, "audited": False},
+        )
+        self.refusal = refusal
+        self.action = action
+        self.headers["Retry-After"] = "1"

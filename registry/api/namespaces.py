@@ -10,6 +10,7 @@ from sqlalchemy import select
 from registry.api.schemas import NamespaceUpdate, NamespaceView
 from registry.audit import record
 from registry.auth import Scope
+from registry.auth.anonymous import anonymous_pull, forget_anonymous_pull
 from registry.db.models import Namespace
 from registry.errors import NotFound
 from registry.http.deps import Caller, DbSession
@@ -39,10 +40,11 @@ class NamespaceController(Controller):
 
     @get("/{name:str}", security=OPTIONAL_TOKEN, responses=problems(400, 401, 403, 404))
     async def get_namespace(
-        self, name: NamespacePath, principal: Caller, db_session: DbSession
+        self, name: NamespacePath, principal: Caller, db_session: DbSession, state: State
     ) -> NamespaceView:
         namespace = await _load(db_session, name)
-        principal.require(name, Scope.PULL, anonymous_ok=namespace.anonymous_pull)
+        if not principal.allows(name, Scope.PULL):
+            principal.require(name, Scope.PULL, anonymous_ok=await anonymous_pull(state, name))
         return _view(namespace)
 
     @patch("/{name:str}", security=TOKEN, responses=problems(400, 401, 403, 404))
@@ -68,5 +70,5 @@ class NamespaceController(Controller):
                 detail={"anonymous_pull": data.anonymous_pull},
             )
         await db_session.commit()
-        state.anonymous_pull_cache.discard(name)  # at once in this process (registry.cache)
+        forget_anonymous_pull(state, name)  # at once in this process (registry.cache)
         return _view(namespace)

@@ -4,13 +4,22 @@ OCI clients (oras, docker, crane) authenticate with HTTP Basic at the token
 endpoint — any user name, a Custody API token as password — asking for scopes
 such as ``repository:acme/model:pull,push``. They receive a bearer token valid
 for a few minutes whose grants are the intersection of what was asked and what
-the API token allows; the answer lists the actions granted per repository.
-``*`` asks for every action (the Docker token specification; skopeo asks it
-for everything it does): a pull-and-push token is granted pull and push, not
-nothing because ``*`` also covers admin. ``push`` carries ``promote`` too when the
-API token holds it, since OCI clients write alias tags with push. Like API tokens,
-only its SHA-256 is stored, so every
-replica can check it and revoking the API token revokes its access tokens.
+the API token allows; the answer's ``access`` lists the actions granted per
+repository, in the asked terms:
+
+- ``*`` asks for every action (the Docker token specification; skopeo asks it
+  for everything it does): a pull-and-push token is granted pull, push and
+  delete, not nothing because ``*`` also covers admin.
+- ``delete`` (needs push) covers deleting blobs and manifests no alias names.
+  Creating, moving or deleting an alias tag needs ``promote`` as well (ADR 0012):
+  ``push`` carries it only when the API token holds it, and then ``access``
+  lists ``promote`` too, so a token whose answer lacks it cannot touch aliases.
+- Anonymous pull is listed when the namespace allows it, but never stored in the
+  token: it is decided on every request (``registry.auth.anonymous``), so
+  turning it off stops the token at once.
+
+Like API tokens, only its SHA-256 is stored, so every replica can check it and
+revoking the API token revokes its access tokens.
 """
 
 from __future__ import annotations
@@ -19,12 +28,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.auth.anonymous import AnonymousPull
 from registry.auth.principal import Principal, Scope
 from registry.auth.tokens import hash_token
-from registry.db.models import AccessToken, ApiToken, Namespace
+from registry.db.models import AccessToken, ApiToken
 from registry.db.types import utcnow
 from registry.errors import NameInvalid, Unauthorized
 from registry.naming import RepositoryName
@@ -60,7 +70,9 @@ class AccessTokenService:
         self.session = session
         self.ttl = ttl
 
-    async def issue(self, principal: Principal, requested: list[str]) -> IssuedAccess:
+    async def issue(
+        self, principal: Principal, requested: list[str], anonymous: AnonymousPull
+    ) -> IssuedAccess:
         grants: dict[str, set[Scope]] = {}
         actions_granted: dict[str, set[str]] = {}
         for text in requested:
@@ -73,23 +85,24 @@ class AccessTokenService:
                     name = RepositoryName.parse(name_text)
                 except NameInvalid:
                     continue  # never grant on a name that cannot exist
-                anonymous_pull = await self._anonymous_pull(name.namespace)
                 for action in (a for word in asked for a in _EXPANDS.get(word, (word,))):
                     scope = _SCOPE_OF.get(action)
                     if scope is None:
                         continue
-                    allowed = principal.allows(name.namespace, scope, name.full) or (
-                        scope is Scope.PULL and anonymous_pull
-                    )
-                    if allowed:
+                    if principal.allows(name.namespace, scope, name.full):
                         grants.setdefault(name.full, set()).add(scope)
                         actions_granted.setdefault(name.full, set()).add(action)
+                    elif scope is Scope.PULL and await anonymous.allowed(name.namespace):
+                        # Reported, never stored: anonymous pull is decided per request,
+                        # so turning it off stops this token at once (registry.auth.anonymous).
+                        actions_granted.setdefault(name.full, set()).add(action)
                     # OCI's "push" covers writing tags; moving an alias tag needs promote,
-                    # granted with push only to an API token that holds it.
+                    # granted with push only to an API token that holds it, and reported.
                     if scope is Scope.PUSH and principal.allows(
                         name.namespace, Scope.PROMOTE, name.full
                     ):
                         grants.setdefault(name.full, set()).add(Scope.PROMOTE)
+                        actions_granted.setdefault(name.full, set()).add(Scope.PROMOTE.value)
         token = PREFIX + secrets.token_urlsafe(32)
         now = utcnow()
         plain = {repo: sorted(s.value for s in scopes) for repo, scopes in grants.items()}
@@ -127,9 +140,3 @@ class AccessTokenService:
         return Principal(
             actor=row.actor, token_id=row.api_token_id, grants=grants, expires_at=row.expires_at
         )
-
-    async def _anonymous_pull(self, namespace: str) -> bool:
-        value = await self.session.scalar(
-            select(Namespace.anonymous_pull).where(Namespace.name == namespace)
-        )
-        return bool(value)

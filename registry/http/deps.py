@@ -11,7 +11,6 @@ from typing import Any
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from registry.auth import Principal, TokenService
@@ -19,7 +18,6 @@ from registry.auth.access import PREFIX as ACCESS_PREFIX
 from registry.auth.access import AccessTokenService
 from registry.auth.tokens import hash_token
 from registry.cache import TTLCache
-from registry.db.models import Namespace
 from registry.db.types import utcnow
 from registry.errors import ClientDisconnected, PayloadTooLarge, Unauthorized
 from registry.settings import Settings
@@ -66,26 +64,6 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
         principal = await _authenticate(request, header, db_session)
     cache.put(key, principal)
     return principal
-
-
-async def anonymous_pull(state: State, namespace: str) -> bool:
-    """Whether ``namespace`` serves pulls without credentials (cached: see registry.cache).
-
-    A hit costs no database session, so anonymous pulls take the same fast path
-    as authenticated ones.
-    """
-    cache: TTLCache[str, bool] = state.anonymous_pull_cache
-    cached = cache.get(namespace)
-    if cached is not None:
-        return cached
-    maker: async_sessionmaker[AsyncSession] = state.sessionmaker
-    async with maker() as db_session:
-        value = await db_session.scalar(
-            select(Namespace.anonymous_pull).where(Namespace.name == namespace)
-        )
-    allowed = bool(value)
-    cache.put(namespace, allowed)
-    return allowed
 
 
 async def _authenticate(

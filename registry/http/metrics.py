@@ -22,6 +22,9 @@ from prometheus_client import (
     generate_latest,
 )
 
+from registry.errors import RefusalNotAudited
+from registry.http.problems import handle_registry_error
+
 
 class Metrics:
     """One registry per app, so tests can build many apps in one process."""
@@ -38,6 +41,12 @@ class Metrics:
             "custody_request_duration_seconds",
             "HTTP request latency",
             ["method", "path"],
+            registry=self.registry,
+        )
+        self.unaudited_refusals = Counter(
+            "custody_refusals_unaudited",
+            "Refusals answered 503 because their audit event could not be written",
+            ["action"],
             registry=self.registry,
         )
         self.in_progress = 0
@@ -67,6 +76,15 @@ class Metrics:
                 self.duration.labels(method, path).observe(time.perf_counter() - start)
 
         return measured
+
+
+def count_unaudited_refusal(
+    request: Request[Any, Any, Any], exc: RefusalNotAudited
+) -> Response[Any]:
+    """Count a refusal that could not be audited, then answer it (503) as usual."""
+    metrics: Metrics = request.app.state.metrics
+    metrics.unaudited_refusals.labels(exc.action).inc()
+    return handle_registry_error(request, exc)
 
 
 @get("/metrics", include_in_schema=False, sync_to_thread=False)

@@ -10,6 +10,7 @@ from litestar.params import JSONBody, QueryParameter
 from sqlalchemy import select
 
 from registry.auth import Scope
+from registry.auth.anonymous import anonymous_pull
 from registry.db.models import Repository, Tag
 from registry.digests import Digest
 from registry.errors import InvalidInput, NotFound
@@ -35,11 +36,17 @@ Offset = Annotated[int, QueryParameter(ge=0)]
 
 
 async def load_model(
-    db_session: DbSession, principal: Caller, namespace: str, model: str, scope: Scope
+    state: State,
+    db_session: DbSession,
+    principal: Caller,
+    namespace: str,
+    model: str,
+    scope: Scope,
 ) -> Repository:
     name = RepositoryName.parse(f"{namespace}/{model}")
-    ns = await repositories.find_namespace(db_session, name.namespace)
-    anonymous_ok = scope is Scope.PULL and ns is not None and ns.anonymous_pull
+    anonymous_ok = False
+    if scope is Scope.PULL and not principal.allows(name.namespace, scope):
+        anonymous_ok = await anonymous_pull(state, name.namespace)
     principal.require(name.namespace, scope, anonymous_ok=anonymous_ok)
     repository = await repositories.find_repository(db_session, name)
     if repository is None:
@@ -113,8 +120,9 @@ class ModelController(Controller):
         model: ModelPath,
         principal: Caller,
         db_session: DbSession,
+        state: State,
     ) -> schemas.ModelView:
-        repository = await load_model(db_session, principal, namespace, model, Scope.PULL)
+        repository = await load_model(state, db_session, principal, namespace, model, Scope.PULL)
         versions, _total = await queries.version_summaries(
             db_session, repository, limit=500, offset=0
         )
@@ -138,10 +146,11 @@ class ModelController(Controller):
         model: ModelPath,
         principal: Caller,
         db_session: DbSession,
+        state: State,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> schemas.VersionList:
-        repository = await load_model(db_session, principal, namespace, model, Scope.PULL)
+        repository = await load_model(state, db_session, principal, namespace, model, Scope.PULL)
         versions, total = await queries.version_summaries(
             db_session, repository, limit=limit, offset=offset
         )
@@ -165,7 +174,9 @@ class ModelController(Controller):
         db_session: DbSession,
         blobs: Blobs,
     ) -> schemas.VersionView:
-        repository = await load_model(db_session, principal, namespace, model, Scope.PULL)
+        repository = await load_model(
+            request.app.state, db_session, principal, namespace, model, Scope.PULL
+        )
         validate_tag(version)
         tag = await store.find_tag(db_session, repository, version)
         if tag is None or not tag.is_version:
@@ -188,7 +199,9 @@ class ModelController(Controller):
         db_session: DbSession,
         blobs: Blobs,
     ) -> schemas.VersionView:
-        repository = await load_model(db_session, principal, namespace, model, Scope.PULL)
+        repository = await load_model(
+            request.app.state, db_session, principal, namespace, model, Scope.PULL
+        )
         tag = await store.find_tag(db_session, repository, validate_tag(alias))
         if tag is None or tag.is_version:
             raise NotFound(f"{repository.name} has no alias {alias}")
@@ -218,8 +231,9 @@ class ModelController(Controller):
         model: ModelPath,
         principal: Caller,
         db_session: DbSession,
+        state: State,
     ) -> list[schemas.AliasView]:
-        repository = await load_model(db_session, principal, namespace, model, Scope.PULL)
+        repository = await load_model(state, db_session, principal, namespace, model, Scope.PULL)
         return await queries.alias_views(db_session, repository)
 
     @put(
@@ -238,7 +252,9 @@ class ModelController(Controller):
         principal: Caller,
         db_session: DbSession,
     ) -> schemas.AliasMoveResult:
-        repository = await load_model(db_session, principal, namespace, model, Scope.PROMOTE)
+        repository = await load_model(
+            request.app.state, db_session, principal, namespace, model, Scope.PROMOTE
+        )
         versions = _versions(request)
         validate_tag(alias)
         if versions.is_version(alias):
@@ -288,7 +304,9 @@ class ModelController(Controller):
         principal: Caller,
         db_session: DbSession,
     ) -> None:
-        repository = await load_model(db_session, principal, namespace, model, Scope.PROMOTE)
+        repository = await load_model(
+            request.app.state, db_session, principal, namespace, model, Scope.PROMOTE
+        )
         tag = await store.find_tag(db_session, repository, validate_tag(alias))
         if tag is None:
             raise NotFound(f"{repository.name} has no alias {alias}")

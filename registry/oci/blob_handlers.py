@@ -25,7 +25,7 @@ from registry.errors import (
 )
 from registry.http.deps import body_chunks
 from registry.naming import RepositoryName
-from registry.oci import repositories
+from registry.oci import repositories, store
 from registry.oci.context import OciContext
 from registry.storage import BlobStat
 
@@ -96,6 +96,7 @@ async def delete_blob(ctx: OciContext, name: RepositoryName, digest_text: str) -
     digest = Digest.parse(digest_text)
     await ctx.authorize(name, Scope.PUSH, actions="delete")
     repository = await ctx.repository(name)
+    await store.lock_repository(ctx.session, repository)  # no manifest PUT may start using it
     link = await ctx.session.get(RepositoryBlob, (repository.id, str(digest)))
     if link is None:
         raise BlobUnknown(f"blob {digest} is not in repository {name}")
@@ -106,7 +107,16 @@ async def delete_blob(ctx: OciContext, name: RepositoryName, digest_text: str) -
         .limit(1)
     )
     if user is not None:
-        raise Conflict(f"blob {digest} is used by manifest {user} in {name}; delete that first")
+        await store.refuse_change(
+            ctx.session,
+            Conflict(
+                f"blob {digest} is used by manifest {user} in {name}; delete that first",
+                extra={"digest": str(digest), "manifest": user},
+            ),
+            actor=ctx.principal.actor,
+            action="blob.delete.refused",
+            subject=f"{name}@{digest}",
+        )
     await ctx.session.delete(link)
     await record(
         ctx.session,

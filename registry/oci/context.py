@@ -9,9 +9,9 @@ from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from registry.auth import Principal, Scope
+from registry.auth.anonymous import anonymous_pull
 from registry.db.models import Repository
 from registry.errors import Denied, NameUnknown, Unauthorized
-from registry.http.deps import anonymous_pull
 from registry.lifecycle.gate import PromotionGate
 from registry.naming import RepositoryName, VersionPattern
 from registry.oci import repositories

@@ -114,6 +114,7 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
         actor=ctx.principal.actor,
     )
     repository = await repositories.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
+    await store.lock_repository(ctx.session, repository)  # no delete between check and write
     await store.check_references(ctx.session, repository, parsed)
     await check_model_files(ctx.blobs, parsed)
     manifest, created = await store.store_manifest(

@@ -10,22 +10,34 @@ here, shared by ``/v2/`` and ``/api/v1/``:
 - nothing a manifest needs is deleted from under it: a manifest an index lists
   (a version's platform or part manifests), the blobs any manifest references,
   and the signatures and SBOMs of a version (the evidence its promotions and
-  the hub rely on) are refused with 409 ``DENIED``.
+  the hub rely on) are refused with 409 ``DENIED``;
+- every such refusal is audited (``registry.audit.refuse``): ``version.move.refused``,
+  ``version.delete.refused``, ``manifest.delete.refused``, ``blob.delete.refused``;
+- writes that check what a manifest needs (a manifest PUT, a manifest or blob
+  delete) first take the repository's lock (:func:`lock_repository`), so a check
+  and the write it allows cannot interleave with another request's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NoReturn
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from registry.audit import record
+from registry.audit import record, refuse
 from registry.auth import Principal, Scope
 from registry.db.models import Blob, Manifest, ManifestReference, Repository, RepositoryBlob, Tag
 from registry.db.types import utcnow
-from registry.errors import Conflict, Immutable, ManifestBlobUnknown, ManifestInvalid
+from registry.errors import (
+    Conflict,
+    Immutable,
+    ManifestBlobUnknown,
+    ManifestInvalid,
+    ManifestUnknown,
+)
 from registry.lifecycle.gate import AliasMove, PromotionGate
 from registry.naming import VersionPattern
 from registry.oci.manifests import ParsedManifest
@@ -43,6 +55,52 @@ class TagChange:
     is_version: bool
     previous: str | None  # digest before, None if new
     current: str | None  # digest after, None if removed
+
+
+async def lock_repository(session: AsyncSession, repository: Repository) -> None:
+    """Serialise the writes that check references in ``repository``, until the transaction ends.
+
+    An index PUT checks that its children exist, and a delete checks that no index
+    lists what it deletes; without a shared lock both checks pass under PostgreSQL's
+    READ COMMITTED and both commit (an index naming a missing manifest). PostgreSQL:
+    a row lock on the repository (``FOR NO KEY UPDATE``: other transactions may still
+    insert rows referencing it); statements after it see every commit made before.
+    SQLite: a write to the row makes this transaction the only writer (as
+    ``registry.tuf.storage.lock`` does), and the reads after it see every earlier commit.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            select(Repository.id)
+            .where(Repository.id == repository.id)
+            .with_for_update(key_share=True)
+        )
+        return
+    await session.execute(
+        update(Repository)
+        .where(Repository.id == repository.id)
+        .values(id=Repository.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def refuse_change(
+    session: AsyncSession,
+    error: Conflict,
+    *,
+    actor: str,
+    action: str,
+    subject: str,
+) -> NoReturn:
+    """Refuse a change to the store, audited (``registry.audit.refuse``)."""
+    await refuse(
+        session,
+        error,
+        actor=actor,
+        action=action,
+        subject=subject,
+        namespace=subject.split("/", 1)[0],
+        detail={**error.extra, "reason": error.detail},
+    )
 
 
 async def find_manifest_by_digest(
@@ -191,10 +249,17 @@ async def set_tag(
         return TagChange(name, is_version, manifest.digest, manifest.digest)
     if is_version:
         if tag is not None:
-            raise Immutable(
-                f"version {name} of {repository.name} already points at "
-                f"{tag.manifest.digest}; versions are immutable (push a new version instead)",
-                extra={"tag": name, "digest": tag.manifest.digest},
+            await refuse_change(
+                session,
+                Immutable(
+                    f"version {name} of {repository.name} already points at "
+                    f"{tag.manifest.digest}; versions are immutable (push a new version "
+                    "instead)",
+                    extra={"tag": name, "digest": tag.manifest.digest, "to": manifest.digest},
+                ),
+                actor=principal.actor,
+                action="version.move.refused",
+                subject=f"{repository.name}:{name}",
             )
         session.add(_new_tag(repository, name, manifest, is_version=True, actor=principal.actor))
         await session.flush()
@@ -256,8 +321,16 @@ async def remove_alias(
     gate: PromotionGate,
 ) -> None:
     if tag.is_version:
-        raise Immutable(
-            f"version {tag.name} of {repository.name} cannot be deleted; versions are immutable"
+        await refuse_change(
+            session,
+            Immutable(
+                f"version {tag.name} of {repository.name} cannot be deleted; "
+                "versions are immutable",
+                extra={"tag": tag.name, "digest": tag.manifest.digest},
+            ),
+            actor=principal.actor,
+            action="version.delete.refused",
+            subject=f"{repository.name}:{tag.name}",
         )
     principal.require(repository.name.split("/", 1)[0], Scope.PROMOTE, repository=repository.name)
     await gate.check(session, AliasMove(repository, tag.name, tag.manifest, None, principal))
@@ -283,8 +356,12 @@ async def delete_manifest(
     gate: PromotionGate,
 ) -> None:
     """Delete a manifest that no version names and nothing needs; aliases on it are removed
-    via the gate."""
-    await _require_unreferenced(session, repository, manifest)
+    via the gate. Checked under the repository's lock; refusals are audited."""
+    await lock_repository(session, repository)
+    gone = await session.scalar(select(Manifest.id).where(Manifest.id == manifest.id)) is None
+    if gone:  # deleted by a request that held the lock before this one
+        raise ManifestUnknown(f"manifest {manifest.digest} is not in {repository.name}")
+    await _require_unreferenced(session, repository, manifest, actor=principal.actor)
     tags = list(
         (
             await session.scalars(
@@ -296,9 +373,16 @@ async def delete_manifest(
     )
     versions = sorted(t.name for t in tags if t.is_version)
     if versions:
-        raise Immutable(
-            f"{manifest.digest} is version {', '.join(versions)} of {repository.name}; "
-            "versions are immutable and cannot be deleted"
+        await refuse_change(
+            session,
+            Immutable(
+                f"{manifest.digest} is version {', '.join(versions)} of {repository.name}; "
+                "versions are immutable and cannot be deleted",
+                extra={"digest": manifest.digest, "versions": versions},
+            ),
+            actor=principal.actor,
+            action="version.delete.refused",
+            subject=f"{repository.name}@{manifest.digest}",
         )
     for tag in tags:
         await remove_alias(session, repository, tag, principal=principal, gate=gate)
@@ -315,9 +399,10 @@ async def delete_manifest(
 
 
 async def _require_unreferenced(
-    session: AsyncSession, repository: Repository, manifest: Manifest
+    session: AsyncSession, repository: Repository, manifest: Manifest, *, actor: str
 ) -> None:
-    """Refuse to delete a manifest another manifest lists, or a version's evidence."""
+    """Refuse (audited) to delete a manifest another manifest lists, or a version's evidence."""
+    subject = f"{repository.name}@{manifest.digest}"
     parent = await session.scalar(
         select(Manifest.digest)
         .join(ManifestReference, ManifestReference.manifest_id == Manifest.id)
@@ -329,10 +414,17 @@ async def _require_unreferenced(
         .limit(1)
     )
     if parent is not None:
-        raise Conflict(
-            f"{manifest.digest} is listed by index {parent} in {repository.name}; deleting it "
-            "would break that index (delete the index first; a version's index is immutable)",
-            extra={"digest": manifest.digest, "index": parent},
+        await refuse_change(
+            session,
+            Conflict(
+                f"{manifest.digest} is listed by index {parent} in {repository.name}; deleting "
+                "it would break that index (delete the index first; a version's index is "
+                "immutable)",
+                extra={"digest": manifest.digest, "index": parent},
+            ),
+            actor=actor,
+            action="manifest.delete.refused",
+            subject=subject,
         )
     if manifest.subject_digest is None or manifest.artifact_type not in EVIDENCE_ARTIFACT_TYPES:
         return
@@ -347,10 +439,16 @@ async def _require_unreferenced(
         .limit(1)
     )
     if version is not None:
-        raise Conflict(
-            f"{manifest.digest} is a {manifest.artifact_type} referrer of version {version} of "
-            f"{repository.name}: evidence about a version is kept as long as the version",
-            extra={"digest": manifest.digest, "version": version},
+        await refuse_change(
+            session,
+            Conflict(
+                f"{manifest.digest} is a {manifest.artifact_type} referrer of version {version} "
+                f"of {repository.name}: evidence about a version is kept as long as the version",
+                extra={"digest": manifest.digest, "version": version},
+            ),
+            actor=actor,
+            action="manifest.delete.refused",
+            subject=subject,
         )
 
 

@@ -27,7 +27,7 @@ async def issue_token(
     principal = await _basic_principal(request, db_session)
     scopes = request.query_params.getall("scope", [])
     service = AccessTokenService(db_session, timedelta(seconds=settings.access_token_ttl_seconds))
-    issued = await service.issue(principal, scopes)
+    issued = await service.issue(principal, scopes, request.app.state.anonymous_pull)
     await db_session.commit()
     return Response(
         {

@@ -143,7 +143,9 @@ class PolicyController(Controller):
         db_session: DbSession,
         blobs: Blobs,
     ) -> dict[str, Any]:
-        repository = await load_model(db_session, principal, namespace, model, Scope.PULL)
+        repository = await load_model(
+            request.app.state, db_session, principal, namespace, model, Scope.PULL
+        )
         validate_tag(alias)
         if request.app.state.versions.is_version(alias):
             raise InvalidInput(f"{alias!r} is a version, not an alias: versions never move")

@@ -92,7 +92,9 @@ class SbomController(Controller):
         db_session: DbSession,
         blobs: Blobs,
     ) -> SbomAttached:
-        repository = await load_model(db_session, principal, namespace, model, Scope.PUSH)
+        repository = await load_model(
+            request.app.state, db_session, principal, namespace, model, Scope.PUSH
+        )
         tag = await store.find_tag(db_session, repository, validate_tag(version))
         if tag is None or not tag.is_version:
             raise NotFound(f"{repository.name} has no version {version}")

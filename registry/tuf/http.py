@@ -14,11 +14,11 @@ from litestar import Request, Response, get
 from litestar.params import PathParameter
 
 from registry.auth import Scope
+from registry.auth.anonymous import anonymous_pull
 from registry.errors import NameInvalid
 from registry.http.deps import provide_principal
 from registry.http.openapi import OPTIONAL_TOKEN, problems
 from registry.naming import validate_namespace
-from registry.oci import repositories
 from registry.tuf import bins
 from registry.tuf.errors import MetadataUnknown
 from registry.tuf.service import TufService
@@ -57,7 +57,7 @@ async def tuf_metadata(request: Request[Any, Any, Any], filename: MetadataName) 
     role, version = match["role"], int(match["version"])
     audience = "public"
     if role not in _PUBLIC:
-        await _require_pull(request, service, role)
+        await _require_pull(request, role)
         audience = "private"
     data = await service.versioned(role, version)
     # A version's bytes never change (consistent snapshots).
@@ -65,7 +65,7 @@ async def tuf_metadata(request: Request[Any, Any, Any], filename: MetadataName) 
     return Response(data, media_type=_JSON, headers={"Cache-Control": cache})
 
 
-async def _require_pull(request: Request[Any, Any, Any], service: TufService, role: str) -> None:
+async def _require_pull(request: Request[Any, Any, Any], role: str) -> None:
     try:
         namespace = validate_namespace(bins.namespace_of(role))
     except NameInvalid:
@@ -73,8 +73,6 @@ async def _require_pull(request: Request[Any, Any, Any], service: TufService, ro
     principal = await provide_principal(request)
     if principal.allows(namespace, Scope.PULL):
         return
-    async with service.maker() as session:
-        found = await repositories.find_namespace(session, namespace)
     principal.require(
-        namespace, Scope.PULL, anonymous_ok=found is not None and found.anonymous_pull
+        namespace, Scope.PULL, anonymous_ok=await anonymous_pull(request.app.state, namespace)
     )

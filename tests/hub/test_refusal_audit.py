@@ -11,6 +11,7 @@ from litestar.testing import TestClient
 
 from tests.hub.conftest import Keys, generate, png, push_version
 from tests.registry.helpers import bearer
+from tests.text_edit import edit_once
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def test_a_refused_registration_after_a_trust_policy_reload_is_audited(
 ):
     """The model's verdict is re-verified (a write) before the registration is refused."""
     trust: Path = hub_settings.trust_policy
-    trust.write_text(trust.read_text().replace("name: release", "name: retired"))
+    edit_once(trust, "name: release", "name: retired")
     site = bearer(make_token(namespace="*", scopes="admin").secret)
     assert hub.post("/api/v1/policies/reload", headers=site).status_code == 200
     # Still trusted under the new policy (another digest): verdicts are re-verified, then logged.
@@ -67,7 +68,7 @@ def test_a_refused_registration_after_a_trust_policy_reload_is_audited(
     accepted = hub.post("/api/v1/outputs", files=first.files(), headers=pusher)
     assert accepted.status_code == 201, accepted.text
 
-    trust.write_text(trust.read_text().replace('match: "acme/**"', 'match: "nobody/**"'))
+    edit_once(trust, 'match: "acme/**"', 'match: "nobody/**"')
     assert hub.post("/api/v1/policies/reload", headers=site).status_code == 200
     gen = generate(keys, model, image=png(seed=2))
     response = hub.post("/api/v1/outputs", files=gen.files(), headers=pusher)

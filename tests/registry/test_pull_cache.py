@@ -10,12 +10,14 @@ blob is gone at once here and within ``CUSTODY_MANIFEST_CACHE_SECONDS`` elsewher
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from freezegun import freeze_time
-from sqlalchemy import delete, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import delete, event, update
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from registry.db.engine import create_service_engine
 from registry.db.models import Namespace, RepositoryBlob
@@ -48,18 +50,80 @@ def _public(oci: Oci, allowed: bool) -> None:
     assert response.status_code == 200, response.text
 
 
+@contextmanager
+def _statements(oci: Oci) -> Iterator[list[str]]:
+    """The SQL statements the app's engine runs inside the block."""
+    engine: AsyncEngine = oci.client.app.state.engine
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+
+# Every route that serves a pull without credentials, all asking the one cached lookup.
+ANONYMOUS_READS = (MANIFEST, "/api/v1/models/acme/model", "/api/v1/namespaces/acme")
+
+
 def test_anonymous_pull_turned_off_through_the_api_stops_at_once(oci: Oci):
     body = oci.manifest([b"weights"])
     assert oci.put_manifest("1.0.0", body).status_code == 201
-    assert oci.client.get(MANIFEST).status_code == 401  # remembered as private...
+    for url in ANONYMOUS_READS:  # remembered as private...
+        assert oci.client.get(url).status_code == 401, url
     _public(oci, True)
     assert oci.client.get(MANIFEST).content == body  # ...and forgotten when it changes
+    for url in ANONYMOUS_READS:
+        assert oci.client.get(url).status_code == 200, url
     layer = sha256_digest(b"weights")
     assert oci.client.head(f"/v2/acme/model/blobs/{layer}").status_code == 200
     _public(oci, False)
-    assert oci.client.get(MANIFEST).status_code == 401
+    for url in ANONYMOUS_READS:
+        assert oci.client.get(url).status_code == 401, url
     assert oci.client.head(f"/v2/acme/model/blobs/{layer}").status_code == 401
     assert oci.client.get(MANIFEST, headers=oci.headers).status_code == 200
+
+
+def test_an_anonymous_access_token_stops_when_anonymous_pull_is_turned_off(oci: Oci):
+    """docker, oras and skopeo always fetch a token first: it must not outlive the setting."""
+    body = oci.manifest([b"weights"])
+    assert oci.put_manifest("1.0.0", body).status_code == 201
+    _public(oci, True)
+    answer = oci.client.get(
+        "/auth/token", params={"service": "custody", "scope": "repository:acme/model:pull"}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["access"] == [
+        {"type": "repository", "name": "acme/model", "actions": ["pull"]}
+    ]
+    token = {"Authorization": f"Bearer {answer.json()['token']}"}
+    assert oci.client.get(MANIFEST, headers=token).content == body
+    _public(oci, False)
+    refused = oci.client.get(MANIFEST, headers=token)
+    assert refused.status_code == 403
+    assert 'error="insufficient_scope"' in refused.headers["www-authenticate"]
+    layer = sha256_digest(b"weights")
+    assert oci.client.head(f"/v2/acme/model/blobs/{layer}", headers=token).status_code == 403
+
+
+def test_a_cached_anonymous_pull_does_not_touch_the_database(oci: Oci):
+    body = oci.manifest([b"weights"])
+    assert oci.put_manifest("1.0.0", body).status_code == 201
+    _public(oci, True)
+    blob = f"/v2/acme/model/blobs/{sha256_digest(b'weights')}"
+    with freeze_time(datetime(2026, 6, 1, tzinfo=UTC)):
+        with _statements(oci) as first:
+            assert oci.client.get(MANIFEST).content == body
+            assert oci.client.head(blob).status_code == 200
+        assert first  # a miss reads the setting, the manifest and the blob link
+        with _statements(oci) as again:
+            assert oci.client.get(MANIFEST).content == body
+            assert oci.client.head(blob).status_code == 200
+        assert again == []
 
 
 def test_anonymous_pull_turned_off_elsewhere_stops_within_the_bound(oci: Oci, settings: Settings):

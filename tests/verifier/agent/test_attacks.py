@@ -13,6 +13,7 @@ from freezegun import freeze_time
 from securesystemslib.signer import CryptoSigner
 
 from signing import generate_private_key
+from tests.text_edit import replace_once
 from tests.verifier.agent.models import add_model
 from tests.verifier.agent.world import World
 from verifier.agent import Agent, AgentError
@@ -193,7 +194,7 @@ def test_audit_level_rule_is_honoured_and_recorded(world: World) -> None:
     world.sign_version(world.published["1.0.0"])
     world.set_alias(ALIAS, world.published["1.0.0"])
     world.tuf.publish()
-    audit = world.policy_text().replace("threshold: 1\n", "threshold: 1\n    level: audit\n")
+    audit = replace_once(world.policy_text(), "threshold: 1\n", "threshold: 1\n    level: audit\n")
     agent = Agent(replace(world.agent().config, trust_policy=parse_trust_policy(audit)))
     assert agent.pull(world.repository, ALIAS).version == "1.0.0"
     signers = agent.status()["aliases"][f"{world.repository}@{ALIAS}"]["current"]["signers"]
