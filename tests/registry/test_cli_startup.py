@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from signing.keys import write_key_pair
 from tests.registry.live import CUSTODY, free_port
 
 
@@ -128,4 +129,36 @@ def test_a_server_with_a_bad_policy_file_says_one_line(
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("Error: Invalid configuration: ")
     assert f"CUSTODY_{setting}_POLICY: {policy}:{line}: " in lines[0]
+    assert reason in lines[0]
+
+
+@pytest.mark.parametrize("mistake", ["missing-key-file", "admission-names-the-trust-file"])
+def test_a_bad_policy_is_reported_under_the_setting_that_names_it(
+    registry_dir: Path, tmp_path: Path, mistake: str
+) -> None:
+    """The setting is known where each policy is loaded, not guessed from the failing file."""
+    trust = tmp_path / "trust.yaml"
+    trust.write_text(
+        "version: 1\nnamespaces:\n  - match: acme/*\n    signers:\n"
+        "      - {name: alice, public_key: keys/alice.pub}\n"
+    )
+    admission = tmp_path / "admission.yaml"
+    admission.write_text("version: 1\nnamespaces: []\n")
+    if mistake == "missing-key-file":
+        setting, reason = "CUSTODY_TRUST_POLICY", "alice.pub"
+    else:
+        (tmp_path / "keys").mkdir()
+        write_key_pair(tmp_path / "keys" / "alice", "ed25519", None)
+        admission = trust
+        setting, reason = "CUSTODY_ADMISSION_POLICY", str(trust)
+    env = _clean_env(
+        CUSTODY_DATA_DIR=str(registry_dir),
+        CUSTODY_TRUST_POLICY=str(trust),
+        CUSTODY_ADMISSION_POLICY=str(admission),
+    )
+    result = run(tmp_path, "serve", "--port", str(free_port()), env=env)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"Error: Invalid configuration: cannot start: {setting}: ")
     assert reason in lines[0]
