@@ -72,6 +72,14 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(original).__name__}: {text}"
 
 
+def _located(settings: Settings) -> Settings:
+    """The settings anchored at the existing data directory; one error line otherwise."""
+    try:
+        return settings.located()
+    except RegistryError as exc:
+        raise click.ClickException(exc.diagnostics()) from None
+
+
 def _require_database(settings: Settings) -> None:
     """Refuse, naming the directory looked in, when the registry's database is not there."""
     try:
@@ -103,7 +111,8 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, workers: in
     """Run the registry service (SQLite and ./var by default)."""
     import uvicorn
 
-    settings = _settings(data_dir, host=host, port=port)
+    # The blob store always lives under the data directory, whatever the database.
+    settings = _located(_settings(data_dir, host=host, port=port))
     _require_schema(settings)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from registry.app import create_app
@@ -113,8 +122,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, workers: in
     except RegistryError as exc:  # a bad policy file: one line naming the file and line
         raise click.ClickException(exc.diagnostics()) from None
     click.echo(
-        f"custody registry on http://{settings.host}:{settings.port} "
-        f"(data in {settings.data_dir.resolve()})",
+        f"custody registry on http://{settings.host}:{settings.port} (data in {settings.data_dir})",
         err=True,
     )
     uvicorn.run(

@@ -167,6 +167,17 @@ class Settings:
             raise ConfigurationError(f"no Custody data directory at {directory}: {_POINT_AT_IT}")
         return directory
 
+    def located(self) -> Settings:
+        """These settings with ``data_dir`` replaced by the existing directory, resolved.
+
+        Whatever ``database_url`` says: anything that reads or writes a path under
+        the data directory (blobs, TUF keys, the log and hub keys, the SQLite
+        database) calls this first, so a server or command started in the wrong
+        place refuses instead of creating an empty ``./var`` beside a real database,
+        and every derived path stays absolute even if the working directory changes.
+        """
+        return replace(self, data_dir=self.require_data_dir())
+
     def require_database(self) -> None:
         """Refuse when the default SQLite database (``<data dir>/custody.db``) is not there.
 

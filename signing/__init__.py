@@ -32,7 +32,6 @@ from signing.hashing import HashOptions, hash_model
 from signing.keys import (
     KeyType,
     generate_private_key,
-    key_hint,
     key_id,
     load_private_key,
     load_public_key,
@@ -77,7 +76,6 @@ __all__ = [
     "UnsupportedKeyReference",
     "generate_private_key",
     "hash_model",
-    "key_hint",
     "key_id",
     "load_private_key",
     "load_public_key",

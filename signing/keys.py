@@ -14,7 +14,13 @@ threshold counting): :func:`key_id`, which is the OMS key hint - what an OMS
 bundle carries in ``publicKey.hint`` and what ``model_signing`` computes: the
 SHA-256 of the key's PEM text (SubjectPublicKeyInfo, as ``cryptography``
 writes it), lower-case hex. For ML-DSA it is ``ML_DSA_65:<sha256 of the raw
-key>``. :func:`key_hint` is the same function under the name OMS uses.
+key>``.
+
+:func:`legacy_key_id` is the identifier Custody used before (SHA-256 of the DER
+SubjectPublicKeyInfo; for ML-DSA the bare SHA-256 of the raw key). Provenance
+records signed before the change carry it and stay in the transparency log, so
+verifiers accept it as a second name of a key they already trust; nothing new
+is ever written with it (ADR 0008).
 """
 
 from __future__ import annotations
@@ -36,9 +42,9 @@ __all__ = [
     "PrivateKey",
     "PublicKey",
     "generate_private_key",
-    "key_hint",
     "key_id",
     "key_type_of",
+    "legacy_key_id",
     "load_private_key",
     "load_public_key",
     "private_key_pem",
@@ -131,9 +137,15 @@ def key_id(key: PublicKey) -> str:
     return hashlib.sha256(public_key_pem(key)).hexdigest()
 
 
-def key_hint(key: PublicKey) -> str:
-    """The ``publicKey.hint`` an OMS bundle carries for this key: its :func:`key_id`."""
-    return key_id(key)
+def legacy_key_id(key: PublicKey) -> str:
+    """The pre-OMS-hint identifier (SHA-256 of the DER public key): for verification only."""
+    if isinstance(key, mldsa.MLDSA65PublicKey):
+        raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return hashlib.sha256(raw).hexdigest()
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(der).hexdigest()
 
 
 def _check_supported(key: object) -> PublicKey:

@@ -37,8 +37,10 @@ class SignedModel:
 def relative_ignore_path(model_path: Path, path: str | os.PathLike[str]) -> str | None:
     """``path`` as a model-relative name, or ``None`` when it lies outside the model.
 
-    Relative paths are taken relative to the model directory; absolute paths
-    are accepted when they are inside it.
+    The library's reading (``sign_model``, ``verify_model``, ``generate_bom``):
+    relative paths are taken relative to the model directory; absolute paths are
+    accepted when they are inside it. Command lines read what a user typed with
+    :func:`resolve_ignore_path` instead, then hand the library its names.
     """
     candidate = Path(path)
     root = model_path.resolve()
@@ -69,6 +71,8 @@ def resolve_ignore_path(
     cwd: str | os.PathLike[str] | None = None,
 ) -> str:
     """A path to leave out, as a user typed it, turned into a model-relative name.
+
+    The one reading of ``--ignore`` shared by ``custody sign``, ``verify`` and ``sbom``.
 
     A relative path is read both ways users mean it: as the shell does (from
     ``cwd``, the current directory by default, as ``model_signing --ignore-paths``

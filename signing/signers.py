@@ -33,7 +33,7 @@ from signing.errors import CertificateMismatch, KeyLoadError, UnsupportedKeyRefe
 from signing.keys import (
     PrivateKey,
     PublicKey,
-    key_hint,
+    key_id,
     key_type_of,
     load_private_key,
     sign_bytes,
@@ -72,11 +72,11 @@ class Signer(ABC):
 
     def verification_material(self) -> VerificationMaterial:
         """What the bundle tells verifiers: by default, the key hint."""
-        return VerificationMaterial(MaterialKind.PUBLIC_KEY, hint=key_hint(self.public_key))
+        return VerificationMaterial(MaterialKind.PUBLIC_KEY, hint=key_id(self.public_key))
 
     def describe(self) -> str:
-        """A short human description (key type and hint)."""
-        return f"{key_type_of(self.public_key)} key {key_hint(self.public_key)[:16]}"
+        """A short human description (key type and key id)."""
+        return f"{key_type_of(self.public_key)} key {key_id(self.public_key)[:16]}"
 
 
 class KeySigner(Signer):

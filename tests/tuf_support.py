@@ -62,6 +62,7 @@ def running_tuf_registry(
     ``env`` adds settings, e.g. ``{"CUSTODY_TUF_TIMESTAMP_EXPIRY_SECONDS": "60"}``.
     """
     data_dir = root / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)  # the operator's step: the keys live there
     full_env = {**cli_env(data_dir, database_url), **(env or {})}
     root_path = root / "root.json"
     subprocess.run(

@@ -60,6 +60,7 @@ from verifier.errors import (
 )
 
 __all__ = [
+    "PRINCIPAL_FORMAT",
     "Authenticated",
     "SignerIdentity",
     "SubjectConstraint",
@@ -70,6 +71,13 @@ __all__ = [
 ]
 
 _logger = logging.getLogger(__name__)
+
+#: The spelling of :meth:`SignerIdentity.principals`. Whoever stores principals
+#: (the registry's verdicts) stores this beside them and re-verifies on a
+#: mismatch, so rows spelt two ways never meet in one threshold count. Bump it
+#: whenever a principal's spelling changes. 1: ``key:`` + SHA-256 of the DER key;
+#: 2: ``key:`` + :func:`~signing.keys.key_id` (the OMS key hint).
+PRINCIPAL_FORMAT = 2
 
 _OIDC_ISSUER_V1 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
 _OIDC_ISSUER_V2 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")

@@ -279,8 +279,9 @@ class SignatureVerification(Base):
     """The registry's verdict on one signature (an OMS bundle referrer) of one version.
 
     One row per (version, signature). ``policy_digest`` names the trust policy
-    content the verdict was reached under: when the policy changes, the row is
-    stale and is re-evaluated (and updated) before it counts again.
+    content the verdict was reached under and ``principal_format`` the spelling of
+    its ``principals`` (:data:`verifier.trust.PRINCIPAL_FORMAT`): when either
+    changes, the row is stale and is re-evaluated (and updated) before it counts again.
     """
 
     __tablename__ = "signature_verifications"
@@ -307,6 +308,9 @@ class SignatureVerification(Base):
     failed_check: Mapped[str | None] = mapped_column(String(64), nullable=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     policy_digest: Mapped[str] = mapped_column(String(71), comment="trust policy content")
+    principal_format: Mapped[int] = mapped_column(
+        Integer, server_default="0", comment="spelling of principals; 0: unknown, re-verify"
+    )
     verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

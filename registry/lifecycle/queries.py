@@ -24,6 +24,7 @@ from registry.digests import Digest
 from registry.lifecycle import schemas
 from registry.oci import mediatypes as mt
 from registry.storage import BlobStore
+from registry.verification.records import is_current
 
 _CONFIG_LIMIT = 1024 * 1024
 
@@ -191,7 +192,7 @@ async def signature_views(
             reason=row.reason,
             policy_digest=row.policy_digest,
             verified_at=row.verified_at,
-            current=row.policy_digest == trust_digest,
+            current=is_current(row, trust_digest),
         )
         for row, digest in rows
     ]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +23,13 @@ from registry.policy.admission import AdmissionPolicy, parse_admission_policy
 from verifier.errors import PolicyFileInvalid
 from verifier.policy_file import TrustPolicy, parse_trust_policy
 
-__all__ = ["NO_POLICY_DIGEST", "PolicyHolder", "PolicyReloadFailed", "PolicySet"]
+__all__ = [
+    "NO_POLICY_DIGEST",
+    "PolicyHolder",
+    "PolicyReloadFailed",
+    "PolicySet",
+    "PolicySettingInvalid",
+]
 
 _logger = logging.getLogger(__name__)
 
@@ -59,17 +67,43 @@ def _read(path: Path) -> tuple[str, str]:
     return text, "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+class PolicySettingInvalid(PolicyFileInvalid):
+    """A policy file does not load; ``setting`` names the setting that points at it.
+
+    The file at fault may be another one (a key file the trust policy names), so
+    the setting is known only where each policy is loaded, never from ``source``.
+    """
+
+    def __init__(self, setting: str, cause: PolicyFileInvalid) -> None:
+        super().__init__(str(cause))
+        self.source = cause.source
+        self.line = cause.line
+        self.setting = setting
+
+
+@contextmanager
+def _loading(setting: str) -> Iterator[None]:
+    try:
+        yield
+    except PolicySettingInvalid:
+        raise
+    except PolicyFileInvalid as exc:
+        raise PolicySettingInvalid(setting, exc) from None
+
+
 def load_policy_set(trust_path: Path | None, admission_path: Path | None) -> PolicySet:
-    """Read both files; raises :class:`PolicyFileInvalid` naming the file and line."""
+    """Read both files; raises :class:`PolicySettingInvalid` naming setting, file and line."""
     trust = None
     trust_digest = admission_digest = NO_POLICY_DIGEST
     if trust_path is not None:
-        text, trust_digest = _read(trust_path)
-        trust = parse_trust_policy(text, source=str(trust_path), base_dir=trust_path.parent)
+        with _loading("CUSTODY_TRUST_POLICY"):
+            text, trust_digest = _read(trust_path)
+            trust = parse_trust_policy(text, source=str(trust_path), base_dir=trust_path.parent)
     admission = AdmissionPolicy()
     if admission_path is not None:
-        text, admission_digest = _read(admission_path)
-        admission = parse_admission_policy(text, source=str(admission_path))
+        with _loading("CUSTODY_ADMISSION_POLICY"):
+            text, admission_digest = _read(admission_path)
+            admission = parse_admission_policy(text, source=str(admission_path))
     return PolicySet(trust, admission, trust_digest, admission_digest, utcnow())
 
 
@@ -83,13 +117,8 @@ class PolicyHolder:
         self._lock = threading.Lock()
         try:
             self._current = load_policy_set(trust_path, admission_path)
-        except PolicyFileInvalid as exc:
-            setting = (
-                "ADMISSION" if trust_path is None or exc.source != str(trust_path) else "TRUST"
-            )
-            raise ConfigurationError(
-                f"cannot start: CUSTODY_{setting}_POLICY: {exc.diagnostics()}"
-            ) from None
+        except PolicySettingInvalid as exc:
+            raise ConfigurationError(f"cannot start: {exc.setting}: {exc.diagnostics()}") from None
 
     @classmethod
     def fixed(cls, policies: PolicySet) -> PolicyHolder:

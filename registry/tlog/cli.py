@@ -28,7 +28,7 @@ def log_key(data_dir: Path | None) -> None:
     try:
         settings = Settings.from_env(data_dir=data_dir)
         if settings.tlog_key is None:
-            settings.require_data_dir()
+            settings = settings.located()
         signer = load_or_create_signer(settings.effective_tlog_key, settings.tlog_origin)
     except RegistryError as exc:
         raise click.ClickException(exc.diagnostics()) from None

@@ -14,7 +14,7 @@ import click
 from securesystemslib.signer import SSlibKey  # type: ignore[attr-defined]
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.cli import _data_dir_option, _require_database, _run_db, _settings
+from registry.cli import _data_dir_option, _located, _require_database, _run_db, _settings
 from registry.errors import RegistryError
 from registry.naming import validate_namespace
 from registry.tuf import admin
@@ -25,6 +25,8 @@ from registry.tuf.service import publisher_for
 
 def _publisher(data_dir: Path | None) -> tuple[Publisher, Callable[..., object]]:
     settings = _settings(data_dir)
+    if settings.tuf_keys_dir is None:  # the keys live under the data directory
+        settings = _located(settings)
     _require_database(settings)  # before the key store, which creates its directory
     try:
         publisher = publisher_for(settings)

@@ -4,7 +4,8 @@ A signature arrives as an OCI referrer (artifactType = the Sigstore bundle media
 type, subject = the version's manifest, one layer = the OMS bundle), pushed by
 ``custody publish``, oras or any OCI client. It is always stored (evidence is
 kept); its verdict is a ``signature_verifications`` row. A verdict reached under
-an older trust policy is stale: :func:`evaluate_version` re-verifies it (bundles
+an older trust policy, or stored with principals spelt another way (a key id
+that changed form), is stale: :func:`evaluate_version` re-verifies it (bundles
 are small and no model byte is re-read) before anything counts it.
 """
 
@@ -26,10 +27,12 @@ from registry.policy import PolicySet
 from registry.sbom.ingest import version_files
 from registry.storage import BlobStore
 from registry.verification.bundle_check import Verdict, verify_bundle
+from verifier.trust import PRINCIPAL_FORMAT
 
 __all__ = [
     "SIGNATURE_ARTIFACT_TYPES",
     "evaluate_version",
+    "is_current",
     "is_signature",
     "signature_referrers",
     "verify_referrer",
@@ -45,6 +48,11 @@ MAX_BUNDLE_BYTES = 16 * 1024 * 1024
 
 def is_signature(artifact_type: str | None) -> bool:
     return artifact_type in SIGNATURE_ARTIFACT_TYPES
+
+
+def is_current(row: SignatureVerification, trust_digest: str) -> bool:
+    """Whether a stored verdict may be counted as is under the trust policy ``trust_digest``."""
+    return row.policy_digest == trust_digest and row.principal_format == PRINCIPAL_FORMAT
 
 
 async def signature_referrers(session: AsyncSession, subject: Manifest) -> list[Manifest]:
@@ -110,6 +118,7 @@ async def verify_referrer(
         "failed_check": verdict.failed_check,
         "reason": verdict.reason,
         "policy_digest": policies.trust_digest,
+        "principal_format": PRINCIPAL_FORMAT,
         "verified_at": utcnow(),
         "bundle_digest": bundle_digest,
     }
@@ -178,7 +187,7 @@ async def evaluate_version(
     current = []
     for referrer in referrers:
         row = rows.get(referrer.id)
-        if row is None or row.policy_digest != policies.trust_digest:
+        if row is None or not is_current(row, policies.trust_digest):
             row = await verify_referrer(
                 session,
                 blobs,

@@ -75,7 +75,8 @@ MAX_ENVELOPE_BYTES = 256 * 1024
 
 _HEX64 = r"[0-9a-f]{64}"
 SHA256_DIGEST = rf"^sha256:{_HEX64}$"
-KEY_ID = rf"^{_HEX64}$"
+# signing.keys.key_id: the OMS key hint, hex; ML-DSA keys carry the algorithm prefix.
+KEY_ID = rf"^(ML_DSA_65:)?{_HEX64}$"
 # repository[@registry host prefix allowed] @ manifest digest, as OCI spells a pinned reference.
 MODEL_REFERENCE = rf"^[a-z0-9][a-z0-9._:/-]*@sha256:{_HEX64}$"
 PROMPT_HASH = rf"^hmac-sha256:{_HEX64}$"
@@ -273,7 +274,7 @@ def sign_statement(
 ) -> SignedEnvelope:
     """Validate ``statement`` as a verifier would, then sign it as a DSSE envelope.
 
-    ``keyid`` is Custody's key identifier (SHA-256 of the DER public key); it
+    ``keyid`` is the signer's :func:`~signing.keys.key_id` (the OMS key hint); it
     only helps a verifier pick a key, it is never trusted.
     """
     payload = _ENCODER.encode(statement)

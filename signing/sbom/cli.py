@@ -21,7 +21,7 @@ from typing import NoReturn
 
 import click
 
-from signing.errors import ModelPathError, SigningError, UnsafePathError
+from signing.errors import IgnorePathError, ModelPathError, SigningError, UnsafePathError
 from signing.hashing import HashOptions
 from signing.sbom.errors import BomMetadataError, ExternalDataError, ModelFileError
 from signing.sbom.generate import (
@@ -31,7 +31,7 @@ from signing.sbom.generate import (
     Dataset,
     generate_bom,
 )
-from signing.sign import relative_ignore_path
+from signing.sign import relative_ignore_path, resolve_ignore_path
 
 __all__ = ["sbom"]
 
@@ -195,11 +195,10 @@ def sbom(
         raise click.UsageError("--json prints a summary; --output - prints the BOM itself")
     ignored: list[str] = []
     if model_path.is_dir():
-        for item in ignore:
-            relative = relative_ignore_path(model_path, item)
-            if relative is None:
-                _fail("paths", f"ignore path {item!r} is not inside the model", EXIT_PATHS)
-            ignored.append(relative)
+        try:  # as custody sign and verify read them: from the shell's directory or the model's
+            ignored = [resolve_ignore_path(model_path, item) for item in ignore]
+        except IgnorePathError as exc:
+            _fail("paths", exc.diagnostics(), EXIT_PATHS)
         if not to_stdout:
             inside = relative_ignore_path(model_path, output.resolve())
             if inside is not None:

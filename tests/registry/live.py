@@ -36,6 +36,10 @@ def cli_env(data_dir: Path, database_url: str) -> dict[str, str]:
 def running_server(
     data_dir: Path, database_url: str, extra_env: dict[str, str] | None = None
 ) -> Iterator[str]:
+    # The operator's step: the data directory exists before the server starts (``make run``
+    # creates it with ``custody db upgrade``; the test databases are migrated already).
+    # ``custody serve`` refuses to invent one, whatever the database.
+    data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = (data_dir.parent / f"server-{port}.log").open("wb")
     process = subprocess.Popen(

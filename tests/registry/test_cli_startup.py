@@ -12,9 +12,11 @@ import os
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.registry.live import CUSTODY, free_port
+from signing.keys import write_key_pair
+from tests.registry.live import CUSTODY, free_port, running_server
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
@@ -60,6 +62,46 @@ def test_from_another_directory_nothing_is_invented(tmp_path: Path, args: list[s
     ]
     assert result.stdout == ""
     assert list(tmp_path.iterdir()) == []
+
+
+NEEDS_THE_DATA_DIR = [
+    ["serve", "--port", "1"],
+    ["tuf", "init"],
+    ["tuf", "rotate-online"],
+    ["tuf", "resign"],
+    ["log-key"],
+]
+
+
+@pytest.mark.parametrize("args", NEEDS_THE_DATA_DIR, ids=" ".join)
+def test_a_database_url_does_not_excuse_a_missing_data_directory(
+    tmp_path: Path, database_url: str, args: list[str]
+) -> None:
+    """With PostgreSQL configured, blobs and keys still live in the data directory."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run(elsewhere, *args, env=_clean_env(CUSTODY_DATABASE_URL=database_url))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"Error: Invalid configuration: no Custody data directory at {elsewhere.resolve()}/var: "
+        "pass --data-dir or set CUSTODY_DATA_DIR to the registry's data directory"
+    ]
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_make_run_on_a_brand_new_deployment_upgrades_then_serves(
+    tmp_path: Path, database_url: str
+) -> None:
+    """``make run``: ``custody db upgrade`` creates the data directory, then ``serve`` starts."""
+    data_dir = tmp_path / "new" / "var"
+    env = _clean_env(CUSTODY_DATA_DIR=str(data_dir), CUSTODY_DATABASE_URL=database_url)
+    upgraded = run(tmp_path, "db", "upgrade", env=env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert data_dir.is_dir()
+    with running_server(data_dir, database_url) as base:
+        assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+    assert (data_dir / "blobs").is_dir()
+    assert not (tmp_path / "var").exists()
 
 
 @pytest.mark.parametrize("args", NEEDS_A_REGISTRY[1::2], ids=" ".join)
@@ -128,4 +170,36 @@ def test_a_server_with_a_bad_policy_file_says_one_line(
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("Error: Invalid configuration: ")
     assert f"CUSTODY_{setting}_POLICY: {policy}:{line}: " in lines[0]
+    assert reason in lines[0]
+
+
+@pytest.mark.parametrize("mistake", ["missing-key-file", "admission-names-the-trust-file"])
+def test_a_bad_policy_is_reported_under_the_setting_that_names_it(
+    registry_dir: Path, tmp_path: Path, mistake: str
+) -> None:
+    """The setting is known where each policy is loaded, not guessed from the failing file."""
+    trust = tmp_path / "trust.yaml"
+    trust.write_text(
+        "version: 1\nnamespaces:\n  - match: acme/*\n    signers:\n"
+        "      - {name: alice, public_key: keys/alice.pub}\n"
+    )
+    admission = tmp_path / "admission.yaml"
+    admission.write_text("version: 1\nnamespaces: []\n")
+    if mistake == "missing-key-file":
+        setting, reason = "CUSTODY_TRUST_POLICY", "alice.pub"
+    else:
+        (tmp_path / "keys").mkdir()
+        write_key_pair(tmp_path / "keys" / "alice", "ed25519", None)
+        admission = trust
+        setting, reason = "CUSTODY_ADMISSION_POLICY", str(trust)
+    env = _clean_env(
+        CUSTODY_DATA_DIR=str(registry_dir),
+        CUSTODY_TRUST_POLICY=str(trust),
+        CUSTODY_ADMISSION_POLICY=str(admission),
+    )
+    result = run(tmp_path, "serve", "--port", str(free_port()), env=env)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"Error: Invalid configuration: cannot start: {setting}: ")
     assert reason in lines[0]

@@ -15,11 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from litestar.testing import TestClient
+from sqlalchemy import JSON, bindparam, text
 
 from registry import create_app
+from registry.db import migrate
+from registry.db.engine import create_sync_engine
 from registry.settings import Settings
+from signing.keys import key_id, legacy_key_id, load_public_key
 from signing.sbom import BomMetadata, generate_bom
+from signing.sign import sign_model
+from signing.signers import KeySigner
 from tests.registry.helpers import bearer, onnx_bytes, safetensors_bytes, sha256_digest
 from tests.registry.oci_client import Oci, oci_code
 from tests.registry.policy_support import (
@@ -30,6 +37,7 @@ from tests.registry.policy_support import (
     sign_dir,
     write_model,
 )
+from verifier.trust import PRINCIPAL_FORMAT
 
 CDX = "application/vnd.cyclonedx+json"
 FILES = {
@@ -397,3 +405,56 @@ def test_a_signature_that_fails_verification_is_kept_and_audited(oci, model, pol
     assert event["detail"]["outcome"] == "failed"
     assert event["detail"]["check"] in {"signature", "identity"}
     assert event["subject"] == f"acme/model@{sha256_digest(subject)}"
+
+
+def _stored_principals(url: str) -> list[tuple[list[str], int]]:
+    engine = create_sync_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT principals, principal_format FROM signature_verifications ORDER BY id"
+                ).columns(principals=JSON)
+            ).all()
+    finally:
+        engine.dispose()
+    return [(list(r[0]), int(r[1])) for r in rows]
+
+
+def test_a_verdict_stored_with_a_der_key_id_is_re_verified_after_the_upgrade(
+    oci, model, policy, settings
+):
+    """One key, two signatures: a verdict spelt ``key:<DER id>`` before the key-id change
+    must not count as a second signer beside the same key's ``key:<OMS hint>``."""
+    subject = push_version(oci, model, "1.0.0")
+    _attach_sbom(oci, model, "Apache-2.0")
+    attach_signature(oci, subject, sign_dir(model, policy.key("alice")))
+    alice = load_public_key(Path(f"{policy.key('alice')}.pub").read_bytes())
+    legacy = f"key:{legacy_key_id(alice)}"
+    # The database as the previous release left it: migrations up to 0007, DER principals.
+    url = settings.effective_database_url
+    command.downgrade(migrate.alembic_config(url), "0007")
+    engine = create_sync_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE signature_verifications SET principals = :p").bindparams(
+                    bindparam("p", type_=JSON)
+                ),
+                {"p": [legacy]},
+            )
+    finally:
+        engine.dispose()
+    migrate.upgrade(url)
+    assert _stored_principals(url) == [([legacy], 0)]
+
+    # The same key signs again (another bundle: Ed25519 is deterministic, so vary the content).
+    again = sign_model(model, KeySigner.from_pem_file(policy.key("alice")), ignore_git_paths=False)
+    assert attach_signature(oci, subject, again.bundle.to_bytes()).status_code == 201
+    refused = _move(oci, "production")
+    assert refused.status_code == 409, refused.text
+    (only_failure,) = refused.json()["failed_rules"]
+    assert "needs 2 distinct trusted signer(s)" in only_failure and "1 verified" in only_failure
+    assert [s["current"] for s in _version(oci)["signatures"]] == [True, True]
+    current = ([f"key:{key_id(alice)}"], PRINCIPAL_FORMAT)
+    assert _stored_principals(url) == [current, current]

@@ -12,7 +12,7 @@ import pytest
 
 from signing.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, pae
 from signing.errors import BundleFormatError, StatementFormatError, UnsafePathError
-from signing.keys import key_hint
+from signing.keys import key_id
 from signing.manifest import Manifest, Serialization
 from signing.oms import (
     BUNDLE_MEDIA_TYPE,
@@ -115,7 +115,7 @@ def _signed_bundle(tmp_path: Path) -> dict[str, Any]:
     model = make_model(tmp_path / "m", {"a.bin": b"a"})
     signer = KeySigner(new_key("ecdsa-p384"))
     document = dict(sign_model(model, signer).bundle.document)
-    assert document["verificationMaterial"]["publicKey"]["hint"] == key_hint(signer.public_key)
+    assert document["verificationMaterial"]["publicKey"]["hint"] == key_id(signer.public_key)
     return document
 
 

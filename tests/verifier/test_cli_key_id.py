@@ -75,7 +75,7 @@ def test_policy_mode_names_the_signer_by_the_same_id(tmp_path: Path) -> None:
     public.write_bytes(public_key_pem(signer.public_key))
     policy = tmp_path / "trust.yaml"
     policy.write_text(
-        "version: 1\nnamespaces:\n  - match: acme\n    signers:\n"
+        "version: 1\nnamespaces:\n  - match: acme/*\n    signers:\n"
         f"      - {{name: alice, public_key: {public}}}\n"
     )
     result = invoke(

@@ -112,14 +112,15 @@ def reason_for_tuf_error(exc: Exception) -> AgentError:
 class MetadataStore:
     """The trusted metadata directory as a symlink (``tuf``) to one complete copy.
 
-    ``root`` must be absolute and resolved (no symlink on the way): the copies are
-    told apart by comparing the paths ``root.glob`` yields with the resolved link,
-    and any other form of ``root`` would never match and sweep the trusted copy away.
+    Every copy is a directory ``tuf.<random>`` directly under ``root``, so copies
+    are told apart by name, which holds for any spelling of ``root`` (relative,
+    through a symlink): ``root.glob`` keeps the form of ``root`` while the link
+    resolves to an absolute path, and comparing those two would never match and
+    sweep the trusted copy away. (The agent still resolves its paths once, in
+    :class:`~verifier.agent.agent.AgentConfig`.)
     """
 
     def __init__(self, root: Path) -> None:
-        if not root.is_absolute() or root != root.resolve():
-            raise ValueError(f"the metadata store needs a resolved absolute path, not {root}")
         self.root = root
         self.link = root / "tuf"
 
@@ -136,7 +137,7 @@ class MetadataStore:
         """Remove staged copies a crash left behind (call with the cache lock held)."""
         current = self.trusted()
         for leftover in self.root.glob("tuf.*"):
-            if leftover.is_dir() and leftover != current:
+            if leftover.is_dir() and leftover.name != current.name:
                 shutil.rmtree(leftover, ignore_errors=True)
 
     def stage(self) -> Path:
@@ -149,7 +150,7 @@ class MetadataStore:
     def commit(self, staged: Path) -> None:
         old = self.trusted()
         self._point_at(staged)
-        if old != staged:
+        if old.name != staged.name:
             shutil.rmtree(old, ignore_errors=True)
 
     def _point_at(self, target: Path) -> None:

@@ -58,7 +58,7 @@ def authenticate(
     named_but_failed = False
     signer: TrustedIdentity | None = None
     for signature in parsed.signatures:
-        candidates = [t for t in trusted if not signature.keyid or t.key_id == signature.keyid]
+        candidates = [t for t in trusted if not signature.keyid or t.answers_to(signature.keyid)]
         for candidate in candidates:
             if verify_bytes(candidate.public_key, signature.sig, signed):
                 signer = candidate
@@ -84,7 +84,7 @@ def authenticate(
         if isinstance(statement, OutputStatement)
         else statement.predicate.node
     )
-    if claim.key_id != signer.key_id:
+    if not signer.answers_to(claim.key_id):
         raise IdentityClaimMismatch(
             f"{label} claims {role} key {claim.key_id[:16]}... but is signed by "
             f"{signer.name} ({signer.key_id[:16]}...)"

@@ -39,7 +39,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from signing.errors import KeyLoadError
-from signing.keys import PublicKey, key_id, load_public_key
+from signing.keys import PublicKey, key_id, legacy_key_id, load_public_key
 from verifier.errors import PolicyFileInvalid
 from verifier.policy_match import (
     RepositoryPattern,
@@ -180,6 +180,15 @@ class TrustedIdentity:
     public_key: PublicKey
     key_id: str
     identity: str | None = None
+
+    def answers_to(self, claimed: str) -> bool:
+        """Whether ``claimed`` names this key: its key id, or the legacy DER-based id.
+
+        Records signed before the key id became the OMS hint carry the legacy id;
+        they are in the log and must stay verifiable (ADR 0008). The signature is
+        still checked with this key, so the second name trusts nothing new.
+        """
+        return claimed in (self.key_id, legacy_key_id(self.public_key))
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,7 @@ CliRun = Callable[..., Result]
 @pytest.fixture
 def tuf_cli(settings: Settings) -> CliRun:
     """Run ``custody ARGS`` in-process against the test's database and data dir."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # the commands never invent it
     env = {
         "CUSTODY_DATA_DIR": str(settings.data_dir),
         "CUSTODY_DATABASE_URL": settings.effective_database_url,

@@ -71,6 +71,30 @@ def test_output_inside_the_model_is_not_described(tmp_path: Path) -> None:
     assert "bom.json" not in names
 
 
+@pytest.mark.parametrize("typed", ["m/unet", "unet"])
+def test_ignore_as_the_shell_or_the_model_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, typed: str
+) -> None:
+    """``--ignore`` reads as in custody sign and verify: from the shell's or the model's dir."""
+    make_model_dir(tmp_path / "m")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("sbom", "m", "--ignore", typed, "--output", "-")
+    assert result.exit_code == 0, result.output
+    component = json.loads(result.output)["metadata"]["component"]
+    names = [c["name"] for c in component["components"]]
+    assert names and not [n for n in names if n.startswith("unet")]
+
+
+def test_an_ignore_naming_nothing_in_the_model_exits_8(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_model_dir(tmp_path / "m")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("sbom", "m", "--ignore", "no-such-dir", "--output", "-")
+    assert result.exit_code == 8
+    assert "names nothing inside the model" in result.output
+
+
 def test_source_date_epoch_sets_the_timestamp(tmp_path: Path) -> None:
     model = make_model_dir(tmp_path / "m")
     result = invoke("sbom", str(model), "--output", "-", env={"SOURCE_DATE_EPOCH": "1700000000"})

@@ -126,12 +126,29 @@ def test_unknown_reason_code_is_a_bug() -> None:
         AgentError("because", "no such reason")
 
 
-def test_metadata_store_needs_a_resolved_path(tmp_path: Path) -> None:
+@pytest.mark.parametrize("form", ["relative", "symlink", "dotdot"])
+def test_metadata_store_keeps_the_trusted_copy_whatever_the_root_looks_like(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, form: str
+) -> None:
+    """Copies are told apart by name: ``glob`` output and the resolved link never mix."""
     (tmp_path / "real").mkdir()
     (tmp_path / "link").symlink_to(tmp_path / "real")
-    for unresolved in (Path("relative"), tmp_path / "link", tmp_path / "real" / ".." / "real"):
-        with pytest.raises(ValueError, match="resolved absolute path"):
-            MetadataStore(unresolved)
+    monkeypatch.chdir(tmp_path)
+    root = {
+        "relative": Path("real"),
+        "symlink": tmp_path / "link",
+        "dotdot": tmp_path / "real" / ".." / "real",
+    }[form]
+    store = MetadataStore(root)
+    first = store.trusted()
+    (first / "root.json").write_text("trusted")
+    store.sweep()
+    assert (store.trusted() / "root.json").read_text() == "trusted"
+    staged = store.stage()
+    store.commit(staged)
+    store.sweep()
+    assert (store.trusted() / "root.json").read_text() == "trusted"
+    assert [p.name for p in (tmp_path / "real").glob("tuf.*")] == [staged.name]
 
 
 def test_agent_config_resolves_its_paths_once(
