@@ -20,6 +20,7 @@ from registry.audit import record
 from registry.auth.principal import ALL_NAMESPACES, Principal, Scope
 from registry.db.models import ApiToken, Namespace
 from registry.db.types import utcnow
+from registry.db.upsert import insert_ignore
 from registry.errors import InvalidInput, NotFound, Unauthorized
 from registry.naming import validate_namespace
 
@@ -137,13 +138,25 @@ class TokenService:
 
 
 async def ensure_namespace(session: AsyncSession, name: str, *, actor: str) -> Namespace:
-    """Return the namespace, creating (and auditing) it if new."""
+    """Return the namespace, creating (and auditing) it if new.
+
+    An insert-if-absent, not a read then an insert: many first pushes into one new
+    namespace may race, and exactly one of them creates (and audits) it.
+    """
     validate_namespace(name)
-    namespace = await session.scalar(select(Namespace).where(Namespace.name == name))
-    if namespace is None:
-        namespace = Namespace(name=name, anonymous_pull=False, created_at=utcnow())
-        session.add(namespace)
-        await session.flush()
+    query = select(Namespace).where(Namespace.name == name)
+    namespace = await session.scalar(query)
+    if namespace is not None:
+        return namespace
+    created = await insert_ignore(
+        session,
+        Namespace.__table__,  # type: ignore[arg-type]
+        {"name": name, "anonymous_pull": False, "created_at": utcnow()},
+    )
+    namespace = await session.scalar(query)
+    if namespace is None:  # pragma: no cover - inserted, or another transaction did
+        raise RuntimeError(f"namespace {name} vanished after insert")
+    if created:
         await record(
             session,
             actor=actor,
