@@ -30,7 +30,9 @@ from registry.http.deps import (
 )
 from registry.http.health import healthz, readyz
 from registry.http.metrics import Metrics, metrics_endpoint
+from registry.http.params import require_bounded_integers
 from registry.http.problems import EXCEPTION_HANDLERS
+from registry.http.text import CheckedRequest, refuse_invalid_text
 from registry.hub.api import HubController
 from registry.hub.config import build_hub
 from registry.lifecycle.api import ModelController
@@ -100,7 +102,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
 
     metrics = Metrics()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             healthz,
             readyz,
@@ -124,7 +126,8 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         },
         signature_namespace={"AsyncSession": AsyncSession},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[metrics.middleware],
+        middleware=[metrics.middleware, refuse_invalid_text],
+        request_class=CheckedRequest,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Custody registry", version=__version__, path="/api/v1/openapi"
@@ -132,3 +135,5 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         request_max_body_size=settings.max_api_body_bytes,
         debug=False,
     )
+    require_bounded_integers(app)
+    return app

@@ -30,7 +30,7 @@ class Digest:
         """Parse and validate; raise :class:`DigestInvalid` saying what is wrong."""
         if len(text) > 256:
             raise DigestInvalid("digest is longer than 256 characters")
-        match = _DIGEST_RE.match(text)
+        match = _DIGEST_RE.fullmatch(text)
         if match is None:
             raise DigestInvalid(f"{text!r} is not of the form algorithm:hex")
         algorithm, encoded = match.group(1), match.group(2)

@@ -39,7 +39,7 @@ def validate_namespace(name: str) -> str:
         raise NameInvalid("namespace name is empty")
     if len(name) > MAX_COMPONENT:
         raise NameInvalid(f"namespace name is longer than {MAX_COMPONENT} characters")
-    if not _COMPONENT_RE.match(name):
+    if not _COMPONENT_RE.fullmatch(name):
         raise NameInvalid(
             f"namespace {name!r} must be lower-case letters and digits, separated by . _ or -"
         )
@@ -67,7 +67,7 @@ class RepositoryName:
             raise NameInvalid("repository name must not contain '.' or '..' components")
         if any(len(part) > MAX_COMPONENT for part in name.split("/")):
             raise NameInvalid(f"a repository name component is longer than {MAX_COMPONENT}")
-        if not _REPOSITORY_RE.match(name):
+        if not _REPOSITORY_RE.fullmatch(name):
             raise NameInvalid(
                 f"repository name {name!r} must be <namespace>/<model> in lower case "
                 "(letters, digits, and . _ - between them)"
@@ -85,7 +85,7 @@ class RepositoryName:
 
 def validate_tag(tag: str) -> str:
     """Return ``tag`` if it is a valid OCI tag, else raise :class:`TagInvalid`."""
-    if not _TAG_RE.match(tag):
+    if not _TAG_RE.fullmatch(tag):
         raise TagInvalid(
             f"tag {tag!r} must match [a-zA-Z0-9_][a-zA-Z0-9._-]{{0,127}} (OCI tag grammar)"
         )

@@ -11,6 +11,7 @@ from registry.api.schemas import AuditEventView, AuditPage
 from registry.audit import list_events
 from registry.auth import Scope
 from registry.http.deps import Caller, DbSession
+from registry.http.params import After, LongPageSize
 from registry.naming import validate_namespace
 
 
@@ -19,8 +20,8 @@ async def read_audit(
     principal: Caller,
     db_session: DbSession,
     namespace: Annotated[str | None, QueryParameter(max_length=128)] = None,
-    after: Annotated[int, QueryParameter(ge=0)] = 0,
-    limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+    after: After = 0,
+    limit: LongPageSize = 100,
     action: Annotated[str | None, QueryParameter(max_length=64)] = None,
 ) -> AuditPage:
     """Namespace admins read their namespace's events; site admins read everything."""

@@ -9,6 +9,7 @@ anything that authenticates.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from registry.errors import InvalidInput, NotFound, Unauthorized
 from registry.naming import validate_namespace
 
 PREFIX = "cst_"
+MAX_TOKEN_LIFETIME_SECONDS = 100 * 366 * 86400
 
 
 def hash_token(token: str) -> str:
@@ -174,11 +176,17 @@ def parse_duration(text: str) -> timedelta | None:
         return None
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
     number, unit = text[:-1], text[-1:]
-    if unit not in units or not number.isdigit() or int(number) <= 0:
+    # ASCII digits, and few of them: int() of thousands of digits raises, and a date
+    # past the year 9999 overflows.
+    if unit not in units or not re.fullmatch(r"[0-9]{1,12}", number) or int(number) <= 0:
         raise InvalidInput(
-            f"duration {text!r} must be a positive number with a unit s, m, h, d or w, or 'never'"
+            f"duration {text[:40]!r} must be a positive number with a unit s, m, h, d or w, "
+            "or 'never'"
         )
-    return timedelta(seconds=int(number) * units[unit])
+    seconds = int(number) * units[unit]
+    if seconds > MAX_TOKEN_LIFETIME_SECONDS:
+        raise InvalidInput(f"duration {text!r} is longer than 100 years: use 'never'")
+    return timedelta(seconds=seconds)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -9,6 +9,7 @@ is digests, identities and terms the creator chose to publish).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import msgspec
@@ -21,6 +22,7 @@ from registry.auth import Principal, Scope
 from registry.digests import Digest
 from registry.errors import Unauthorized
 from registry.http.deps import Caller, DbSession
+from registry.http.text import check_document
 from registry.hub import records
 from registry.hub.attestation import ATTRIBUTION_TYPE
 from registry.hub.c2pa_claims import c2pa_claim, c2pa_lineage
@@ -111,6 +113,8 @@ class HubController(Controller):
         principal: Principal,
         claim: Claim,
     ) -> Response[Registration]:
+        # Signed is not the same as storable: text PostgreSQL refuses is refused on both engines.
+        check_document(dataclasses.asdict(claim), "the verified claim", MalformedSubmission)
         state = request.app.state
         output, logged = await register(db_session, state, ledger_of(state), principal, claim)
         receipt = await ledger_of(state).receipt(output.log_index, logged)
@@ -197,8 +201,9 @@ class HubController(Controller):
             body = msgspec.json.decode(
                 submission.require(REQUEST_PART), type=ReprintRequestBody, strict=True
             )
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, ValueError, RecursionError) as exc:
             raise MalformedSubmission(f"the 'request' part: {exc}") from None
+        check_document(msgspec.to_builtins(body), "the 'request' part", MalformedSubmission)
         if submission.image is None:
             raise MalformedSubmission("the 'image' part is missing")
         image = submission.image

@@ -18,6 +18,7 @@ from registry.db.models import Manifest, Namespace, Repository, Sbom, SbomFact, 
 from registry.digests import Digest
 from registry.errors import InvalidInput, NotFound, PayloadTooLarge
 from registry.http.deps import Blobs, Caller, DbSession, read_limited_body
+from registry.http.params import Offset, PageSize
 from registry.lifecycle.api import load_model
 from registry.lifecycle.queries import visible_namespaces
 from registry.naming import validate_tag
@@ -159,8 +160,8 @@ class SbomController(Controller):
         component: Annotated[str | None, QueryParameter(max_length=160)] = None,
         supplier: Annotated[str | None, QueryParameter(max_length=512)] = None,
         dtype: Annotated[str | None, QueryParameter(max_length=32)] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: PageSize = 100,
+        offset: Offset = 0,
     ) -> VersionSearch:
         """Versions whose SBOM uses a dataset, a licence (SPDX id), an ONNX opset
         (``13`` = ai.onnx >= 13, or ``com.microsoft>=1``), a component digest, ..."""

@@ -79,7 +79,6 @@ def test_bytes_that_do_not_match_the_digest(client, make_token, settings):
         "/v2/Acme/Model/blobs/uploads/",
         "/v2/acme/" + "m" * 300 + "/blobs/uploads/",
         "/v2/single/blobs/uploads/",
-        "/v2/acme/mo%00del/blobs/uploads/",
         "/v2/acme/model-/blobs/uploads/",
         "/v2/targets/model/blobs/uploads/",  # a TUF top-level role name
         "/v2/root/model/blobs/uploads/",
@@ -162,3 +161,159 @@ def test_digest_round_trip():
     assert str(digest) == "sha256:" + "0" * 64
     with pytest.raises(DigestInvalid, match="not supported"):
         Digest.parse("blake3:" + "0" * 64)
+
+
+# -- /api/v1 and the other non-OCI routes: problem details, never a 500 ---------------------
+
+BIG = str(2**63)  # one past what a signed 64-bit column holds, on both engines
+HUGE = "1" + "0" * 5000  # past Python's 4,300-digit int conversion limit
+
+
+def _problem(response) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem: dict = response.json()  # type: ignore[type-arg]
+    assert problem["status"] == response.status_code
+    assert problem["title"] and problem["detail"]
+    assert "Traceback" not in response.text
+    return problem
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/api/v1/models?offset={BIG}",
+        f"/api/v1/models?limit={BIG}",
+        f"/api/v1/models?offset={HUGE}",
+        "/api/v1/models?limit=0",
+        "/api/v1/models?offset=-1",
+        f"/api/v1/models/acme/model/versions?offset={BIG}",
+        f"/api/v1/models/acme/model/versions?limit={BIG}",
+        f"/api/v1/versions?license=mit&offset={BIG}",
+        f"/api/v1/versions?license=mit&limit={BIG}",
+        f"/api/v1/audit?after={BIG}",
+        f"/api/v1/audit?limit={BIG}",
+        f"/api/v1/log/entries?start=0&end={BIG}",
+        f"/api/v1/log/entries?start={HUGE}&end=1",
+        f"/api/v1/log/proof/consistency?first=1&second={BIG}",
+        f"/api/v1/log/proof/inclusion?index={BIG}",
+        f"/api/v1/log/proof/inclusion?index=0&tree_size={BIG}",
+    ],
+)
+def test_integers_beyond_64_bits_are_400(client, make_token, path):
+    headers = bearer(make_token(namespace="*", scopes="admin").secret)
+    assert _problem(client.get(path, headers=headers))["status"] == 400
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/models?offset=9223372036854775807",
+        "/api/v1/audit?after=9223372036854775807",
+        "/api/v1/versions?license=mit&offset=9223372036854775807",
+    ],
+)
+def test_the_largest_64_bit_integer_is_still_served(client, make_token, path):
+    headers = bearer(make_token(namespace="*", scopes="admin").secret)
+    assert client.get(path, headers=headers).status_code == 200
+
+
+def test_every_integer_parameter_is_bounded_and_the_rule_is_enforced(settings):
+    from typing import Annotated
+
+    from litestar import Litestar, get
+    from litestar.params import QueryParameter
+
+    from registry import create_app
+    from registry.errors import ConfigurationError
+    from registry.http.params import require_bounded_integers, unbounded_integers
+
+    assert unbounded_integers(create_app(settings)) == []
+
+    @get("/forgot", sync_to_thread=False)
+    def forgot(page: Annotated[int, QueryParameter(ge=0)] = 0) -> None:  # no upper bound
+        return None
+
+    with pytest.raises(ConfigurationError, match=r"forgot\.page"):
+        require_bounded_integers(Litestar([forgot]))
+
+
+TEXT_PATHS = [
+    "/api/v1/models?q=a%00b",
+    "/api/v1/models?namespace=a%00b",
+    "/api/v1/models?media_type=a%00b",
+    "/api/v1/models?q=%ED%A0%80",  # a lone surrogate, as UTF-8 would spell it
+    "/api/v1/models?q=%FF",  # not UTF-8 at all
+    "/api/v1/versions?license=a%00b",
+    "/api/v1/versions?dataset=a%00b",
+    "/api/v1/versions?opset=a%00b",
+    "/api/v1/versions?component=a%00b",
+    "/api/v1/versions?supplier=a%00b",
+    "/api/v1/versions?dtype=a%00b",
+    "/api/v1/tokens?namespace=a%00b",
+    "/api/v1/audit?action=a%00b",
+    "/api/v1/audit?namespace=%00",
+    "/api/v1/models/acme/mo%00del",
+    "/api/v1/models/acme/model/versions/1.0%00",
+    "/api/v1/models/acme/model/aliases/prod%00",
+    "/api/v1/namespaces/a%00b",
+    "/api/v1/outputs/sha256:%00",
+    "/api/v1/log/proof/inclusion?leaf_hash=%00",
+    "/tuf/a%00.json",
+]
+
+
+@pytest.mark.parametrize("path", TEXT_PATHS)
+@pytest.mark.parametrize("authenticated", [False, True], ids=["anonymous", "token"])
+def test_nul_and_invalid_text_in_the_url_are_400(client, make_token, path, authenticated):
+    headers = bearer(make_token(namespace="*", scopes="admin").secret) if authenticated else {}
+    problem = _problem(client.get(path, headers=headers))
+    assert problem["status"] == 400
+    assert "NUL" in problem["detail"] or "UTF-8" in problem["detail"]
+
+
+def test_nul_in_a_token_id_or_a_header_is_400(client, make_token):
+    headers = bearer(make_token(scopes="admin").secret)
+    assert _problem(client.delete("/api/v1/tokens/ab%00cd", headers=headers))["status"] == 400
+    response = client.get("/api/v1/models", headers={**headers, "X-Trace": "a\x00b"})
+    assert "NUL" in _problem(response)["detail"]
+    response = client.get("/api/v1/models", headers={"Authorization": "Bearer cst_\x00"})
+    assert _problem(response)["status"] == 400
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"namespace":"acme","scopes":["pull"],"description":"a\\u0000b"}',
+        b'{"namespace":"acme","scopes":["pull"],"description":"\\ud800"}',
+        b'{"namespace":"acme","scopes":["pull\\u0000"]}',
+        b'{"namespace":"acme","scopes":["pull"],"expires_in":"\\udc00d"}',
+        b'{"namespace":"acme","scopes":["pull"],"a\\u0000":1}',
+        b'{"namespace":"acme","scopes":["pull"],"description":"\xff"}',
+        b'{"namespace":"acme","scopes":["pull"],"expires_in":"' + HUGE.encode() + b'd"}',
+        b'{"namespace":"acme","scopes":["pull"],"expires_in":"99999999999999999999d"}',
+        b'{"namespace":"acme","scopes":["pull"],"expires_in":"999999999d"}',
+        b'{"namespace":' + HUGE.encode() + b',"scopes":["pull"]}',
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+    ],
+)
+def test_invalid_text_and_numbers_in_a_json_body_are_400(client, make_token, body):
+    headers = bearer(make_token(scopes="admin").secret)
+    before = client.get("/api/v1/tokens", params={"namespace": "acme"}, headers=headers).json()
+    response = client.post(
+        "/api/v1/tokens", content=body, headers={**headers, "Content-Type": "application/json"}
+    )
+    assert _problem(response)["status"] == 400
+    after = client.get("/api/v1/tokens", params={"namespace": "acme"}, headers=headers).json()
+    assert after == before  # nothing stored
+
+
+def test_nul_in_an_alias_move_is_400(client, make_token):
+    headers = bearer(make_token(scopes="admin").secret)
+    response = client.put(
+        "/api/v1/models/acme/model/aliases/production",
+        content=b'{"version":"1.0.0\\u0000"}',
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert "NUL" in _problem(response)["detail"]

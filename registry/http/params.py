@@ -1,0 +1,88 @@
+"""Integer parameters: bounded to what both engines hold, checked once for every route.
+
+Both databases store signed 64-bit integers; a larger offset, cursor or index
+reaching SQL is an overflow (a 500) on one engine or the other. So every
+integer query or path parameter declares bounds within that range (use the
+annotated types here), and :func:`require_bounded_integers` refuses to build an
+app with a route that forgot: the rule is enforced, not remembered. Integers the
+registry parses by hand (``n`` on ``/v2/``, ``Range`` and ``Content-Range``) go
+through :func:`parse_count`, which never hands Python a 4,300-digit string.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from typing import Annotated, Any
+
+from litestar import Litestar
+from litestar.params import KwargDefinition, QueryParameter
+
+from registry.errors import ConfigurationError, InvalidInput, RegistryError
+
+MAX_INT64 = 2**63 - 1
+MIN_INT64 = -(2**63)
+#: The largest page any list endpoint returns.
+MAX_PAGE_SIZE = 1000
+
+#: How many items a page holds: the lifecycle API's lists.
+PageSize = Annotated[int, QueryParameter(ge=1, le=500)]
+#: The same for lists of small rows (the audit trail).
+LongPageSize = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)]
+Offset = Annotated[int, QueryParameter(ge=0, le=MAX_INT64)]
+#: Keyset cursor: the last id seen (0 for the first page).
+After = Annotated[int, QueryParameter(ge=0, le=MAX_INT64)]
+#: A size or index in a 64-bit column (the transparency log's tree sizes and indices).
+Index = Annotated[int, QueryParameter(ge=0, le=MAX_INT64)]
+OptionalIndex = Annotated[int | None, QueryParameter(ge=0, le=MAX_INT64)]
+
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def parse_count(
+    text: str, what: str, *, maximum: int = MAX_INT64, error: type[RegistryError] = InvalidInput
+) -> int:
+    """A non-negative decimal integer of ASCII digits, at most ``maximum``; else ``error``."""
+    if not _DIGITS.fullmatch(text):
+        raise error(f"{what} must be a non-negative integer below 2^63, got {text[:40]!r}")
+    value = int(text)
+    if value > maximum:
+        raise error(f"{what} must be at most {maximum}, got {value}")
+    return value
+
+
+def _is_integer(annotation: Any) -> bool:
+    if annotation is int:
+        return True
+    if typing.get_origin(annotation) in {typing.Union, types.UnionType}:
+        return any(_is_integer(arg) for arg in typing.get_args(annotation))
+    return False
+
+
+def unbounded_integers(app: Litestar) -> list[str]:
+    """``handler.parameter`` of every integer parameter not bounded within 64 bits."""
+    found: list[str] = []
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            for name, field in handler.parsed_fn_signature.parameters.items():
+                if not _is_integer(field.annotation):
+                    continue
+                kwarg = field.kwarg_definition
+                bounds = (
+                    (kwarg.ge, kwarg.le) if isinstance(kwarg, KwargDefinition) else (None, None)
+                )
+                low, high = bounds
+                if low is None or high is None or low < MIN_INT64 or high > MAX_INT64:
+                    found.append(f"{handler.handler_name}.{name}")
+    return found
+
+
+def require_bounded_integers(app: Litestar) -> None:
+    """Refuse to serve a route whose integer parameter could overflow a 64-bit column."""
+    unbounded = unbounded_integers(app)
+    if unbounded:
+        raise ConfigurationError(
+            "integer parameters without bounds within signed 64 bits (use "
+            f"registry.http.params): {', '.join(sorted(unbounded))}"
+        )
