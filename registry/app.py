@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         engine = create_service_engine(settings.effective_database_url, echo=settings.echo_sql)
-        blobs = FilesystemBlobStore(settings.blob_dir)
+        blobs = FilesystemBlobStore(settings.blob_dir, min_free_bytes=settings.min_free_bytes)
         swept = blobs.sweep_stale_uploads()
         if swept:
             log.info("removed %d stale temporary upload files", swept)
