@@ -317,3 +317,23 @@ def test_nul_in_an_alias_move_is_400(client, make_token):
         headers={**headers, "Content-Type": "application/json"},
     )
     assert "NUL" in _problem(response)["detail"]
+
+
+@pytest.mark.parametrize("opset", ["3000000000", HUGE, "\u00b2", "\u0663"])
+def test_an_sbom_opset_no_column_can_hold_is_not_indexed(oci, tmp_path, opset):
+    """An opset past 32 bits stored on SQLite and failed on PostgreSQL; one of 5,000 digits
+    or in non-ASCII digits failed int(): each a 500. Such a value is not an opset."""
+    import json
+
+    from tests.registry.test_sbom_ingest import _attach, _bom, _model, _publish, _safetensors
+
+    model = _model(tmp_path, _safetensors())
+    _publish(oci, model, "1.0.0")
+    document = json.loads(_bom(model))
+    component = document["metadata"]["component"]
+    component.setdefault("properties", []).append({"name": "custody:onnx:opset:", "value": opset})
+    response = _attach(oci, "1.0.0", json.dumps(document).encode())
+    assert response.status_code == 201, response.text
+    assert response.json()["summary"].get("onnx_opsets", {}) == {}
+    found = oci.client.get("/api/v1/versions", params={"opset": "1"}, headers=oci.headers)
+    assert found.status_code == 200
