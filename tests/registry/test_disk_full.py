@@ -25,7 +25,7 @@ from registry import create_app
 from registry.db import engine as db_engine
 from registry.settings import DEFAULT_MIN_FREE_BYTES, Settings
 from registry.storage import filesystem
-from tests.registry.helpers import bearer, sha256_digest
+from tests.registry.helpers import bearer, issue_token, sha256_digest
 
 BLOB = os.urandom(256 * 1024)
 DIGEST = sha256_digest(BLOB)
@@ -186,6 +186,7 @@ def test_a_full_database_is_507_and_keeps_nothing(sqlite_template, tmp_path, mon
     path = tmp_path / "custody.db"
     shutil.copyfile(sqlite_template, path)
     settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{path}")
+    headers = bearer(issue_token(settings.effective_database_url, "*"))  # before the cap
     original = db_engine._sqlite_pragmas
 
     def capped(dbapi_connection: Any, record: Any) -> None:
@@ -198,8 +199,6 @@ def test_a_full_database_is_507_and_keeps_nothing(sqlite_template, tmp_path, mon
 
     monkeypatch.setattr(db_engine, "_sqlite_pragmas", capped)
     with TestClient(create_app(settings)) as client:
-        admin = _site_admin(settings)
-        headers = bearer(admin)
         statuses = []
         for _ in range(60):
             response = client.post(
@@ -218,30 +217,3 @@ def test_a_full_database_is_507_and_keeps_nothing(sqlite_template, tmp_path, mon
         assert statuses[-1] == 507
         listed = client.get("/api/v1/tokens", params={"namespace": "acme"}, headers=headers)
         assert len(listed.json()["tokens"]) == statuses.count(201)
-
-
-def _site_admin(settings: Settings) -> str:
-    """A site admin token made through the service (before the cap bites, it is small)."""
-    import asyncio
-
-    from sqlalchemy.ext.asyncio import async_sessionmaker
-
-    from registry.auth import Scope, TokenService
-    from registry.auth.principal import ALL_NAMESPACES
-
-    async def work() -> str:
-        engine = db_engine.create_service_engine(settings.effective_database_url)
-        try:
-            async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-                issued = await TokenService(session).create(
-                    namespace=ALL_NAMESPACES,
-                    scopes=Scope.parse_list("admin"),
-                    actor="test",
-                    expires_in=None,
-                )
-                await session.commit()
-                return issued.secret
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(work())

@@ -10,7 +10,6 @@ and none may leave a manifest, tag or upload behind.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 from collections.abc import Callable, Iterator
@@ -19,14 +18,11 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from registry import create_app
-from registry.auth import Scope, TokenService
-from registry.db.engine import create_service_engine
 from registry.settings import Settings
 from tests.conftest import _truncate_postgres
-from tests.registry.helpers import bearer, sha256_digest
+from tests.registry.helpers import bearer, issue_token, sha256_digest
 from tests.registry.oci_client import OCI_MANIFEST, Oci
 
 LAYER = b"weights " * 64
@@ -395,7 +391,7 @@ def world(
         url = request.getfixturevalue("postgres_database")
         _truncate_postgres(url)
     settings = Settings(data_dir=root / "data", database_url=url)
-    secret = asyncio.run(_admin_token(settings))
+    secret = issue_token(url)
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         oci = Oci(client, bearer(secret))
         found = World(oci)
@@ -409,19 +405,6 @@ def world(
         )
         assert closed.status_code == 201, closed.text
         yield found
-
-
-async def _admin_token(settings: Settings) -> str:
-    engine = create_service_engine(settings.effective_database_url)
-    try:
-        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-            issued = await TokenService(session).create(
-                namespace="acme", scopes=Scope.parse_list("admin"), actor="test", expires_in=None
-            )
-            await session.commit()
-            return issued.secret
-    finally:
-        await engine.dispose()
 
 
 def _start(oci: Oci, name: str) -> str:
