@@ -53,7 +53,8 @@ def check_text(value: str, where: str, error: type[RegistryError] = InvalidInput
 
 
 def check_document(document: Any, where: str, error: type[RegistryError] = InvalidInput) -> None:
-    """Check every string of a decoded JSON document, object keys included.
+    """Check every string of a decoded JSON document (or of ``dataclasses.asdict``, whose
+    sequences may be tuples), object keys included.
 
     Iterative, so a deeply nested document cannot exhaust the stack here.
     """
@@ -67,7 +68,7 @@ def check_document(document: Any, where: str, error: type[RegistryError] = Inval
                 if isinstance(key, str):
                     check_text(key, f"an object key in {where}", error)
                 pending.append(item)
-        elif isinstance(value, list):
+        elif isinstance(value, list | tuple):
             pending.extend(value)
 
 

@@ -337,3 +337,23 @@ def test_an_sbom_opset_no_column_can_hold_is_not_indexed(oci, tmp_path, opset):
     assert response.json()["summary"].get("onnx_opsets", {}) == {}
     found = oci.client.get("/api/v1/versions", params={"opset": "1"}, headers=oci.headers)
     assert found.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [('"Acme"', '"Ac\\u0000me"'), ('"laion"', '"la\\u0000ion"'), ('"laion"', '"la\\ud800ion"')],
+    ids=["supplier-nul", "dataset-nul", "dataset-surrogate"],
+)
+def test_an_sbom_whose_indexed_text_an_engine_refuses_is_400(oci, tmp_path, old, new):
+    """A NUL in an SBOM's supplier or dataset stored on SQLite and failed on PostgreSQL."""
+    from signing.sbom import Dataset
+    from tests.registry.test_sbom_ingest import _attach, _bom, _model, _publish, _safetensors
+
+    model = _model(tmp_path, _safetensors())
+    _publish(oci, model, "1.0.0")
+    text = _bom(model, supplier="Acme", datasets=(Dataset("laion", sha256="ab" * 32),)).decode()
+    response = _attach(oci, "1.0.0", text.replace(old, new).encode())
+    problem = _problem(response)
+    assert problem["status"] == 400
+    view = oci.client.get("/api/v1/models/acme/model/versions/1.0.0", headers=oci.headers).json()
+    assert view["sbom"] is None  # nothing stored
