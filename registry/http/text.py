@@ -27,6 +27,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from registry.errors import InvalidInput, RegistryError
+from registry.http.problems import handle_registry_error
 
 # NUL, and the surrogate code points: valid in a Python str, never in Unicode text.
 _INVALID = re.compile("[\x00\ud800-\udfff]")
@@ -112,7 +113,12 @@ def refuse_invalid_text(app: ASGIApp) -> ASGIApp:
         if scope["type"] == ScopeType.HTTP:
             problem = scope_problem(scope)
             if problem is not None:
-                raise InvalidInput(problem)
+                # Answered here rather than raised, so the middleware outside (metrics)
+                # sees the 400 that is sent, not an exception.
+                request: Request[Any, Any, Any] = Request(scope, receive, send)
+                response = handle_registry_error(request, InvalidInput(problem))
+                await response.to_asgi_response(None, request)(scope, receive, send)
+                return
         await app(scope, receive, send)
 
     return guarded

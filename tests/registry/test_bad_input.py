@@ -357,3 +357,14 @@ def test_an_sbom_whose_indexed_text_an_engine_refuses_is_400(oci, tmp_path, old,
     assert problem["status"] == 400
     view = oci.client.get("/api/v1/models/acme/model/versions/1.0.0", headers=oci.headers).json()
     assert view["sbom"] is None  # nothing stored
+
+
+def test_a_refused_request_is_counted_as_the_400_it_got(client):
+    assert client.get("/api/v1/models?q=a%00b").status_code == 400
+    assert client.get("/v2/acme/model/tags/list?last=%00").status_code == 400
+    counted = [
+        line
+        for line in client.get("/metrics").text.splitlines()
+        if "custody_requests_total{" in line
+    ]
+    assert counted and all('status_code="400"' in line for line in counted), counted
