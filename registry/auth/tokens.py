@@ -23,6 +23,7 @@ from registry.db.models import ApiToken, Namespace
 from registry.db.types import utcnow
 from registry.db.upsert import insert_ignore
 from registry.errors import InvalidInput, NotFound, Unauthorized
+from registry.http.text import check_text
 from registry.naming import validate_namespace
 
 PREFIX = "cst_"
@@ -66,6 +67,7 @@ class TokenService:
             raise InvalidInput("a token's lifetime must be positive")
         if len(description) > 1000:
             raise InvalidInput("description is longer than 1000 characters")
+        check_text(description, "the description")  # the CLI's way in, past the HTTP boundary
         token_id = secrets.token_hex(8)
         secret = f"{PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
         now = utcnow()

@@ -368,3 +368,33 @@ def test_a_refused_request_is_counted_as_the_400_it_got(client):
         if "custody_requests_total{" in line
     ]
     assert counted and all('status_code="400"' in line for line in counted), counted
+
+
+def test_the_cli_refuses_a_description_no_engine_can_store(settings):
+    """The CLI reaches TokenService past the HTTP boundary: a non-UTF-8 argument arrives as
+    a lone surrogate (surrogateescape), which PostgreSQL cannot store and SQLite can."""
+    import subprocess
+
+    from tests.registry.live import CUSTODY, cli_env
+
+    latin1 = b"caf\xe9"  # not UTF-8
+    result = subprocess.run(
+        [
+            CUSTODY,
+            "token",
+            "create",
+            "--namespace",
+            "acme",
+            "--scopes",
+            "pull",
+            "--description",
+            latin1,
+        ],
+        env=cli_env(settings.data_dir, settings.effective_database_url),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "the description contains a lone surrogate" in result.stderr
