@@ -28,6 +28,7 @@ from registry.naming import validate_namespace
 
 PREFIX = "cst_"
 MAX_TOKEN_LIFETIME_SECONDS = 100 * 366 * 86400
+_TOKEN_ID = re.compile(r"[0-9a-f]{16}")  # secrets.token_hex(8)
 
 
 def hash_token(token: str) -> str:
@@ -95,7 +96,7 @@ class TokenService:
         return IssuedToken(token_id, secret, namespace, scopes, expires_at)
 
     async def revoke(self, token_id: str, *, actor: str) -> ApiToken:
-        token = await self.session.get(ApiToken, token_id)
+        token = await self.get(token_id)
         if token is None:
             raise NotFound(f"no token with id {token_id!r}")
         if token.revoked_at is None:
@@ -110,6 +111,8 @@ class TokenService:
         return token
 
     async def get(self, token_id: str) -> ApiToken | None:
+        if not _TOKEN_ID.fullmatch(token_id):  # no query with what cannot be an id
+            return None
         return await self.session.get(ApiToken, token_id)
 
     async def list(self, namespace: str | None = None) -> list[ApiToken]:

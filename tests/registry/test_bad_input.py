@@ -398,3 +398,14 @@ def test_the_cli_refuses_a_description_no_engine_can_store(settings):
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "the description contains a lone surrogate" in result.stderr
+
+    revoked = subprocess.run(
+        [CUSTODY, "token", "revoke", latin1],
+        env=cli_env(settings.data_dir, settings.effective_database_url),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert revoked.returncode == 1
+    expected = "Error: Not found: no token with id 'caf\\udce9'"
+    assert revoked.stderr.strip().splitlines() == [expected]
