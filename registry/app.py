@@ -30,7 +30,6 @@ from registry.http.deps import (
 )
 from registry.http.health import healthz, readyz
 from registry.http.metrics import Metrics, metrics_endpoint
-from registry.http.params import require_bounded_integers
 from registry.http.problems import EXCEPTION_HANDLERS
 from registry.http.text import CheckedRequest, refuse_invalid_text
 from registry.hub.api import HubController
@@ -102,7 +101,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
 
     metrics = Metrics()
 
-    app = Litestar(
+    return Litestar(
         route_handlers=[
             healthz,
             readyz,
@@ -135,5 +134,3 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         request_max_body_size=settings.max_api_body_bytes,
         debug=False,
     )
-    require_bounded_integers(app)
-    return app

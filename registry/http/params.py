@@ -1,12 +1,19 @@
 """Integer parameters: bounded to what both engines hold, checked once for every route.
 
 Both databases store signed 64-bit integers; a larger offset, cursor or index
-reaching SQL is an overflow (a 500) on one engine or the other. So every
-integer query or path parameter declares bounds within that range (use the
-annotated types here), and :func:`require_bounded_integers` refuses to build an
-app with a route that forgot: the rule is enforced, not remembered. Integers the
-registry parses by hand (``n`` on ``/v2/``, ``Range`` and ``Content-Range``) go
-through :func:`parse_count`, which never hands Python a 4,300-digit string.
+reaching SQL is an overflow (a 500) on one engine or the other. Two layers:
+
+- at run time, for every route, :func:`integer_problem` (called by the input
+  guard in :mod:`registry.http.text`) refuses a value past signed 64 bits for any
+  parameter the matched handler declares as an integer, so a route that forgot
+  its bounds is still safe;
+- declared bounds (the annotated types here) give each parameter its sensible
+  range (page sizes up to :data:`MAX_PAGE_SIZE`); :func:`unbounded_integers`
+  lists the routes that forgot, and a test keeps that list empty.
+
+Integers the registry parses by hand (``n`` on ``/v2/``, ``Range`` and
+``Content-Range``) go through :func:`parse_count`, which never hands Python a
+4,300-digit string.
 """
 
 from __future__ import annotations
@@ -15,9 +22,10 @@ import re
 import types
 import typing
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from litestar import Litestar
-from litestar.params import KwargDefinition, QueryParameter
+from litestar.params import KwargDefinition, ParameterKwarg, QueryParameter
 
 from registry.errors import ConfigurationError, InvalidInput, RegistryError
 
@@ -79,10 +87,47 @@ def unbounded_integers(app: Litestar) -> list[str]:
 
 
 def require_bounded_integers(app: Litestar) -> None:
-    """Refuse to serve a route whose integer parameter could overflow a 64-bit column."""
+    """Raise if a route's integer parameter has no declared bounds within 64 bits."""
     unbounded = unbounded_integers(app)
     if unbounded:
         raise ConfigurationError(
             "integer parameters without bounds within signed 64 bits (use "
             f"registry.http.params): {', '.join(sorted(unbounded))}"
         )
+
+
+_INTEGER_LITERAL = re.compile(r"\s*[+-]?([0-9]+)\s*")
+# Handler function -> names of its integer query parameters (computed once: functions
+# are defined once, while each app makes its own handler objects from them).
+_INTEGER_QUERY: dict[Any, frozenset[str]] = {}
+
+
+def _integer_query_names(handler: Any) -> frozenset[str]:
+    key = handler.fn
+    names = _INTEGER_QUERY.get(key)
+    if names is None:
+        names = frozenset(
+            field.kwarg_definition.query or name
+            if isinstance(field.kwarg_definition, ParameterKwarg)
+            else name
+            for name, field in handler.parsed_fn_signature.parameters.items()
+            if _is_integer(field.annotation)
+        )
+        _INTEGER_QUERY[key] = names
+    return names
+
+
+def integer_problem(handler: Any, query: str) -> str | None:
+    """Why a query value for one of ``handler``'s integer parameters cannot be stored."""
+    names = _integer_query_names(handler)
+    if not names:
+        return None
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name not in names:
+            continue
+        literal = _INTEGER_LITERAL.fullmatch(value)
+        if literal is None:
+            continue  # not an integer: the parameter's own validation answers
+        if len(literal.group(1)) > 19 or not MIN_INT64 <= int(value) <= MAX_INT64:
+            return f"query parameter {name!r} must be within signed 64 bits"
+    return None

@@ -27,6 +27,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from registry.errors import InvalidInput, RegistryError
+from registry.http.params import integer_problem
 from registry.http.problems import handle_registry_error
 
 # NUL, and the surrogate code points: valid in a Python str, never in Unicode text.
@@ -112,6 +113,10 @@ def refuse_invalid_text(app: ASGIApp) -> ASGIApp:
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == ScopeType.HTTP:
             problem = scope_problem(scope)
+            handler = scope.get("route_handler")
+            query: bytes = scope.get("query_string", b"")
+            if problem is None and query and handler is not None:
+                problem = integer_problem(handler, query.decode("utf-8", "replace"))
             if problem is not None:
                 # Answered here rather than raised, so the middleware outside (metrics)
                 # sees the 400 that is sent, not an exception.

@@ -218,24 +218,36 @@ def test_the_largest_64_bit_integer_is_still_served(client, make_token, path):
     assert client.get(path, headers=headers).status_code == 200
 
 
-def test_every_integer_parameter_is_bounded_and_the_rule_is_enforced(settings):
+def test_every_integer_parameter_is_bounded_and_a_forgotten_bound_still_holds(settings):
     from typing import Annotated
 
     from litestar import Litestar, get
     from litestar.params import QueryParameter
+    from litestar.testing import TestClient
 
     from registry import create_app
     from registry.errors import ConfigurationError
     from registry.http.params import require_bounded_integers, unbounded_integers
+    from registry.http.problems import EXCEPTION_HANDLERS
+    from registry.http.text import refuse_invalid_text
 
+    # Every route here declares its range (page sizes get their own maxima)...
     assert unbounded_integers(create_app(settings)) == []
 
     @get("/forgot", sync_to_thread=False)
-    def forgot(page: Annotated[int, QueryParameter(ge=0)] = 0) -> None:  # no upper bound
-        return None
+    def forgot(page: Annotated[int, QueryParameter(ge=0)] = 0) -> dict[str, int]:
+        return {"page": page}  # no upper bound declared
 
+    app = Litestar(
+        [forgot], middleware=[refuse_invalid_text], exception_handlers=EXCEPTION_HANDLERS
+    )
     with pytest.raises(ConfigurationError, match=r"forgot\.page"):
-        require_bounded_integers(Litestar([forgot]))
+        require_bounded_integers(app)
+    # ... and one that forgot is still held to 64 bits by the input guard.
+    with TestClient(app) as client:
+        assert client.get(f"/forgot?page={BIG}").status_code == 400
+        assert client.get(f"/forgot?page={HUGE}").status_code == 400
+        assert client.get("/forgot?page=9223372036854775807").json() == {"page": 2**63 - 1}
 
 
 TEXT_PATHS = [
