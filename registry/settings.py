@@ -15,8 +15,6 @@ from registry.errors import ConfigurationError
 from registry.naming import DEFAULT_VERSION_PATTERN
 
 _ENV_PREFIX = "CUSTODY_"
-#: 1 GiB: room for the pushes in flight when readiness turns, and for the database to grow.
-DEFAULT_MIN_FREE_BYTES = 1024**3
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -47,6 +45,10 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 def _path(env: Mapping[str, str], name: str) -> Path | None:
     raw = env.get(_ENV_PREFIX + name)
     return Path(raw) if raw else None
+
+
+#: 1 GiB: room for the pushes in flight when readiness turns, and for the database to grow.
+DEFAULT_MIN_FREE_BYTES = 1024**3
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ Each refusal is a 400 naming where the text was found.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -55,15 +56,17 @@ def check_text(value: str, where: str, error: type[RegistryError] = InvalidInput
 
 
 def check_document(document: Any, where: str, error: type[RegistryError] = InvalidInput) -> None:
-    """Check every string of a decoded JSON document (or of ``dataclasses.asdict``, whose
-    sequences may be tuples), object keys included.
+    """Check every string of a decoded JSON document, object keys included; dataclasses
+    (a verified claim, an SBOM index) are walked as their fields.
 
     Iterative, so a deeply nested document cannot exhaust the stack here.
     """
     pending: list[Any] = [document]
     while pending:
         value = pending.pop()
-        if isinstance(value, str):
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            pending.append(dataclasses.asdict(value))
+        elif isinstance(value, str):
             check_text(value, f"a string in {where}", error)
         elif isinstance(value, dict):
             for key, item in value.items():

@@ -9,7 +9,6 @@ is digests, identities and terms the creator chose to publish).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import msgspec
@@ -114,7 +113,7 @@ class HubController(Controller):
         claim: Claim,
     ) -> Response[Registration]:
         # Signed is not the same as storable: text PostgreSQL refuses is refused on both engines.
-        check_document(dataclasses.asdict(claim), "the verified claim", MalformedSubmission)
+        check_document(claim, "the verified claim", MalformedSubmission)
         state = request.app.state
         output, logged = await register(db_session, state, ledger_of(state), principal, claim)
         receipt = await ledger_of(state).receipt(output.log_index, logged)
