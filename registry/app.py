@@ -34,6 +34,7 @@ from registry.http.health import healthz, readyz
 from registry.http.metrics import Metrics, count_unaudited_refusal, metrics_endpoint
 from registry.http.openapi import openapi_config
 from registry.http.problems import EXCEPTION_HANDLERS
+from registry.http.text import CheckedRequest, refuse_invalid_text
 from registry.hub.api import HubController
 from registry.hub.config import build_hub
 from registry.lifecycle.api import ModelController
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         engine = create_service_engine(settings.effective_database_url, echo=settings.echo_sql)
-        blobs = FilesystemBlobStore(settings.blob_dir)
+        blobs = FilesystemBlobStore(settings.blob_dir, min_free_bytes=settings.min_free_bytes)
         swept = blobs.sweep_stale_uploads()
         if swept:
             log.info("removed %d stale temporary upload files", swept)
@@ -156,7 +157,8 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         },
         signature_namespace={"AsyncSession": AsyncSession},
         exception_handlers={**EXCEPTION_HANDLERS, RefusalNotAudited: count_unaudited_refusal},
-        middleware=[metrics.middleware],
+        middleware=[metrics.middleware, refuse_invalid_text],
+        request_class=CheckedRequest,
         lifespan=[lifespan],
         openapi_config=openapi_config(__version__, render_plugins()),
         request_max_body_size=settings.max_api_body_bytes,

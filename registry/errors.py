@@ -150,6 +150,17 @@ class PayloadTooLarge(RegistryError):
     title = "Payload too large"
 
 
+class InsufficientStorage(RegistryError):
+    """The disk (or the database) is full: nothing of the request was stored.
+
+    An operator's problem, not the client's: a 507 the client may retry later.
+    """
+
+    status_code = 507
+    code = "INSUFFICIENT_STORAGE"
+    title = "Insufficient storage"
+
+
 class ClientDisconnected(RegistryError):
     """The client went away mid-request; nothing was stored."""
 

@@ -48,6 +48,10 @@ def _path(env: Mapping[str, str], name: str) -> Path | None:
     return Path(raw) if raw else None
 
 
+#: 1 GiB: room for the pushes in flight when readiness turns, and for the database to grow.
+DEFAULT_MIN_FREE_BYTES = 1024**3
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the registry needs to start. Build with :meth:`from_env`."""
@@ -65,6 +69,8 @@ class Settings:
     max_sbom_bytes: int = 16 * 1024 * 1024
     #: Largest blob accepted; 0 means no limit beyond the disk.
     max_blob_bytes: int = 0
+    #: ``/readyz`` reports the blob store not ready below this much free space (0: never).
+    min_free_bytes: int = DEFAULT_MIN_FREE_BYTES
     #: Default lifetime of a token created without ``--expires-in`` (seconds).
     default_token_ttl_seconds: int = 90 * 24 * 3600
     #: Lifetime of OCI access tokens from the token endpoint (seconds).
@@ -124,6 +130,7 @@ class Settings:
             max_manifest_bytes=_int(env, "MAX_MANIFEST_BYTES", 4 * 1024 * 1024),
             max_api_body_bytes=_int(env, "MAX_API_BODY_BYTES", 1024 * 1024),
             max_blob_bytes=_int(env, "MAX_BLOB_BYTES", 0),
+            min_free_bytes=_int(env, "MIN_FREE_BYTES", DEFAULT_MIN_FREE_BYTES),
             max_sbom_bytes=_int(env, "MAX_SBOM_BYTES", 16 * 1024 * 1024),
             default_token_ttl_seconds=_int(env, "DEFAULT_TOKEN_TTL_SECONDS", 90 * 24 * 3600),
             access_token_ttl_seconds=_int(env, "ACCESS_TOKEN_TTL_SECONDS", 300),

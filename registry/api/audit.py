@@ -13,6 +13,7 @@ from registry.audit import list_events
 from registry.auth import Scope
 from registry.http.deps import Caller, DbSession
 from registry.http.openapi import TOKEN, problems
+from registry.http.params import After, LongPageSize
 from registry.naming import validate_namespace
 
 
@@ -27,8 +28,8 @@ async def read_audit(
     principal: Caller,
     db_session: DbSession,
     namespace: Annotated[str | None, QueryParameter(max_length=128)] = None,
-    after: Annotated[int, QueryParameter(ge=0)] = 0,
-    limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+    after: After = 0,
+    limit: LongPageSize = 100,
     action: Annotated[str | None, QueryParameter(max_length=64)] = None,
     actor: Annotated[str | None, QueryParameter(max_length=255)] = None,
     since: Annotated[datetime | None, QueryParameter()] = None,

@@ -9,6 +9,7 @@ anything that authenticates.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,10 +21,14 @@ from registry.audit import record
 from registry.auth.principal import ALL_NAMESPACES, Principal, Scope
 from registry.db.models import ApiToken, Namespace
 from registry.db.types import utcnow
+from registry.db.upsert import insert_ignore
 from registry.errors import InvalidInput, NotFound, Unauthorized
+from registry.http.text import check_text
 from registry.naming import validate_namespace
 
 PREFIX = "cst_"
+MAX_TOKEN_LIFETIME_SECONDS = 100 * 366 * 86400
+_TOKEN_ID = re.compile(r"[0-9a-f]{16}")  # secrets.token_hex(8)
 
 
 def hash_token(token: str) -> str:
@@ -63,6 +68,7 @@ class TokenService:
             raise InvalidInput("a token's lifetime must be positive")
         if len(description) > 1000:
             raise InvalidInput("description is longer than 1000 characters")
+        check_text(description, "the description")  # the CLI's way in, past the HTTP boundary
         token_id = secrets.token_hex(8)
         secret = f"{PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
         now = utcnow()
@@ -90,7 +96,7 @@ class TokenService:
         return IssuedToken(token_id, secret, namespace, scopes, expires_at)
 
     async def revoke(self, token_id: str, *, actor: str) -> ApiToken:
-        token = await self.session.get(ApiToken, token_id)
+        token = await self.get(token_id)
         if token is None:
             raise NotFound(f"no token with id {token_id!r}")
         if token.revoked_at is None:
@@ -105,6 +111,8 @@ class TokenService:
         return token
 
     async def get(self, token_id: str) -> ApiToken | None:
+        if not _TOKEN_ID.fullmatch(token_id):  # no query with what cannot be an id
+            return None
         return await self.session.get(ApiToken, token_id)
 
     async def list(self, namespace: str | None = None) -> list[ApiToken]:
@@ -137,13 +145,25 @@ class TokenService:
 
 
 async def ensure_namespace(session: AsyncSession, name: str, *, actor: str) -> Namespace:
-    """Return the namespace, creating (and auditing) it if new."""
+    """Return the namespace, creating (and auditing) it if new.
+
+    An insert-if-absent, not a read then an insert: many first pushes into one new
+    namespace may race, and exactly one of them creates (and audits) it.
+    """
     validate_namespace(name)
-    namespace = await session.scalar(select(Namespace).where(Namespace.name == name))
-    if namespace is None:
-        namespace = Namespace(name=name, anonymous_pull=False, created_at=utcnow())
-        session.add(namespace)
-        await session.flush()
+    query = select(Namespace).where(Namespace.name == name)
+    namespace = await session.scalar(query)
+    if namespace is not None:
+        return namespace
+    created = await insert_ignore(
+        session,
+        Namespace.__table__,  # type: ignore[arg-type]
+        {"name": name, "anonymous_pull": False, "created_at": utcnow()},
+    )
+    namespace = await session.scalar(query)
+    if namespace is None:  # pragma: no cover - inserted, or another transaction did
+        raise RuntimeError(f"namespace {name} vanished after insert")
+    if created:
         await record(
             session,
             actor=actor,
@@ -161,11 +181,17 @@ def parse_duration(text: str) -> timedelta | None:
         return None
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
     number, unit = text[:-1], text[-1:]
-    if unit not in units or not number.isdigit() or int(number) <= 0:
+    # ASCII digits, and few of them: int() of thousands of digits raises, and a date
+    # past the year 9999 overflows.
+    if unit not in units or not re.fullmatch(r"[0-9]{1,12}", number) or int(number) <= 0:
         raise InvalidInput(
-            f"duration {text!r} must be a positive number with a unit s, m, h, d or w, or 'never'"
+            f"duration {text[:40]!r} must be a positive number with a unit s, m, h, d or w, "
+            "or 'never'"
         )
-    return timedelta(seconds=int(number) * units[unit])
+    seconds = int(number) * units[unit]
+    if seconds > MAX_TOKEN_LIFETIME_SECONDS:
+        raise InvalidInput(f"duration {text!r} is longer than 100 years: use 'never'")
+    return timedelta(seconds=seconds)
 
 
 def _iso(value: datetime | None) -> str | None:

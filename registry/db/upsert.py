@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.errors import ConfigurationError
 
 
-async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, Any]) -> None:
-    """``INSERT ... ON CONFLICT DO NOTHING`` for the session's dialect."""
+async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, Any]) -> bool:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for the session's dialect; ``True`` if inserted."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         statement: Any = postgresql.insert(table).values(**values).on_conflict_do_nothing()
@@ -22,4 +22,6 @@ async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, A
         raise ConfigurationError(
             f"database {dialect!r} is not supported (use sqlite or postgresql)"
         )
-    await session.execute(statement)
+    # RETURNING, not rowcount: psycopg's async cursor reports -1 for this statement.
+    result = await session.execute(statement.returning(*table.primary_key.columns))
+    return result.first() is not None

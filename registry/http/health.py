@@ -23,7 +23,8 @@ def healthz() -> dict[str, str]:
 
 @get("/readyz", include_in_schema=False)
 async def readyz(state: State) -> Response[dict[str, Any]]:
-    """The database answers (at the expected schema) and the blob store is writable."""
+    """The database answers (at the expected schema) and the blob store is writable, with
+    at least ``CUSTODY_MIN_FREE_BYTES`` free (a full disk fails pushes with 507)."""
     checks: dict[str, str] = {}
     try:
         async with state.engine.connect() as connection:

@@ -9,14 +9,16 @@ no traceback ever reaches a client.
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import DBAPIError
 
-from registry.errors import RegistryError
+from registry.errors import InsufficientStorage, RegistryError
 
 log = logging.getLogger("registry.errors")
 
@@ -112,8 +114,40 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if _storage_full(exc):
+        log.error("storage full on %s %s", request.method, request.url.path, exc_info=exc)
+        return handle_registry_error(
+            request,
+            InsufficientStorage(
+                "the registry is out of storage space: nothing was stored; "
+                "retry once an operator has freed space"
+            ),
+        )
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _internal(request)
+
+
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
+_PG_DISK_FULL = "53100"  # SQLSTATE disk_full
+
+
+def _storage_full(exc: BaseException) -> bool:
+    """A full disk anywhere below: a file write, SQLite's or PostgreSQL's own files."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _FULL_ERRNOS:
+            return True
+        if isinstance(current, DBAPIError):
+            original = current.orig
+            if getattr(original, "sqlite_errorcode", None) == _SQLITE_FULL:
+                return True
+            if getattr(original, "sqlstate", None) == _PG_DISK_FULL:
+                return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _internal(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -136,6 +170,7 @@ def _title(status: int) -> str:
         413: "Payload too large",
         415: "Unsupported media type",
         416: "Range not satisfiable",
+        507: "Insufficient storage",
     }.get(status, "Request failed")
 
 

@@ -35,6 +35,8 @@ from registry.http.openapi import (
     int_query,
     problems,
 )
+from registry.http.params import MAX_INT64
+from registry.http.text import check_document
 from registry.hub import records
 from registry.hub.attestation import ATTRIBUTION_TYPE
 from registry.hub.c2pa_claims import c2pa_claim, c2pa_lineage
@@ -203,6 +205,8 @@ class HubController(Controller):
         principal: Principal,
         claim: Claim,
     ) -> Response[Registration]:
+        # Signed is not the same as storable: text PostgreSQL refuses is refused on both engines.
+        check_document(claim, "the verified claim", MalformedSubmission)
         state = request.app.state
         output, logged = await register(db_session, state, ledger_of(state), principal, claim)
         receipt = await ledger_of(state).receipt(output.log_index, logged)
@@ -236,7 +240,7 @@ class HubController(Controller):
         db_session: DbSession,
         model: Annotated[str, QueryParameter(max_length=255)],
         digest: Annotated[str, QueryParameter(max_length=71)],
-        after: Annotated[int, int_query(ge=-1, le=2**63 - 1)] = -1,
+        after: Annotated[int, int_query(ge=-1, le=MAX_INT64)] = -1,
         limit: Annotated[int, int_query(ge=1, le=1000)] = 100,
     ) -> OutputList:
         """The images registered with ``model`` (``namespace/model``) at version ``digest``."""
@@ -336,8 +340,9 @@ class HubController(Controller):
             body = msgspec.json.decode(
                 submission.require(REQUEST_PART), type=ReprintRequestBody, strict=True
             )
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, ValueError, RecursionError) as exc:
             raise MalformedSubmission(f"the 'request' part: {exc}") from None
+        check_document(msgspec.to_builtins(body), "the 'request' part", MalformedSubmission)
         if submission.image is None:
             raise MalformedSubmission("the 'image' part is missing")
         image = submission.image

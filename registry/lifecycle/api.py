@@ -23,6 +23,7 @@ from registry.http.openapi import (
     TagPath,
     problems,
 )
+from registry.http.params import Offset, PageSize
 from registry.lifecycle import queries, schemas
 from registry.lifecycle.gate import PromotionGate
 from registry.naming import RepositoryName, VersionPattern, validate_namespace, validate_tag
@@ -30,9 +31,6 @@ from registry.oci import repositories, store
 from registry.policy import PolicySet
 from registry.verification.hooks import require_servable
 from registry.verification.records import evaluate_version
-
-Limit = Annotated[int, QueryParameter(ge=1, le=500)]
-Offset = Annotated[int, QueryParameter(ge=0)]
 
 
 async def load_model(
@@ -92,7 +90,7 @@ class ModelController(Controller):
         namespace: Annotated[str | None, QueryParameter(max_length=128)] = None,
         q: Annotated[str | None, QueryParameter(max_length=255)] = None,
         media_type: Annotated[str | None, QueryParameter(max_length=255)] = None,
-        limit: Limit = 50,
+        limit: PageSize = 50,
         offset: Offset = 0,
     ) -> schemas.ModelList:
         """Models the caller may see; filter by namespace, name substring, file media type."""
@@ -147,7 +145,7 @@ class ModelController(Controller):
         principal: Caller,
         db_session: DbSession,
         state: State,
-        limit: Limit = 50,
+        limit: PageSize = 50,
         offset: Offset = 0,
     ) -> schemas.VersionList:
         repository = await load_model(state, db_session, principal, namespace, model, Scope.PULL)

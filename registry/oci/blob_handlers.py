@@ -30,8 +30,10 @@ from registry.oci.context import OciContext
 from registry.storage import BlobStat
 
 OCTET = "application/octet-stream"
-_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
-_CONTENT_RANGE_RE = re.compile(r"^(?:bytes[ =])?(\d+)-(\d+)(?:/\d+|/\*)?$")
+# At most 19 digits: a position past 2^63 is no position in any blob, and Python refuses
+# to convert a string of more than 4,300 digits at all.
+_RANGE_RE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})")
+_CONTENT_RANGE_RE = re.compile(r"(?:bytes[ =])?([0-9]{1,19})-([0-9]{1,19})(?:/[0-9]{1,19}|/\*)?")
 
 
 def _range_header(size: int) -> str:
@@ -74,7 +76,7 @@ async def _linked_size(ctx: OciContext, name: RepositoryName, digest: Digest) ->
 
 def _parse_range(value: str, size: int) -> tuple[int, int]:
     """One ``bytes=a-b`` range -> [start, end); 416 if it cannot be satisfied."""
-    match = _RANGE_RE.match(value.strip())
+    match = _RANGE_RE.fullmatch(value.strip())
     unsatisfiable = RangeInvalid(f"range {value!r} cannot be satisfied for a {size}-byte blob")
     unsatisfiable.headers["Content-Range"] = f"bytes */{size}"
     if match is None or (not match.group(1) and not match.group(2)):
@@ -237,7 +239,7 @@ async def _append(ctx: OciContext, name: RepositoryName, upload_id: str) -> int:
     offset = current
     content_range = ctx.request.headers.get("content-range")
     if content_range:
-        match = _CONTENT_RANGE_RE.match(content_range.strip())
+        match = _CONTENT_RANGE_RE.fullmatch(content_range.strip())
         if match is None:
             raise BlobUploadInvalid(f"Content-Range {content_range!r} is not start-end")
         offset = int(match.group(1))

@@ -9,7 +9,7 @@ from litestar import Response
 
 from registry.auth import Scope
 from registry.digests import Digest
-from registry.errors import InvalidInput
+from registry.http.params import parse_count
 from registry.naming import RepositoryName
 from registry.oci import mediatypes as mt
 from registry.oci import repositories, store
@@ -25,9 +25,7 @@ async def list_tags(ctx: OciContext, name: RepositoryName) -> Response[Any]:
     n_text, last = params.get("n"), params.get("last")
     limit: int | None = None
     if n_text is not None:
-        if not n_text.isdigit():
-            raise InvalidInput(f"n must be a non-negative integer, got {n_text!r}")
-        limit = min(int(n_text), MAX_PAGE)
+        limit = min(parse_count(n_text, "n"), MAX_PAGE)
     tags = await store.list_tags(ctx.session, repository, limit=limit, last=last)
     headers: dict[str, str] = {}
     if limit and len(tags) == limit:

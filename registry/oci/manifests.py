@@ -13,6 +13,8 @@ from typing import Any
 
 from registry.digests import Digest
 from registry.errors import DigestInvalid, ManifestInvalid
+from registry.http.params import MAX_INT64
+from registry.http.text import check_document
 from registry.oci import mediatypes as mt
 
 
@@ -53,10 +55,11 @@ def parse_manifest(body: bytes, content_type: str | None) -> ParsedManifest:
     """Validate ``body`` as an OCI/Docker manifest or index; raise MANIFEST_INVALID."""
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ManifestInvalid(f"manifest is not valid JSON: {exc}") from None
     except RecursionError:
         raise ManifestInvalid("manifest JSON is nested too deeply") from None
+    except ValueError as exc:  # invalid UTF-8 or JSON, an integer of thousands of digits
+        raise ManifestInvalid(f"manifest is not valid JSON: {exc}") from None
+    check_document(document, "the manifest", ManifestInvalid)
     if not isinstance(document, dict):
         raise ManifestInvalid("manifest must be a JSON object")
     if document.get("schemaVersion") != 2:
@@ -127,8 +130,8 @@ def _descriptor(value: Any, role: str) -> Descriptor:
     except DigestInvalid as exc:
         raise ManifestInvalid(f"{role} descriptor digest: {exc.detail}") from None
     size = value.get("size")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise ManifestInvalid(f"{role} descriptor {digest} needs a non-negative integer size")
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_INT64:
+        raise ManifestInvalid(f"{role} descriptor {digest} needs an integer size from 0 to 2^63-1")
     return Descriptor(
         role=role,
         media_type=media_type,

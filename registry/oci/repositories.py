@@ -28,14 +28,16 @@ async def ensure_repository(
     if repository is not None:
         return repository
     namespace = await ensure_namespace(session, name.namespace, actor=actor)
-    await insert_ignore(
+    created = await insert_ignore(
         session,
         Repository.__table__,  # type: ignore[arg-type]
         {"namespace_id": namespace.id, "name": name.full, "created_at": utcnow()},
     )
     repository = await find_repository(session, name)
-    if repository is None:  # pragma: no cover - just inserted
+    if repository is None:  # pragma: no cover - inserted, or another transaction did
         raise RuntimeError("repository vanished after insert")
+    if not created:  # a concurrent first push created it: that one audits
+        return repository
     await record(
         session,
         actor=actor,

@@ -97,7 +97,7 @@ async def v2_dispatch(request: Request[Any, Any, State]) -> Response[Any]:
     principal = await provide_principal(request)
     rest = _rest(request)
     for pattern, handlers in _ROUTES:
-        match = pattern.match(rest)
+        match = pattern.fullmatch(rest)  # "$" alone would accept a trailing newline
         if match is None:
             continue
         handler = handlers.get(request.method)

@@ -28,6 +28,7 @@ from registry.http.openapi import (
     TagPath,
     problems,
 )
+from registry.http.params import Offset, PageSize
 from registry.lifecycle.api import load_model
 from registry.lifecycle.queries import visible_namespaces
 from registry.naming import validate_tag
@@ -181,8 +182,8 @@ class SbomController(Controller):
         ] = None,
         supplier: Annotated[str | None, QueryParameter(max_length=512)] = None,
         dtype: Annotated[str | None, QueryParameter(max_length=32)] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: PageSize = 100,
+        offset: Offset = 0,
     ) -> VersionSearch:
         """Versions whose SBOM uses a dataset, a licence (SPDX id), an ONNX opset
         (``13`` = ai.onnx >= 13, or ``com.microsoft>=1``), a component digest, ..."""

@@ -24,6 +24,7 @@ from registry.db.models import Manifest, ManifestReference, Repository, Sbom, Sb
 from registry.db.types import utcnow
 from registry.digests import Digest
 from registry.errors import BadRequest, PayloadTooLarge
+from registry.http.text import check_document
 from registry.storage import BlobStore
 from signing.sbom.errors import BomTooLarge, SbomError
 
@@ -78,11 +79,14 @@ async def analyse(session: AsyncSession, subject: Manifest, data: bytes, limit: 
     """Validate and bind a BOM to the version ``subject``, off the event loop."""
     files = await version_files(session, subject)
     try:
-        return await asyncio.to_thread(_check, data, files, limit)
+        analysis = await asyncio.to_thread(_check, data, files, limit)
     except BomTooLarge as exc:
         raise PayloadTooLarge(f"{exc} (CUSTODY_MAX_SBOM_BYTES)") from None
     except SbomError as exc:
         raise SbomRejected(f"SBOM for {subject.digest} rejected: {exc}") from None
+    # What is indexed becomes rows: text either engine refuses is refused on both.
+    check_document(analysis.index.to_json(), f"the SBOM for {subject.digest}", SbomRejected)
+    return analysis
 
 
 async def record_sbom(

@@ -4,8 +4,14 @@ A put streams into a private temporary file while hashing, in worker threads
 pipelined with the event loop (receiving the next batch overlaps hashing and
 writing the previous ones: both cores work), fsyncs, and renames into
 ``sha256/<2 hex>/<64 hex>`` only once the digest is verified. A mismatch, an
-over-size stream, a client that vanishes or a crash leaves nothing visible.
-Memory per put is bounded by two batches, whatever the blob's size.
+over-size stream, a client that vanishes, a full disk or a crash leaves nothing
+visible. Memory per put is bounded by two batches, whatever the blob's size.
+
+A full disk (``ENOSPC``, or a quota's ``EDQUOT``) raises
+:class:`~registry.errors.InsufficientStorage` (507) after the partial file is
+removed; :meth:`FilesystemBlobStore.ping` reports the store not ready once free
+space falls below ``min_free_bytes``, so a load balancer stops sending pushes
+before they fail.
 """
 
 from __future__ import annotations
@@ -14,12 +20,13 @@ import asyncio
 import collections
 import concurrent.futures
 import contextlib
+import errno
 import hashlib
 import logging
 import os
 import time
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from pathlib import Path
 
 from registry.digests import Digest
@@ -27,6 +34,7 @@ from registry.errors import (
     BlobUnknown,
     BlobUploadUnknown,
     DigestInvalid,
+    InsufficientStorage,
     PayloadTooLarge,
     RangeInvalid,
 )
@@ -40,13 +48,36 @@ _MAX_IN_FLIGHT = 8
 _BATCH_CHUNKS = 512  # well under IOV_MAX (1024) for writev
 _SYNC_EVERY = 64 * 1024 * 1024
 _STALE_UPLOAD_SECONDS = 24 * 3600
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+@contextlib.contextmanager
+def _full_disk_is_507(root: Path) -> Iterator[None]:
+    """Turn a full disk into :class:`InsufficientStorage`; callers have cleaned up by then."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in _FULL:
+            raise
+        raise InsufficientStorage(
+            f"the blob store at {root} is out of space ({os.strerror(exc.errno or 0)}): "
+            "nothing was stored; retry once an operator has freed space"
+        ) from exc
 
 
 class FilesystemBlobStore:
     """A :class:`~registry.storage.base.BlobStore` on a local directory."""
 
-    def __init__(self, root: Path, *, executor: concurrent.futures.Executor | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        executor: concurrent.futures.Executor | None = None,
+        min_free_bytes: int = 0,
+    ) -> None:
         self.root = root
+        #: Below this much free space the store reports itself not ready (0: never).
+        self.min_free_bytes = min_free_bytes
         self._tmp = root / "_uploads"
         self._sessions = root / "_sessions"
         # Upload sessions' running hashes, kept in this process: Python cannot save a
@@ -73,6 +104,12 @@ class FilesystemBlobStore:
         *,
         expected: Digest | None = None,
         max_bytes: int = 0,
+    ) -> BlobStat:
+        with _full_disk_is_507(self.root):
+            return await self._put(chunks, expected, max_bytes)
+
+    async def _put(
+        self, chunks: AsyncIterable[bytes], expected: Digest | None, max_bytes: int
     ) -> BlobStat:
         tmp = self._tmp / uuid.uuid4().hex
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
@@ -120,7 +157,8 @@ class FilesystemBlobStore:
     async def start_upload(self) -> str:
         upload_id = uuid.uuid4().hex
         path = self._sessions / upload_id
-        await asyncio.wrap_future(self._executor.submit(path.touch, 0o640, False))
+        with _full_disk_is_507(self.root):
+            await asyncio.wrap_future(self._executor.submit(path.touch, 0o640, False))
         self._hashers[upload_id] = (hashlib.sha256(), 0)
         return upload_id
 
@@ -136,6 +174,17 @@ class FilesystemBlobStore:
         self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], *, max_bytes: int = 0
     ) -> int:
         path = self._session_path(upload_id)
+        with _full_disk_is_507(self.root):
+            return await self._append(upload_id, path, offset, chunks, max_bytes)
+
+    async def _append(
+        self,
+        upload_id: str,
+        path: Path,
+        offset: int,
+        chunks: AsyncIterable[bytes],
+        max_bytes: int,
+    ) -> int:
         async with self._lock(upload_id):
             current = await self.upload_size(upload_id)
             if offset != current:
@@ -164,6 +213,10 @@ class FilesystemBlobStore:
 
     async def finish_upload(self, upload_id: str, expected: Digest) -> BlobStat:
         path = self._session_path(upload_id)
+        with _full_disk_is_507(self.root):
+            return await self._finish(upload_id, path, expected)
+
+    async def _finish(self, upload_id: str, path: Path, expected: Digest) -> BlobStat:
         async with self._lock(upload_id):
             size = await self.upload_size(upload_id)
             cached = self._hashers.pop(upload_id, None)
@@ -237,6 +290,13 @@ class FilesystemBlobStore:
     async def ping(self) -> None:
         if not os.access(self._tmp, os.W_OK) or not os.access(self.root / "sha256", os.W_OK):
             raise OSError(f"blob directory {self.root} is not writable")
+        if self.min_free_bytes:
+            free = await asyncio.wrap_future(self._executor.submit(_free_bytes, self.root))
+            if free < self.min_free_bytes:
+                raise OSError(
+                    f"{free} bytes free in {self.root}, below the floor of "
+                    f"{self.min_free_bytes} bytes (CUSTODY_MIN_FREE_BYTES)"
+                )
 
     def sweep_stale_uploads(self, older_than: float = _STALE_UPLOAD_SECONDS) -> int:
         """Remove temporary files left by a crash and abandoned sessions; never visible."""
@@ -345,6 +405,12 @@ def _hash_file(path: Path) -> str:
         while block := handle.read(_READ_BYTES):
             hasher.update(block)
     return hasher.hexdigest()
+
+
+def _free_bytes(directory: Path) -> int:
+    """Space an unprivileged writer may still use (what a push can count on)."""
+    st = os.statvfs(directory)
+    return st.f_bavail * st.f_frsize
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -15,15 +15,13 @@ from litestar import Controller, MediaType, Request, Response, get
 from litestar.datastructures import State
 from litestar.params import QueryParameter
 
-from registry.http.openapi import PUBLIC, int_query, problems
+from registry.http.openapi import PUBLIC, problems
+from registry.http.params import Index as Size
+from registry.http.params import OptionalIndex as OptionalSize
 from registry.tlog.errors import LogRequestInvalid
 from registry.tlog.log import TransparencyLog
 
 _HEX_HASH = re.compile(r"^[0-9a-fA-F]{64}$")
-# Sizes and indexes are 63-bit in SQL; larger values are refused before any query.
-_MAX = 2**63 - 1
-Size = Annotated[int, int_query(ge=0, le=_MAX)]
-OptionalSize = Annotated[int | None, int_query(ge=0, le=_MAX)]
 
 
 class InclusionProofView(msgspec.Struct, rename="camel"):

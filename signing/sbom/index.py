@@ -278,7 +278,9 @@ def index_bom(bom: ValidatedBom) -> BomIndex:
         for name, value in properties(component):
             if not name.startswith(taxonomy.PREFIX):
                 continue
-            if name.startswith(taxonomy.ONNX_OPSET) and value.isdigit():
+            # ASCII digits, at most 9 of them: int() refuses other digits and thousands of
+            # them, and the registry indexes opsets in a 32-bit column.
+            if name.startswith(taxonomy.ONNX_OPSET) and re.fullmatch(r"[0-9]{1,9}", value):
                 domain = name[len(taxonomy.ONNX_OPSET) :]
                 opsets[domain] = max(opsets.get(domain, 0), int(value))
             elif name == taxonomy.ST_DTYPES:

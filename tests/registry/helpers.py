@@ -49,3 +49,30 @@ def onnx_bytes(payload_size: int = 1024) -> bytes:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 10  # onnx 1.23 writes IR 14 by default; onnxruntime reads up to 13
     return bytes(model.SerializeToString())
+
+
+def issue_token(database_url: str, namespace: str = "acme", scopes: str = "admin") -> str:
+    """A token made straight through the service, for fixtures that outlive ``make_token``."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from registry.auth import Scope, TokenService
+    from registry.db.engine import create_service_engine
+
+    async def work() -> str:
+        engine = create_service_engine(database_url)
+        try:
+            async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+                issued = await TokenService(session).create(
+                    namespace=namespace,
+                    scopes=Scope.parse_list(scopes),
+                    actor="test",
+                    expires_in=None,
+                )
+                await session.commit()
+                return issued.secret
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(work())
