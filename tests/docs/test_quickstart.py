@@ -52,10 +52,11 @@ def _fresh_clone(target: Path) -> Path:
 
 
 def _wait_ready(base: str, deadline_s: float = 120) -> None:
+    """Until the server answers (liveness: /readyz also weighs this machine's free disk)."""
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass
