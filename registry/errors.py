@@ -66,11 +66,6 @@ class ManifestBlobUnknown(BadRequest):
     title = "Manifest references an unknown blob"
 
 
-class SizeInvalid(BadRequest):
-    code = "SIZE_INVALID"
-    title = "Invalid size"
-
-
 class BlobUploadInvalid(BadRequest):
     code = "BLOB_UPLOAD_INVALID"
     title = "Invalid blob upload"

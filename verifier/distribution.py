@@ -272,18 +272,6 @@ class RegistryClient:
         self._expect(response, 200, what=f"blob {digest}")
         return True
 
-    def mount_blob(self, repository: str, digest: str, source: str) -> bool:
-        response = self._request(
-            "POST", f"/v2/{repository}/blobs/uploads/", params={"mount": digest, "from": source}
-        )
-        if response.status_code == 201:
-            return True
-        self._expect(response, 202, what=f"mount {digest}")
-        location = response.headers.get("location")
-        if location:  # the registry opened a session instead: close it, nothing to send
-            self._request("DELETE", location)
-        return False
-
     def upload_blob(
         self,
         repository: str,

@@ -1,1 +1,1 @@
-"""The model lifecycle API (``/api/v1/``): a friendly view over the registry's rows."""
+"""Site administration over /api/v1/: tokens, namespace settings and the audit trail."""

@@ -10,7 +10,6 @@ registry does for its other online keys; its public half is served at
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -52,9 +51,3 @@ class HubSigner:
             payload, IN_TOTO_PAYLOAD_TYPE, (EnvelopeSignature(signature, self.key_id),)
         )
         return envelope.to_json()
-
-
-def statement_of(envelope: dict[str, Any]) -> dict[str, Any]:
-    """The (unverified) statement inside an envelope this module produced."""
-    decoded: dict[str, Any] = json.loads(base64.b64decode(envelope["payload"]))
-    return decoded

@@ -2,8 +2,9 @@
 
 Every path that moves an alias — ``PUT /api/v1/.../aliases/{alias}``, an OCI
 client pushing a non-version tag, deleting a manifest an alias points at —
-calls :meth:`PromotionGate.check`. Today's gate allows everything; the
-promotion-policy issue plugs a policy-backed gate in here.
+calls :meth:`PromotionGate.check`. The application wires the policy gate
+(:class:`registry.verification.gate.PolicyGate`: trust and admission policies);
+tests may pass their own.
 """
 
 from __future__ import annotations
@@ -31,10 +32,3 @@ class PromotionGate(Protocol):
     async def check(self, session: AsyncSession, move: AliasMove) -> None:
         """Return to allow the move; raise a :class:`~registry.errors.RegistryError` to refuse."""
         ...
-
-
-class AllowAll:
-    """No promotion policy: every authorised move is allowed (and still audited)."""
-
-    async def check(self, session: AsyncSession, move: AliasMove) -> None:
-        return None

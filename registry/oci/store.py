@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NoReturn
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -474,12 +474,3 @@ async def referrers(
     if artifact_type is not None:
         query = query.where(Manifest.artifact_type == artifact_type)
     return list((await session.scalars(query)).all())
-
-
-async def count_tags(session: AsyncSession, repository: Repository) -> int:
-    return int(
-        await session.scalar(
-            select(func.count()).select_from(Tag).where(Tag.repository_id == repository.id)
-        )
-        or 0
-    )
