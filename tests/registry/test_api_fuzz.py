@@ -198,6 +198,7 @@ def test_api_answers_every_request_with_a_declared_4xx_or_success(
             except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001
                 mode, fixed, _ = case_pass
                 failures.append(f"{operation.label} ({mode} {fixed or ''}): {exc}")
+    print(f"fuzz: {sum(statuses.values())} requests, by status {dict(sorted(statuses.items()))}")
     assert not failures, "\n\n".join(failures)
     # The run reached real records and real refusals, not only 404s.
     assert sum(n for status, n in statuses.items() if status < 300) > 30, statuses
