@@ -21,7 +21,7 @@ from verifier.distribution import FetchError, RegistryClient
 
 __all__ = ["audit", "tree"]
 
-_DURATION = re.compile(r"^(\d+)([smhdw])$")
+_DURATION = re.compile(r"^(\d+)([smhdw])\Z")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 

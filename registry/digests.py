@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from registry.errors import DigestInvalid
 
 _HEX = {"sha256": 64, "sha512": 128}
-_DIGEST_RE = re.compile(r"^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$")
+_DIGEST_RE = re.compile(r"^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)\Z")
 SUPPORTED_ALGORITHMS = frozenset({"sha256"})
 
 

@@ -24,7 +24,7 @@ MAX_COMPONENT = 128
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 _COMPONENT_RE = re.compile(rf"^{_COMPONENT}$")
 _REPOSITORY_RE = re.compile(rf"^{_COMPONENT}/{_COMPONENT}$")
-_TAG_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
+_TAG_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}\Z")
 #: Semantic Versioning 2.0 without build metadata ('+' is not allowed in OCI tags),
 #: with an optional leading "v".
 DEFAULT_VERSION_PATTERN = (

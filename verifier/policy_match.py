@@ -107,7 +107,7 @@ def describe_subject(subject: str) -> str:
     return f"namespace {namespace!r} (any model: {lookup_name(namespace)!r})"
 
 
-_COMPONENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_COMPONENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 
 
 def subject_from_options(repository: str | None, namespace: str | None) -> str:

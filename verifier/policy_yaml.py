@@ -56,7 +56,7 @@ class Lines:
         return int(node.start_mark.line) + 1
 
 
-_AT = re.compile(r"^(?P<message>.*) - at `\$(?P<path>[^`]*)`$", re.DOTALL)
+_AT = re.compile(r"^(?P<message>.*) - at `\$(?P<path>[^`]*)`\Z", re.DOTALL)
 _STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 _UNKNOWN = re.compile(r"unknown field `([^`]+)`")
 

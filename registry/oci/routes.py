@@ -29,11 +29,11 @@ Handler = Callable[..., Awaitable[Response[Any]]]
 # (pattern, {method: handler}); handlers take (ctx, name, *groups).
 _ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
     (
-        re.compile(r"^/(?P<name>.+)/blobs/uploads/?$"),
+        re.compile(r"^/(?P<name>.+)/blobs/uploads/?\Z"),
         {"POST": blob_handlers.start_upload},
     ),
     (
-        re.compile(r"^/(?P<name>.+)/blobs/uploads/(?P<id>[^/]+)$"),
+        re.compile(r"^/(?P<name>.+)/blobs/uploads/(?P<id>[^/]+)\Z"),
         {
             "GET": blob_handlers.upload_status,
             "PATCH": blob_handlers.patch_upload,
@@ -42,7 +42,7 @@ _ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
         },
     ),
     (
-        re.compile(r"^/(?P<name>.+)/blobs/(?P<digest>[^/]+)$"),
+        re.compile(r"^/(?P<name>.+)/blobs/(?P<digest>[^/]+)\Z"),
         {
             "GET": blob_handlers.get_blob,
             "HEAD": blob_handlers.get_blob,
@@ -50,7 +50,7 @@ _ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
         },
     ),
     (
-        re.compile(r"^/(?P<name>.+)/manifests/(?P<reference>[^/]+)$"),
+        re.compile(r"^/(?P<name>.+)/manifests/(?P<reference>[^/]+)\Z"),
         {
             "GET": manifest_handlers.get_manifest,
             "HEAD": manifest_handlers.get_manifest,
@@ -58,9 +58,9 @@ _ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
             "DELETE": manifest_handlers.delete_manifest,
         },
     ),
-    (re.compile(r"^/(?P<name>.+)/tags/list/?$"), {"GET": discovery.list_tags}),
+    (re.compile(r"^/(?P<name>.+)/tags/list/?\Z"), {"GET": discovery.list_tags}),
     (
-        re.compile(r"^/(?P<name>.+)/referrers/(?P<digest>[^/]+)$"),
+        re.compile(r"^/(?P<name>.+)/referrers/(?P<digest>[^/]+)\Z"),
         {"GET": discovery.list_referrers},
     ),
 ]

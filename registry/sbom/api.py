@@ -37,7 +37,7 @@ from registry.oci import repositories, store
 from registry.oci.manifests import parse_manifest
 from registry.sbom.ingest import CYCLONEDX_JSON, analyse, record_sbom
 
-_OPSET_RE = re.compile(r"^(?:(?P<domain>[A-Za-z0-9_.]*)(?P<op>>=|<=|=))?(?P<version>\d{1,4})$")
+_OPSET_RE = re.compile(r"^(?:(?P<domain>[A-Za-z0-9_.]*)(?P<op>>=|<=|=))?(?P<version>\d{1,4})\Z")
 
 
 class SbomAttached(msgspec.Struct):

@@ -21,7 +21,7 @@ from registry.http.params import OptionalIndex as OptionalSize
 from registry.tlog.errors import LogRequestInvalid
 from registry.tlog.log import TransparencyLog
 
-_HEX_HASH = re.compile(r"^[0-9a-fA-F]{64}$")
+_HEX_HASH = re.compile(r"^[0-9a-fA-F]{64}\Z")
 
 
 class InclusionProofView(msgspec.Struct, rename="camel"):

@@ -23,7 +23,7 @@ from registry.tuf import bins
 from registry.tuf.errors import MetadataUnknown
 from registry.tuf.service import TufService
 
-_VERSIONED = re.compile(r"^(?P<version>[1-9][0-9]{0,9})\.(?P<role>[^/]+)\.json$")
+_VERSIONED = re.compile(r"^(?P<version>[1-9][0-9]{0,9})\.(?P<role>[^/]+)\.json\Z")
 _MAX_VERSION = 2**31 - 1
 _PUBLIC = frozenset({"root", "snapshot", "targets"})
 _JSON = "application/json"

@@ -32,7 +32,7 @@ from verifier.policy_file import TrustPolicy, load_trust_policy
 
 __all__ = ["agent"]
 
-_DURATION = re.compile(r"^(?P<amount>\d+)(?P<unit>[smhd]?)$")
+_DURATION = re.compile(r"^(?P<amount>\d+)(?P<unit>[smhd]?)\Z")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 

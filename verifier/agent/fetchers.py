@@ -30,8 +30,8 @@ __all__ = ["MIRROR_BASE_URL", "DirectoryFetcher", "RegistryFetcher"]
 
 MIRROR_BASE_URL = "mirror:/"
 _CHUNK = 64 * 1024
-_VERSIONED = re.compile(r"^(?P<version>[1-9][0-9]*)\.(?P<role>.+)\.json$")
-_UNVERSIONED = re.compile(r"^(?P<role>.+)\.json$")
+_VERSIONED = re.compile(r"^(?P<version>[1-9][0-9]*)\.(?P<role>.+)\.json\Z")
+_UNVERSIONED = re.compile(r"^(?P<role>.+)\.json\Z")
 
 
 class RegistryFetcher(FetcherInterface):

@@ -29,8 +29,8 @@ __all__ = [
     "sha256_of",
 ]
 
-_SEGMENT = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+_SEGMENT = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*\Z")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}\Z")
 
 
 def check_repository(repository: str, tag: str) -> tuple[str, str]:

@@ -19,7 +19,7 @@ from verifier.transparency.note import VerifierKey, open_note
 
 __all__ = ["Checkpoint", "parse_checkpoint", "verify_checkpoint"]
 
-_SIZE = re.compile(r"^(0|[1-9][0-9]{0,19})$")
+_SIZE = re.compile(r"^(0|[1-9][0-9]{0,19})\Z")
 
 
 @dataclass(frozen=True, slots=True)
