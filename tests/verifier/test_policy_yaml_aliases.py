@@ -17,8 +17,8 @@ def test_a_reused_anchor_is_accepted(tmp_path: Path) -> None:
     )
     text = (
         "version: 1\nnamespaces:\n"
-        "  - match: acme\n    signers: &team\n      - {name: alice, public_key: alice.pub}\n"
-        "  - match: labs\n    signers: *team\n"
+        "  - match: acme/*\n    signers: &team\n      - {name: alice, public_key: alice.pub}\n"
+        "  - match: labs/*\n    signers: *team\n"
     )
     policy = parse_trust_policy(text, source="trust.yaml", base_dir=tmp_path)
     assert policy.policy_for("labs") is not None
