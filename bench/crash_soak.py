@@ -108,6 +108,7 @@ class ServerProcess:
     """``custody serve`` on a data directory and database, killable at will."""
 
     def __init__(self, data_dir: Path, database_url: str) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)  # as `custody db upgrade` leaves it
         self.env = dict(os.environ, CUSTODY_DATA_DIR=str(data_dir))
         self.env["CUSTODY_DATABASE_URL"] = database_url
         self.log = data_dir.parent / "crash-soak-server.log"
