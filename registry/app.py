@@ -16,10 +16,9 @@ from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from custody import __version__
-from registry.api.audit import read_audit
-from registry.api.namespaces import NamespaceController
-from registry.api.tokens import TokenController
+from registry.audit.api import read_audit
 from registry.auth.anonymous import AnonymousPull
+from registry.auth.api import TokenController
 from registry.cache import CachedManifest, TTLCache
 from registry.db.engine import create_service_engine
 from registry.errors import RefusalNotAudited
@@ -39,6 +38,7 @@ from registry.hub.api import HubController
 from registry.hub.config import build_hub
 from registry.lifecycle.api import ModelController
 from registry.lifecycle.gate import PromotionGate
+from registry.namespaces.api import NamespaceController
 from registry.naming import VersionPattern
 from registry.oci.routes import oci_router
 from registry.policy import PolicyHolder

@@ -335,7 +335,7 @@ def namespace_create(name: str, anonymous_pull: bool, data_dir: Path | None) -> 
         ns = await ensure_namespace(session, name, actor=_cli_actor())
         if ns.anonymous_pull != anonymous_pull:
             ns.anonymous_pull = anonymous_pull
-            from registry.audit import record
+            from registry.audit.service import record
 
             await record(
                 session,

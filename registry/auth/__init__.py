@@ -1,4 +1,4 @@
-"""Authentication (API tokens) and authorisation (scopes per namespace)."""
+"""Authentication (API tokens) and authorisation (scopes per namespace); ``/api/v1/tokens``."""
 
 from registry.auth.principal import Principal, Scope
 from registry.auth.tokens import IssuedToken, TokenService

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.audit import record
+from registry.audit.service import record
 from registry.auth.principal import ALL_NAMESPACES, Principal, Scope
 from registry.db.models import ApiToken, Namespace
 from registry.db.types import utcnow

@@ -20,7 +20,7 @@ from litestar.datastructures import State
 from litestar.openapi import ResponseSpec
 from litestar.params import QueryParameter
 
-from registry.audit import refuse
+from registry.audit.service import refuse
 from registry.auth import Principal, Scope
 from registry.digests import Digest
 from registry.errors import Unauthorized

@@ -28,7 +28,7 @@ from litestar.datastructures import State
 from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.audit import audit_row
+from registry.audit.service import audit_row
 from registry.auth import Principal
 from registry.db.models import HubOutput, HubReprint
 from registry.errors import Denied

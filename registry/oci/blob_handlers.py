@@ -9,7 +9,7 @@ from litestar import Response
 from litestar.response import Stream
 from sqlalchemy import select
 
-from registry.audit import record
+from registry.audit.service import record
 from registry.auth import Scope
 from registry.cache import TTLCache
 from registry.db.models import Manifest, ManifestReference, RepositoryBlob, UploadSession

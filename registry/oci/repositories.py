@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.audit import record
+from registry.audit.service import record
 from registry.auth.tokens import ensure_namespace
 from registry.db.models import Blob, Namespace, Repository, RepositoryBlob
 from registry.db.types import utcnow

@@ -11,7 +11,7 @@ here, shared by ``/v2/`` and ``/api/v1/``:
   (a version's platform or part manifests), the blobs any manifest references,
   and the signatures and SBOMs of a version (the evidence its promotions and
   the hub rely on) are refused with 409 ``DENIED``;
-- every such refusal is audited (``registry.audit.refuse``): ``version.move.refused``,
+- every such refusal is audited (``registry.audit.service.refuse``): ``version.move.refused``,
   ``version.delete.refused``, ``manifest.delete.refused``, ``blob.delete.refused``;
 - writes that check what a manifest needs (a manifest PUT, a manifest or blob
   delete) first take the repository's lock (:func:`lock_repository`), so a check
@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from registry.audit import record, refuse
+from registry.audit.service import record, refuse
 from registry.auth import Principal, Scope
 from registry.db.models import Blob, Manifest, ManifestReference, Repository, RepositoryBlob, Tag
 from registry.db.types import utcnow
@@ -91,7 +91,7 @@ async def refuse_change(
     action: str,
     subject: str,
 ) -> NoReturn:
-    """Refuse a change to the store, audited (``registry.audit.refuse``)."""
+    """Refuse a change to the store, audited (``registry.audit.service.refuse``)."""
     await refuse(
         session,
         error,

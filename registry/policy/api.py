@@ -15,7 +15,7 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.params import QueryParameter
 
-from registry.audit import record
+from registry.audit.service import record
 from registry.auth import Scope
 from registry.errors import InvalidInput, NotFound, RegistryError
 from registry.http.deps import Blobs, Caller, DbSession

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.audit import record
+from registry.audit.service import record
 from registry.db.models import Manifest, ManifestReference, Repository, Sbom, SbomFact
 from registry.db.types import utcnow
 from registry.digests import Digest

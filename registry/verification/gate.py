@@ -2,7 +2,7 @@
 
 Every alias move (API, OCI tag push, manifest deletion) passes through
 :meth:`PolicyGate.check`. A refused move is audited through
-:func:`registry.audit.refuse`: the caller's transaction is rolled back with the
+:func:`registry.audit.service.refuse`: the caller's transaction is rolled back with the
 refused change (and any verdicts re-verified on the way), and the refusal's
 event is committed on the same session, so refusals leave evidence too.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.audit import record, refuse
+from registry.audit.service import record, refuse
 from registry.errors import Conflict, RegistryError
 from registry.lifecycle.gate import AliasMove
 from registry.policy import PolicyHolder

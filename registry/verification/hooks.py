@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.audit import refuse
+from registry.audit.service import refuse
 from registry.db.models import Manifest, Repository, SignatureVerification
 from registry.oci.manifests import ParsedManifest
 from registry.policy import PolicySet

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.audit import record
+from registry.audit.service import record
 from registry.db.models import Manifest, ManifestReference, Repository, SignatureVerification
 from registry.db.types import utcnow
 from registry.db.upsert import insert_ignore

@@ -2,7 +2,7 @@
 
 Every refusal is audited: the event is written (not attempted), on both engines.
 It is committed on the request's own session after the refused change is rolled
-back (``registry.audit.refuse``); on SQLite a second connection would wait for
+back (``registry.audit.service.refuse``); on SQLite a second connection would wait for
 the write lock the request holds (re-verified verdicts, a stored manifest) and
 lose the event, and the ``*_is_audited`` tests below would fail.
 """

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, func, select
 
-from registry.audit import audit_row
+from registry.audit.service import audit_row
 from registry.db.engine import create_sync_engine
 from registry.db.models import AuditEvent, TlogEntry
 from registry.tlog import LogEntry, LogUnavailable, NewRow, Withdrawn

@@ -2,7 +2,7 @@
 
 Deleting what a manifest needs (an index child, a version's signature, a blob in
 use) and moving or deleting a version are refused with 409 through
-``registry.audit.refuse``: the refused change is rolled back and the event is
+``registry.audit.service.refuse``: the refused change is rolled back and the event is
 committed. When the event cannot be written (another writer holds the database),
 the answer is 503 carrying the refusal's reason, never 500 and never a refusal
 without its evidence.

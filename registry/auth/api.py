@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from registry.api.schemas import TokenCreate, TokenIssued, TokenList, TokenView
 from registry.auth import Scope, TokenService
 from registry.auth.principal import ALL_NAMESPACES
+from registry.auth.schemas import TokenCreate, TokenIssued, TokenList, TokenView
 from registry.auth.tokens import parse_duration
 from registry.db.models import ApiToken
 from registry.errors import NotFound, Unauthorized

@@ -8,8 +8,8 @@ from typing import Annotated
 from litestar import get
 from litestar.params import QueryParameter
 
-from registry.api.schemas import AuditEventView, AuditPage
-from registry.audit import list_events
+from registry.audit.schemas import AuditEventView, AuditPage
+from registry.audit.service import list_events
 from registry.auth import Scope
 from registry.http.deps import Caller, DbSession
 from registry.http.openapi import TOKEN, problems

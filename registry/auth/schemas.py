@@ -1,9 +1,9 @@
-"""Request and response bodies of the lifecycle API (msgspec, hand-written)."""
+"""Request and response bodies of ``/api/v1/tokens`` (msgspec, hand-written)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
@@ -39,29 +39,3 @@ class TokenView(msgspec.Struct):
 
 class TokenList(msgspec.Struct):
     tokens: list[TokenView]
-
-
-class AuditEventView(msgspec.Struct):
-    id: int
-    occurred_at: datetime
-    actor: str
-    action: str
-    namespace: str | None
-    subject: str
-    detail: dict[str, Any]
-
-
-class AuditPage(msgspec.Struct):
-    events: list[AuditEventView]
-    #: Pass as ``after`` to get the next page; ``None`` at the end.
-    next_after: int | None
-
-
-class NamespaceView(msgspec.Struct):
-    name: str
-    anonymous_pull: bool
-    created_at: datetime
-
-
-class NamespaceUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    anonymous_pull: bool

@@ -1,1 +1,0 @@
-"""Site administration over /api/v1/: tokens, namespace settings and the audit trail."""

@@ -1,0 +1,1 @@
+"""Namespace settings over ``/api/v1/namespaces`` (today: anonymous pull)."""
