@@ -20,6 +20,7 @@ Example::
     ('key', ['weights.bin'])
 """
 
+from verifier._sigstore import load_trusted_root, verify_sigstore_bundle
 from verifier.errors import (
     BundleInvalid,
     CertificateChainInvalid,
@@ -51,7 +52,6 @@ from verifier.policy import (
 )
 from verifier.policy_file import NamespaceRule, TrustPolicy, load_trust_policy, parse_trust_policy
 from verifier.policy_match import rule_matches
-from verifier.sigstore import load_trusted_root, verify_sigstore_bundle
 from verifier.trust import (
     SignerIdentity,
     SubjectConstraint,

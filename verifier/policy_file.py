@@ -43,6 +43,7 @@ from cryptography import x509
 
 from signing.errors import KeyLoadError
 from signing.keys import load_public_key
+from verifier._sigstore import load_trusted_root
 from verifier.errors import MaterialUnreadable, NoPolicyForNamespace, PolicyFileInvalid
 from verifier.policy import Audit, Policy, Threshold
 from verifier.policy_match import (
@@ -379,8 +380,6 @@ class _Builder:
         if sig is None:  # pragma: no cover - SignerSpec guarantees one kind
             raise self.fail(f"signer {spec.name!r} has no trust material", line)
         if sig.trusted_root not in self.roots:
-            from verifier.sigstore import load_trusted_root
-
             target: str | os.PathLike[str] = sig.trusted_root
             if sig.trusted_root not in ("production", "staging"):
                 target = self.base / sig.trusted_root

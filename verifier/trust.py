@@ -12,7 +12,9 @@ believed after it leads to an anchor the verifier holds.
   time (now by default: key and certificate bundles carry no trusted time).
 * :class:`TrustedSigstoreIdentity` - an OIDC issuer and subject, exact by
   default, an anchored pattern only when asked for, verified offline against a
-  Sigstore trusted root.
+  Sigstore trusted root. Everything Sigstore-specific (sigstore-python, trusted
+  roots, the Fulcio issuer extension) is in :mod:`verifier._sigstore`, which
+  this module uses and which never imports it back.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import logging
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cryptography import x509
@@ -49,6 +51,7 @@ from signing.oms import (
     SignedStatement,
     read_statement,
 )
+from verifier._sigstore import load_trusted_root, verify_dsse_bundle
 from verifier.errors import (
     BundleInvalid,
     CertificateChainInvalid,
@@ -58,6 +61,7 @@ from verifier.errors import (
     UnsafeModelPath,
     UntrustedSigner,
 )
+from verifier.identity import PRINCIPAL_FORMAT, SignerIdentity, certificate_sans
 
 __all__ = [
     "PRINCIPAL_FORMAT",
@@ -71,56 +75,6 @@ __all__ = [
 ]
 
 _logger = logging.getLogger(__name__)
-
-#: The spelling of :meth:`SignerIdentity.principals`. Whoever stores principals
-#: (the registry's verdicts) stores this beside them and re-verifies on a
-#: mismatch, so rows spelt two ways never meet in one threshold count. Bump it
-#: whenever a principal's spelling changes. 1: ``key:`` + SHA-256 of the DER key;
-#: 2: ``key:`` + :func:`~signing.keys.key_id` (the OMS key hint).
-PRINCIPAL_FORMAT = 2
-
-_OIDC_ISSUER_V1 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
-_OIDC_ISSUER_V2 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
-_SIGSTORE_OTHERNAME = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.7")
-
-
-@dataclass(frozen=True, slots=True)
-class SignerIdentity:
-    """Who signed, as established by verification.
-
-    ``kind`` is ``key``, ``certificate`` or ``sigstore``. ``key_id`` is the
-    signing key's :func:`~signing.keys.key_id` (the OMS key hint); ``subject`` and
-    ``issuer`` are the certificate subject and issuing CA, or the Sigstore SAN
-    and OIDC issuer. ``trusted_as`` names the trust rule that accepted it.
-    """
-
-    kind: str
-    key_id: str | None = None
-    subject: str | None = None
-    issuer: str | None = None
-    trusted_as: str = ""
-
-    def principals(self) -> frozenset[str]:
-        """Everything that makes two signatures "the same signer" for a threshold.
-
-        A key (except Sigstore's ephemeral keys) and a subject under an issuer are
-        principals; two signatures sharing any principal count once.
-        """
-        found = set()
-        if self.key_id and self.kind != "sigstore":
-            found.add(f"key:{self.key_id}")
-        if self.subject:
-            found.add(f"subject:{self.issuer or ''}|{self.subject}")
-        return frozenset(found)
-
-    def __str__(self) -> str:
-        if self.kind == "key":
-            text = f"key {self.key_id}"
-        elif self.kind == "sigstore":
-            text = f"{self.subject} (issuer {self.issuer})"
-        else:
-            text = f"certificate {self.subject} (issued by {self.issuer})"
-        return f"{text} ({self.trusted_as})" if self.trusted_as else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,34 +224,6 @@ class SubjectConstraint:
                 )
 
 
-def certificate_sans(certificate: x509.Certificate) -> set[str]:
-    """E-mail, URI, DNS and Sigstore other-name SAN values."""
-    try:
-        ext = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return set()
-    values: set[str] = set(ext.get_values_for_type(x509.RFC822Name))
-    values.update(ext.get_values_for_type(x509.UniformResourceIdentifier))
-    values.update(ext.get_values_for_type(x509.DNSName))
-    for other in ext.get_values_for_type(x509.OtherName):
-        if other.type_id == _SIGSTORE_OTHERNAME:
-            values.add(_der_utf8(other.value))
-    return values
-
-
-def _der_utf8(value: bytes) -> str:
-    """Decode a DER UTF8String (tag 0x0c, short or long length form)."""
-    if len(value) >= 2 and value[0] == 0x0C:
-        length = value[1]
-        offset = 2
-        if length & 0x80:
-            count = length & 0x7F
-            length = int.from_bytes(value[2 : 2 + count], "big")
-            offset = 2 + count
-        return value[offset : offset + length].decode("utf-8", "replace")
-    return value.decode("utf-8", "replace")
-
-
 def _can_sign(certificate: x509.Certificate) -> bool:
     """Digital-signature key usage, or the code-signing extended key usage."""
     try:
@@ -399,47 +325,6 @@ class TrustedCertificateAuthority(TrustedSigner):
         return Authenticated(statement, identity)
 
 
-@dataclass(slots=True)
-class SigstoreIdentityPolicy:
-    """A sigstore-python VerificationPolicy: exact issuer, exact or anchored-pattern subject."""
-
-    issuer: str
-    identity: str | None
-    pattern: str | None
-    matched: list[str] = field(default_factory=list)
-    failure: str | None = None
-
-    def verify(self, cert: x509.Certificate) -> None:
-        from sigstore.errors import VerificationError as SigstoreVerificationError
-
-        actual_issuer = sigstore_issuer(cert)
-        if actual_issuer != self.issuer:
-            self.failure = f"OIDC issuer is {actual_issuer!r}, expected {self.issuer!r}"
-            raise SigstoreVerificationError(self.failure)
-        sans = certificate_sans(cert)
-        if self.identity is not None:
-            hits = [self.identity] if self.identity in sans else []
-        else:
-            hits = sorted(s for s in sans if self.pattern and re.fullmatch(self.pattern, s))
-        if not hits:
-            wanted = self.identity if self.identity is not None else f"^{self.pattern}$"
-            self.failure = f"certificate identity {sorted(sans)} does not match {wanted!r}"
-            raise SigstoreVerificationError(self.failure)
-        self.matched[:] = hits
-
-
-def sigstore_issuer(cert: x509.Certificate) -> str | None:
-    """The OIDC issuer a Fulcio certificate records (v2 extension first, then v1)."""
-    for oid, der in ((_OIDC_ISSUER_V2, True), (_OIDC_ISSUER_V1, False)):
-        try:
-            ext = cert.extensions.get_extension_for_oid(oid).value
-        except x509.ExtensionNotFound:
-            continue
-        raw = ext.value if isinstance(ext, x509.UnrecognizedExtension) else b""
-        return _der_utf8(raw) if der else raw.decode("utf-8", "replace")
-    return None
-
-
 class TrustedSigstoreIdentity(TrustedSigner):
     """A Sigstore (keyless) identity, verified offline against a trusted root.
 
@@ -474,45 +359,24 @@ class TrustedSigstoreIdentity(TrustedSigner):
 
     def _root(self) -> object:
         if self._trusted_root is None:
-            from verifier.sigstore import load_trusted_root
-
             self._trusted_root = load_trusted_root(None)
         return self._trusted_root
 
     def authenticate(self, bundle: Bundle) -> Authenticated:
-        from sigstore.errors import Error as SigstoreError
-        from sigstore.models import Bundle as SigstoreBundle
-        from sigstore.models import InvalidBundle
-        from sigstore.models import TrustedRoot as SigstoreTrustedRoot
-        from sigstore.verify import Verifier
-
         if bundle.material.kind == MaterialKind.PUBLIC_KEY:
             raise UntrustedSigner(f"the bundle is signed by a bare key, not by {self.name}")
-        root = self._root()
-        if not isinstance(root, SigstoreTrustedRoot):
-            raise TypeError("trusted_root must be a sigstore.models.TrustedRoot")
-        try:
-            sigstore_bundle = SigstoreBundle.from_json(json.dumps(bundle.document))
-        except (InvalidBundle, ValueError) as exc:
-            raise BundleInvalid(f"not a valid Sigstore bundle: {exc}") from exc
-        policy = SigstoreIdentityPolicy(self.issuer, self.identity, self.identity_pattern)
-        try:
-            payload_type, payload = Verifier(trusted_root=root).verify_dsse(sigstore_bundle, policy)
-        except SigstoreError as exc:
-            if policy.failure is not None:
-                raise IdentityMismatch(f"Sigstore: {policy.failure}") from exc
-            message = " ".join(str(exc).split())
-            raise UntrustedSigner(f"Sigstore verification failed: {message}") from exc
-        except (ValueError, TypeError) as exc:
-            raise UntrustedSigner(f"Sigstore verification failed: {exc}") from exc
-        if payload_type != "application/vnd.in-toto+json":
-            raise BundleInvalid(f"DSSE payload type {payload_type!r} is not in-toto")
-        statement = read_verified_payload(payload)
-        cert = sigstore_bundle.signing_certificate
+        verified = verify_dsse_bundle(
+            bundle.document,
+            self._root(),
+            issuer=self.issuer,
+            identity=self.identity,
+            identity_pattern=self.identity_pattern,
+        )
+        statement = read_verified_payload(verified.payload)
         identity = SignerIdentity(
             "sigstore",
-            key_id(_public_key_of(cert)),
-            policy.matched[0] if policy.matched else self.identity,
+            key_id(_public_key_of(verified.certificate)),
+            verified.matched,
             self.issuer,
             trusted_as=self.name,
         )
