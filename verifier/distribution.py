@@ -47,6 +47,11 @@ MANIFEST_ACCEPT = ", ".join(
 )
 CHUNK_BYTES = 16 * 1024 * 1024
 _READ_BYTES = 1024 * 1024
+#: The largest manifest a client reads (the registry's own default limit): a registry that
+#: answers with more is refused before the rest of the body is read.
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+#: How much of an error answer is read to show its message.
+_ERROR_BODY_BYTES = 64 * 1024
 _CHALLENGE_RE = re.compile(r'(\w+)="([^"]*)"')
 
 Progress = Callable[[int], None]
@@ -62,6 +67,10 @@ class FetchError(VerificationError):
         super().__init__(message)
         self.status = status
         self.code = code
+
+
+class ManifestTooLarge(FetchError):
+    """The registry answered a manifest request with more bytes than any manifest may hold."""
 
 
 class DigestMismatch(VerificationError):
@@ -103,6 +112,23 @@ def _read_range(
         yield block
 
 
+def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+    """Up to ``limit + 1`` bytes of the body (one more than allowed says it was too long)."""
+    try:
+        return response.content[: limit + 1]  # already read (a call made without stream)
+    except httpx.ResponseNotRead:
+        pass
+    kept = bytearray()
+    try:
+        for block in response.iter_bytes():
+            kept += block[: limit + 1 - len(kept)]
+            if len(kept) > limit:
+                break
+    except httpx.HTTPError as exc:
+        raise FetchError(f"{response.request.url.path}: {type(exc).__name__}: {exc}") from None
+    return bytes(kept)
+
+
 class RegistryClient:
     """Talks to one registry (``http://host:port``) with one credential."""
 
@@ -124,18 +150,26 @@ class RegistryClient:
 
     # -- plumbing -------------------------------------------------------------------
 
-    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def _request(
+        self, method: str, url: str, *, stream: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        """One call, re-authenticated once on a Bearer challenge.
+
+        With ``stream`` the body is not read: the caller reads it (bounded) and closes it.
+        """
         headers = dict(kwargs.pop("headers", None) or {})
         for attempt in range(2):
             if self._bearer:
                 headers["Authorization"] = f"Bearer {self._bearer}"
             try:
-                response = self._http.request(method, url, headers=headers, **kwargs)
+                request = self._http.build_request(method, url, headers=headers, **kwargs)
+                response = self._http.send(request, stream=stream)
             except httpx.HTTPError as exc:
                 raise FetchError(f"{method} {url}: {type(exc).__name__}: {exc}") from None
             if response.status_code in {401, 403} and attempt == 0 and self._token:
                 challenge = response.headers.get("www-authenticate", "")
                 if token_challenge(challenge):
+                    response.close()
                     self._bearer = self._fetch_access_token(challenge)
                     continue
             return response
@@ -167,7 +201,7 @@ class RegistryClient:
 
     def _expect(self, response: httpx.Response, *statuses: int, what: str) -> httpx.Response:
         if response.status_code not in statuses:
-            body = response.content
+            body = _read_at_most(response, _ERROR_BODY_BYTES)
             if response.request.method == "HEAD" and not body:
                 body = error_body(self._http, response.request.url.raw_path.decode(), self._bearer)
             raise self._failure(
@@ -195,16 +229,23 @@ class RegistryClient:
     # -- manifests and tags ---------------------------------------------------------
 
     def get_manifest(self, repository: str, reference: str) -> FetchedManifest:
-        response = self._expect(
-            self._request(
-                "GET",
-                f"/v2/{repository}/manifests/{reference}",
-                headers={"Accept": MANIFEST_ACCEPT},
-            ),
-            200,
-            what=f"manifest {repository}:{reference}",
+        what = f"manifest {repository}:{reference}"
+        response = self._request(
+            "GET",
+            f"/v2/{repository}/manifests/{reference}",
+            stream=True,
+            headers={"Accept": MANIFEST_ACCEPT},
         )
-        body = response.content
+        try:
+            self._expect(response, 200, what=what)
+            body = _read_at_most(response, MAX_MANIFEST_BYTES)
+        finally:
+            response.close()
+        if len(body) > MAX_MANIFEST_BYTES:
+            raise ManifestTooLarge(
+                f"{what}: the registry sent more than {MAX_MANIFEST_BYTES} bytes; "
+                "no manifest is that large"
+            )
         digest = sha256_digest(body)
         if ":" in reference and reference != digest:
             raise DigestMismatch(f"manifest {reference} has digest {digest}")
