@@ -9,7 +9,6 @@ cannot be reached the PostgreSQL half is skipped loudly, and under CI it fails.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import uuid
@@ -22,11 +21,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from registry.auth import IssuedToken, Scope, TokenService
+from registry.auth import IssuedToken
 from registry.db import migrate
-from registry.db.engine import create_service_engine, create_sync_engine
+from registry.db.engine import create_sync_engine
 from registry.db.models import Base
 from registry.settings import Settings
+from tests.tokens import issue
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 _PG_SKIP_REASON: list[str] = []
@@ -136,24 +136,7 @@ def make_token(settings: Settings) -> TokenFactory:
         scopes: str = "pull,push",
         expires_in: timedelta | None = timedelta(hours=1),
     ) -> IssuedToken:
-        async def work() -> IssuedToken:
-            engine = create_service_engine(settings.effective_database_url)
-            try:
-                from sqlalchemy.ext.asyncio import async_sessionmaker
-
-                async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-                    issued = await TokenService(session).create(
-                        namespace=namespace,
-                        scopes=Scope.parse_list(scopes),
-                        actor="test",
-                        expires_in=expires_in,
-                    )
-                    await session.commit()
-                    return issued
-            finally:
-                await engine.dispose()
-
-        return asyncio.run(work())
+        return issue(settings.effective_database_url, namespace, scopes, expires_in)
 
     return factory
 

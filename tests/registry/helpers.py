@@ -53,26 +53,6 @@ def onnx_bytes(payload_size: int = 1024) -> bytes:
 
 def issue_token(database_url: str, namespace: str = "acme", scopes: str = "admin") -> str:
     """A token made straight through the service, for fixtures that outlive ``make_token``."""
-    import asyncio
+    from tests.tokens import issue
 
-    from sqlalchemy.ext.asyncio import async_sessionmaker
-
-    from registry.auth import Scope, TokenService
-    from registry.db.engine import create_service_engine
-
-    async def work() -> str:
-        engine = create_service_engine(database_url)
-        try:
-            async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-                issued = await TokenService(session).create(
-                    namespace=namespace,
-                    scopes=Scope.parse_list(scopes),
-                    actor="test",
-                    expires_in=None,
-                )
-                await session.commit()
-                return issued.secret
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(work())
+    return issue(database_url, namespace, scopes, expires_in=None).secret
