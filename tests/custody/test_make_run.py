@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.registry.live import free_port
+from tests.support.live import free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent
@@ -52,16 +52,7 @@ def test_stopping_make_run_stops_the_server(tmp_path: Path, stop: str) -> None:
     )  # fmt: skip
     server: list[int] = []
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert make.poll() is None, "make run exited before the server answered"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "make run did not serve within 120 s"
-            time.sleep(0.2)
+        wait_until_healthy(f"http://127.0.0.1:{port}", make)
         server = _children(make.pid)
         assert len(server) == 1  # the server itself, not a shell holding it
         assert "serve" in Path(f"/proc/{server[0]}/cmdline").read_text()

@@ -23,7 +23,7 @@ from tests.conftest import _truncate_postgres
 from tests.custody.conftest import small_model
 from tests.hub.conftest import Keys, generate, write_reprint_policy, write_trust_policy
 from tests.interop.conftest import LiveRegistry
-from tests.registry.live import running_server
+from tests.support.live import running_server
 
 
 class HubRegistry(LiveRegistry):

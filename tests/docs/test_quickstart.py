@@ -14,18 +14,16 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import click
-import httpx
 import pytest
 
 from custody.cli import cli
 from tests.docs.shell import Shell
 from tests.docs.transcript import Command, mismatch, parse
-from tests.registry.live import free_port
+from tests.support.live import free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "docs" / "quickstart.md"
@@ -51,19 +49,6 @@ def _fresh_clone(target: Path) -> Path:
     return target
 
 
-def _wait_ready(base: str, deadline_s: float = 120) -> None:
-    """Until the server answers (liveness: /readyz also weighs this machine's free disk)."""
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"the registry at {base} did not become ready")
-
-
 @pytest.fixture
 def user_shell(tmp_path: Path) -> Iterator[tuple[Shell, str]]:
     clone = _fresh_clone(tmp_path / "custody")
@@ -87,7 +72,7 @@ def _run_document(shell: Shell, port: str, commands: list[Command], name: str) -
         where = f"{name}:{command.line}: $ {command.text}"
         if command.background:
             shell.start(text)
-            _wait_ready(f"http://127.0.0.1:{port}")
+            wait_until_healthy(f"http://127.0.0.1:{port}")
             continue
         result = shell.run(text)
         assert result.status == command.status, (

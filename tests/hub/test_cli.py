@@ -26,8 +26,8 @@ from tests.hub.conftest import (
     write_trust_policy,
 )
 from tests.registry.helpers import bearer
-from tests.registry.live import CUSTODY, cli_env, running_server
 from tests.registry.oci_client import Oci
+from tests.support.live import CUSTODY, cli_env, running_server
 
 
 @dataclass

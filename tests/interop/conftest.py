@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import _truncate_postgres
-from tests.registry.live import CUSTODY, cli_env, running_server
+from tests.support.live import CUSTODY, cli_env, running_server
 
 
 @dataclass

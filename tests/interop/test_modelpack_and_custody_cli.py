@@ -19,7 +19,7 @@ from modelpack_client import (
 
 from tests.interop.conftest import LiveRegistry
 from tests.registry.helpers import onnx_bytes
-from tests.registry.live import CUSTODY
+from tests.support.live import CUSTODY
 from verifier.distribution import RegistryClient
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -22,8 +22,8 @@ from signing.sbom import BomMetadata, generate_bom
 from tests.conftest import _truncate_postgres
 from tests.interop.conftest import LiveRegistry
 from tests.registry.helpers import onnx_bytes, safetensors_bytes
-from tests.registry.live import CUSTODY, cli_env, running_server
 from tests.registry.policy_support import PolicyFiles, make_policy_files, write_model
+from tests.support.live import CUSTODY, cli_env, running_server
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -387,7 +387,7 @@ def test_the_cli_refuses_a_description_no_engine_can_store(settings):
     a lone surrogate (surrogateescape), which PostgreSQL cannot store and SQLite can."""
     import subprocess
 
-    from tests.registry.live import CUSTODY, cli_env
+    from tests.support.live import CUSTODY, cli_env
 
     latin1 = b"caf\xe9"  # not UTF-8
     result = subprocess.run(

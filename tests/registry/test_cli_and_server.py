@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from registry.db import migrate
-from tests.registry.live import CUSTODY, cli_env, running_server
+from tests.support.live import CUSTODY, cli_env, running_server
 
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from signing.keys import write_key_pair
-from tests.registry.live import CUSTODY, free_port, running_server
+from tests.support.live import CUSTODY, free_port, running_server
 
 
 def _clean_env(**extra: str) -> dict[str, str]:

@@ -65,7 +65,7 @@ def test_start_up_log_names_the_policies_in_force(tmp_path, database_url):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from tests.registry.live import running_server
+    from tests.support.live import running_server
 
     pem = (
         ec.generate_private_key(ec.SECP256R1())

@@ -30,7 +30,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from bench.crash_soak import OCI_MANIFEST, model_manifest
-from tests.registry.live import CUSTODY, cli_env, running_server
+from tests.support.live import CUSTODY, cli_env, running_server
 
 MIB = 1024 * 1024
 BOUND = 96 * MIB

@@ -17,8 +17,8 @@ from litestar.testing import TestClient
 
 from registry.auth import Principal, Scope
 from tests.registry.helpers import bearer, safetensors_bytes, sha256_digest
-from tests.registry.live import CUSTODY, cli_env
 from tests.registry.oci_client import Oci
+from tests.support.live import CUSTODY, cli_env
 
 ALIAS_API = "/api/v1/models/acme/model/aliases"
 PROBLEM = "application/problem+json"

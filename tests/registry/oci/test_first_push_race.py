@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from tests.registry.helpers import bearer
-from tests.registry.live import running_server
+from tests.support.live import running_server
 
 CLIENTS = 24
 

@@ -12,7 +12,7 @@ from tuf.ngclient import Updater
 from tests.registry.helpers import bearer, safetensors_bytes
 from tests.registry.oci_client import Oci
 from tests.registry.tuf.conftest import ClientFetcher, push_version
-from tests.tuf_support import TufRegistry
+from tests.support.tuf import TufRegistry
 
 
 def _updater(registry: TufRegistry, client: httpx.Client, directory: Path, token: str) -> Updater:

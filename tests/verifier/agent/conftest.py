@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.registry.live import CUSTODY, cli_env, running_server
+from tests.support.live import CUSTODY, cli_env, running_server
 from tests.verifier.agent.world import World
 
 

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from custody.cli import cli
 from signing import generate_private_key
-from tests.registry.live import CUSTODY
-from tests.tuf_support import TufRegistry, tuf_registry  # noqa: F401  (a pytest fixture)
+from tests.support.live import CUSTODY
+from tests.support.tuf import TufRegistry, tuf_registry  # noqa: F401  (a pytest fixture)
 from tests.verifier.agent.models import add_model
 from tests.verifier.agent.tuf_repository import TufRepository
 from tests.verifier.agent.world import World

@@ -6,7 +6,7 @@ free loopback port after ``custody tuf init`` and yields a :class:`TufRegistry`:
 ``admin_token`` (a site admin token: push, pull and admin everywhere) and
 ``data_dir``. Use it from any test package::
 
-    from tests.tuf_support import tuf_registry  # noqa: F401  (a pytest fixture)
+    from tests.support.tuf import tuf_registry  # noqa: F401  (a pytest fixture)
 
 or start one with other settings through :func:`running_tuf_registry`.
 """
@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import _truncate_postgres
-from tests.registry.live import CUSTODY, cli_env, free_port
+from tests.support.live import CUSTODY, cli_env, serving
 
 
 @dataclass
@@ -79,40 +77,8 @@ def running_tuf_registry(
         text=True,
         check=True,
     ).stdout.strip()
-    port = free_port()
-    with (root / f"server-{port}.log").open("wb") as log:
-        process = subprocess.Popen(
-            [CUSTODY, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=full_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_until_up(process, url)
-            yield TufRegistry(url, root_path, admin, data_dir, database_url, full_env)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_until_up(process: subprocess.Popen[bytes], url: str) -> None:
-    deadline = time.monotonic() + 120  # a loaded 2-core CI box imports slowly
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"custody serve exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError("custody serve did not start within 120 s")
-        time.sleep(0.1)
+    with serving(full_env, root) as url:
+        yield TufRegistry(url, root_path, admin, data_dir, database_url, full_env)
 
 
 def fresh_database(request: pytest.FixtureRequest, root: Path) -> str:

@@ -1,0 +1,2 @@
+"""What tests across packages share: live servers (``live``), a live registry with TUF
+initialised (``tuf``)."""
