@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
 import json
 from pathlib import Path
 
@@ -134,12 +132,3 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert invoke("sbom", str(model), "--dataset-sha256", "x=" + "0" * 64).exit_code == 2
     result = invoke("sbom", str(model), "--ignore", "/etc", "--output", "-")
     assert result.exit_code == 8
-
-
-@pytest.mark.parametrize(
-    "module",
-    ["signing.sbom", "signing.sbom.generate", "signing.sbom.safetensors_header"],
-)
-def test_docstring_examples_run(module: str) -> None:
-    failures, tried = doctest.testmod(importlib.import_module(module))
-    assert tried > 0 and failures == 0
