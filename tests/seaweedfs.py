@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import boto3
 import pytest
@@ -94,6 +94,65 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+class _LostPortRace(Exception):
+    """weed exited at once: most likely another process took one of its ports."""
+
+
+def _remove_sockets(ports: list[int]) -> None:
+    # weed leaves unix sockets named by port in /tmp; remove only this run's.
+    for port in ports:
+        for stale in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+
+
+def _start(
+    weed: str, directory: Path, config: Path, log: BinaryIO
+) -> tuple[subprocess.Popen[bytes], str, list[int]]:
+    """Start weed on fresh ports; return it once its S3 gateway has a bucket."""
+    names = ["master", "volume", "filer", "s3"]
+    free = _free_ports(2 * len(names))
+    ports = dict(zip(names, free[: len(names)], strict=True))
+    grpc = dict(zip(names, free[len(names) :], strict=True))
+    argv = [
+        weed,
+        "server",
+        f"-dir={directory / 'data'}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-master.telemetry=false",
+        "-master.volumeSizeLimitMB=256",
+        "-volume.max=32",
+        *(f"-{name}.port={port}" for name, port in ports.items()),
+        *(f"-{name}.port.grpc={port}" for name, port in grpc.items()),
+        f"-filer.localSocket={directory / 'filer.sock'}",
+        "-s3",
+        f"-s3.config={config}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+    ]
+    started = time.monotonic()
+    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=directory)
+    endpoint = f"http://127.0.0.1:{ports['s3']}"
+    identity = json.loads(config.read_text())["identities"][0]["credentials"][0]
+    client = SeaweedFS(endpoint, identity["accessKey"], identity["secretKey"], BUCKET, 0).client()
+    try:
+        while True:
+            if process.poll() is not None:
+                raise _LostPortRace(f"weed exited with {process.returncode}: see {log.name}")
+            if time.monotonic() - started > _READY_SECONDS:
+                raise TimeoutError(f"weed's S3 gateway did not answer: see {log.name}")
+            try:
+                client.create_bucket(Bucket=BUCKET)
+                return process, endpoint, free
+            except (BotoCoreError, ClientError):
+                time.sleep(0.1)
+    except BaseException:
+        _stop(process)
+        _remove_sockets(free)
+        raise
+
+
 @contextlib.contextmanager
 def run_seaweedfs(directory: Path) -> Iterator[SeaweedFS]:
     """Start ``weed server -s3`` with its data in ``directory``; stop it on exit."""
@@ -108,62 +167,22 @@ def run_seaweedfs(directory: Path) -> Iterator[SeaweedFS]:
         "actions": ["Admin", "Read", "Write", "List", "Tagging"],
     }
     config.write_text(json.dumps({"identities": [identity]}))
-    data = directory / "data"
-    data.mkdir(exist_ok=True)
-    names = ["master", "volume", "filer", "s3"]
-    free = _free_ports(2 * len(names))
-    ports = dict(zip(names, free[: len(names)], strict=True))
-    grpc = dict(zip(names, free[len(names) :], strict=True))
-    argv = [
-        weed,
-        "server",
-        f"-dir={data}",
-        "-ip=127.0.0.1",
-        "-ip.bind=127.0.0.1",
-        "-master.telemetry=false",
-        "-master.volumeSizeLimitMB=256",
-        "-volume.max=32",
-        *(f"-{name}.port={port}" for name, port in ports.items()),
-        *(f"-{name}.port.grpc={port}" for name, port in grpc.items()),
-        f"-filer.localSocket={directory / 'filer.sock'}",
-        "-s3",
-        f"-s3.config={config}",
-        "-s3.port.iceberg=0",
-        "-s3.port.lance=0",
-    ]
-    log = (directory / "weed.log").open("wb")
-    started = time.monotonic()
-    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=directory)
-    server = SeaweedFS(
-        f"http://127.0.0.1:{ports['s3']}", access_key, secret_key, BUCKET, started_in_seconds=0.0
-    )
-    try:
-        client = server.client()
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"weed exited with {process.returncode}: see {log.name}")
-            if time.monotonic() - started > _READY_SECONDS:
-                raise TimeoutError(f"weed's S3 gateway did not answer: see {log.name}")
+    (directory / "data").mkdir(exist_ok=True)
+    with (directory / "weed.log").open("wb") as log:
+        started = time.monotonic()
+        for attempt in range(3):
             try:
-                client.create_bucket(Bucket=BUCKET)
+                process, endpoint, ports = _start(weed, directory, config, log)
                 break
-            except (BotoCoreError, ClientError):
-                time.sleep(0.1)
-        yield SeaweedFS(
-            server.endpoint_url,
-            access_key,
-            secret_key,
-            BUCKET,
-            started_in_seconds=time.monotonic() - started,
-        )
-    finally:
-        _stop(process)
-        log.close()
-        # weed leaves unix sockets named by port in /tmp; remove only this run's.
-        for port in [*ports.values(), *grpc.values()]:
-            for stale in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
-                with contextlib.suppress(OSError):
-                    stale.unlink()
+            except _LostPortRace:
+                if attempt == 2:
+                    raise
+        elapsed = time.monotonic() - started
+        try:
+            yield SeaweedFS(endpoint, access_key, secret_key, BUCKET, elapsed)
+        finally:
+            _stop(process)
+            _remove_sockets(ports)
 
 
 @pytest.fixture(scope="session")
