@@ -20,17 +20,19 @@ with a single PUT after it is verified.
 
 Chunked upload sessions live in the bucket, so any replica can continue one:
 each append is its own object (visible only when complete, so a failed append
-leaves the session as it was). Python cannot save a hash state, so finishing a
-session streams its chunks back through the same verified put: the running
-digest is recomputed from the stored bytes, and the blob is written by the
-code path that verifies every put.
+leaves the session as it was). The running digest is kept in the process that
+received the appends; Python cannot save a hash state in the bucket, so a
+session continued elsewhere (or after a restart) is re-hashed at its close by
+reading its chunks back, with bounded memory. Once verified, the chunks are
+joined server-side into the blob's key (a copy of the single chunk, or one
+multipart upload copying each chunk as a part); chunks too small to be parts
+(S3 wants 5 MiB) are streamed back through the verified put instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import functools
 import hashlib
 import threading
@@ -49,19 +51,25 @@ from registry.errors import (
     BlobUnknown,
     BlobUploadUnknown,
     DigestInvalid,
-    PayloadTooLarge,
     RangeInvalid,
 )
 from registry.storage.base import BlobStat
+from registry.storage.s3_parts import PartWriter
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import CompletedPartTypeDef, GetObjectOutputTypeDef
+    from mypy_boto3_s3.type_defs import (
+        CompletedPartTypeDef,
+        CopySourceTypeDef,
+        GetObjectOutputTypeDef,
+    )
 
 __all__ = ["DEFAULT_PART_BYTES", "S3BlobStore"]
 
 DEFAULT_PART_BYTES = 8 * 1024 * 1024
 _MIN_PART_BYTES = 5 * 1024 * 1024  # S3's floor for every part but the last
+_MAX_COPY_PART_BYTES = 5 * 1024**3  # S3's ceiling for one copied part
+_MAX_PARTS = 10_000
 _READ_BYTES = 1024 * 1024
 _STALE_UPLOAD_SECONDS = 24 * 3600
 _MARKER = "session"
@@ -78,6 +86,10 @@ _SESSION_LOCK = threading.Lock()
 def _shared_session() -> boto3.session.Session:
     """One session for every store: it caches S3's service model, which is slow to load."""
     return boto3.session.Session()
+
+
+def _end(segments: list[tuple[int, str, int]]) -> int:
+    return segments[-1][0] + segments[-1][2] if segments else 0
 
 
 def _error_code(exc: ClientError) -> str:
@@ -127,6 +139,8 @@ class S3BlobStore:
             max_workers=max_workers, thread_name_prefix="s3blobs"
         )
         self._locks: dict[str, asyncio.Lock] = {}
+        # Running hashes of the sessions this process appended to: (hash, size).
+        self._hashers: dict[str, tuple[hashlib._Hash, int]] = {}
 
     async def _call(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         return await asyncio.wrap_future(self._executor.submit(fn, *args, **kwargs))
@@ -147,7 +161,7 @@ class S3BlobStore:
         staging = (
             self.key_for(expected) if expected else f"{self.prefix}_uploads/{uuid.uuid4().hex}"
         )
-        writer = _ObjectWriter(self, staging, hashlib.sha256())
+        writer = PartWriter(self, staging, hashlib.sha256())
         committed = False
         try:
             await writer.write_all(chunks, 0, max_bytes)
@@ -182,6 +196,7 @@ class S3BlobStore:
         upload_id = uuid.uuid4().hex
         marker = self._session_prefix(upload_id) + _MARKER
         await self._call(self.client.put_object, Bucket=self.bucket, Key=marker, Body=b"")
+        self._hashers[upload_id] = (hashlib.sha256(), 0)
         return upload_id
 
     async def _segments(self, upload_id: str) -> list[tuple[int, str, int]]:
@@ -202,8 +217,7 @@ class S3BlobStore:
         return segments
 
     async def upload_size(self, upload_id: str) -> int:
-        segments = await self._segments(upload_id)
-        return segments[-1][0] + segments[-1][2] if segments else 0
+        return _end(await self._segments(upload_id))
 
     async def append_upload(
         self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], *, max_bytes: int = 0
@@ -221,16 +235,23 @@ class S3BlobStore:
                     extra={"received": current},
                 )
             key = f"{prefix}{current:020d}"
-            writer = _ObjectWriter(self, key, None)
+            # A hash that saw a failed append is dropped: the close re-hashes.
+            cached = self._hashers.pop(upload_id, None)
+            hasher = cached[0] if cached is not None and cached[1] == current else None
+            writer = PartWriter(self, key, hasher)
             committed = False
             try:
                 await writer.write_all(chunks, current, max_bytes)
                 if writer.size:
+                    if hasher is not None:
+                        await writer.hexdigest()  # folds in the tail not yet sent
                     await writer.commit(key)
                     committed = True
             finally:
                 if not committed:
                     await writer.discard()
+            if hasher is not None:
+                self._hashers[upload_id] = (hasher, current + writer.size)
             return current + writer.size
 
     async def finish_upload(self, upload_id: str, expected: Digest) -> BlobStat:
@@ -238,10 +259,72 @@ class S3BlobStore:
         async with self._lock(upload_id):
             try:
                 segments = await self._segments(upload_id)
-                return await self.put(self._read_segments(segments), expected=expected)
+                size = _end(segments)
+                cached = self._hashers.pop(upload_id, None)
+                if cached is not None and cached[1] == size:
+                    hex_digest = cached[0].hexdigest()
+                else:  # begun or continued elsewhere: hash what the bucket holds
+                    hex_digest = await self._hash_segments(segments)
+                actual = Digest("sha256", hex_digest)
+                if actual != expected:
+                    raise DigestInvalid(
+                        f"content does not match the digest given: expected {expected}, "
+                        f"got {actual}"
+                    )
+                if await self._size_of(self.key_for(actual)) != size:
+                    await self._compose(segments, actual)
+                return BlobStat(actual, size)
             finally:
                 self._locks.pop(upload_id, None)
+                self._hashers.pop(upload_id, None)
                 await self._call(self._delete_prefix, prefix)
+
+    async def _hash_segments(self, segments: list[tuple[int, str, int]]) -> str:
+        hasher = hashlib.sha256()
+        async for block in self._read_segments(segments):
+            await self._call(hasher.update, block)
+        return hasher.hexdigest()
+
+    async def _compose(self, segments: list[tuple[int, str, int]], digest: Digest) -> None:
+        """Join a verified session's chunks into the blob's key, server-side where S3 can."""
+        target = self.key_for(digest)
+        sizes = [size for _, _, size in segments]
+        if not segments:
+            await self._call(self.client.put_object, Bucket=self.bucket, Key=target, Body=b"")
+        elif len(segments) == 1:  # the usual push: one PATCH, then the closing PUT
+            source: CopySourceTypeDef = {"Bucket": self.bucket, "Key": segments[0][1]}
+            await self._call(self.client.copy, source, self.bucket, target)
+        elif (
+            len(segments) <= _MAX_PARTS
+            and all(size >= _MIN_PART_BYTES for size in sizes[:-1])
+            and all(size <= _MAX_COPY_PART_BYTES for size in sizes)
+        ):
+            await self._call(self._copy_as_parts, [key for _, key, _ in segments], target)
+        else:  # chunks too small to be parts: stream them back, verified again
+            await self.put(self._read_segments(segments), expected=digest)
+
+    def _copy_as_parts(self, sources: list[str], target: str) -> None:
+        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=target)["UploadId"]
+        try:
+            parts: list[CompletedPartTypeDef] = []
+            for number, source in enumerate(sources, start=1):
+                copied = self.client.upload_part_copy(
+                    Bucket=self.bucket,
+                    Key=target,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    CopySource={"Bucket": self.bucket, "Key": source},
+                )
+                parts.append({"PartNumber": number, "ETag": copied["CopyPartResult"]["ETag"]})
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=target,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        except BaseException:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=target, UploadId=upload_id)
+            raise
 
     async def _read_segments(self, segments: list[tuple[int, str, int]]) -> AsyncIterator[bytes]:
         for _, key, _ in segments:
@@ -372,133 +455,3 @@ class S3BlobStore:
     def close(self) -> None:
         self._executor.shutdown(wait=True)
         self.client.close()
-
-
-class _ObjectWriter:
-    """Stream one object in parts; nothing is visible until :meth:`commit`.
-
-    At most one part is in flight while the next one fills, so a writer holds
-    about three parts' worth of memory at its peak (filling, joined, sending).
-    Each part is hashed in the worker just before it is sent, in order.
-    """
-
-    def __init__(self, store: S3BlobStore, key: str, hasher: hashlib._Hash | None) -> None:
-        self.store = store
-        self.key = key
-        self.hasher = hasher
-        self.size = 0
-        self._batch: list[bytes] = []
-        self._batched = 0
-        self._upload_id: str | None = None
-        self._parts: list[CompletedPartTypeDef] = []
-        self._in_flight: concurrent.futures.Future[None] | None = None
-
-    async def write_all(self, chunks: AsyncIterable[bytes], start: int, max_bytes: int) -> None:
-        async for chunk in chunks:
-            if not chunk:
-                continue
-            self.size += len(chunk)
-            if max_bytes and start + self.size > max_bytes:
-                raise PayloadTooLarge(
-                    f"blob exceeds the {max_bytes}-byte limit set by CUSTODY_MAX_BLOB_BYTES"
-                )
-            self._batch.append(chunk)  # immutable bytes: batched without copying
-            self._batched += len(chunk)
-            if self._batched >= self.store.part_bytes:
-                await self._send_batch()
-
-    async def _send_batch(self) -> None:
-        batch, self._batch, self._batched = self._batch, [], 0
-        await self._settle()
-        self._in_flight = self.store._executor.submit(self._send_part, batch, True)
-
-    def _send_part(self, batch: list[bytes], hash_it: bool) -> None:
-        """Worker side: hash (in order), then send; the first part opens the upload.
-
-        Every change of the upload's state happens here, in the job in flight,
-        so :meth:`discard` sees it all once that job is done.
-        """
-        store = self.store
-        body = b"".join(batch)
-        batch.clear()
-        if hash_it and self.hasher is not None:
-            self.hasher.update(body)
-        if self._upload_id is None:
-            created = store.client.create_multipart_upload(Bucket=store.bucket, Key=self.key)
-            self._upload_id = created["UploadId"]
-        number = len(self._parts) + 1
-        sent = store.client.upload_part(
-            Bucket=store.bucket,
-            Key=self.key,
-            UploadId=self._upload_id,
-            PartNumber=number,
-            Body=body,
-        )
-        self._parts.append({"PartNumber": number, "ETag": sent["ETag"]})
-
-    async def _settle(self) -> None:
-        """Wait for the part in flight; re-raise its failure."""
-        if self._in_flight is not None:
-            in_flight, self._in_flight = self._in_flight, None
-            await asyncio.wrap_future(in_flight)
-
-    async def hexdigest(self) -> str:
-        """The digest of everything written (waits for the part in flight)."""
-        await self._settle()
-        if self.hasher is None:  # pragma: no cover - only puts ask
-            raise RuntimeError("hexdigest() on a writer without a hasher")
-        hasher = self.hasher
-        await self.store._call(_update_all, hasher, self._batch)
-        return hasher.hexdigest()
-
-    async def commit(self, target: str) -> None:
-        """Make the bytes visible under ``target`` (the key they were sent to, or a copy)."""
-        store = self.store
-        await self._settle()
-        tail = b"".join(self._batch)
-        self._batch, self._batched = [], 0
-        if self._upload_id is None:  # it all fit in one part: one PUT, atomic
-            await store._call(store.client.put_object, Bucket=store.bucket, Key=target, Body=tail)
-            return
-        if tail:  # already hashed by hexdigest(), if this writer hashes
-            self._in_flight = store._executor.submit(self._send_part, [tail], False)
-            await self._settle()
-        upload_id, self._upload_id = self._upload_id, None
-        await store._call(
-            store.client.complete_multipart_upload,
-            Bucket=store.bucket,
-            Key=self.key,
-            UploadId=upload_id,
-            MultipartUpload={"Parts": self._parts},
-        )
-        if target != self.key:  # staged under a temporary key: copy, then drop the stage
-            try:
-                await store._call(
-                    store.client.copy,
-                    {"Bucket": store.bucket, "Key": self.key},
-                    store.bucket,
-                    target,
-                )
-            finally:
-                await store._call(store.client.delete_object, Bucket=store.bucket, Key=self.key)
-
-    async def discard(self) -> None:
-        """Abort the multipart upload, if any: its parts were never visible."""
-        self._batch, self._batched = [], 0
-        in_flight, self._in_flight = self._in_flight, None
-        if in_flight is not None:
-            await asyncio.wait([asyncio.wrap_future(in_flight)])
-        if self._upload_id is not None:
-            upload_id, self._upload_id = self._upload_id, None
-            with contextlib.suppress(ClientError):
-                await self.store._call(
-                    self.store.client.abort_multipart_upload,
-                    Bucket=self.store.bucket,
-                    Key=self.key,
-                    UploadId=upload_id,
-                )
-
-
-def _update_all(hasher: hashlib._Hash, chunks: list[bytes]) -> None:
-    for chunk in chunks:
-        hasher.update(chunk)

@@ -190,9 +190,15 @@ def test_memory_stays_bounded_for_a_64_mib_blob(store: S3BlobStore) -> None:
 
 
 def test_session_continued_by_another_replica(store: S3BlobStore, seaweedfs: SeaweedFS) -> None:
-    """Sessions live in the bucket: a second store on the same prefix finishes one."""
+    """Sessions live in the bucket: a second store on the same prefix continues one.
+
+    The store that closes it never saw the second chunk, so it re-hashes the
+    chunks from the bucket, then joins them server-side, each chunk a part.
+    """
     replica = _open(seaweedfs, store.prefix)
     big = DEFAULT_PART_BYTES + 5  # this chunk goes up as a multipart object of its own
+    copied_parts = _count_calls(store, "UploadPartCopy")
+    reads = _count_calls(store, "GetObject")
 
     async def scenario() -> None:
         upload = await store.start_upload()
@@ -213,7 +219,40 @@ def test_session_continued_by_another_replica(store: S3BlobStore, seaweedfs: Sea
 
     asyncio.run(scenario())
     replica.close()
+    assert len(copied_parts) == 2
+    assert len(reads) == 2  # each chunk read back once, to hash it
     assert [key.split("/")[0] for key in _keys(store)] == ["sha256"]  # the session is gone
+    assert _multipart_uploads(store) == []
+
+
+def test_session_closed_where_it_was_written_is_copied_not_reread(store: S3BlobStore) -> None:
+    """The usual push (one PATCH, then PUT): the running hash and one server-side copy."""
+    size = DEFAULT_PART_BYTES + 99
+    reads = _count_calls(store, "GetObject")
+
+    async def scenario() -> None:
+        expected = await _digest_of(_generated(size))
+        upload = await store.start_upload()
+        await store.append_upload(upload, 0, _generated(size))
+        parts = _count_calls(store, "UploadPart")
+        stat = await store.finish_upload(upload, expected)
+        assert parts == []  # no byte went through the registry again
+        assert reads == []
+        assert await _digest_of(store.open(stat.digest)) == expected
+
+    asyncio.run(scenario())
+    assert [key.split("/")[0] for key in _keys(store)] == ["sha256"]
+
+
+def test_session_of_a_wrong_digest_is_discarded_after_a_large_append(store: S3BlobStore) -> None:
+    async def scenario() -> None:
+        upload = await store.start_upload()
+        await store.append_upload(upload, 0, _generated(DEFAULT_PART_BYTES + 1))
+        with pytest.raises(DigestInvalid):
+            await store.finish_upload(upload, Digest("sha256", "1" * 64))
+
+    asyncio.run(scenario())
+    assert _keys(store) == []
     assert _multipart_uploads(store) == []
 
 
