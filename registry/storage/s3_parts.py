@@ -84,10 +84,14 @@ class PartWriter:
         self._parts.append({"PartNumber": number, "ETag": sent["ETag"]})
 
     async def _settle(self) -> None:
-        """Wait for the part in flight; re-raise its failure."""
+        """Wait for the part in flight; re-raise its failure.
+
+        The job stays recorded until it has succeeded, so a writer cancelled or
+        failed meanwhile still waits for it in :meth:`discard`.
+        """
         if self._in_flight is not None:
-            in_flight, self._in_flight = self._in_flight, None
-            await asyncio.wrap_future(in_flight)
+            await asyncio.wrap_future(self._in_flight)
+            self._in_flight = None
 
     async def hexdigest(self) -> str:
         """The digest of everything written (waits for the part in flight)."""
@@ -110,14 +114,14 @@ class PartWriter:
         if tail:  # already hashed by hexdigest(), if this writer hashes
             self._in_flight = store._executor.submit(self._send_part, [tail], False)
             await self._settle()
-        upload_id, self._upload_id = self._upload_id, None
         await store._call(
             store.client.complete_multipart_upload,
             Bucket=store.bucket,
             Key=self.key,
-            UploadId=upload_id,
+            UploadId=self._upload_id,
             MultipartUpload={"Parts": self._parts},
         )
+        self._upload_id = None
         if target != self.key:  # staged under a temporary key: copy, then drop the stage
             try:
                 await store._call(
