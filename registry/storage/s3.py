@@ -158,10 +158,12 @@ class S3BlobStore:
         expected: Digest | None = None,
         max_bytes: int = 0,
     ) -> BlobStat:
-        staging = (
+        # Parts go to the blob's own key when its digest is known (S3 shows
+        # nothing there until the upload is completed), else to a staging key.
+        parts_key = (
             self.key_for(expected) if expected else f"{self.prefix}_uploads/{uuid.uuid4().hex}"
         )
-        writer = PartWriter(self, staging, hashlib.sha256())
+        writer = PartWriter(self, parts_key, hashlib.sha256())
         committed = False
         try:
             await writer.write_all(chunks, 0, max_bytes)
