@@ -1,4 +1,4 @@
-"""The contract every blob-store backend must pass (filesystem today; S3 later).
+"""The contract every blob-store backend must pass: the filesystem and S3 (on SeaweedFS).
 
 Add a backend by adding a parameter to the ``store`` fixture.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -22,14 +23,26 @@ from registry.errors import (
     RangeInvalid,
 )
 from registry.storage import BlobStore, FilesystemBlobStore
+from registry.storage.s3 import S3BlobStore
+from tests.seaweedfs import SeaweedFS
 
 
-@pytest.fixture(params=["filesystem"])
+@pytest.fixture(params=["filesystem", "s3"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BlobStore]:
+    backend: FilesystemBlobStore | S3BlobStore
     if request.param == "filesystem":
         backend = FilesystemBlobStore(tmp_path / "blobs")
-        yield backend
-        backend.close()
+    else:
+        server: SeaweedFS = request.getfixturevalue("seaweedfs")
+        backend = S3BlobStore(
+            server.bucket,
+            f"contract-{uuid.uuid4().hex}",  # each test its own corner of the bucket
+            endpoint_url=server.endpoint_url,
+            access_key_id=server.access_key_id,
+            secret_access_key=server.secret_access_key,
+        )
+    yield backend
+    backend.close()
 
 
 def _digest(data: bytes) -> Digest:

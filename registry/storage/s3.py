@@ -1,0 +1,459 @@
+"""S3-compatible blob store: content-addressed objects in one bucket, under a prefix.
+
+Layout under ``<prefix>``::
+
+    sha256/<2 hex>/<64 hex>          verified blobs, the only keys readers use
+    _uploads/<32 hex>                a large put whose digest was not given in advance
+    _sessions/<id>/session           marker of a chunked upload session
+    _sessions/<id>/<20-digit offset> one object per appended chunk
+
+S3 makes an object visible atomically when its PUT or CompleteMultipartUpload
+returns, never in part. A put streams in parts of ``part_bytes`` (multipart
+upload; at most one part in flight and one filling, so memory is bounded by
+about three parts whatever the blob's size), hashing each part as it is sent.
+Only once the whole stream is hashed and matches is the multipart upload
+completed; otherwise it is aborted and nothing was ever visible. When the
+digest is known in advance the parts go straight to the blob's key; when it is
+not, they go to a staging key under ``_uploads/`` and are copied server-side to
+the blob's key once the digest is known. A blob that fits in one part is sent
+with a single PUT after it is verified.
+
+Chunked upload sessions live in the bucket, so any replica can continue one:
+each append is its own object (visible only when complete, so a failed append
+leaves the session as it was). The running digest is kept in the process that
+received the appends; Python cannot save a hash state in the bucket, so a
+session continued elsewhere (or after a restart) is re-hashed at its close by
+reading its chunks back, with bounded memory. Once verified, the chunks are
+joined server-side into the blob's key (a copy of the single chunk, or one
+multipart upload copying each chunk as a part); chunks too small to be parts
+(S3 wants 5 MiB) are streamed back through the verified put instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import hashlib
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from registry.digests import Digest
+from registry.errors import (
+    BlobUnknown,
+    BlobUploadUnknown,
+    DigestInvalid,
+    RangeInvalid,
+)
+from registry.storage.base import BlobStat
+from registry.storage.s3_parts import PartWriter
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import (
+        CompletedPartTypeDef,
+        CopySourceTypeDef,
+        GetObjectOutputTypeDef,
+    )
+
+__all__ = ["DEFAULT_PART_BYTES", "S3BlobStore"]
+
+DEFAULT_PART_BYTES = 8 * 1024 * 1024
+_MIN_PART_BYTES = 5 * 1024 * 1024  # S3's floor for every part but the last
+_MAX_COPY_PART_BYTES = 5 * 1024**3  # S3's ceiling for one copied part
+_MAX_PARTS = 10_000
+_READ_BYTES = 1024 * 1024
+_STALE_UPLOAD_SECONDS = 24 * 3600
+_MARKER = "session"
+_MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+_SESSION_LOCK = threading.Lock()
+
+
+@functools.cache
+def _shared_session() -> boto3.session.Session:
+    """One session for every store: it caches S3's service model, which is slow to load."""
+    return boto3.session.Session()
+
+
+def _end(segments: list[tuple[int, str, int]]) -> int:
+    return segments[-1][0] + segments[-1][2] if segments else 0
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+class S3BlobStore:
+    """A :class:`~registry.storage.base.BlobStore` on an S3-compatible bucket."""
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint_url: str | None = None,
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+        region: str | None = None,
+        part_bytes: int = DEFAULT_PART_BYTES,
+        max_workers: int = 8,
+    ) -> None:
+        if part_bytes < _MIN_PART_BYTES:
+            raise ValueError(f"part_bytes must be at least {_MIN_PART_BYTES} (S3's minimum)")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.part_bytes = part_bytes
+        config = Config(
+            # Checksums only where S3 requires them: the store verifies SHA-256
+            # itself, and not every S3-compatible server accepts the newer
+            # default trailing checksums.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            max_pool_connections=max_workers,
+            retries={"mode": "standard", "max_attempts": 4},
+            s3={"addressing_style": "path"} if endpoint_url else {},
+        )
+        with _SESSION_LOCK:  # boto3 sessions are not thread-safe; their clients are
+            self.client: S3Client = _shared_session().client(
+                "s3",
+                endpoint_url=endpoint_url,
+                aws_access_key_id=access_key_id,
+                aws_secret_access_key=secret_access_key,
+                region_name=region or "us-east-1",
+                config=config,
+            )
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=max_workers, thread_name_prefix="s3blobs"
+        )
+        self._locks: dict[str, asyncio.Lock] = {}
+        # Running hashes of the sessions this process appended to: (hash, size).
+        self._hashers: dict[str, tuple[hashlib._Hash, int]] = {}
+
+    async def _call(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        return await asyncio.wrap_future(self._executor.submit(fn, *args, **kwargs))
+
+    def key_for(self, digest: Digest) -> str:
+        # Only a validated Digest reaches here: the key cannot leave the prefix.
+        return f"{self.prefix}{digest.algorithm}/{digest.hex[:2]}/{digest.hex}"
+
+    # -- writing -----------------------------------------------------------------
+
+    async def put(
+        self,
+        chunks: AsyncIterable[bytes],
+        *,
+        expected: Digest | None = None,
+        max_bytes: int = 0,
+    ) -> BlobStat:
+        # Parts go to the blob's own key when its digest is known (S3 shows
+        # nothing there until the upload is completed), else to a staging key.
+        parts_key = (
+            self.key_for(expected) if expected else f"{self.prefix}_uploads/{uuid.uuid4().hex}"
+        )
+        writer = PartWriter(self, parts_key, hashlib.sha256())
+        committed = False
+        try:
+            await writer.write_all(chunks, 0, max_bytes)
+            actual = Digest("sha256", await writer.hexdigest())
+            if expected is not None and actual != expected:
+                raise DigestInvalid(
+                    f"content does not match the digest given: expected {expected}, got {actual}"
+                )
+            target = self.key_for(actual)
+            if await self._size_of(target) == writer.size:
+                # Same bytes already stored: content addressing dedupes, and an
+                # overwrite could disturb readers of the stored object.
+                return BlobStat(actual, writer.size)
+            await writer.commit(target)
+            committed = True
+            return BlobStat(actual, writer.size)
+        finally:
+            if not committed:
+                await writer.discard()
+
+    # -- resumable uploads -------------------------------------------------------
+
+    def _session_prefix(self, upload_id: str) -> str:
+        if len(upload_id) != 32 or not all(c in "0123456789abcdef" for c in upload_id):
+            raise BlobUploadUnknown(f"upload {upload_id!r} is not known")
+        return f"{self.prefix}_sessions/{upload_id}/"
+
+    def _lock(self, upload_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(upload_id, asyncio.Lock())
+
+    async def start_upload(self) -> str:
+        upload_id = uuid.uuid4().hex
+        marker = self._session_prefix(upload_id) + _MARKER
+        await self._call(self.client.put_object, Bucket=self.bucket, Key=marker, Body=b"")
+        self._hashers[upload_id] = (hashlib.sha256(), 0)
+        return upload_id
+
+    async def _segments(self, upload_id: str) -> list[tuple[int, str, int]]:
+        """The session's contiguous chunks as (offset, key, size), in order."""
+        prefix = self._session_prefix(upload_id)
+        listed = await self._call(self._list, prefix)
+        if prefix + _MARKER not in listed:
+            raise BlobUploadUnknown(f"upload {upload_id} is not known")
+        segments: list[tuple[int, str, int]] = []
+        end = 0
+        for key in sorted(listed):
+            name = key[len(prefix) :]
+            # Chunks are named by their offset: only a chain from 0 counts, so a
+            # chunk left by a lost race can never be stitched in out of place.
+            if name.isdigit() and int(name) == end:
+                segments.append((end, key, listed[key][0]))
+                end += listed[key][0]
+        return segments
+
+    async def upload_size(self, upload_id: str) -> int:
+        return _end(await self._segments(upload_id))
+
+    async def append_upload(
+        self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], *, max_bytes: int = 0
+    ) -> int:
+        prefix = self._session_prefix(upload_id)
+        async with self._lock(upload_id):
+            try:
+                current = await self.upload_size(upload_id)
+            except BlobUploadUnknown:
+                self._locks.pop(upload_id, None)
+                raise
+            if offset != current:
+                raise RangeInvalid(
+                    f"chunk starts at byte {offset} but the upload has {current} bytes",
+                    extra={"received": current},
+                )
+            key = f"{prefix}{current:020d}"
+            # A hash that saw a failed append is dropped: the close re-hashes.
+            cached = self._hashers.pop(upload_id, None)
+            hasher = cached[0] if cached is not None and cached[1] == current else None
+            writer = PartWriter(self, key, hasher)
+            committed = False
+            try:
+                await writer.write_all(chunks, current, max_bytes)
+                if writer.size:
+                    if hasher is not None:
+                        await writer.hexdigest()  # folds in the tail not yet sent
+                    await writer.commit(key)
+                    committed = True
+            finally:
+                if not committed:
+                    await writer.discard()
+            if hasher is not None:
+                self._hashers[upload_id] = (hasher, current + writer.size)
+            return current + writer.size
+
+    async def finish_upload(self, upload_id: str, expected: Digest) -> BlobStat:
+        prefix = self._session_prefix(upload_id)
+        async with self._lock(upload_id):
+            try:
+                segments = await self._segments(upload_id)
+                size = _end(segments)
+                cached = self._hashers.pop(upload_id, None)
+                if cached is not None and cached[1] == size:
+                    hex_digest = cached[0].hexdigest()
+                else:  # begun or continued elsewhere: hash what the bucket holds
+                    hex_digest = await self._hash_segments(segments)
+                actual = Digest("sha256", hex_digest)
+                if actual != expected:
+                    raise DigestInvalid(
+                        f"content does not match the digest given: expected {expected}, "
+                        f"got {actual}"
+                    )
+                if await self._size_of(self.key_for(actual)) != size:
+                    await self._compose(segments, actual)
+                return BlobStat(actual, size)
+            finally:
+                self._locks.pop(upload_id, None)
+                self._hashers.pop(upload_id, None)
+                await self._call(self._delete_prefix, prefix)
+
+    async def _hash_segments(self, segments: list[tuple[int, str, int]]) -> str:
+        hasher = hashlib.sha256()
+        async for block in self._read_segments(segments):
+            await self._call(hasher.update, block)
+        return hasher.hexdigest()
+
+    async def _compose(self, segments: list[tuple[int, str, int]], digest: Digest) -> None:
+        """Join a verified session's chunks into the blob's key, server-side where S3 can."""
+        target = self.key_for(digest)
+        sizes = [size for _, _, size in segments]
+        if not segments:
+            await self._call(self.client.put_object, Bucket=self.bucket, Key=target, Body=b"")
+        elif len(segments) == 1:  # the usual push: one PATCH, then the closing PUT
+            source: CopySourceTypeDef = {"Bucket": self.bucket, "Key": segments[0][1]}
+            await self._call(self.client.copy, source, self.bucket, target)
+        elif (
+            len(segments) <= _MAX_PARTS
+            and all(size >= _MIN_PART_BYTES for size in sizes[:-1])
+            and all(size <= _MAX_COPY_PART_BYTES for size in sizes)
+        ):
+            await self._call(self._copy_as_parts, [key for _, key, _ in segments], target)
+        else:  # chunks too small to be parts: stream them back, verified again
+            await self.put(self._read_segments(segments), expected=digest)
+
+    def _copy_as_parts(self, sources: list[str], target: str) -> None:
+        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=target)["UploadId"]
+        try:
+            parts: list[CompletedPartTypeDef] = []
+            for number, source in enumerate(sources, start=1):
+                copied = self.client.upload_part_copy(
+                    Bucket=self.bucket,
+                    Key=target,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    CopySource={"Bucket": self.bucket, "Key": source},
+                )
+                parts.append({"PartNumber": number, "ETag": copied["CopyPartResult"]["ETag"]})
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=target,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        except BaseException:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=target, UploadId=upload_id)
+            raise
+
+    async def _read_segments(self, segments: list[tuple[int, str, int]]) -> AsyncIterator[bytes]:
+        for _, key, _ in segments:
+            async for block in self._read_key(key, 0, None):
+                yield block
+
+    async def abort_upload(self, upload_id: str) -> None:
+        prefix = self._session_prefix(upload_id)
+        async with self._lock(upload_id):
+            await self._call(self._delete_prefix, prefix)
+        self._locks.pop(upload_id, None)
+
+    # -- reading -----------------------------------------------------------------
+
+    async def _size_of(self, key: str) -> int | None:
+        try:
+            head = await self._call(self.client.head_object, Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING:
+                return None
+            raise
+        return head["ContentLength"]
+
+    async def stat(self, digest: Digest) -> BlobStat | None:
+        size = await self._size_of(self.key_for(digest))
+        return None if size is None else BlobStat(digest, size)
+
+    def open(self, digest: Digest, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        return self._read_key(self.key_for(digest), start, end, digest)
+
+    async def _read_key(
+        self, key: str, start: int, end: int | None, digest: Digest | None = None
+    ) -> AsyncIterator[bytes]:
+        if end is not None and end <= start:
+            if await self._size_of(key) is None:
+                raise BlobUnknown(f"blob {digest} is not stored")
+            return
+        # No Range header for a whole read: S3 refuses any range of an empty object.
+        byte_range = (
+            None if not start and end is None else f"bytes={start}-{'' if end is None else end - 1}"
+        )
+        try:
+            response = await self._call(self._get, key, byte_range)
+        except ClientError as exc:
+            code = _error_code(exc)
+            if code in _MISSING:
+                raise BlobUnknown(f"blob {digest} is not stored") from None
+            if code == "InvalidRange":  # the object exists; the range lies past its end
+                return
+            raise
+        body = response["Body"]
+        try:
+            while data := await self._call(body.read, _READ_BYTES):
+                yield data
+        finally:
+            body.close()
+
+    def _get(self, key: str, byte_range: str | None) -> GetObjectOutputTypeDef:
+        if byte_range is None:
+            return self.client.get_object(Bucket=self.bucket, Key=key)
+        return self.client.get_object(Bucket=self.bucket, Key=key, Range=byte_range)
+
+    async def delete(self, digest: Digest) -> bool:
+        key = self.key_for(digest)
+        if await self._size_of(key) is None:
+            return False
+        await self._call(self.client.delete_object, Bucket=self.bucket, Key=key)
+        return True
+
+    async def ping(self) -> None:
+        await self._call(self.client.head_bucket, Bucket=self.bucket)
+
+    # -- housekeeping ------------------------------------------------------------
+
+    def _list(self, prefix: str) -> dict[str, tuple[int, datetime]]:
+        """Every key under ``prefix`` with its size and last modification."""
+        found: dict[str, tuple[int, datetime]] = {}
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                found[item["Key"]] = (item["Size"], item["LastModified"])
+        return found
+
+    def _delete_prefix(self, prefix: str) -> int:
+        keys = list(self._list(prefix))
+        for start in range(0, len(keys), 1000):  # S3's limit per DeleteObjects
+            batch = keys[start : start + 1000]
+            self.client.delete_objects(
+                Bucket=self.bucket,
+                Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True},
+            )
+        return len(keys)
+
+    def sweep_stale_uploads(self, older_than: float = _STALE_UPLOAD_SECONDS) -> int:
+        """Remove what crashed or abandoned uploads left; none of it was ever visible.
+
+        Aborts multipart uploads begun before the cutoff, deletes staging
+        objects, and deletes sessions with no activity since the cutoff.
+        """
+        cutoff = datetime.fromtimestamp(time.time() - older_than, tz=UTC)
+        removed = 0
+        pages = self.client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        )
+        for page in pages:
+            for upload in page.get("Uploads", []):
+                if upload["Initiated"] < cutoff:
+                    self.client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+                    removed += 1
+        for key, (_, modified) in self._list(f"{self.prefix}_uploads/").items():
+            if modified < cutoff:
+                self.client.delete_object(Bucket=self.bucket, Key=key)
+                removed += 1
+        sessions: dict[str, datetime] = {}
+        root = f"{self.prefix}_sessions/"
+        for key, (_, modified) in self._list(root).items():
+            session = key[: key.index("/", len(root)) + 1]
+            sessions[session] = max(modified, sessions.get(session, modified))
+        for session, last_active in sessions.items():
+            if last_active < cutoff:
+                removed += self._delete_prefix(session)
+        return removed
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self.client.close()

@@ -1,0 +1,317 @@
+"""What the S3 blob store promises beyond the shared contract, on a real SeaweedFS.
+
+Nothing partial is ever visible (the bucket is listed, multipart uploads too),
+large blobs go up in parts, memory stays bounded both ways, and upload
+sessions live in the bucket so another replica can continue them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import tracemalloc
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from registry.digests import Digest
+from registry.errors import DigestInvalid
+from registry.storage import FilesystemBlobStore, open_blob_store
+from registry.storage.s3 import DEFAULT_PART_BYTES, S3BlobStore
+from tests.seaweedfs import SeaweedFS
+
+MiB = 1024 * 1024
+
+
+def _open(server: SeaweedFS, prefix: str) -> S3BlobStore:
+    return S3BlobStore(
+        server.bucket,
+        prefix,
+        endpoint_url=server.endpoint_url,
+        access_key_id=server.access_key_id,
+        secret_access_key=server.secret_access_key,
+    )
+
+
+@pytest.fixture
+def store(seaweedfs: SeaweedFS) -> Iterator[S3BlobStore]:
+    backend = _open(seaweedfs, f"s3-{uuid.uuid4().hex}")
+    yield backend
+    backend.close()
+
+
+def _keys(store: S3BlobStore) -> list[str]:
+    listed = store.client.list_objects_v2(Bucket=store.bucket, Prefix=store.prefix)
+    return sorted(item["Key"][len(store.prefix) :] for item in listed.get("Contents", []))
+
+
+def _multipart_uploads(store: S3BlobStore) -> list[str]:
+    listed = store.client.list_multipart_uploads(Bucket=store.bucket, Prefix=store.prefix)
+    return [upload["Key"] for upload in listed.get("Uploads", [])]
+
+
+def _count_calls(store: S3BlobStore, operation: str) -> list[int]:
+    calls: list[int] = []
+
+    def seen(**_: Any) -> None:
+        calls.append(1)
+
+    store.client.meta.events.register(f"before-call.s3.{operation}", seen)
+    return calls
+
+
+async def _generated(size: int, chunk: int = MiB, seed: bytes = b"") -> AsyncIterator[bytes]:
+    """Deterministic bytes made on the fly: the test itself holds no whole blob."""
+    for index in range(0, size, chunk):
+        block = hashlib.sha256(seed + index.to_bytes(8, "big")).digest() * (chunk // 32)
+        yield block[: min(chunk, size - index)]
+
+
+async def _digest_of(chunks: AsyncIterator[bytes]) -> Digest:
+    hasher = hashlib.sha256()
+    async for chunk in chunks:
+        hasher.update(chunk)
+    return Digest("sha256", hasher.hexdigest())
+
+
+def test_large_put_goes_up_in_parts_to_the_blob_key(store: S3BlobStore) -> None:
+    size = 3 * DEFAULT_PART_BYTES + 12345
+    parts = _count_calls(store, "UploadPart")
+
+    async def scenario() -> Digest:
+        expected = await _digest_of(_generated(size))
+        stat = await store.put(_generated(size), expected=expected)
+        assert stat.size == size
+        assert await _digest_of(store.open(stat.digest)) == expected
+        return expected
+
+    digest = asyncio.run(scenario())
+    assert len(parts) == 4
+    assert _keys(store) == [store.key_for(digest)[len(store.prefix) :]]
+    assert _multipart_uploads(store) == []
+
+
+def test_large_put_without_a_digest_is_staged_then_copied(store: S3BlobStore) -> None:
+    size = 2 * DEFAULT_PART_BYTES + 1
+
+    async def scenario() -> None:
+        stat = await store.put(_generated(size))
+        assert stat.digest == await _digest_of(_generated(size))
+        assert (await store.stat(stat.digest)) == stat
+
+    asyncio.run(scenario())
+    keys = _keys(store)
+    assert len(keys) == 1 and keys[0].startswith("sha256/")  # the stage is gone
+    assert _multipart_uploads(store) == []
+
+
+def test_mismatched_large_put_leaves_nothing_under_any_digest(store: S3BlobStore) -> None:
+    size = 2 * DEFAULT_PART_BYTES + 7
+    wrong = Digest("sha256", "0" * 64)
+
+    async def scenario() -> None:
+        with pytest.raises(DigestInvalid):
+            await store.put(_generated(size), expected=wrong)
+        assert await store.stat(wrong) is None
+
+    asyncio.run(scenario())
+    assert _keys(store) == []
+    assert _multipart_uploads(store) == []
+
+
+@pytest.mark.parametrize("with_digest", [True, False])
+def test_abandoned_large_put_leaves_nothing(store: S3BlobStore, with_digest: bool) -> None:
+    class Gone(Exception):
+        pass
+
+    async def abandoned() -> AsyncIterator[bytes]:
+        async for chunk in _generated(2 * DEFAULT_PART_BYTES + 3):
+            yield chunk
+        raise Gone
+
+    async def scenario() -> None:
+        expected = await _digest_of(_generated(2 * DEFAULT_PART_BYTES + 3))
+        with pytest.raises(Gone):
+            await store.put(abandoned(), expected=expected if with_digest else None)
+        assert await store.stat(expected) is None
+
+    asyncio.run(scenario())
+    assert _keys(store) == []
+    assert _multipart_uploads(store) == []
+
+
+def test_cancelled_large_put_leaves_nothing(store: S3BlobStore) -> None:
+    async def endless() -> AsyncIterator[bytes]:
+        while True:
+            yield os.urandom(MiB)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(store.put(endless()))
+        while not _multipart_uploads(store):  # cancel once parts are on their way
+            await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    assert _keys(store) == []
+    assert _multipart_uploads(store) == []
+
+
+def test_memory_stays_bounded_for_a_64_mib_blob(store: S3BlobStore) -> None:
+    """Peak Python memory of a 64 MiB put and read, measured by tracemalloc."""
+    size = 64 * MiB
+    peaks: dict[str, int] = {}
+
+    async def scenario() -> None:
+        expected = await _digest_of(_generated(size, seed=b"big"))
+        tracemalloc.start()
+        try:
+            stat = await store.put(_generated(size, seed=b"big"), expected=expected)
+            peaks["put"] = tracemalloc.get_traced_memory()[1]
+            tracemalloc.reset_peak()
+            assert await _digest_of(store.open(stat.digest)) == expected
+            peaks["read"] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    asyncio.run(scenario())
+    print(
+        f"tracemalloc peaks for 64 MiB: put {peaks['put'] / MiB:.1f} MiB, "
+        f"read {peaks['read'] / MiB:.1f} MiB"
+    )
+    # About three parts at most while putting, a few read blocks while reading.
+    assert peaks["put"] < 4 * DEFAULT_PART_BYTES
+    assert peaks["read"] < 8 * MiB
+
+
+def test_session_continued_by_another_replica(store: S3BlobStore, seaweedfs: SeaweedFS) -> None:
+    """Sessions live in the bucket: a second store on the same prefix continues one.
+
+    The store that closes it never saw the second chunk, so it re-hashes the
+    chunks from the bucket, then joins them server-side, each chunk a part.
+    """
+    replica = _open(seaweedfs, store.prefix)
+    big = DEFAULT_PART_BYTES + 5  # this chunk goes up as a multipart object of its own
+    copied_parts = _count_calls(store, "UploadPartCopy")
+    reads = _count_calls(store, "GetObject")
+
+    async def scenario() -> None:
+        upload = await store.start_upload()
+        offset = await store.append_upload(upload, 0, _generated(big, seed=b"a"))
+        assert await replica.upload_size(upload) == big
+        offset = await replica.append_upload(upload, offset, _generated(1000, seed=b"b"))
+
+        async def whole() -> AsyncIterator[bytes]:
+            async for chunk in _generated(big, seed=b"a"):
+                yield chunk
+            async for chunk in _generated(1000, seed=b"b"):
+                yield chunk
+
+        expected = await _digest_of(whole())
+        stat = await store.finish_upload(upload, expected)
+        assert stat.size == offset == big + 1000
+        assert await _digest_of(replica.open(stat.digest)) == expected
+
+    asyncio.run(scenario())
+    replica.close()
+    assert len(copied_parts) == 2
+    assert len(reads) == 2  # each chunk read back once, to hash it
+    assert [key.split("/")[0] for key in _keys(store)] == ["sha256"]  # the session is gone
+    assert _multipart_uploads(store) == []
+
+
+def test_session_closed_where_it_was_written_is_copied_not_reread(store: S3BlobStore) -> None:
+    """The usual push (one PATCH, then PUT): the running hash and one server-side copy."""
+    size = DEFAULT_PART_BYTES + 99
+    reads = _count_calls(store, "GetObject")
+
+    async def scenario() -> None:
+        expected = await _digest_of(_generated(size))
+        upload = await store.start_upload()
+        await store.append_upload(upload, 0, _generated(size))
+        parts = _count_calls(store, "UploadPart")
+        stat = await store.finish_upload(upload, expected)
+        assert parts == []  # no byte went through the registry again
+        assert reads == []
+        assert await _digest_of(store.open(stat.digest)) == expected
+
+    asyncio.run(scenario())
+    assert [key.split("/")[0] for key in _keys(store)] == ["sha256"]
+
+
+def test_session_of_a_wrong_digest_is_discarded_after_a_large_append(store: S3BlobStore) -> None:
+    async def scenario() -> None:
+        upload = await store.start_upload()
+        await store.append_upload(upload, 0, _generated(DEFAULT_PART_BYTES + 1))
+        with pytest.raises(DigestInvalid):
+            await store.finish_upload(upload, Digest("sha256", "1" * 64))
+
+    asyncio.run(scenario())
+    assert _keys(store) == []
+    assert _multipart_uploads(store) == []
+
+
+def test_failed_large_append_leaves_no_upload_behind(store: S3BlobStore) -> None:
+    class Gone(Exception):
+        pass
+
+    async def broken() -> AsyncIterator[bytes]:
+        async for chunk in _generated(DEFAULT_PART_BYTES + 1):
+            yield chunk
+        raise Gone
+
+    async def scenario() -> None:
+        upload = await store.start_upload()
+        await store.append_upload(upload, 0, _generated(10))
+        with pytest.raises(Gone):
+            await store.append_upload(upload, 10, broken())
+        assert await store.upload_size(upload) == 10
+        assert _multipart_uploads(store) == []
+        await store.abort_upload(upload)
+
+    asyncio.run(scenario())
+    assert _keys(store) == []
+
+
+def test_sweep_removes_what_crashed_uploads_left(store: S3BlobStore) -> None:
+    async def scenario() -> Digest:
+        stat = await store.put(_generated(100))
+        upload = await store.start_upload()
+        await store.append_upload(upload, 0, _generated(10))
+        return stat.digest
+
+    kept = asyncio.run(scenario())
+    store.client.create_multipart_upload(Bucket=store.bucket, Key=store.prefix + "sha256/ab/x")
+    store.client.put_object(Bucket=store.bucket, Key=store.prefix + "_uploads/stage", Body=b"x")
+    assert store.sweep_stale_uploads(older_than=3600) == 0  # all of it is fresh
+    assert store.sweep_stale_uploads(older_than=-60) == 4  # upload, stage, marker, chunk
+    assert _keys(store) == [store.key_for(kept)[len(store.prefix) :]]
+    assert _multipart_uploads(store) == []
+
+
+def test_open_blob_store_maps_locations(tmp_path: Path) -> None:
+    s3 = open_blob_store(
+        "s3://models/registry/blobs",
+        endpoint_url="http://127.0.0.1:9",
+        access_key_id="k",
+        secret_access_key="s",
+    )
+    assert isinstance(s3, S3BlobStore)
+    assert (s3.bucket, s3.prefix) == ("models", "registry/blobs/")
+    s3.close()
+    bare = open_blob_store("s3://models")
+    assert isinstance(bare, S3BlobStore) and bare.prefix == ""
+    bare.close()
+    for location in (str(tmp_path / "a"), f"file://{tmp_path / 'b'}", tmp_path / "c"):
+        local = open_blob_store(location)
+        assert isinstance(local, FilesystemBlobStore)
+        assert local.root.name == str(location)[-1]
+        local.close()
+    for wrong in ("gs://bucket/x", "s3:///no-bucket", "file://elsewhere/x"):
+        with pytest.raises(ValueError, match="blob store"):
+            open_blob_store(wrong)
