@@ -86,7 +86,11 @@ def _unavailable(name: str, help_text: str, extra: str, missing: str) -> click.C
     return _cmd
 
 
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=_LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Exit statuses: docs/exit-codes.md, or 'python -m signing.exit_codes'.",
+)
 @click.version_option(__version__, prog_name="custody", message="%(prog)s %(version)s")
 def cli() -> None:
     """Custody: a chain of custody from a model's release to every image it generates."""

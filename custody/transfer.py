@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 from signing.errors import SigningError
+from signing.exit_codes import ExitCode, fail, fail_on
 from signing.hashing import hash_model
 from signing.manifest import Manifest
 from verifier.distribution import FetchError, RegistryClient, sha256_digest
@@ -94,7 +95,7 @@ def count(number: int, noun: str) -> str:
 
 
 def _fail(exc: Exception) -> click.ClickException:
-    if isinstance(exc, (VerificationError, SigningError)):
+    if isinstance(exc, (FetchError, VerificationError, SigningError)):
         return click.ClickException(exc.diagnostics())
     return click.ClickException(str(exc))
 
@@ -405,12 +406,6 @@ def newest_version(client: RegistryClient, repository: str) -> str:
     return str(page["versions"][0]["version"])
 
 
-def _refused(exc: VerificationError | SigningError) -> NoReturn:
-    check = getattr(exc, "check", "fetch")
-    click.echo(f"FAILED [{check}]: {' '.join(exc.diagnostics().split())}", err=True)
-    sys.exit(getattr(exc, "exit_code", 1) or 1)
-
-
 @click.command()
 @click.argument("reference", metavar="REPO[:TAG|@DIGEST]")
 @click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
@@ -467,10 +462,12 @@ def pull(
                     rule,
                     lambda c, r, t, d: pull_model(c, r, t, d, progress=not as_json),
                 )
-    except (VerificationError, SigningError) as exc:
+    except (FetchError, VerificationError, SigningError) as exc:
         if not verify_signature:
             raise _fail(exc) from None
-        _refused(exc)
+        if isinstance(exc, SigningError):
+            fail("sign", exc.diagnostics(), ExitCode.FAILURE)
+        fail_on(exc)
     except OSError as exc:
         raise _fail(exc) from None
     if as_json:

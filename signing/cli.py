@@ -17,7 +17,6 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
@@ -29,6 +28,7 @@ from signing.errors import (
     SigningError,
     UnsafePathError,
 )
+from signing.exit_codes import ExitCode, fail
 from signing.hashing import HashOptions
 from signing.keys import KeyType, key_id, load_private_key, write_key_pair
 from signing.manifest import HashAlgorithm, Serialization
@@ -36,15 +36,6 @@ from signing.sign import resolve_ignore_path, sign_model
 from signing.signers import load_signer
 
 __all__ = ["keygen", "sign"]
-
-EXIT_USAGE = 2
-EXIT_INPUT = 3
-EXIT_PATHS = 8
-
-
-def _fail(check: str, message: str, code: int) -> NoReturn:
-    click.echo(f"FAILED [{check}]: {' '.join(message.split())}", err=True)
-    sys.exit(code)
 
 
 def _passphrase_from(env: str | None, file: Path | None) -> bytes | None:
@@ -130,7 +121,7 @@ def keygen(
     try:
         paths = write_key_pair(out, key_type, passphrase, overwrite=force)
     except (KeyLoadError, OSError) as exc:
-        _fail("key", str(exc), EXIT_INPUT)
+        fail("key", str(exc), ExitCode.INPUT)
     public = load_private_key(paths.private.read_bytes(), passphrase).public_key()
     state = "encrypted" if passphrase else "UNENCRYPTED"
     if as_json:
@@ -247,7 +238,7 @@ def sign(
     try:
         ignored = [resolve_ignore_path(model_path, item) for item in ignore]
     except IgnorePathError as exc:
-        _fail("ignore", exc.diagnostics(), EXIT_USAGE)
+        fail("ignore", exc.diagnostics(), ExitCode.USAGE)
     try:
         signer = load_signer(key_ref, certificate_chain=certificate_chain, secrets=secrets)
         result = sign_model(
@@ -260,13 +251,13 @@ def sign(
             options=HashOptions(workers=workers),
         )
     except (KeyLoadError, CertificateMismatch) as exc:
-        _fail("key", exc.diagnostics(), EXIT_INPUT)
+        fail("key", exc.diagnostics(), ExitCode.INPUT)
     except (UnsafePathError, ModelPathError) as exc:
-        _fail("paths", exc.diagnostics(), EXIT_PATHS)
+        fail("paths", exc.diagnostics(), ExitCode.PATHS)
     except SigningError as exc:
-        _fail("sign", exc.diagnostics(), 1)
+        fail("sign", exc.diagnostics(), ExitCode.FAILURE)
     except OSError as exc:
-        _fail("sign", f"cannot write {output}: {exc.strerror}", EXIT_INPUT)
+        fail("sign", f"cannot write {output}: {exc.strerror}", ExitCode.INPUT)
     if as_json:
         summary = {
             "model": str(model_path),

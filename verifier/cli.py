@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 from cryptography import x509
 
 from signing.errors import IgnorePathError, KeyLoadError
+from signing.exit_codes import ExitCode, fail, fail_on
 from signing.hashing import HashOptions
 from signing.keys import load_public_key
 from signing.sign import resolve_ignore_path
@@ -43,11 +42,6 @@ Exit status:
   9  policy: the trust policy is not satisfied (threshold, no rule for the repository)
 On failure one line is printed: FAILED [check]: reason and files.
 """
-
-
-def _fail(check: str, message: str, code: int) -> NoReturn:
-    click.echo(f"FAILED [{check}]: {' '.join(message.split())}", err=True)
-    sys.exit(code)
 
 
 def _read(path: Path, what: str) -> bytes:
@@ -195,7 +189,7 @@ def verify(
         try:
             ignore = tuple(resolve_ignore_path(model_path, item) for item in ignore)
         except IgnorePathError as exc:
-            _fail("ignore", exc.diagnostics(), 2)
+            fail("ignore", exc.diagnostics(), ExitCode.USAGE)
     try:
         if policy is not None and subject is not None:
             rule_policy = load_trust_policy(policy).policy_for(subject)
@@ -233,7 +227,7 @@ def verify(
                 options=options,
             )
     except VerificationError as exc:
-        _fail(exc.check, exc.diagnostics(), exc.exit_code)
+        fail_on(exc)
     for finding in result.findings:
         click.echo(f"WARNING {finding}", err=True)
     if as_json:

@@ -10,9 +10,9 @@ answers 401/403 with a Bearer challenge (any Docker-style registry), the client
 fetches a short-lived token from the challenge's realm with the Custody token
 as the Basic password, and retries once.
 
-Failures fall into two families, as in python-tuf: :class:`FetchError` (could
-not get it: network, HTTP status) and :class:`DigestMismatch` (got it, and the
-bytes are wrong).
+Failures fall into the two families of :mod:`verifier.errors`: :class:`FetchError`
+(could not get it: network, HTTP status) and :class:`~verifier.errors.IntegrityError`
+(got it, and the bytes are not the ones asked for).
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from verifier.errors import VerificationError
+from verifier.errors import FetchError, IntegrityError
 from verifier.http_errors import error_body, error_text, explain, token_challenge, token_info
 
-__all__ = ["DigestMismatch", "FetchError", "FetchedManifest", "RegistryClient"]
+__all__ = ["FetchError", "FetchedManifest", "ManifestTooLarge", "RegistryClient"]
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -57,27 +57,8 @@ _CHALLENGE_RE = re.compile(r'(\w+)="([^"]*)"')
 Progress = Callable[[int], None]
 
 
-class FetchError(VerificationError):
-    """The registry could not be reached, or answered with an error."""
-
-    check = "fetch"
-    exit_code = 10
-
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-
-
 class ManifestTooLarge(FetchError):
     """The registry answered a manifest request with more bytes than any manifest may hold."""
-
-
-class DigestMismatch(VerificationError):
-    """Bytes from the registry do not match the digest they were asked for."""
-
-    check = "integrity"
-    exit_code = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,10 +229,10 @@ class RegistryClient:
             )
         digest = sha256_digest(body)
         if ":" in reference and reference != digest:
-            raise DigestMismatch(f"manifest {reference} has digest {digest}")
+            raise IntegrityError(f"manifest {reference} has digest {digest}")
         claimed = response.headers.get("docker-content-digest")
         if claimed and claimed != digest:
-            raise DigestMismatch(f"registry says manifest {claimed}, bytes are {digest}")
+            raise IntegrityError(f"registry says manifest {claimed}, bytes are {digest}")
         media_type = response.headers.get("content-type", "").split(";")[0]
         return FetchedManifest(body, media_type, digest)
 
@@ -271,7 +252,7 @@ class RegistryClient:
         digest = sha256_digest(body)
         claimed = response.headers.get("docker-content-digest")
         if claimed and claimed != digest:
-            raise DigestMismatch(
+            raise IntegrityError(
                 f"registry stored {claimed} for a manifest whose digest is {digest}"
             )
         return digest
@@ -331,7 +312,7 @@ class RegistryClient:
         if size <= CHUNK_BYTES:
             data = path.read_bytes()
             if sha256_digest(data) != digest:
-                raise DigestMismatch(f"{path} changed since it was hashed")
+                raise IntegrityError(f"{path} changed since it was hashed")
             self._expect(
                 self._request(
                     "POST",
@@ -467,7 +448,7 @@ class RegistryClient:
                     if size is not None and received > size:
                         out.close()
                         partial.unlink(missing_ok=True)
-                        raise DigestMismatch(f"blob {digest} is longer than its {size} bytes")
+                        raise IntegrityError(f"blob {digest} is longer than its {size} bytes")
                     hasher.update(view[:count])
                     if extra is not None:
                         extra.update(view[:count])
@@ -483,7 +464,7 @@ class RegistryClient:
         actual = "sha256:" + hasher.hexdigest()
         if actual != digest:
             partial.unlink(missing_ok=True)
-            raise DigestMismatch(f"blob {digest} downloaded as {actual}; discarded")
+            raise IntegrityError(f"blob {digest} downloaded as {actual}; discarded")
         partial.replace(destination)
         return extra
 

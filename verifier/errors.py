@@ -1,22 +1,12 @@
-"""The errors of the ``verifier`` package.
+"""The errors of the ``verifier`` package, in two families as in python-tuf.
 
-:class:`VerificationError` is the root: "the thing checked is not trusted".
-Each child names the check that failed (``check``) and the exit status the
-command line uses for it (``exit_code``), so a failure is always one line that
-says which check failed and about which files:
+:class:`VerificationError`: the data is bad, the thing checked is not trusted.
+:class:`FetchError`: it could not be fetched (network, HTTP error, no answer).
 
-=====  ===================  =============================================
-exit   check                meaning
-=====  ===================  =============================================
-3      input                a signature, key, certificate or policy file
-                            cannot be read or parsed (not a trust verdict)
-4      bundle               the signature file is not a well-formed OMS bundle
-5      signature            the signature does not verify with the trusted key
-6      identity             certificate chain or Sigstore identity not trusted
-7      integrity            file digests or the file set differ from the signed ones
-8      paths                a signed name or link would escape the model directory
-9      policy               the trust policy is not satisfied (threshold, namespace)
-=====  ===================  =============================================
+Each class names the check that failed (``check``, the label of the CLI's
+``FAILED [check]`` line) and its exit status (``exit_code``, a member of
+:class:`signing.exit_codes.ExitCode`, the one table of statuses; see
+``docs/exit-codes.md``).
 """
 
 from __future__ import annotations
@@ -24,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from signing.exit_codes import ExitCode
 from signing.manifest import ManifestDiff
 
 __all__ = [
     "BundleInvalid",
     "CertificateChainInvalid",
     "EmptyPolicy",
+    "FetchError",
     "IdentityMismatch",
     "IntegrityError",
     "KeyMismatch",
@@ -46,10 +38,30 @@ __all__ = [
 
 
 class VerificationError(Exception):
-    """Root of every error raised by ``verifier``: the thing checked is not trusted."""
+    """Root of the "data is bad" family: the thing checked is not trusted."""
 
-    check: ClassVar[str] = "verification"
-    exit_code: ClassVar[int] = 1
+    #: The check that failed; a class attribute, set per instance where it varies.
+    check: str = "verification"
+    exit_code: ClassVar[ExitCode] = ExitCode.FAILURE
+
+    def diagnostics(self) -> str:
+        """A human-readable explanation, for a CLI line or a log."""
+        return str(self)
+
+
+class FetchError(Exception):
+    """Root of the "could not fetch" family: unreachable, an HTTP error, no usable answer.
+
+    ``status`` and ``code`` are the HTTP status and the server's error code, when known.
+    """
+
+    check: str = "fetch"
+    exit_code: ClassVar[ExitCode] = ExitCode.FETCH
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
 
     def diagnostics(self) -> str:
         """A human-readable explanation, for a CLI line or a log."""
@@ -60,7 +72,7 @@ class MaterialUnreadable(VerificationError):
     """A signature, key, certificate or model path cannot be read at all."""
 
     check = "input"
-    exit_code = 3
+    exit_code = ExitCode.INPUT
 
 
 class PolicyFileInvalid(MaterialUnreadable):
@@ -82,14 +94,14 @@ class BundleInvalid(VerificationError):
     """The signature file is not a well-formed OMS bundle or statement."""
 
     check = "bundle"
-    exit_code = 4
+    exit_code = ExitCode.BUNDLE
 
 
 class SignatureInvalid(VerificationError):
     """The signature does not verify with the trusted key."""
 
     check = "signature"
-    exit_code = 5
+    exit_code = ExitCode.SIGNATURE
 
 
 class KeyMismatch(SignatureInvalid):
@@ -100,7 +112,7 @@ class UntrustedSigner(VerificationError):
     """The signer's certificate or identity is not one the verifier trusts."""
 
     check = "identity"
-    exit_code = 6
+    exit_code = ExitCode.IDENTITY
 
 
 class CertificateChainInvalid(UntrustedSigner):
@@ -115,7 +127,7 @@ class IntegrityError(VerificationError):
     """The model on disk differs from the signed manifest."""
 
     check = "integrity"
-    exit_code = 7
+    exit_code = ExitCode.INTEGRITY
 
     def __init__(self, message: str, diff: ManifestDiff | None = None) -> None:
         super().__init__(message)
@@ -126,14 +138,14 @@ class UnsafeModelPath(VerificationError):
     """A signed name, ignore path or link would reach outside the model directory."""
 
     check = "paths"
-    exit_code = 8
+    exit_code = ExitCode.PATHS
 
 
 class PolicyError(VerificationError):
     """The trust policy is not satisfied."""
 
     check = "policy"
-    exit_code = 9
+    exit_code = ExitCode.POLICY
 
 
 class EmptyPolicy(PolicyError):

@@ -12,18 +12,17 @@ output says so.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
+from signing.exit_codes import ExitCode, fail, fail_on
 from signing.provenance.cli import read_chain
 from verifier.distribution import FetchError
 from verifier.errors import VerificationError
-from verifier.hub_client import HubAnswerInvalid, HubClient, Refused, image_digest_of
+from verifier.hub_client import HubClient, image_digest_of
 from verifier.provenance.cli import output as offline_output
-from verifier.transparency.errors import LogError
 
 __all__ = ["output", "reprint"]
 
@@ -32,8 +31,10 @@ Exit status:
   0  every check holds
   2  usage error
   3-9  an offline check failed (as for custody verify; the line names the check)
-  10 the hub or the log could not be reached, or its answer does not verify
-  11 the hub refused: not registered, terms forbid the reprint, bad input
+  10 fetch: the hub or the log could not be reached
+  11 refused: the hub refused (not registered, terms forbid the reprint, bad input)
+  12 hub: the hub's attribution does not verify
+  13-17 a log check failed (checkpoint, its signature, inclusion, receipt)
 On failure one line is printed: FAILED [check]: reason.
 """
 
@@ -53,26 +54,6 @@ hub_key_option = click.option(
     help="PEM public key of the hub, pinned ($CUSTODY_HUB_KEY_FILE).",
 )
 _IMAGE = click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-
-
-def _fail(check: str, message: str, code: int) -> NoReturn:
-    click.echo(f"FAILED [{check}]: {' '.join(message.split())}", err=True)
-    sys.exit(code)
-
-
-def _fail_on(exc: Exception) -> NoReturn:
-    if isinstance(exc, Refused):
-        detail = exc.problem.get("detail") or str(exc)
-        if exc.term:
-            detail = f"{detail} (term: {exc.term})"
-        _fail(exc.failed, f"hub answered {exc.status}: {detail}", 11)
-    if isinstance(exc, FetchError):
-        _fail("fetch", str(exc), 10)
-    if isinstance(exc, VerificationError):
-        # A hub answer or log proof that does not verify is the hub's failure, not the image's.
-        hub_side = isinstance(exc, HubAnswerInvalid | LogError)
-        _fail(exc.check, exc.diagnostics(), 10 if hub_side else exc.exit_code)
-    raise exc
 
 
 def _mime(path: Path) -> str:
@@ -125,9 +106,9 @@ def verify(ctx: click.Context, /, hub: str | None, log_key: str | None, **offlin
         with HubClient(hub, log_key=log_key) as client:
             attribution = client.attribution(digest)
     except OSError as exc:
-        _fail("input", f"cannot read {str(image)!r}: {exc.strerror}", 3)
+        fail("input", f"cannot read {str(image)!r}: {exc.strerror}", ExitCode.INPUT)
     except (VerificationError, FetchError) as exc:
-        _fail_on(exc)
+        fail_on(exc)
     _unpinned_note(log_key is not None)
     view = attribution.view
     if offline.get("as_json"):
@@ -200,7 +181,7 @@ def register(
             )
             _unpinned_note(log_key is not None)
     except (VerificationError, FetchError) as exc:
-        _fail_on(exc)
+        fail_on(exc)
     if as_json:
         click.echo(json.dumps(answer))
         return
@@ -252,7 +233,7 @@ def reprint(
                 attribution=not no_attribution,
             )
     except (VerificationError, FetchError) as exc:
-        _fail_on(exc)
+        fail_on(exc)
     _unpinned_note(granted.keys_pinned)
     target = out or image.with_name(image.name + ".attribution.json")
     target.write_text(json.dumps(granted.answer["statement"], indent=2) + "\n")

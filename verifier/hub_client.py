@@ -12,8 +12,8 @@ Keys should be pinned (``log_key``, ``hub_key_pem``); without them the client
 fetches them from the hub and says so (``keys_pinned`` is False): the checks
 then prove the hub is self-consistent, not that it is the hub you meant.
 
-Failures fall into the two families of :mod:`verifier.distribution`:
-:class:`~verifier.distribution.FetchError` (could not ask: network, HTTP error)
+Failures fall into the two families of :mod:`verifier.errors`:
+:class:`~verifier.errors.FetchError` (could not ask: network, HTTP error, refused)
 and :class:`HubAnswerInvalid` / :class:`~verifier.transparency.errors.LogError`
 (asked, and the answer does not verify).
 """
@@ -31,9 +31,9 @@ import httpx
 
 from signing.dsse import Envelope
 from signing.errors import BundleFormatError, KeyLoadError
+from signing.exit_codes import ExitCode
 from signing.keys import PublicKey, load_public_key, verify_bytes
-from verifier.distribution import FetchError
-from verifier.errors import MaterialUnreadable, VerificationError
+from verifier.errors import FetchError, MaterialUnreadable, VerificationError
 from verifier.transparency import VerifiedReceipt, VerifierKey, verify_receipt
 
 __all__ = [
@@ -54,18 +54,24 @@ class HubAnswerInvalid(VerificationError):
     """The hub answered, but what it said does not verify (wrong image, bad signature)."""
 
     check = "hub"
-    exit_code = 7
+    exit_code = ExitCode.HUB
 
 
 class Refused(FetchError):
     """The hub refused the request with a problem document; ``check`` and ``term`` say why."""
 
+    exit_code = ExitCode.REFUSED
+
     def __init__(self, problem: Mapping[str, Any], status: int) -> None:
         detail = str(problem.get("detail") or problem.get("title") or f"HTTP {status}")
         super().__init__(detail, status=status, code=str(problem.get("code") or ""))
         self.problem = dict(problem)
-        self.failed = str(problem.get("check") or "hub")
+        self.check = str(problem.get("check") or "hub")
         self.term = problem.get("term")
+
+    def diagnostics(self) -> str:
+        term = f" (term: {self.term})" if self.term else ""
+        return f"hub answered {self.status}: {self.problem.get('detail') or self}{term}"
 
 
 def image_digest_of(path: Path) -> str:

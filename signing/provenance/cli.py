@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
 from signing.errors import CertificateMismatch, KeyLoadError, SigningError
+from signing.exit_codes import ExitCode, fail
 from signing.provenance.c2pa_sign import sign_c2pa
 from signing.provenance.errors import ProvenanceFormatError
 from signing.provenance.latent import canonical_latent_digest, prompt_hash, sign_latent_record
@@ -26,20 +25,14 @@ from signing.signers import CertificateSigner, Signer, load_signer
 
 __all__ = ["latent_salt", "latent_sign", "output_sign", "read_chain"]
 
-EXIT_INPUT = 3
 _MIME_BY_SUFFIX = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
-
-
-def _fail(check: str, message: str, code: int = EXIT_INPUT) -> NoReturn:
-    click.echo(f"FAILED [{check}]: {' '.join(message.split())}", err=True)
-    sys.exit(code)
 
 
 def _read(path: Path, what: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        _fail("input", f"cannot read {what} {str(path)!r}: {exc.strerror}")
+        fail("input", f"cannot read {what} {str(path)!r}: {exc.strerror}", ExitCode.INPUT)
 
 
 def read_chain(path: Path) -> list[bytes]:
@@ -56,7 +49,7 @@ def _signer(key: str, passphrase_env: str | None, chain: tuple[Path, ...] = ()) 
     try:
         return load_signer(key, certificate_chain=chain, secrets=secrets)
     except (KeyLoadError, CertificateMismatch) as exc:
-        _fail("key", exc.diagnostics())
+        fail("key", exc.diagnostics(), ExitCode.INPUT)
 
 
 def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
@@ -97,7 +90,7 @@ def latent_salt(out: Path) -> None:
     try:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
-        _fail("input", f"cannot create {out}: {exc.strerror}")
+        fail("input", f"cannot create {out}: {exc.strerror}", ExitCode.INPUT)
     with os.fdopen(fd, "wb") as handle:
         handle.write(os.urandom(32))
     click.echo(f"wrote {out}")
@@ -183,14 +176,14 @@ def latent_sign(
             parameters={k: _scalar(v) for k, v in _pairs(params, "--param").items()},
         )
     except (ProvenanceFormatError, UnicodeDecodeError) as exc:
-        _fail("input", str(exc))
+        fail("input", str(exc), ExitCode.INPUT)
     except SigningError as exc:
-        _fail("sign", exc.diagnostics(), 1)
+        fail("sign", exc.diagnostics(), ExitCode.FAILURE)
     try:
         with chain.open("ab") as handle:
             handle.write(envelope + b"\n")
     except OSError as exc:
-        _fail("input", f"cannot write {chain}: {exc.strerror}")
+        fail("input", f"cannot write {chain}: {exc.strerror}", ExitCode.INPUT)
     digest = record_digest(envelope)
     if as_json:
         click.echo(
@@ -266,7 +259,7 @@ def output_sign(
     data = _read(image, "image")
     chain = read_chain(latents)
     if not chain:
-        _fail("input", f"latent chain {latents} is empty")
+        fail("input", f"latent chain {latents} is empty", ExitCode.INPUT)
     parents: list[tuple[bytes, str]] = []
     parent_digests = []
     for item in ingredients:
@@ -277,7 +270,9 @@ def output_sign(
         parent_digests.append(image_digest(parent))
         parent_mime = _MIME_BY_SUFFIX.get(Path(item).suffix.lower())
         if embed_c2pa and parent_mime is None:
-            _fail("input", f"ingredient {item}: C2PA needs a .png, .jpg or .jpeg file")
+            fail(
+                "input", f"ingredient {item}: C2PA needs a .png, .jpg or .jpeg file", ExitCode.INPUT
+            )
         parents.append((parent, parent_mime or ""))
     signer = _signer(key, passphrase_env, cert_chain)
     try:
@@ -295,7 +290,7 @@ def output_sign(
         if embed_c2pa:
             mime = _MIME_BY_SUFFIX.get(image.suffix.lower(), "")
             if not isinstance(signer, CertificateSigner):  # pragma: no cover - cert_chain given
-                _fail("key", "C2PA needs a certificate signer")
+                fail("key", "C2PA needs a certificate signer", ExitCode.INPUT)
             signed_image = sign_c2pa(
                 data,
                 mime,
@@ -306,9 +301,9 @@ def output_sign(
                 title=image.name,
             )
     except ProvenanceFormatError as exc:
-        _fail("input", str(exc))
+        fail("input", str(exc), ExitCode.INPUT)
     except SigningError as exc:
-        _fail("sign", exc.diagnostics(), 1)
+        fail("sign", exc.diagnostics(), ExitCode.FAILURE)
     manifest_path = output or image.with_name(image.name + ".custody.json")
     c2pa_path = None
     try:
@@ -319,7 +314,7 @@ def output_sign(
             if not as_json:
                 click.echo(f"wrote {c2pa_path} (C2PA Content Credentials)")
     except OSError as exc:
-        _fail("input", f"cannot write: {exc.strerror}")
+        fail("input", f"cannot write: {exc.strerror}", ExitCode.INPUT)
     if as_json:
         summary = {
             "manifest": str(manifest_path),

@@ -1,12 +1,13 @@
 """``custody sbom``: write a CycloneDX ML-BOM for a model directory or file.
 
-Exit status: 0 written; 2 usage error; 3 the metadata given is unusable (a
-licence that is not SPDX, a malformed dataset) or the output cannot be
-written; 4 a model file's header is malformed or lies (safetensors offsets,
-duplicate tensor names, an unreadable ONNX file); 8 the model tree holds
+Exit status: 0 written; 2 usage error (or an ``--ignore`` naming nothing in
+the model); 3 the metadata given is unusable (a licence that is not SPDX, a
+malformed dataset) or the output cannot be written; 8 the model tree holds
 something unsafe (a link out of the tree, a special file, an ONNX
 external-data location that is absolute, uses ``..`` or is not a model file);
-1 any other failure. Failures print one line: ``FAILED [check]: reason``.
+22 a model file's header is malformed or lies (safetensors offsets, duplicate
+tensor names, an unreadable ONNX file); 1 any other failure (see
+``docs/exit-codes.md``). Failures print one line: ``FAILED [check]: reason``.
 """
 
 from __future__ import annotations
@@ -14,14 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
 from signing.errors import IgnorePathError, ModelPathError, SigningError, UnsafePathError
+from signing.exit_codes import ExitCode, fail
 from signing.hashing import HashOptions
 from signing.sbom.errors import BomMetadataError, ExternalDataError, ModelFileError
 from signing.sbom.generate import (
@@ -34,15 +34,6 @@ from signing.sbom.generate import (
 from signing.sign import relative_ignore_path, resolve_ignore_path
 
 __all__ = ["sbom"]
-
-EXIT_INPUT = 3
-EXIT_MODEL_FILE = 4
-EXIT_PATHS = 8
-
-
-def _fail(check: str, message: str, code: int) -> NoReturn:
-    click.echo(f"FAILED [{check}]: {' '.join(message.split())}", err=True)
-    sys.exit(code)
 
 
 def _source_date() -> dt.datetime | None:
@@ -87,9 +78,10 @@ def _write(output: Path, data: bytes) -> None:
 @click.command(
     "sbom",
     epilog=(
-        "Exit status: 0 written; 2 usage error; 3 unusable metadata or output; "
-        "4 a model file's header is malformed or lies; 8 unsafe model tree or "
-        "external-data location; 1 other failure."
+        "Exit status: 0 written; 2 usage error (or an --ignore naming nothing in the model); "
+        "3 unusable metadata or output; "
+        "8 unsafe model tree or external-data location; "
+        "22 a model file's header is malformed or lies; 1 other failure."
     ),
 )
 @click.argument("model_path", type=click.Path(path_type=Path, exists=True))
@@ -198,7 +190,7 @@ def sbom(
         try:  # as custody sign and verify read them: from the shell's directory or the model's
             ignored = [resolve_ignore_path(model_path, item) for item in ignore]
         except IgnorePathError as exc:
-            _fail("paths", exc.diagnostics(), EXIT_PATHS)
+            fail("ignore", exc.diagnostics(), ExitCode.USAGE)
         if not to_stdout:
             inside = relative_ignore_path(model_path, output.resolve())
             if inside is not None:
@@ -231,13 +223,13 @@ def sbom(
             timestamp=_source_date(),
         )
     except BomMetadataError as exc:
-        _fail("metadata", exc.diagnostics(), EXIT_INPUT)
+        fail("metadata", exc.diagnostics(), ExitCode.INPUT)
     except (ExternalDataError, UnsafePathError, ModelPathError) as exc:
-        _fail("paths", exc.diagnostics(), EXIT_PATHS)
+        fail("paths", exc.diagnostics(), ExitCode.PATHS)
     except ModelFileError as exc:
-        _fail("model-file", exc.diagnostics(), EXIT_MODEL_FILE)
+        fail("model-file", exc.diagnostics(), ExitCode.MODEL_FORMAT)
     except SigningError as exc:
-        _fail("sbom", exc.diagnostics(), 1)
+        fail("sbom", exc.diagnostics(), ExitCode.FAILURE)
     data = generated.to_bytes()
     if to_stdout:
         click.echo(data.decode("utf-8"), nl=False)
@@ -245,7 +237,7 @@ def sbom(
     try:
         _write(output, data)
     except OSError as exc:
-        _fail("output", f"cannot write {output}: {exc.strerror}", EXIT_INPUT)
+        fail("output", f"cannot write {output}: {exc.strerror}", ExitCode.INPUT)
     if as_json:
         summary = {
             "output": str(output),

@@ -143,5 +143,5 @@ def test_an_unregistered_image_and_a_wrong_log_key_fail(live_hub, keys, tmp_path
     name = live_hub.log_key.split("+", 1)[0]
     other_key = LogSigner(name, Ed25519PrivateKey.generate()).verifier_key  # same name, other key
     wrong = _custody(live_hub, "output", "verify", str(image), "--log-key", other_key)
-    assert wrong.returncode == 10, wrong.stderr
+    assert wrong.returncode == 14, wrong.stderr
     assert wrong.stderr.startswith("FAILED [checkpoint-signature]"), wrong.stderr

@@ -123,4 +123,4 @@ def test_a_refusal_names_its_check(hub, registered):
     _gen, token = registered
     with _client(hub, token) as client, pytest.raises(Refused) as caught:
         client.attribution("sha256:" + "00" * 32)
-    assert caught.value.failed == "registration" and caught.value.status == 404
+    assert caught.value.check == "registration" and caught.value.status == 404

@@ -242,9 +242,9 @@ def test_download_resumes_a_partial_file_and_rejects_tampering(live_registry, tm
         assert target.read_bytes() == data
         # a partial file with wrong bytes is caught at the end and discarded
         (target.parent / "other.partial").write_bytes(b"X" * 1000)
-        from verifier.distribution import DigestMismatch
+        from verifier.errors import IntegrityError
 
-        with pytest.raises(DigestMismatch):
+        with pytest.raises(IntegrityError):
             client.download_blob("acme/dl", digest, target.parent / "other", size=len(data))
         assert not (target.parent / "other").exists()
         assert not (target.parent / "other.partial").exists()

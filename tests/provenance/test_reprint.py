@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from signing.exit_codes import ExitCode
 from signing.keys import generate_private_key, key_id, public_key_pem
-from verifier.errors import PolicyFileInvalid
 from verifier.provenance import (
     STANDARD_TERMS,
     NoReprintRule,
@@ -86,7 +86,7 @@ def test_policy_errors_name_the_line(body: str, line: int, message: str) -> None
         parse_reprint_policy(body, source="reprint.yaml")
     assert caught.value.line == line
     assert str(caught.value).startswith(f"reprint.yaml:{line}: ")
-    assert isinstance(caught.value, PolicyFileInvalid)
+    assert caught.value.check == "policy-file" and caught.value.exit_code == ExitCode.INPUT
     assert caught.value.reason == "reprint-policy-invalid"
 
 

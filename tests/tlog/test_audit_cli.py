@@ -80,27 +80,27 @@ def test_audits_over_time_and_refuses_rollback_fork_and_foreign_keys(hub, databa
     # The auditor once saw a larger tree: the log now shows less, a rollback.
     state.write_text(json.dumps({"checkpoint": signer.checkpoint(40, bytes(32))}))
     code, out = _verify(url, vkey, state)
-    assert code == 13 and out.startswith("FAILED [rollback]") and "shrank" in out, out
+    assert code == 16 and out.startswith("FAILED [rollback]") and "shrank" in out, out
     # The auditor saw size 14 with another root: a fork.
     state.write_text(json.dumps({"checkpoint": signer.checkpoint(14, bytes(32))}))
     code, out = _verify(url, vkey, state)
-    assert code == 13 and "fork" in out, out
+    assert code == 16 and "fork" in out, out
     # The auditor saw a size-3 tree that is no prefix of this one.
     state.write_text(json.dumps({"checkpoint": signer.checkpoint(3, bytes(32))}))
     code, out = _verify(url, vkey, state)
-    assert code == 13 and out.startswith("FAILED [consistency]"), out
+    assert code == 16 and out.startswith("FAILED [consistency]"), out
     state.write_text(good_state)
 
     impostor = LogSigner(signer.name, Ed25519PrivateKey.generate()).verifier_key
     code, out = _verify(url, impostor, tmp_path / "other.json")
-    assert code == 11 and out.startswith("FAILED [checkpoint-signature]"), out
+    assert code == 14 and out.startswith("FAILED [checkpoint-signature]"), out
     code, out = _verify(url, "not-a-key", state)
     assert code == 3 and out.startswith("FAILED [log-key]"), out
     state.write_text("{not json")
     code, out = _verify(url, vkey, state)
     assert code == 3 and out.startswith("FAILED [audit-state]"), out
     code, out = _verify(f"http://127.0.0.1:{free_port()}", vkey, tmp_path / "x.json")
-    assert code == 15 and out.startswith("FAILED [fetch]"), out
+    assert code == 10 and out.startswith("FAILED [fetch]"), out
 
     # One server per engine for everything: a dishonest hub, one altered answer at a time.
     _lying_hub_is_caught(url, VerifierKey.parse(vkey), database_url, key_path)

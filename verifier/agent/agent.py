@@ -53,16 +53,16 @@ from verifier.agent.targets import (
     sha256_of,
 )
 from verifier.distribution import RegistryClient
-from verifier.errors import VerificationError
+from verifier.errors import FetchError, VerificationError
 from verifier.loading import (
     DEFAULT_PROVIDERS,
+    DigestMismatch,
     LeaseBroken,
     SessionSettings,
     VerifiedSession,
     load_onnx_session,
     load_safetensors,
 )
-from verifier.loading import DigestMismatch as LoadDigestMismatch
 from verifier.policy_file import TrustPolicy
 
 __all__ = ["Agent", "AgentConfig", "ExpiryPolicy", "PullResult"]
@@ -195,6 +195,10 @@ class Agent:
                 error = AgentError(reason_for(exc), exc.diagnostics())
                 self._record_failure(state, key, error)
                 raise error from exc
+            except FetchError as exc:  # e.g. a manifest that is not JSON
+                error = AgentError("network", exc.diagnostics())
+                self._record_failure(state, key, error)
+                raise error from exc
             except OSError as exc:  # the cache or its disk
                 error = AgentError("storage", f"{type(exc).__name__}: {exc}")
                 self._record_failure(state, key, error)
@@ -204,7 +208,7 @@ class Agent:
 
     def _record_failure(self, state: AgentState, key: str, exc: AgentError) -> None:
         _logger.warning("pull %s refused: %s", key, exc.diagnostics())
-        state.fail(key, exc.reason, str(exc))
+        state.fail(key, exc.check, str(exc))
         state.save(self._state_path)
 
     def _registry(self) -> str:
@@ -384,7 +388,7 @@ class Agent:
                 if self.config.mirror is not None:
                     signed.commit()  # newer metadata from the mirror becomes trusted
         except AgentError as exc:
-            if exc.reason != "expired" or not self.config.expiry.grace:
+            if exc.check != "expired" or not self.config.expiry.grace:
                 raise
             expired_at = self._trusted_expiry(namespace)
             until = expired_at + self.config.expiry.grace
@@ -484,7 +488,7 @@ class Agent:
                 # a writer touched a cached file during the load: verify it all again
                 if attempt == 2:
                     raise AgentError("digest", exc.diagnostics()) from exc
-            except LoadDigestMismatch as exc:
+            except DigestMismatch as exc:
                 altered = next((f for f in record.files if f.name == exc.name), None)
                 online = not self.config.offline and bool(self.config.registry)
                 if attempt == 2 or altered is None or not online:

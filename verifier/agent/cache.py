@@ -18,7 +18,8 @@ from pathlib import Path
 import blake3
 
 from verifier.agent.errors import AgentError
-from verifier.distribution import DigestMismatch, FetchError, RegistryClient
+from verifier.distribution import RegistryClient
+from verifier.errors import FetchError, IntegrityError
 
 __all__ = ["BlobCache", "blake3_of_file"]
 
@@ -83,7 +84,7 @@ class BlobCache:
                 progress=progress,
                 extra_hash=lambda: blake3.blake3(max_threads=_THREADS),
             )
-        except DigestMismatch as exc:
+        except IntegrityError as exc:
             raise AgentError("digest", exc.diagnostics()) from exc
         except FetchError as exc:
             raise AgentError("network", exc.diagnostics()) from exc

@@ -1,8 +1,8 @@
 """``custody agent pull | run | status``: the edge agent on the command line.
 
 Every failure is one line on stderr, ``FAILED [reason]: message``, and a non-zero
-exit status: 15 for an agent refusal (the reason code says why), the loader's own
-statuses for a refused load (11-14, see ``verifier.loading.errors``), 3 for an
+exit status: 18 for an agent refusal (the reason code says why), the loader's own
+statuses for a refused load (19-22, see ``docs/exit-codes.md``), 3 for an
 unreadable policy file; with ``--json`` the same facts are also printed as one
 JSON object on stdout.
 """
@@ -23,6 +23,7 @@ from typing import Any, NoReturn
 import click
 import numpy as np
 
+from signing.exit_codes import fail
 from verifier.agent.agent import Agent, AgentConfig, ExpiryPolicy
 from verifier.agent.errors import AgentError, TrustRootInvalid
 from verifier.agent.freshness import check_trust_root
@@ -51,14 +52,9 @@ def _reference(text: str) -> tuple[str, str]:
 
 
 def _fail(exc: VerificationError, as_json: bool) -> NoReturn:
-    reason = exc.reason if isinstance(exc, AgentError) else exc.check
-    message = " ".join(str(exc).split())
-    if reason == "network" and message.startswith("could not reach the registry"):
-        message += "; use --offline to run the last verified version from the cache"
-    if as_json:
-        click.echo(json.dumps({"ok": False, "reason": reason, "message": message}))
-    click.echo(f"FAILED [{reason}]: {message}", err=True)
-    sys.exit(exc.exit_code)
+    unreachable = exc.check == "network" and str(exc).startswith("could not reach the registry")
+    hint = "use --offline to run the last verified version from the cache" if unreachable else ""
+    fail(exc.check, str(exc), exc.exit_code, hint=hint, as_json=as_json)
 
 
 def _cache_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -196,8 +192,8 @@ On failure one line on stderr: FAILED [reason]: message. Reasons:
   offline storage (see verifier.agent.errors);
   trust-root / policy-file  --trust-root / --policy is not what is expected;
   loads refused by the verified loader name their check (load-integrity, ...).
-Exit status: 0 ok, 2 usage, 3 unreadable trust root or policy, 11-14 load
-refused, 15 refused."""
+Exit status: 0 ok, 2 usage, 3 unreadable trust root or policy, 18 refused,
+19-22 load refused."""
 
 
 @click.group(epilog=_EPILOG)

@@ -1,7 +1,8 @@
 """Errors of the edge agent, each with a reason code an operator can act on.
 
 Every failure of a pull or a load is an :class:`AgentError` (a
-:class:`~verifier.errors.VerificationError`) with a ``reason``:
+:class:`~verifier.errors.VerificationError`, exit status ``agent``) whose
+``check`` is one of these reason codes:
 
 ============  ==============================================================
 reason        meaning
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from signing.exit_codes import ExitCode
 from verifier.errors import MaterialUnreadable, VerificationError
 
 __all__ = ["REASONS", "AgentError", "TrustRootInvalid"]
@@ -50,19 +52,19 @@ REASONS = (
 
 
 class AgentError(VerificationError):
-    """A pull or load refused; ``reason`` is one of :data:`REASONS`."""
+    """A pull or load refused; ``check`` is the reason code, one of :data:`REASONS`."""
 
-    check: ClassVar[str] = "agent"
-    exit_code: ClassVar[int] = 15
+    check = "agent"
+    exit_code: ClassVar[ExitCode] = ExitCode.AGENT
 
     def __init__(self, reason: str, message: str) -> None:
         if reason not in REASONS:
             raise ValueError(f"unknown reason code {reason!r}")
         super().__init__(message)
-        self.reason = reason
+        self.check = reason
 
     def diagnostics(self) -> str:
-        return f"[{self.reason}] {self}"
+        return f"[{self.check}] {self}"
 
 
 class TrustRootInvalid(MaterialUnreadable):

@@ -21,7 +21,8 @@ from verifier.agent.freshness import SignedRepository
 from verifier.agent.signatures import fetch_bundles, verify_signatures
 from verifier.agent.state import FileRecord, VersionRecord, iso, now
 from verifier.agent.targets import custom, file_path, sha256_of
-from verifier.distribution import DigestMismatch, FetchError, RegistryClient
+from verifier.distribution import RegistryClient
+from verifier.errors import FetchError, IntegrityError
 from verifier.policy import Policy
 
 __all__ = ["TITLE", "Progress", "fetch_version"]
@@ -47,7 +48,7 @@ def fetch_version(
     signatures; return its record, bytes downloaded and bytes reused from the cache."""
     try:
         fetched = client.get_manifest(repository, manifest_digest)
-    except DigestMismatch as exc:
+    except IntegrityError as exc:
         raise AgentError("digest", exc.diagnostics()) from exc
     except FetchError as exc:
         raise AgentError("network", exc.diagnostics()) from exc

@@ -28,9 +28,10 @@ from signing.manifest import HashAlgorithm, Manifest, Method, check_name
 from signing.oms import BUNDLE_MEDIA_TYPE, MAX_BUNDLE_SIZE
 from verifier.agent.cache import BlobCache
 from verifier.agent.errors import AgentError
-from verifier.distribution import DigestMismatch, FetchError, RegistryClient
+from verifier.distribution import RegistryClient
 from verifier.errors import (
     BundleInvalid,
+    FetchError,
     IntegrityError,
     PolicyError,
     ThresholdNotMet,
@@ -68,7 +69,7 @@ def fetch_bundles(
                 )
                 bundles.append(load_bundle(data, label=f"referrer {referrer.get('digest')}"))
                 blobs.append(str(layer["digest"]))
-    except DigestMismatch as exc:
+    except IntegrityError as exc:
         raise AgentError("digest", exc.diagnostics()) from exc
     except FetchError as exc:
         raise AgentError("network", exc.diagnostics()) from exc

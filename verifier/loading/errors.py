@@ -1,24 +1,16 @@
 """Errors of the verified loaders (:mod:`verifier.loading`).
 
 All derive from :class:`verifier.errors.VerificationError` through :class:`LoadError`;
-each names its ``check`` and the command line's ``exit_code``:
-
-=====  ==============  ======================================================
-exit   check           meaning
-=====  ==============  ======================================================
-11     load-integrity  the bytes read differ from the verified digest, or a
-                       file needed for the load has no path or no digest
-12     external-data   an ONNX external-data location is absolute, has ``..``,
-                       is not a signed file, or lies outside that file
-13     session-config  an execution provider outside the allow-list, or a
-                       session setting the loader refuses
-14     model-format    the ONNX model or safetensors header is malformed
-                       (duplicate tensor names, offsets that lie)
-=====  ==============  ======================================================
+each names its ``check`` and its exit status (``exit_code``) in
+:class:`signing.exit_codes.ExitCode`: ``load-integrity`` (the bytes read differ from
+the verified digest, or a file has no path or digest), ``external-data`` (an ONNX
+external-data location refused), ``session-config`` (a provider or session setting
+refused) and ``model-format`` (a malformed ONNX model or safetensors header).
 """
 
 from __future__ import annotations
 
+from signing.exit_codes import ExitCode
 from verifier.errors import VerificationError
 
 __all__ = [
@@ -37,14 +29,13 @@ class LoadError(VerificationError):
     """Root of the loaders' errors: the model was not loaded, nothing reached the runtime."""
 
     check = "load"
-    exit_code = 11
+    exit_code = ExitCode.LOAD_INTEGRITY
 
 
 class DigestMismatch(LoadError):
     """The bytes read for a file differ from its verified digest."""
 
     check = "load-integrity"
-    exit_code = 11
 
     def __init__(self, name: str, expected: str, actual: str) -> None:
         super().__init__(f"{name}: digest {actual} differs from the verified {expected}")
@@ -57,28 +48,26 @@ class LeaseBroken(LoadError):
     """A file read in place was opened for writing while it was being loaded: result discarded."""
 
     check = "load-integrity"
-    exit_code = 11
 
 
 class MissingLoadInput(LoadError):
     """A file the load needs has no path or no verified digest, or a digest is unusable."""
 
     check = "load-integrity"
-    exit_code = 11
 
 
 class UnsafeExternalData(LoadError):
     """An external-data reference of the ONNX model is refused."""
 
     check = "external-data"
-    exit_code = 12
+    exit_code = ExitCode.EXTERNAL_DATA
 
 
 class SessionConfigRefused(LoadError):
     """A session setting the loader does not allow (it owns the session options)."""
 
     check = "session-config"
-    exit_code = 13
+    exit_code = ExitCode.SESSION_CONFIG
 
 
 class ProviderNotAllowed(SessionConfigRefused):
@@ -89,4 +78,4 @@ class MalformedModel(LoadError):
     """The model or tensor file is not well formed (duplicate names, lying offsets, ...)."""
 
     check = "model-format"
-    exit_code = 14
+    exit_code = ExitCode.MODEL_FORMAT

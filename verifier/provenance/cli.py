@@ -8,12 +8,12 @@ reprint policy (or, for C2PA, the trust anchors) does not name.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import NoReturn
 
 import click
 
+from signing.exit_codes import ExitCode, fail, fail_on
 from signing.provenance.cli import latent_salt, latent_sign, output_sign, read_chain
 from signing.provenance.output import image_digest
 from verifier.errors import VerificationError
@@ -41,18 +41,14 @@ Exit status:
 
 
 def _fail(error: VerificationError) -> NoReturn:
-    reason = getattr(error, "reason", "")
-    label = f"{error.check}] {reason}" if reason else f"{error.check}]"
-    click.echo(f"FAILED [{label}: {' '.join(error.diagnostics().split())}", err=True)
-    sys.exit(error.exit_code)
+    fail_on(error, detail=error.reason if isinstance(error, ProvenanceError) else "")
 
 
 def _read(path: Path, what: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        click.echo(f"FAILED [input]: cannot read {what} {str(path)!r}: {exc.strerror}", err=True)
-        sys.exit(3)
+        fail("input", f"cannot read {what} {str(path)!r}: {exc.strerror}", ExitCode.INPUT)
 
 
 _policy = click.option(

@@ -1,34 +1,37 @@
 """Typed failures of provenance verification, one per check.
 
-Every error is a :class:`~verifier.errors.VerificationError` with a ``check``
-(the CLI's ``FAILED [check]``), an ``exit_code`` from the verifier's table, and
-a stable ``reason`` code the hub can put in an RFC 9457 problem document:
+Every error is a :class:`ProvenanceError` (a :class:`~verifier.errors.VerificationError`,
+one base each) with a ``check`` (the CLI's ``FAILED [check]``), an ``exit_code`` from
+:class:`signing.exit_codes.ExitCode`, and a stable ``reason`` code the hub puts in its
+RFC 9457 problem documents:
 
-==============================  ====  =============================================
-reason                          exit  meaning
-==============================  ====  =============================================
-envelope-malformed              4     not a DSSE envelope over a valid statement
-signature-invalid               5     the keyid names a trusted key, the signature fails
-untrusted-creator               6     no trusted creator key signed the output manifest
-untrusted-node                  6     no trusted node key signed a latent record
-identity-mismatch               6     the statement claims another key or identity
-image-digest-mismatch           7     the manifest's subject is not these image bytes
-broken-parent-link              7     a record's parent is not in the chain, or a fork
-latent-chain-loop               7     following parents comes back to a record
-missing-latent-root             7     no record of the chain is a root (parent null)
-latent-chain-inconsistent       7     model, seed, sampler... differ, or steps do not increase
-final-latent-mismatch           7     the manifest's final latent is not the chain's head
-model-mismatch                  7     the manifest and the chain name other model versions
-created-in-future               7     the manifest's creation time is after now (+5 min skew)
-no-reprint-rule                 9     the reprint policy covers no such namespace
-c2pa-input-invalid              3     not the PNG/JPEG claimed, unparseable, no trust anchor
-c2pa-manifest-missing           4     no C2PA manifest in the image
-c2pa-remote-manifest            4     the manifest is remote: fetching it is refused
-c2pa-custody-assertion-invalid  4     the Custody assertion is malformed or inconsistent
-c2pa-untrusted-signer           6     intact manifest, signer not on the trust list
-c2pa-invalid                    7     C2PA validation failures (``codes``)
-c2pa-ingredient-invalid         7     an ingredient failed validation (``codes``)
-==============================  ====  =============================================
+==============================  ==========  =============================================
+reason                          exit        meaning
+==============================  ==========  =============================================
+envelope-malformed              bundle      not a DSSE envelope over a valid statement
+signature-invalid               signature   the keyid names a trusted key, the signature fails
+untrusted-creator               identity    no trusted creator key signed the output manifest
+untrusted-node                  identity    no trusted node key signed a latent record
+identity-mismatch               identity    the statement claims another key or identity
+image-digest-mismatch           integrity   the manifest's subject is not these image bytes
+broken-parent-link              integrity   a record's parent is not in the chain, or a fork
+latent-chain-loop               integrity   following parents comes back to a record
+missing-latent-root             integrity   no record of the chain is a root (parent null)
+latent-chain-inconsistent       integrity   model, seed, sampler... differ, or steps do not increase
+final-latent-mismatch           integrity   the manifest's final latent is not the chain's head
+model-mismatch                  integrity   the manifest and the chain name other model versions
+created-in-future               integrity   the manifest's creation time is after now (+5 min skew)
+latent-chain-required           policy      the namespace's rule requires a latent chain
+no-reprint-rule                 policy      the reprint policy covers no such namespace
+reprint-policy-invalid          input       the reprint policy file does not parse
+c2pa-input-invalid              input       not the PNG/JPEG claimed, unparseable, no trust anchor
+c2pa-manifest-missing           bundle      no C2PA manifest in the image
+c2pa-remote-manifest            bundle      the manifest is remote: fetching it is refused
+c2pa-custody-assertion-invalid  bundle      the Custody assertion is malformed or inconsistent
+c2pa-untrusted-signer           identity    intact manifest, signer not on the trust list
+c2pa-invalid                    integrity   C2PA validation failures (``codes``)
+c2pa-ingredient-invalid         integrity   an ingredient failed validation (``codes``)
+==============================  ==========  =============================================
 """
 
 from __future__ import annotations
@@ -36,16 +39,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from verifier.errors import (
-    BundleInvalid,
-    IntegrityError,
-    NoPolicyForNamespace,
-    PolicyError,
-    PolicyFileInvalid,
-    SignatureInvalid,
-    UntrustedSigner,
-    VerificationError,
-)
+from signing.exit_codes import ExitCode
+from verifier.errors import VerificationError
 
 __all__ = [
     "BrokenParentLink",
@@ -81,39 +76,48 @@ class ProvenanceError(VerificationError):
     reason: ClassVar[str] = "provenance-invalid"
 
 
-class EnvelopeMalformed(ProvenanceError, BundleInvalid):
+class EnvelopeMalformed(ProvenanceError):
     """Not a DSSE envelope over a valid Custody statement of the expected kind."""
 
+    check = "bundle"
+    exit_code = ExitCode.BUNDLE
     reason = "envelope-malformed"
 
 
-class ProvenanceSignatureInvalid(ProvenanceError, SignatureInvalid):
+class ProvenanceSignatureInvalid(ProvenanceError):
     """The envelope names a trusted key, but its signature does not verify."""
 
+    check = "signature"
+    exit_code = ExitCode.SIGNATURE
     reason = "signature-invalid"
 
 
-class UntrustedCreator(ProvenanceError, UntrustedSigner):
+class _Untrusted(ProvenanceError):
+    check = "identity"
+    exit_code = ExitCode.IDENTITY
+
+
+class UntrustedCreator(_Untrusted):
     """No key the reprint policy trusts as a creator signed the output manifest."""
 
     reason = "untrusted-creator"
 
 
-class UntrustedNode(ProvenanceError, UntrustedSigner):
+class UntrustedNode(_Untrusted):
     """No key the reprint policy trusts as a node signed a latent record."""
 
     reason = "untrusted-node"
 
 
-class IdentityClaimMismatch(ProvenanceError, UntrustedSigner):
+class IdentityClaimMismatch(_Untrusted):
     """The statement claims a key or identity other than the one that verified."""
 
     reason = "identity-mismatch"
 
 
-class _ChainIntegrity(ProvenanceError, IntegrityError):
-    def __init__(self, message: str) -> None:
-        IntegrityError.__init__(self, message)
+class _ChainIntegrity(ProvenanceError):
+    check = "integrity"
+    exit_code = ExitCode.INTEGRITY
 
 
 class ImageDigestMismatch(_ChainIntegrity):
@@ -172,29 +176,44 @@ class ModelMismatch(_ChainIntegrity):
     reason = "model-mismatch"
 
 
-class LatentChainRequired(ProvenanceError, PolicyError):
+class LatentChainRequired(ProvenanceError):
     """No latent chain came with the output manifest, and the namespace's rule requires one."""
 
+    check = "policy"
+    exit_code = ExitCode.POLICY
     reason = "latent-chain-required"
 
 
-class NoReprintRule(ProvenanceError, NoPolicyForNamespace):
+class NoReprintRule(ProvenanceError):
     """No rule of the reprint policy covers the namespace."""
 
+    check = "policy"
+    exit_code = ExitCode.POLICY
     reason = "no-reprint-rule"
 
 
-class ReprintPolicyInvalid(ProvenanceError, PolicyFileInvalid):
-    """The reprint policy file does not parse or does not match its schema."""
+class ReprintPolicyInvalid(ProvenanceError):
+    """The reprint policy file does not parse or does not match its schema.
 
+    ``line`` is the 1-based line at fault when it is known.
+    """
+
+    check = "policy-file"
+    exit_code = ExitCode.INPUT
     reason = "reprint-policy-invalid"
+
+    def __init__(self, message: str, *, source: str = "", line: int | None = None) -> None:
+        where = source + (f":{line}" if line is not None else "")
+        super().__init__(f"{where}: {message}" if where else message)
+        self.source = source
+        self.line = line
 
 
 class C2paInputInvalid(ProvenanceError):
     """The image is not the PNG/JPEG its type says, cannot be parsed, or no trust anchor is set."""
 
     check = "c2pa"
-    exit_code = 3
+    exit_code = ExitCode.INPUT
     reason = "c2pa-input-invalid"
 
 
@@ -202,7 +221,7 @@ class C2paManifestMissing(ProvenanceError):
     """The image carries no C2PA manifest."""
 
     check = "c2pa"
-    exit_code = 4
+    exit_code = ExitCode.BUNDLE
     reason = "c2pa-manifest-missing"
 
 
@@ -210,7 +229,7 @@ class C2paRemoteManifest(ProvenanceError):
     """The manifest is not embedded: reading it would need a remote fetch, which is refused."""
 
     check = "c2pa"
-    exit_code = 4
+    exit_code = ExitCode.BUNDLE
     reason = "c2pa-remote-manifest"
 
 
@@ -218,7 +237,7 @@ class C2paValidationFailed(ProvenanceError):
     """C2PA validation reported failures; ``codes`` are the C2PA status codes, ``result`` all."""
 
     check = "c2pa"
-    exit_code = 7
+    exit_code = ExitCode.INTEGRITY
     reason = "c2pa-invalid"
 
     def __init__(self, message: str, *, codes: Sequence[str], result: object) -> None:
@@ -230,7 +249,7 @@ class C2paValidationFailed(ProvenanceError):
 class C2paUntrustedSigner(C2paValidationFailed):
     """The manifest is intact, but its signing certificate is not on the trust list."""
 
-    exit_code = 6
+    exit_code = ExitCode.IDENTITY
     reason = "c2pa-untrusted-signer"
 
 
@@ -244,5 +263,5 @@ class C2paAssertionInvalid(ProvenanceError):
     """The Custody assertion is present but malformed, or disagrees with its output manifest."""
 
     check = "c2pa"
-    exit_code = 4
+    exit_code = ExitCode.BUNDLE
     reason = "c2pa-custody-assertion-invalid"

@@ -7,13 +7,12 @@ auditor runs must not share a code path with what they audit.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
+from signing.exit_codes import fail_on
 from verifier.transparency.audit import (
     AuditReport,
     audit_log,
@@ -33,19 +32,14 @@ Exit status:
       and every sampled entry is included
   2   usage error
   3   input: the verifier key or the audit state file is unusable
-  10  checkpoint: malformed, or names another log
-  11  checkpoint-signature: no valid signature by the pinned key
-  12  inclusion: a sampled entry's proof or leaf hash does not check out
-  13  consistency / rollback: the log is not an extension of what was verified
+  10  fetch: the hub could not be reached or answered with an error
+  13  checkpoint: malformed, or names another log
+  14  checkpoint-signature: no valid signature by the pinned key
+  15  inclusion: a sampled entry's proof or leaf hash does not check out
+  16  consistency / rollback: the log is not an extension of what was verified
       before (a fork, a shrink, or a bad proof)
-  15  fetch: the hub could not be reached or answered with an error
 On failure one line is printed: FAILED [check]: reason.
 """
-
-
-def _fail(check: str, message: str, code: int) -> NoReturn:
-    click.echo(f"FAILED [{check}]: {' '.join(message.split())}", err=True)
-    sys.exit(code)
 
 
 def _read_key(value: str) -> VerifierKey:
@@ -109,7 +103,7 @@ def verify(
                 save_state(state_path, report.checkpoint)
                 _print(report, as_json)
     except (LogError, LogFetchError) as exc:
-        _fail(exc.check, exc.diagnostics(), exc.exit_code)
+        fail_on(exc)
 
 
 def _print(report: AuditReport, as_json: bool) -> None:

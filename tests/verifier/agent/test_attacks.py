@@ -34,7 +34,7 @@ def _serving(agent: Agent, world: World, expected_version: str, plus: float) -> 
 def _refused(agent: Agent, world: World, reason: str) -> AgentError:
     with pytest.raises(AgentError) as caught:
         agent.pull(world.repository, ALIAS)
-    assert caught.value.reason == reason, caught.value.diagnostics()
+    assert caught.value.check == reason, caught.value.diagnostics()
     failure = agent.status()["aliases"][f"{world.repository}@{ALIAS}"]["last_failure"]
     assert failure["reason"] == reason
     return caught.value
@@ -78,7 +78,7 @@ def test_frozen_expired_timestamp(world: World, good: Agent) -> None:
         _refused(good, world, "expired")
         with pytest.raises(AgentError) as refused:
             good.load_session(world.repository, ALIAS)  # no grace: refuse to serve stale
-        assert refused.value.reason == "expired"
+        assert refused.value.check == "expired"
         lenient = world.agent(grace=timedelta(days=3))
         _serving(lenient, world, "1.0.0", 1)
     with freeze_time(timedelta(days=5)), pytest.raises(AgentError, match="grace period ended"):
@@ -127,13 +127,13 @@ def test_namespace_key_signing_outside_its_namespace(world: World, good: Agent) 
     world.tuf.publish()
     with pytest.raises(AgentError) as caught:
         good.pull("beta/model", ALIAS)
-    assert caught.value.reason == "not-found"  # beta's own role names no such alias
+    assert caught.value.check == "not-found"  # beta's own role names no such alias
     # beta's own role signed with acme's key
     world.set_alias(ALIAS, published, namespace="beta")
     world.tuf.publish(namespace_signers={"beta": world.tuf.signers["acme"]})
     with pytest.raises(AgentError) as caught:
         good.pull("beta/model", ALIAS)
-    assert caught.value.reason == "threshold"
+    assert caught.value.check == "threshold"
     world.repository = original
     _serving(good, world, "1.0.0", 1)
 
@@ -174,7 +174,7 @@ def test_network_failure(world: World, good: Agent) -> None:
     unreachable = Agent(replace(config, metadata_fetcher=None))  # the real HTTP fetcher
     with pytest.raises(AgentError) as caught:
         unreachable.pull(world.repository, ALIAS)
-    assert caught.value.reason == "network"
+    assert caught.value.check == "network"
     assert str(caught.value).startswith("could not reach the registry at http://127.0.0.1:9 (")
     # the registry that failed does not claim the cache: the right one can fill it
     world.fetcher.offline = False
@@ -206,14 +206,14 @@ def test_a_key_removed_from_the_policy_stops_its_versions(world: World, good: Ag
     distrusting = world.agent(policy_key=other)  # same cache, today's policy trusts another key
     with pytest.raises(AgentError) as caught:
         distrusting.load_session(world.repository, ALIAS)
-    assert caught.value.reason == "identity"
+    assert caught.value.check == "identity"
     _refused(distrusting, world, "identity")  # an unchanged pull re-checks it too
     no_rule = Agent(
         replace(good.config, trust_policy=parse_trust_policy("version: 1\nnamespaces: []\n"))
     )
     with pytest.raises(AgentError) as caught:
         no_rule.load_session(world.repository, ALIAS)
-    assert caught.value.reason == "policy"
+    assert caught.value.check == "policy"
 
 
 # -- the cache directory as an operator types it ---------------------------------------
@@ -266,19 +266,19 @@ def test_offline_load_after_a_refused_pull_whatever_the_cache_path(
                 world.repository, ALIAS
             )
     expected = {"mistyped alias": "not-found", "registry down": "network"}
-    assert caught.value.reason == expected.get(refusal, "storage")
+    assert caught.value.check == expected.get(refusal, "storage")
     _serving(world.agent(cache=cache_path, offline=True), world, "1.0.0", 1)
 
 
 def test_a_mistyped_alias_is_not_found(world: World, good: Agent) -> None:
     with pytest.raises(AgentError) as caught:
         good.pull(world.repository, "prodution")
-    assert caught.value.reason == "not-found"
+    assert caught.value.check == "not-found"
     assert str(caught.value).startswith(f"no such alias 'prodution' in {world.repository}")
     assert str(caught.value).endswith(f"this cache follows {world.repository}@{ALIAS}")
     with pytest.raises(AgentError) as caught:
         good.load_session(world.repository, "prodution")
-    assert caught.value.reason == "offline"
+    assert caught.value.check == "offline"
     assert str(caught.value) == (
         f"no verified version of {world.repository}@prodution yet: pull it first; "
         f"this cache follows {world.repository}@{ALIAS}"

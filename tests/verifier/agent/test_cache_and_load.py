@@ -51,7 +51,7 @@ def test_weights_swapped_in_the_cache_are_detected_and_refetched(world: World) -
     offline = world.agent(offline=True)
     with pytest.raises(AgentError) as refused:
         offline.load_session(world.repository, ALIAS)
-    assert refused.value.reason == "digest" and "model.onnx.data" in str(refused.value)
+    assert refused.value.check == "digest" and "model.onnx.data" in str(refused.value)
 
     _swap(cached, evil)
     session = agent.load_session(world.repository, ALIAS)  # online: fetched again
@@ -103,7 +103,7 @@ def test_offline_expiry_is_a_policy(world: World, caplog: pytest.LogCaptureFixtu
     with freeze_time(timedelta(days=1, hours=1)):
         with pytest.raises(AgentError) as refused:
             world.agent(offline=True).load_session(world.repository, ALIAS)
-        assert refused.value.reason == "expired"
+        assert refused.value.check == "expired"
         lenient = world.agent(offline=True, grace=timedelta(hours=2))
         lenient.load_session(world.repository, ALIAS)
         assert "grace until" in caplog.text
@@ -196,7 +196,7 @@ def test_interrupted_download_resumes_with_range(world: World) -> None:
     partial.write_bytes(b"\0" * len(half))
     with pytest.raises(AgentError) as caught:
         agent.pull(world.repository, ALIAS)
-    assert caught.value.reason == "digest" and not partial.exists()
+    assert caught.value.check == "digest" and not partial.exists()
 
     partial.write_bytes(half)  # the real first half: only the rest is fetched
     received: list[int] = []
@@ -227,6 +227,6 @@ def test_a_deleted_cached_file_is_fetched_again_online_only(world: World) -> Non
     cached.unlink()
     with pytest.raises(AgentError) as caught:
         world.agent(offline=True).load_session(world.repository, ALIAS)
-    assert caught.value.reason == "offline"
+    assert caught.value.check == "offline"
     agent.load_session(world.repository, ALIAS)
     assert cached.is_file()

@@ -65,7 +65,7 @@ def test_pull_run_status_against_the_registry(tuf_registry: TufRegistry, tmp_pat
     world.push("2.0.0", add_model(np.full(4, 2.0)), key=generate_private_key("ed25519"))
     promote("2.0.0")
     code, out, err = _invoke("agent", "pull", reference, *common)
-    assert code == 15
+    assert code == 18
     assert err.startswith("FAILED [identity]: ") and len(err.strip().splitlines()) == 1
     code, out, err = _invoke("agent", "status", "--cache", str(tmp_path / "cache"), "--json")
     track = json.loads(out)["aliases"][reference]
@@ -93,7 +93,7 @@ def test_pull_run_status_against_the_registry(tuf_registry: TufRegistry, tmp_pat
     stored = tuf_registry.data_dir / "blobs" / "sha256" / digest[:2] / digest
     stored.write_bytes(stored.read_bytes()[:-1] + b"\0")
     code, out, err = _invoke("agent", "pull", reference, *common)
-    assert code == 15 and err.startswith("FAILED [digest]: ")
+    assert code == 18 and err.startswith("FAILED [digest]: ")
     code, out, err = _invoke("agent", "run", reference, *common, "--input", str(x), "--json")
     assert code == 0 and json.loads(out)["version"] == "3.0.0"
 
@@ -106,9 +106,9 @@ def test_run_failures_are_one_line(tmp_path: Path) -> None:
     policy.write_text("version: 1\nnamespaces: []\n")
     common = ["--trust-root", str(root), "--policy", str(policy), "--cache", str(tmp_path / "c")]
     code, _, err = _invoke("agent", "run", "acme/x@production", *common)
-    assert code == 15 and err.startswith("FAILED [offline]: no verified version")
+    assert code == 18 and err.startswith("FAILED [offline]: no verified version")
     code, _, err = _invoke("agent", "pull", "acme/x@production", *common)
-    assert code == 15 and err.splitlines() == [
+    assert code == 18 and err.splitlines() == [
         "FAILED [offline]: no registry to pull from: give --registry URL (or "
         "$CUSTODY_REGISTRY), or --offline to re-check the cached version"
     ]
@@ -169,7 +169,7 @@ def test_first_contact_with_a_relative_cache(
         [CUSTODY, "agent", "pull", "acme/first@prodution", *common],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
-    assert typo.returncode == 15
+    assert typo.returncode == 18
     assert typo.stderr.splitlines() == [
         "FAILED [not-found]: no such alias 'prodution' in acme/first: the registry's signed "
         "TUF targets name no acme/first/@alias/prodution; this cache follows " + reference
@@ -182,7 +182,7 @@ def test_first_contact_with_a_relative_cache(
         "agent", "pull", reference, *options, "--trust-root", "root.json",
         "--registry", "http://127.0.0.1:9", "--cache", "elsewhere",
     )  # fmt: skip
-    assert code == 15 and err.splitlines() == [
+    assert code == 18 and err.splitlines() == [
         "FAILED [network]: could not reach the registry at http://127.0.0.1:9 (GET "
         "/tuf/2.root.json: ConnectError: [Errno 111] Connection refused); use --offline "
         "to run the last verified version from the cache"
@@ -199,6 +199,6 @@ def test_first_contact_with_a_relative_cache(
     release("4.0.0", 4.0)
     assert _invoke("agent", "pull", reference, *common)[0] == 0
     code, out, err = _invoke("agent", "pull", reference, *common, "--mirror", str(old), "--json")
-    assert code == 15 and json.loads(out)["reason"] == "rollback", out
+    assert code == 18 and json.loads(out)["reason"] == "rollback", out
     code, out, err = _invoke("agent", "run", reference, *common, "--input", "x.npy", "--json")
     assert code == 0 and json.loads(out)["version"] == "4.0.0"

@@ -50,7 +50,7 @@ def test_cli_run_from_the_cache(world: World, tmp_path: Path) -> None:
     ok = CliRunner().invoke(cli, [*run, "--offline", "--input", str(x)])
     assert ok.exit_code == 0 and "  y: shape [4] float32 [2.0, 3.0, 4.0, 5.0]" in ok.stdout
     bad = CliRunner().invoke(cli, [*run, "--input", str(wrong)])
-    assert bad.exit_code == 15 and bad.stderr.startswith("FAILED [format]: inference failed")
+    assert bad.exit_code == 18 and bad.stderr.startswith("FAILED [format]: inference failed")
     assert len(bad.stderr.strip().splitlines()) == 1
     # a cached file altered on disk: fetched again, and the run says so after its result
     record = world.agent().status()["aliases"][f"{world.repository}@production"]["current"]

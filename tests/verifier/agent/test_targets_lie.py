@@ -29,7 +29,7 @@ def good(world: World) -> Agent:
 def _refused(agent: Agent, world: World, reason: str) -> None:
     with pytest.raises(AgentError) as caught:
         agent.pull(world.repository, ALIAS)
-    assert caught.value.reason == reason, caught.value.diagnostics()
+    assert caught.value.check == reason, caught.value.diagnostics()
     assert agent.status()["aliases"][f"{world.repository}@{ALIAS}"]["current"]["version"] == "1.0.0"
 
 
@@ -120,7 +120,7 @@ def test_cache_of_another_registry_is_refused(world: World, good: Agent) -> None
 def test_malformed_references(world: World, repository: str, alias: str) -> None:
     with pytest.raises(AgentError) as caught:
         world.agent().pull(repository, alias)
-    assert caught.value.reason == "format"
+    assert caught.value.check == "format"
 
 
 @pytest.mark.parametrize("name", ["../root.json", "a/b.json", "..", "", "x\\y.json"])
@@ -143,7 +143,7 @@ def test_cli_failure_is_one_line_and_json(world: World, good: Agent, tmp_path: P
         "--trust-root", str(root), "--policy", str(policy), "--cache", str(tmp_path / "c2"),
     ]  # fmt: skip
     result = CliRunner().invoke(cli, [*args, "--json"])
-    assert result.exit_code == 15
+    assert result.exit_code == 18
     assert result.stderr.startswith("FAILED [network]: ") and result.stderr.count("\n") == 1
     assert '"reason": "network"' in result.stdout
     bad = CliRunner().invoke(cli, ["agent", "pull", "no-alias", *args[3:]])

@@ -79,7 +79,7 @@ def test_unreadable_state_is_a_storage_failure(tmp_path: Path) -> None:
     (tmp_path / "state.json").write_text("{not json")
     with pytest.raises(AgentError) as caught:
         AgentState.load(tmp_path / "state.json")
-    assert caught.value.reason == "storage"
+    assert caught.value.check == "storage"
     (tmp_path / "state.json").write_text('{"format": 99}')
     with pytest.raises(AgentError, match="unknown state format"):
         AgentState.load(tmp_path / "state.json")

@@ -88,7 +88,7 @@ def test_flipped_byte_in_model_rejected(tmp_path: Path) -> None:
         load_onnx_session(files, digests, model="model.onnx")
     assert caught.value.name == "model.onnx"
     assert isinstance(caught.value, VerificationError)
-    assert caught.value.exit_code == 11
+    assert caught.value.exit_code == 19
 
 
 @pytest.mark.usefixtures("no_runtime")
@@ -121,7 +121,7 @@ def test_unsafe_external_location_rejected(tmp_path: Path, location: str) -> Non
     files["unsigned.bin"] = tmp_path / "m" / "unsigned.bin"  # a path, but no signature
     with pytest.raises(UnsafeExternalData) as caught:
         load_onnx_session(files, digests, model="model.onnx")
-    assert caught.value.exit_code == 12
+    assert caught.value.exit_code == 20
 
 
 @pytest.mark.usefixtures("no_runtime")
