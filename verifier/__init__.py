@@ -50,8 +50,8 @@ from verifier.policy import (
     VerifiedSignature,
     count_distinct_signers,
 )
+from verifier.policy_documents.rule_matching import rule_matches
 from verifier.policy_file import NamespaceRule, TrustPolicy, load_trust_policy, parse_trust_policy
-from verifier.policy_match import rule_matches
 from verifier.trust import (
     SignerIdentity,
     SubjectConstraint,

@@ -15,7 +15,7 @@ Example (``policies/trust-policy.example.yaml`` has a longer one)::
               identity: https://github.com/acme/models/.github/workflows/release.yml@refs/heads/main
 
 A rule's ``match`` is a glob over the repository name ``namespace/model``
-(:mod:`verifier.policy_match`, shared by every policy language): rules are tried
+(:mod:`verifier.policy_documents.rule_matching`, shared by every policy language): rules are tried
 in file order and the first that matches applies; a lookup by namespace alone is
 the lookup of ``namespace/*``. A repository no rule matches is refused. Every
 error names the file and line at fault; unknown fields and duplicate keys are
@@ -46,13 +46,13 @@ from signing.keys import load_public_key
 from verifier._sigstore import load_trusted_root
 from verifier.errors import MaterialUnreadable, NoPolicyForNamespace, PolicyFileInvalid
 from verifier.policy import Audit, Policy, Threshold
-from verifier.policy_match import (
+from verifier.policy_documents.rule_matching import (
     RepositoryPattern,
     check_rule_pattern,
     describe_subject,
     rule_matches,
 )
-from verifier.policy_yaml import Lines, decode_policy_yaml, published_schema
+from verifier.policy_documents.yaml_reader import Lines, decode_policy_yaml, published_schema
 from verifier.trust import (
     SubjectConstraint,
     TrustedCertificateAuthority,

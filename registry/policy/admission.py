@@ -14,7 +14,7 @@ Example (``policies/admission-policy.example.yaml`` has a longer one)::
             signers: [alice, bob, carol]
 
 A rule's ``match`` is a glob over the repository ``namespace/model``
-(:mod:`verifier.policy_match`, the same for every policy language); rules are
+(:mod:`verifier.policy_documents.rule_matching`, the same for every policy language); rules are
 tried in file order and the first that matches applies. An alias rule's
 ``match`` is a glob over the alias name. A rule's ``formats`` default to the
 safe four (safetensors, ONNX, JSON, text). A repository no rule matches accepts
@@ -34,13 +34,13 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from verifier.errors import PolicyFileInvalid
-from verifier.policy_match import (
+from verifier.policy_documents.rule_matching import (
     RepositoryPattern,
     check_rule_pattern,
     pattern_regex,
     rule_matches,
 )
-from verifier.policy_yaml import decode_policy_yaml, published_schema
+from verifier.policy_documents.yaml_reader import decode_policy_yaml, published_schema
 
 __all__ = [
     "DEFAULT_FORMATS",

@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 from registry.policy.admission import parse_admission_policy
 from signing.keys import generate_private_key, public_key_pem
 from verifier.errors import NoPolicyForNamespace, PolicyFileInvalid, VerificationError
-from verifier.policy_file import parse_trust_policy
-from verifier.policy_match import (
+from verifier.policy_documents.rule_matching import (
     MATCH_DESCRIPTION,
     lookup_name,
     rule_matches,
     subject_from_options,
 )
+from verifier.policy_file import parse_trust_policy
 from verifier.provenance.errors import NoReprintRule
 from verifier.provenance.reprint_policy import parse_reprint_policy
 
@@ -178,7 +178,7 @@ def test_command_line_lookups_refuse_the_malformed(
 def test_the_module_examples_hold() -> None:
     import doctest
 
-    import verifier.policy_match
+    import verifier.policy_documents.rule_matching
 
-    failures, tried = doctest.testmod(verifier.policy_match)
+    failures, tried = doctest.testmod(verifier.policy_documents.rule_matching)
     assert tried and not failures

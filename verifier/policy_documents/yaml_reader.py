@@ -17,9 +17,8 @@ import msgspec
 import yaml
 
 from verifier.errors import PolicyFileInvalid
-from verifier.policy_match import pattern_regex  # re-exported: older imports
 
-__all__ = ["Lines", "decode_policy_yaml", "pattern_regex", "published_schema"]
+__all__ = ["Lines", "decode_policy_yaml", "published_schema"]
 
 SpecT = TypeVar("SpecT", bound=msgspec.Struct)
 
