@@ -21,7 +21,7 @@ from registry.db.types import utcnow
 from registry.errors import ConfigurationError, RegistryError
 from registry.policy.admission import AdmissionPolicy, parse_admission_policy
 from verifier.errors import PolicyFileInvalid
-from verifier.policy_file import TrustPolicy, parse_trust_policy
+from verifier.trust_policy_file import TrustPolicy, parse_trust_policy
 
 __all__ = [
     "NO_POLICY_DIGEST",

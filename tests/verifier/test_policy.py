@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-import verifier.policy as policy_module
+import verifier.signature_policies as policy_module
 from signing.keys import generate_private_key
 from signing.sign import sign_model
 from signing.signers import CertificateSigner, KeySigner
 from tests.signing.factories import make_model, make_pki
 from verifier.errors import EmptyPolicy, PolicyError, ThresholdNotMet
 from verifier.model import verify_model_with_policy
-from verifier.policy import AllOf, AnyOf, Audit, Threshold, count_distinct_signers
+from verifier.signature_policies import AllOf, AnyOf, Audit, Threshold, count_distinct_signers
 from verifier.trust import SignerIdentity, TrustedCertificateAuthority, TrustedKey
 
 

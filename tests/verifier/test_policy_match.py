@@ -24,9 +24,9 @@ from verifier.policy_documents.rule_matching import (
     rule_matches,
     subject_from_options,
 )
-from verifier.policy_file import parse_trust_policy
 from verifier.provenance.errors import NoReprintRule
 from verifier.provenance.reprint_policy import parse_reprint_policy
+from verifier.trust_policy_file import parse_trust_policy
 
 REPO = Path(__file__).resolve().parents[2]
 _PEM = public_key_pem(generate_private_key("ed25519").public_key()).decode()

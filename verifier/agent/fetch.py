@@ -22,7 +22,7 @@ from verifier.agent.signatures import fetch_bundles, verify_signatures
 from verifier.agent.state import FileRecord, VersionRecord, iso, now
 from verifier.agent.targets import custom, file_path, sha256_of
 from verifier.distribution import DigestMismatch, FetchError, RegistryClient
-from verifier.policy import Policy
+from verifier.signature_policies import Policy
 
 __all__ = ["TITLE", "Progress", "fetch_version"]
 

@@ -1,6 +1,6 @@
 """What every declarative policy language shares: reading a YAML document, matching rules.
 
-The trust policy (:mod:`verifier.policy_file`), the reprint policy
+The trust policy (:mod:`verifier.trust_policy_file`), the reprint policy
 (:mod:`verifier.provenance.reprint_policy`) and the registry's admission policy
 (:mod:`registry.policy.admission`) are each a ``version: 1`` YAML file of rules
 picked per repository. This package holds what they have in common:

@@ -45,7 +45,6 @@ from signing.errors import KeyLoadError
 from signing.keys import load_public_key
 from verifier._sigstore import load_trusted_root
 from verifier.errors import MaterialUnreadable, NoPolicyForNamespace, PolicyFileInvalid
-from verifier.policy import Audit, Policy, Threshold
 from verifier.policy_documents.rule_matching import (
     RepositoryPattern,
     check_rule_pattern,
@@ -53,6 +52,7 @@ from verifier.policy_documents.rule_matching import (
     rule_matches,
 )
 from verifier.policy_documents.yaml_reader import Lines, decode_policy_yaml, published_schema
+from verifier.signature_policies import Audit, Policy, Threshold
 from verifier.trust import (
     SubjectConstraint,
     TrustedCertificateAuthority,
@@ -219,7 +219,8 @@ def schema() -> dict[str, Any]:
     "exactly one of" rules are added as ``oneOf`` (the models check them in code).
     Regenerate the published file with::
 
-        python -c "import json, verifier.policy_file as p; print(json.dumps(p.schema(), indent=2))"
+        python -c "import json, verifier.trust_policy_file as p; \
+print(json.dumps(p.schema(), indent=2))" > policies/trust-policy.v1.schema.json
     """
     return published_schema(
         TrustPolicySpec,
