@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from custody.cli import cli
-from registry.policy.admission import load_admission_policy
+from registry.admission_policy import load_admission_policy
 from registry.verification.decisions import FileEntry, check_files
 from signing.keys import generate_private_key
 from signing.sign import sign_model

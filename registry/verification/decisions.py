@@ -1,6 +1,6 @@
 """Policy decisions: may this version be pushed, may this alias point at it, may it be served.
 
-All three read the policies in force once (:class:`~registry.policy.PolicySet`)
+All three read the policies in force once (:class:`~registry.policies_in_force.PolicySet`)
 and return every failed rule, not just the first, so a refused promotion can be
 fixed in one go. Signature counts are over *distinct* trusted signers: two
 signatures sharing a key or an identity count once.
@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.admission_policy import AliasRequirement, NamespaceAdmission, classify_file
 from registry.db.models import (
     Manifest,
     ManifestReference,
@@ -23,8 +24,7 @@ from registry.db.models import (
     SbomFact,
     SignatureVerification,
 )
-from registry.policy import AliasRequirement, NamespaceAdmission, PolicySet
-from registry.policy.admission import classify_file
+from registry.policies_in_force import PolicySet
 from registry.storage import BlobStore
 from registry.verification.records import evaluate_version
 from verifier.errors import NoPolicyForNamespace

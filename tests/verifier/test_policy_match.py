@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry.policy.admission import parse_admission_policy
+from registry.admission_policy import parse_admission_policy
 from signing.keys import generate_private_key, public_key_pem
 from verifier.errors import NoPolicyForNamespace, PolicyFileInvalid, VerificationError
 from verifier.policy_documents.rule_matching import (

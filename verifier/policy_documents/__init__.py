@@ -2,7 +2,7 @@
 
 The trust policy (:mod:`verifier.trust_policy_file`), the reprint policy
 (:mod:`verifier.provenance.reprint_policy`) and the registry's admission policy
-(:mod:`registry.policy.admission`) are each a ``version: 1`` YAML file of rules
+(:mod:`registry.admission_policy`) are each a ``version: 1`` YAML file of rules
 picked per repository. This package holds what they have in common:
 
 * :mod:`~verifier.policy_documents.yaml_reader` - YAML into frozen msgspec models,

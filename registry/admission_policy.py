@@ -312,7 +312,7 @@ def schema() -> dict[str, Any]:
 
     Regenerate the published file with::
 
-        python -c "import json, registry.policy.admission as a; print(json.dumps(a.schema()))"
+        python -c "import json, registry.admission_policy as a; print(json.dumps(a.schema()))"
     """
     return published_schema(
         AdmissionPolicySpec,

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from registry.admission_policy import AdmissionPolicy, parse_admission_policy
 from registry.db.types import utcnow
 from registry.errors import ConfigurationError, RegistryError
-from registry.policy.admission import AdmissionPolicy, parse_admission_policy
 from verifier.errors import PolicyFileInvalid
 from verifier.trust_policy_file import TrustPolicy, parse_trust_policy
 
