@@ -33,14 +33,19 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from verifier.errors import PolicyFileInvalid
+from verifier.policy_documents.document import (
+    PolicyDocument,
+    load_policy_document,
+    read_policy_file,
+)
 from verifier.policy_documents.rule_matching import (
     RepositoryPattern,
     check_rule_pattern,
+    first_matching_rule,
     pattern_regex,
-    rule_matches,
 )
-from verifier.policy_documents.yaml_reader import decode_policy_yaml, published_schema
+from verifier.policy_documents.specs import NonEmpty, PolicySpec
+from verifier.policy_documents.yaml_reader import published_schema
 
 __all__ = [
     "DEFAULT_FORMATS",
@@ -84,7 +89,6 @@ DEFAULT_FORMATS: tuple[str, ...] = ("safetensors", "onnx", "json", "text")
 UNCOVERED_FORMATS: tuple[str, ...] = (*(f for f in FORMATS if f != "pickle"), "other")
 _ARCHIVE_MEDIA_HINTS = ("tar", "zip", "gzip")
 
-NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 AliasPattern = Annotated[
     str,
     msgspec.Meta(
@@ -109,11 +113,7 @@ def classify_file(name: str, media_type: str = "") -> str:
     return best[0]
 
 
-class _Spec(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    pass
-
-
-class AliasRuleSpec(_Spec, frozen=True, kw_only=True):
+class AliasRuleSpec(PolicySpec, frozen=True, kw_only=True):
     """What moving an alias needs, for aliases matching ``match``."""
 
     match: AliasPattern
@@ -135,7 +135,7 @@ class AliasRuleSpec(_Spec, frozen=True, kw_only=True):
     licenses: list[NonEmpty] | None = None
 
 
-class NamespaceAdmissionSpec(_Spec, frozen=True, kw_only=True):
+class NamespaceAdmissionSpec(PolicySpec, frozen=True, kw_only=True):
     """One ``namespaces[]`` entry."""
 
     match: RepositoryPattern
@@ -175,7 +175,7 @@ class NamespaceAdmissionSpec(_Spec, frozen=True, kw_only=True):
         check_rule_pattern(self.match)
 
 
-class AdmissionPolicySpec(_Spec, frozen=True, kw_only=True):
+class AdmissionPolicySpec(PolicySpec, frozen=True, kw_only=True):
     """The whole file."""
 
     version: Literal[1]
@@ -240,37 +240,36 @@ class AdmissionPolicy:
 
     def rule_for(self, subject: str) -> NamespaceAdmission:
         """The first rule matching ``subject`` (``namespace/model``, or a bare namespace)."""
-        for rule in self.rules:
-            if rule_matches(rule.match, subject):
-                return rule
+        rule = first_matching_rule(self.rules, subject)
+        if rule is not None:
+            return rule
         # Not covered by any rule: any format but the pickle-based ones, so plain OCI
         # artifacts (oras, conformance suites) still work; a rule narrows this.
         return NamespaceAdmission(match="**", line=0, formats=UNCOVERED_FORMATS, source=self.source)
 
 
-def _check_patterns(spec: AdmissionPolicySpec, source: str, lines: Any) -> None:
+def _check_patterns(spec: AdmissionPolicySpec, document: PolicyDocument) -> None:
     for index, rule in enumerate(spec.namespaces):
         for alias_index, alias in enumerate(rule.aliases):
             if alias.signers is not None and not alias.signers:
-                raise PolicyFileInvalid(
+                raise document.fail(
                     "signers must not be empty",
-                    source=source,
-                    line=lines.line(["namespaces", index, "aliases", alias_index], "signers"),
+                    document.line(["namespaces", index, "aliases", alias_index], "signers"),
                 )
         if rule.require_sbom is False and rule.licenses is not None and not rule.licenses:
-            raise PolicyFileInvalid(
+            raise document.fail(
                 "licenses must not be empty (leave it out to allow any licence)",
-                source=source,
-                line=lines.line(["namespaces", index], "licenses"),
+                document.line(["namespaces", index], "licenses"),
             )
 
 
 def parse_admission_policy(text: str, *, source: str = "") -> AdmissionPolicy:
     """Parse admission policy YAML; raises :class:`~verifier.errors.PolicyFileInvalid`."""
-    spec, lines = decode_policy_yaml(
+    spec, document = load_policy_document(
         text, AdmissionPolicySpec, source=source, models=(NamespaceAdmissionSpec, AliasRuleSpec)
     )
-    _check_patterns(spec, source, lines)
+    _check_patterns(spec, document)
+    lines = document.lines
     rules = []
     for index, rule in enumerate(spec.namespaces):
         path: list[str | int] = ["namespaces", index]
@@ -297,14 +296,8 @@ def parse_admission_policy(text: str, *, source: str = "") -> AdmissionPolicy:
 
 def load_admission_policy(path: str | os.PathLike[str]) -> AdmissionPolicy:
     """Load an admission policy file; raises :class:`~verifier.errors.PolicyFileInvalid`."""
-    policy_path = Path(path)
-    try:
-        text = policy_path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyFileInvalid(
-            f"cannot read the policy file: {exc}", source=str(policy_path)
-        ) from exc
-    return parse_admission_policy(text, source=str(policy_path))
+    text, _ = read_policy_file(path)
+    return parse_admission_policy(text, source=str(Path(path)))
 
 
 def schema() -> dict[str, Any]:

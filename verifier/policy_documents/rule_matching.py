@@ -30,8 +30,9 @@ Example::
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Protocol, TypeVar
 
 import msgspec
 
@@ -40,6 +41,7 @@ __all__ = [
     "RepositoryPattern",
     "check_rule_pattern",
     "describe_subject",
+    "first_matching_rule",
     "lookup_name",
     "pattern_regex",
     "rule_matches",
@@ -97,6 +99,19 @@ def lookup_name(subject: str) -> str:
 def rule_matches(pattern: str, subject: str) -> bool:
     """Whether a rule whose ``match`` is ``pattern`` applies to ``subject`` (see the module)."""
     return pattern_regex(pattern).fullmatch(lookup_name(subject)) is not None
+
+
+class _Rule(Protocol):
+    @property
+    def match(self) -> str: ...
+
+
+RuleT = TypeVar("RuleT", bound=_Rule)
+
+
+def first_matching_rule(rules: Iterable[RuleT], subject: str) -> RuleT | None:
+    """The first of ``rules`` whose ``match`` applies to ``subject``, in file order."""
+    return next((rule for rule in rules if rule_matches(rule.match, subject)), None)
 
 
 def describe_subject(subject: str) -> str:
