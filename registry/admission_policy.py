@@ -27,12 +27,14 @@ threshold of verified signatures, and is not strict. The published JSON schema
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 import msgspec
 
+from verifier.errors import PolicyError
 from verifier.policy_documents.document import (
     PolicyDocument,
     load_policy_document,
@@ -53,7 +55,10 @@ __all__ = [
     "AdmissionPolicy",
     "AdmissionPolicySpec",
     "AliasRequirement",
+    "LicencesAllowed",
     "NamespaceAdmission",
+    "SbomEvidence",
+    "SbomRequired",
     "classify_file",
     "load_admission_policy",
     "parse_admission_policy",
@@ -191,6 +196,51 @@ class AliasRequirement:
     signers: tuple[str, ...] | None
     require_sbom: bool
     licenses: tuple[str, ...] | None
+
+    def sbom_policies(self, alias: str) -> list[SbomRequired | LicencesAllowed]:
+        """The policies ``require_sbom`` and ``licenses`` stand for, in that order."""
+        policies: list[SbomRequired | LicencesAllowed] = []
+        if self.require_sbom:
+            policies.append(SbomRequired(alias))
+        if self.licenses is not None:
+            policies.append(LicencesAllowed(self.licenses))
+        return policies
+
+
+class SbomEvidence(Protocol):
+    """What the SBOM policies read of a version."""
+
+    @property
+    def licenses(self) -> Sequence[str] | None:
+        """The licences its SBOM declares; ``None`` when it has no SBOM."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SbomRequired:
+    """``require_sbom``: the version the alias would point at has an SBOM."""
+
+    alias: str
+
+    def verify(self, evidence: SbomEvidence) -> None:
+        if evidence.licenses is None:
+            raise PolicyError(f"alias {self.alias!r} needs an SBOM; the version has none")
+
+
+@dataclass(frozen=True, slots=True)
+class LicencesAllowed:
+    """``licenses``: every licence the version's SBOM declares is among ``allowed``."""
+
+    allowed: tuple[str, ...]
+
+    def verify(self, evidence: SbomEvidence) -> None:
+        if evidence.licenses is None:
+            raise PolicyError("licences cannot be checked without an SBOM")
+        if not evidence.licenses:
+            raise PolicyError("the SBOM declares no licence")
+        refused = [name for name in evidence.licenses if name not in self.allowed]
+        if refused:
+            raise PolicyError(f"licence(s) {refused} not allowed (allowed: {list(self.allowed)})")
 
 
 @dataclass(frozen=True, slots=True)
