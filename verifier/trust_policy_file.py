@@ -49,11 +49,10 @@ from verifier.policy_documents.document import (
     read_policy_file,
 )
 from verifier.policy_documents.rule_matching import (
+    MatchingRule,
     RepositoryPattern,
     check_rule_pattern,
-    describe_subject,
-    first_matching_rule,
-    rule_matches,
+    matching_rule,
 )
 from verifier.policy_documents.specs import KeySpec, NonEmpty, PolicySpec
 from verifier.policy_documents.yaml_reader import published_schema
@@ -222,7 +221,7 @@ print(json.dumps(p.schema(), indent=2))" > policies/trust-policy.v1.schema.json
 
 
 @dataclass(frozen=True, slots=True)
-class NamespaceRule:
+class NamespaceRule(MatchingRule):
     """A loaded ``namespaces[]`` entry: its pattern and its trusted signers."""
 
     match: str
@@ -230,10 +229,6 @@ class NamespaceRule:
     threshold: int
     signers: tuple[TrustedSigner, ...]
     line: int
-
-    def matches(self, subject: str) -> bool:
-        """Whether this rule applies to ``subject`` (a repository, or a bare namespace)."""
-        return rule_matches(self.match, subject)
 
     def as_policy(self) -> Policy:
         """The policy object this rule stands for."""
@@ -257,12 +252,11 @@ class TrustPolicy:
 
         Raises :class:`NoPolicyForNamespace` when no rule matches.
         """
-        rule = first_matching_rule(self.rules, subject)
-        if rule is not None:
-            return rule
-        raise NoPolicyForNamespace(
-            f"no rule of trust policy {self.source or '<policy>'} covers "
-            + describe_subject(subject)
+        return matching_rule(
+            self.rules,
+            subject,
+            missing=NoPolicyForNamespace,
+            policy=f"trust policy {self.source or '<policy>'}",
         )
 
     def policy_for(self, subject: str) -> Policy:

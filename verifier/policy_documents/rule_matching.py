@@ -38,11 +38,13 @@ import msgspec
 
 __all__ = [
     "MATCH_DESCRIPTION",
+    "MatchingRule",
     "RepositoryPattern",
     "check_rule_pattern",
     "describe_subject",
     "first_matching_rule",
     "lookup_name",
+    "matching_rule",
     "pattern_regex",
     "rule_matches",
     "subject_from_options",
@@ -112,6 +114,27 @@ RuleT = TypeVar("RuleT", bound=_Rule)
 def first_matching_rule(rules: Iterable[RuleT], subject: str) -> RuleT | None:
     """The first of ``rules`` whose ``match`` applies to ``subject``, in file order."""
     return next((rule for rule in rules if rule_matches(rule.match, subject)), None)
+
+
+def matching_rule(
+    rules: Iterable[RuleT], subject: str, *, missing: type[Exception], policy: str
+) -> RuleT:
+    """The first of ``rules`` for ``subject``; raises ``missing`` naming ``policy`` if none."""
+    rule = first_matching_rule(rules, subject)
+    if rule is None:
+        raise missing(f"no rule of {policy} covers " + describe_subject(subject))
+    return rule
+
+
+class MatchingRule:
+    """Base of a loaded rule: it applies where its ``match`` glob does."""
+
+    __slots__ = ()
+    match: str
+
+    def matches(self, subject: str) -> bool:
+        """Whether this rule applies to ``subject`` (a repository, or a bare namespace)."""
+        return rule_matches(self.match, subject)
 
 
 def describe_subject(subject: str) -> str:

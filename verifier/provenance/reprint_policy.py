@@ -45,11 +45,10 @@ from verifier.policy_documents.document import (
     read_policy_file,
 )
 from verifier.policy_documents.rule_matching import (
+    MatchingRule,
     RepositoryPattern,
     check_rule_pattern,
-    describe_subject,
-    first_matching_rule,
-    rule_matches,
+    matching_rule,
 )
 from verifier.policy_documents.specs import KeySpec, PolicySpec
 from verifier.policy_documents.yaml_reader import published_schema
@@ -179,7 +178,7 @@ class TrustedIdentity:
 
 
 @dataclass(frozen=True, slots=True)
-class ReprintRule:
+class ReprintRule(MatchingRule):
     """A loaded ``namespaces[]`` entry."""
 
     match: str
@@ -187,10 +186,6 @@ class ReprintRule:
     nodes: tuple[TrustedIdentity, ...]
     line: int
     c2pa_without_latents: bool = False
-
-    def matches(self, subject: str) -> bool:
-        """Whether this rule applies to ``subject`` (a repository, or a bare namespace)."""
-        return rule_matches(self.match, subject)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,12 +201,11 @@ class ReprintPolicy:
 
         Raises :class:`NoReprintRule` when no rule matches.
         """
-        rule = first_matching_rule(self.rules, subject)
-        if rule is not None:
-            return rule
-        raise NoReprintRule(
-            f"no rule of reprint policy {self.source or '<policy>'} covers "
-            + describe_subject(subject)
+        return matching_rule(
+            self.rules,
+            subject,
+            missing=NoReprintRule,
+            policy=f"reprint policy {self.source or '<policy>'}",
         )
 
     def decide(self, terms: Sequence[str], request: ReprintRequest) -> Decision:
