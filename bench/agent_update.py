@@ -37,7 +37,7 @@ from signing.oms import BUNDLE_MEDIA_TYPE
 from verifier.agent import Agent, AgentConfig
 from verifier.agent.fetchers import RegistryFetcher
 from verifier.distribution import RegistryClient, sha256_digest
-from verifier.policy_file import parse_trust_policy
+from verifier.trust_policy_file import parse_trust_policy
 
 _REPOSITORY = "acme/bench"
 

@@ -444,7 +444,7 @@ def pull(
     rule = None
     try:
         if policy is not None:
-            from verifier.policy_file import load_trust_policy
+            from verifier.trust_policy_file import load_trust_policy
 
             rule = load_trust_policy(policy).policy_for(repository.partition("/")[0])
         with RegistryClient(registry, token) as client:

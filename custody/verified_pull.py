@@ -27,7 +27,7 @@ from signing.oms import BUNDLE_MEDIA_TYPE, MAX_BUNDLE_SIZE
 from verifier.distribution import RegistryClient
 from verifier.errors import BundleInvalid, PolicyError
 from verifier.model import load_bundle
-from verifier.policy import Evidence, LoadedBundle, Policy
+from verifier.signature_policies import Evidence, LoadedBundle, Policy
 
 __all__ = ["fetch_signatures", "verified_pull"]
 

@@ -41,8 +41,8 @@ from registry.lifecycle.gate import PromotionGate
 from registry.namespaces.api import NamespaceController
 from registry.naming import VersionPattern
 from registry.oci.routes import oci_router
-from registry.policy import PolicyHolder
-from registry.policy.api import PolicyController, install_reload_signal
+from registry.policies_in_force import PolicyHolder
+from registry.policies_in_force.api import PolicyController, install_reload_signal
 from registry.sbom.api import SbomController
 from registry.settings import Settings
 from registry.storage import FilesystemBlobStore

@@ -24,15 +24,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from custody.cli import cli
-from registry.policy.admission import load_admission_policy
+from registry.admission_policy import load_admission_policy
 from registry.verification.decisions import FileEntry, check_files
 from signing.keys import generate_private_key
 from signing.sign import sign_model
 from signing.signers import CertificateSigner, KeySigner
 from tests.signing.factories import _certificate, make_model
-from verifier.policy_file import load_trust_policy
 from verifier.provenance.reprint_policy import load_reprint_policy
 from verifier.provenance.terms import ReprintRequest
+from verifier.trust_policy_file import load_trust_policy
 
 REPO = Path(__file__).resolve().parents[1]
 POLICIES = REPO / "policies"

@@ -41,7 +41,8 @@ from verifier.errors import (
 )
 from verifier.integrity import check_integrity
 from verifier.model import VerifiedModel, load_bundle, verify_model, verify_model_with_policy
-from verifier.policy import (
+from verifier.policy_documents.rule_matching import rule_matches
+from verifier.signature_policies import (
     AllOf,
     AnyOf,
     Audit,
@@ -51,8 +52,6 @@ from verifier.policy import (
     VerifiedSignature,
     count_distinct_signers,
 )
-from verifier.policy_file import NamespaceRule, TrustPolicy, load_trust_policy, parse_trust_policy
-from verifier.policy_match import rule_matches
 from verifier.trust import (
     SignerIdentity,
     SubjectConstraint,
@@ -60,6 +59,12 @@ from verifier.trust import (
     TrustedKey,
     TrustedSigner,
     TrustedSigstoreIdentity,
+)
+from verifier.trust_policy_file import (
+    NamespaceRule,
+    TrustPolicy,
+    load_trust_policy,
+    parse_trust_policy,
 )
 
 __all__ = [

@@ -17,14 +17,14 @@ from signing.sign import resolve_ignore_path
 from verifier._sigstore import load_trusted_root
 from verifier.errors import MaterialUnreadable, VerificationError
 from verifier.model import VerifiedModel, verify_model, verify_model_with_policy
-from verifier.policy_file import load_trust_policy
-from verifier.policy_match import subject_from_options
+from verifier.policy_documents.rule_matching import subject_from_options
 from verifier.trust import (
     TrustedCertificateAuthority,
     TrustedKey,
     TrustedSigner,
     TrustedSigstoreIdentity,
 )
+from verifier.trust_policy_file import load_trust_policy
 
 __all__ = ["verify"]
 

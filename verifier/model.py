@@ -21,7 +21,7 @@ from signing.manifest import Manifest
 from signing.oms import MAX_BUNDLE_SIZE, Bundle
 from signing.sign import relative_ignore_path
 from verifier.errors import BundleInvalid, MaterialUnreadable, UnsafeModelPath
-from verifier.policy import Evidence, LoadedBundle, Policy, VerifiedSignature
+from verifier.signature_policies import Evidence, LoadedBundle, Policy, VerifiedSignature
 from verifier.trust import SignerIdentity, TrustedSigner
 
 __all__ = ["VerifiedModel", "load_bundle", "verify_model", "verify_model_with_policy"]

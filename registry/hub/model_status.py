@@ -19,7 +19,7 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.cache import TTLCache
-from registry.policy import PolicySet
+from registry.policies_in_force import PolicySet
 from registry.verification.status import signature_status
 
 

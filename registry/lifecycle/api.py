@@ -28,7 +28,7 @@ from registry.lifecycle import queries, schemas
 from registry.lifecycle.gate import PromotionGate
 from registry.naming import RepositoryName, VersionPattern, validate_namespace, validate_tag
 from registry.oci import repositories, store
-from registry.policy import PolicySet
+from registry.policies_in_force import PolicySet
 from registry.verification.hooks import require_servable
 from registry.verification.records import evaluate_version
 

@@ -18,7 +18,7 @@ from registry.oci import repositories, store
 from registry.oci.context import OciContext, challenge
 from registry.oci.file_checks import check_model_files
 from registry.oci.manifests import parse_manifest
-from registry.policy import PolicySet
+from registry.policies_in_force import PolicySet
 from registry.sbom.ingest import CYCLONEDX_JSON, ingest_referrer
 from registry.verification.hooks import admit_manifest, ingest_signature, require_servable
 

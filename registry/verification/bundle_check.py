@@ -16,8 +16,8 @@ from pathlib import PurePosixPath
 from signing.manifest import Manifest, Method
 from verifier.errors import KeyMismatch, VerificationError
 from verifier.model import load_bundle
-from verifier.policy_file import TrustPolicy
 from verifier.trust import Authenticated
+from verifier.trust_policy_file import TrustPolicy
 
 __all__ = ["Verdict", "verify_bundle"]
 

@@ -1,9 +1,11 @@
 """Policy decisions: may this version be pushed, may this alias point at it, may it be served.
 
-All three read the policies in force once (:class:`~registry.policy.PolicySet`)
+All three read the policies in force once (:class:`~registry.policies_in_force.PolicySet`)
 and return every failed rule, not just the first, so a refused promotion can be
 fixed in one go. Signature counts are over *distinct* trusted signers: two
-signatures sharing a key or an identity count once.
+signatures sharing a key or an identity count once (the alias decision composes
+the trust rule's threshold with the SBOM and licence policies over the version's
+evidence, :mod:`registry.verification.version_evidence`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.admission_policy import (
+    AliasRequirement,
+    LicencesAllowed,
+    NamespaceAdmission,
+    SbomRequired,
+    classify_file,
+)
 from registry.db.models import (
     Manifest,
     ManifestReference,
@@ -23,13 +32,14 @@ from registry.db.models import (
     SbomFact,
     SignatureVerification,
 )
-from registry.policy import AliasRequirement, NamespaceAdmission, PolicySet
-from registry.policy.admission import classify_file
+from registry.policies_in_force import PolicySet
 from registry.storage import BlobStore
 from registry.verification.records import evaluate_version
-from verifier.errors import NoPolicyForNamespace
+from registry.verification.version_evidence import SignaturesRequired, VersionEvidence
+from verifier.errors import NoPolicyForNamespace, VerificationError
+from verifier.trust import TrustedSigner
 
-__all__ = ["Decision", "FileEntry", "check_alias", "check_files", "distinct_signers"]
+__all__ = ["Decision", "FileEntry", "check_alias", "check_files"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,21 +99,6 @@ def check_files(rule: NamespaceAdmission, files: Sequence[FileEntry]) -> list[st
     return failed
 
 
-def distinct_signers(rows: Sequence[SignatureVerification]) -> list[list[SignatureVerification]]:
-    """Group verified rows into signers: rows sharing any principal are one signer."""
-    groups: list[tuple[set[str], list[SignatureVerification]]] = []
-    for row in rows:
-        principals = set(row.principals) or {f"row:{row.id}"}
-        merged = [g for g in groups if g[0] & principals]
-        keep = (principals, [row])
-        for group in merged:
-            keep[0].update(group[0])
-            keep[1].extend(group[1])
-            groups.remove(group)
-        groups.append(keep)
-    return [members for _, members in groups]
-
-
 async def version_entries(session: AsyncSession, manifest: Manifest) -> list[FileEntry]:
     rows = (
         await session.scalars(
@@ -129,19 +124,23 @@ async def _sbom_licenses(session: AsyncSession, manifest: Manifest) -> list[str]
     return sorted(set(facts))
 
 
-def _needed(policies: PolicySet, repository: str, requirement: AliasRequirement) -> tuple[int, str]:
-    """Signatures needed, and a failure if they cannot be counted at all."""
+def _needed(
+    policies: PolicySet, repository: str, requirement: AliasRequirement
+) -> tuple[int, tuple[TrustedSigner, ...], str]:
+    """Signatures needed, the trust rule's signers, and a failure if they cannot be counted."""
     threshold = 0
+    signers: tuple[TrustedSigner, ...] = ()
     problem = ""
     if policies.trust is not None:
         try:
-            threshold = policies.trust.rule_for(repository).threshold
+            trust_rule = policies.trust.rule_for(repository)
+            threshold, signers = trust_rule.threshold, trust_rule.signers
         except NoPolicyForNamespace as exc:
             problem = exc.diagnostics()
     needed = requirement.signatures if requirement.signatures is not None else threshold
     if needed and policies.trust is None:
         problem = "no trust policy is configured, so no signature can be trusted"
-    return needed, (problem if needed else "")
+    return needed, signers, (problem if needed else "")
 
 
 async def check_alias(
@@ -154,7 +153,11 @@ async def check_alias(
     target: Manifest,
     actor: str = "registry",
 ) -> Decision:
-    """May ``alias`` of ``repository`` point at ``target`` under ``policies``?"""
+    """May ``alias`` of ``repository`` point at ``target`` under ``policies``?
+
+    The alias rule's policies (signatures, SBOM, licences) are composed over the
+    version's evidence and every one is evaluated, so every failure is listed.
+    """
     rule = policies.admission.rule_for(repository.name)
     requirement = rule.for_alias(alias)
     if target.subject_digest is not None:
@@ -164,54 +167,29 @@ async def check_alias(
         )
         return Decision(requirement.rule, (), policies.describe(), notes=(note,))
     failed = check_files(rule, await version_entries(session, target))
-    notes: list[str] = []
-    signers: list[str] = []
-    needed, problem = _needed(policies, repository.name, requirement)
+    needed, signers, problem = _needed(policies, repository.name, requirement)
+    composed: list[SignaturesRequired | SbomRequired | LicencesAllowed] = []
+    verdicts: Sequence[SignatureVerification] = ()
     if problem:
         failed.append(f"{requirement.rule}: {problem}")
     elif needed:
-        rows = await evaluate_version(
+        verdicts = await evaluate_version(
             session, blobs, policies, repository=repository, subject=target, actor=actor
         )
-        counted = [
-            r
-            for r in rows
-            if r.outcome == "verified"
-            and (requirement.signers is None or (r.trusted_as or "") in requirement.signers)
-        ]
-        groups = distinct_signers(counted)
-        signers = [group[0].signer or "?" for group in groups]
-        for row in rows:
-            if row.outcome != "verified":
-                notes.append(
-                    f"signature {row.bundle_digest} not counted: [{row.failed_check}] {row.reason}"
-                )
-            elif row not in counted:
-                notes.append(
-                    f"signature by {row.signer} not counted: {row.trusted_as!r} is not among "
-                    f"{list(requirement.signers or ())}"
-                )
-        if len(groups) < needed:
-            among = f" among {list(requirement.signers)}" if requirement.signers else ""
-            failed.append(
-                f"{requirement.rule}: alias {alias!r} needs {needed} distinct trusted signer(s)"
-                f"{among}; {len(groups)} verified" + (f" ({', '.join(signers)})" if signers else "")
-            )
-    licenses = await _sbom_licenses(session, target)
-    if requirement.require_sbom and licenses is None:
-        failed.append(f"{requirement.rule}: alias {alias!r} needs an SBOM; the version has none")
-    if requirement.licenses is not None:
-        if licenses is None:
-            failed.append(f"{requirement.rule}: licences cannot be checked without an SBOM")
-        elif not licenses:
-            failed.append(f"{requirement.rule}: the SBOM declares no licence")
-        else:
-            refused = [name for name in licenses if name not in requirement.licenses]
-            if refused:
-                failed.append(
-                    f"{requirement.rule}: licence(s) {refused} not allowed "
-                    f"(allowed: {list(requirement.licenses)})"
-                )
+        composed.append(SignaturesRequired(alias, needed, signers))
+    composed.extend(requirement.sbom_policies(alias))
+    evidence = VersionEvidence(
+        verdicts, await _sbom_licenses(session, target), among=requirement.signers
+    )
+    for policy in composed:
+        try:
+            policy.verify(evidence)
+        except VerificationError as exc:
+            failed.append(f"{requirement.rule}: {exc}")
     return Decision(
-        requirement.rule, tuple(failed), policies.describe(), tuple(signers), tuple(notes)
+        requirement.rule,
+        tuple(failed),
+        policies.describe(),
+        tuple(evidence.signer_names()),
+        tuple(evidence.notes),
     )

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.audit.service import refuse
 from registry.db.models import Manifest, Repository, SignatureVerification
 from registry.oci.manifests import ParsedManifest
-from registry.policy import PolicySet
+from registry.policies_in_force import PolicySet
 from registry.storage import BlobStore
 from registry.verification.decisions import FileEntry, check_alias, check_files
 from registry.verification.gate import AdmissionRefused, AliasBlocked

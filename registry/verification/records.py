@@ -23,7 +23,7 @@ from registry.db.models import Manifest, ManifestReference, Repository, Signatur
 from registry.db.types import utcnow
 from registry.db.upsert import insert_ignore
 from registry.digests import Digest
-from registry.policy import PolicySet
+from registry.policies_in_force import PolicySet
 from registry.sbom.ingest import version_files
 from registry.storage import BlobStore
 from registry.verification.bundle_check import Verdict, verify_bundle

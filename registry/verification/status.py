@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.db.models import Manifest, Repository, SignatureVerification, Tag
-from registry.policy import PolicySet
+from registry.policies_in_force import PolicySet
 from registry.storage import BlobStore
 from registry.verification.records import evaluate_version
 

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from registry.policy.admission import (
+from registry.admission_policy import (
     classify_file,
     load_admission_policy,
     parse_admission_policy,

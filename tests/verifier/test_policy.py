@@ -6,14 +6,21 @@ from pathlib import Path
 
 import pytest
 
-import verifier.policy as policy_module
+import verifier.signature_policies as policy_module
 from signing.keys import generate_private_key
 from signing.sign import sign_model
 from signing.signers import CertificateSigner, KeySigner
 from tests.signing.factories import make_model, make_pki
 from verifier.errors import EmptyPolicy, PolicyError, ThresholdNotMet
 from verifier.model import verify_model_with_policy
-from verifier.policy import AllOf, AnyOf, Audit, Threshold, count_distinct_signers
+from verifier.signature_policies import (
+    AllOf,
+    AnyOf,
+    Audit,
+    Threshold,
+    count_distinct_signers,
+    group_by_signer,
+)
 from verifier.trust import SignerIdentity, TrustedCertificateAuthority, TrustedKey
 
 
@@ -88,6 +95,13 @@ def test_distinct_count_merges_shared_principals() -> None:
     f = SignerIdentity("sigstore", "ephemeral", "ci@example.com", "https://issuer")
     assert count_distinct_signers([a, b, c, d, e, f]) == 3
     assert count_distinct_signers([]) == 0
+
+
+def test_grouping_joins_through_a_later_item_and_keeps_items_without_principals_apart() -> None:
+    principals = {"a": {"k1"}, "b": {"k2"}, "c": {"k1", "k2"}, "x": set(), "y": set()}
+    groups = group_by_signer(["a", "x", "b", "c", "y"], principals.__getitem__)
+    # "c" joins the groups of "a" and "b": the joined group moves last, "c" first.
+    assert groups == [["x"], ["c", "a", "b"], ["y"]]
 
 
 def test_a_signature_over_other_content_does_not_count(

@@ -14,9 +14,9 @@ from signing.signers import KeySigner
 from tests.signing.factories import make_model
 from verifier.errors import NoPolicyForNamespace, PolicyFileInvalid, ThresholdNotMet
 from verifier.model import verify_model_with_policy
-from verifier.policy import Audit, Threshold
-from verifier.policy_file import load_trust_policy, parse_trust_policy, schema
+from verifier.signature_policies import Audit, Threshold
 from verifier.trust import TrustedCertificateAuthority, TrustedKey, TrustedSigstoreIdentity
+from verifier.trust_policy_file import load_trust_policy, parse_trust_policy, schema
 
 REPO = Path(__file__).resolve().parents[2]
 

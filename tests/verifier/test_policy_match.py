@@ -15,11 +15,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry.policy.admission import parse_admission_policy
+from registry.admission_policy import parse_admission_policy
 from signing.keys import generate_private_key, public_key_pem
 from verifier.errors import NoPolicyForNamespace, PolicyFileInvalid, VerificationError
-from verifier.policy_file import parse_trust_policy
-from verifier.policy_match import (
+from verifier.policy_documents.rule_matching import (
     MATCH_DESCRIPTION,
     lookup_name,
     rule_matches,
@@ -27,6 +26,7 @@ from verifier.policy_match import (
 )
 from verifier.provenance.errors import NoReprintRule
 from verifier.provenance.reprint_policy import parse_reprint_policy
+from verifier.trust_policy_file import parse_trust_policy
 
 REPO = Path(__file__).resolve().parents[2]
 _PEM = public_key_pem(generate_private_key("ed25519").public_key()).decode()
@@ -178,7 +178,7 @@ def test_command_line_lookups_refuse_the_malformed(
 def test_the_module_examples_hold() -> None:
     import doctest
 
-    import verifier.policy_match
+    import verifier.policy_documents.rule_matching
 
-    failures, tried = doctest.testmod(verifier.policy_match)
+    failures, tried = doctest.testmod(verifier.policy_documents.rule_matching)
     assert tried and not failures

@@ -8,7 +8,7 @@ import pytest
 
 from signing.keys import generate_private_key, public_key_pem
 from verifier.errors import PolicyFileInvalid
-from verifier.policy_file import parse_trust_policy
+from verifier.trust_policy_file import parse_trust_policy
 
 
 def test_a_reused_anchor_is_accepted(tmp_path: Path) -> None:

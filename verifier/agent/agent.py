@@ -63,7 +63,7 @@ from verifier.loading import (
     load_onnx_session,
     load_safetensors,
 )
-from verifier.policy_file import TrustPolicy
+from verifier.trust_policy_file import TrustPolicy
 
 __all__ = ["Agent", "AgentConfig", "ExpiryPolicy", "PullResult"]
 

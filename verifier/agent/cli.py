@@ -29,7 +29,7 @@ from verifier.agent.errors import AgentError, TrustRootInvalid
 from verifier.agent.freshness import check_trust_root
 from verifier.errors import VerificationError
 from verifier.loading import DEFAULT_PROVIDERS
-from verifier.policy_file import TrustPolicy, load_trust_policy
+from verifier.trust_policy_file import TrustPolicy, load_trust_policy
 
 __all__ = ["agent"]
 

@@ -23,7 +23,7 @@ from verifier.agent.state import FileRecord, VersionRecord, iso, now
 from verifier.agent.targets import custom, file_path, sha256_of
 from verifier.distribution import RegistryClient
 from verifier.errors import FetchError, IntegrityError
-from verifier.policy import Policy
+from verifier.signature_policies import Policy
 
 __all__ = ["TITLE", "Progress", "fetch_version"]
 

@@ -5,7 +5,7 @@ say who released it. The bundles are the referrers of the version manifest
 (artifact type ``application/vnd.dev.sigstore.bundle.v0.3+json``); each referrer
 must name that manifest as its subject.
 
-The policy is the operator's own (``verifier.policy_file``) for the repository's
+The policy is the operator's own (``verifier.trust_policy_file``) for the repository's
 namespace. Integrity is checked against the files' sha256 digests the agent has
 already verified byte for byte against the signed TUF targets, instead of hashing
 the model again: for ``files``/sha256 signatures that is the same comparison
@@ -39,7 +39,7 @@ from verifier.errors import (
     VerificationError,
 )
 from verifier.model import VerifiedModel, load_bundle
-from verifier.policy import Audit, Evidence, LoadedBundle, Policy
+from verifier.signature_policies import Audit, Evidence, LoadedBundle, Policy
 
 __all__ = ["cached_bundles", "fetch_bundles", "reason_for", "verify_signatures"]
 

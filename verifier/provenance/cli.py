@@ -17,7 +17,7 @@ from signing.exit_codes import ExitCode, fail, fail_on
 from signing.provenance.cli import latent_salt, latent_sign, output_sign, read_chain
 from signing.provenance.output import image_digest
 from verifier.errors import VerificationError
-from verifier.policy_match import subject_from_options
+from verifier.policy_documents.rule_matching import subject_from_options
 from verifier.provenance.c2pa import verify_c2pa
 from verifier.provenance.errors import C2paAssertionInvalid, ProvenanceError
 from verifier.provenance.latent_chain import verify_latent_chain

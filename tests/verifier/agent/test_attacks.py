@@ -17,7 +17,7 @@ from tests.text_edit import replace_once
 from tests.verifier.agent.models import add_model
 from tests.verifier.agent.world import World
 from verifier.agent import Agent, AgentError
-from verifier.policy_file import parse_trust_policy
+from verifier.trust_policy_file import parse_trust_policy
 
 X = np.array([1, 2, 3, 4], dtype=np.float32)
 ALIAS = "production"

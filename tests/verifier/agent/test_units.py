@@ -18,7 +18,7 @@ from verifier.agent.cli import _describe, _grace
 from verifier.agent.errors import TrustRootInvalid
 from verifier.agent.fetchers import RegistryFetcher
 from verifier.agent.freshness import MetadataStore, check_trust_root
-from verifier.policy_file import TrustPolicy
+from verifier.trust_policy_file import TrustPolicy
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from registry.http.openapi import (
 from registry.lifecycle.api import load_model
 from registry.naming import validate_tag
 from registry.oci import store
-from registry.policy.holder import PolicyHolder
+from registry.policies_in_force.holder import PolicyHolder
 from registry.verification.decisions import check_alias
 
 __all__ = ["PolicyController", "install_reload_signal"]

@@ -11,15 +11,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 import yaml
 
 from verifier.errors import PolicyFileInvalid
-from verifier.policy_match import pattern_regex  # re-exported: older imports
 
-__all__ = ["Lines", "decode_policy_yaml", "pattern_regex", "published_schema"]
+__all__ = ["DocumentError", "Lines", "decode_policy_yaml", "published_schema"]
+
+
+class DocumentError(Protocol):
+    """What builds a language's "this file is invalid" error: the class itself.
+
+    The trust and admission languages use :class:`~verifier.errors.PolicyFileInvalid`; the
+    reprint language its own provenance error, which has the same constructor.
+    """
+
+    def __call__(self, message: str, *, source: str = ..., line: int | None = ...) -> Exception: ...
+
 
 SpecT = TypeVar("SpecT", bound=msgspec.Struct)
 
@@ -67,7 +77,8 @@ def _explain(
     source: str,
     root: type[msgspec.Struct],
     models: Sequence[type[msgspec.Struct]],
-) -> PolicyFileInvalid:
+    fail: DocumentError,
+) -> Exception:
     text = str(error)
     match = _AT.match(text)
     message, raw_path = (match["message"], match["path"]) if match else (text, "")
@@ -79,15 +90,13 @@ def _explain(
     if unknown:
         fields = _fields_at(path, root, models)
         hint = f" (allowed: {', '.join(fields)})" if fields else ""
-        return PolicyFileInvalid(
+        return fail(
             f"unknown field {unknown[1]!r} in {where or 'the document'}{hint}",
             source=source,
             line=lines.line(path, unknown[1]),
         )
     message = message.replace("Object missing required field", "missing required field")
-    return PolicyFileInvalid(
-        f"{where or 'the document'}: {message}", source=source, line=lines.line(path)
-    )
+    return fail(f"{where or 'the document'}: {message}", source=source, line=lines.line(path))
 
 
 def _fields_at(
@@ -109,7 +118,11 @@ def _fields_at(
 
 
 def _check_duplicates(
-    node: yaml.Node, source: str, inside: frozenset[int] = frozenset(), done: set[int] | None = None
+    node: yaml.Node,
+    source: str,
+    fail: DocumentError,
+    inside: frozenset[int] = frozenset(),
+    done: set[int] | None = None,
 ) -> None:
     """Refuse duplicate keys, and aliases that contain themselves (``a: &a [*a]``).
 
@@ -117,7 +130,7 @@ def _check_duplicates(
     """
     done = set() if done is None else done
     if id(node) in inside:
-        raise PolicyFileInvalid(
+        raise fail(
             "a YAML alias refers to a node that contains it",
             source=source,
             line=int(node.start_mark.line) + 1,
@@ -131,16 +144,16 @@ def _check_duplicates(
         for key, value in node.value:
             line = int(key.start_mark.line) + 1
             if key.value in seen:
-                raise PolicyFileInvalid(
+                raise fail(
                     f"duplicate key {key.value!r} (first at line {seen[key.value]})",
                     source=source,
                     line=line,
                 )
             seen[key.value] = line
-            _check_duplicates(value, source, inside, done)
+            _check_duplicates(value, source, fail, inside, done)
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
-            _check_duplicates(item, source, inside, done)
+            _check_duplicates(item, source, fail, inside, done)
 
 
 def decode_policy_yaml(
@@ -149,24 +162,28 @@ def decode_policy_yaml(
     *,
     source: str = "",
     models: Sequence[type[msgspec.Struct]] = (),
+    error: DocumentError = PolicyFileInvalid,
 ) -> tuple[SpecT, Lines]:
-    """Decode ``text`` into ``spec``; ``models`` are the nested models (for error hints)."""
+    """Decode ``text`` into ``spec``; ``models`` are the nested models (for error hints).
+
+    Every failure is raised as ``error`` (a language's own subclass, or the base).
+    """
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = int(mark.line) + 1 if mark is not None else None
-        raise PolicyFileInvalid(f"not valid YAML: {exc.problem}", source=source, line=line) from exc
+        raise error(f"not valid YAML: {exc.problem}", source=source, line=line) from exc
     except yaml.YAMLError as exc:
-        raise PolicyFileInvalid(f"not valid YAML: {exc}", source=source) from exc
+        raise error(f"not valid YAML: {exc}", source=source) from exc
     if root is None:
-        raise PolicyFileInvalid("the policy file is empty", source=source, line=1)
-    _check_duplicates(root, source)
+        raise error("the policy file is empty", source=source, line=1)
+    _check_duplicates(root, source, error)
     lines = Lines(root)
     try:
         decoded = msgspec.convert(yaml.safe_load(text), spec)
     except msgspec.ValidationError as exc:
-        raise _explain(exc, lines, source, spec, models) from exc
+        raise _explain(exc, lines, source, spec, models, error) from exc
     return decoded, lines
 
 

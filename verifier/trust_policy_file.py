@@ -15,7 +15,7 @@ Example (``policies/trust-policy.example.yaml`` has a longer one)::
               identity: https://github.com/acme/models/.github/workflows/release.yml@refs/heads/main
 
 A rule's ``match`` is a glob over the repository name ``namespace/model``
-(:mod:`verifier.policy_match`, shared by every policy language): rules are tried
+(:mod:`verifier.policy_documents.rule_matching`, shared by every policy language): rules are tried
 in file order and the first that matches applies; a lookup by namespace alone is
 the lookup of ``namespace/*``. A repository no rule matches is refused. Every
 error names the file and line at fault; unknown fields and duplicate keys are
@@ -41,18 +41,22 @@ from typing import Annotated, Any, Literal
 import msgspec
 from cryptography import x509
 
-from signing.errors import KeyLoadError
-from signing.keys import load_public_key
 from verifier._sigstore import load_trusted_root
-from verifier.errors import MaterialUnreadable, NoPolicyForNamespace, PolicyFileInvalid
-from verifier.policy import Audit, Policy, Threshold
-from verifier.policy_match import (
+from verifier.errors import MaterialUnreadable, NoPolicyForNamespace
+from verifier.policy_documents.document import (
+    PolicyDocument,
+    load_policy_document,
+    read_policy_file,
+)
+from verifier.policy_documents.rule_matching import (
+    MatchingRule,
     RepositoryPattern,
     check_rule_pattern,
-    describe_subject,
-    rule_matches,
+    matching_rule,
 )
-from verifier.policy_yaml import Lines, decode_policy_yaml, published_schema
+from verifier.policy_documents.specs import KeySpec, NonEmpty, PolicySpec
+from verifier.policy_documents.yaml_reader import published_schema
+from verifier.signature_policies import Audit, Policy, Threshold
 from verifier.trust import (
     SubjectConstraint,
     TrustedCertificateAuthority,
@@ -75,14 +79,8 @@ __all__ = [
 _logger = logging.getLogger(__name__)
 _SCHEMA_ID = "https://custody.invalid/schemas/trust-policy.v1.schema.json"
 
-NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
-
-class _Spec(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    """Base of the file's models: unknown fields are errors."""
-
-
-class CertificateAuthoritySpec(_Spec, frozen=True, kw_only=True):
+class CertificateAuthoritySpec(PolicySpec, frozen=True, kw_only=True):
     """``certificate_authority``: CA roots whose constrained leaf certificates may sign."""
 
     roots: Annotated[
@@ -108,7 +106,7 @@ class CertificateAuthoritySpec(_Spec, frozen=True, kw_only=True):
         _check_regex(self.san_pattern)
 
 
-class SigstoreSpec(_Spec, frozen=True, kw_only=True):
+class SigstoreSpec(PolicySpec, frozen=True, kw_only=True):
     """``sigstore``: a keyless identity, exact unless ``identity_pattern`` is written."""
 
     issuer: Annotated[str, msgspec.Meta(min_length=1, description="Exact OIDC issuer URL.")]
@@ -145,26 +143,9 @@ class SigstoreSpec(_Spec, frozen=True, kw_only=True):
 _SIGNER_KINDS = ("public_key", "public_key_pem", "certificate_authority", "sigstore")
 
 
-class SignerSpec(_Spec, frozen=True, kw_only=True):
+class SignerSpec(KeySpec, frozen=True, kw_only=True):
     """One trusted signer: exactly one of a key file, an inline key, a CA, a Sigstore identity."""
 
-    name: NonEmpty
-    public_key: (
-        Annotated[
-            str,
-            msgspec.Meta(min_length=1, description="Path to a public key (PEM, or raw ML-DSA-65)."),
-        ]
-        | None
-    ) = None
-    public_key_pem: (
-        Annotated[
-            str,
-            msgspec.Meta(
-                pattern="-----BEGIN PUBLIC KEY-----", description="Inline PEM public key."
-            ),
-        ]
-        | None
-    ) = None
     certificate_authority: CertificateAuthoritySpec | None = None
     sigstore: SigstoreSpec | None = None
 
@@ -177,7 +158,7 @@ class SignerSpec(_Spec, frozen=True, kw_only=True):
             )
 
 
-class NamespaceRuleSpec(_Spec, frozen=True, kw_only=True):
+class NamespaceRuleSpec(PolicySpec, frozen=True, kw_only=True):
     """One ``namespaces[]`` entry."""
 
     match: RepositoryPattern
@@ -196,7 +177,7 @@ class NamespaceRuleSpec(_Spec, frozen=True, kw_only=True):
         check_rule_pattern(self.match)
 
 
-class TrustPolicySpec(_Spec, frozen=True, kw_only=True):
+class TrustPolicySpec(PolicySpec, frozen=True, kw_only=True):
     """The whole file."""
 
     version: Literal[1]
@@ -219,7 +200,8 @@ def schema() -> dict[str, Any]:
     "exactly one of" rules are added as ``oneOf`` (the models check them in code).
     Regenerate the published file with::
 
-        python -c "import json, verifier.policy_file as p; print(json.dumps(p.schema(), indent=2))"
+        python -c "import json, verifier.trust_policy_file as p; \
+print(json.dumps(p.schema(), indent=2))" > policies/trust-policy.v1.schema.json
     """
     return published_schema(
         TrustPolicySpec,
@@ -239,7 +221,7 @@ def schema() -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class NamespaceRule:
+class NamespaceRule(MatchingRule):
     """A loaded ``namespaces[]`` entry: its pattern and its trusted signers."""
 
     match: str
@@ -247,10 +229,6 @@ class NamespaceRule:
     threshold: int
     signers: tuple[TrustedSigner, ...]
     line: int
-
-    def matches(self, subject: str) -> bool:
-        """Whether this rule applies to ``subject`` (a repository, or a bare namespace)."""
-        return rule_matches(self.match, subject)
 
     def as_policy(self) -> Policy:
         """The policy object this rule stands for."""
@@ -274,12 +252,11 @@ class TrustPolicy:
 
         Raises :class:`NoPolicyForNamespace` when no rule matches.
         """
-        for rule in self.rules:
-            if rule.matches(subject):
-                return rule
-        raise NoPolicyForNamespace(
-            f"no rule of trust policy {self.source or '<policy>'} covers "
-            + describe_subject(subject)
+        return matching_rule(
+            self.rules,
+            subject,
+            missing=NoPolicyForNamespace,
+            policy=f"trust policy {self.source or '<policy>'}",
         )
 
     def policy_for(self, subject: str) -> Policy:
@@ -289,13 +266,14 @@ class TrustPolicy:
 
 def parse_trust_policy(text: str, *, source: str = "", base_dir: Path | None = None) -> TrustPolicy:
     """Parse policy YAML text; relative key and certificate paths resolve against ``base_dir``."""
-    spec, lines = decode_policy_yaml(
+    spec, document = load_policy_document(
         text,
         TrustPolicySpec,
         source=source,
+        base_dir=base_dir,
         models=(NamespaceRuleSpec, SignerSpec, CertificateAuthoritySpec, SigstoreSpec),
     )
-    builder = _Builder(base_dir or Path(), source, lines)
+    builder = _Builder(document)
     return TrustPolicy(
         tuple(builder.rule(rule, index) for index, rule in enumerate(spec.namespaces)), source
     )
@@ -304,66 +282,49 @@ def parse_trust_policy(text: str, *, source: str = "", base_dir: Path | None = N
 class _Builder:
     """Turns the validated models into trusted signers, reading the files they name."""
 
-    def __init__(self, base: Path, source: str, lines: Lines) -> None:
-        self.base = base
-        self.source = source
-        self.lines = lines
+    def __init__(self, document: PolicyDocument) -> None:
+        self.document = document
         self.roots: dict[str, object] = {}
-
-    def fail(self, message: str, line: int) -> PolicyFileInvalid:
-        return PolicyFileInvalid(message, source=self.source, line=line)
 
     def rule(self, spec: NamespaceRuleSpec, index: int) -> NamespaceRule:
         path: list[str | int] = ["namespaces", index]
         signers = tuple(self.signer(s, [*path, "signers", i]) for i, s in enumerate(spec.signers))
         distinct = _distinct_count(signers)
         if spec.threshold > distinct:
-            raise self.fail(
+            raise self.document.fail(
                 f"threshold {spec.threshold} exceeds the {distinct} distinct signer(s) listed"
                 + (" (some entries are the same key)" if distinct < len(signers) else ""),
-                self.lines.line(path, "threshold"),
+                self.document.line(path, "threshold"),
             )
         if distinct < len(signers):
             _logger.warning(
                 "%s:%d: some signers of rule %r are the same key; they count once",
-                self.source,
-                self.lines.line(path),
+                self.document.source,
+                self.document.line(path),
                 spec.match,
             )
-        return NamespaceRule(spec.match, spec.level, spec.threshold, signers, self.lines.line(path))
-
-    def read(self, name: str, what: str, line: int) -> bytes:
-        path = Path(name) if Path(name).is_absolute() else self.base / name
-        try:
-            return path.read_bytes()
-        except OSError as exc:
-            raise self.fail(f"cannot read {what} {str(path)!r}: {exc.strerror}", line) from exc
+        return NamespaceRule(
+            spec.match, spec.level, spec.threshold, signers, self.document.line(path)
+        )
 
     def certificates(self, names: Sequence[str], line: int) -> list[x509.Certificate]:
         certs: list[x509.Certificate] = []
         for name in names:
             try:
-                certs.extend(x509.load_pem_x509_certificates(self.read(name, "certificate", line)))
+                certs.extend(
+                    x509.load_pem_x509_certificates(self.document.read(name, "certificate", line))
+                )
             except ValueError as exc:
-                raise self.fail(f"{name!r} holds no PEM certificate: {exc}", line) from exc
+                raise self.document.fail(f"{name!r} holds no PEM certificate: {exc}", line) from exc
         return certs
 
     def signer(self, spec: SignerSpec, path: list[str | int]) -> TrustedSigner:
-        if spec.public_key is not None or spec.public_key_pem is not None:
-            field = "public_key" if spec.public_key is not None else "public_key_pem"
-            line = self.lines.line(path, field)
-            data = (
-                self.read(spec.public_key, "public key", line)
-                if spec.public_key is not None
-                else str(spec.public_key_pem).encode()
-            )
-            try:
-                return TrustedKey(load_public_key(data), name=spec.name)
-            except KeyLoadError as exc:
-                raise self.fail(f"signer {spec.name!r}: {exc}", line) from exc
+        if spec.key_field is not None:
+            key = self.document.public_key(spec, path, label=f"signer {spec.name!r}")
+            return TrustedKey(key, name=spec.name)
         if spec.certificate_authority is not None:
             ca = spec.certificate_authority
-            line = self.lines.line(path, "certificate_authority")
+            line = self.document.line(path, "certificate_authority")
             return TrustedCertificateAuthority(
                 self.certificates(ca.roots, line),
                 intermediates=self.certificates(ca.intermediates, line),
@@ -376,17 +337,17 @@ class _Builder:
                 name=spec.name,
             )
         sig = spec.sigstore
-        line = self.lines.line(path, "sigstore")
+        line = self.document.line(path, "sigstore")
         if sig is None:  # pragma: no cover - SignerSpec guarantees one kind
-            raise self.fail(f"signer {spec.name!r} has no trust material", line)
+            raise self.document.fail(f"signer {spec.name!r} has no trust material", line)
         if sig.trusted_root not in self.roots:
             target: str | os.PathLike[str] = sig.trusted_root
             if sig.trusted_root not in ("production", "staging"):
-                target = self.base / sig.trusted_root
+                target = self.document.base / sig.trusted_root
             try:
                 self.roots[sig.trusted_root] = load_trusted_root(target)
             except MaterialUnreadable as exc:
-                raise self.fail(str(exc), line) from exc
+                raise self.document.fail(str(exc), line) from exc
         return TrustedSigstoreIdentity(
             issuer=sig.issuer,
             identity=sig.identity,
@@ -409,11 +370,6 @@ def _distinct_count(signers: Sequence[TrustedSigner]) -> int:
 
 def load_trust_policy(path: str | os.PathLike[str]) -> TrustPolicy:
     """Load a trust policy file; raises :class:`~verifier.errors.PolicyFileInvalid`."""
+    text, _ = read_policy_file(path)
     policy_path = Path(path)
-    try:
-        text = policy_path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyFileInvalid(
-            f"cannot read the policy file: {exc}", source=str(policy_path)
-        ) from exc
     return parse_trust_policy(text, source=str(policy_path), base_dir=policy_path.parent)

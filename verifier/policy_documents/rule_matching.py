@@ -30,17 +30,21 @@ Example::
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Protocol, TypeVar
 
 import msgspec
 
 __all__ = [
     "MATCH_DESCRIPTION",
+    "MatchingRule",
     "RepositoryPattern",
     "check_rule_pattern",
     "describe_subject",
+    "first_matching_rule",
     "lookup_name",
+    "matching_rule",
     "pattern_regex",
     "rule_matches",
     "subject_from_options",
@@ -97,6 +101,40 @@ def lookup_name(subject: str) -> str:
 def rule_matches(pattern: str, subject: str) -> bool:
     """Whether a rule whose ``match`` is ``pattern`` applies to ``subject`` (see the module)."""
     return pattern_regex(pattern).fullmatch(lookup_name(subject)) is not None
+
+
+class _Rule(Protocol):
+    @property
+    def match(self) -> str: ...
+
+
+RuleT = TypeVar("RuleT", bound=_Rule)
+
+
+def first_matching_rule(rules: Iterable[RuleT], subject: str) -> RuleT | None:
+    """The first of ``rules`` whose ``match`` applies to ``subject``, in file order."""
+    return next((rule for rule in rules if rule_matches(rule.match, subject)), None)
+
+
+def matching_rule(
+    rules: Iterable[RuleT], subject: str, *, missing: type[Exception], policy: str
+) -> RuleT:
+    """The first of ``rules`` for ``subject``; raises ``missing`` naming ``policy`` if none."""
+    rule = first_matching_rule(rules, subject)
+    if rule is None:
+        raise missing(f"no rule of {policy} covers " + describe_subject(subject))
+    return rule
+
+
+class MatchingRule:
+    """Base of a loaded rule: it applies where its ``match`` glob does."""
+
+    __slots__ = ()
+    match: str
+
+    def matches(self, subject: str) -> bool:
+        """Whether this rule applies to ``subject`` (a repository, or a bare namespace)."""
+        return rule_matches(self.match, subject)
 
 
 def describe_subject(subject: str) -> str:

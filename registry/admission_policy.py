@@ -14,7 +14,7 @@ Example (``policies/admission-policy.example.yaml`` has a longer one)::
             signers: [alice, bob, carol]
 
 A rule's ``match`` is a glob over the repository ``namespace/model``
-(:mod:`verifier.policy_match`, the same for every policy language); rules are
+(:mod:`verifier.policy_documents.rule_matching`, the same for every policy language); rules are
 tried in file order and the first that matches applies. An alias rule's
 ``match`` is a glob over the alias name. A rule's ``formats`` default to the
 safe four (safetensors, ONNX, JSON, text). A repository no rule matches accepts
@@ -27,20 +27,27 @@ threshold of verified signatures, and is not strict. The published JSON schema
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 import msgspec
 
-from verifier.errors import PolicyFileInvalid
-from verifier.policy_match import (
+from verifier.errors import PolicyError
+from verifier.policy_documents.document import (
+    PolicyDocument,
+    load_policy_document,
+    read_policy_file,
+)
+from verifier.policy_documents.rule_matching import (
     RepositoryPattern,
     check_rule_pattern,
+    first_matching_rule,
     pattern_regex,
-    rule_matches,
 )
-from verifier.policy_yaml import decode_policy_yaml, published_schema
+from verifier.policy_documents.specs import NonEmpty, PolicySpec
+from verifier.policy_documents.yaml_reader import published_schema
 
 __all__ = [
     "DEFAULT_FORMATS",
@@ -48,7 +55,10 @@ __all__ = [
     "AdmissionPolicy",
     "AdmissionPolicySpec",
     "AliasRequirement",
+    "LicencesAllowed",
     "NamespaceAdmission",
+    "SbomEvidence",
+    "SbomRequired",
     "classify_file",
     "load_admission_policy",
     "parse_admission_policy",
@@ -84,7 +94,6 @@ DEFAULT_FORMATS: tuple[str, ...] = ("safetensors", "onnx", "json", "text")
 UNCOVERED_FORMATS: tuple[str, ...] = (*(f for f in FORMATS if f != "pickle"), "other")
 _ARCHIVE_MEDIA_HINTS = ("tar", "zip", "gzip")
 
-NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 AliasPattern = Annotated[
     str,
     msgspec.Meta(
@@ -109,11 +118,7 @@ def classify_file(name: str, media_type: str = "") -> str:
     return best[0]
 
 
-class _Spec(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    pass
-
-
-class AliasRuleSpec(_Spec, frozen=True, kw_only=True):
+class AliasRuleSpec(PolicySpec, frozen=True, kw_only=True):
     """What moving an alias needs, for aliases matching ``match``."""
 
     match: AliasPattern
@@ -135,7 +140,7 @@ class AliasRuleSpec(_Spec, frozen=True, kw_only=True):
     licenses: list[NonEmpty] | None = None
 
 
-class NamespaceAdmissionSpec(_Spec, frozen=True, kw_only=True):
+class NamespaceAdmissionSpec(PolicySpec, frozen=True, kw_only=True):
     """One ``namespaces[]`` entry."""
 
     match: RepositoryPattern
@@ -175,7 +180,7 @@ class NamespaceAdmissionSpec(_Spec, frozen=True, kw_only=True):
         check_rule_pattern(self.match)
 
 
-class AdmissionPolicySpec(_Spec, frozen=True, kw_only=True):
+class AdmissionPolicySpec(PolicySpec, frozen=True, kw_only=True):
     """The whole file."""
 
     version: Literal[1]
@@ -191,6 +196,51 @@ class AliasRequirement:
     signers: tuple[str, ...] | None
     require_sbom: bool
     licenses: tuple[str, ...] | None
+
+    def sbom_policies(self, alias: str) -> list[SbomRequired | LicencesAllowed]:
+        """The policies ``require_sbom`` and ``licenses`` stand for, in that order."""
+        policies: list[SbomRequired | LicencesAllowed] = []
+        if self.require_sbom:
+            policies.append(SbomRequired(alias))
+        if self.licenses is not None:
+            policies.append(LicencesAllowed(self.licenses))
+        return policies
+
+
+class SbomEvidence(Protocol):
+    """What the SBOM policies read of a version."""
+
+    @property
+    def licenses(self) -> Sequence[str] | None:
+        """The licences its SBOM declares; ``None`` when it has no SBOM."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SbomRequired:
+    """``require_sbom``: the version the alias would point at has an SBOM."""
+
+    alias: str
+
+    def verify(self, evidence: SbomEvidence) -> None:
+        if evidence.licenses is None:
+            raise PolicyError(f"alias {self.alias!r} needs an SBOM; the version has none")
+
+
+@dataclass(frozen=True, slots=True)
+class LicencesAllowed:
+    """``licenses``: every licence the version's SBOM declares is among ``allowed``."""
+
+    allowed: tuple[str, ...]
+
+    def verify(self, evidence: SbomEvidence) -> None:
+        if evidence.licenses is None:
+            raise PolicyError("licences cannot be checked without an SBOM")
+        if not evidence.licenses:
+            raise PolicyError("the SBOM declares no licence")
+        refused = [name for name in evidence.licenses if name not in self.allowed]
+        if refused:
+            raise PolicyError(f"licence(s) {refused} not allowed (allowed: {list(self.allowed)})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,37 +290,36 @@ class AdmissionPolicy:
 
     def rule_for(self, subject: str) -> NamespaceAdmission:
         """The first rule matching ``subject`` (``namespace/model``, or a bare namespace)."""
-        for rule in self.rules:
-            if rule_matches(rule.match, subject):
-                return rule
+        rule = first_matching_rule(self.rules, subject)
+        if rule is not None:
+            return rule
         # Not covered by any rule: any format but the pickle-based ones, so plain OCI
         # artifacts (oras, conformance suites) still work; a rule narrows this.
         return NamespaceAdmission(match="**", line=0, formats=UNCOVERED_FORMATS, source=self.source)
 
 
-def _check_patterns(spec: AdmissionPolicySpec, source: str, lines: Any) -> None:
+def _check_patterns(spec: AdmissionPolicySpec, document: PolicyDocument) -> None:
     for index, rule in enumerate(spec.namespaces):
         for alias_index, alias in enumerate(rule.aliases):
             if alias.signers is not None and not alias.signers:
-                raise PolicyFileInvalid(
+                raise document.fail(
                     "signers must not be empty",
-                    source=source,
-                    line=lines.line(["namespaces", index, "aliases", alias_index], "signers"),
+                    document.line(["namespaces", index, "aliases", alias_index], "signers"),
                 )
         if rule.require_sbom is False and rule.licenses is not None and not rule.licenses:
-            raise PolicyFileInvalid(
+            raise document.fail(
                 "licenses must not be empty (leave it out to allow any licence)",
-                source=source,
-                line=lines.line(["namespaces", index], "licenses"),
+                document.line(["namespaces", index], "licenses"),
             )
 
 
 def parse_admission_policy(text: str, *, source: str = "") -> AdmissionPolicy:
     """Parse admission policy YAML; raises :class:`~verifier.errors.PolicyFileInvalid`."""
-    spec, lines = decode_policy_yaml(
+    spec, document = load_policy_document(
         text, AdmissionPolicySpec, source=source, models=(NamespaceAdmissionSpec, AliasRuleSpec)
     )
-    _check_patterns(spec, source, lines)
+    _check_patterns(spec, document)
+    lines = document.lines
     rules = []
     for index, rule in enumerate(spec.namespaces):
         path: list[str | int] = ["namespaces", index]
@@ -297,14 +346,8 @@ def parse_admission_policy(text: str, *, source: str = "") -> AdmissionPolicy:
 
 def load_admission_policy(path: str | os.PathLike[str]) -> AdmissionPolicy:
     """Load an admission policy file; raises :class:`~verifier.errors.PolicyFileInvalid`."""
-    policy_path = Path(path)
-    try:
-        text = policy_path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyFileInvalid(
-            f"cannot read the policy file: {exc}", source=str(policy_path)
-        ) from exc
-    return parse_admission_policy(text, source=str(policy_path))
+    text, _ = read_policy_file(path)
+    return parse_admission_policy(text, source=str(Path(path)))
 
 
 def schema() -> dict[str, Any]:
@@ -312,7 +355,7 @@ def schema() -> dict[str, Any]:
 
     Regenerate the published file with::
 
-        python -c "import json, registry.policy.admission as a; print(json.dumps(a.schema()))"
+        python -c "import json, registry.admission_policy as a; print(json.dumps(a.schema()))"
     """
     return published_schema(
         AdmissionPolicySpec,

@@ -9,7 +9,11 @@ hash a model twice.
 
 * :class:`Threshold` - at least ``k`` **distinct** trusted signers have a valid
   signature over this exact model. Two signatures that share a key, or a
-  subject under the same issuer, count once.
+  subject under the same issuer, count once (:func:`group_by_signer`, the one
+  definition of "the same signer", which the registry's alias rules use too).
+  It asks its evidence which signatures its signers verified
+  (:class:`SignatureEvidence`): :class:`Evidence` checks bundles against the model
+  on disk, the registry answers from its stored verdicts.
 * :class:`AllOf` / :class:`AnyOf` - conjunction / disjunction. Both fail when
   empty: an empty ``AllOf`` would otherwise accept anything.
 * :class:`Audit` - evaluates its policy, records and logs a failure instead
@@ -29,9 +33,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from signing.hashing import HashOptions
 from signing.manifest import Manifest
@@ -56,9 +60,11 @@ __all__ = [
     "Evidence",
     "LoadedBundle",
     "Policy",
+    "SignatureEvidence",
     "Threshold",
     "VerifiedSignature",
     "count_distinct_signers",
+    "group_by_signer",
 ]
 
 _logger = logging.getLogger(__name__)
@@ -79,6 +85,10 @@ class VerifiedSignature:
     source: str
     identity: SignerIdentity
     manifest: Manifest
+
+    @property
+    def principals(self) -> frozenset[str]:
+        return self.identity.principals()
 
 
 class Evidence:
@@ -135,11 +145,57 @@ class Evidence:
         if failure is not None:
             raise failure
 
+    def verified_by(
+        self, signers: Sequence[TrustedSigner]
+    ) -> tuple[list[VerifiedSignature], list[str]]:
+        """The bundles one of ``signers`` signed over this model, and why each other one failed."""
+        accepted: list[VerifiedSignature] = []
+        reasons: list[str] = []
+        for index, loaded in enumerate(self.bundles):
+            best: VerificationError | None = None
+            for signer in signers:
+                try:
+                    authenticated = self.authenticate(index, signer)
+                    self.check_integrity(authenticated.manifest)
+                except VerificationError as exc:
+                    if best is None or _rank(exc) > _rank(best):
+                        best = exc
+                    continue
+                accepted.append(
+                    VerifiedSignature(loaded.source, authenticated.identity, authenticated.manifest)
+                )
+                best = None
+                break
+            if best is not None:
+                reasons.append(f"{loaded.source}: [{best.check}] {best.diagnostics()}")
+        return accepted, reasons
+
     def record(self, signatures: Sequence[VerifiedSignature]) -> None:
         """Remember signatures a holding policy accepted (no duplicates)."""
         for signature in signatures:
             if signature not in self.accepted:
                 self.accepted.append(signature)
+
+
+class _Counted(Protocol):
+    @property
+    def principals(self) -> Collection[str]: ...
+
+
+SignatureT = TypeVar("SignatureT", bound=_Counted)
+ItemT = TypeVar("ItemT")
+
+
+class SignatureEvidence(Protocol[SignatureT]):
+    """Where a :class:`Threshold` finds the signatures its signers made."""
+
+    def verified_by(self, signers: Sequence[TrustedSigner]) -> tuple[list[SignatureT], list[str]]:
+        """The signatures one of ``signers`` made that hold, and why the others do not count."""
+        ...
+
+    def record(self, signatures: Sequence[SignatureT]) -> None:
+        """Called with the counted signatures when the threshold holds."""
+        ...
 
 
 class Policy(Protocol):
@@ -150,24 +206,29 @@ class Policy(Protocol):
         ...
 
 
+def group_by_signer(
+    items: Iterable[ItemT], principals: Callable[[ItemT], Iterable[str]]
+) -> list[list[ItemT]]:
+    """Group ``items`` into signers: items sharing any principal, even through others, are one.
+
+    An item without principals is a signer of its own. A group that absorbs
+    others moves last and starts with the item that joined them.
+    """
+    groups: list[tuple[set[str], list[ItemT]]] = []
+    for item in items:
+        joined = (set(principals(item)), [item])
+        merged = [group for group in groups if group[0] & joined[0]]
+        for group in merged:
+            joined[0].update(group[0])
+            joined[1].extend(group[1])
+        groups = [group for group in groups if not any(group is m for m in merged)]
+        groups.append(joined)
+    return [members for _, members in groups]
+
+
 def count_distinct_signers(identities: Sequence[SignerIdentity]) -> int:
     """Number of distinct signers: identities sharing any principal are merged."""
-    parent = list(range(len(identities)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    owner: dict[str, int] = {}
-    for index, identity in enumerate(identities):
-        for principal in identity.principals():
-            if principal in owner:
-                parent[find(index)] = find(owner[principal])
-            else:
-                owner[principal] = index
-    return len({find(i) for i in range(len(identities))})
+    return len(group_by_signer(identities, SignerIdentity.principals))
 
 
 # Higher is more telling when several signers all reject one bundle.
@@ -196,29 +257,11 @@ class Threshold:
         self.signers = tuple(signers)
         self.name = name or f"{k} of {len(self.signers)} trusted signers"
 
-    def verify(self, evidence: Evidence) -> None:
+    def verify(self, evidence: SignatureEvidence[SignatureT]) -> None:
         if not self.signers:
             raise EmptyPolicy(f"{self.name}: no trusted signers")
-        accepted: list[VerifiedSignature] = []
-        reasons: list[str] = []
-        for index, loaded in enumerate(evidence.bundles):
-            best: VerificationError | None = None
-            for signer in self.signers:
-                try:
-                    authenticated = evidence.authenticate(index, signer)
-                    evidence.check_integrity(authenticated.manifest)
-                except VerificationError as exc:
-                    if best is None or _rank(exc) > _rank(best):
-                        best = exc
-                    continue
-                accepted.append(
-                    VerifiedSignature(loaded.source, authenticated.identity, authenticated.manifest)
-                )
-                best = None
-                break
-            if best is not None:
-                reasons.append(f"{loaded.source}: [{best.check}] {best.diagnostics()}")
-        distinct = count_distinct_signers([s.identity for s in accepted])
+        accepted, reasons = evidence.verified_by(self.signers)
+        distinct = len(group_by_signer(accepted, lambda signature: signature.principals))
         if distinct < self.k:
             raise ThresholdNotMet(
                 f"{self.name}: {distinct} distinct trusted signer(s) verified, {self.k} required",

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from registry.admission_policy import AdmissionPolicy, parse_admission_policy
 from registry.db.types import utcnow
 from registry.errors import ConfigurationError, RegistryError
-from registry.policy.admission import AdmissionPolicy, parse_admission_policy
 from verifier.errors import PolicyFileInvalid
-from verifier.policy_file import TrustPolicy, parse_trust_policy
+from verifier.policy_documents.document import read_policy_file
+from verifier.trust_policy_file import TrustPolicy, parse_trust_policy
 
 __all__ = [
     "NO_POLICY_DIGEST",
@@ -59,11 +60,7 @@ class PolicySet:
 
 
 def _read(path: Path) -> tuple[str, str]:
-    try:
-        data = path.read_bytes()
-        text = data.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyFileInvalid(f"cannot read the policy file: {exc}", source=str(path)) from exc
+    text, data = read_policy_file(path)
     return text, "sha256:" + hashlib.sha256(data).hexdigest()
 
 
