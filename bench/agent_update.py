@@ -36,7 +36,7 @@ from signing.keys import public_key_pem
 from signing.oms import BUNDLE_MEDIA_TYPE
 from verifier.agent import Agent, AgentConfig
 from verifier.agent.fetchers import RegistryFetcher
-from verifier.distribution import RegistryClient, sha256_digest
+from verifier.clients.registry import RegistryClient, sha256_digest
 from verifier.policy_file import parse_trust_policy
 
 _REPOSITORY = "acme/bench"

@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from bench._server import custody_server, free_port, wait_healthy
-from verifier.distribution import RegistryClient
+from verifier.clients.registry import RegistryClient
 
 UVICORN = str(Path(sys.executable).with_name("uvicorn"))
 

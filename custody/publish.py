@@ -37,7 +37,7 @@ from signing.hashing import hash_model
 from signing.manifest import DEFAULT_IGNORED_PATHS, Serialization
 from signing.sign import sign_manifest
 from signing.signers import load_signer
-from verifier.distribution import FetchError, RegistryClient, sha256_digest
+from verifier.clients.registry import FetchError, RegistryClient, sha256_digest
 from verifier.errors import VerificationError
 
 __all__ = ["SIGSTORE_BUNDLE", "publish", "publish_model", "signature_manifest"]

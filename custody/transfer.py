@@ -24,7 +24,7 @@ import click
 from signing.errors import SigningError
 from signing.hashing import hash_model
 from signing.manifest import Manifest
-from verifier.distribution import FetchError, RegistryClient, sha256_digest
+from verifier.clients.registry import FetchError, RegistryClient, sha256_digest
 from verifier.errors import VerificationError
 
 MODEL_ARTIFACT = "application/vnd.cncf.model.manifest.v1+json"

@@ -20,7 +20,7 @@ from modelpack_client import (
 from tests.interop.conftest import LiveRegistry
 from tests.registry.helpers import onnx_bytes
 from tests.registry.live import CUSTODY
-from verifier.distribution import RegistryClient
+from verifier.clients.registry import RegistryClient
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -242,7 +242,7 @@ def test_download_resumes_a_partial_file_and_rejects_tampering(live_registry, tm
         assert target.read_bytes() == data
         # a partial file with wrong bytes is caught at the end and discarded
         (target.parent / "other.partial").write_bytes(b"X" * 1000)
-        from verifier.distribution import DigestMismatch
+        from verifier.clients.registry import DigestMismatch
 
         with pytest.raises(DigestMismatch):
             client.download_blob("acme/dl", digest, target.parent / "other", size=len(data))

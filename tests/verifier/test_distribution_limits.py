@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from verifier.distribution import MAX_MANIFEST_BYTES, ManifestTooLarge, RegistryClient
+from verifier.clients.registry import MAX_MANIFEST_BYTES, ManifestTooLarge, RegistryClient
 
 ENDLESS_BYTES = 256 * 1024 * 1024
 BLOCK = b"{" * (64 * 1024)

@@ -18,7 +18,7 @@ from pathlib import Path
 import blake3
 
 from verifier.agent.errors import AgentError
-from verifier.distribution import DigestMismatch, FetchError, RegistryClient
+from verifier.clients.registry import DigestMismatch, FetchError, RegistryClient
 
 __all__ = ["BlobCache", "blake3_of_file"]
 

@@ -14,6 +14,7 @@ from typing import NoReturn
 
 import click
 
+from verifier.clients.log import LogClient
 from verifier.transparency.audit import (
     AuditReport,
     audit_log,
@@ -21,7 +22,6 @@ from verifier.transparency.audit import (
     load_state,
     save_state,
 )
-from verifier.transparency.client import LogClient
 from verifier.transparency.errors import LogError, LogFetchError, VerifierKeyInvalid
 from verifier.transparency.note import VerifierKey
 

@@ -20,7 +20,7 @@ from signing.keys import public_key_pem
 from signing.oms import BUNDLE_MEDIA_TYPE
 from tests.verifier.agent.tuf_repository import MemoryFetcher, TufRepository, quoted, sha256_hex
 from verifier.agent import Agent, AgentConfig, ExpiryPolicy
-from verifier.distribution import RegistryClient, sha256_digest
+from verifier.clients.registry import RegistryClient, sha256_digest
 from verifier.policy_file import parse_trust_policy
 
 EMPTY = b"{}"

@@ -30,8 +30,14 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from verifier.clients.http_errors import (
+    error_body,
+    error_text,
+    explain,
+    token_challenge,
+    token_info,
+)
 from verifier.errors import VerificationError
-from verifier.http_errors import error_body, error_text, explain, token_challenge, token_info
 
 __all__ = ["DigestMismatch", "FetchError", "FetchedManifest", "RegistryClient"]
 

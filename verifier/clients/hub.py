@@ -12,8 +12,8 @@ Keys should be pinned (``log_key``, ``hub_key_pem``); without them the client
 fetches them from the hub and says so (``keys_pinned`` is False): the checks
 then prove the hub is self-consistent, not that it is the hub you meant.
 
-Failures fall into the two families of :mod:`verifier.distribution`:
-:class:`~verifier.distribution.FetchError` (could not ask: network, HTTP error)
+Failures fall into the two families of :mod:`verifier.clients.registry`:
+:class:`~verifier.clients.registry.FetchError` (could not ask: network, HTTP error)
 and :class:`HubAnswerInvalid` / :class:`~verifier.transparency.errors.LogError`
 (asked, and the answer does not verify).
 """
@@ -32,7 +32,7 @@ import httpx
 from signing.dsse import Envelope
 from signing.errors import BundleFormatError, KeyLoadError
 from signing.keys import PublicKey, load_public_key, verify_bytes
-from verifier.distribution import FetchError
+from verifier.clients.registry import FetchError
 from verifier.errors import MaterialUnreadable, VerificationError
 from verifier.transparency import VerifiedReceipt, VerifierKey, verify_receipt
 
