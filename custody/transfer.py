@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 
 import click
 
+from custody.push import PushClient
 from signing.errors import SigningError
 from signing.hashing import hash_model
 from signing.manifest import Manifest
@@ -164,7 +165,7 @@ def _tags(client: RegistryClient, repository: str) -> list[str]:
 
 
 def push_model(
-    client: RegistryClient,
+    client: PushClient,
     model_dir: Path,
     repository: str,
     version: str,
@@ -358,7 +359,7 @@ def push(
     if sbom_path is not None and sbom_from_files:
         raise click.UsageError("give --sbom or --sbom-from-files, not both")
     try:
-        with RegistryClient(registry, token) as client:
+        with PushClient(registry, token) as client:
             summary = push_model(client, model_dir, repository, version, progress=not as_json)
             bom = _sbom_bytes(model_dir, repository, version, sbom_path, sbom_from_files)
             if bom is not None:
