@@ -26,7 +26,12 @@ _COMMANDS: dict[str, tuple[str, str, str, str]] = {
     "keygen": ("signing.cli", "keygen", "", "Generate a signing key pair."),
     "sign": ("signing.cli", "sign", "", "Sign a model as an OpenSSF Model Signing bundle."),
     "sbom": ("signing.sbom.cli", "sbom", "", "Write a CycloneDX ML-BOM for a model."),
-    "verify": ("verifier.cli", "verify", "", "Verify a model against its signature(s), offline."),
+    "verify": (
+        "verifier.cli.verify",
+        "verify",
+        "",
+        "Verify a model against its signature(s), offline.",
+    ),
     "publish": (
         "custody.publish",
         "publish",
@@ -45,13 +50,13 @@ _COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "A version's whole custody: files, signatures, SBOM, aliases, outputs.",
     ),
     "audit": ("custody.inspect", "audit", "", "Read the registry's audit trail."),
-    "log": ("verifier.transparency.cli", "log", "", "Audit a transparency log."),
+    "log": ("verifier.cli.log", "log", "", "Audit a transparency log."),
     "log-key": ("registry.tlog.cli", "log_key", "registry", "Print the log's verifier key."),
-    "agent": ("verifier.agent.cli", "agent", "", "Edge agent: pull verified, run, status."),
-    "reprint": ("verifier.hub_cli", "reprint", "", "Reprint an image through a reprint hub."),
-    "latent": ("verifier.provenance.cli", "latent", "", "Sign and verify latent records."),
-    # verifier.hub_cli's group is verifier.provenance.cli's plus the hub (verify --hub, register).
-    "output": ("verifier.hub_cli", "output", "", "Sign, verify and register output manifests."),
+    "agent": ("verifier.cli.agent", "agent", "", "Edge agent: pull verified, run, status."),
+    "reprint": ("verifier.cli.hub", "reprint", "", "Reprint an image through a reprint hub."),
+    "latent": ("verifier.cli.provenance", "latent", "", "Sign and verify latent records."),
+    # verifier.cli.hub's group is verifier.cli.provenance's plus the hub (verify --hub, register).
+    "output": ("verifier.cli.hub", "output", "", "Sign, verify and register output manifests."),
 }
 
 

@@ -19,10 +19,10 @@ from typing import Any, NoReturn
 import click
 
 from signing.provenance.cli import read_chain
+from verifier.cli.provenance import output as offline_output
 from verifier.clients.hub import HubAnswerInvalid, HubClient, Refused, image_digest_of
 from verifier.clients.registry import FetchError
 from verifier.errors import VerificationError
-from verifier.provenance.cli import output as offline_output
 from verifier.transparency.errors import LogError
 
 __all__ = ["output", "reprint"]
