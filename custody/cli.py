@@ -54,9 +54,20 @@ _COMMANDS: dict[str, tuple[str, str, str, str]] = {
     "log-key": ("registry.tlog.cli", "log_key", "registry", "Print the log's verifier key."),
     "agent": ("verifier.cli.agent", "agent", "", "Edge agent: pull verified, run, status."),
     "reprint": ("verifier.cli.hub", "reprint", "", "Reprint an image through a reprint hub."),
-    "latent": ("verifier.cli.provenance", "latent", "", "Sign and verify latent records."),
-    # verifier.cli.hub's group is verifier.cli.provenance's plus the hub (verify --hub, register).
-    "output": ("verifier.cli.hub", "output", "", "Sign, verify and register output manifests."),
+}
+
+# Groups that several packages add commands to: name -> (help, modules contributing to it).
+# Each contributing module lists its commands per group in ``SHARED_COMMANDS``; the group is
+# assembled here, so no package rebuilds another's.
+_SHARED_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "latent": (
+        "Latent records: one signed record per denoising step, linked into a chain.",
+        ("signing.provenance.cli", "verifier.cli.provenance"),
+    ),
+    "output": (
+        "Output manifests and C2PA credentials: sign, verify (offline and with a hub), register.",
+        ("signing.provenance.cli", "verifier.cli.hub"),
+    ),
 }
 
 
@@ -64,9 +75,11 @@ class _LazyGroup(click.Group):
     """A group whose sub-commands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(_COMMANDS)
+        return sorted([*_COMMANDS, *_SHARED_GROUPS])
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _SHARED_GROUPS:
+            return _shared_group(cmd_name)
         spec = _COMMANDS.get(cmd_name)
         if spec is None:
             return None
@@ -78,6 +91,20 @@ class _LazyGroup(click.Group):
             return _unavailable(cmd_name, help_text, extra, missing)
         command: click.Command = getattr(module, attribute)
         return command
+
+
+def _shared_group(name: str) -> click.Command:
+    """The group ``name``, holding the commands each contributing module lists for it."""
+    help_text, contributors = _SHARED_GROUPS[name]
+    group = click.Group(name, help=help_text)
+    for module_name in contributors:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            return _unavailable(name, help_text, "", exc.name or module_name)
+        for command in module.SHARED_COMMANDS.get(name, ()):
+            group.add_command(command)
+    return group
 
 
 def _unavailable(name: str, help_text: str, extra: str, missing: str) -> click.Command:
