@@ -41,7 +41,7 @@ from verifier.clients.http_errors import (
 )
 from verifier.errors import VerificationError
 
-__all__ = ["DigestMismatch", "FetchError", "FetchedManifest", "RegistryClient"]
+__all__ = ["DigestMismatch", "FetchError", "FetchedManifest", "RegistryClient", "read_at_most"]
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -57,6 +57,8 @@ _READ_BYTES = 1024 * 1024
 #: The largest manifest a client reads (the registry's own default limit): a registry that
 #: answers with more is refused before the rest of the body is read.
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+#: The largest JSON answer (tags, referrers, lifecycle API) a client reads.
+MAX_JSON_BYTES = 16 * 1024 * 1024
 #: How much of an error answer is read to show its message.
 _ERROR_BODY_BYTES = 64 * 1024
 _CHALLENGE_RE = re.compile(r'(\w+)="([^"]*)"')
@@ -104,7 +106,7 @@ def sha256_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+def read_at_most(response: httpx.Response, limit: int) -> bytes:
     """Up to ``limit + 1`` bytes of the body (one more than allowed says it was too long)."""
     try:
         return response.content[: limit + 1]  # already read (a call made without stream)
@@ -193,7 +195,7 @@ class RegistryClient:
 
     def _expect(self, response: httpx.Response, *statuses: int, what: str) -> httpx.Response:
         if response.status_code not in statuses:
-            body = _read_at_most(response, _ERROR_BODY_BYTES)
+            body = read_at_most(response, _ERROR_BODY_BYTES)
             if response.request.method == "HEAD" and not body:
                 body = error_body(self._http, response.request.url.raw_path.decode(), self._bearer)
             raise self._failure(
@@ -218,6 +220,20 @@ class RegistryClient:
         text = f"{what}: {message} (HTTP {status}{' ' + code if code else ''})"
         return FetchError(text + (f"; {hint}" if hint else ""), status=status, code=code)
 
+    def _bounded(
+        self, method: str, url: str, *statuses: int, what: str, **kwargs: Any
+    ) -> tuple[bytes, httpx.Response]:
+        """The body of a JSON answer, refused once it passes :data:`MAX_JSON_BYTES`."""
+        response = self._request(method, url, stream=True, **kwargs)
+        try:
+            self._expect(response, *statuses, what=what)
+            body = read_at_most(response, MAX_JSON_BYTES)
+        finally:
+            response.close()
+        if len(body) > MAX_JSON_BYTES:
+            raise FetchError(f"{what}: the registry sent more than {MAX_JSON_BYTES} bytes")
+        return body, response
+
     # -- manifests and tags ---------------------------------------------------------
 
     def get_manifest(self, repository: str, reference: str) -> FetchedManifest:
@@ -230,7 +246,7 @@ class RegistryClient:
         )
         try:
             self._expect(response, 200, what=what)
-            body = _read_at_most(response, MAX_MANIFEST_BYTES)
+            body = read_at_most(response, MAX_MANIFEST_BYTES)
         finally:
             response.close()
         if len(body) > MAX_MANIFEST_BYTES:
@@ -251,8 +267,8 @@ class RegistryClient:
         tags: list[str] = []
         url: str | None = f"/v2/{repository}/tags/list?n=1000"
         while url:
-            response = self._expect(self._request("GET", url), 200, what=f"tags of {repository}")
-            tags.extend(response.json().get("tags") or [])
+            body, response = self._bounded("GET", url, 200, what=f"tags of {repository}")
+            tags.extend(json.loads(body).get("tags") or [])
             link = response.headers.get("link")
             url = link.split(";")[0].strip("<> ") if link else None
         return tags
@@ -261,19 +277,20 @@ class RegistryClient:
         self, repository: str, digest: str, artifact_type: str | None = None
     ) -> list[dict[str, Any]]:
         params = {"artifactType": artifact_type} if artifact_type else None
-        response = self._expect(
-            self._request("GET", f"/v2/{repository}/referrers/{digest}", params=params),
+        body, _ = self._bounded(
+            "GET",
+            f"/v2/{repository}/referrers/{digest}",
             200,
             what=f"referrers of {digest}",
+            params=params,
         )
-        manifests = response.json().get("manifests") or []
+        manifests = json.loads(body).get("manifests") or []
         return [m for m in manifests if isinstance(m, dict)]
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call the lifecycle API (``/api/v1/...``) and return its JSON."""
-        response = self._request(method, path, **kwargs)
-        self._expect(response, 200, 201, 204, what=f"{method} {path}")
-        return response.json() if response.content else None
+        body, _ = self._bounded(method, path, 200, 201, 204, what=f"{method} {path}", **kwargs)
+        return json.loads(body) if body else None
 
     # -- blobs ----------------------------------------------------------------------
 
