@@ -30,20 +30,21 @@ from pathlib import Path
 from tuf.ngclient.updater import Updater
 
 from bench._server import CUSTODY, free_port, wait_healthy
+from custody.push import PushClient
 from custody.transfer import OCI_MANIFEST, push_model
 from signing import KeySigner, generate_private_key, sign_model
 from signing.keys import public_key_pem
 from signing.oms import BUNDLE_MEDIA_TYPE
 from verifier.agent import Agent, AgentConfig
 from verifier.agent.fetchers import RegistryFetcher
-from verifier.distribution import RegistryClient, sha256_digest
+from verifier.clients.registry import sha256_digest
 from verifier.trust_policy_file import parse_trust_policy
 
 _REPOSITORY = "acme/bench"
 
 
 def _publish(
-    client: RegistryClient, work: Path, files: dict[str, bytes], version: str, key: object
+    client: PushClient, work: Path, files: dict[str, bytes], version: str, key: object
 ) -> None:
     source = work / f"src-{version}"
     source.mkdir()
@@ -125,7 +126,7 @@ def main(argv: list[str]) -> int:
         key = generate_private_key("ed25519")
         size = int(args.file_mb * 1_000_000)
         files = {f"part-{i}.dat": os.urandom(size) for i in range(10)}
-        with RegistryClient(url, token) as client:
+        with PushClient(url, token) as client:
             _publish(client, work, files, "1.0.0", key)
             agent = Agent(
                 AgentConfig(

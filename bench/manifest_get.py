@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from bench._server import custody_server, free_port, wait_healthy
-from verifier.distribution import RegistryClient
+from custody.push import PushClient
 
 UVICORN = str(Path(sys.executable).with_name("uvicorn"))
 
@@ -62,7 +62,7 @@ BLOB_PATH = f"/v2/bench/model/blobs/{LAYER_DIGEST}"
 
 
 def _publish(url: str, token: str) -> None:
-    with RegistryClient(url, token) as client, tempfile.TemporaryDirectory() as tmp:
+    with PushClient(url, token) as client, tempfile.TemporaryDirectory() as tmp:
         for name, data in (("config", b"{}"), ("layer", LAYER)):
             path = Path(tmp) / name
             path.write_bytes(data)

@@ -7,7 +7,7 @@ import json
 import click
 
 from custody.transfer import _fail, json_option, registry_option, token_option
-from verifier.distribution import FetchError, RegistryClient
+from verifier.clients.registry import FetchError, RegistryClient
 from verifier.errors import VerificationError
 
 __all__ = ["alias", "list_models"]

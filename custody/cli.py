@@ -26,7 +26,12 @@ _COMMANDS: dict[str, tuple[str, str, str, str]] = {
     "keygen": ("signing.cli", "keygen", "", "Generate a signing key pair."),
     "sign": ("signing.cli", "sign", "", "Sign a model as an OpenSSF Model Signing bundle."),
     "sbom": ("signing.sbom.cli", "sbom", "", "Write a CycloneDX ML-BOM for a model."),
-    "verify": ("verifier.cli", "verify", "", "Verify a model against its signature(s), offline."),
+    "verify": (
+        "verifier.cli.verify",
+        "verify",
+        "",
+        "Verify a model against its signature(s), offline.",
+    ),
     "publish": (
         "custody.publish",
         "publish",
@@ -45,13 +50,24 @@ _COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "A version's whole custody: files, signatures, SBOM, aliases, outputs.",
     ),
     "audit": ("custody.inspect", "audit", "", "Read the registry's audit trail."),
-    "log": ("verifier.transparency.cli", "log", "", "Audit a transparency log."),
+    "log": ("verifier.cli.log", "log", "", "Audit a transparency log."),
     "log-key": ("registry.tlog.cli", "log_key", "registry", "Print the log's verifier key."),
-    "agent": ("verifier.agent.cli", "agent", "", "Edge agent: pull verified, run, status."),
-    "reprint": ("verifier.hub_cli", "reprint", "", "Reprint an image through a reprint hub."),
-    "latent": ("verifier.provenance.cli", "latent", "", "Sign and verify latent records."),
-    # verifier.hub_cli's group is verifier.provenance.cli's plus the hub (verify --hub, register).
-    "output": ("verifier.hub_cli", "output", "", "Sign, verify and register output manifests."),
+    "agent": ("verifier.cli.agent", "agent", "", "Edge agent: pull verified, run, status."),
+    "reprint": ("verifier.cli.hub", "reprint", "", "Reprint an image through a reprint hub."),
+}
+
+# Groups that several packages add commands to: name -> (help, modules contributing to it).
+# Each contributing module lists its commands per group in ``SHARED_COMMANDS``; the group is
+# assembled here, so no package rebuilds another's.
+_SHARED_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "latent": (
+        "Latent records: one signed record per denoising step, linked into a chain.",
+        ("signing.provenance.cli", "verifier.cli.provenance"),
+    ),
+    "output": (
+        "Output manifests and C2PA credentials: sign, verify (offline and with a hub), register.",
+        ("signing.provenance.cli", "verifier.cli.hub"),
+    ),
 }
 
 
@@ -59,9 +75,11 @@ class _LazyGroup(click.Group):
     """A group whose sub-commands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(_COMMANDS)
+        return sorted([*_COMMANDS, *_SHARED_GROUPS])
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _SHARED_GROUPS:
+            return _shared_group(cmd_name)
         spec = _COMMANDS.get(cmd_name)
         if spec is None:
             return None
@@ -73,6 +91,20 @@ class _LazyGroup(click.Group):
             return _unavailable(cmd_name, help_text, extra, missing)
         command: click.Command = getattr(module, attribute)
         return command
+
+
+def _shared_group(name: str) -> click.Command:
+    """The group ``name``, holding the commands each contributing module lists for it."""
+    help_text, contributors = _SHARED_GROUPS[name]
+    group = click.Group(name, help=help_text)
+    for module_name in contributors:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            return _unavailable(name, help_text, "", exc.name or module_name)
+        for command in module.SHARED_COMMANDS.get(name, ()):
+            group.add_command(command)
+    return group
 
 
 def _unavailable(name: str, help_text: str, extra: str, missing: str) -> click.Command:

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from custody.transfer import _fail, count, registry_option, split_reference, token_option
-from verifier.distribution import FetchError, RegistryClient
+from verifier.clients.registry import FetchError, RegistryClient
 
 __all__ = ["audit", "tree"]
 

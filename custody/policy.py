@@ -7,7 +7,7 @@ import json
 import click
 
 from custody.transfer import _fail, registry_option, split_reference, token_option
-from verifier.distribution import FetchError, RegistryClient
+from verifier.clients.registry import FetchError, RegistryClient
 
 __all__ = ["policy"]
 

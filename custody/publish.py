@@ -20,6 +20,7 @@ from typing import Any
 
 import click
 
+from custody.push import PushClient
 from custody.transfer import (
     TITLE,
     _fail,
@@ -37,7 +38,7 @@ from signing.hashing import hash_model
 from signing.manifest import DEFAULT_IGNORED_PATHS, Serialization
 from signing.sign import sign_manifest
 from signing.signers import load_signer
-from verifier.distribution import FetchError, RegistryClient, sha256_digest
+from verifier.clients.registry import FetchError, sha256_digest
 from verifier.errors import VerificationError
 
 __all__ = ["SIGSTORE_BUNDLE", "publish", "publish_model", "signature_manifest"]
@@ -47,7 +48,7 @@ OCI_EMPTY = "application/vnd.oci.empty.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
-def _push_bytes(client: RegistryClient, repository: str, data: bytes) -> str:
+def _push_bytes(client: PushClient, repository: str, data: bytes) -> str:
     digest = sha256_digest(data)
     if not client.blob_exists(repository, digest):
         with tempfile.TemporaryDirectory(prefix="custody-publish-") as tmp:
@@ -81,7 +82,7 @@ def signature_manifest(
 
 
 def publish_model(
-    client: RegistryClient,
+    client: PushClient,
     model_dir: Path,
     repository: str,
     version: str,
@@ -163,7 +164,7 @@ def publish(
         raise click.UsageError("give one of --sbom, --sbom-from-files or --no-sbom")
     try:
         sbom = sbom_path.read_bytes() if sbom_path is not None else None
-        with RegistryClient(registry, token) as client:
+        with PushClient(registry, token) as client:
             summary = publish_model(
                 client,
                 model_dir,

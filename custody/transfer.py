@@ -21,11 +21,12 @@ from typing import Any
 
 import click
 
+from custody.push import PushClient
 from signing.errors import SigningError
 from signing.exit_codes import ExitCode, fail, fail_on
 from signing.hashing import hash_model
 from signing.manifest import Manifest
-from verifier.distribution import FetchError, RegistryClient, sha256_digest
+from verifier.clients.registry import FetchError, RegistryClient, sha256_digest
 from verifier.errors import VerificationError
 
 MODEL_ARTIFACT = "application/vnd.cncf.model.manifest.v1+json"
@@ -165,7 +166,7 @@ def _tags(client: RegistryClient, repository: str) -> list[str]:
 
 
 def push_model(
-    client: RegistryClient,
+    client: PushClient,
     model_dir: Path,
     repository: str,
     version: str,
@@ -359,7 +360,7 @@ def push(
     if sbom_path is not None and sbom_from_files:
         raise click.UsageError("give --sbom or --sbom-from-files, not both")
     try:
-        with RegistryClient(registry, token) as client:
+        with PushClient(registry, token) as client:
             summary = push_model(client, model_dir, repository, version, progress=not as_json)
             bom = _sbom_bytes(model_dir, repository, version, sbom_path, sbom_from_files)
             if bom is not None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from signing.oms import BUNDLE_MEDIA_TYPE, MAX_BUNDLE_SIZE
-from verifier.distribution import RegistryClient
+from verifier.clients.registry import RegistryClient
 from verifier.errors import BundleInvalid, PolicyError
 from verifier.model import load_bundle
 from verifier.signature_policies import Evidence, LoadedBundle, Policy

@@ -1,4 +1,4 @@
-"""verifier.hub_client refuses hub answers that do not verify (a lying or broken hub)."""
+"""verifier.clients.hub refuses hub answers that do not verify (a lying or broken hub)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from signing.keys import generate_private_key, public_key_pem
 from tests.hub.conftest import generate, push_version
 from tests.registry.helpers import bearer
-from verifier.hub_client import HubAnswerInvalid, HubClient, Refused
+from verifier.clients.hub import HubAnswerInvalid, HubClient, Refused
 from verifier.transparency.errors import LogError
 
 Mutate = Callable[[str, dict[str, Any]], dict[str, Any]]

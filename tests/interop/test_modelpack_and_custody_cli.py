@@ -17,10 +17,11 @@ from modelpack_client import (
     ModelTechnicalConfig,
 )
 
+from custody.push import PushClient
 from tests.interop.conftest import LiveRegistry
 from tests.registry.helpers import onnx_bytes
 from tests.support.live import CUSTODY
-from verifier.distribution import RegistryClient
+from verifier.clients.registry import RegistryClient
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -167,7 +168,7 @@ def test_push_an_existing_version_is_refused_in_one_line(live_registry, tmp_path
 def test_pull_refuses_a_path_that_escapes(live_registry, tmp_path):
     """A hostile manifest naming ../ is refused before anything is written."""
     token = live_registry.token()
-    with RegistryClient(live_registry.base, token) as client:
+    with PushClient(live_registry.base, token) as client:
         data = b"payload"
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         blob = tmp_path / "blob"
@@ -207,7 +208,7 @@ def test_interrupted_chunked_upload_resumes(live_registry, tmp_path):
     path.write_bytes(data)
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     state = tmp_path / "state"
-    with RegistryClient(live_registry.base, token) as client:
+    with PushClient(live_registry.base, token) as client:
         # begin a session and send one chunk by hand, as an interrupted push would have
         started = client._request("POST", "/v2/acme/resume/blobs/uploads/")
         location = started.headers["location"]
@@ -233,7 +234,7 @@ def test_download_resumes_a_partial_file_and_rejects_tampering(live_registry, tm
     path = tmp_path / "blob"
     path.write_bytes(data)
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    with RegistryClient(live_registry.base, token) as client:
+    with PushClient(live_registry.base, token) as client:
         client.upload_blob("acme/dl", path, digest, len(data))
         target = tmp_path / "out" / "blob"
         target.parent.mkdir()

@@ -24,6 +24,7 @@ from registry.tlog import load_or_create_signer
 from registry.tlog.signer import LogSigner
 from tests.support.live import free_port, running_server
 from tests.tlog.conftest import open_log
+from verifier.clients.log import FetchedEntry, LogClient
 from verifier.transparency import (
     ConsistencyProofInvalid,
     InclusionProofInvalid,
@@ -31,7 +32,6 @@ from verifier.transparency import (
     verify_checkpoint,
 )
 from verifier.transparency.audit import audit_log
-from verifier.transparency.client import FetchedEntry, LogClient
 
 
 @pytest.fixture

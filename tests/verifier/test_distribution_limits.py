@@ -1,7 +1,7 @@
-"""A registry that answers a manifest request with endless bytes is refused early.
+"""A registry (or hub) that answers with endless bytes is refused early.
 
-The server here is a hostile registry on loopback: it streams far more than any manifest may
-hold, and counts what it managed to send before the client hung up.
+The server here is a hostile registry on loopback: it streams far more than any manifest or
+JSON answer may hold, and counts what it managed to send before the client hung up.
 """
 
 from __future__ import annotations
@@ -10,9 +10,17 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 
-from verifier.distribution import MAX_MANIFEST_BYTES, ManifestTooLarge, RegistryClient
+from verifier.clients.hub import MAX_ANSWER_BYTES, HubClient
+from verifier.clients.registry import (
+    MAX_JSON_BYTES,
+    MAX_MANIFEST_BYTES,
+    FetchError,
+    ManifestTooLarge,
+    RegistryClient,
+)
 
 ENDLESS_BYTES = 256 * 1024 * 1024
 BLOCK = b"{" * (64 * 1024)
@@ -57,3 +65,38 @@ def test_an_endless_manifest_is_refused_without_reading_it(hostile_registry: str
     assert refused.value.check == "fetch"
     # The client hung up long before the end (socket buffers let the server run a little ahead).
     assert _Hostile.sent < ENDLESS_BYTES // 4
+
+
+@pytest.mark.parametrize(
+    "ask",
+    [
+        lambda client: client.list_tags("acme/model"),
+        lambda client: client.referrers("acme/model", "sha256:" + "0" * 64),
+        lambda client: client.api("GET", "/api/v1/models"),
+    ],
+    ids=["tags", "referrers", "api"],
+)
+def test_an_endless_json_answer_is_refused(hostile_registry: str, ask) -> None:  # type: ignore[no-untyped-def]
+    with RegistryClient(hostile_registry) as client, pytest.raises(FetchError) as refused:
+        ask(client)
+    assert f"more than {MAX_JSON_BYTES} bytes" in str(refused.value)
+    assert _Hostile.sent < ENDLESS_BYTES // 4
+
+
+def test_an_endless_hub_answer_is_refused() -> None:
+    sent = 0
+
+    def endless() -> Iterator[bytes]:
+        nonlocal sent
+        while True:
+            sent += len(BLOCK)
+            yield BLOCK
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=endless()))
+    with (
+        HubClient("http://hub", transport=transport) as client,
+        pytest.raises(FetchError) as refused,
+    ):
+        client.hub_key()
+    assert f"more than {MAX_ANSWER_BYTES} bytes" in str(refused.value)
+    assert sent <= MAX_ANSWER_BYTES + len(BLOCK)

@@ -52,7 +52,7 @@ from verifier.agent.targets import (
     manifest_path,
     sha256_of,
 )
-from verifier.distribution import RegistryClient
+from verifier.clients.registry import RegistryClient
 from verifier.errors import FetchError, VerificationError
 from verifier.loading import (
     DEFAULT_PROVIDERS,

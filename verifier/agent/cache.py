@@ -18,7 +18,7 @@ from pathlib import Path
 import blake3
 
 from verifier.agent.errors import AgentError
-from verifier.distribution import RegistryClient
+from verifier.clients.registry import RegistryClient
 from verifier.errors import FetchError, IntegrityError
 
 __all__ = ["BlobCache", "blake3_of_file"]

@@ -21,7 +21,7 @@ from verifier.agent.freshness import SignedRepository
 from verifier.agent.signatures import fetch_bundles, verify_signatures
 from verifier.agent.state import FileRecord, VersionRecord, iso, now
 from verifier.agent.targets import custom, file_path, sha256_of
-from verifier.distribution import RegistryClient
+from verifier.clients.registry import RegistryClient
 from verifier.errors import FetchError, IntegrityError
 from verifier.signature_policies import Policy
 

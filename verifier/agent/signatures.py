@@ -28,7 +28,7 @@ from signing.manifest import HashAlgorithm, Manifest, Method, check_name
 from signing.oms import BUNDLE_MEDIA_TYPE, MAX_BUNDLE_SIZE
 from verifier.agent.cache import BlobCache
 from verifier.agent.errors import AgentError
-from verifier.distribution import RegistryClient
+from verifier.clients.registry import RegistryClient
 from verifier.errors import (
     BundleInvalid,
     FetchError,

@@ -24,8 +24,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from verifier.clients.log import LogClient
 from verifier.transparency.checkpoint import Checkpoint, verify_checkpoint
-from verifier.transparency.client import LogClient
 from verifier.transparency.errors import (
     AuditStateInvalid,
     InclusionProofInvalid,

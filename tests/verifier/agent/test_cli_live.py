@@ -20,7 +20,7 @@ from tests.support.tuf import TufRegistry, tuf_registry  # noqa: F401  (a pytest
 from tests.verifier.agent.models import add_model
 from tests.verifier.agent.tuf_repository import TufRepository
 from tests.verifier.agent.world import World
-from verifier.distribution import RegistryClient
+from verifier.clients.registry import RegistryClient
 
 
 def _invoke(*args: str) -> tuple[int, str, str]:

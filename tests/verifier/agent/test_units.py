@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from verifier.agent import AgentConfig, AgentError, AgentState, ExpiryPolicy
-from verifier.agent.cli import _describe, _grace
 from verifier.agent.errors import TrustRootInvalid
 from verifier.agent.fetchers import RegistryFetcher
 from verifier.agent.freshness import MetadataStore, check_trust_root
+from verifier.cli.agent import _describe, _grace
 from verifier.trust_policy_file import TrustPolicy
 
 

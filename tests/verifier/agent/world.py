@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from custody.push import PushClient
 from custody.transfer import OCI_MANIFEST, push_model
 from signing import KeySigner, generate_private_key, sign_model
 from signing.keys import public_key_pem
 from signing.oms import BUNDLE_MEDIA_TYPE
 from tests.verifier.agent.tuf_repository import MemoryFetcher, TufRepository, quoted, sha256_hex
 from verifier.agent import Agent, AgentConfig, ExpiryPolicy
-from verifier.distribution import RegistryClient, sha256_digest
+from verifier.clients.registry import sha256_digest
 from verifier.trust_policy_file import parse_trust_policy
 
 EMPTY = b"{}"
@@ -62,7 +63,7 @@ class World:
         for name, data in files.items():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             (source / name).write_bytes(data)
-        with RegistryClient(self.base, self.token) as client:
+        with PushClient(self.base, self.token) as client:
             push_model(client, source, self.repository, version)
             fetched = client.get_manifest(self.repository, version)
             if sign:
@@ -73,9 +74,7 @@ class World:
         self.published[version] = published
         return published
 
-    def attach_signature(
-        self, client: RegistryClient, digest: str, size: int, bundle: bytes
-    ) -> None:
+    def attach_signature(self, client: PushClient, digest: str, size: int, bundle: bytes) -> None:
         for blob in (EMPTY, bundle):
             path = self.root / f"blob-{sha256_hex(blob)}"
             path.write_bytes(blob)

@@ -33,6 +33,7 @@ from signing.dsse import Envelope
 from signing.errors import BundleFormatError, KeyLoadError
 from signing.exit_codes import ExitCode
 from signing.keys import PublicKey, load_public_key, verify_bytes
+from verifier.clients.registry import read_at_most
 from verifier.errors import FetchError, MaterialUnreadable, VerificationError
 from verifier.transparency import VerifiedReceipt, VerifierKey, verify_receipt
 
@@ -48,6 +49,8 @@ __all__ = [
 
 ATTRIBUTION_TYPE = "https://custody.invalid/hub/attribution/v1"
 _READ_BYTES = 1024 * 1024
+#: The largest answer read from the hub: a hub streaming endless bytes is refused early.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
 
 class HubAnswerInvalid(VerificationError):
@@ -135,24 +138,32 @@ class HubClient:
 
     # -- requests --------------------------------------------------------------------------
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _send(self, method: str, path: str, **kwargs: Any) -> bytes:
+        """The body of the hub's answer (at most :data:`MAX_ANSWER_BYTES`), or why not."""
         try:
-            response = self._http.request(method, path, **kwargs)
+            request = self._http.build_request(method, path, **kwargs)
+            response = self._http.send(request, stream=True)
+            try:
+                body = read_at_most(response, MAX_ANSWER_BYTES)
+            finally:
+                response.close()
         except httpx.HTTPError as exc:
             raise FetchError(f"cannot reach the hub: {exc}") from exc
         if response.status_code >= 400:
             try:
-                problem = response.json()
+                problem = json.loads(body)
             except ValueError:
                 problem = {}
             if not isinstance(problem, dict):
                 problem = {}
             raise Refused(problem, response.status_code)
-        return response
+        if len(body) > MAX_ANSWER_BYTES:
+            raise FetchError(f"{path}: the hub sent more than {MAX_ANSWER_BYTES} bytes")
+        return body
 
-    def _json(self, response: httpx.Response) -> dict[str, Any]:
+    def _json(self, body: bytes) -> dict[str, Any]:
         try:
-            document = response.json()
+            document = json.loads(body)
         except ValueError:
             raise HubAnswerInvalid("the hub's answer is not JSON") from None
         if not isinstance(document, dict):
@@ -161,7 +172,7 @@ class HubClient:
 
     def log_key(self) -> VerifierKey:
         if self._log_key is None:
-            text = self._send("GET", "/api/v1/log/key").text.strip()
+            text = self._send("GET", "/api/v1/log/key").decode("utf-8", "replace").strip()
             self._log_key = VerifierKey.parse(text)
         return self._log_key
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from signing.exit_codes import fail_on
+from verifier.clients.log import LogClient
 from verifier.transparency.audit import (
     AuditReport,
     audit_log,
@@ -20,7 +21,6 @@ from verifier.transparency.audit import (
     load_state,
     save_state,
 )
-from verifier.transparency.client import LogClient
 from verifier.transparency.errors import LogError, LogFetchError, VerifierKeyInvalid
 from verifier.transparency.note import VerifierKey
 

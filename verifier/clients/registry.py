@@ -1,9 +1,11 @@
-"""A small OCI Distribution client: what ``custody push/pull`` and the edge agent speak.
+"""A small OCI Distribution client, read side: what ``custody pull`` and the edge agent speak.
 
 It never trusts the network: every manifest and blob it returns or writes has
-been checked against its digest, downloads are resumable with ``Range`` into a
-``.partial`` file that becomes visible only once verified, and chunked uploads
-can be resumed after an interruption from the registry's own upload status.
+been checked against its digest, a manifest or error answer is read only up to
+a byte limit, a blob (its size known) only up to that size, and downloads
+are resumable with ``Range`` into a ``.partial`` file that becomes visible only
+once verified. Publishing (blob uploads, manifest puts) is
+:class:`custody.push.PushClient`, built on this class.
 
 Authentication: a Custody token is sent as a Bearer credential; if a registry
 answers 401/403 with a Bearer challenge (any Docker-style registry), the client
@@ -22,18 +24,24 @@ import http.client
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
+from verifier.clients.http_errors import (
+    error_body,
+    error_text,
+    explain,
+    token_challenge,
+    token_info,
+)
 from verifier.errors import FetchError, IntegrityError
-from verifier.http_errors import error_body, error_text, explain, token_challenge, token_info
 
-__all__ = ["FetchError", "FetchedManifest", "ManifestTooLarge", "RegistryClient"]
+__all__ = ["FetchError", "FetchedManifest", "ManifestTooLarge", "RegistryClient", "read_at_most"]
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -45,11 +53,12 @@ MANIFEST_ACCEPT = ", ".join(
         "application/vnd.docker.distribution.manifest.list.v2+json",
     ]
 )
-CHUNK_BYTES = 16 * 1024 * 1024
 _READ_BYTES = 1024 * 1024
 #: The largest manifest a client reads (the registry's own default limit): a registry that
 #: answers with more is refused before the rest of the body is read.
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+#: The largest JSON answer (tags, referrers, lifecycle API) a client reads.
+MAX_JSON_BYTES = 16 * 1024 * 1024
 #: How much of an error answer is read to show its message.
 _ERROR_BODY_BYTES = 64 * 1024
 _CHALLENGE_RE = re.compile(r'(\w+)="([^"]*)"')
@@ -78,22 +87,7 @@ def sha256_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def _read_range(
-    handle: Any, offset: int, length: int, progress: Progress | None
-) -> Iterator[bytes]:
-    handle.seek(offset)
-    remaining = length
-    while remaining:
-        block = handle.read(min(_READ_BYTES, remaining))
-        if not block:
-            raise FetchError("the file shrank while it was being uploaded")
-        remaining -= len(block)
-        if progress:
-            progress(len(block))
-        yield block
-
-
-def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+def read_at_most(response: httpx.Response, limit: int) -> bytes:
     """Up to ``limit + 1`` bytes of the body (one more than allowed says it was too long)."""
     try:
         return response.content[: limit + 1]  # already read (a call made without stream)
@@ -182,7 +176,7 @@ class RegistryClient:
 
     def _expect(self, response: httpx.Response, *statuses: int, what: str) -> httpx.Response:
         if response.status_code not in statuses:
-            body = _read_at_most(response, _ERROR_BODY_BYTES)
+            body = read_at_most(response, _ERROR_BODY_BYTES)
             if response.request.method == "HEAD" and not body:
                 body = error_body(self._http, response.request.url.raw_path.decode(), self._bearer)
             raise self._failure(
@@ -207,6 +201,20 @@ class RegistryClient:
         text = f"{what}: {message} (HTTP {status}{' ' + code if code else ''})"
         return FetchError(text + (f"; {hint}" if hint else ""), status=status, code=code)
 
+    def _bounded(
+        self, method: str, url: str, *statuses: int, what: str, **kwargs: Any
+    ) -> tuple[bytes, httpx.Response]:
+        """The body of a JSON answer, refused once it passes :data:`MAX_JSON_BYTES`."""
+        response = self._request(method, url, stream=True, **kwargs)
+        try:
+            self._expect(response, *statuses, what=what)
+            body = read_at_most(response, MAX_JSON_BYTES)
+        finally:
+            response.close()
+        if len(body) > MAX_JSON_BYTES:
+            raise FetchError(f"{what}: the registry sent more than {MAX_JSON_BYTES} bytes")
+        return body, response
+
     # -- manifests and tags ---------------------------------------------------------
 
     def get_manifest(self, repository: str, reference: str) -> FetchedManifest:
@@ -219,7 +227,7 @@ class RegistryClient:
         )
         try:
             self._expect(response, 200, what=what)
-            body = _read_at_most(response, MAX_MANIFEST_BYTES)
+            body = read_at_most(response, MAX_MANIFEST_BYTES)
         finally:
             response.close()
         if len(body) > MAX_MANIFEST_BYTES:
@@ -236,33 +244,12 @@ class RegistryClient:
         media_type = response.headers.get("content-type", "").split(";")[0]
         return FetchedManifest(body, media_type, digest)
 
-    def put_manifest(
-        self, repository: str, reference: str, body: bytes, media_type: str = OCI_MANIFEST
-    ) -> str:
-        response = self._expect(
-            self._request(
-                "PUT",
-                f"/v2/{repository}/manifests/{reference}",
-                content=body,
-                headers={"Content-Type": media_type},
-            ),
-            201,
-            what=f"manifest {repository}:{reference}",
-        )
-        digest = sha256_digest(body)
-        claimed = response.headers.get("docker-content-digest")
-        if claimed and claimed != digest:
-            raise IntegrityError(
-                f"registry stored {claimed} for a manifest whose digest is {digest}"
-            )
-        return digest
-
     def list_tags(self, repository: str) -> list[str]:
         tags: list[str] = []
         url: str | None = f"/v2/{repository}/tags/list?n=1000"
         while url:
-            response = self._expect(self._request("GET", url), 200, what=f"tags of {repository}")
-            tags.extend(response.json().get("tags") or [])
+            body, response = self._bounded("GET", url, 200, what=f"tags of {repository}")
+            tags.extend(json.loads(body).get("tags") or [])
             link = response.headers.get("link")
             url = link.split(";")[0].strip("<> ") if link else None
         return tags
@@ -271,132 +258,22 @@ class RegistryClient:
         self, repository: str, digest: str, artifact_type: str | None = None
     ) -> list[dict[str, Any]]:
         params = {"artifactType": artifact_type} if artifact_type else None
-        response = self._expect(
-            self._request("GET", f"/v2/{repository}/referrers/{digest}", params=params),
+        body, _ = self._bounded(
+            "GET",
+            f"/v2/{repository}/referrers/{digest}",
             200,
             what=f"referrers of {digest}",
+            params=params,
         )
-        manifests = response.json().get("manifests") or []
+        manifests = json.loads(body).get("manifests") or []
         return [m for m in manifests if isinstance(m, dict)]
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call the lifecycle API (``/api/v1/...``) and return its JSON."""
-        response = self._request(method, path, **kwargs)
-        self._expect(response, 200, 201, 204, what=f"{method} {path}")
-        return response.json() if response.content else None
+        body, _ = self._bounded(method, path, 200, 201, 204, what=f"{method} {path}", **kwargs)
+        return json.loads(body) if body else None
 
     # -- blobs ----------------------------------------------------------------------
-
-    def blob_exists(self, repository: str, digest: str) -> bool:
-        response = self._request("HEAD", f"/v2/{repository}/blobs/{digest}")
-        if response.status_code == 404:
-            return False
-        self._expect(response, 200, what=f"blob {digest}")
-        return True
-
-    def upload_blob(
-        self,
-        repository: str,
-        path: Path,
-        digest: str,
-        size: int,
-        *,
-        state_dir: Path | None = None,
-        progress: Progress | None = None,
-    ) -> None:
-        """Upload a file as a blob: one request if small, else resumable chunks.
-
-        With ``state_dir``, an interrupted chunked upload records its session and
-        a re-run continues from the offset the registry reports.
-        """
-        if size <= CHUNK_BYTES:
-            data = path.read_bytes()
-            if sha256_digest(data) != digest:
-                raise IntegrityError(f"{path} changed since it was hashed")
-            self._expect(
-                self._request(
-                    "POST",
-                    f"/v2/{repository}/blobs/uploads/",
-                    params={"digest": digest},
-                    content=data,
-                    headers={"Content-Type": "application/octet-stream"},
-                ),
-                201,
-                what=f"upload {path.name}",
-            )
-            if progress:
-                progress(size)
-            return
-        self._chunked_upload(repository, path, digest, size, state_dir, progress)
-
-    def _chunked_upload(
-        self,
-        repository: str,
-        path: Path,
-        digest: str,
-        size: int,
-        state_dir: Path | None,
-        progress: Progress | None,
-    ) -> None:
-        state_file = state_dir / f"{digest.replace(':', '-')}.json" if state_dir else None
-        location, offset = self._resume(state_file)
-        if location is None:
-            response = self._expect(
-                self._request("POST", f"/v2/{repository}/blobs/uploads/"),
-                202,
-                what=f"start upload of {path.name}",
-            )
-            location, offset = response.headers["location"], 0
-            if state_file is not None:
-                state_file.parent.mkdir(parents=True, exist_ok=True)
-                state_file.write_text(json.dumps({"location": location}))
-        if progress and offset:
-            progress(offset)
-        with path.open("rb") as handle:
-            while offset < size:
-                length = min(CHUNK_BYTES, size - offset)
-                response = self._expect(
-                    self._request(
-                        "PATCH",
-                        location,
-                        # Streamed in 1 MiB reads: whole 16 MiB chunks as bytes objects
-                        # fragment the heap and the client's memory grows per chunk.
-                        content=_read_range(handle, offset, length, progress),
-                        headers={
-                            "Content-Type": "application/octet-stream",
-                            "Content-Length": str(length),
-                            "Content-Range": f"{offset}-{offset + length - 1}",
-                        },
-                    ),
-                    202,
-                    what=f"upload of {path.name} at byte {offset}",
-                )
-                location = urljoin(self.base_url + "/", response.headers.get("location", location))
-                offset += length
-        separator = "&" if "?" in location else "?"
-        self._expect(
-            self._request("PUT", f"{location}{separator}digest={digest}"),
-            201,
-            what=f"finish upload of {path.name}",
-        )
-        if state_file is not None:
-            state_file.unlink(missing_ok=True)
-
-    def _resume(self, state_file: Path | None) -> tuple[str | None, int]:
-        if state_file is None or not state_file.is_file():
-            return None, 0
-        try:
-            location = json.loads(state_file.read_text())["location"]
-        except (ValueError, KeyError, OSError):
-            return None, 0
-        response = self._request("GET", location)
-        if response.status_code != 204:
-            state_file.unlink(missing_ok=True)
-            return None, 0
-        received = response.headers.get("range", "0-0")
-        end = int(received.split("-")[1]) if "-" in received else 0
-        offset = end + 1 if end > 0 else 0
-        return location, offset
 
     def download_blob(
         self,

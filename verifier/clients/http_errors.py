@@ -4,7 +4,7 @@ One mechanism for every command that talks to a registry: the registry's own
 message (an OCI error body under ``/v2/``, RFC 9457 problem details elsewhere)
 is always shown, followed by the likely cause in words a user can act on. A
 ``HEAD`` answer has no body, so its message is read from the same request sent
-as ``GET`` (see :meth:`verifier.distribution.RegistryClient._expect`).
+as ``GET`` (see :meth:`verifier.clients.registry.RegistryClient._expect`).
 
 Example::
 

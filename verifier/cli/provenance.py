@@ -1,4 +1,8 @@
-"""``custody latent ...`` and ``custody output ...``: sign (from ``signing``) and verify, offline.
+"""``custody latent verify`` and the offline half of ``custody output verify``.
+
+The signing commands of both groups are ``signing``'s; ``output verify`` itself,
+offline checks plus ``--hub``, is in :mod:`verifier.cli.hub`, built from
+:func:`output_verify_options` and :func:`verify_output_offline`.
 
 Verification prints one line on failure, ``FAILED [check] reason-code: message``,
 and exits with the error's status (see ``--help``); nothing is trusted that the
@@ -8,13 +12,14 @@ reprint policy (or, for C2PA, the trust anchors) does not name.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from signing.exit_codes import ExitCode, fail, fail_on
-from signing.provenance.cli import latent_salt, latent_sign, output_sign, read_chain
+from signing.provenance.cli import read_chain
 from signing.provenance.output import image_digest
 from verifier.errors import VerificationError
 from verifier.policy_documents.rule_matching import subject_from_options
@@ -24,7 +29,9 @@ from verifier.provenance.latent_chain import verify_latent_chain
 from verifier.provenance.output import VerifiedOutput, verify_output
 from verifier.provenance.reprint_policy import load_reprint_policy
 
-__all__ = ["latent", "output"]
+__all__ = ["SHARED_COMMANDS", "latent_verify", "output_verify_options", "verify_output_offline"]
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
 
 _MIME_BY_SUFFIX = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 _EPILOG = """\b
@@ -76,22 +83,7 @@ def _lookup(repository: str | None, namespace: str | None) -> str:
 _json = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
 
-@click.group("latent")
-def latent() -> None:
-    """Latent records: one signed record per denoising step, linked into a chain."""
-
-
-@click.group("output")
-def output() -> None:
-    """Output manifests (and C2PA Content Credentials) for generated images."""
-
-
-latent.add_command(latent_sign)
-latent.add_command(latent_salt)
-output.add_command(output_sign)
-
-
-@latent.command("verify", epilog=_EPILOG)
+@click.command("verify", epilog=_EPILOG)
 @click.argument("chain", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--policy", type=click.Path(path_type=Path, dir_okay=False), required=True)
 @_repository
@@ -124,25 +116,35 @@ def _summary(result: VerifiedOutput) -> dict[str, object]:
     }
 
 
-@output.command("verify", epilog=_EPILOG)
-@click.argument("image", type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--manifest",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The output manifest (default: IMAGE.custody.json; not used with --c2pa).",
+_OUTPUT_VERIFY_OPTIONS = (
+    click.argument("image", type=click.Path(path_type=Path, dir_okay=False)),
+    click.option(
+        "--manifest",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="The output manifest (default: IMAGE.custody.json; not used with --c2pa).",
+    ),
+    click.option("--latents", type=click.Path(path_type=Path, dir_okay=False)),
+    _policy,
+    _repository,
+    _namespace,
+    click.option("--c2pa", "check_c2pa", is_flag=True, help="Validate embedded C2PA credentials."),
+    click.option(
+        "--trust-anchors",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="With --c2pa: PEM file of the C2PA trust anchors.",
+    ),
+    _json,
 )
-@click.option("--latents", type=click.Path(path_type=Path, dir_okay=False))
-@_policy
-@_repository
-@_namespace
-@click.option("--c2pa", "check_c2pa", is_flag=True, help="Validate embedded C2PA credentials.")
-@click.option(
-    "--trust-anchors",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="With --c2pa: PEM file of the C2PA trust anchors.",
-)
-@_json
-def output_verify(
+
+
+def output_verify_options(command: _Command) -> _Command:
+    """IMAGE and the offline options of ``output verify``, in this order, as one decorator."""
+    for option in reversed(_OUTPUT_VERIFY_OPTIONS):
+        command = option(command)
+    return command
+
+
+def verify_output_offline(
     image: Path,
     manifest: Path | None,
     latents: Path | None,
@@ -155,6 +157,7 @@ def output_verify(
 ) -> None:
     """Verify IMAGE: its output manifest and latent chain, and/or its C2PA credentials.
 
+    Prints the result, or one line and exits with the failed check's status.
     With --c2pa alone, only the C2PA credentials are checked. With --c2pa and
     --policy/--repository (or --namespace), the output manifest embedded in the Custody assertion
     is verified too (its subject is the image before embedding; C2PA's hard
@@ -214,3 +217,7 @@ def output_verify(
     else:
         for kind, item in report.items():
             click.echo(f"OK {kind}: {json.dumps(item)}")
+
+
+#: The commands this module adds to the root's shared groups (see :mod:`custody.cli`).
+SHARED_COMMANDS: dict[str, tuple[click.Command, ...]] = {"latent": (latent_verify,)}

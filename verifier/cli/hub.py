@@ -19,12 +19,12 @@ import click
 
 from signing.exit_codes import ExitCode, fail, fail_on
 from signing.provenance.cli import read_chain
-from verifier.distribution import FetchError
+from verifier.cli.provenance import output_verify_options, verify_output_offline
+from verifier.clients.hub import HubClient, image_digest_of
+from verifier.clients.registry import FetchError
 from verifier.errors import VerificationError
-from verifier.hub_client import HubClient, image_digest_of
-from verifier.provenance.cli import output as offline_output
 
-__all__ = ["output", "reprint"]
+__all__ = ["SHARED_COMMANDS", "output_verify", "register", "reprint"]
 
 _EPILOG = """\b
 Exit status:
@@ -78,14 +78,11 @@ def _unpinned_note(pinned: bool) -> None:
         )
 
 
-_offline_verify = offline_output.commands["verify"]
-
-
 @click.command("verify", epilog=_EPILOG)
+@output_verify_options
 @hub_option
 @log_key_option
-@click.pass_context
-def verify(ctx: click.Context, /, hub: str | None, log_key: str | None, **offline: Any) -> None:
+def output_verify(hub: str | None, log_key: str | None, **offline: Any) -> None:
     """Verify IMAGE offline (as below) and/or online with --hub: the attribution the hub
     holds for these exact bytes, its log receipt verified against the log key.
 
@@ -97,7 +94,7 @@ def verify(ctx: click.Context, /, hub: str | None, log_key: str | None, **offlin
     if not offline_given and hub is None:
         raise click.UsageError("give --hub, or --latents/--policy/--repository, or --c2pa")
     if offline_given:
-        ctx.invoke(_offline_verify, **offline)  # exits with its own status on failure
+        verify_output_offline(**offline)  # exits with its own status on failure
     if hub is None:
         return
     image: Path = offline["image"]
@@ -123,22 +120,7 @@ def verify(ctx: click.Context, /, hub: str | None, log_key: str | None, **offlin
     click.echo(f"  reprints: {len(view['reprints'])}")
 
 
-# The offline options come first, as ``custody output verify`` always had them.
-verify.params[:0] = list(_offline_verify.params)
-
-
-@click.group("output")
-def output() -> None:
-    """Output manifests and C2PA credentials: sign, verify (offline and with a hub), register."""
-
-
-for _name, _command in offline_output.commands.items():
-    if _name != "verify":
-        output.add_command(_command)
-output.add_command(verify)
-
-
-@output.command(epilog=_EPILOG)
+@click.command(epilog=_EPILOG)
 @_IMAGE
 @hub_option
 @token_option
@@ -261,3 +243,7 @@ def reprint(
     )
     click.echo(f"  model: {predicate['model']['reference']}")
     click.echo(f"  attribution statement: {target}")
+
+
+#: The commands this module adds to the root's shared groups (see :mod:`custody.cli`).
+SHARED_COMMANDS: dict[str, tuple[click.Command, ...]] = {"output": (output_verify, register)}

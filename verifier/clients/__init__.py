@@ -1,0 +1,16 @@
+"""Network clients of the verifier: they fetch, bounded, and check what they fetch.
+
+Kept apart from the trust core (``verifier.trust``, ``.policy``, ``.model``, ...),
+which never imports them or any HTTP library, the way python-tuf keeps its
+``api`` (metadata, offline) apart from ``ngclient`` (fetching):
+
+* :mod:`verifier.clients.registry`: reads manifests, tags, referrers and blobs
+  from an OCI registry, every byte checked against its digest;
+* :mod:`verifier.clients.hub`: asks a reprint hub, and verifies its receipts
+  and signed statements;
+* :mod:`verifier.clients.log`: reads a transparency log's checkpoints, proofs
+  and entries (checked by :mod:`verifier.transparency`).
+
+Publishing (uploading blobs, putting manifests) is not here: it lives with the
+commands that publish, in :mod:`custody.push`.
+"""
