@@ -37,9 +37,9 @@ from registry.http.text import CheckedRequest, refuse_invalid_text
 from registry.hub.api import HubController
 from registry.hub.config import build_hub
 from registry.lifecycle.api import ModelController
-from registry.lifecycle.gate import PromotionGate
 from registry.namespaces.api import NamespaceController
 from registry.naming import VersionPattern
+from registry.oci.hooks import PromotionGate
 from registry.oci.routes import oci_router
 from registry.policy import PolicyHolder
 from registry.policy.api import PolicyController, install_reload_signal

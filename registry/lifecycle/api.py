@@ -25,9 +25,9 @@ from registry.http.openapi import (
 )
 from registry.http.params import Offset, PageSize
 from registry.lifecycle import queries, schemas
-from registry.lifecycle.gate import PromotionGate
 from registry.naming import RepositoryName, VersionPattern, validate_namespace, validate_tag
 from registry.oci import repositories, store
+from registry.oci.hooks import PromotionGate
 from registry.policy import PolicySet
 from registry.verification.hooks import require_servable
 from registry.verification.records import evaluate_version

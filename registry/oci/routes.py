@@ -17,10 +17,10 @@ from litestar.datastructures import State
 
 from registry.errors import NameUnknown, Unauthorized, Unsupported
 from registry.http.deps import Caller, provide_principal
-from registry.lifecycle.gate import PromotionGate
 from registry.naming import RepositoryName
 from registry.oci import blob_handlers, discovery, manifest_handlers
 from registry.oci.context import OciContext, challenge
+from registry.oci.hooks import PromotionGate
 from registry.oci.token_endpoint import issue_token
 from registry.settings import Settings
 

@@ -38,8 +38,8 @@ from registry.errors import (
     ManifestInvalid,
     ManifestUnknown,
 )
-from registry.lifecycle.gate import AliasMove, PromotionGate
 from registry.naming import VersionPattern
+from registry.oci.hooks import AliasMove, PromotionGate
 from registry.oci.manifests import ParsedManifest
 from registry.oci.mediatypes import CYCLONEDX_JSON
 from registry.tuf import namespace_changed
