@@ -39,18 +39,21 @@ from registry.hub.config import build_hub
 from registry.lifecycle.api import ModelController
 from registry.namespaces.api import NamespaceController
 from registry.naming import VersionPattern
-from registry.oci.hooks import PromotionGate
+from registry.oci.hooks import OciHooks, PromotionGate
 from registry.oci.routes import oci_router
 from registry.policy import PolicyHolder
 from registry.policy.api import PolicyController, install_reload_signal
 from registry.sbom.api import SbomController
+from registry.sbom.ingest import SbomReferrers
 from registry.settings import Settings
 from registry.storage import FilesystemBlobStore
 from registry.tlog import TransparencyLog, load_or_create_signer
 from registry.tlog.api import LogController
+from registry.tuf import TufMarks
 from registry.tuf.http import tuf_metadata
 from registry.tuf.service import TufService
 from registry.verification.gate import PolicyGate
+from registry.verification.hooks import PolicyHooks
 
 log = logging.getLogger("registry")
 
@@ -101,7 +104,15 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         app.state.blobs = blobs
         app.state.policies = policies
-        app.state.gate = gate or PolicyGate(policies, blobs)
+        policy_hooks = PolicyHooks(policies, blobs)
+        # What the OCI store asks and tells the slices above it (registry.oci.hooks).
+        app.state.oci_hooks = OciHooks(
+            gate=gate or PolicyGate(policies, blobs),
+            admission=policy_hooks,
+            alias_read=policy_hooks,
+            on_stored=(SbomReferrers(blobs, limit=settings.max_sbom_bytes), policy_hooks),
+            on_tags_changed=(TufMarks(),),
+        )
         app.state.versions = VersionPattern(settings.version_pattern)
         app.state.metrics = metrics
         app.state.hub = hub

@@ -27,7 +27,7 @@ from registry.http.params import Offset, PageSize
 from registry.lifecycle import queries, schemas
 from registry.naming import RepositoryName, VersionPattern, validate_namespace, validate_tag
 from registry.oci import repositories, store
-from registry.oci.hooks import PromotionGate
+from registry.oci.hooks import OciHooks
 from registry.policy import PolicySet
 from registry.verification.hooks import require_servable
 from registry.verification.records import evaluate_version
@@ -270,7 +270,7 @@ class ModelController(Controller):
             if found is None:
                 raise NotFound(f"{repository.name} has no manifest {digest}")
             manifest = found
-        gate: PromotionGate = request.app.state.gate
+        hooks: OciHooks = request.app.state.oci_hooks
         change = await store.set_tag(
             db_session,
             repository,
@@ -278,7 +278,7 @@ class ModelController(Controller):
             manifest,
             principal=principal,
             versions=versions,
-            gate=gate,
+            hooks=hooks,
         )
         await db_session.commit()
         request.app.state.manifest_cache.clear()
@@ -308,7 +308,7 @@ class ModelController(Controller):
         tag = await store.find_tag(db_session, repository, validate_tag(alias))
         if tag is None:
             raise NotFound(f"{repository.name} has no alias {alias}")
-        gate: PromotionGate = request.app.state.gate
-        await store.remove_alias(db_session, repository, tag, principal=principal, gate=gate)
+        hooks: OciHooks = request.app.state.oci_hooks
+        await store.remove_alias(db_session, repository, tag, principal=principal, hooks=hooks)
         await db_session.commit()
         request.app.state.manifest_cache.clear()
