@@ -37,6 +37,7 @@ from registry.http.text import CheckedRequest, refuse_invalid_text
 from registry.hub.api import HubController
 from registry.hub.config import build_hub
 from registry.lifecycle.api import ModelController
+from registry.lifecycle.promotion_check import PromotionCheckController
 from registry.namespaces.api import NamespaceController
 from registry.naming import VersionPattern
 from registry.oci.hooks import OciHooks, PromotionGate
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             ModelController,
             SbomController,
             PolicyController,
+            PromotionCheckController,
             LogController,
             HubController,
             oci_router(),
