@@ -19,13 +19,13 @@ from custody import __version__
 from registry.audit.api import read_audit
 from registry.auth.anonymous import AnonymousPull
 from registry.auth.api import TokenController
+from registry.auth.deps import provide_principal
 from registry.cache import CachedManifest, TTLCache
 from registry.db.engine import create_service_engine
 from registry.errors import RefusalNotAudited
 from registry.http.deps import (
     provide_blobs,
     provide_db_session,
-    provide_principal,
     provide_settings,
 )
 from registry.http.docs import docs_asset, render_plugins

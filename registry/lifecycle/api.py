@@ -11,10 +11,11 @@ from sqlalchemy import select
 
 from registry.auth import Scope
 from registry.auth.anonymous import anonymous_pull
+from registry.auth.deps import Caller
 from registry.db.models import Repository, Tag
 from registry.digests import Digest
 from registry.errors import InvalidInput, NotFound
-from registry.http.deps import Blobs, Caller, DbSession
+from registry.http.deps import Blobs, DbSession
 from registry.http.openapi import (
     OPTIONAL_TOKEN,
     TOKEN,

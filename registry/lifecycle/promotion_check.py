@@ -13,8 +13,9 @@ from litestar.datastructures import State
 from litestar.params import QueryParameter
 
 from registry.auth import Scope
+from registry.auth.deps import Caller
 from registry.errors import InvalidInput, NotFound
-from registry.http.deps import Blobs, Caller, DbSession
+from registry.http.deps import Blobs, DbSession
 from registry.http.openapi import (
     OPTIONAL_TOKEN,
     TAG_PATTERN,

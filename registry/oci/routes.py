@@ -15,8 +15,8 @@ from urllib.parse import unquote
 from litestar import Request, Response, Router, route
 from litestar.datastructures import State
 
+from registry.auth.deps import Caller, provide_principal
 from registry.errors import NameUnknown, Unauthorized, Unsupported
-from registry.http.deps import Caller, provide_principal
 from registry.naming import RepositoryName
 from registry.oci import blob_handlers, discovery, manifest_handlers
 from registry.oci.context import OciContext, challenge

@@ -18,8 +18,9 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 
 from registry.audit.service import record
+from registry.auth.deps import Caller
 from registry.errors import RegistryError
-from registry.http.deps import Caller, DbSession
+from registry.http.deps import DbSession
 from registry.http.openapi import TOKEN, problems
 from registry.policy.holder import PolicyHolder
 

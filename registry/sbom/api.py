@@ -14,10 +14,11 @@ from litestar.params import QueryParameter
 from sqlalchemy import Select, and_, func, select
 
 from registry.auth import Scope
+from registry.auth.deps import Caller
 from registry.db.models import Manifest, Namespace, Repository, Sbom, SbomFact, Tag
 from registry.digests import Digest
 from registry.errors import InvalidInput, NotFound, PayloadTooLarge
-from registry.http.deps import Blobs, Caller, DbSession, read_limited_body
+from registry.http.deps import Blobs, DbSession, read_limited_body
 from registry.http.openapi import (
     DIGEST_PATTERN,
     OPTIONAL_TOKEN,
