@@ -16,7 +16,6 @@ from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from custody import __version__
-from registry.audit.api import read_audit
 from registry.auth.anonymous import AnonymousPull
 from registry.auth.api import TokenController
 from registry.auth.deps import provide_principal
@@ -39,6 +38,7 @@ from registry.hub.config import build_hub
 from registry.lifecycle.api import ModelController
 from registry.lifecycle.promotion_check import PromotionCheckController
 from registry.namespaces.api import NamespaceController
+from registry.namespaces.audit_api import read_audit
 from registry.naming import VersionPattern
 from registry.oci.hooks import OciHooks, PromotionGate
 from registry.oci.routes import oci_router

@@ -1,4 +1,8 @@
-"""``/api/v1/audit``: the audit trail, readable by admins."""
+"""``/api/v1/audit``: the audit trail, readable by admins.
+
+Here rather than in :mod:`registry.audit`, which every slice (auth included) writes to:
+reading it needs the caller's rights.
+"""
 
 from __future__ import annotations
 
