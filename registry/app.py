@@ -16,16 +16,15 @@ from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from custody import __version__
-from registry.audit.api import read_audit
 from registry.auth.anonymous import AnonymousPull
 from registry.auth.api import TokenController
+from registry.auth.deps import provide_principal
 from registry.cache import CachedManifest, TTLCache
 from registry.db.engine import create_service_engine
 from registry.errors import RefusalNotAudited
 from registry.http.deps import (
     provide_blobs,
     provide_db_session,
-    provide_principal,
     provide_settings,
 )
 from registry.http.docs import docs_asset, render_plugins
@@ -37,20 +36,25 @@ from registry.http.text import CheckedRequest, refuse_invalid_text
 from registry.hub.api import HubController
 from registry.hub.config import build_hub
 from registry.lifecycle.api import ModelController
-from registry.lifecycle.gate import PromotionGate
+from registry.lifecycle.promotion_check import PromotionCheckController
 from registry.namespaces.api import NamespaceController
+from registry.namespaces.audit_api import read_audit
 from registry.naming import VersionPattern
+from registry.oci.hooks import OciHooks, PromotionGate
 from registry.oci.routes import oci_router
 from registry.policies_in_force import PolicyHolder
 from registry.policies_in_force.api import PolicyController, install_reload_signal
 from registry.sbom.api import SbomController
+from registry.sbom.ingest import SbomReferrers
 from registry.settings import Settings
 from registry.storage import FilesystemBlobStore
 from registry.tlog import TransparencyLog, load_or_create_signer
 from registry.tlog.api import LogController
+from registry.tuf import TufMarks
 from registry.tuf.http import tuf_metadata
 from registry.tuf.service import TufService
 from registry.verification.gate import PolicyGate
+from registry.verification.hooks import PolicyHooks
 
 log = logging.getLogger("registry")
 
@@ -101,7 +105,15 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         app.state.blobs = blobs
         app.state.policies = policies
-        app.state.gate = gate or PolicyGate(policies, blobs)
+        policy_hooks = PolicyHooks(policies, blobs)
+        # What the OCI store asks and tells the slices above it (registry.oci.hooks).
+        app.state.oci_hooks = OciHooks(
+            gate=gate or PolicyGate(policies, blobs),
+            admission=policy_hooks,
+            alias_read=policy_hooks,
+            on_stored=(SbomReferrers(blobs, limit=settings.max_sbom_bytes), policy_hooks),
+            on_tags_changed=(TufMarks(),),
+        )
         app.state.versions = VersionPattern(settings.version_pattern)
         app.state.metrics = metrics
         app.state.hub = hub
@@ -143,6 +155,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             ModelController,
             SbomController,
             PolicyController,
+            PromotionCheckController,
             LogController,
             HubController,
             oci_router(),

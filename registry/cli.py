@@ -2,40 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
 import click
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.auth import Scope, TokenService
 from registry.auth.tokens import ensure_namespace, parse_duration
-from registry.db import migrate
-from registry.db.engine import create_service_engine
-from registry.errors import RegistryError
-from registry.settings import Settings
-
-T = TypeVar("T")
-
-_data_dir_option = click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Data directory (default: $CUSTODY_DATA_DIR or ./var).",
+from registry.cli_support import (
+    _data_dir_option,
+    _located,
+    _one_line,
+    _require_database,
+    _require_schema,
+    _run_db,
+    _settings,
 )
-
-
-def _settings(data_dir: Path | None, **overrides: object) -> Settings:
-    try:
-        return Settings.from_env(None, data_dir=data_dir, **overrides)
-    except RegistryError as exc:
-        raise click.ClickException(exc.diagnostics()) from None
+from registry.db import migrate
+from registry.errors import RegistryError
 
 
 def _cli_actor() -> str:
@@ -43,63 +31,6 @@ def _cli_actor() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):  # pragma: no cover - no passwd entry
         return "cli:unknown"
-
-
-def _run_db(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run ``work`` in one committed transaction, reporting errors as one line."""
-
-    async def runner() -> T:
-        engine = create_service_engine(settings.effective_database_url)
-        try:
-            async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-                result = await work(session)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
-
-    _require_schema(settings)
-    try:
-        return asyncio.run(runner())
-    except RegistryError as exc:
-        raise click.ClickException(exc.diagnostics()) from None
-
-
-def _one_line(exc: BaseException) -> str:
-    """The driver's own message on one line, without SQLAlchemy's background links."""
-    original = getattr(exc, "orig", None) or exc
-    text = " ".join(line.strip() for line in str(original).splitlines() if line.strip())
-    return f"{type(original).__name__}: {text}"
-
-
-def _located(settings: Settings) -> Settings:
-    """The settings anchored at the existing data directory; one error line otherwise."""
-    try:
-        return settings.located()
-    except RegistryError as exc:
-        raise click.ClickException(exc.diagnostics()) from None
-
-
-def _require_database(settings: Settings) -> None:
-    """Refuse, naming the directory looked in, when the registry's database is not there."""
-    try:
-        settings.require_database()
-    except RegistryError as exc:
-        raise click.ClickException(exc.diagnostics()) from None
-
-
-def _require_schema(settings: Settings) -> None:
-    _require_database(settings)
-    try:
-        current = migrate.current_revision(settings.effective_database_url)
-    except Exception as exc:  # noqa: BLE001 - any connection failure is reported as one line
-        raise click.ClickException(f"cannot reach the database: {_one_line(exc)}") from None
-    head = migrate.head_revision()
-    if current != head:
-        raise click.ClickException(
-            f"the database schema is at {current or 'nothing'}, expected {head}: "
-            "run 'custody db upgrade'"
-        )
 
 
 @click.command()

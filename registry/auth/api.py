@@ -9,12 +9,13 @@ from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from registry.auth import Scope, TokenService
+from registry.auth.deps import Caller
 from registry.auth.principal import ALL_NAMESPACES
 from registry.auth.schemas import TokenCreate, TokenIssued, TokenList, TokenView
 from registry.auth.tokens import parse_duration
 from registry.db.models import ApiToken
 from registry.errors import NotFound, Unauthorized
-from registry.http.deps import AppSettings, Caller, DbSession
+from registry.http.deps import AppSettings, DbSession
 from registry.http.openapi import TOKEN, problems
 
 

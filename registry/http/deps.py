@@ -1,11 +1,11 @@
-"""Request-scoped dependencies: the DB session, the caller, the blob store."""
+"""Request-scoped dependencies: the DB session, the blob store, the settings.
+
+The caller (``Caller``, :func:`provide_principal`) is authentication's: :mod:`registry.auth.deps`.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import AsyncGenerator, AsyncIterator
-from datetime import timedelta
 from typing import Any
 
 from litestar import Request
@@ -13,19 +13,12 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from registry.auth import Principal, TokenService
-from registry.auth.access import PREFIX as ACCESS_PREFIX
-from registry.auth.access import AccessTokenService
-from registry.auth.tokens import hash_token
-from registry.cache import TTLCache
-from registry.db.types import utcnow
-from registry.errors import ClientDisconnected, PayloadTooLarge, Unauthorized
+from registry.errors import ClientDisconnected, PayloadTooLarge
 from registry.settings import Settings
 from registry.storage import BlobStore
 
 # Handler parameter types for the app-level dependencies, resolved by name.
 DbSession = NamedDependency[AsyncSession]
-Caller = NamedDependency[Principal]
 Blobs = NamedDependency[BlobStore]
 AppSettings = NamedDependency[Settings]
 
@@ -44,50 +37,6 @@ def provide_blobs(state: State) -> BlobStore:
 def provide_settings(state: State) -> Settings:
     settings: Settings = state.settings
     return settings
-
-
-async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
-    """Authenticate from ``Authorization``: a Bearer token, or Basic with it as password.
-
-    A cached credential costs no database session at all (the pull hot path).
-    """
-    header = request.headers.get("authorization")
-    if not header:
-        return Principal.anonymous()
-    cache: TTLCache[str, Principal] = request.app.state.auth_cache
-    key = hash_token(header)
-    cached = cache.get(key)
-    if cached is not None and (cached.expires_at is None or cached.expires_at > utcnow()):
-        return cached
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with maker() as db_session:
-        principal = await _authenticate(request, header, db_session)
-    cache.put(key, principal)
-    return principal
-
-
-async def _authenticate(
-    request: Request[Any, Any, Any], header: str, db_session: AsyncSession
-) -> Principal:
-    scheme, _, credential = header.partition(" ")
-    credential = credential.strip()
-    scheme = scheme.lower()
-    if scheme == "bearer" and credential:
-        if credential.startswith(ACCESS_PREFIX):
-            settings: Settings = request.app.state.settings
-            ttl = timedelta(seconds=settings.access_token_ttl_seconds)
-            return await AccessTokenService(db_session, ttl).authenticate(credential)
-        return await TokenService(db_session).authenticate(credential)
-    if scheme == "basic" and credential:
-        try:
-            decoded = base64.b64decode(credential, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            raise Unauthorized("malformed Basic credentials") from None
-        _user, sep, password = decoded.partition(":")
-        if not sep or not password:
-            raise Unauthorized("Basic credentials must carry a Custody token as the password")
-        return await TokenService(db_session).authenticate(password)
-    raise Unauthorized("unsupported Authorization scheme (use Bearer or Basic)")
 
 
 async def read_limited_body(

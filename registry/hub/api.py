@@ -22,9 +22,10 @@ from litestar.params import QueryParameter
 
 from registry.audit.service import refuse
 from registry.auth import Principal, Scope
+from registry.auth.deps import Caller
 from registry.digests import Digest
 from registry.errors import Unauthorized
-from registry.http.deps import Caller, DbSession
+from registry.http.deps import DbSession
 from registry.http.openapi import (
     OPTIONAL_TOKEN,
     PUBLIC,

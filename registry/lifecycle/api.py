@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from registry.auth import Scope
 from registry.auth.anonymous import anonymous_pull
+from registry.auth.deps import Caller
 from registry.db.models import Repository, Tag
-from registry.digests import Digest
 from registry.errors import InvalidInput, NotFound
-from registry.http.deps import Blobs, Caller, DbSession
+from registry.http.deps import Blobs, DbSession
 from registry.http.openapi import (
     OPTIONAL_TOKEN,
     TOKEN,
@@ -24,13 +24,12 @@ from registry.http.openapi import (
     problems,
 )
 from registry.http.params import Offset, PageSize
-from registry.lifecycle import queries, schemas
-from registry.lifecycle.gate import PromotionGate
+from registry.lifecycle import queries, schemas, service
 from registry.naming import RepositoryName, VersionPattern, validate_namespace, validate_tag
 from registry.oci import repositories, store
+from registry.oci.hooks import OciHooks
 from registry.policies_in_force import PolicySet
 from registry.verification.hooks import require_servable
-from registry.verification.records import evaluate_version
 
 
 async def load_model(
@@ -50,17 +49,6 @@ async def load_model(
     if repository is None:
         raise NotFound(f"model {name} does not exist")
     return repository
-
-
-async def _fresh_view(
-    db_session: DbSession, blobs: Blobs, policies: PolicySet, repository: Repository, tag: Tag
-) -> schemas.VersionView:
-    """A version's view, its verdicts first re-verified if an older trust policy reached them."""
-    await evaluate_version(db_session, blobs, policies, repository=repository, subject=tag.manifest)
-    await db_session.commit()
-    return await queries.version_view(
-        db_session, blobs, repository, tag, trust_digest=policies.trust_digest
-    )
 
 
 def _policies(request: Request[object, object, State]) -> PolicySet:
@@ -179,7 +167,9 @@ class ModelController(Controller):
         tag = await store.find_tag(db_session, repository, version)
         if tag is None or not tag.is_version:
             raise NotFound(f"{repository.name} has no version {version}")
-        return await _fresh_view(db_session, blobs, _policies(request), repository, tag)
+        return await service.fresh_version_view(
+            db_session, blobs, _policies(request), repository, tag
+        )
 
     @get(
         "/{namespace:str}/{model:str}/aliases/{alias:str}",
@@ -215,7 +205,7 @@ class ModelController(Controller):
         )
         if version is None:
             raise NotFound(f"alias {alias} of {repository.name} points at no version")
-        return await _fresh_view(db_session, blobs, policies, repository, version)
+        return await service.fresh_version_view(db_session, blobs, policies, repository, version)
 
     @get(
         "/{namespace:str}/{model:str}/aliases",
@@ -259,18 +249,10 @@ class ModelController(Controller):
             raise InvalidInput(f"{alias!r} is a version, not an alias: versions never move")
         if (data.version is None) == (data.digest is None):
             raise InvalidInput("give exactly one of 'version' or 'digest'")
-        if data.version is not None:
-            tag = await store.find_tag(db_session, repository, validate_tag(data.version))
-            if tag is None or not tag.is_version:
-                raise NotFound(f"{repository.name} has no version {data.version}")
-            manifest = tag.manifest
-        else:
-            digest = Digest.parse(data.digest or "")
-            found = await store.find_manifest_by_digest(db_session, repository, str(digest))
-            if found is None:
-                raise NotFound(f"{repository.name} has no manifest {digest}")
-            manifest = found
-        gate: PromotionGate = request.app.state.gate
+        manifest = await service.alias_target(
+            db_session, repository, version=data.version, digest=data.digest
+        )
+        hooks: OciHooks = request.app.state.oci_hooks
         change = await store.set_tag(
             db_session,
             repository,
@@ -278,7 +260,7 @@ class ModelController(Controller):
             manifest,
             principal=principal,
             versions=versions,
-            gate=gate,
+            hooks=hooks,
         )
         await db_session.commit()
         request.app.state.manifest_cache.clear()
@@ -308,7 +290,7 @@ class ModelController(Controller):
         tag = await store.find_tag(db_session, repository, validate_tag(alias))
         if tag is None:
             raise NotFound(f"{repository.name} has no alias {alias}")
-        gate: PromotionGate = request.app.state.gate
-        await store.remove_alias(db_session, repository, tag, principal=principal, gate=gate)
+        hooks: OciHooks = request.app.state.oci_hooks
+        await store.remove_alias(db_session, repository, tag, principal=principal, hooks=hooks)
         await db_session.commit()
         request.app.state.manifest_cache.clear()

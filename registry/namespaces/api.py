@@ -10,9 +10,10 @@ from sqlalchemy import select
 from registry.audit.service import record
 from registry.auth import Scope
 from registry.auth.anonymous import anonymous_pull, forget_anonymous_pull
+from registry.auth.deps import Caller
 from registry.db.models import Namespace
 from registry.errors import NotFound
-from registry.http.deps import Caller, DbSession
+from registry.http.deps import DbSession
 from registry.http.openapi import OPTIONAL_TOKEN, TOKEN, NamespacePath, problems
 from registry.namespaces.schemas import NamespaceUpdate, NamespaceView
 from registry.naming import validate_namespace

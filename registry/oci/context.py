@@ -12,9 +12,9 @@ from registry.auth import Principal, Scope
 from registry.auth.anonymous import anonymous_pull
 from registry.db.models import Repository
 from registry.errors import Denied, NameUnknown, Unauthorized
-from registry.lifecycle.gate import PromotionGate
 from registry.naming import RepositoryName, VersionPattern
 from registry.oci import repositories
+from registry.oci.hooks import OciHooks
 from registry.settings import Settings
 from registry.storage import BlobStore
 
@@ -58,7 +58,7 @@ class OciContext:
     sessionmaker: async_sessionmaker[AsyncSession]
     blobs: BlobStore
     settings: Settings
-    gate: PromotionGate
+    hooks: OciHooks
     versions: VersionPattern
     _session: AsyncSession | None = None
 

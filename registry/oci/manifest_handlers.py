@@ -18,18 +18,10 @@ from registry.oci import repositories, store
 from registry.oci.context import OciContext, challenge
 from registry.oci.file_checks import check_model_files
 from registry.oci.manifests import parse_manifest
-from registry.policies_in_force import PolicySet
-from registry.sbom.ingest import CYCLONEDX_JSON, ingest_referrer
-from registry.verification.hooks import admit_manifest, ingest_signature, require_servable
 
 
 def _is_digest(reference: str) -> bool:
     return ":" in reference
-
-
-def _policies(ctx: OciContext) -> PolicySet:
-    policies: PolicySet = ctx.request.app.state.policies.current
-    return policies
 
 
 async def _read_limited(ctx: OciContext) -> bytes:
@@ -84,13 +76,8 @@ async def _lookup(ctx: OciContext, name: RepositoryName, reference: str) -> Cach
         await ctx.repository(name)  # NAME_UNKNOWN when the repository itself is missing
         raise ManifestUnknown(f"manifest {reference} is not in {name}")
     if not _is_digest(reference) and not ctx.versions.is_version(reference):
-        await require_servable(
-            ctx.session,
-            ctx.blobs,
-            _policies(ctx),
-            repository=await ctx.repository(name),
-            alias=reference,
-            target=manifest,
+        await ctx.hooks.alias_read.check_alias_read(
+            ctx.session, repository=await ctx.repository(name), alias=reference, target=manifest
         )
     return CachedManifest(manifest.digest, manifest.media_type, manifest.content)
 
@@ -106,12 +93,8 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
     if _is_digest(reference) and str(Digest.parse(reference)) != digest:
         raise DigestInvalid(f"manifest content has digest {digest}, not {reference}")
     parsed = parse_manifest(body, ctx.request.headers.get("content-type"))
-    await admit_manifest(
-        ctx.session,
-        _policies(ctx),
-        repository=name.full,
-        parsed=parsed,
-        actor=ctx.principal.actor,
+    await ctx.hooks.admission.admit(
+        ctx.session, repository=name.full, parsed=parsed, actor=ctx.principal.actor
     )
     repository = await repositories.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
     await store.lock_repository(ctx.session, repository)  # no delete between check and write
@@ -120,23 +103,12 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
     manifest, created = await store.store_manifest(
         ctx.session, repository, digest=digest, body=body, parsed=parsed, actor=ctx.principal.actor
     )
-    if created and parsed.artifact_type == CYCLONEDX_JSON:
-        await ingest_referrer(
+    if created:  # SBOM ingest, signature verification
+        await ctx.hooks.manifest_stored(
             ctx.session,
-            ctx.blobs,
             repository=repository,
-            referrer=manifest,
-            layers=[(d.media_type, d.digest, d.size) for d in parsed.layers],
-            actor=ctx.principal.actor,
-            limit=ctx.settings.max_sbom_bytes,
-        )
-    if created:
-        await ingest_signature(
-            ctx.session,
-            ctx.blobs,
-            _policies(ctx),
-            repository=repository,
-            referrer=manifest,
+            manifest=manifest,
+            parsed=parsed,
             actor=ctx.principal.actor,
         )
     if not _is_digest(reference):
@@ -147,7 +119,7 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
             manifest,
             principal=ctx.principal,
             versions=ctx.versions,
-            gate=ctx.gate,
+            hooks=ctx.hooks,
         )
     await ctx.session.commit()
     ctx.request.app.state.manifest_cache.clear()
@@ -164,7 +136,7 @@ async def delete_manifest(ctx: OciContext, name: RepositoryName, reference: str)
         manifest = await resolve(ctx, name, reference)
         try:
             await store.delete_manifest(
-                ctx.session, repository, manifest, principal=ctx.principal, gate=ctx.gate
+                ctx.session, repository, manifest, principal=ctx.principal, hooks=ctx.hooks
             )
         except Denied as exc:  # an alias points at it: removing that needs promote
             exc.headers["WWW-Authenticate"] = challenge(
@@ -179,7 +151,7 @@ async def delete_manifest(ctx: OciContext, name: RepositoryName, reference: str)
         if tag is None:
             raise ManifestUnknown(f"tag {reference} is not in {name}")
         await store.remove_alias(
-            ctx.session, repository, tag, principal=ctx.principal, gate=ctx.gate
+            ctx.session, repository, tag, principal=ctx.principal, hooks=ctx.hooks
         )
     await ctx.session.commit()
     ctx.request.app.state.manifest_cache.clear()

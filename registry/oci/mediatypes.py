@@ -20,6 +20,11 @@ _MODEL_LAYER_PREFIX = "application/vnd.cncf.model."
 # Referrer artifact types
 SIGSTORE_BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 CYCLONEDX_JSON = "application/vnd.cyclonedx+json"
+SIGNATURE_ARTIFACT_TYPES = frozenset(
+    {SIGSTORE_BUNDLE, "application/vnd.dev.sigstore.bundle+json;version=0.3"}
+)
+#: Referrers that are evidence about their subject: kept as long as a version names it.
+EVIDENCE_ARTIFACT_TYPES = SIGNATURE_ARTIFACT_TYPES | {CYCLONEDX_JSON}
 
 TITLE_ANNOTATION = "org.opencontainers.image.title"
 MODEL_FILEPATH_ANNOTATION = "org.cncf.model.filepath"

@@ -15,12 +15,12 @@ from urllib.parse import unquote
 from litestar import Request, Response, Router, route
 from litestar.datastructures import State
 
+from registry.auth.deps import Caller, provide_principal
 from registry.errors import NameUnknown, Unauthorized, Unsupported
-from registry.http.deps import Caller, provide_principal
-from registry.lifecycle.gate import PromotionGate
 from registry.naming import RepositoryName
 from registry.oci import blob_handlers, discovery, manifest_handlers
 from registry.oci.context import OciContext, challenge
+from registry.oci.hooks import OciHooks
 from registry.oci.token_endpoint import issue_token
 from registry.settings import Settings
 
@@ -90,7 +90,7 @@ async def v2_base(request: Request[Any, Any, Any], principal: Caller) -> Respons
     status_code=200,  # handlers set their own; a multi-method route would default to 201
 )
 async def v2_dispatch(request: Request[Any, Any, State]) -> Response[Any]:
-    # Blob store, settings and gate come straight from app state: declaring them as
+    # Blob store, settings and hooks come straight from app state: declaring them as
     # dependencies costs a task per request and a runtime Protocol check (measured).
     state = request.app.state
     # Called directly rather than injected: the hot path skips the DI machinery.
@@ -106,14 +106,14 @@ async def v2_dispatch(request: Request[Any, Any, State]) -> Response[Any]:
         groups = match.groupdict()
         name = RepositoryName.parse(groups.pop("name"))
         settings: Settings = state.settings
-        gate: PromotionGate = state.gate
+        hooks: OciHooks = state.oci_hooks
         ctx = OciContext(
             request=request,
             principal=principal,
             sessionmaker=state.sessionmaker,
             blobs=state.blobs,
             settings=settings,
-            gate=gate,
+            hooks=hooks,
             versions=state.versions,
         )
         try:

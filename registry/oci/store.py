@@ -6,7 +6,8 @@ here, shared by ``/v2/`` and ``/api/v1/``:
 - a tag matching the version pattern is a *version*: created once, never moved
   and never deleted, through any API;
 - any other tag is an *alias*: every move goes through the promotion gate and
-  is audited with who moved it, from which digest to which;
+  is audited with who moved it, from which digest to which (the hooks of
+  :mod:`registry.oci.hooks` are told of every tag change, in the same transaction);
 - nothing a manifest needs is deleted from under it: a manifest an index lists
   (a version's platform or part manifests), the blobs any manifest references,
   and the signatures and SBOMs of a version (the evidence its promotions and
@@ -38,15 +39,10 @@ from registry.errors import (
     ManifestInvalid,
     ManifestUnknown,
 )
-from registry.lifecycle.gate import AliasMove, PromotionGate
 from registry.naming import VersionPattern
+from registry.oci.hooks import AliasMove, OciHooks
 from registry.oci.manifests import ParsedManifest
-from registry.oci.mediatypes import CYCLONEDX_JSON
-from registry.tuf import namespace_changed
-from registry.verification.records import SIGNATURE_ARTIFACT_TYPES
-
-#: Referrers that are evidence about their subject: kept as long as a version names it.
-EVIDENCE_ARTIFACT_TYPES = SIGNATURE_ARTIFACT_TYPES | {CYCLONEDX_JSON}
+from registry.oci.mediatypes import EVIDENCE_ARTIFACT_TYPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +235,7 @@ async def set_tag(
     *,
     principal: Principal,
     versions: VersionPattern,
-    gate: PromotionGate,
+    hooks: OciHooks,
 ) -> TagChange:
     """Point ``name`` at ``manifest``: create a version once, or move an alias via the gate."""
     namespace = repository.name.split("/", 1)[0]
@@ -271,12 +267,12 @@ async def set_tag(
             namespace=namespace,
             detail={"digest": manifest.digest},
         )
-        await namespace_changed(session, namespace)
+        await hooks.tags_changed(session, namespace)
         return TagChange(name, True, None, manifest.digest)
 
     current = tag.manifest if tag is not None else None
     principal.require(namespace, Scope.PROMOTE, repository=repository.name)
-    await gate.check(session, AliasMove(repository, name, current, manifest, principal))
+    await hooks.gate.check(session, AliasMove(repository, name, current, manifest, principal))
     if tag is None:
         session.add(_new_tag(repository, name, manifest, is_version=False, actor=principal.actor))
     else:
@@ -293,7 +289,7 @@ async def set_tag(
         namespace=namespace,
         detail={"from": previous, "to": manifest.digest},
     )
-    await namespace_changed(session, namespace)
+    await hooks.tags_changed(session, namespace)
     return TagChange(name, False, previous, manifest.digest)
 
 
@@ -318,7 +314,7 @@ async def remove_alias(
     tag: Tag,
     *,
     principal: Principal,
-    gate: PromotionGate,
+    hooks: OciHooks,
 ) -> None:
     if tag.is_version:
         await refuse_change(
@@ -333,7 +329,7 @@ async def remove_alias(
             subject=f"{repository.name}:{tag.name}",
         )
     principal.require(repository.name.split("/", 1)[0], Scope.PROMOTE, repository=repository.name)
-    await gate.check(session, AliasMove(repository, tag.name, tag.manifest, None, principal))
+    await hooks.gate.check(session, AliasMove(repository, tag.name, tag.manifest, None, principal))
     await session.delete(tag)
     await session.flush()
     await record(
@@ -344,7 +340,7 @@ async def remove_alias(
         namespace=repository.name.split("/", 1)[0],
         detail={"from": tag.manifest.digest},
     )
-    await namespace_changed(session, repository.name.split("/", 1)[0])
+    await hooks.tags_changed(session, repository.name.split("/", 1)[0])
 
 
 async def delete_manifest(
@@ -353,7 +349,7 @@ async def delete_manifest(
     manifest: Manifest,
     *,
     principal: Principal,
-    gate: PromotionGate,
+    hooks: OciHooks,
 ) -> None:
     """Delete a manifest that no version names and nothing needs; aliases on it are removed
     via the gate. Checked under the repository's lock; refusals are audited."""
@@ -385,7 +381,7 @@ async def delete_manifest(
             subject=f"{repository.name}@{manifest.digest}",
         )
     for tag in tags:
-        await remove_alias(session, repository, tag, principal=principal, gate=gate)
+        await remove_alias(session, repository, tag, principal=principal, hooks=hooks)
     await session.delete(manifest)
     await session.flush()
     await record(
@@ -395,7 +391,7 @@ async def delete_manifest(
         subject=f"{repository.name}@{manifest.digest}",
         namespace=repository.name.split("/", 1)[0],
     )
-    await namespace_changed(session, repository.name.split("/", 1)[0])
+    await hooks.tags_changed(session, repository.name.split("/", 1)[0])
 
 
 async def _require_unreferenced(
@@ -450,6 +446,18 @@ async def _require_unreferenced(
             action="manifest.delete.refused",
             subject=subject,
         )
+
+
+async def version_files(session: AsyncSession, manifest: Manifest) -> list[tuple[str, str]]:
+    """(file name, sha256 hex) of a version's layers, from their title annotations."""
+    rows = (
+        await session.scalars(
+            select(ManifestReference)
+            .where(ManifestReference.manifest_id == manifest.id, ManifestReference.role == "layer")
+            .order_by(ManifestReference.position)
+        )
+    ).all()
+    return [(r.title or r.digest, r.digest.removeprefix("sha256:")) for r in rows]
 
 
 async def list_tags(

@@ -1,4 +1,7 @@
-"""``/api/v1/policies``: what is in force, reload, and dry-run promotion checks."""
+"""``/api/v1/policies``: what is in force, and reload.
+
+The dry-run promotion check reads models: it lives in :mod:`registry.lifecycle.promotion_check`.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +11,18 @@ import logging
 import signal
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
-from litestar.params import QueryParameter
 
 from registry.audit.service import record
-from registry.auth import Scope
-from registry.errors import InvalidInput, NotFound, RegistryError
-from registry.http.deps import Blobs, Caller, DbSession
-from registry.http.openapi import (
-    OPTIONAL_TOKEN,
-    TAG_PATTERN,
-    TOKEN,
-    ModelPath,
-    NamespacePath,
-    TagPath,
-    problems,
-)
-from registry.lifecycle.api import load_model
-from registry.naming import validate_tag
-from registry.oci import store
+from registry.auth.deps import Caller
+from registry.errors import RegistryError
+from registry.http.deps import DbSession
+from registry.http.openapi import TOKEN, problems
 from registry.policies_in_force.holder import PolicyHolder
-from registry.verification.decisions import check_alias
 
 __all__ = ["PolicyController", "install_reload_signal"]
 
@@ -119,48 +109,3 @@ class PolicyController(Controller):
         )
         await db_session.commit()
         return _status(holder)
-
-    @get(
-        "/models/{namespace:str}/{model:str}/versions/{version:str}/promotion-check",
-        summary="Would moving ALIAS to this version be allowed? (dry run, changes nothing)",
-        security=OPTIONAL_TOKEN,
-        responses=problems(400, 401, 403, 404),
-    )
-    async def promotion_check(
-        self,
-        namespace: NamespacePath,
-        model: ModelPath,
-        version: TagPath,
-        alias: Annotated[
-            str,
-            QueryParameter(
-                description="The alias to check",
-                schema_extra={"pattern": TAG_PATTERN, "minLength": 1, "maxLength": 128},
-            ),
-        ],
-        request: Request[Any, Any, State],
-        principal: Caller,
-        db_session: DbSession,
-        blobs: Blobs,
-    ) -> dict[str, Any]:
-        repository = await load_model(
-            request.app.state, db_session, principal, namespace, model, Scope.PULL
-        )
-        validate_tag(alias)
-        if request.app.state.versions.is_version(alias):
-            raise InvalidInput(f"{alias!r} is a version, not an alias: versions never move")
-        tag = await store.find_tag(db_session, repository, validate_tag(version))
-        if tag is None or not tag.is_version:
-            raise NotFound(f"{repository.name} has no version {version}")
-        decision = await check_alias(
-            db_session,
-            blobs,
-            _holder(request).current,
-            repository=repository,
-            alias=alias,
-            target=tag.manifest,
-            actor=principal.actor,
-        )
-        result = {"model": repository.name, "version": version, "alias": alias}
-        await db_session.rollback()  # a dry run: refreshed verdicts are not kept
-        return {**result, **decision.to_json()}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from typing import Annotated, Any
 
@@ -14,10 +12,11 @@ from litestar.params import QueryParameter
 from sqlalchemy import Select, and_, func, select
 
 from registry.auth import Scope
+from registry.auth.deps import Caller
 from registry.db.models import Manifest, Namespace, Repository, Sbom, SbomFact, Tag
 from registry.digests import Digest
 from registry.errors import InvalidInput, NotFound, PayloadTooLarge
-from registry.http.deps import Blobs, Caller, DbSession, read_limited_body
+from registry.http.deps import Blobs, DbSession, read_limited_body
 from registry.http.openapi import (
     DIGEST_PATTERN,
     OPTIONAL_TOKEN,
@@ -32,10 +31,8 @@ from registry.http.params import Offset, PageSize
 from registry.lifecycle.api import load_model
 from registry.lifecycle.queries import visible_namespaces
 from registry.naming import validate_tag
-from registry.oci import mediatypes as mt
-from registry.oci import repositories, store
-from registry.oci.manifests import parse_manifest
-from registry.sbom.ingest import CYCLONEDX_JSON, analyse, record_sbom
+from registry.oci import store
+from registry.sbom import service
 
 _OPSET_RE = re.compile(r"^(?:(?P<domain>[A-Za-z0-9_.]*)(?P<op>>=|<=|=))?(?P<version>\d{1,4})\Z")
 
@@ -60,14 +57,6 @@ class VersionHit(msgspec.Struct):
 class VersionSearch(msgspec.Struct):
     versions: list[VersionHit]
     total: int
-
-
-async def _put_bytes(blobs: Blobs, data: bytes) -> Digest:
-    async def once() -> Any:
-        yield data
-
-    stat = await blobs.put(once(), expected=Digest.of_bytes(data))
-    return stat.digest
 
 
 class SbomController(Controller):
@@ -99,58 +88,19 @@ class SbomController(Controller):
         tag = await store.find_tag(db_session, repository, validate_tag(version))
         if tag is None or not tag.is_version:
             raise NotFound(f"{repository.name} has no version {version}")
-        subject = tag.manifest
         limit: int = request.app.state.settings.max_sbom_bytes
         data = await read_limited_body(
             request,
             limit,
             PayloadTooLarge(f"SBOM exceeds the {limit}-byte limit (CUSTODY_MAX_SBOM_BYTES)"),
         )
-        # Check everything before storing anything.
-        analysis = await analyse(db_session, subject, data, limit)
-
-        sbom_digest = await _put_bytes(blobs, data)
-        empty = await _put_bytes(blobs, b"{}")
-        await repositories.link_blob(db_session, repository, str(sbom_digest), len(data))
-        await repositories.link_blob(db_session, repository, str(empty), 2)
-        document = {
-            "schemaVersion": 2,
-            "mediaType": mt.OCI_MANIFEST,
-            "artifactType": CYCLONEDX_JSON,
-            "config": {"mediaType": mt.OCI_EMPTY, "digest": str(empty), "size": 2},
-            "layers": [
-                {
-                    "mediaType": CYCLONEDX_JSON,
-                    "digest": str(sbom_digest),
-                    "size": len(data),
-                    "annotations": {mt.TITLE_ANNOTATION: "sbom.cdx.json"},
-                }
-            ],
-            "subject": {
-                "mediaType": subject.media_type,
-                "digest": subject.digest,
-                "size": subject.size,
-            },
-        }
-        body = json.dumps(document, separators=(",", ":")).encode()
-        referrer, _created = await store.store_manifest(
+        sbom, referrer = await service.attach_sbom(
             db_session,
-            repository,
-            digest="sha256:" + hashlib.sha256(body).hexdigest(),
-            body=body,
-            parsed=parse_manifest(body, mt.OCI_MANIFEST),
-            actor=principal.actor,
-        )
-        existing = await db_session.scalar(
-            select(Sbom).where(Sbom.referrer_manifest_id == referrer.id)
-        )
-        sbom = existing or await record_sbom(
-            db_session,
-            analysis,
+            blobs,
             repository=repository,
-            subject=subject,
-            referrer=referrer,
-            blob_digest=str(sbom_digest),
+            subject=tag.manifest,
+            data=data,
+            limit=limit,
             actor=principal.actor,
         )
         await db_session.commit()

@@ -20,11 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.audit.service import record
-from registry.db.models import Manifest, ManifestReference, Repository, Sbom, SbomFact
+from registry.db.models import Manifest, Repository, Sbom, SbomFact
 from registry.db.types import utcnow
 from registry.digests import Digest
 from registry.errors import BadRequest, PayloadTooLarge
 from registry.http.text import check_document
+from registry.oci.manifests import ParsedManifest
+from registry.oci.store import version_files
 from registry.storage import BlobStore
 from signing.sbom.errors import BomTooLarge, SbomError
 
@@ -37,18 +39,6 @@ CYCLONEDX_JSON = "application/vnd.cyclonedx+json"
 class SbomRejected(BadRequest):
     code = "MANIFEST_INVALID"
     title = "SBOM rejected"
-
-
-async def version_files(session: AsyncSession, manifest: Manifest) -> list[tuple[str, str]]:
-    """(file name, sha256 hex) of a version's layers, from their title annotations."""
-    rows = (
-        await session.scalars(
-            select(ManifestReference)
-            .where(ManifestReference.manifest_id == manifest.id, ManifestReference.role == "layer")
-            .order_by(ManifestReference.position)
-        )
-    ).all()
-    return [(r.title or r.digest, r.digest.removeprefix("sha256:")) for r in rows]
 
 
 async def read_blob(blobs: BlobStore, digest: str, size: int, limit: int) -> bytes:
@@ -195,3 +185,33 @@ async def ingest_referrer(
         blob_digest=digest,
         actor=actor,
     )
+
+
+class SbomReferrers:
+    """The OCI store's ``ManifestStored`` hook: a CycloneDX referrer pushed over ``/v2/`` is
+    ingested in the push's transaction (a BOM that fails its checks refuses the push)."""
+
+    def __init__(self, blobs: BlobStore, *, limit: int) -> None:
+        self.blobs = blobs
+        self.limit = limit
+
+    async def manifest_stored(
+        self,
+        session: AsyncSession,
+        *,
+        repository: Repository,
+        manifest: Manifest,
+        parsed: ParsedManifest,
+        actor: str,
+    ) -> None:
+        if parsed.artifact_type != CYCLONEDX_JSON:
+            return
+        await ingest_referrer(
+            session,
+            self.blobs,
+            repository=repository,
+            referrer=manifest,
+            layers=[(d.media_type, d.digest, d.size) for d in parsed.layers],
+            actor=actor,
+            limit=self.limit,
+        )

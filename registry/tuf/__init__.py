@@ -14,8 +14,8 @@ transaction); the next ``GET /tuf/timestamp.json`` publishes. Example::
     custody tuf init --root-out root.json      # then point ngclient at {registry}/tuf/
 """
 
-# Kept light: the OCI store imports this package for the hook. The service and the
+# Kept light: the OCI store's hook (TufMarks) needs no more. The service and the
 # HTTP handler live in registry.tuf.service and registry.tuf.http.
-from registry.tuf.changes import namespace_changed
+from registry.tuf.changes import TufMarks, namespace_changed
 
-__all__ = ["namespace_changed"]
+__all__ = ["TufMarks", "namespace_changed"]

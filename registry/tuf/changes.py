@@ -1,4 +1,4 @@
-"""The hook the OCI store calls when a namespace's versions or aliases change.
+"""The OCI store's ``TagsChanged`` hook: a namespace's versions or aliases changed.
 
 It only records the change, in the caller's transaction: if the tag change rolls
 back, so does the mark. The publisher turns marks into new metadata later (at the
@@ -34,3 +34,10 @@ async def namespace_changed(session: AsyncSession, namespace: str) -> None:
         set_={"generation": _TABLE.c.generation + 1, "changed_at": now},
     )
     await session.execute(statement)
+
+
+class TufMarks:
+    """Registered with the OCI store (:mod:`registry.oci.hooks`) by the application."""
+
+    async def tags_changed(self, session: AsyncSession, namespace: str) -> None:
+        await namespace_changed(session, namespace)

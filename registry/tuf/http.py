@@ -15,8 +15,8 @@ from litestar.params import PathParameter
 
 from registry.auth import Scope
 from registry.auth.anonymous import anonymous_pull
+from registry.auth.deps import provide_principal
 from registry.errors import NameInvalid
-from registry.http.deps import provide_principal
 from registry.http.openapi import OPTIONAL_TOKEN, problems
 from registry.naming import validate_namespace
 from registry.tuf import bins

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.audit.service import record, refuse
 from registry.errors import Conflict, RegistryError
-from registry.lifecycle.gate import AliasMove
+from registry.oci.hooks import AliasMove
 from registry.policies_in_force import PolicyHolder
 from registry.storage import BlobStore
 from registry.verification.decisions import Decision, check_alias

@@ -1,8 +1,9 @@
 """Where policy meets the OCI and lifecycle paths: admission at push, strict alias reads.
 
-Kept here so the handlers stay one call each: ``admit_manifest`` before a
-manifest is stored, ``ingest_signature`` after a signature referrer is stored,
-``require_servable`` before an alias of a strict namespace is answered.
+``admit_manifest`` before a manifest is stored, ``ingest_signature`` after a
+signature referrer is stored, ``require_servable`` before an alias of a strict
+namespace is answered. :class:`PolicyHooks` registers them with the OCI store
+(:mod:`registry.oci.hooks`), over the policies in force at each call.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.audit.service import refuse
 from registry.db.models import Manifest, Repository, SignatureVerification
 from registry.oci.manifests import ParsedManifest
-from registry.policies_in_force import PolicySet
+from registry.policies_in_force import PolicyHolder, PolicySet
 from registry.storage import BlobStore
 from registry.verification.decisions import FileEntry, check_alias, check_files
 from registry.verification.gate import AdmissionRefused, AliasBlocked
 from registry.verification.records import is_signature, verify_referrer
 
-__all__ = ["admit_manifest", "ingest_signature", "require_servable"]
+__all__ = ["PolicyHooks", "admit_manifest", "ingest_signature", "require_servable"]
 
 
 async def admit_manifest(
@@ -109,4 +110,50 @@ async def require_servable(
             + "; ".join(decision.failed)
             + " (read it by digest to inspect the evidence)",
             extra=decision.to_json(),
+        )
+
+
+class PolicyHooks:
+    """The OCI store's ``ManifestAdmission``, ``ManifestStored`` (signatures) and
+    ``AliasRead`` hooks, each under the policies in force when it runs."""
+
+    def __init__(self, policies: PolicyHolder, blobs: BlobStore) -> None:
+        self.policies = policies
+        self.blobs = blobs
+
+    async def admit(
+        self, session: AsyncSession, *, repository: str, parsed: ParsedManifest, actor: str
+    ) -> None:
+        await admit_manifest(
+            session, self.policies.current, repository=repository, parsed=parsed, actor=actor
+        )
+
+    async def manifest_stored(
+        self,
+        session: AsyncSession,
+        *,
+        repository: Repository,
+        manifest: Manifest,
+        parsed: ParsedManifest,
+        actor: str,
+    ) -> None:
+        await ingest_signature(
+            session,
+            self.blobs,
+            self.policies.current,
+            repository=repository,
+            referrer=manifest,
+            actor=actor,
+        )
+
+    async def check_alias_read(
+        self, session: AsyncSession, *, repository: Repository, alias: str, target: Manifest
+    ) -> None:
+        await require_servable(
+            session,
+            self.blobs,
+            self.policies.current,
+            repository=repository,
+            alias=alias,
+            target=target,
         )

@@ -23,8 +23,9 @@ from registry.db.models import Manifest, ManifestReference, Repository, Signatur
 from registry.db.types import utcnow
 from registry.db.upsert import insert_ignore
 from registry.digests import Digest
+from registry.oci.mediatypes import SIGNATURE_ARTIFACT_TYPES
+from registry.oci.store import version_files
 from registry.policies_in_force import PolicySet
-from registry.sbom.ingest import version_files
 from registry.storage import BlobStore
 from registry.verification.bundle_check import Verdict, verify_bundle
 from verifier.trust import PRINCIPAL_FORMAT
@@ -38,10 +39,6 @@ __all__ = [
     "verify_referrer",
 ]
 
-SIGSTORE_BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
-SIGNATURE_ARTIFACT_TYPES = frozenset(
-    {SIGSTORE_BUNDLE, "application/vnd.dev.sigstore.bundle+json;version=0.3"}
-)
 #: A bundle for 10,000 files is ~1.5 MB; anything far larger is not a bundle.
 MAX_BUNDLE_BYTES = 16 * 1024 * 1024
 

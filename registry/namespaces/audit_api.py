@@ -1,4 +1,8 @@
-"""``/api/v1/audit``: the audit trail, readable by admins."""
+"""``/api/v1/audit``: the audit trail, readable by admins.
+
+Here rather than in :mod:`registry.audit`, which every slice (auth included) writes to:
+reading it needs the caller's rights.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from litestar.params import QueryParameter
 from registry.audit.schemas import AuditEventView, AuditPage
 from registry.audit.service import list_events
 from registry.auth import Scope
-from registry.http.deps import Caller, DbSession
+from registry.auth.deps import Caller
+from registry.http.deps import DbSession
 from registry.http.openapi import TOKEN, problems
 from registry.http.params import After, LongPageSize
 from registry.naming import validate_namespace
