@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from litestar import Litestar
 from litestar.di import Provide
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from custody import __version__
 from registry.audit.api import read_audit
+from registry.auth import Principal
 from registry.auth.anonymous import AnonymousPull
 from registry.auth.api import TokenController
 from registry.cache import CachedManifest, TTLCache
@@ -26,6 +26,7 @@ from registry.http.deps import (
     provide_blobs,
     provide_db_session,
     provide_principal,
+    provide_services,
     provide_settings,
 )
 from registry.http.docs import docs_asset, render_plugins
@@ -44,6 +45,7 @@ from registry.oci.routes import oci_router
 from registry.policy import PolicyHolder
 from registry.policy.api import PolicyController, install_reload_signal
 from registry.sbom.api import SbomController
+from registry.services import Services, install_services
 from registry.settings import Settings
 from registry.storage import FilesystemBlobStore
 from registry.tlog import TransparencyLog, load_or_create_signer
@@ -96,37 +98,41 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         swept = blobs.sweep_stale_uploads()
         if swept:
             log.info("removed %d stale temporary upload files", swept)
-        app.state.settings = settings
-        app.state.engine = engine
-        app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
-        app.state.blobs = blobs
-        app.state.policies = policies
-        app.state.gate = gate or PolicyGate(policies, blobs)
-        app.state.versions = VersionPattern(settings.version_pattern)
-        app.state.metrics = metrics
-        app.state.hub = hub
+        sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         log.info("%s", policies_in_force(settings, policies))
-        app.state.auth_cache = TTLCache[str, Any](settings.auth_cache_seconds)
-        app.state.manifest_cache = TTLCache[tuple[str, str], CachedManifest](
-            settings.manifest_cache_seconds
-        )
-        app.state.anonymous_pull = AnonymousPull(
-            app.state.sessionmaker, settings.auth_cache_seconds
-        )
-        app.state.blob_cache = TTLCache[tuple[str, str], int](settings.manifest_cache_seconds)
-        install_reload_signal(policies, app.state.manifest_cache.clear)
-        app.state.tuf = TufService(settings, app.state.sessionmaker)
-        app.state.tlog = TransparencyLog(
-            app.state.sessionmaker,
+        manifest_cache = TTLCache[tuple[str, str], CachedManifest](settings.manifest_cache_seconds)
+        install_reload_signal(policies, manifest_cache.clear)
+        tlog = TransparencyLog(
+            sessionmaker,
             load_or_create_signer(settings.effective_tlog_key, settings.tlog_origin),
             max_entry_bytes=settings.tlog_max_entry_bytes,
             max_batch=settings.tlog_max_batch,
         )
-        await app.state.tlog.start()
+        install_services(
+            app,
+            Services(
+                settings=settings,
+                engine=engine,
+                sessionmaker=sessionmaker,
+                blobs=blobs,
+                policies=policies,
+                gate=gate or PolicyGate(policies, blobs),
+                versions=VersionPattern(settings.version_pattern),
+                metrics=metrics,
+                hub=hub,
+                tlog=tlog,
+                tuf=TufService(settings, sessionmaker),
+                auth_cache=TTLCache[str, Principal](settings.auth_cache_seconds),
+                manifest_cache=manifest_cache,
+                blob_cache=TTLCache[tuple[str, str], int](settings.manifest_cache_seconds),
+                anonymous_pull=AnonymousPull(sessionmaker, settings.auth_cache_seconds),
+            ),
+        )
+        await tlog.start()
         try:
             yield
         finally:
-            await app.state.tlog.close()
+            await tlog.close()
             await engine.dispose()
             blobs.close()
 
@@ -154,6 +160,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             "principal": Provide(provide_principal),
             "blobs": Provide(provide_blobs, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
+            "services": Provide(provide_services, sync_to_thread=False),
         },
         signature_namespace={"AsyncSession": AsyncSession},
         exception_handlers={**EXCEPTION_HANDLERS, RefusalNotAudited: count_unaudited_refusal},

@@ -9,17 +9,17 @@ from datetime import timedelta
 from typing import Any
 
 from litestar import Request
-from litestar.datastructures import State
 from litestar.di import NamedDependency
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from litestar.params import SkipValidation
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.auth import Principal, TokenService
 from registry.auth.access import PREFIX as ACCESS_PREFIX
 from registry.auth.access import AccessTokenService
 from registry.auth.tokens import hash_token
-from registry.cache import TTLCache
 from registry.db.types import utcnow
 from registry.errors import ClientDisconnected, PayloadTooLarge, Unauthorized
+from registry.services import Services, services_of
 from registry.settings import Settings
 from registry.storage import BlobStore
 
@@ -28,22 +28,26 @@ DbSession = NamedDependency[AsyncSession]
 Caller = NamedDependency[Principal]
 Blobs = NamedDependency[BlobStore]
 AppSettings = NamedDependency[Settings]
+# Not validated: the object is the app's own, and its field types are not resolvable
+# at run time (registry.services imports them for type checking only).
+AppServices = NamedDependency[SkipValidation[Services]]
 
 
-async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
-    maker: async_sessionmaker[AsyncSession] = state.sessionmaker
-    async with maker() as session:
+def provide_services(request: Request[Any, Any, Any]) -> Services:
+    return services_of(request.app)
+
+
+async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
+    async with services_of(request.app).sessionmaker() as session:
         yield session
 
 
-def provide_blobs(state: State) -> BlobStore:
-    store: BlobStore = state.blobs
-    return store
+def provide_blobs(request: Request[Any, Any, Any]) -> BlobStore:
+    return services_of(request.app).blobs
 
 
-def provide_settings(state: State) -> Settings:
-    settings: Settings = state.settings
-    return settings
+def provide_settings(request: Request[Any, Any, Any]) -> Settings:
+    return services_of(request.app).settings
 
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
@@ -54,28 +58,24 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     header = request.headers.get("authorization")
     if not header:
         return Principal.anonymous()
-    cache: TTLCache[str, Principal] = request.app.state.auth_cache
+    services = services_of(request.app)
     key = hash_token(header)
-    cached = cache.get(key)
+    cached = services.auth_cache.get(key)
     if cached is not None and (cached.expires_at is None or cached.expires_at > utcnow()):
         return cached
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with maker() as db_session:
-        principal = await _authenticate(request, header, db_session)
-    cache.put(key, principal)
+    async with services.sessionmaker() as db_session:
+        principal = await _authenticate(services, header, db_session)
+    services.auth_cache.put(key, principal)
     return principal
 
 
-async def _authenticate(
-    request: Request[Any, Any, Any], header: str, db_session: AsyncSession
-) -> Principal:
+async def _authenticate(services: Services, header: str, db_session: AsyncSession) -> Principal:
     scheme, _, credential = header.partition(" ")
     credential = credential.strip()
     scheme = scheme.lower()
     if scheme == "bearer" and credential:
         if credential.startswith(ACCESS_PREFIX):
-            settings: Settings = request.app.state.settings
-            ttl = timedelta(seconds=settings.access_token_ttl_seconds)
+            ttl = timedelta(seconds=services.settings.access_token_ttl_seconds)
             return await AccessTokenService(db_session, ttl).authenticate(credential)
         return await TokenService(db_session).authenticate(credential)
     if scheme == "basic" and credential:

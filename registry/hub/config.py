@@ -9,9 +9,6 @@ configured the hub is off and its endpoints answer 503.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from litestar.datastructures import State
 
 from registry.errors import ConfigurationError
 from registry.hub.attestation import HubSigner
@@ -19,6 +16,7 @@ from registry.hub.errors import HubUnavailable
 from registry.hub.intake import Limits
 from registry.hub.ledger import Ledger
 from registry.hub.model_status import StatusCache
+from registry.services import Services
 from registry.settings import Settings
 from verifier.provenance.errors import ReprintPolicyInvalid
 from verifier.provenance.reprint_policy import ReprintPolicy, load_reprint_policy
@@ -71,11 +69,5 @@ def build_hub(settings: Settings) -> Hub:
     )
 
 
-def hub_of(state: State) -> Hub:
-    hub: Hub = state.hub
-    return hub
-
-
-def ledger_of(state: State) -> Ledger:
-    log: Any = getattr(state, "tlog", None)
-    return Ledger(log)
+def ledger_of(services: Services) -> Ledger:
+    return Ledger(services.tlog)

@@ -62,7 +62,7 @@ async def get_blob(ctx: OciContext, name: RepositoryName, digest_text: str) -> R
 
 async def _linked_size(ctx: OciContext, name: RepositoryName, digest: Digest) -> int:
     """The size of a blob linked into the repository (cached: see registry.cache)."""
-    cache: TTLCache[tuple[str, str], int] = ctx.request.app.state.blob_cache
+    cache: TTLCache[tuple[str, str], int] = ctx.services.blob_cache
     key = (name.full, str(digest))
     size = cache.get(key)
     if size is None:
@@ -128,7 +128,7 @@ async def delete_blob(ctx: OciContext, name: RepositoryName, digest_text: str) -
         namespace=name.namespace,
     )
     await ctx.session.commit()
-    ctx.request.app.state.blob_cache.discard((name.full, str(digest)))
+    ctx.services.blob_cache.discard((name.full, str(digest)))
     return Response(b"", status_code=202)
 
 

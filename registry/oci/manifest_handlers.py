@@ -28,7 +28,7 @@ def _is_digest(reference: str) -> bool:
 
 
 def _policies(ctx: OciContext) -> PolicySet:
-    policies: PolicySet = ctx.request.app.state.policies.current
+    policies: PolicySet = ctx.services.policies.current
     return policies
 
 
@@ -60,7 +60,7 @@ async def resolve(ctx: OciContext, name: RepositoryName, reference: str) -> Mani
 
 async def get_manifest(ctx: OciContext, name: RepositoryName, reference: str) -> Response[Any]:
     await ctx.authorize(name, Scope.PULL)
-    cache: TTLCache[tuple[str, str], CachedManifest] = ctx.request.app.state.manifest_cache
+    cache: TTLCache[tuple[str, str], CachedManifest] = ctx.services.manifest_cache
     cached = None if _is_digest(reference) else cache.get((name.full, reference))
     if cached is None:
         cached = await _lookup(ctx, name, reference)
@@ -150,7 +150,7 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
             gate=ctx.gate,
         )
     await ctx.session.commit()
-    ctx.request.app.state.manifest_cache.clear()
+    ctx.services.manifest_cache.clear()
     headers = {"Location": f"/v2/{name}/manifests/{digest}", "Docker-Content-Digest": digest}
     if parsed.subject is not None:
         headers["OCI-Subject"] = parsed.subject.digest
@@ -182,5 +182,5 @@ async def delete_manifest(ctx: OciContext, name: RepositoryName, reference: str)
             ctx.session, repository, tag, principal=ctx.principal, gate=ctx.gate
         )
     await ctx.session.commit()
-    ctx.request.app.state.manifest_cache.clear()
+    ctx.services.manifest_cache.clear()
     return Response(b"", status_code=202)

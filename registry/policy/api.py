@@ -11,14 +11,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
-from litestar.datastructures import State
+from litestar import Controller, get, post
 from litestar.params import QueryParameter
 
 from registry.audit.service import record
 from registry.auth import Scope
 from registry.errors import InvalidInput, NotFound, RegistryError
-from registry.http.deps import Blobs, Caller, DbSession
+from registry.http.deps import AppServices, Blobs, Caller, DbSession
 from registry.http.openapi import (
     OPTIONAL_TOKEN,
     TAG_PATTERN,
@@ -75,11 +74,6 @@ def install_reload_signal(holder: PolicyHolder, on_reload: Callable[[], None]) -
         _logger.debug("SIGHUP reload not available in this thread; use the API or CLI")
 
 
-def _holder(request: Request[Any, Any, State]) -> PolicyHolder:
-    holder: PolicyHolder = request.app.state.policies
-    return holder
-
-
 class PolicyController(Controller):
     path = "/api/v1"
     tags = ["policies"]
@@ -90,11 +84,9 @@ class PolicyController(Controller):
         security=TOKEN,
         responses=problems(401, 403),
     )
-    async def get_policies(
-        self, request: Request[Any, Any, State], principal: Caller
-    ) -> PolicyStatus:
+    async def get_policies(self, services: AppServices, principal: Caller) -> PolicyStatus:
         principal.require_site_admin()
-        return _status(_holder(request))
+        return _status(services.policies)
 
     @post(
         "/policies/reload",
@@ -104,12 +96,12 @@ class PolicyController(Controller):
         responses=problems(401, 403, 422),
     )
     async def reload_policies(
-        self, request: Request[Any, Any, State], principal: Caller, db_session: DbSession
+        self, services: AppServices, principal: Caller, db_session: DbSession
     ) -> PolicyStatus:
         principal.require_site_admin()
-        holder = _holder(request)
+        holder = services.policies
         holder.reload()  # raises PolicyReloadFailed (422) and keeps the previous set
-        request.app.state.manifest_cache.clear()  # aliases resolve under the new policy now
+        services.manifest_cache.clear()  # aliases resolve under the new policy now
         await record(
             db_session,
             actor=principal.actor,
@@ -138,16 +130,14 @@ class PolicyController(Controller):
                 schema_extra={"pattern": TAG_PATTERN, "minLength": 1, "maxLength": 128},
             ),
         ],
-        request: Request[Any, Any, State],
+        services: AppServices,
         principal: Caller,
         db_session: DbSession,
         blobs: Blobs,
     ) -> dict[str, Any]:
-        repository = await load_model(
-            request.app.state, db_session, principal, namespace, model, Scope.PULL
-        )
+        repository = await load_model(services, db_session, principal, namespace, model, Scope.PULL)
         validate_tag(alias)
-        if request.app.state.versions.is_version(alias):
+        if services.versions.is_version(alias):
             raise InvalidInput(f"{alias!r} is a version, not an alias: versions never move")
         tag = await store.find_tag(db_session, repository, validate_tag(version))
         if tag is None or not tag.is_version:
@@ -155,7 +145,7 @@ class PolicyController(Controller):
         decision = await check_alias(
             db_session,
             blobs,
-            _holder(request).current,
+            services.policies.current,
             repository=repository,
             alias=alias,
             target=tag.manifest,

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
 from litestar.params import QueryParameter
 from sqlalchemy import Select, and_, func, select
 
@@ -17,7 +16,7 @@ from registry.auth import Scope
 from registry.db.models import Manifest, Namespace, Repository, Sbom, SbomFact, Tag
 from registry.digests import Digest
 from registry.errors import InvalidInput, NotFound, PayloadTooLarge
-from registry.http.deps import Blobs, Caller, DbSession, read_limited_body
+from registry.http.deps import AppServices, Blobs, Caller, DbSession, read_limited_body
 from registry.http.openapi import (
     DIGEST_PATTERN,
     OPTIONAL_TOKEN,
@@ -88,19 +87,18 @@ class SbomController(Controller):
         namespace: NamespacePath,
         model: ModelPath,
         version: TagPath,
-        request: Request[Any, Any, State],
+        request: Request[Any, Any, Any],
+        services: AppServices,
         principal: Caller,
         db_session: DbSession,
         blobs: Blobs,
     ) -> SbomAttached:
-        repository = await load_model(
-            request.app.state, db_session, principal, namespace, model, Scope.PUSH
-        )
+        repository = await load_model(services, db_session, principal, namespace, model, Scope.PUSH)
         tag = await store.find_tag(db_session, repository, validate_tag(version))
         if tag is None or not tag.is_version:
             raise NotFound(f"{repository.name} has no version {version}")
         subject = tag.manifest
-        limit: int = request.app.state.settings.max_sbom_bytes
+        limit = services.settings.max_sbom_bytes
         data = await read_limited_body(
             request,
             limit,

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from registry.db.engine import create_service_engine
 from registry.db.models import Namespace, RepositoryBlob
+from registry.services import services_of
 from registry.settings import Settings
 from tests.registry.helpers import sha256_digest
 from tests.registry.oci_client import Oci
@@ -53,7 +54,7 @@ def _public(oci: Oci, allowed: bool) -> None:
 @contextmanager
 def _statements(oci: Oci) -> Iterator[list[str]]:
     """The SQL statements the app's engine runs inside the block."""
-    engine: AsyncEngine = oci.client.app.state.engine
+    engine: AsyncEngine = services_of(oci.client.app).engine
     seen: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
