@@ -61,18 +61,18 @@ def policies_in_force(settings: Settings, policies: PolicyHolder) -> str:
     """One start-up line: which policy files are in force (with digests), which are off."""
     current = policies.current
     trust = (
-        f"trust {settings.trust_policy} ({current.trust_digest})"
-        if settings.trust_policy
+        f"trust {settings.policies.trust} ({current.trust_digest})"
+        if settings.policies.trust
         else "trust none (no signer is trusted: every signature fails verification)"
     )
     admission = (
-        f"admission {settings.admission_policy} ({current.admission_digest})"
-        if settings.admission_policy
+        f"admission {settings.policies.admission} ({current.admission_digest})"
+        if settings.policies.admission
         else "admission default (pickle formats refused, no SBOM required)"
     )
     reprint = (
-        f"reprint {settings.reprint_policy}"
-        if settings.reprint_policy
+        f"reprint {settings.hub.reprint_policy}"
+        if settings.hub.reprint_policy
         else "reprint none (the reprint hub is off)"
     )
     return f"policies: {trust}; {admission}; {reprint}"
@@ -87,26 +87,32 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
     settings = settings or Settings.from_env()
     # Policies load before anything starts: a broken file is a start-up error, raised
     # here as one ConfigurationError (naming file and line), not from inside the server.
-    policies = PolicyHolder(settings.trust_policy, settings.admission_policy)
+    policies = PolicyHolder(settings.policies.trust, settings.policies.admission)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     hub = build_hub(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
-        engine = create_service_engine(settings.effective_database_url, echo=settings.echo_sql)
-        blobs = FilesystemBlobStore(settings.blob_dir, min_free_bytes=settings.min_free_bytes)
+        engine = create_service_engine(
+            settings.effective_database_url, echo=settings.database.echo_sql
+        )
+        blobs = FilesystemBlobStore(
+            settings.blob_dir, min_free_bytes=settings.storage.min_free_bytes
+        )
         swept = blobs.sweep_stale_uploads()
         if swept:
             log.info("removed %d stale temporary upload files", swept)
         sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         log.info("%s", policies_in_force(settings, policies))
-        manifest_cache = TTLCache[tuple[str, str], CachedManifest](settings.manifest_cache_seconds)
+        manifest_cache = TTLCache[tuple[str, str], CachedManifest](
+            settings.oci.manifest_cache_seconds
+        )
         install_reload_signal(policies, manifest_cache.clear)
         tlog = TransparencyLog(
             sessionmaker,
-            load_or_create_signer(settings.effective_tlog_key, settings.tlog_origin),
-            max_entry_bytes=settings.tlog_max_entry_bytes,
-            max_batch=settings.tlog_max_batch,
+            load_or_create_signer(settings.effective_tlog_key, settings.log.origin),
+            max_entry_bytes=settings.log.max_entry_bytes,
+            max_batch=settings.log.max_batch,
         )
         install_services(
             app,
@@ -117,15 +123,15 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
                 blobs=blobs,
                 policies=policies,
                 gate=gate or PolicyGate(policies, blobs),
-                versions=VersionPattern(settings.version_pattern),
+                versions=VersionPattern(settings.oci.version_pattern),
                 metrics=metrics,
                 hub=hub,
                 tlog=tlog,
                 tuf=TufService(settings, sessionmaker),
-                auth_cache=TTLCache[str, Principal](settings.auth_cache_seconds),
+                auth_cache=TTLCache[str, Principal](settings.auth.cache_seconds),
                 manifest_cache=manifest_cache,
-                blob_cache=TTLCache[tuple[str, str], int](settings.manifest_cache_seconds),
-                anonymous_pull=AnonymousPull(sessionmaker, settings.auth_cache_seconds),
+                blob_cache=TTLCache[tuple[str, str], int](settings.oci.manifest_cache_seconds),
+                anonymous_pull=AnonymousPull(sessionmaker, settings.auth.cache_seconds),
             ),
         )
         await tlog.start()
@@ -168,6 +174,6 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         request_class=CheckedRequest,
         lifespan=[lifespan],
         openapi_config=openapi_config(__version__, render_plugins()),
-        request_max_body_size=settings.max_api_body_bytes,
+        request_max_body_size=settings.http.max_api_body_bytes,
         debug=False,
     )

@@ -61,7 +61,7 @@ class TokenController(Controller):
         expires_in = (
             parse_duration(data.expires_in)
             if data.expires_in is not None
-            else timedelta(seconds=settings.default_token_ttl_seconds)
+            else timedelta(seconds=settings.auth.default_token_ttl_seconds)
         )
         issued = await TokenService(db_session).create(
             namespace=data.namespace,

@@ -75,7 +75,7 @@ async def _authenticate(services: Services, header: str, db_session: AsyncSessio
     scheme = scheme.lower()
     if scheme == "bearer" and credential:
         if credential.startswith(ACCESS_PREFIX):
-            ttl = timedelta(seconds=services.settings.access_token_ttl_seconds)
+            ttl = timedelta(seconds=services.settings.auth.access_token_ttl_seconds)
             return await AccessTokenService(db_session, ttl).authenticate(credential)
         return await TokenService(db_session).authenticate(credential)
     if scheme == "basic" and credential:

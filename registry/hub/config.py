@@ -42,18 +42,18 @@ class Hub:
 
 def build_hub(settings: Settings) -> Hub:
     policy = None
-    if settings.reprint_policy is not None:
+    if settings.hub.reprint_policy is not None:
         try:
-            policy = load_reprint_policy(settings.reprint_policy)
+            policy = load_reprint_policy(settings.hub.reprint_policy)
         except ReprintPolicyInvalid as exc:
             raise ConfigurationError(f"CUSTODY_REPRINT_POLICY: {exc.diagnostics()}") from exc
     anchors = None
-    if settings.c2pa_trust_anchors is not None:
+    if settings.hub.c2pa_trust_anchors is not None:
         try:
-            anchors = settings.c2pa_trust_anchors.read_bytes()
+            anchors = settings.hub.c2pa_trust_anchors.read_bytes()
         except OSError as exc:
             raise ConfigurationError(
-                f"CUSTODY_C2PA_TRUST_ANCHORS: cannot read {settings.c2pa_trust_anchors}: "
+                f"CUSTODY_C2PA_TRUST_ANCHORS: cannot read {settings.hub.c2pa_trust_anchors}: "
                 f"{exc.strerror}"
             ) from exc
         if _PEM_CERTIFICATE not in anchors:
@@ -64,8 +64,8 @@ def build_hub(settings: Settings) -> Hub:
         policy=policy,
         trust_anchors_pem=anchors,
         signer=HubSigner.load_or_create(settings.effective_hub_key),
-        limits=Limits(image_bytes=settings.max_image_bytes, field_bytes=FIELD_LIMIT_BYTES),
-        status_cache=StatusCache(settings.auth_cache_seconds),
+        limits=Limits(image_bytes=settings.hub.max_image_bytes, field_bytes=FIELD_LIMIT_BYTES),
+        status_cache=StatusCache(settings.auth.cache_seconds),
     )
 
 

@@ -144,7 +144,7 @@ async def start_upload(ctx: OciContext, name: RepositoryName) -> Response[Any]:
     if digest_text is not None:
         expected = Digest.parse(digest_text)
         stat = await ctx.blobs.put(
-            body_chunks(ctx.request), expected=expected, max_bytes=ctx.settings.max_blob_bytes
+            body_chunks(ctx.request), expected=expected, max_bytes=ctx.settings.oci.max_blob_bytes
         )
         return await _finish(ctx, name, stat)
     repository = await repositories.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
@@ -247,7 +247,7 @@ async def _append(ctx: OciContext, name: RepositoryName, upload_id: str) -> int:
             raise BlobUploadInvalid(f"Content-Range {content_range!r} ends before it starts")
     try:
         return await ctx.blobs.append_upload(
-            upload_id, offset, body_chunks(ctx.request), max_bytes=ctx.settings.max_blob_bytes
+            upload_id, offset, body_chunks(ctx.request), max_bytes=ctx.settings.oci.max_blob_bytes
         )
     except RangeInvalid as exc:
         exc.headers.update(_upload_headers(name, upload_id, current))

@@ -33,7 +33,7 @@ def _policies(ctx: OciContext) -> PolicySet:
 
 
 async def _read_limited(ctx: OciContext) -> bytes:
-    limit = ctx.settings.max_manifest_bytes
+    limit = ctx.settings.oci.max_manifest_bytes
     return await read_limited_body(
         ctx.request,
         limit,
@@ -128,7 +128,7 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
             referrer=manifest,
             layers=[(d.media_type, d.digest, d.size) for d in parsed.layers],
             actor=ctx.principal.actor,
-            limit=ctx.settings.max_sbom_bytes,
+            limit=ctx.settings.oci.max_sbom_bytes,
         )
     if created:
         await ingest_signature(

@@ -27,7 +27,7 @@ async def issue_token(
     principal = await _basic_principal(request, db_session)
     scopes = request.query_params.getall("scope", [])
     service = AccessTokenService(
-        db_session, timedelta(seconds=services.settings.access_token_ttl_seconds)
+        db_session, timedelta(seconds=services.settings.auth.access_token_ttl_seconds)
     )
     issued = await service.issue(principal, scopes, services.anonymous_pull)
     await db_session.commit()

@@ -98,7 +98,7 @@ class SbomController(Controller):
         if tag is None or not tag.is_version:
             raise NotFound(f"{repository.name} has no version {version}")
         subject = tag.manifest
-        limit = services.settings.max_sbom_bytes
+        limit = services.settings.oci.max_sbom_bytes
         data = await read_limited_body(
             request,
             limit,
