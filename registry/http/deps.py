@@ -1,4 +1,4 @@
-"""Request-scoped dependencies: the DB session, the caller, the blob store."""
+"""Handler dependencies: the app's services, the DB session, the caller, the blob store."""
 
 from __future__ import annotations
 
