@@ -38,7 +38,7 @@ from registry.db import migrate
 from registry.db.engine import create_service_engine
 from registry.db.models import Manifest, ManifestReference, Namespace, Repository, Tag
 from registry.db.types import utcnow
-from registry.settings import Settings
+from registry.settings import DatabaseSettings, Settings, TufSettings
 from registry.tuf import admin, catalog, namespace_changed, storage
 from registry.tuf.service import publish_locked, publisher_for
 
@@ -138,7 +138,11 @@ async def _populate(maker: async_sessionmaker[AsyncSession], versions: int, file
 async def _measure(
     url: str, workdir: Path, versions: int, files: int, runs: int, bin_threshold: int
 ) -> dict[str, Any]:
-    settings = Settings(data_dir=workdir, database_url=url, tuf_bin_threshold=bin_threshold)
+    settings = Settings(
+        data_dir=workdir,
+        database=DatabaseSettings(url=url),
+        tuf=TufSettings(bin_threshold=bin_threshold),
+    )
     engine = create_service_engine(url)
     maker = async_sessionmaker(engine, expire_on_commit=False)
     publisher = publisher_for(settings)
@@ -194,7 +198,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     figures: dict[str, Any] = {"versions": args.versions, "files_per_version": args.files}
-    layouts = {"flat": 0, "bins": Settings().tuf_bin_threshold}
+    layouts = {"flat": 0, "bins": TufSettings().bin_threshold}
     with tempfile.TemporaryDirectory(prefix="bench-tuf-") as tmp:
         for layout, threshold in layouts.items():
             workdir = Path(tmp) / layout

@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from litestar import Litestar
 from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from custody import __version__
+from registry.auth import Principal
 from registry.auth.anonymous import AnonymousPull
 from registry.auth.api import TokenController
 from registry.auth.deps import provide_principal
@@ -25,6 +25,7 @@ from registry.errors import RefusalNotAudited
 from registry.http.deps import (
     provide_blobs,
     provide_db_session,
+    provide_services,
     provide_settings,
 )
 from registry.http.docs import docs_asset, render_plugins
@@ -46,6 +47,7 @@ from registry.policies_in_force import PolicyHolder
 from registry.policies_in_force.api import PolicyController, install_reload_signal
 from registry.sbom.api import SbomController
 from registry.sbom.ingest import SbomReferrers
+from registry.services import Services, install_services
 from registry.settings import Settings
 from registry.storage import FilesystemBlobStore
 from registry.tlog import TransparencyLog, load_or_create_signer
@@ -63,18 +65,18 @@ def policies_in_force(settings: Settings, policies: PolicyHolder) -> str:
     """One start-up line: which policy files are in force (with digests), which are off."""
     current = policies.current
     trust = (
-        f"trust {settings.trust_policy} ({current.trust_digest})"
-        if settings.trust_policy
+        f"trust {settings.policies.trust} ({current.trust_digest})"
+        if settings.policies.trust
         else "trust none (no signer is trusted: every signature fails verification)"
     )
     admission = (
-        f"admission {settings.admission_policy} ({current.admission_digest})"
-        if settings.admission_policy
+        f"admission {settings.policies.admission} ({current.admission_digest})"
+        if settings.policies.admission
         else "admission default (pickle formats refused, no SBOM required)"
     )
     reprint = (
-        f"reprint {settings.reprint_policy}"
-        if settings.reprint_policy
+        f"reprint {settings.hub.reprint_policy}"
+        if settings.hub.reprint_policy
         else "reprint none (the reprint hub is off)"
     )
     return f"policies: {trust}; {admission}; {reprint}"
@@ -89,56 +91,67 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
     settings = settings or Settings.from_env()
     # Policies load before anything starts: a broken file is a start-up error, raised
     # here as one ConfigurationError (naming file and line), not from inside the server.
-    policies = PolicyHolder(settings.trust_policy, settings.admission_policy)
+    policies = PolicyHolder(settings.policies.trust, settings.policies.admission)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     hub = build_hub(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
-        engine = create_service_engine(settings.effective_database_url, echo=settings.echo_sql)
-        blobs = FilesystemBlobStore(settings.blob_dir, min_free_bytes=settings.min_free_bytes)
+        engine = create_service_engine(
+            settings.effective_database_url, echo=settings.database.echo_sql
+        )
+        blobs = FilesystemBlobStore(
+            settings.blob_dir, min_free_bytes=settings.storage.min_free_bytes
+        )
         swept = blobs.sweep_stale_uploads()
         if swept:
             log.info("removed %d stale temporary upload files", swept)
-        app.state.settings = settings
-        app.state.engine = engine
-        app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
-        app.state.blobs = blobs
-        app.state.policies = policies
+        sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         policy_hooks = PolicyHooks(policies, blobs)
         # What the OCI store asks and tells the slices above it (registry.oci.hooks).
-        app.state.oci_hooks = OciHooks(
+        oci_hooks = OciHooks(
             gate=gate or PolicyGate(policies, blobs),
             admission=policy_hooks,
             alias_read=policy_hooks,
-            on_stored=(SbomReferrers(blobs, limit=settings.max_sbom_bytes), policy_hooks),
+            on_stored=(SbomReferrers(blobs, limit=settings.oci.max_sbom_bytes), policy_hooks),
             on_tags_changed=(TufMarks(),),
         )
-        app.state.versions = VersionPattern(settings.version_pattern)
-        app.state.metrics = metrics
-        app.state.hub = hub
         log.info("%s", policies_in_force(settings, policies))
-        app.state.auth_cache = TTLCache[str, Any](settings.auth_cache_seconds)
-        app.state.manifest_cache = TTLCache[tuple[str, str], CachedManifest](
-            settings.manifest_cache_seconds
+        manifest_cache = TTLCache[tuple[str, str], CachedManifest](
+            settings.oci.manifest_cache_seconds
         )
-        app.state.anonymous_pull = AnonymousPull(
-            app.state.sessionmaker, settings.auth_cache_seconds
+        install_reload_signal(policies, manifest_cache.clear)
+        tlog = TransparencyLog(
+            sessionmaker,
+            load_or_create_signer(settings.effective_tlog_key, settings.log.origin),
+            max_entry_bytes=settings.log.max_entry_bytes,
+            max_batch=settings.log.max_batch,
         )
-        app.state.blob_cache = TTLCache[tuple[str, str], int](settings.manifest_cache_seconds)
-        install_reload_signal(policies, app.state.manifest_cache.clear)
-        app.state.tuf = TufService(settings, app.state.sessionmaker)
-        app.state.tlog = TransparencyLog(
-            app.state.sessionmaker,
-            load_or_create_signer(settings.effective_tlog_key, settings.tlog_origin),
-            max_entry_bytes=settings.tlog_max_entry_bytes,
-            max_batch=settings.tlog_max_batch,
+        install_services(
+            app,
+            Services(
+                settings=settings,
+                engine=engine,
+                sessionmaker=sessionmaker,
+                blobs=blobs,
+                policies=policies,
+                oci_hooks=oci_hooks,
+                versions=VersionPattern(settings.oci.version_pattern),
+                metrics=metrics,
+                hub=hub,
+                tlog=tlog,
+                tuf=TufService(settings, sessionmaker),
+                auth_cache=TTLCache[str, Principal](settings.auth.cache_seconds),
+                manifest_cache=manifest_cache,
+                blob_cache=TTLCache[tuple[str, str], int](settings.oci.manifest_cache_seconds),
+                anonymous_pull=AnonymousPull(sessionmaker, settings.auth.cache_seconds),
+            ),
         )
-        await app.state.tlog.start()
+        await tlog.start()
         try:
             yield
         finally:
-            await app.state.tlog.close()
+            await tlog.close()
             await engine.dispose()
             blobs.close()
 
@@ -167,6 +180,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             "principal": Provide(provide_principal),
             "blobs": Provide(provide_blobs, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
+            "services": Provide(provide_services, sync_to_thread=False),
         },
         signature_namespace={"AsyncSession": AsyncSession},
         exception_handlers={**EXCEPTION_HANDLERS, RefusalNotAudited: count_unaudited_refusal},
@@ -174,6 +188,6 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         request_class=CheckedRequest,
         lifespan=[lifespan],
         openapi_config=openapi_config(__version__, render_plugins()),
-        request_max_body_size=settings.max_api_body_bytes,
+        request_max_body_size=settings.http.max_api_body_bytes,
         debug=False,
     )

@@ -53,13 +53,14 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, workers: in
     except RegistryError as exc:  # a bad policy file: one line naming the file and line
         raise click.ClickException(exc.diagnostics()) from None
     click.echo(
-        f"custody registry on http://{settings.host}:{settings.port} (data in {settings.data_dir})",
+        f"custody registry on http://{settings.http.host}:{settings.http.port} "
+        f"(data in {settings.data_dir})",
         err=True,
     )
     uvicorn.run(
         app,
-        host=settings.host,
-        port=settings.port,
+        host=settings.http.host,
+        port=settings.http.port,
         workers=workers,
         loop="uvloop",
         http="httptools",
@@ -125,7 +126,7 @@ def token_create(
         lifetime = (
             parse_duration(expires_in)
             if expires_in is not None
-            else parse_duration(f"{settings.default_token_ttl_seconds}s")
+            else parse_duration(f"{settings.auth.default_token_ttl_seconds}s")
         )
     except RegistryError as exc:
         raise click.ClickException(exc.diagnostics()) from None

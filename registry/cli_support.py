@@ -28,9 +28,11 @@ _data_dir_option = click.option(
 )
 
 
-def _settings(data_dir: Path | None, **overrides: object) -> Settings:
+def _settings(
+    data_dir: Path | None, *, host: str | None = None, port: int | None = None
+) -> Settings:
     try:
-        return Settings.from_env(None, data_dir=data_dir, **overrides)
+        return Settings.from_env(None, data_dir=data_dir, host=host, port=port)
     except RegistryError as exc:
         raise click.ClickException(exc.diagnostics()) from None
 

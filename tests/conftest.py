@@ -25,7 +25,7 @@ from registry.auth import IssuedToken
 from registry.db import migrate
 from registry.db.engine import create_sync_engine
 from registry.db.models import Base
-from registry.settings import Settings
+from registry.settings import DatabaseSettings, Settings
 from tests.tokens import issue
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -121,7 +121,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url)
+    return Settings(data_dir=tmp_path / "data", database=DatabaseSettings(url=database_url))
 
 
 TokenFactory = Callable[..., IssuedToken]

@@ -1,10 +1,11 @@
 """Whether a namespace serves pulls without credentials: one cached lookup for every route.
 
 ``/v2/``, the TUF metadata, the lifecycle API, the namespace view and the token
-endpoint all ask :func:`anonymous_pull`, which reads the setting through one
-cache (``CUSTODY_AUTH_CACHE_SECONDS``, see ``registry.cache``). Changing the
-setting through the API calls :func:`forget_anonymous_pull`, so it takes effect
-at once in that process and within the cache's lifetime in every other one.
+endpoint all ask the app's one :class:`AnonymousPull` (``services.anonymous_pull``),
+which reads the setting through one cache (``CUSTODY_AUTH_CACHE_SECONDS``, see
+``registry.cache``). Changing the setting through the API calls its ``forget``, so
+it takes effect at once in that process and within the cache's lifetime in every
+other one.
 
 The answer is never written into a credential: an OCI access token issued to an
 anonymous client carries no grants, and each request asks again (an access token
@@ -13,7 +14,6 @@ lives for minutes; turning anonymous pull off must stop it at once).
 
 from __future__ import annotations
 
-from litestar.datastructures import State
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -46,15 +46,3 @@ class AnonymousPull:
 
     def forget(self, namespace: str) -> None:
         self._cache.discard(namespace)
-
-
-async def anonymous_pull(state: State, namespace: str) -> bool:
-    """Whether ``namespace`` serves pulls without credentials (the app's cached lookup)."""
-    lookup: AnonymousPull = state.anonymous_pull
-    return await lookup.allowed(namespace)
-
-
-def forget_anonymous_pull(state: State, namespace: str) -> None:
-    """Drop the cached answer after the setting changed through this process."""
-    lookup: AnonymousPull = state.anonymous_pull
-    lookup.forget(namespace)

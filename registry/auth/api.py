@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from registry.auth import Scope, TokenService
@@ -15,7 +15,7 @@ from registry.auth.schemas import TokenCreate, TokenIssued, TokenList, TokenView
 from registry.auth.tokens import parse_duration
 from registry.db.models import ApiToken
 from registry.errors import NotFound, Unauthorized
-from registry.http.deps import AppSettings, DbSession
+from registry.http.deps import AppServices, AppSettings, DbSession
 from registry.http.openapi import TOKEN, problems
 
 
@@ -62,7 +62,7 @@ class TokenController(Controller):
         expires_in = (
             parse_duration(data.expires_in)
             if data.expires_in is not None
-            else timedelta(seconds=settings.default_token_ttl_seconds)
+            else timedelta(seconds=settings.auth.default_token_ttl_seconds)
         )
         issued = await TokenService(db_session).create(
             namespace=data.namespace,
@@ -121,7 +121,7 @@ class TokenController(Controller):
     async def revoke_token(
         self,
         token_id: FromPath[str],
-        request: Request[Any, Any, Any],
+        services: AppServices,
         principal: Caller,
         db_session: DbSession,
     ) -> None:
@@ -133,4 +133,4 @@ class TokenController(Controller):
             _require_admin(principal, token.namespace)
         await service.revoke(token_id, actor=principal.actor)
         await db_session.commit()
-        request.app.state.auth_cache.clear()  # revocation is immediate in this process
+        services.auth_cache.clear()  # revocation is immediate in this process

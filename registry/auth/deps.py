@@ -9,16 +9,15 @@ from typing import Any
 
 from litestar import Request
 from litestar.di import NamedDependency
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.auth.access import PREFIX as ACCESS_PREFIX
 from registry.auth.access import AccessTokenService
 from registry.auth.principal import Principal
 from registry.auth.tokens import TokenService, hash_token
-from registry.cache import TTLCache
 from registry.db.types import utcnow
 from registry.errors import Unauthorized
-from registry.settings import Settings
+from registry.services import Services, services_of
 
 # The handler parameter type of the app-level ``principal`` dependency, resolved by name.
 Caller = NamedDependency[Principal]
@@ -32,28 +31,24 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     header = request.headers.get("authorization")
     if not header:
         return Principal.anonymous()
-    cache: TTLCache[str, Principal] = request.app.state.auth_cache
+    services = services_of(request.app)
     key = hash_token(header)
-    cached = cache.get(key)
+    cached = services.auth_cache.get(key)
     if cached is not None and (cached.expires_at is None or cached.expires_at > utcnow()):
         return cached
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with maker() as db_session:
-        principal = await _authenticate(request, header, db_session)
-    cache.put(key, principal)
+    async with services.sessionmaker() as db_session:
+        principal = await _authenticate(services, header, db_session)
+    services.auth_cache.put(key, principal)
     return principal
 
 
-async def _authenticate(
-    request: Request[Any, Any, Any], header: str, db_session: AsyncSession
-) -> Principal:
+async def _authenticate(services: Services, header: str, db_session: AsyncSession) -> Principal:
     scheme, _, credential = header.partition(" ")
     credential = credential.strip()
     scheme = scheme.lower()
     if scheme == "bearer" and credential:
         if credential.startswith(ACCESS_PREFIX):
-            settings: Settings = request.app.state.settings
-            ttl = timedelta(seconds=settings.access_token_ttl_seconds)
+            ttl = timedelta(seconds=services.settings.auth.access_token_ttl_seconds)
             return await AccessTokenService(db_session, ttl).authenticate(credential)
         return await TokenService(db_session).authenticate(credential)
     if scheme == "basic" and credential:

@@ -1,4 +1,4 @@
-"""Request-scoped dependencies: the DB session, the blob store, the settings.
+"""Handler dependencies: the app's services, the DB session, the blob store, the settings.
 
 The caller (``Caller``, :func:`provide_principal`) is authentication's: :mod:`registry.auth.deps`.
 """
@@ -9,11 +9,12 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from litestar import Request
-from litestar.datastructures import State
 from litestar.di import NamedDependency
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from litestar.params import SkipValidation
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.errors import ClientDisconnected, PayloadTooLarge
+from registry.services import Services, services_of
 from registry.settings import Settings
 from registry.storage import BlobStore
 
@@ -21,22 +22,26 @@ from registry.storage import BlobStore
 DbSession = NamedDependency[AsyncSession]
 Blobs = NamedDependency[BlobStore]
 AppSettings = NamedDependency[Settings]
+# Not validated: the object is the app's own, and its field types are not resolvable
+# at run time (registry.services imports them for type checking only).
+AppServices = NamedDependency[SkipValidation[Services]]
 
 
-async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
-    maker: async_sessionmaker[AsyncSession] = state.sessionmaker
-    async with maker() as session:
+def provide_services(request: Request[Any, Any, Any]) -> Services:
+    return services_of(request.app)
+
+
+async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
+    async with services_of(request.app).sessionmaker() as session:
         yield session
 
 
-def provide_blobs(state: State) -> BlobStore:
-    store: BlobStore = state.blobs
-    return store
+def provide_blobs(request: Request[Any, Any, Any]) -> BlobStore:
+    return services_of(request.app).blobs
 
 
-def provide_settings(state: State) -> Settings:
-    settings: Settings = state.settings
-    return settings
+def provide_settings(request: Request[Any, Any, Any]) -> Settings:
+    return services_of(request.app).settings
 
 
 async def read_limited_body(

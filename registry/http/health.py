@@ -7,10 +7,10 @@ import logging
 from typing import Any
 
 from litestar import Response, get
-from litestar.datastructures import State
 from sqlalchemy import text
 
 from registry.db.migrate import head_revision
+from registry.http.deps import AppServices
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +22,12 @@ def healthz() -> dict[str, str]:
 
 
 @get("/readyz", include_in_schema=False)
-async def readyz(state: State) -> Response[dict[str, Any]]:
+async def readyz(services: AppServices) -> Response[dict[str, Any]]:
     """The database answers (at the expected schema) and the blob store is writable, with
     at least ``CUSTODY_MIN_FREE_BYTES`` free (a full disk fails pushes with 507)."""
     checks: dict[str, str] = {}
     try:
-        async with state.engine.connect() as connection:
+        async with services.engine.connect() as connection:
             await asyncio.wait_for(connection.execute(text("SELECT 1")), timeout=5)
             current = (
                 await connection.execute(text("SELECT version_num FROM alembic_version"))
@@ -40,7 +40,7 @@ async def readyz(state: State) -> Response[dict[str, Any]]:
         log.warning("readiness: database check failed: %s", exc)
         checks["database"] = f"unreachable: {type(exc).__name__}"
     try:
-        await state.blobs.ping()
+        await services.blobs.ping()
         checks["blobs"] = "ok"
     except OSError as exc:
         checks["blobs"] = f"unavailable: {exc}"

@@ -23,7 +23,9 @@ from prometheus_client import (
 )
 
 from registry.errors import RefusalNotAudited
+from registry.http.deps import AppServices
 from registry.http.problems import handle_registry_error
+from registry.services import services_of
 
 
 class Metrics:
@@ -82,12 +84,11 @@ def count_unaudited_refusal(
     request: Request[Any, Any, Any], exc: RefusalNotAudited
 ) -> Response[Any]:
     """Count a refusal that could not be audited, then answer it (503) as usual."""
-    metrics: Metrics = request.app.state.metrics
+    metrics = services_of(request.app).metrics
     metrics.unaudited_refusals.labels(exc.action).inc()
     return handle_registry_error(request, exc)
 
 
 @get("/metrics", include_in_schema=False, sync_to_thread=False)
-def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
-    metrics: Metrics = request.app.state.metrics
-    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+def metrics_endpoint(services: AppServices) -> Response[bytes]:
+    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)

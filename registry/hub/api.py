@@ -25,7 +25,7 @@ from registry.auth import Principal, Scope
 from registry.auth.deps import Caller
 from registry.digests import Digest
 from registry.errors import Unauthorized
-from registry.http.deps import DbSession
+from registry.http.deps import AppServices, DbSession
 from registry.http.openapi import (
     OPTIONAL_TOKEN,
     PUBLIC,
@@ -42,7 +42,7 @@ from registry.hub import records
 from registry.hub.attestation import ATTRIBUTION_TYPE
 from registry.hub.c2pa_claims import c2pa_claim, c2pa_lineage
 from registry.hub.claims import claimed_model, latent_envelopes, manifest_claim
-from registry.hub.config import Hub, hub_of, ledger_of
+from registry.hub.config import Hub, ledger_of
 from registry.hub.errors import (
     DuplicateRegistration,
     HubError,
@@ -75,6 +75,7 @@ from registry.hub.schemas import (
 )
 from registry.naming import RepositoryName
 from registry.oci import repositories
+from registry.services import Services
 from signing.provenance.c2pa_sign import C2PA_MIME_TYPES
 from verifier.provenance.reprint_policy import ReprintPolicy
 
@@ -135,7 +136,11 @@ class HubController(Controller):
         },
     )
     async def register_output(
-        self, request: Request[Any, Any, State], principal: Caller, db_session: DbSession
+        self,
+        request: Request[Any, Any, Any],
+        services: AppServices,
+        principal: Caller,
+        db_session: DbSession,
     ) -> Response[Registration]:
         """multipart/form-data: ``manifest`` (DSSE envelope) and ``latents`` (JSON array of
         envelopes) with an optional ``image``; or an ``image`` carrying C2PA credentials,
@@ -143,13 +148,13 @@ class HubController(Controller):
         A C2PA image may also be the whole body (``Content-Type: image/png`` or
         ``image/jpeg``), with no chain then. 201 for a new registration, 200 when the same
         claim was registered before."""
-        hub = hub_of(request.app.state)
+        hub = services.hub
         policy = hub.require_policy()
         _require_token(principal, "register an output")
         attempt = _Attempt("outputs")
         try:
             claim = await self._claim(request, principal, hub, policy, attempt)
-            return await self._recorded(request, db_session, principal, claim)
+            return await self._recorded(services, db_session, principal, claim)
         except _REFUSALS as exc:
             await _refused(db_session, principal, "hub.register.refused", attempt, exc)
 
@@ -201,16 +206,16 @@ class HubController(Controller):
 
     async def _recorded(
         self,
-        request: Request[Any, Any, State],
+        services: Services,
         db_session: DbSession,
         principal: Principal,
         claim: Claim,
     ) -> Response[Registration]:
         # Signed is not the same as storable: text PostgreSQL refuses is refused on both engines.
         check_document(claim, "the verified claim", MalformedSubmission)
-        state = request.app.state
-        output, logged = await register(db_session, state, ledger_of(state), principal, claim)
-        receipt = await ledger_of(state).receipt(output.log_index, logged)
+        ledger = ledger_of(services)
+        output, logged = await register(db_session, services, ledger, principal, claim)
+        receipt = await ledger.receipt(output.log_index, logged)
         body = Registration(
             image_digest=output.image_digest,
             kind=output.kind,
@@ -223,9 +228,7 @@ class HubController(Controller):
             leaf_hash=output.leaf_hash,
             image_checked=output.image_checked,
             receipt=receipt,
-            entry=logged.body.decode()
-            if logged
-            else await ledger_of(state).entry(output.log_index),
+            entry=logged.body.decode() if logged else await ledger.entry(output.log_index),
         )
         return Response(body, status_code=201 if logged else 200)
 
@@ -274,16 +277,14 @@ class HubController(Controller):
         responses=problems(400, 404, 503),
     )
     async def get_output(
-        self, digest: DigestPath, request: Request[Any, Any, State], db_session: DbSession
+        self, digest: DigestPath, services: AppServices, db_session: DbSession
     ) -> Attribution:
-        hub_of(request.app.state).require_policy()
+        services.hub.require_policy()
         image_digest = str(Digest.parse(digest))
         output = await records.output_by_image(db_session, image_digest)
         if output is None:
             raise NotRegistered(f"{image_digest} is not registered with this hub")
-        status = await model_status(
-            db_session, request.app.state, output.model, output.model_digest
-        )
+        status = await model_status(db_session, services, output.model, output.model_digest)
         reprints = await records.reprints_of(db_session, output)
         return Attribution(
             image_digest=output.image_digest,
@@ -312,8 +313,8 @@ class HubController(Controller):
                 )
                 for r in reprints
             ],
-            receipt=await ledger_of(request.app.state).receipt(output.log_index),
-            entry=await ledger_of(request.app.state).entry(output.log_index),
+            receipt=await ledger_of(services).receipt(output.log_index),
+            entry=await ledger_of(services).entry(output.log_index),
         )
 
     @post(
@@ -326,11 +327,15 @@ class HubController(Controller):
         responses=problems(400, 401, 403, 404, 413, 415, 422, 503),
     )
     async def reprint(
-        self, request: Request[Any, Any, State], principal: Caller, db_session: DbSession
+        self,
+        request: Request[Any, Any, Any],
+        services: AppServices,
+        principal: Caller,
+        db_session: DbSession,
     ) -> ReprintGranted:
         """multipart/form-data: ``request`` (JSON: reprinter, commercial, derivative,
         attribution) and ``image`` (the exact bytes, or a C2PA-credentialed derivative)."""
-        hub = hub_of(request.app.state)
+        hub = services.hub
         policy = hub.require_policy()
         _require_token(principal, "reprint")
         requester_of(principal)  # before the body is read: an access token names no party
@@ -354,12 +359,12 @@ class HubController(Controller):
         except ReprintRefused as exc:
             attempt = _Attempt(f"image:{image.digest}", match.output.namespace)
             await _refused(db_session, principal, "hub.reprint.refused", attempt, exc)
-        ledger = ledger_of(request.app.state)
+        ledger = ledger_of(services)
         reprint, logged = await record_reprint(
             db_session, ledger, principal, match, body.reprinter, use
         )
         statement = await attribution_statement(
-            db_session, request.app.state, hub.signer, match.output, reprint, principal
+            db_session, services, hub.signer, match.output, reprint, principal
         )
         return ReprintGranted(
             statement=statement,
@@ -394,8 +399,8 @@ class HubController(Controller):
         )
 
     @get("/hub/key", summary="The key that signs attribution statements", security=PUBLIC)
-    async def hub_key(self, request: Request[Any, Any, State]) -> HubKey:
-        signer = hub_of(request.app.state).signer
+    async def hub_key(self, services: AppServices) -> HubKey:
+        signer = services.hub.signer
         return HubKey(
             key_id=signer.key_id,
             public_key_pem=signer.public_key_pem,

@@ -9,9 +9,6 @@ configured the hub is off and its endpoints answer 503.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from litestar.datastructures import State
 
 from registry.errors import ConfigurationError
 from registry.hub.attestation import HubSigner
@@ -19,6 +16,7 @@ from registry.hub.errors import HubUnavailable
 from registry.hub.intake import Limits
 from registry.hub.ledger import Ledger
 from registry.hub.model_status import StatusCache
+from registry.services import Services
 from registry.settings import Settings
 from verifier.provenance.errors import ReprintPolicyInvalid
 from verifier.provenance.reprint_policy import ReprintPolicy, load_reprint_policy
@@ -44,18 +42,18 @@ class Hub:
 
 def build_hub(settings: Settings) -> Hub:
     policy = None
-    if settings.reprint_policy is not None:
+    if settings.hub.reprint_policy is not None:
         try:
-            policy = load_reprint_policy(settings.reprint_policy)
+            policy = load_reprint_policy(settings.hub.reprint_policy)
         except ReprintPolicyInvalid as exc:
             raise ConfigurationError(f"CUSTODY_REPRINT_POLICY: {exc.diagnostics()}") from exc
     anchors = None
-    if settings.c2pa_trust_anchors is not None:
+    if settings.hub.c2pa_trust_anchors is not None:
         try:
-            anchors = settings.c2pa_trust_anchors.read_bytes()
+            anchors = settings.hub.c2pa_trust_anchors.read_bytes()
         except OSError as exc:
             raise ConfigurationError(
-                f"CUSTODY_C2PA_TRUST_ANCHORS: cannot read {settings.c2pa_trust_anchors}: "
+                f"CUSTODY_C2PA_TRUST_ANCHORS: cannot read {settings.hub.c2pa_trust_anchors}: "
                 f"{exc.strerror}"
             ) from exc
         if _PEM_CERTIFICATE not in anchors:
@@ -66,16 +64,10 @@ def build_hub(settings: Settings) -> Hub:
         policy=policy,
         trust_anchors_pem=anchors,
         signer=HubSigner.load_or_create(settings.effective_hub_key),
-        limits=Limits(image_bytes=settings.max_image_bytes, field_bytes=FIELD_LIMIT_BYTES),
-        status_cache=StatusCache(settings.auth_cache_seconds),
+        limits=Limits(image_bytes=settings.hub.max_image_bytes, field_bytes=FIELD_LIMIT_BYTES),
+        status_cache=StatusCache(settings.auth.cache_seconds),
     )
 
 
-def hub_of(state: State) -> Hub:
-    hub: Hub = state.hub
-    return hub
-
-
-def ledger_of(state: State) -> Ledger:
-    log: Any = getattr(state, "tlog", None)
-    return Ledger(log)
+def ledger_of(services: Services) -> Ledger:
+    return Ledger(services.tlog)

@@ -67,7 +67,7 @@ def digest_of_json(value: Any) -> str:
 
 
 class Ledger:
-    """The hub's view of the transparency log on ``app.state.tlog``."""
+    """The hub's view of the transparency log (``services.tlog``)."""
 
     def __init__(self, log: TransparencyLogLike | None) -> None:
         self._log = log

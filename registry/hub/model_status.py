@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.cache import TTLCache
 from registry.policies_in_force import PolicySet
+from registry.services import Services
 from registry.verification.status import signature_status
 
 
@@ -39,22 +39,21 @@ StatusCache = TTLCache[tuple[str, str, str], ModelStatus]
 
 
 async def model_status(
-    session: AsyncSession, state: State, repository: str, manifest_digest: str
+    session: AsyncSession, services: Services, repository: str, manifest_digest: str
 ) -> ModelStatus:
     """The registration and signature status of ``repository@manifest_digest``.
 
     Verdicts reached under an older trust policy are re-verified under the one in
     force (the app's policies and blob store are passed on for that).
     """
-    policies: PolicySet = state.policies.current
-    hub = getattr(state, "hub", None)
-    cache: StatusCache | None = hub.status_cache if hub is not None else None
+    policies: PolicySet = services.policies.current
+    cache = services.hub.status_cache
     key = (repository, manifest_digest, policies.trust_digest)
-    cached = cache.get(key) if cache is not None else None
+    cached = cache.get(key)
     if cached is not None:
         return cached
     status = await signature_status(
-        session, repository, manifest_digest, policies=policies, blobs=state.blobs
+        session, repository, manifest_digest, policies=policies, blobs=services.blobs
     )
     answer = ModelStatus(
         registered=bool(status.registered),
@@ -62,6 +61,5 @@ async def model_status(
         signers=list(status.signers),
         version=status.version,
     )
-    if cache is not None:
-        cache.put(key, answer)
+    cache.put(key, answer)
     return answer

@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from litestar.datastructures import State
 from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +25,7 @@ from registry.hub import records
 from registry.hub.errors import DuplicateRegistration, Rejected
 from registry.hub.ledger import REGISTRATION, Ledger, Logged, Rows
 from registry.hub.model_status import model_status
+from registry.services import Services
 from registry.tlog import NewRow, Withdrawn
 
 
@@ -53,9 +53,9 @@ class Claim:
         return f"{self.repository}@{self.model_digest}"
 
 
-async def require_verified_model(session: AsyncSession, state: State, claim: Claim) -> None:
+async def require_verified_model(session: AsyncSession, services: Services, claim: Claim) -> None:
     """The chain's root must name a version of this registry whose signature verifies."""
-    status = await model_status(session, state, claim.repository, claim.model_digest)
+    status = await model_status(session, services, claim.repository, claim.model_digest)
     # Keep verdicts re-verified under a new trust policy, and end the transaction holding
     # their write: the log appends from a connection of its own (SQLite has one writer).
     await session.commit()
@@ -80,11 +80,11 @@ _EARLIER = select(HubOutput.claim_digest, HubOutput.log_index, HubOutput.creator
 
 
 async def register(
-    session: AsyncSession, state: State, ledger: Ledger, principal: Principal, claim: Claim
+    session: AsyncSession, services: Services, ledger: Ledger, principal: Principal, claim: Claim
 ) -> tuple[HubOutput, Logged | None]:
     """Record ``claim``; returns the row and, if it is new, its log entry (``None``: an
     identical claim was registered before, and that registration stands)."""
-    await require_verified_model(session, state, claim)
+    await require_verified_model(session, services, claim)
     made: list[HubOutput] = []
 
     def rows(writing: Connection, logged: Logged) -> Rows:

@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar.datastructures import State
 from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +37,7 @@ from registry.hub.ledger import REPRINT, Ledger, Logged, Rows, digest_of_json
 from registry.hub.model_status import model_status
 from registry.hub.registration import terms_of
 from registry.hub.schemas import ReprintRequestBody
+from registry.services import Services
 from registry.tlog import Withdrawn
 from verifier.provenance.reprint_policy import ReprintPolicy
 from verifier.provenance.terms import ReprintRequest
@@ -170,7 +170,7 @@ async def record_reprint(
 
 async def attribution_statement(
     session: AsyncSession,
-    state: State,
+    services: Services,
     signer: HubSigner,
     output: HubOutput,
     reprint: HubReprint,
@@ -178,7 +178,7 @@ async def attribution_statement(
 ) -> dict[str, Any]:
     """The hub-signed statement naming the original creator, model, licence and log entries,
     and who reprints: the requesting token (``requestedBy``) beside its display name."""
-    status = await model_status(session, state, output.model, output.model_digest)
+    status = await model_status(session, services, output.model, output.model_digest)
     predicate = {
         "original": {
             "imageDigest": output.image_digest,

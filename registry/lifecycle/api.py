@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, delete, get, put
-from litestar.datastructures import State
+from litestar import Controller, delete, get, put
 from litestar.params import JSONBody, QueryParameter
 from sqlalchemy import select
 
 from registry.auth import Scope
-from registry.auth.anonymous import anonymous_pull
 from registry.auth.deps import Caller
 from registry.db.models import Repository, Tag
 from registry.errors import InvalidInput, NotFound
-from registry.http.deps import Blobs, DbSession
+from registry.http.deps import AppServices, Blobs, DbSession
 from registry.http.openapi import (
     OPTIONAL_TOKEN,
     TOKEN,
@@ -25,15 +23,14 @@ from registry.http.openapi import (
 )
 from registry.http.params import Offset, PageSize
 from registry.lifecycle import queries, schemas, service
-from registry.naming import RepositoryName, VersionPattern, validate_namespace, validate_tag
+from registry.naming import RepositoryName, validate_namespace, validate_tag
 from registry.oci import repositories, store
-from registry.oci.hooks import OciHooks
-from registry.policies_in_force import PolicySet
+from registry.services import Services
 from registry.verification.hooks import require_servable
 
 
 async def load_model(
-    state: State,
+    services: Services,
     db_session: DbSession,
     principal: Caller,
     namespace: str,
@@ -43,22 +40,12 @@ async def load_model(
     name = RepositoryName.parse(f"{namespace}/{model}")
     anonymous_ok = False
     if scope is Scope.PULL and not principal.allows(name.namespace, scope):
-        anonymous_ok = await anonymous_pull(state, name.namespace)
+        anonymous_ok = await services.anonymous_pull.allowed(name.namespace)
     principal.require(name.namespace, scope, anonymous_ok=anonymous_ok)
     repository = await repositories.find_repository(db_session, name)
     if repository is None:
         raise NotFound(f"model {name} does not exist")
     return repository
-
-
-def _policies(request: Request[object, object, State]) -> PolicySet:
-    policies: PolicySet = request.app.state.policies.current
-    return policies
-
-
-def _versions(request: Request[object, object, State]) -> VersionPattern:
-    versions: VersionPattern = request.app.state.versions
-    return versions
 
 
 class ModelController(Controller):
@@ -106,9 +93,9 @@ class ModelController(Controller):
         model: ModelPath,
         principal: Caller,
         db_session: DbSession,
-        state: State,
+        services: AppServices,
     ) -> schemas.ModelView:
-        repository = await load_model(state, db_session, principal, namespace, model, Scope.PULL)
+        repository = await load_model(services, db_session, principal, namespace, model, Scope.PULL)
         versions, _total = await queries.version_summaries(
             db_session, repository, limit=500, offset=0
         )
@@ -132,11 +119,11 @@ class ModelController(Controller):
         model: ModelPath,
         principal: Caller,
         db_session: DbSession,
-        state: State,
+        services: AppServices,
         limit: PageSize = 50,
         offset: Offset = 0,
     ) -> schemas.VersionList:
-        repository = await load_model(state, db_session, principal, namespace, model, Scope.PULL)
+        repository = await load_model(services, db_session, principal, namespace, model, Scope.PULL)
         versions, total = await queries.version_summaries(
             db_session, repository, limit=limit, offset=offset
         )
@@ -155,20 +142,18 @@ class ModelController(Controller):
         namespace: NamespacePath,
         model: ModelPath,
         version: TagPath,
-        request: Request[object, object, State],
+        services: AppServices,
         principal: Caller,
         db_session: DbSession,
         blobs: Blobs,
     ) -> schemas.VersionView:
-        repository = await load_model(
-            request.app.state, db_session, principal, namespace, model, Scope.PULL
-        )
+        repository = await load_model(services, db_session, principal, namespace, model, Scope.PULL)
         validate_tag(version)
         tag = await store.find_tag(db_session, repository, version)
         if tag is None or not tag.is_version:
             raise NotFound(f"{repository.name} has no version {version}")
         return await service.fresh_version_view(
-            db_session, blobs, _policies(request), repository, tag
+            db_session, blobs, services.policies.current, repository, tag
         )
 
     @get(
@@ -182,18 +167,16 @@ class ModelController(Controller):
         namespace: NamespacePath,
         model: ModelPath,
         alias: TagPath,
-        request: Request[object, object, State],
+        services: AppServices,
         principal: Caller,
         db_session: DbSession,
         blobs: Blobs,
     ) -> schemas.VersionView:
-        repository = await load_model(
-            request.app.state, db_session, principal, namespace, model, Scope.PULL
-        )
+        repository = await load_model(services, db_session, principal, namespace, model, Scope.PULL)
         tag = await store.find_tag(db_session, repository, validate_tag(alias))
         if tag is None or tag.is_version:
             raise NotFound(f"{repository.name} has no alias {alias}")
-        policies = _policies(request)
+        policies = services.policies.current
         await require_servable(
             db_session, blobs, policies, repository=repository, alias=alias, target=tag.manifest
         )
@@ -219,9 +202,9 @@ class ModelController(Controller):
         model: ModelPath,
         principal: Caller,
         db_session: DbSession,
-        state: State,
+        services: AppServices,
     ) -> list[schemas.AliasView]:
-        repository = await load_model(state, db_session, principal, namespace, model, Scope.PULL)
+        repository = await load_model(services, db_session, principal, namespace, model, Scope.PULL)
         return await queries.alias_views(db_session, repository)
 
     @put(
@@ -236,14 +219,14 @@ class ModelController(Controller):
         model: ModelPath,
         alias: TagPath,
         data: JSONBody[schemas.AliasMoveRequest],
-        request: Request[object, object, State],
+        services: AppServices,
         principal: Caller,
         db_session: DbSession,
     ) -> schemas.AliasMoveResult:
         repository = await load_model(
-            request.app.state, db_session, principal, namespace, model, Scope.PROMOTE
+            services, db_session, principal, namespace, model, Scope.PROMOTE
         )
-        versions = _versions(request)
+        versions = services.versions
         validate_tag(alias)
         if versions.is_version(alias):
             raise InvalidInput(f"{alias!r} is a version, not an alias: versions never move")
@@ -252,7 +235,7 @@ class ModelController(Controller):
         manifest = await service.alias_target(
             db_session, repository, version=data.version, digest=data.digest
         )
-        hooks: OciHooks = request.app.state.oci_hooks
+        hooks = services.oci_hooks
         change = await store.set_tag(
             db_session,
             repository,
@@ -263,7 +246,7 @@ class ModelController(Controller):
             hooks=hooks,
         )
         await db_session.commit()
-        request.app.state.manifest_cache.clear()
+        services.manifest_cache.clear()
         return schemas.AliasMoveResult(
             model=repository.name, alias=alias, previous=change.previous, current=manifest.digest
         )
@@ -280,17 +263,18 @@ class ModelController(Controller):
         namespace: NamespacePath,
         model: ModelPath,
         alias: TagPath,
-        request: Request[object, object, State],
+        services: AppServices,
         principal: Caller,
         db_session: DbSession,
     ) -> None:
         repository = await load_model(
-            request.app.state, db_session, principal, namespace, model, Scope.PROMOTE
+            services, db_session, principal, namespace, model, Scope.PROMOTE
         )
         tag = await store.find_tag(db_session, repository, validate_tag(alias))
         if tag is None:
             raise NotFound(f"{repository.name} has no alias {alias}")
-        hooks: OciHooks = request.app.state.oci_hooks
-        await store.remove_alias(db_session, repository, tag, principal=principal, hooks=hooks)
+        await store.remove_alias(
+            db_session, repository, tag, principal=principal, hooks=services.oci_hooks
+        )
         await db_session.commit()
-        request.app.state.manifest_cache.clear()
+        services.manifest_cache.clear()

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get
-from litestar.datastructures import State
+from litestar import Controller, get
 from litestar.params import QueryParameter
 
 from registry.auth import Scope
 from registry.auth.deps import Caller
 from registry.errors import InvalidInput, NotFound
-from registry.http.deps import Blobs, DbSession
+from registry.http.deps import AppServices, Blobs, DbSession
 from registry.http.openapi import (
     OPTIONAL_TOKEN,
     TAG_PATTERN,
@@ -27,7 +26,6 @@ from registry.http.openapi import (
 from registry.lifecycle.api import load_model
 from registry.naming import validate_tag
 from registry.oci import store
-from registry.policies_in_force.holder import PolicyHolder
 from registry.verification.decisions import check_alias
 
 __all__ = ["PromotionCheckController"]
@@ -55,25 +53,22 @@ class PromotionCheckController(Controller):
                 schema_extra={"pattern": TAG_PATTERN, "minLength": 1, "maxLength": 128},
             ),
         ],
-        request: Request[Any, Any, State],
+        services: AppServices,
         principal: Caller,
         db_session: DbSession,
         blobs: Blobs,
     ) -> dict[str, Any]:
-        repository = await load_model(
-            request.app.state, db_session, principal, namespace, model, Scope.PULL
-        )
+        repository = await load_model(services, db_session, principal, namespace, model, Scope.PULL)
         validate_tag(alias)
-        if request.app.state.versions.is_version(alias):
+        if services.versions.is_version(alias):
             raise InvalidInput(f"{alias!r} is a version, not an alias: versions never move")
         tag = await store.find_tag(db_session, repository, validate_tag(version))
         if tag is None or not tag.is_version:
             raise NotFound(f"{repository.name} has no version {version}")
-        holder: PolicyHolder = request.app.state.policies
         decision = await check_alias(
             db_session,
             blobs,
-            holder.current,
+            services.policies.current,
             repository=repository,
             alias=alias,
             target=tag.manifest,

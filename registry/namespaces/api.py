@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from litestar import Controller, get, patch
-from litestar.datastructures import State
 from litestar.params import JSONBody
 from sqlalchemy import select
 
 from registry.audit.service import record
 from registry.auth import Scope
-from registry.auth.anonymous import anonymous_pull, forget_anonymous_pull
 from registry.auth.deps import Caller
 from registry.db.models import Namespace
 from registry.errors import NotFound
-from registry.http.deps import DbSession
+from registry.http.deps import AppServices, DbSession
 from registry.http.openapi import OPTIONAL_TOKEN, TOKEN, NamespacePath, problems
 from registry.namespaces.schemas import NamespaceUpdate, NamespaceView
 from registry.naming import validate_namespace
@@ -41,11 +39,13 @@ class NamespaceController(Controller):
 
     @get("/{name:str}", security=OPTIONAL_TOKEN, responses=problems(400, 401, 403, 404))
     async def get_namespace(
-        self, name: NamespacePath, principal: Caller, db_session: DbSession, state: State
+        self, name: NamespacePath, principal: Caller, db_session: DbSession, services: AppServices
     ) -> NamespaceView:
         namespace = await _load(db_session, name)
         if not principal.allows(name, Scope.PULL):
-            principal.require(name, Scope.PULL, anonymous_ok=await anonymous_pull(state, name))
+            principal.require(
+                name, Scope.PULL, anonymous_ok=await services.anonymous_pull.allowed(name)
+            )
         return _view(namespace)
 
     @patch("/{name:str}", security=TOKEN, responses=problems(400, 401, 403, 404))
@@ -55,7 +55,7 @@ class NamespaceController(Controller):
         data: JSONBody[NamespaceUpdate],
         principal: Caller,
         db_session: DbSession,
-        state: State,
+        services: AppServices,
     ) -> NamespaceView:
         validate_namespace(name)
         principal.require(name, Scope.ADMIN)
@@ -71,5 +71,5 @@ class NamespaceController(Controller):
                 detail={"anonymous_pull": data.anonymous_pull},
             )
         await db_session.commit()
-        forget_anonymous_pull(state, name)  # at once in this process (registry.cache)
+        services.anonymous_pull.forget(name)  # at once in this process (registry.cache)
         return _view(namespace)

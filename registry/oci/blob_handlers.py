@@ -62,7 +62,7 @@ async def get_blob(ctx: OciContext, name: RepositoryName, digest_text: str) -> R
 
 async def _linked_size(ctx: OciContext, name: RepositoryName, digest: Digest) -> int:
     """The size of a blob linked into the repository (cached: see registry.cache)."""
-    cache: TTLCache[tuple[str, str], int] = ctx.request.app.state.blob_cache
+    cache: TTLCache[tuple[str, str], int] = ctx.services.blob_cache
     key = (name.full, str(digest))
     size = cache.get(key)
     if size is None:
@@ -128,7 +128,7 @@ async def delete_blob(ctx: OciContext, name: RepositoryName, digest_text: str) -
         namespace=name.namespace,
     )
     await ctx.session.commit()
-    ctx.request.app.state.blob_cache.discard((name.full, str(digest)))
+    ctx.services.blob_cache.discard((name.full, str(digest)))
     return Response(b"", status_code=202)
 
 
@@ -144,7 +144,7 @@ async def start_upload(ctx: OciContext, name: RepositoryName) -> Response[Any]:
     if digest_text is not None:
         expected = Digest.parse(digest_text)
         stat = await ctx.blobs.put(
-            body_chunks(ctx.request), expected=expected, max_bytes=ctx.settings.max_blob_bytes
+            body_chunks(ctx.request), expected=expected, max_bytes=ctx.settings.oci.max_blob_bytes
         )
         return await _finish(ctx, name, stat)
     repository = await repositories.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
@@ -247,7 +247,7 @@ async def _append(ctx: OciContext, name: RepositoryName, upload_id: str) -> int:
             raise BlobUploadInvalid(f"Content-Range {content_range!r} ends before it starts")
     try:
         return await ctx.blobs.append_upload(
-            upload_id, offset, body_chunks(ctx.request), max_bytes=ctx.settings.max_blob_bytes
+            upload_id, offset, body_chunks(ctx.request), max_bytes=ctx.settings.oci.max_blob_bytes
         )
     except RangeInvalid as exc:
         exc.headers.update(_upload_headers(name, upload_id, current))

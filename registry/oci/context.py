@@ -9,12 +9,12 @@ from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from registry.auth import Principal, Scope
-from registry.auth.anonymous import anonymous_pull
 from registry.db.models import Repository
 from registry.errors import Denied, NameUnknown, Unauthorized
 from registry.naming import RepositoryName, VersionPattern
 from registry.oci import repositories
 from registry.oci.hooks import OciHooks
+from registry.services import Services
 from registry.settings import Settings
 from registry.storage import BlobStore
 
@@ -60,6 +60,7 @@ class OciContext:
     settings: Settings
     hooks: OciHooks
     versions: VersionPattern
+    services: Services
     _session: AsyncSession | None = None
 
     @property
@@ -79,7 +80,7 @@ class OciContext:
         """Require ``scope`` on the repository; 401/403 carry the Bearer challenge."""
         anonymous_ok = False
         if scope is Scope.PULL and not self.principal.allows(name.namespace, scope, name.full):
-            anonymous_ok = await anonymous_pull(self.request.app.state, name.namespace)
+            anonymous_ok = await self.services.anonymous_pull.allowed(name.namespace)
         try:
             self.principal.require(
                 name.namespace, scope, repository=name.full, anonymous_ok=anonymous_ok

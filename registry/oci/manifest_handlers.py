@@ -25,7 +25,7 @@ def _is_digest(reference: str) -> bool:
 
 
 async def _read_limited(ctx: OciContext) -> bytes:
-    limit = ctx.settings.max_manifest_bytes
+    limit = ctx.settings.oci.max_manifest_bytes
     return await read_limited_body(
         ctx.request,
         limit,
@@ -52,7 +52,7 @@ async def resolve(ctx: OciContext, name: RepositoryName, reference: str) -> Mani
 
 async def get_manifest(ctx: OciContext, name: RepositoryName, reference: str) -> Response[Any]:
     await ctx.authorize(name, Scope.PULL)
-    cache: TTLCache[tuple[str, str], CachedManifest] = ctx.request.app.state.manifest_cache
+    cache: TTLCache[tuple[str, str], CachedManifest] = ctx.services.manifest_cache
     cached = None if _is_digest(reference) else cache.get((name.full, reference))
     if cached is None:
         cached = await _lookup(ctx, name, reference)
@@ -122,7 +122,7 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
             hooks=ctx.hooks,
         )
     await ctx.session.commit()
-    ctx.request.app.state.manifest_cache.clear()
+    ctx.services.manifest_cache.clear()
     headers = {"Location": f"/v2/{name}/manifests/{digest}", "Docker-Content-Digest": digest}
     if parsed.subject is not None:
         headers["OCI-Subject"] = parsed.subject.digest
@@ -154,5 +154,5 @@ async def delete_manifest(ctx: OciContext, name: RepositoryName, reference: str)
             ctx.session, repository, tag, principal=ctx.principal, hooks=ctx.hooks
         )
     await ctx.session.commit()
-    ctx.request.app.state.manifest_cache.clear()
+    ctx.services.manifest_cache.clear()
     return Response(b"", status_code=202)

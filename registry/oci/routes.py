@@ -20,9 +20,8 @@ from registry.errors import NameUnknown, Unauthorized, Unsupported
 from registry.naming import RepositoryName
 from registry.oci import blob_handlers, discovery, manifest_handlers
 from registry.oci.context import OciContext, challenge
-from registry.oci.hooks import OciHooks
 from registry.oci.token_endpoint import issue_token
-from registry.settings import Settings
+from registry.services import services_of
 
 Handler = Callable[..., Awaitable[Response[Any]]]
 
@@ -90,9 +89,9 @@ async def v2_base(request: Request[Any, Any, Any], principal: Caller) -> Respons
     status_code=200,  # handlers set their own; a multi-method route would default to 201
 )
 async def v2_dispatch(request: Request[Any, Any, State]) -> Response[Any]:
-    # Blob store, settings and hooks come straight from app state: declaring them as
-    # dependencies costs a task per request and a runtime Protocol check (measured).
-    state = request.app.state
+    # Blob store, settings and hooks come straight from the app's services: declaring them
+    # as dependencies costs a task per request and a runtime Protocol check (measured).
+    services = services_of(request.app)
     # Called directly rather than injected: the hot path skips the DI machinery.
     principal = await provide_principal(request)
     rest = _rest(request)
@@ -105,16 +104,15 @@ async def v2_dispatch(request: Request[Any, Any, State]) -> Response[Any]:
             raise Unsupported(f"{request.method} is not supported on this endpoint")
         groups = match.groupdict()
         name = RepositoryName.parse(groups.pop("name"))
-        settings: Settings = state.settings
-        hooks: OciHooks = state.oci_hooks
         ctx = OciContext(
             request=request,
             principal=principal,
-            sessionmaker=state.sessionmaker,
-            blobs=state.blobs,
-            settings=settings,
-            hooks=hooks,
-            versions=state.versions,
+            sessionmaker=services.sessionmaker,
+            blobs=services.blobs,
+            settings=services.settings,
+            hooks=services.oci_hooks,
+            versions=services.versions,
+            services=services,
         )
         try:
             return await handler(ctx, name, *groups.values())

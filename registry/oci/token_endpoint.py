@@ -12,12 +12,12 @@ from litestar import Request, Response, get
 from registry.auth import Principal, TokenService
 from registry.auth.access import AccessTokenService
 from registry.errors import Unauthorized
-from registry.http.deps import AppSettings, DbSession
+from registry.http.deps import AppServices, DbSession
 
 
 @get("/auth/token", include_in_schema=False)
 async def issue_token(
-    request: Request[Any, Any, Any], db_session: DbSession, settings: AppSettings
+    request: Request[Any, Any, Any], db_session: DbSession, services: AppServices
 ) -> Response[dict[str, Any]]:
     """Basic auth with a Custody token as password, or none for anonymous pull.
 
@@ -26,8 +26,10 @@ async def issue_token(
     """
     principal = await _basic_principal(request, db_session)
     scopes = request.query_params.getall("scope", [])
-    service = AccessTokenService(db_session, timedelta(seconds=settings.access_token_ttl_seconds))
-    issued = await service.issue(principal, scopes, request.app.state.anonymous_pull)
+    service = AccessTokenService(
+        db_session, timedelta(seconds=services.settings.auth.access_token_ttl_seconds)
+    )
+    issued = await service.issue(principal, scopes, services.anonymous_pull)
     await db_session.commit()
     return Response(
         {

@@ -11,16 +11,14 @@ import logging
 import signal
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get, post
-from litestar.datastructures import State
+from litestar import Controller, get, post
 
 from registry.audit.service import record
 from registry.auth.deps import Caller
 from registry.errors import RegistryError
-from registry.http.deps import DbSession
+from registry.http.deps import AppServices, DbSession
 from registry.http.openapi import TOKEN, problems
 from registry.policies_in_force.holder import PolicyHolder
 
@@ -65,11 +63,6 @@ def install_reload_signal(holder: PolicyHolder, on_reload: Callable[[], None]) -
         _logger.debug("SIGHUP reload not available in this thread; use the API or CLI")
 
 
-def _holder(request: Request[Any, Any, State]) -> PolicyHolder:
-    holder: PolicyHolder = request.app.state.policies
-    return holder
-
-
 class PolicyController(Controller):
     path = "/api/v1"
     tags = ["policies"]
@@ -80,11 +73,9 @@ class PolicyController(Controller):
         security=TOKEN,
         responses=problems(401, 403),
     )
-    async def get_policies(
-        self, request: Request[Any, Any, State], principal: Caller
-    ) -> PolicyStatus:
+    async def get_policies(self, services: AppServices, principal: Caller) -> PolicyStatus:
         principal.require_site_admin()
-        return _status(_holder(request))
+        return _status(services.policies)
 
     @post(
         "/policies/reload",
@@ -94,12 +85,12 @@ class PolicyController(Controller):
         responses=problems(401, 403, 422),
     )
     async def reload_policies(
-        self, request: Request[Any, Any, State], principal: Caller, db_session: DbSession
+        self, services: AppServices, principal: Caller, db_session: DbSession
     ) -> PolicyStatus:
         principal.require_site_admin()
-        holder = _holder(request)
+        holder = services.policies
         holder.reload()  # raises PolicyReloadFailed (422) and keeps the previous set
-        request.app.state.manifest_cache.clear()  # aliases resolve under the new policy now
+        services.manifest_cache.clear()  # aliases resolve under the new policy now
         await record(
             db_session,
             actor=principal.actor,

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
 from litestar.params import QueryParameter
 from sqlalchemy import Select, and_, func, select
 
@@ -16,7 +15,7 @@ from registry.auth.deps import Caller
 from registry.db.models import Manifest, Namespace, Repository, Sbom, SbomFact, Tag
 from registry.digests import Digest
 from registry.errors import InvalidInput, NotFound, PayloadTooLarge
-from registry.http.deps import Blobs, DbSession, read_limited_body
+from registry.http.deps import AppServices, Blobs, DbSession, read_limited_body
 from registry.http.openapi import (
     DIGEST_PATTERN,
     OPTIONAL_TOKEN,
@@ -77,18 +76,17 @@ class SbomController(Controller):
         namespace: NamespacePath,
         model: ModelPath,
         version: TagPath,
-        request: Request[Any, Any, State],
+        request: Request[Any, Any, Any],
+        services: AppServices,
         principal: Caller,
         db_session: DbSession,
         blobs: Blobs,
     ) -> SbomAttached:
-        repository = await load_model(
-            request.app.state, db_session, principal, namespace, model, Scope.PUSH
-        )
+        repository = await load_model(services, db_session, principal, namespace, model, Scope.PUSH)
         tag = await store.find_tag(db_session, repository, validate_tag(version))
         if tag is None or not tag.is_version:
             raise NotFound(f"{repository.name} has no version {version}")
-        limit: int = request.app.state.settings.max_sbom_bytes
+        limit = services.settings.oci.max_sbom_bytes
         data = await read_limited_body(
             request,
             limit,

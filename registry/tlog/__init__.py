@@ -1,13 +1,13 @@
 """The transparency log: RFC 9162 Merkle tree in SQL, C2SP checkpoints, proofs.
 
-``create_app`` puts a :class:`TransparencyLog` on ``app.state.tlog``; the hub
+``create_app`` puts a :class:`TransparencyLog` in the app's services (``services.tlog``); the hub
 appends what it registers and hands out receipts, and ``/api/v1/log/`` serves
 checkpoints, proofs and entries to anyone (it is a public log).
 
 Example (inside the app)::
 
-    entry = await app.state.tlog.append(canonical_json_bytes)
-    receipt = (await app.state.tlog.receipt(entry.index)).to_json()
+    entry = await services.tlog.append(canonical_json_bytes)
+    receipt = (await services.tlog.receipt(entry.index)).to_json()
 """
 
 from registry.tlog.errors import (

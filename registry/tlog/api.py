@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Controller, MediaType, Request, Response, get
-from litestar.datastructures import State
+from litestar import Controller, MediaType, Response, get
 from litestar.params import QueryParameter
 
+from registry.http.deps import AppServices
 from registry.http.openapi import PUBLIC, problems
 from registry.http.params import Index as Size
 from registry.http.params import OptionalIndex as OptionalSize
 from registry.tlog.errors import LogRequestInvalid
-from registry.tlog.log import TransparencyLog
 
 _HEX_HASH = re.compile(r"^[0-9a-fA-F]{64}\Z")
 
@@ -49,11 +48,6 @@ class EntriesView(msgspec.Struct):
     entries: list[EntryView]
 
 
-def _tlog(request: Request[Any, Any, State]) -> TransparencyLog:
-    tlog: TransparencyLog = request.app.state.tlog
-    return tlog
-
-
 class LogController(Controller):
     path = "/api/v1/log"
     tags = ["transparency log"]
@@ -64,8 +58,8 @@ class LogController(Controller):
         media_type=MediaType.TEXT,
         security=PUBLIC,
     )
-    async def checkpoint(self, request: Request[Any, Any, State]) -> Response[str]:
-        latest = await _tlog(request).checkpoint()
+    async def checkpoint(self, services: AppServices) -> Response[str]:
+        latest = await services.tlog.checkpoint()
         return Response(
             latest.note,
             media_type=MediaType.TEXT,  # Litestar adds the charset itself
@@ -78,8 +72,8 @@ class LogController(Controller):
         media_type=MediaType.TEXT,
         security=PUBLIC,
     )
-    async def verifier_key(self, request: Request[Any, Any, State]) -> Response[str]:
-        return Response(_tlog(request).verifier_key + "\n", media_type=MediaType.TEXT)
+    async def verifier_key(self, services: AppServices) -> Response[str]:
+        return Response(services.tlog.verifier_key + "\n", media_type=MediaType.TEXT)
 
     @get(
         "/proof/inclusion",
@@ -89,12 +83,12 @@ class LogController(Controller):
     )
     async def inclusion(
         self,
-        request: Request[Any, Any, State],
+        services: AppServices,
         index: OptionalSize = None,
         leaf_hash: Annotated[str | None, QueryParameter(max_length=64)] = None,
         tree_size: OptionalSize = None,
     ) -> InclusionProofView:
-        tlog = _tlog(request)
+        tlog = services.tlog
         if (index is None) == (leaf_hash is None):
             raise LogRequestInvalid("give exactly one of index and leaf_hash")
         if leaf_hash is not None:
@@ -119,9 +113,9 @@ class LogController(Controller):
         responses=problems(400),
     )
     async def consistency(
-        self, request: Request[Any, Any, State], first: Size, second: Size
+        self, services: AppServices, first: Size, second: Size
     ) -> ConsistencyProofView:
-        proof = await _tlog(request).consistency_proof(first, second)
+        proof = await services.tlog.consistency_proof(first, second)
         return ConsistencyProofView(
             first=proof.first,
             second=proof.second,
@@ -134,10 +128,8 @@ class LogController(Controller):
         security=PUBLIC,
         responses=problems(400),
     )
-    async def entries(
-        self, request: Request[Any, Any, State], start: Size, end: Size
-    ) -> EntriesView:
-        rows = await _tlog(request).entries(start, end)
+    async def entries(self, services: AppServices, start: Size, end: Size) -> EntriesView:
+        rows = await services.tlog.entries(start, end)
         return EntriesView(
             entries=[
                 EntryView(

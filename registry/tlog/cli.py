@@ -27,9 +27,9 @@ def log_key(data_dir: Path | None) -> None:
     """
     try:
         settings = Settings.from_env(data_dir=data_dir)
-        if settings.tlog_key is None:
+        if settings.log.key is None:
             settings = settings.located()
-        signer = load_or_create_signer(settings.effective_tlog_key, settings.tlog_origin)
+        signer = load_or_create_signer(settings.effective_tlog_key, settings.log.origin)
     except RegistryError as exc:
         raise click.ClickException(exc.diagnostics()) from None
     click.echo(signer.verifier_key)

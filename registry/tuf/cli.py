@@ -25,7 +25,7 @@ from registry.tuf.service import publisher_for
 
 def _publisher(data_dir: Path | None) -> tuple[Publisher, Callable[..., object]]:
     settings = _settings(data_dir)
-    if settings.tuf_keys_dir is None:  # the keys live under the data directory
+    if settings.tuf.keys_dir is None:  # the keys live under the data directory
         settings = _located(settings)
     _require_database(settings)  # before the key store, which creates its directory
     try:

@@ -14,14 +14,14 @@ from litestar import Request, Response, get
 from litestar.params import PathParameter
 
 from registry.auth import Scope
-from registry.auth.anonymous import anonymous_pull
 from registry.auth.deps import provide_principal
 from registry.errors import NameInvalid
+from registry.http.deps import AppServices
 from registry.http.openapi import OPTIONAL_TOKEN, problems
 from registry.naming import validate_namespace
+from registry.services import Services
 from registry.tuf import bins
 from registry.tuf.errors import MetadataUnknown
-from registry.tuf.service import TufService
 
 _VERSIONED = re.compile(r"^(?P<version>[1-9][0-9]{0,9})\.(?P<role>[^/]+)\.json\Z")
 _MAX_VERSION = 2**31 - 1
@@ -45,8 +45,10 @@ MetadataName = Annotated[
     security=OPTIONAL_TOKEN,
     responses=problems(400, 401, 403, 404),
 )
-async def tuf_metadata(request: Request[Any, Any, Any], filename: MetadataName) -> Response[bytes]:
-    service: TufService = request.app.state.tuf
+async def tuf_metadata(
+    request: Request[Any, Any, Any], services: AppServices, filename: MetadataName
+) -> Response[bytes]:
+    service = services.tuf
     if filename == "timestamp.json":
         data = await service.timestamp()
         return Response(data, media_type=_JSON, headers={"Cache-Control": "no-store"})
@@ -57,7 +59,7 @@ async def tuf_metadata(request: Request[Any, Any, Any], filename: MetadataName) 
     role, version = match["role"], int(match["version"])
     audience = "public"
     if role not in _PUBLIC:
-        await _require_pull(request, role)
+        await _require_pull(request, services, role)
         audience = "private"
     data = await service.versioned(role, version)
     # A version's bytes never change (consistent snapshots).
@@ -65,7 +67,7 @@ async def tuf_metadata(request: Request[Any, Any, Any], filename: MetadataName) 
     return Response(data, media_type=_JSON, headers={"Cache-Control": cache})
 
 
-async def _require_pull(request: Request[Any, Any, Any], role: str) -> None:
+async def _require_pull(request: Request[Any, Any, Any], services: Services, role: str) -> None:
     try:
         namespace = validate_namespace(bins.namespace_of(role))
     except NameInvalid:
@@ -74,5 +76,5 @@ async def _require_pull(request: Request[Any, Any, Any], role: str) -> None:
     if principal.allows(namespace, Scope.PULL):
         return
     principal.require(
-        namespace, Scope.PULL, anonymous_ok=await anonymous_pull(request.app.state, namespace)
+        namespace, Scope.PULL, anonymous_ok=await services.anonymous_pull.allowed(namespace)
     )

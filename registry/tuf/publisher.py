@@ -66,10 +66,10 @@ class Lifetimes:
     @classmethod
     def from_settings(cls, settings: Settings) -> Lifetimes:
         values = {
-            "root": settings.tuf_root_expiry_seconds,
-            "targets": settings.tuf_targets_expiry_seconds,
-            "snapshot": settings.tuf_snapshot_expiry_seconds,
-            "timestamp": settings.tuf_timestamp_expiry_seconds,
+            "root": settings.tuf.root_expiry_seconds,
+            "targets": settings.tuf.targets_expiry_seconds,
+            "snapshot": settings.tuf.snapshot_expiry_seconds,
+            "timestamp": settings.tuf.timestamp_expiry_seconds,
         }
         for role, seconds in values.items():
             if seconds < 2:

@@ -37,7 +37,7 @@ def publisher_for(settings: Settings) -> Publisher:
         KeyStore(settings.effective_tuf_keys_dir),
         Lifetimes.from_settings(settings),
         KeyStore(settings.effective_tuf_root_keys_dir),
-        Binning(settings.tuf_bin_threshold, settings.tuf_targets_per_bin),
+        Binning(settings.tuf.bin_threshold, settings.tuf.targets_per_bin),
     )
 
 

@@ -107,9 +107,8 @@ namespaces:
 def hub_settings(settings: Settings, reprint_policy: Path, trust_policy: Path) -> Settings:
     return replace(
         settings,
-        reprint_policy=reprint_policy,
-        trust_policy=trust_policy,
-        max_image_bytes=MAX_IMAGE_BYTES,
+        hub=replace(settings.hub, reprint_policy=reprint_policy, max_image_bytes=MAX_IMAGE_BYTES),
+        policies=replace(settings.policies, trust=trust_policy),
     )
 
 

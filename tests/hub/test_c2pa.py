@@ -39,7 +39,7 @@ def pki() -> C2paPki:
 def c2pa_hub(hub_settings: Settings, pki: C2paPki, tmp_path: Path):  # type: ignore[no-untyped-def]
     anchors = tmp_path / "c2pa-anchors.pem"
     anchors.write_bytes(pki.anchors_pem)
-    settings = replace(hub_settings, c2pa_trust_anchors=anchors)
+    settings = replace(hub_settings, hub=replace(hub_settings.hub, c2pa_trust_anchors=anchors))
     with TestClient(app=create_app(settings), base_url="http://127.0.0.1") as client:
         yield client
 
@@ -236,7 +236,10 @@ def creator_word_hub(c2pa_hub, hub_settings, pki, keys, tmp_path):  # type: igno
     anchors = tmp_path / "c2pa-anchors.pem"
     (tmp_path / "open").mkdir()
     policy = write_reprint_policy(tmp_path / "open", keys, c2pa_without_latents=True)
-    settings = replace(hub_settings, c2pa_trust_anchors=anchors, reprint_policy=policy)
+    settings = replace(
+        hub_settings,
+        hub=replace(hub_settings.hub, c2pa_trust_anchors=anchors, reprint_policy=policy),
+    )
     with TestClient(app=create_app(settings), base_url="http://127.0.0.1") as client:
         yield client
 

@@ -59,7 +59,7 @@ def test_a_refused_registration_after_a_trust_policy_reload_is_audited(
     hub, hub_settings, keys, model, pusher, admin, make_token
 ):
     """The model's verdict is re-verified (a write) before the registration is refused."""
-    trust: Path = hub_settings.trust_policy
+    trust: Path = hub_settings.policies.trust
     edit_once(trust, "name: release", "name: retired")
     site = bearer(make_token(namespace="*", scopes="admin").secret)
     assert hub.post("/api/v1/policies/reload", headers=site).status_code == 200

@@ -220,6 +220,6 @@ def test_an_unreadable_policy_or_trust_list_stops_the_start(hub_settings, tmp_pa
     broken = tmp_path / "broken.yaml"
     broken.write_text("version: 1\nterms: {}\nnamespaces: []\nsurprise: true\n")
     field = "reprint_policy" if what == "policy" else "c2pa_trust_anchors"
-    settings = replace(hub_settings, **{field: broken})
+    settings = replace(hub_settings, hub=replace(hub_settings.hub, **{field: broken}))
     with pytest.raises(ConfigurationError, match="CUSTODY_"):
         build_hub(settings)  # what the app's lifespan runs before serving anything

@@ -82,7 +82,10 @@ def api_schema(settings: Settings, make_token: Callable[..., Any], caller: dict[
     """The document served by an app with every feature on (the hub, C2PA), seeded."""
     anchors = settings.data_dir.parent / "c2pa-anchors.pem"
     anchors.write_bytes(make_c2pa_pki("es256").anchors_pem)
-    fuzz_settings = replace(settings, reprint_policy=REPRINT_POLICY, c2pa_trust_anchors=anchors)
+    fuzz_settings = replace(
+        settings,
+        hub=replace(settings.hub, reprint_policy=REPRINT_POLICY, c2pa_trust_anchors=anchors),
+    )
     _seed(fuzz_settings, make_token)
     return schemathesis.openapi.from_asgi(SCHEMA_PATH, create_app(fuzz_settings))
 

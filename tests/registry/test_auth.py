@@ -257,7 +257,7 @@ def test_credential_cache_honours_revocation_elsewhere_within_its_ttl(client, ma
     with freeze_time(start) as frozen:
         assert client.post(UPLOAD, content=BLOB, headers=bearer(issued.secret)).status_code == 201
         _revoke_elsewhere(settings, issued.id)
-        frozen.tick(timedelta(seconds=settings.auth_cache_seconds + 0.1))
+        frozen.tick(timedelta(seconds=settings.auth.cache_seconds + 0.1))
         refused = client.post(UPLOAD, content=BLOB, headers=bearer(issued.secret))
     assert refused.status_code == 401
 

@@ -126,8 +126,13 @@ def test_blob_size_limit(tmp_path, database_url, make_token):
     from litestar.testing import TestClient
 
     from registry import Settings, create_app
+    from registry.settings import DatabaseSettings, OciSettings
 
-    settings = Settings(data_dir=tmp_path / "data", database_url=database_url, max_blob_bytes=10)
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database=DatabaseSettings(url=database_url),
+        oci=OciSettings(max_blob_bytes=10),
+    )
     token = make_token()
     with TestClient(create_app(settings)) as small:
         response = small.post(

@@ -23,7 +23,12 @@ from litestar.testing import TestClient
 
 from registry import create_app
 from registry.db import engine as db_engine
-from registry.settings import DEFAULT_MIN_FREE_BYTES, Settings
+from registry.settings import (
+    DEFAULT_MIN_FREE_BYTES,
+    DatabaseSettings,
+    Settings,
+    StorageSettings,
+)
 from registry.storage import filesystem
 from tests.registry.helpers import bearer, issue_token, sha256_digest
 
@@ -117,7 +122,7 @@ def _insufficient(response: Any) -> str:
 
 
 def test_a_push_to_a_full_disk_is_507_and_stores_nothing(database_url, make_token, small_disk):  # type: ignore[no-untyped-def]
-    settings = Settings(data_dir=small_disk.data_dir, database_url=database_url)
+    settings = Settings(data_dir=small_disk.data_dir, database=DatabaseSettings(url=database_url))
     headers = bearer(make_token(scopes="admin").secret)
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         small_disk.fill()
@@ -152,7 +157,11 @@ def test_a_push_to_a_full_disk_is_507_and_stores_nothing(database_url, make_toke
 
 def test_readyz_reports_the_blob_store_below_the_free_space_floor(database_url, tmp_path):  # type: ignore[no-untyped-def]
     free = shutil.disk_usage(tmp_path).free
-    above = Settings(data_dir=tmp_path / "data", database_url=database_url, min_free_bytes=free * 4)
+    above = Settings(
+        data_dir=tmp_path / "data",
+        database=DatabaseSettings(url=database_url),
+        storage=StorageSettings(min_free_bytes=free * 4),
+    )
     with TestClient(create_app(above)) as client:
         response = client.get("/readyz")
     assert response.status_code == 503
@@ -160,14 +169,18 @@ def test_readyz_reports_the_blob_store_below_the_free_space_floor(database_url, 
     assert "CUSTODY_MIN_FREE_BYTES" in blobs
     assert "below the floor" in blobs
 
-    below = Settings(data_dir=tmp_path / "data", database_url=database_url, min_free_bytes=1024)
+    below = Settings(
+        data_dir=tmp_path / "data",
+        database=DatabaseSettings(url=database_url),
+        storage=StorageSettings(min_free_bytes=1024),
+    )
     with TestClient(create_app(below)) as client:
         assert client.get("/readyz").status_code == 200
 
 
 def test_readyz_on_a_small_disk_with_the_default_floor(database_url, small_disk):  # type: ignore[no-untyped-def]
-    settings = Settings(data_dir=small_disk.data_dir, database_url=database_url)
-    assert settings.min_free_bytes == DEFAULT_MIN_FREE_BYTES == 1024**3
+    settings = Settings(data_dir=small_disk.data_dir, database=DatabaseSettings(url=database_url))
+    assert settings.storage.min_free_bytes == DEFAULT_MIN_FREE_BYTES == 1024**3
     with TestClient(create_app(settings)) as client:
         response = client.get("/readyz")
     if small_disk.kind == "tmpfs":  # 4 MiB is below the 1 GiB default floor
@@ -178,14 +191,16 @@ def test_readyz_on_a_small_disk_with_the_default_floor(database_url, small_disk)
 
 
 def test_the_floor_is_read_from_the_environment():
-    assert Settings.from_env({"CUSTODY_MIN_FREE_BYTES": "5"}).min_free_bytes == 5
-    assert Settings.from_env({}).min_free_bytes == DEFAULT_MIN_FREE_BYTES
+    assert Settings.from_env({"CUSTODY_MIN_FREE_BYTES": "5"}).storage.min_free_bytes == 5
+    assert Settings.from_env({}).storage.min_free_bytes == DEFAULT_MIN_FREE_BYTES
 
 
 def test_a_full_database_is_507_and_keeps_nothing(sqlite_template, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     path = tmp_path / "custody.db"
     shutil.copyfile(sqlite_template, path)
-    settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{path}")
+    settings = Settings(
+        data_dir=tmp_path / "data", database=DatabaseSettings(url=f"sqlite:///{path}")
+    )
     headers = bearer(issue_token(settings.effective_database_url, "*"))  # before the cap
     original = db_engine._sqlite_pragmas
 

@@ -9,7 +9,7 @@ import pytest
 from litestar.testing import TestClient
 
 from registry import create_app
-from registry.settings import Settings
+from registry.settings import DatabaseSettings, Settings
 
 _EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
 _REFERENCED = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
@@ -20,7 +20,10 @@ def client(tmp_path, sqlite_template) -> Iterator[TestClient]:  # type: ignore[n
     import shutil
 
     shutil.copyfile(sqlite_template, tmp_path / "custody.db")
-    settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path}/custody.db")
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database=DatabaseSettings(url=f"sqlite:///{tmp_path}/custody.db"),
+    )
     with TestClient(app=create_app(settings), base_url="http://127.0.0.1") as test_client:
         yield test_client
 

@@ -22,7 +22,7 @@ from sqlalchemy import JSON, bindparam, text
 from registry import create_app
 from registry.db import migrate
 from registry.db.engine import create_sync_engine
-from registry.settings import Settings
+from registry.settings import PolicySettings, Settings
 from signing.keys import key_id, legacy_key_id, load_public_key
 from signing.sbom import BomMetadata, generate_bom
 from signing.sign import sign_model
@@ -55,7 +55,7 @@ def policy(tmp_path: Path) -> PolicyFiles:
 @pytest.fixture
 def client(settings: Settings, policy: PolicyFiles) -> Iterator[TestClient]:  # type: ignore[type-arg]
     configured = dataclasses.replace(
-        settings, trust_policy=policy.trust, admission_policy=policy.admission
+        settings, policies=PolicySettings(trust=policy.trust, admission=policy.admission)
     )
     with TestClient(app=create_app(configured), base_url="http://127.0.0.1") as test_client:
         yield test_client
@@ -185,7 +185,7 @@ def test_a_revoked_key_makes_a_strict_alias_stop_resolving(oci, client, model, p
 def test_a_non_strict_namespace_keeps_serving(tmp_path, settings, make_token, model):
     policy = make_policy_files(tmp_path / "lenient", strict=False)
     configured = dataclasses.replace(
-        settings, trust_policy=policy.trust, admission_policy=policy.admission
+        settings, policies=PolicySettings(trust=policy.trust, admission=policy.admission)
     )
     with TestClient(app=create_app(configured), base_url="http://127.0.0.1") as client:
         oci = Oci(client, bearer(make_token(scopes="admin").secret))
@@ -316,7 +316,9 @@ def test_a_bundle_naming_a_file_outside_the_model_never_verifies(tmp_path, setti
     )
     admission = tmp_path / "admission.yaml"
     admission.write_text("version: 1\nnamespaces:\n  - match: legacy/*\n    formats: [pickle]\n")
-    configured = dataclasses.replace(settings, trust_policy=trust, admission_policy=admission)
+    configured = dataclasses.replace(
+        settings, policies=PolicySettings(trust=trust, admission=admission)
+    )
     with TestClient(app=create_app(configured), base_url="http://127.0.0.1") as client:
         oci = Oci(client, bearer(make_token(namespace="legacy", scopes="admin").secret))
         subject = push_version(oci, asset / "model", "1.0.0", name="legacy/model")

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from registry.db.engine import create_service_engine
 from registry.db.models import Namespace, RepositoryBlob
+from registry.services import services_of
 from registry.settings import Settings
 from tests.registry.helpers import sha256_digest
 from tests.registry.oci_client import Oci
@@ -53,7 +54,7 @@ def _public(oci: Oci, allowed: bool) -> None:
 @contextmanager
 def _statements(oci: Oci) -> Iterator[list[str]]:
     """The SQL statements the app's engine runs inside the block."""
-    engine: AsyncEngine = oci.client.app.state.engine
+    engine: AsyncEngine = services_of(oci.client.app).engine
     seen: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -134,7 +135,7 @@ def test_anonymous_pull_turned_off_elsewhere_stops_within_the_bound(oci: Oci, se
     with freeze_time(datetime(2026, 6, 1, tzinfo=UTC)) as frozen:
         assert oci.client.get(MANIFEST).status_code == 200
         _elsewhere(settings, turn_off)
-        frozen.tick(timedelta(seconds=settings.auth_cache_seconds + 0.1))
+        frozen.tick(timedelta(seconds=settings.auth.cache_seconds + 0.1))
         refused = oci.client.get(MANIFEST)
     assert refused.status_code == 401
     assert refused.headers["www-authenticate"].startswith("Bearer realm=")
@@ -155,5 +156,5 @@ def test_head_of_a_blob_forgets_an_unlinked_blob(oci: Oci, settings: Settings):
     with freeze_time(datetime(2026, 6, 1, tzinfo=UTC)) as frozen:
         assert oci.client.head(url, headers=oci.headers).status_code == 200
         _elsewhere(settings, unlink)
-        frozen.tick(timedelta(seconds=settings.manifest_cache_seconds + 0.1))
+        frozen.tick(timedelta(seconds=settings.oci.manifest_cache_seconds + 0.1))
         assert oci.client.head(url, headers=oci.headers).status_code == 404

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from registry import create_app
 from registry.db.engine import create_service_engine
+from registry.services import services_of
 from registry.settings import Settings
 from registry.tlog import TransparencyLog, load_or_create_signer
 
@@ -52,7 +53,7 @@ def append_via_app(client: TestClient, bodies: list[bytes], *, one_by_one: bool 
     """Append through the app's own log, in its event loop (as the hub does)."""
     import asyncio
 
-    tlog: TransparencyLog = client.app.state.tlog
+    tlog: TransparencyLog = services_of(client.app).tlog
 
     async def work() -> None:
         if one_by_one:

@@ -16,7 +16,7 @@ from litestar.testing import TestClient
 
 from bench._tlog_fill import entry_body, fill_sqlite
 from registry import create_app
-from registry.settings import Settings
+from registry.settings import DatabaseSettings, Settings
 from registry.tlog import load_or_create_signer
 from tests.tlog import reference
 from verifier.transparency import (
@@ -33,7 +33,9 @@ SIZE = 1_000_000
 def test_proofs_at_a_million_entries(sqlite_template: Path, tmp_path: Path) -> None:
     database = tmp_path / "custody.db"
     shutil.copyfile(sqlite_template, database)
-    settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{database}")
+    settings = Settings(
+        data_dir=tmp_path / "data", database=DatabaseSettings(url=f"sqlite:///{database}")
+    )
     signer = load_or_create_signer(settings.effective_tlog_key, None)
     fill_sqlite(database, SIZE, signer, entries=False)
     leaves = [reference.leaf(entry_body(i)) for i in range(SIZE)]

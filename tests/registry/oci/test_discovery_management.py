@@ -255,9 +255,12 @@ def test_manifest_over_the_size_limit(tmp_path, database_url, make_token):
     from litestar.testing import TestClient
 
     from registry import Settings, create_app
+    from registry.settings import DatabaseSettings, OciSettings
 
     settings = Settings(
-        data_dir=tmp_path / "data", database_url=database_url, max_manifest_bytes=1024
+        data_dir=tmp_path / "data",
+        database=DatabaseSettings(url=database_url),
+        oci=OciSettings(max_manifest_bytes=1024),
     )
     token = make_token()
     with TestClient(create_app(settings)) as client:

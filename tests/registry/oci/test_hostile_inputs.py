@@ -20,7 +20,7 @@ import pytest
 from litestar.testing import TestClient
 
 from registry import create_app
-from registry.settings import Settings
+from registry.settings import DatabaseSettings, Settings
 from tests.conftest import _truncate_postgres
 from tests.registry.helpers import bearer, issue_token, sha256_digest
 from tests.registry.oci_client import OCI_MANIFEST, Oci
@@ -390,7 +390,7 @@ def world(
     else:
         url = request.getfixturevalue("postgres_database")
         _truncate_postgres(url)
-    settings = Settings(data_dir=root / "data", database_url=url)
+    settings = Settings(data_dir=root / "data", database=DatabaseSettings(url=url))
     secret = issue_token(url)
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         oci = Oci(client, bearer(secret))

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import event, make_url, text
 
 from registry.db.engine import create_sync_engine
+from registry.services import services_of
 from registry.settings import Settings
 from tests.registry.helpers import sha256_digest
 from tests.registry.oci_client import OCI_INDEX, Oci, descriptor_of, oci_code
@@ -103,7 +104,7 @@ def test_moving_or_deleting_a_version_is_refused_and_audited(oci: Oci):
 def _audit_blocked(oci: Oci, settings: Settings) -> Iterator[None]:
     """Another writer holds the database (as the log writer or a TUF publication can),
     and the app's connections give up after 0.1 s instead of 10 s."""
-    engine = oci.client.app.state.engine.sync_engine
+    engine = services_of(oci.client.app).engine.sync_engine
     url = settings.effective_database_url
     sqlite = url.startswith("sqlite")
     wait = "PRAGMA busy_timeout = 100" if sqlite else "SET lock_timeout = '100ms'"

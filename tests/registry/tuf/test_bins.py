@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from tuf.api.metadata import TargetFile  # type: ignore[attr-defined]
 
-from registry.settings import Settings
+from registry.settings import DatabaseSettings, Settings, TufSettings
 from registry.tuf import bins
 from tests.registry.helpers import safetensors_bytes
 from tests.registry.tuf.conftest import make_updater, push_version, versions
@@ -19,9 +19,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     """Bins from 4 targets on, 2 targets per bin: small enough to watch them work."""
     return Settings(
         data_dir=tmp_path / "data",
-        database_url=database_url,
-        tuf_bin_threshold=4,
-        tuf_targets_per_bin=2,
+        database=DatabaseSettings(url=database_url),
+        tuf=TufSettings(bin_threshold=4, targets_per_bin=2),
     )
 
 

@@ -28,7 +28,7 @@ def test_tuf_settings_from_environment():
     )
     assert settings.effective_tuf_keys_dir == Path("/srv/keys")
     assert settings.effective_tuf_root_keys_dir == Path("/media/offline")
-    assert (settings.tuf_bin_threshold, settings.tuf_targets_per_bin) == (0, 64)
+    assert (settings.tuf.bin_threshold, settings.tuf.targets_per_bin) == (0, 64)
     lifetimes = Lifetimes.from_settings(settings)
     assert lifetimes.of("timestamp") == timedelta(minutes=10)
     assert lifetimes.of("snapshot") == timedelta(hours=1)
