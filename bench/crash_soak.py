@@ -37,7 +37,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,10 +107,13 @@ class RoundResult:
 class ServerProcess:
     """``custody serve`` on a data directory and database, killable at will."""
 
-    def __init__(self, data_dir: Path, database_url: str) -> None:
+    def __init__(
+        self, data_dir: Path, database_url: str, extra_env: Mapping[str, str] | None = None
+    ) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)  # as `custody db upgrade` leaves it
         self.env = dict(os.environ, CUSTODY_DATA_DIR=str(data_dir))
         self.env["CUSTODY_DATABASE_URL"] = database_url
+        self.env.update(extra_env or {})
         self.log = data_dir.parent / "crash-soak-server.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.base = ""
@@ -308,16 +311,20 @@ def _verify(base: str, token: str, ledger: Ledger) -> tuple[int, list[str]]:
     return verified, problems
 
 
-def _consistency(data_dir: Path, database_url: str) -> tuple[dict[str, int], list[str]]:
+def _consistency(env: Mapping[str, str]) -> tuple[dict[str, int], list[str]]:
+    """Check the database and blob store the server ran on (as its environment names them)."""
     from sqlalchemy.ext.asyncio import async_sessionmaker
 
+    from registry.app import open_configured_blob_store
     from registry.db.engine import create_service_engine
-    from registry.storage import FilesystemBlobStore
+    from registry.settings import Settings
     from registry.storage.consistency import check_consistency
 
+    settings = Settings.from_env(env)
+
     async def run() -> tuple[dict[str, int], list[str]]:
-        engine = create_service_engine(database_url)
-        store = FilesystemBlobStore(data_dir / "blobs")
+        engine = create_service_engine(settings.effective_database_url)
+        store = open_configured_blob_store(settings)
         try:
             async with async_sessionmaker(engine)() as session:
                 report = await check_consistency(session, store)
@@ -337,15 +344,19 @@ def run_rounds(
     ops: int = 50,
     seed: int = 0,
     report: bool = False,
+    extra_env: Mapping[str, str] | None = None,
 ) -> list[RoundResult]:
     """Run ``rounds`` crash rounds on one data directory and (migrated) database.
+
+    ``extra_env`` adds settings for the server, e.g. ``CUSTODY_STORAGE=s3://...``
+    and its ``CUSTODY_S3_*`` settings to crash it on an object store.
 
     The kill comes a random 0-200 ms after a random number of the round's
     operations (1 to ``ops - 1``) have finished: mid-traffic, however fast or
     loaded the machine is.
     """
     rng = random.Random(seed)
-    server = ServerProcess(data_dir, database_url)
+    server = ServerProcess(data_dir, database_url, extra_env)
     token = server.token()
     ledger = Ledger()
     results: list[RoundResult] = []
@@ -368,7 +379,7 @@ def run_rounds(
             verified, problems = _verify(server.base, token, ledger)
         finally:
             server.stop()
-        leftovers, inconsistencies = _consistency(data_dir, database_url)
+        leftovers, inconsistencies = _consistency(server.env)
         result = RoundResult(
             round=round_no,
             acknowledged=len(ledger.blobs) + len(ledger.manifests),

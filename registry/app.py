@@ -6,9 +6,11 @@ read from the environment at import, so tests build as many apps as they like.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from litestar import Litestar
 from litestar.di import Provide
@@ -49,7 +51,7 @@ from registry.sbom.api import SbomController
 from registry.sbom.ingest import SbomReferrers
 from registry.services import Services, install_services
 from registry.settings import Settings
-from registry.storage import FilesystemBlobStore
+from registry.storage import FilesystemBlobStore, open_blob_store
 from registry.tlog import TransparencyLog, load_or_create_signer
 from registry.tlog.api import LogController
 from registry.tuf import TufMarks
@@ -57,6 +59,9 @@ from registry.tuf.http import tuf_metadata
 from registry.tuf.service import TufService
 from registry.verification.gate import PolicyGate
 from registry.verification.hooks import PolicyHooks
+
+if TYPE_CHECKING:
+    from registry.storage.s3 import S3BlobStore  # boto3 loads only when S3 is chosen
 
 log = logging.getLogger("registry")
 
@@ -82,6 +87,19 @@ def policies_in_force(settings: Settings, policies: PolicyHolder) -> str:
     return f"policies: {trust}; {admission}; {reprint}"
 
 
+def open_configured_blob_store(settings: Settings) -> FilesystemBlobStore | S3BlobStore:
+    """The blob store ``settings`` name (``CUSTODY_STORAGE`` and the ``CUSTODY_S3_*`` settings)."""
+    storage = settings.storage
+    return open_blob_store(
+        settings.blob_location,
+        endpoint_url=storage.s3_endpoint_url,
+        access_key_id=storage.s3_access_key_id,
+        secret_access_key=storage.s3_secret_access_key,
+        region=storage.s3_region,
+        min_free_bytes=storage.min_free_bytes,
+    )
+
+
 def create_app(settings: Settings | None = None, *, gate: PromotionGate | None = None) -> Litestar:
     """Build the registry application from ``settings`` (environment if omitted).
 
@@ -100,12 +118,15 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         engine = create_service_engine(
             settings.effective_database_url, echo=settings.database.echo_sql
         )
-        blobs = FilesystemBlobStore(
-            settings.blob_dir, min_free_bytes=settings.storage.min_free_bytes
-        )
-        swept = blobs.sweep_stale_uploads()
-        if swept:
-            log.info("removed %d stale temporary upload files", swept)
+        blobs = open_configured_blob_store(settings)
+        log.info("%s", settings.storage.describe(settings.blob_location))
+        try:
+            swept = await asyncio.to_thread(blobs.sweep_stale_uploads)
+        except Exception as exc:  # noqa: BLE001 - /readyz reports the store until it answers
+            log.warning("could not sweep stale uploads (%s): %s", type(exc).__name__, exc)
+        else:
+            if swept:
+                log.info("removed %d stale temporary uploads", swept)
         sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         policy_hooks = PolicyHooks(policies, blobs)
         # What the OCI store asks and tells the slices above it (registry.oci.hooks).

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, ClassVar, Self, TypeVar
+from urllib.parse import urlsplit
 
 from registry.errors import ConfigurationError
 from registry.naming import DEFAULT_VERSION_PATTERN
@@ -60,16 +61,33 @@ def _path(_variable: str, raw: str) -> Path:
     return Path(raw)
 
 
-#: Blob-store backends ``CUSTODY_STORAGE`` may name.
-STORAGE_BACKENDS = ("file",)
-
-
-def _storage_backend(variable: str, raw: str) -> str:
-    if raw not in STORAGE_BACKENDS:
+def _storage_location(variable: str, raw: str) -> str:
+    """``file``, a directory, ``file:///directory`` or ``s3://bucket[/prefix]``."""
+    if raw == "file":
+        return raw
+    parts = urlsplit(raw)
+    if parts.scheme == "s3":
+        if not parts.netloc or parts.query or parts.fragment:
+            raise ConfigurationError(
+                f"{variable} must be s3://bucket or s3://bucket/prefix, got {raw!r}"
+            )
+    elif parts.scheme == "file":
+        if parts.netloc not in ("", "localhost") or not parts.path:
+            raise ConfigurationError(
+                f"{variable} must be file:///absolute/directory for a local directory, got {raw!r}"
+            )
+    elif parts.scheme:
         raise ConfigurationError(
-            f"{variable} must name a storage backend ({', '.join(STORAGE_BACKENDS)}; "
-            f"file keeps blobs in <data dir>/blobs), got {raw!r}"
+            f"{variable} must be file (<data dir>/blobs), a directory, file:///directory "
+            f"or s3://bucket/prefix, got {raw!r}"
         )
+    return raw
+
+
+def _url(variable: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(f"{variable} must be an http:// or https:// URL, got {raw!r}")
     return raw
 
 
@@ -139,10 +157,50 @@ DEFAULT_MIN_FREE_BYTES = 1024**3
 class StorageSettings(_Part):
     """The blob store."""
 
-    #: Where blob bytes live: ``file`` is ``<data_dir>/blobs`` (the only backend so far).
-    backend: str = _env("STORAGE", "file", _storage_backend)
-    #: ``/readyz`` reports the blob store not ready below this much free space (0: never).
+    #: Where blob bytes live: ``file`` (``<data_dir>/blobs``), a directory,
+    #: ``file:///directory``, or ``s3://bucket[/prefix]`` on an S3-compatible store.
+    location: str = _env("STORAGE", "file", _storage_location)
+    #: ``/readyz`` reports the filesystem store not ready below this much free space (0: never).
     min_free_bytes: int = _env("MIN_FREE_BYTES", DEFAULT_MIN_FREE_BYTES, _integer)
+    #: The S3 API's address (SeaweedFS, MinIO, ...); unset: AWS itself.
+    s3_endpoint_url: str | None = _env("S3_ENDPOINT_URL", None, _url)
+    #: S3 credentials. Unset, boto3 looks where it always does (``AWS_ACCESS_KEY_ID`` and
+    #: ``AWS_SECRET_ACCESS_KEY``, ``~/.aws``, an instance role). Never logged or shown.
+    s3_access_key_id: str | None = field(
+        default=None, repr=False, metadata={"env": "CUSTODY_S3_ACCESS_KEY_ID", "parse": _text}
+    )
+    s3_secret_access_key: str | None = field(
+        default=None,
+        repr=False,
+        metadata={"env": "CUSTODY_S3_SECRET_ACCESS_KEY", "parse": _text},
+    )
+    #: The bucket's region; unset: us-east-1 (what S3-compatible servers expect).
+    s3_region: str | None = _env("S3_REGION", None, _text)
+
+    def __post_init__(self) -> None:
+        # Half-given credentials: one without the other is always a mistake.
+        if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
+            given, missing = (
+                ("ACCESS_KEY_ID", "SECRET_ACCESS_KEY")
+                if self.s3_access_key_id
+                else ("SECRET_ACCESS_KEY", "ACCESS_KEY_ID")
+            )
+            raise ConfigurationError(
+                f"{_ENV_PREFIX}S3_{given} is set but {_ENV_PREFIX}S3_{missing} is not: "
+                "set both, or neither to use boto3's usual sources (AWS_*)"
+            )
+
+    @property
+    def is_s3(self) -> bool:
+        return self.location.startswith("s3://")
+
+    def describe(self, location: str | Path) -> str:
+        """The backend at ``location`` in one line, for the start-up log (no credentials)."""
+        if self.is_s3:
+            endpoint = self.s3_endpoint_url or "AWS"
+            credentials = "CUSTODY_S3_*" if self.s3_access_key_id else "boto3's defaults"
+            return f"storage: S3 {location} at {endpoint} (credentials from {credentials})"
+        return f"storage: filesystem {location}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,8 +362,14 @@ class Settings(_Part):
 
     @property
     def blob_dir(self) -> Path:
-        """Where the filesystem blob store keeps its files."""
+        """Where the default filesystem blob store keeps its files."""
         return self.data_dir / "blobs"
+
+    @property
+    def blob_location(self) -> str | Path:
+        """What :func:`registry.storage.open_blob_store` opens: ``CUSTODY_STORAGE``,
+        with ``file`` meaning :attr:`blob_dir`."""
+        return self.blob_dir if self.storage.location == "file" else self.storage.location
 
     @property
     def effective_hub_key(self) -> Path:

@@ -26,7 +26,10 @@ from registry.db import migrate
 from registry.db.engine import create_sync_engine
 from registry.db.models import Base
 from registry.settings import DatabaseSettings, Settings
+from tests.support.seaweedfs import seaweedfs
 from tests.tokens import issue
+
+__all__ = ["seaweedfs"]  # a session fixture: one SeaweedFS per run, started on demand
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 _PG_SKIP_REASON: list[str] = []

@@ -23,8 +23,9 @@ def healthz() -> dict[str, str]:
 
 @get("/readyz", include_in_schema=False)
 async def readyz(services: AppServices) -> Response[dict[str, Any]]:
-    """The database answers (at the expected schema) and the blob store is writable, with
-    at least ``CUSTODY_MIN_FREE_BYTES`` free (a full disk fails pushes with 507)."""
+    """The database answers (at the expected schema) and the blob store can serve: a
+    directory is writable, with at least ``CUSTODY_MIN_FREE_BYTES`` free (a full disk
+    fails pushes with 507); an S3 bucket answers a HEAD request."""
     checks: dict[str, str] = {}
     try:
         async with services.engine.connect() as connection:
@@ -40,10 +41,13 @@ async def readyz(services: AppServices) -> Response[dict[str, Any]]:
         log.warning("readiness: database check failed: %s", exc)
         checks["database"] = f"unreachable: {type(exc).__name__}"
     try:
-        await services.blobs.ping()
+        await asyncio.wait_for(services.blobs.ping(), timeout=5)
         checks["blobs"] = "ok"
-    except OSError as exc:
+    except OSError as exc:  # the filesystem store: unwritable, or below the free-space floor
         checks["blobs"] = f"unavailable: {exc}"
+    except Exception as exc:  # noqa: BLE001 - e.g. S3 unreachable, or no such bucket
+        log.warning("readiness: blob store check failed: %s", exc)
+        checks["blobs"] = f"unavailable: {type(exc).__name__}"
     ready = all(value == "ok" for value in checks.values())
     return Response(
         {"status": "ready" if ready else "not ready", "checks": checks},

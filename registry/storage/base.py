@@ -1,6 +1,6 @@
 """The interface every blob backend implements.
 
-Deliberately narrow (put by digest, open a byte range, stat, delete) so a
+Deliberately narrow (put by digest, open a byte range, stat, delete, list) so a
 backend is easy to write and one shared test suite proves each of them.
 A backend never makes content visible under a digest it has not verified.
 """
@@ -18,6 +18,20 @@ from registry.digests import Digest
 class BlobStat:
     digest: Digest
     size: int
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInventory:
+    """Everything a store holds, by kind: what consistency checks (and GC) compare."""
+
+    #: Verified blobs: digest (``sha256:...``) to size.
+    blobs: dict[str, int]
+    #: Names in the blob tree that are not a digest in its place (a bug if any).
+    stray: tuple[str, ...] = ()
+    #: Monolithic uploads in flight or left by a crash (never visible as blobs).
+    uploads: tuple[str, ...] = ()
+    #: Ids of chunked upload sessions with bytes or a marker in the store.
+    sessions: tuple[str, ...] = ()
 
 
 @runtime_checkable
@@ -89,4 +103,8 @@ class BlobStore(Protocol):
 
     async def ping(self) -> None:
         """Raise if the store cannot currently serve (readiness)."""
+        ...
+
+    async def inventory(self) -> BlobInventory:
+        """List what the store holds (reads every name, no content: for checks, not requests)."""
         ...

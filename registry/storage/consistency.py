@@ -1,4 +1,4 @@
-"""Do the database and the filesystem blob store agree? (shared by tests, soaks and fsck)
+"""Do the database and the blob store agree? (shared by tests, soaks and fsck)
 
 The registry's promise after any crash: every blob and manifest it acknowledged
 is intact, and nothing partial is visible under a digest. This module checks
@@ -7,7 +7,7 @@ finds into two kinds:
 
 **Inconsistencies** (a broken promise; each is a bug):
 
-* a ``blobs`` row whose file is missing, or whose file has another size;
+* a ``blobs`` row whose file (or object) is missing, or has another size;
 * a file under ``sha256/`` whose bytes do not hash to its name (only with
   ``verify_digests``: it reads every byte) or whose name is not a digest;
 * a manifest reference (config or layer) to a digest with no ``blobs`` row.
@@ -16,42 +16,31 @@ finds into two kinds:
 
 * orphan blob files: a verified file with no row, from an upload killed after
   its bytes were stored but before its row was committed, never acknowledged;
-* temporary files of monolithic uploads in flight (``_uploads/``);
+* temporary files of monolithic uploads in flight (``_uploads/``, and on S3
+  multipart uploads never completed);
 * chunked-upload files with no ``upload_sessions`` row, and rows whose file is
   gone (a session consumed by a close that was killed before its commit).
 
 Example::
 
-    report = await check_consistency(session, FilesystemBlobStore(settings.blob_dir))
+    report = await check_consistency(session, open_blob_store(settings.blob_dir))
     for line in report.inconsistencies:
         print(line)
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.db.models import Blob, Manifest, ManifestReference, UploadSession
 from registry.digests import Digest
-from registry.errors import DigestInvalid
-from registry.storage.filesystem import FilesystemBlobStore
+from registry.storage.base import BlobStore
 
 __all__ = ["ConsistencyReport", "check_consistency"]
-
-# The filesystem store's layout (see FilesystemBlobStore): blobs under
-# ``sha256/<2 hex>/<64 hex>``, monolithic uploads in flight under ``_uploads/``,
-# chunked upload sessions under ``_sessions/<32 hex>``.
-_ALGORITHM = "sha256"
-_UPLOADS = "_uploads"
-_SESSIONS = "_sessions"
-_READ_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,61 +93,28 @@ class ConsistencyReport:
         return not self.inconsistencies
 
 
-@dataclass(frozen=True, slots=True)
-class _Files:
-    sizes: dict[str, int]  # digest -> size
-    corrupt: tuple[str, ...]
-    stray: tuple[str, ...]
-    uploads: tuple[str, ...]
-    sessions: tuple[str, ...]
-
-
-def _hash_matches(path: Path, digest: Digest) -> bool:
-    hasher = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(_READ_BYTES):
-            hasher.update(block)
-    return hasher.hexdigest() == digest.hex
-
-
-def _scan(root: Path, verify_digests: bool) -> _Files:
-    sizes: dict[str, int] = {}
-    corrupt: list[str] = []
-    stray: list[str] = []
-    tree = root / _ALGORITHM
-    for directory, _, names in os.walk(tree):
-        for name in names:
-            path = Path(directory) / name
-            try:
-                digest = Digest.parse(f"{_ALGORITHM}:{name}")
-            except DigestInvalid:
-                digest = None
-            if digest is None or path.parent != tree / name[:2]:
-                stray.append(str(path.relative_to(root)))
-                continue
-            sizes[str(digest)] = path.stat().st_size
-            if verify_digests and not _hash_matches(path, digest):
-                corrupt.append(str(digest))
-
-    def listing(name: str) -> tuple[str, ...]:
-        folder = root / name
-        return tuple(sorted(p.name for p in folder.iterdir())) if folder.is_dir() else ()
-
-    return _Files(
-        sizes, tuple(sorted(corrupt)), tuple(sorted(stray)), listing(_UPLOADS), listing(_SESSIONS)
-    )
+async def _corrupt(store: BlobStore, digests: list[str]) -> tuple[str, ...]:
+    """The blobs whose bytes, read back through the store, do not hash to their digest."""
+    corrupt = []
+    for name in digests:
+        hasher = hashlib.sha256()
+        async for chunk in store.open(Digest.parse(name)):
+            hasher.update(chunk)
+        if f"sha256:{hasher.hexdigest()}" != name:
+            corrupt.append(name)
+    return tuple(corrupt)
 
 
 async def check_consistency(
-    session: AsyncSession, store: FilesystemBlobStore, *, verify_digests: bool = True
+    session: AsyncSession, store: BlobStore, *, verify_digests: bool = True
 ) -> ConsistencyReport:
-    """Compare the ``blobs``, manifest reference and upload session rows with ``store``'s files.
+    """Compare the ``blobs``, manifest reference and upload session rows with ``store``'s content.
 
     Run it on a stopped or idle registry: an upload that finishes during the
     check can show up as an orphan file or a missing one. ``verify_digests``
-    re-hashes every blob file (reads the whole store).
+    re-hashes every blob (reads the whole store).
     """
-    files = await asyncio.to_thread(_scan, store.root, verify_digests)
+    files = await store.inventory()
     rows: dict[str, int] = dict((await session.execute(select(Blob.digest, Blob.size))).all())
     references = await session.execute(
         select(Manifest.digest, ManifestReference.digest)
@@ -168,19 +124,19 @@ async def check_consistency(
     session_ids = set((await session.scalars(select(UploadSession.id))).all())
     return ConsistencyReport(
         blob_rows=len(rows),
-        blob_files=len(files.sizes),
-        missing_files=tuple(sorted(d for d in rows if d not in files.sizes)),
+        blob_files=len(files.blobs),
+        missing_files=tuple(sorted(d for d in rows if d not in files.blobs)),
         wrong_sizes=tuple(
             sorted(
-                (d, size, files.sizes[d])
+                (d, size, files.blobs[d])
                 for d, size in rows.items()
-                if d in files.sizes and files.sizes[d] != size
+                if d in files.blobs and files.blobs[d] != size
             )
         ),
-        corrupt_files=files.corrupt,
+        corrupt_files=await _corrupt(store, sorted(files.blobs)) if verify_digests else (),
         stray_files=files.stray,
         dangling_references=tuple(sorted({(m, d) for m, d in references if d not in rows})),
-        orphan_files=tuple(sorted(d for d in files.sizes if d not in rows)),
+        orphan_files=tuple(sorted(d for d in files.blobs if d not in rows)),
         upload_temp_files=files.uploads,
         orphan_session_files=tuple(s for s in files.sessions if s not in session_ids),
         sessions_without_file=tuple(sorted(s for s in session_ids if s not in files.sessions)),

@@ -38,7 +38,7 @@ from registry.errors import (
     PayloadTooLarge,
     RangeInvalid,
 )
-from registry.storage.base import BlobStat
+from registry.storage.base import BlobInventory, BlobStat
 
 log = logging.getLogger(__name__)
 
@@ -297,6 +297,32 @@ class FilesystemBlobStore:
                     f"{free} bytes free in {self.root}, below the floor of "
                     f"{self.min_free_bytes} bytes (CUSTODY_MIN_FREE_BYTES)"
                 )
+
+    async def inventory(self) -> BlobInventory:
+        return await asyncio.wrap_future(self._executor.submit(self._inventory))
+
+    def _inventory(self) -> BlobInventory:
+        sizes: dict[str, int] = {}
+        stray: list[str] = []
+        tree = self.root / "sha256"
+        for directory, _, names in os.walk(tree):
+            for name in names:
+                path = Path(directory) / name
+                try:
+                    digest = Digest.parse(f"sha256:{name}")
+                except DigestInvalid:
+                    digest = None
+                if digest is None or path != self.path_for(digest):
+                    stray.append(str(path.relative_to(self.root)))
+                    continue
+                with contextlib.suppress(FileNotFoundError):  # deleted meanwhile
+                    sizes[str(digest)] = path.stat().st_size
+        return BlobInventory(
+            sizes,
+            tuple(sorted(stray)),
+            tuple(sorted(entry.name for entry in self._tmp.iterdir())),
+            tuple(sorted(entry.name for entry in self._sessions.iterdir())),
+        )
 
     def sweep_stale_uploads(self, older_than: float = _STALE_UPLOAD_SECONDS) -> int:
         """Remove temporary files left by a crash and abandoned sessions; never visible."""

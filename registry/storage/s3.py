@@ -53,7 +53,7 @@ from registry.errors import (
     DigestInvalid,
     RangeInvalid,
 )
-from registry.storage.base import BlobStat
+from registry.storage.base import BlobInventory, BlobStat
 from registry.storage.s3_parts import PartWriter
 
 if TYPE_CHECKING:
@@ -411,6 +411,41 @@ class S3BlobStore:
             for item in page.get("Contents", []):
                 found[item["Key"]] = (item["Size"], item["LastModified"])
         return found
+
+    async def inventory(self) -> BlobInventory:
+        return await self._call(self._inventory)
+
+    def _inventory(self) -> BlobInventory:
+        sizes: dict[str, int] = {}
+        stray: list[str] = []
+        uploads: list[str] = []
+        sessions: set[str] = set()
+        for key, (size, _) in self._list(self.prefix).items():
+            name = key[len(self.prefix) :]
+            kind, _, rest = name.partition("/")
+            if kind == "_uploads":
+                uploads.append(rest)
+            elif kind == "_sessions":
+                sessions.add(rest.partition("/")[0])
+            else:
+                try:
+                    digest: Digest | None = Digest.parse(f"sha256:{name.rpartition('/')[2]}")
+                except DigestInvalid:
+                    digest = None
+                if digest is None or self.key_for(digest) != key:
+                    stray.append(name)
+                else:
+                    sizes[str(digest)] = size
+        # A multipart upload in flight holds parts but no object yet: a leftover too.
+        pages = self.client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        )
+        for page in pages:
+            for upload in page.get("Uploads", []):
+                uploads.append(f"multipart:{upload['Key'][len(self.prefix) :]}")
+        return BlobInventory(
+            sizes, tuple(sorted(stray)), tuple(sorted(uploads)), tuple(sorted(sessions))
+        )
 
     def _delete_prefix(self, prefix: str) -> int:
         keys = list(self._list(prefix))

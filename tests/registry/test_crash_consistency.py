@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,8 @@ from registry.db.models import (
 from registry.db.types import utcnow
 from registry.storage import FilesystemBlobStore
 from registry.storage.consistency import ConsistencyReport, check_consistency
+from tests.conftest import _truncate_postgres
+from tests.support.seaweedfs import SeaweedFS
 
 
 def test_every_acknowledged_push_survives_sigkill(tmp_path: Path, database_url: str) -> None:
@@ -41,6 +44,26 @@ def test_every_acknowledged_push_survives_sigkill(tmp_path: Path, database_url: 
         assert result.inconsistencies == [], result.line()
         assert result.verified == result.acknowledged, result.line()
     assert results[-1].acknowledged > 0  # the kills did not all land before any push
+
+
+def test_every_acknowledged_push_survives_sigkill_on_seaweedfs(
+    tmp_path: Path, postgres_database: str, seaweedfs: SeaweedFS
+) -> None:
+    """One round on PostgreSQL + SeaweedFS: the same promises with the blobs in a bucket."""
+    _truncate_postgres(postgres_database)
+    on_s3 = {
+        "CUSTODY_STORAGE": f"s3://{seaweedfs.bucket}/crash-{uuid.uuid4().hex[:12]}",
+        "CUSTODY_S3_ENDPOINT_URL": seaweedfs.endpoint_url,
+        "CUSTODY_S3_ACCESS_KEY_ID": seaweedfs.access_key_id,
+        "CUSTODY_S3_SECRET_ACCESS_KEY": seaweedfs.secret_access_key,
+    }
+    results = run_rounds(
+        tmp_path / "data", postgres_database, rounds=1, ops=50, seed=2626, extra_env=on_s3
+    )
+    assert results[0].inconsistencies == [], results[0].line()
+    assert results[0].verified == results[0].acknowledged, results[0].line()
+    assert results[0].acknowledged > 0
+    assert not (tmp_path / "data" / "blobs").exists()
 
 
 def _check(data_dir: Path, database_url: str) -> ConsistencyReport:

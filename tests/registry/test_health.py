@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
+import uuid
+from dataclasses import replace
 
 from alembic import command
+from litestar.testing import TestClient
 
+from registry import create_app
 from registry.db import migrate
+from registry.settings import Settings
 from tests.registry.helpers import bearer, sha256_digest
+from tests.support.seaweedfs import SeaweedFS
 
 
 def test_healthz_and_readyz(client):
@@ -23,6 +30,50 @@ def test_not_ready_without_the_blob_directory(client, settings):
     assert ready.status_code == 503
     assert ready.json()["checks"]["blobs"].startswith("unavailable")
     assert client.get("/healthz").status_code == 200  # alive, just not ready
+
+
+def _on_s3(settings: Settings, server: SeaweedFS, bucket: str) -> Settings:
+    storage = replace(
+        settings.storage,
+        location=f"s3://{bucket}/readyz-{uuid.uuid4().hex}",
+        s3_endpoint_url=server.endpoint_url,
+        s3_access_key_id=server.access_key_id,
+        s3_secret_access_key=server.secret_access_key,
+    )
+    return replace(settings, storage=storage)
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def test_on_s3_readiness_asks_the_bucket(settings, seaweedfs):
+    on_s3 = _on_s3(settings, seaweedfs, seaweedfs.bucket)
+    logged = _Lines()  # the app's logging setup does not propagate to caplog's handler
+    logging.getLogger("registry").addHandler(logged)
+    try:
+        with TestClient(app=create_app(on_s3), base_url="http://127.0.0.1") as client:
+            ready = client.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["checks"] == {"database": "ok", "blobs": "ok"}
+    finally:
+        logging.getLogger("registry").removeHandler(logged)
+    text = "\n".join(logged.lines)
+    assert f"storage: S3 {on_s3.storage.location} at {seaweedfs.endpoint_url}" in text
+    assert seaweedfs.secret_access_key not in text
+    assert seaweedfs.access_key_id not in text
+    assert not settings.blob_dir.exists()  # the free-disk floor is the filesystem's alone
+    missing = _on_s3(settings, seaweedfs, "no-such-bucket")
+    with TestClient(app=create_app(missing), base_url="http://127.0.0.1") as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"] == {"database": "ok", "blobs": "unavailable: ClientError"}
+        assert client.get("/healthz").status_code == 200
 
 
 def test_not_ready_when_the_schema_is_behind(client, settings):
@@ -87,3 +138,4 @@ def test_start_up_log_names_the_policies_in_force(tmp_path, database_url):
     assert f"trust {trust} (sha256:" in lines[0]
     assert "admission default" in lines[0]
     assert "reprint none (the reprint hub is off)" in lines[0]
+    assert f"storage: filesystem {tmp_path / 'data' / 'blobs'}" in log

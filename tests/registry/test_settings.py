@@ -42,11 +42,66 @@ def test_each_part_reads_its_own_variables():
     assert settings.oci.max_manifest_bytes == 2048
 
 
-def test_storage_is_the_blob_directory_unless_another_backend_is_named():
-    assert Settings.from_env({}).storage.backend == "file"
-    assert Settings.from_env({"CUSTODY_STORAGE": "file"}).storage.backend == "file"
-    with pytest.raises(ConfigurationError, match=r"CUSTODY_STORAGE .*got 's3'"):
-        Settings.from_env({"CUSTODY_STORAGE": "s3"})
+def test_storage_is_the_blob_directory_unless_another_location_is_named():
+    default = Settings.from_env({"CUSTODY_DATA_DIR": "/srv/custody"})
+    assert default.storage.location == "file"
+    assert default.blob_location == Path("/srv/custody/blobs")
+    assert not default.storage.is_s3
+    for location in ("/mnt/blobs", "file:///mnt/blobs", "s3://bucket", "s3://bucket/a/b"):
+        assert Settings.from_env({"CUSTODY_STORAGE": location}).blob_location == location
+    assert Settings.from_env({"CUSTODY_STORAGE": "s3://b/p"}).storage.is_s3
+
+
+@pytest.mark.parametrize(
+    "location", ["s3://", "s3:///prefix", "s3://b?x=1", "gs://b", "file://host/dir", "file:"]
+)
+def test_a_malformed_storage_location_is_one_line_naming_the_setting(location):
+    with pytest.raises(ConfigurationError, match=r"^CUSTODY_STORAGE must be .*got ") as raised:
+        Settings.from_env({"CUSTODY_STORAGE": location})
+    assert "\n" not in str(raised.value)
+
+
+def test_s3_settings_and_their_checks():
+    env = {
+        "CUSTODY_STORAGE": "s3://models/custody",
+        "CUSTODY_S3_ENDPOINT_URL": "http://127.0.0.1:8333",
+        "CUSTODY_S3_ACCESS_KEY_ID": "AKIDEXAMPLE",
+        "CUSTODY_S3_SECRET_ACCESS_KEY": "s3cr3t-value",
+        "CUSTODY_S3_REGION": "eu-west-1",
+    }
+    storage = Settings.from_env(env).storage
+    assert (storage.s3_endpoint_url, storage.s3_region) == ("http://127.0.0.1:8333", "eu-west-1")
+    assert (storage.s3_access_key_id, storage.s3_secret_access_key) == (
+        "AKIDEXAMPLE",
+        "s3cr3t-value",
+    )
+    with pytest.raises(ConfigurationError, match=r"^CUSTODY_S3_ENDPOINT_URL must be an http"):
+        Settings.from_env({**env, "CUSTODY_S3_ENDPOINT_URL": "127.0.0.1:8333"})
+    for given in ("CUSTODY_S3_ACCESS_KEY_ID", "CUSTODY_S3_SECRET_ACCESS_KEY"):
+        half = {k: v for k, v in env.items() if k != given}
+        with pytest.raises(ConfigurationError, match=f"is set but {given} is not"):
+            Settings.from_env(half)
+
+
+def test_s3_credentials_are_never_shown():
+    settings = Settings.from_env(
+        {
+            "CUSTODY_STORAGE": "s3://models",
+            "CUSTODY_S3_ENDPOINT_URL": "http://127.0.0.1:8333",
+            "CUSTODY_S3_ACCESS_KEY_ID": "AKIDEXAMPLE",
+            "CUSTODY_S3_SECRET_ACCESS_KEY": "s3cr3t-value",
+        }
+    )
+    for shown in (repr(settings), str(settings), settings.storage.describe(settings.blob_location)):
+        assert "AKIDEXAMPLE" not in shown
+        assert "s3cr3t-value" not in shown
+    assert settings.storage.describe(settings.blob_location) == (
+        "storage: S3 s3://models at http://127.0.0.1:8333 (credentials from CUSTODY_S3_*)"
+    )
+    unset = Settings.from_env({"CUSTODY_STORAGE": "s3://models"}).storage
+    assert unset.describe("s3://models") == (
+        "storage: S3 s3://models at AWS (credentials from boto3's defaults)"
+    )
 
 
 def test_environment_and_overrides():

@@ -22,9 +22,9 @@ from registry.errors import (
     PayloadTooLarge,
     RangeInvalid,
 )
-from registry.storage import BlobStore, FilesystemBlobStore
+from registry.storage import BlobInventory, BlobStore, FilesystemBlobStore
 from registry.storage.s3 import S3BlobStore
-from tests.seaweedfs import SeaweedFS
+from tests.support.seaweedfs import SeaweedFS
 
 
 @pytest.fixture(params=["filesystem", "s3"])
@@ -195,6 +195,25 @@ def test_ping(store: BlobStore) -> None:
     asyncio.run(store.ping())
 
 
+def test_inventory_lists_blobs_and_sessions_by_kind(store: BlobStore) -> None:
+    async def scenario() -> None:
+        assert await store.inventory() == BlobInventory({})
+        first = await store.put(_chunks(b"first"))
+        second = await store.put(_chunks(os.urandom(70_000)))
+        deleted = await store.put(_chunks(b"deleted"))
+        await store.delete(deleted.digest)
+        upload_id = await store.start_upload()
+        await store.append_upload(upload_id, 0, _chunks(b"part"))
+        listed = await store.inventory()
+        assert listed.blobs == {str(first.digest): 5, str(second.digest): 70_000}
+        assert listed.sessions == (upload_id,)
+        assert (listed.stray, listed.uploads) == ((), ())
+        await store.abort_upload(upload_id)
+        assert (await store.inventory()).sessions == ()
+
+    asyncio.run(scenario())
+
+
 def test_concurrent_puts(store: BlobStore) -> None:
     payloads = [os.urandom(1024 * 1024 + i) for i in range(6)]
 
@@ -216,6 +235,11 @@ def test_stale_uploads_are_swept(tmp_path: Path) -> None:
     assert backend.sweep_stale_uploads() == 1
     assert not stale.exists()
     assert fresh.exists()
+    assert asyncio.run(backend.inventory()).uploads == ("cafe",)
+    stray = tmp_path / "blobs" / "sha256" / "zz" / ("a" * 64)
+    stray.parent.mkdir()
+    stray.write_bytes(b"misplaced")
+    assert asyncio.run(backend.inventory()).stray == (f"sha256/zz/{'a' * 64}",)
     backend.close()
 
 

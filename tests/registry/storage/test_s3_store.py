@@ -22,7 +22,7 @@ from registry.digests import Digest
 from registry.errors import DigestInvalid
 from registry.storage import FilesystemBlobStore, open_blob_store
 from registry.storage.s3 import DEFAULT_PART_BYTES, S3BlobStore
-from tests.seaweedfs import SeaweedFS
+from tests.support.seaweedfs import SeaweedFS
 
 MiB = 1024 * 1024
 
@@ -315,3 +315,15 @@ def test_open_blob_store_maps_locations(tmp_path: Path) -> None:
     for wrong in ("gs://bucket/x", "s3:///no-bucket", "file://elsewhere/x"):
         with pytest.raises(ValueError, match="blob store"):
             open_blob_store(wrong)
+
+
+def test_inventory_names_stray_keys_and_unfinished_uploads(store: S3BlobStore) -> None:
+    blob = asyncio.run(store.put(_generated(4)))
+    misplaced = store.key_for(blob.digest).replace("/sha256/", "/sha256/zz/")
+    for key in (misplaced, f"{store.prefix}notes.txt", f"{store.prefix}_uploads/abc"):
+        store.client.put_object(Bucket=store.bucket, Key=key, Body=b"x")
+    store.client.create_multipart_upload(Bucket=store.bucket, Key=f"{store.prefix}_uploads/def")
+    listed = asyncio.run(store.inventory())
+    assert listed.blobs == {str(blob.digest): 4}
+    assert listed.stray == tuple(sorted([misplaced[len(store.prefix) :], "notes.txt"]))
+    assert listed.uploads == ("abc", "multipart:_uploads/def")

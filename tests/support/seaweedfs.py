@@ -5,9 +5,8 @@ server listens on 127.0.0.1 only, on free ports (gRPC ports too, given
 explicitly), with telemetry off and one identity whose keys are made per run.
 Without the binary the S3 tests are skipped loudly; under CI they fail.
 
-Use the ``seaweedfs`` fixture (session scope) from a conftest::
-
-    from tests.seaweedfs import seaweedfs  # noqa: F401  (a fixture)
+The ``seaweedfs`` fixture (session scope) is offered to every test by
+``tests/conftest.py``; the server starts only when a test asks for it.
 """
 
 from __future__ import annotations

@@ -1,3 +1,0 @@
-from tests.seaweedfs import seaweedfs
-
-__all__ = ["seaweedfs"]  # a session fixture: one SeaweedFS for every S3 test
