@@ -134,13 +134,17 @@ def _run(argv: list[str]) -> tuple[float, int]:
     few milliseconds until the process ends.
     """
     start = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
-    while process.poll() is None:
-        peak = max(peak, _peak_rss(process.pid))
-        time.sleep(0.005)
-    elapsed = time.perf_counter() - start
-    stderr = process.stderr.read().decode() if process.stderr else ""
+    # The child's stderr goes to a file, not a pipe: a pipe nobody reads while polling
+    # would block a chatty child, and the context manager closes what it opened.
+    with tempfile.TemporaryFile() as errors:
+        with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors) as process:
+            peak = 0
+            while process.poll() is None:
+                peak = max(peak, _peak_rss(process.pid))
+                time.sleep(0.005)
+        elapsed = time.perf_counter() - start
+        errors.seek(0)
+        stderr = errors.read().decode(errors="replace")
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({process.returncode}): {stderr}")
     return elapsed, peak

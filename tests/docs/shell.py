@@ -60,10 +60,13 @@ class Shell:
         """Stop the shell and everything it started (its whole process group)."""
         try:
             os.killpg(self._process.pid, 15)
-        except ProcessLookupError:
-            return
-        try:
             self._process.wait(timeout=20)
+        except ProcessLookupError:
+            self._process.wait()  # already gone: reap it
         except subprocess.TimeoutExpired:
             os.killpg(self._process.pid, 9)
             self._process.wait()
+        finally:
+            for stream in (self._process.stdin, self._process.stdout, self._process.stderr):
+                if stream is not None:
+                    stream.close()
