@@ -18,11 +18,16 @@ from custody import __version__
 
 # name -> (module, attribute, extra that provides it, one-line help)
 _COMMANDS: dict[str, tuple[str, str, str, str]] = {
-    "serve": ("registry.cli", "serve", "registry", "Run the registry service."),
-    "db": ("registry.cli", "db", "registry", "Database migrations."),
-    "token": ("registry.cli", "token", "registry", "Create, list and revoke API tokens."),
-    "namespace": ("registry.cli", "namespace", "registry", "Create, list and show namespaces."),
-    "tuf": ("registry.tuf.cli", "tuf", "registry", "The registry's TUF repository and keys."),
+    "serve": ("registry.cli.access", "serve", "registry", "Run the registry service."),
+    "db": ("registry.cli.access", "db", "registry", "Database migrations."),
+    "token": ("registry.cli.access", "token", "registry", "Create, list and revoke API tokens."),
+    "namespace": (
+        "registry.cli.access",
+        "namespace",
+        "registry",
+        "Create, list and show namespaces.",
+    ),
+    "tuf": ("registry.cli.tuf", "tuf", "registry", "The registry's TUF repository and keys."),
     "keygen": ("signing.cli", "keygen", "", "Generate a signing key pair."),
     "sign": ("signing.cli", "sign", "", "Sign a model as an OpenSSF Model Signing bundle."),
     "sbom": ("signing.sbom.cli", "sbom", "", "Write a CycloneDX ML-BOM for a model."),
@@ -51,7 +56,7 @@ _COMMANDS: dict[str, tuple[str, str, str, str]] = {
     ),
     "audit": ("custody.inspect", "audit", "", "Read the registry's audit trail."),
     "log": ("verifier.cli.log", "log", "", "Audit a transparency log."),
-    "log-key": ("registry.tlog.cli", "log_key", "registry", "Print the log's verifier key."),
+    "log-key": ("registry.cli.log", "log_key", "registry", "Print the log's verifier key."),
     "agent": ("verifier.cli.agent", "agent", "", "Edge agent: pull verified, run, status."),
     "reprint": ("verifier.cli.hub", "reprint", "", "Reprint an image through a reprint hub."),
 }

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.auth import Scope, TokenService
 from registry.auth.tokens import ensure_namespace, parse_duration
-from registry.cli_support import (
+from registry.cli.support import (
     _data_dir_option,
     _located,
     _one_line,
@@ -195,7 +195,7 @@ def token_list(
     namespace: str | None, include_inactive: bool, as_json: bool, data_dir: Path | None
 ) -> None:
     """List tokens: id, namespace, scopes, status, expiry (secrets are never stored)."""
-    from registry.cli_views import render_tokens, token_rows
+    from registry.cli.views import render_tokens, token_rows
 
     rows = _run_db(
         _settings(data_dir),
@@ -218,7 +218,7 @@ def namespace() -> None:
 @_data_dir_option
 def namespace_list(as_json: bool, data_dir: Path | None) -> None:
     """List namespaces with their anonymous-pull setting, models and active tokens."""
-    from registry.cli_views import namespace_rows
+    from registry.cli.views import namespace_rows
 
     rows = _run_db(_settings(data_dir), namespace_rows)
     if as_json:
@@ -239,7 +239,7 @@ def namespace_list(as_json: bool, data_dir: Path | None) -> None:
 @_data_dir_option
 def namespace_show(name: str, as_json: bool, data_dir: Path | None) -> None:
     """One namespace: its settings, models and active tokens."""
-    from registry.cli_views import namespace_detail, render_tokens
+    from registry.cli.views import namespace_detail, render_tokens
 
     detail = _run_db(_settings(data_dir), lambda session: namespace_detail(session, name))
     if as_json:

@@ -1,0 +1,1 @@
+"""The registry's command lines, in one place (imported lazily by :mod:`custody.cli`)."""
