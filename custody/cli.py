@@ -28,9 +28,9 @@ _COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "Create, list and show namespaces.",
     ),
     "tuf": ("registry.cli.tuf", "tuf", "registry", "The registry's TUF repository and keys."),
-    "keygen": ("signing.cli", "keygen", "", "Generate a signing key pair."),
-    "sign": ("signing.cli", "sign", "", "Sign a model as an OpenSSF Model Signing bundle."),
-    "sbom": ("signing.sbom.cli", "sbom", "", "Write a CycloneDX ML-BOM for a model."),
+    "keygen": ("signing.cli.sign", "keygen", "", "Generate a signing key pair."),
+    "sign": ("signing.cli.sign", "sign", "", "Sign a model as an OpenSSF Model Signing bundle."),
+    "sbom": ("signing.cli.sbom", "sbom", "", "Write a CycloneDX ML-BOM for a model."),
     "verify": (
         "verifier.cli.verify",
         "verify",
@@ -67,11 +67,11 @@ _COMMANDS: dict[str, tuple[str, str, str, str]] = {
 _SHARED_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "latent": (
         "Latent records: one signed record per denoising step, linked into a chain.",
-        ("signing.provenance.cli", "verifier.cli.provenance"),
+        ("signing.cli.provenance", "verifier.cli.provenance"),
     ),
     "output": (
         "Output manifests and C2PA credentials: sign, verify (offline and with a hub), register.",
-        ("signing.provenance.cli", "verifier.cli.hub"),
+        ("signing.cli.provenance", "verifier.cli.hub"),
     ),
 }
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import click
 
+from signing.cli.provenance import read_chain
 from signing.exit_codes import ExitCode, fail, fail_on
-from signing.provenance.cli import read_chain
 from verifier.cli.provenance import output_verify_options, verify_output_offline
 from verifier.clients.hub import HubClient, image_digest_of
 from verifier.clients.registry import FetchError

@@ -18,8 +18,8 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from signing.cli.provenance import read_chain
 from signing.exit_codes import ExitCode, fail, fail_on
-from signing.provenance.cli import read_chain
 from signing.provenance.output import image_digest
 from verifier.errors import VerificationError
 from verifier.policy_documents.rule_matching import subject_from_options

@@ -1,0 +1,1 @@
+"""Signing's command lines, in one place (imported lazily by :mod:`custody.cli`)."""
