@@ -205,3 +205,7 @@ def resign(include_root: bool, data_dir: Path | None) -> None:
     outcome = run(lambda session: admin.resign(session, publisher, include_root=include_root))
     assert isinstance(outcome, Outcome)
     _report(outcome, publisher, "re-signed")
+
+
+#: The commands this module registers under ``custody`` (see :mod:`custody.cli`).
+COMMANDS: dict[str, click.Command] = {"tuf": tuf}
