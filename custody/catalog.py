@@ -10,7 +10,7 @@ from custody.transfer import _fail, json_option, registry_option, token_option
 from verifier.clients.registry import FetchError, RegistryClient
 from verifier.errors import VerificationError
 
-__all__ = ["alias", "list_models"]
+__all__ = ["COMMANDS", "alias", "list_models"]
 
 
 @click.command(name="ls")
@@ -101,3 +101,7 @@ def alias_delete(
         click.echo(json.dumps({"model": repository, "alias": alias_name, "previous": previous}))
         return
     click.echo(f"deleted {repository}:{alias_name} (was {previous or 'unknown'})")
+
+
+#: The commands this module registers under ``custody`` (see :mod:`custody.cli`).
+COMMANDS: dict[str, click.Command] = {"ls": list_models, "alias": alias}

@@ -16,58 +16,51 @@ import click
 
 from custody import __version__
 
-# name -> (module, attribute, extra that provides it, one-line help)
-_COMMANDS: dict[str, tuple[str, str, str, str]] = {
-    "serve": ("registry.cli", "serve", "registry", "Run the registry service."),
-    "db": ("registry.cli", "db", "registry", "Database migrations."),
-    "token": ("registry.cli", "token", "registry", "Create, list and revoke API tokens."),
-    "namespace": ("registry.cli", "namespace", "registry", "Create, list and show namespaces."),
-    "tuf": ("registry.tuf.cli", "tuf", "registry", "The registry's TUF repository and keys."),
-    "keygen": ("signing.cli", "keygen", "", "Generate a signing key pair."),
-    "sign": ("signing.cli", "sign", "", "Sign a model as an OpenSSF Model Signing bundle."),
-    "sbom": ("signing.sbom.cli", "sbom", "", "Write a CycloneDX ML-BOM for a model."),
-    "verify": (
-        "verifier.cli.verify",
-        "verify",
-        "",
-        "Verify a model against its signature(s), offline.",
-    ),
-    "publish": (
-        "custody.publish",
-        "publish",
-        "",
-        "Sign, describe and push a model as REPO:VERSION; the registry verifies it.",
-    ),
-    "policy": ("custody.policy", "policy", "", "Explain policy decisions; reload policies."),
-    "push": ("custody.transfer", "push", "", "Push a model directory as REPO:VERSION."),
-    "pull": ("custody.transfer", "pull", "", "Pull REPO:TAG into a directory, verified."),
-    "ls": ("custody.catalog", "list_models", "", "List models, versions and aliases."),
-    "alias": ("custody.catalog", "alias", "", "Move and delete model aliases."),
-    "tree": (
-        "custody.inspect",
-        "tree",
-        "",
-        "A version's whole custody: files, signatures, SBOM, aliases, outputs.",
-    ),
-    "audit": ("custody.inspect", "audit", "", "Read the registry's audit trail."),
-    "log": ("verifier.cli.log", "log", "", "Audit a transparency log."),
-    "log-key": ("registry.tlog.cli", "log_key", "registry", "Print the log's verifier key."),
-    "agent": ("verifier.cli.agent", "agent", "", "Edge agent: pull verified, run, status."),
-    "reprint": ("verifier.cli.hub", "reprint", "", "Reprint an image through a reprint hub."),
-}
-
-# Groups that several packages add commands to: name -> (help, modules contributing to it).
-# Each contributing module lists its commands per group in ``SHARED_COMMANDS``; the group is
-# assembled here, so no package rebuilds another's.
-_SHARED_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+# One registration mechanism for every package: each module below lists the commands it
+# registers in ``COMMANDS``, keyed by their path under ``custody`` ("serve", "latent sign").
+# A name whose command no module registers whole is a group the root assembles from the
+# modules' "name sub" entries, so several packages can share one group without importing
+# each other. name -> (one-line help, extra the modules need, modules registering it).
+_COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "serve": ("Run the registry service.", "registry", ("registry.cli.serve",)),
+    "db": ("Database migrations.", "registry", ("registry.cli.serve",)),
+    "token": ("Create, list and revoke API tokens.", "registry", ("registry.cli.access",)),
+    "namespace": ("Create, list and show namespaces.", "registry", ("registry.cli.access",)),
+    "tuf": ("The registry's TUF repository and keys.", "registry", ("registry.cli.tuf",)),
+    "log-key": ("Print the log's verifier key.", "registry", ("registry.cli.log",)),
+    "keygen": ("Generate a signing key pair.", "", ("signing.cli.sign",)),
+    "sign": ("Sign a model as an OpenSSF Model Signing bundle.", "", ("signing.cli.sign",)),
+    "sbom": ("Write a CycloneDX ML-BOM for a model.", "", ("signing.cli.sbom",)),
     "latent": (
         "Latent records: one signed record per denoising step, linked into a chain.",
-        ("signing.provenance.cli", "verifier.cli.provenance"),
+        "",
+        ("signing.cli.provenance", "verifier.cli.provenance"),
     ),
     "output": (
         "Output manifests and C2PA credentials: sign, verify (offline and with a hub), register.",
-        ("signing.provenance.cli", "verifier.cli.hub"),
+        "",
+        ("signing.cli.provenance", "verifier.cli.hub"),
     ),
+    "verify": ("Verify a model against its signature(s), offline.", "", ("verifier.cli.verify",)),
+    "log": ("Audit a transparency log.", "", ("verifier.cli.log",)),
+    "agent": ("Edge agent: pull verified, run, status.", "", ("verifier.cli.agent",)),
+    "reprint": ("Reprint an image through a reprint hub.", "", ("verifier.cli.hub",)),
+    "publish": (
+        "Sign, describe and push a model as REPO:VERSION; the registry verifies it.",
+        "",
+        ("custody.publish",),
+    ),
+    "policy": ("Explain policy decisions; reload policies.", "", ("custody.policy",)),
+    "push": ("Push a model directory as REPO:VERSION.", "", ("custody.transfer",)),
+    "pull": ("Pull REPO:TAG into a directory, verified.", "", ("custody.transfer",)),
+    "ls": ("List models, versions and aliases.", "", ("custody.catalog",)),
+    "alias": ("Move and delete model aliases.", "", ("custody.catalog",)),
+    "tree": (
+        "A version's whole custody: files, signatures, SBOM, aliases, outputs.",
+        "",
+        ("custody.inspect",),
+    ),
+    "audit": ("Read the registry's audit trail.", "", ("custody.inspect",)),
 }
 
 
@@ -75,36 +68,28 @@ class _LazyGroup(click.Group):
     """A group whose sub-commands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*_COMMANDS, *_SHARED_GROUPS])
+        return sorted(_COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in _SHARED_GROUPS:
-            return _shared_group(cmd_name)
-        spec = _COMMANDS.get(cmd_name)
-        if spec is None:
+        if cmd_name not in _COMMANDS:
             return None
-        module_name, attribute, extra, help_text = spec
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            missing = exc.name or module_name
-            return _unavailable(cmd_name, help_text, extra, missing)
-        command: click.Command = getattr(module, attribute)
-        return command
-
-
-def _shared_group(name: str) -> click.Command:
-    """The group ``name``, holding the commands each contributing module lists for it."""
-    help_text, contributors = _SHARED_GROUPS[name]
-    group = click.Group(name, help=help_text)
-    for module_name in contributors:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            return _unavailable(name, help_text, "", exc.name or module_name)
-        for command in module.SHARED_COMMANDS.get(name, ()):
-            group.add_command(command)
-    return group
+        help_text, extra, module_names = _COMMANDS[cmd_name]
+        registered: dict[str, click.Command] = {}
+        for module_name in module_names:
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError as exc:
+                return _unavailable(cmd_name, help_text, extra, exc.name or module_name)
+            registered.update(module.COMMANDS)
+        whole = registered.get(cmd_name)
+        if whole is not None:
+            return whole
+        group = click.Group(cmd_name, help=help_text)
+        for path, command in registered.items():
+            group_name, _, sub_name = path.partition(" ")
+            if group_name == cmd_name:
+                group.add_command(command, sub_name)
+        return group
 
 
 def _unavailable(name: str, help_text: str, extra: str, missing: str) -> click.Command:

@@ -19,7 +19,7 @@ import click
 from custody.transfer import _fail, count, registry_option, split_reference, token_option
 from verifier.clients.registry import FetchError, RegistryClient
 
-__all__ = ["audit", "tree"]
+__all__ = ["COMMANDS", "audit", "tree"]
 
 _DURATION = re.compile(r"^(\d+)([smhdw])\Z")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -207,3 +207,7 @@ def audit(
         click.echo("no events", err=True)
     if page.get("next_after") is not None:
         click.echo(f"more: custody audit --after {page['next_after']} ...", err=True)
+
+
+#: The commands this module registers under ``custody`` (see :mod:`custody.cli`).
+COMMANDS: dict[str, click.Command] = {"tree": tree, "audit": audit}

@@ -9,7 +9,7 @@ import click
 from custody.transfer import _fail, registry_option, split_reference, token_option
 from verifier.clients.registry import FetchError, RegistryClient
 
-__all__ = ["policy"]
+__all__ = ["COMMANDS", "policy"]
 
 
 @click.group()
@@ -69,3 +69,7 @@ def reload(registry: str, token: str | None) -> None:
     click.echo(
         f"policies reloaded: trust {status['trust_policy']}, admission {status['admission_policy']}"
     )
+
+
+#: The commands this module registers under ``custody`` (see :mod:`custody.cli`).
+COMMANDS: dict[str, click.Command] = {"policy": policy}

@@ -41,7 +41,7 @@ from signing.signers import load_signer
 from verifier.clients.registry import FetchError, sha256_digest
 from verifier.errors import VerificationError
 
-__all__ = ["SIGSTORE_BUNDLE", "publish", "publish_model", "signature_manifest"]
+__all__ = ["COMMANDS", "SIGSTORE_BUNDLE", "publish", "publish_model", "signature_manifest"]
 
 SIGSTORE_BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 OCI_EMPTY = "application/vnd.oci.empty.v1+json"
@@ -191,3 +191,7 @@ def publish(
         + ("; ML-BOM attached" if "sbom" in summary else "; no ML-BOM")
         + (f"; {summary['alias']} -> {version}" if "alias" in summary else "")
     )
+
+
+#: The commands this module registers under ``custody`` (see :mod:`custody.cli`).
+COMMANDS: dict[str, click.Command] = {"publish": publish}

@@ -484,3 +484,7 @@ def pull(
     )
     for finding in summary.get("findings", []):
         click.echo(f"WARNING {finding}", err=True)
+
+
+#: The commands this module registers under ``custody`` (see :mod:`custody.cli`).
+COMMANDS: dict[str, click.Command] = {"push": push, "pull": pull}

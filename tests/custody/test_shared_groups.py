@@ -6,7 +6,7 @@ import click
 from click.testing import CliRunner
 
 from custody.cli import cli
-from signing.provenance.cli import latent_salt, latent_sign, output_sign
+from signing.cli.provenance import latent_salt, latent_sign, output_sign
 from verifier.cli.hub import output_verify, register
 from verifier.cli.provenance import latent_verify
 

@@ -3,5 +3,6 @@
 ``verify`` (models, offline), ``agent`` (the edge agent), ``provenance`` (latent
 chains and output manifests, offline), ``hub`` (a reprint hub: verify online,
 register, reprint) and ``log`` (audit a transparency log). The root,
-:mod:`custody.cli`, imports them lazily by dotted path.
+:mod:`custody.cli`, imports them lazily by dotted path; each lists the commands it
+registers in ``COMMANDS``, keyed by their path under ``custody``.
 """

@@ -31,7 +31,7 @@ from verifier.errors import VerificationError
 from verifier.loading import DEFAULT_PROVIDERS
 from verifier.trust_policy_file import TrustPolicy, load_trust_policy
 
-__all__ = ["agent"]
+__all__ = ["COMMANDS", "agent"]
 
 _DURATION = re.compile(r"^(?P<amount>\d+)(?P<unit>[smhd]?)\Z")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -388,3 +388,7 @@ def _version_line(record: dict[str, Any] | None) -> str:
 
 
 _NO_POLICY = TrustPolicy(())  # status reads state only: it trusts nothing
+
+
+#: The commands this module registers under ``custody`` (see :mod:`custody.cli`).
+COMMANDS: dict[str, click.Command] = {"agent": agent}

@@ -17,14 +17,14 @@ from typing import Any
 
 import click
 
+from signing.cli.provenance import read_chain
 from signing.exit_codes import ExitCode, fail, fail_on
-from signing.provenance.cli import read_chain
 from verifier.cli.provenance import output_verify_options, verify_output_offline
 from verifier.clients.hub import HubClient, image_digest_of
 from verifier.clients.registry import FetchError
 from verifier.errors import VerificationError
 
-__all__ = ["SHARED_COMMANDS", "output_verify", "register", "reprint"]
+__all__ = ["COMMANDS", "output_verify", "register", "reprint"]
 
 _EPILOG = """\b
 Exit status:
@@ -245,5 +245,9 @@ def reprint(
     click.echo(f"  attribution statement: {target}")
 
 
-#: The commands this module adds to the root's shared groups (see :mod:`custody.cli`).
-SHARED_COMMANDS: dict[str, tuple[click.Command, ...]] = {"output": (output_verify, register)}
+#: The commands this module registers under ``custody`` (see :mod:`custody.cli`).
+COMMANDS: dict[str, click.Command] = {
+    "output verify": output_verify,
+    "output register": register,
+    "reprint": reprint,
+}

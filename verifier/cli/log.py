@@ -24,7 +24,7 @@ from verifier.transparency.audit import (
 from verifier.transparency.errors import LogError, LogFetchError, VerifierKeyInvalid
 from verifier.transparency.note import VerifierKey
 
-__all__ = ["log"]
+__all__ = ["COMMANDS", "log"]
 
 _EPILOG = """\b
 Exit status:
@@ -129,3 +129,7 @@ def _print(report: AuditReport, as_json: bool) -> None:
         f"OK {report.origin}: size {report.tree_size}, root {report.root_hash.hex()}; "
         f"{since}; {len(report.inclusion_checked)} inclusion proofs verified"
     )
+
+
+#: The commands this module registers under ``custody`` (see :mod:`custody.cli`).
+COMMANDS: dict[str, click.Command] = {"log": log}

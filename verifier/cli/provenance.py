@@ -18,8 +18,8 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from signing.cli.provenance import read_chain
 from signing.exit_codes import ExitCode, fail, fail_on
-from signing.provenance.cli import read_chain
 from signing.provenance.output import image_digest
 from verifier.errors import VerificationError
 from verifier.policy_documents.rule_matching import subject_from_options
@@ -29,7 +29,7 @@ from verifier.provenance.latent_chain import verify_latent_chain
 from verifier.provenance.output import VerifiedOutput, verify_output
 from verifier.provenance.reprint_policy import load_reprint_policy
 
-__all__ = ["SHARED_COMMANDS", "latent_verify", "output_verify_options", "verify_output_offline"]
+__all__ = ["COMMANDS", "latent_verify", "output_verify_options", "verify_output_offline"]
 
 _Command = TypeVar("_Command", bound=Callable[..., Any])
 
@@ -219,5 +219,5 @@ def verify_output_offline(
             click.echo(f"OK {kind}: {json.dumps(item)}")
 
 
-#: The commands this module adds to the root's shared groups (see :mod:`custody.cli`).
-SHARED_COMMANDS: dict[str, tuple[click.Command, ...]] = {"latent": (latent_verify,)}
+#: The commands this module registers under ``custody`` (see :mod:`custody.cli`).
+COMMANDS: dict[str, click.Command] = {"latent verify": latent_verify}

@@ -26,7 +26,7 @@ from verifier.trust import (
 )
 from verifier.trust_policy_file import load_trust_policy
 
-__all__ = ["verify"]
+__all__ = ["COMMANDS", "verify"]
 
 _EPILOG = """\b
 Exit status:
@@ -256,3 +256,7 @@ def verify(
         return
     status = "verified" if result.manifest is not None else "NOT verified (audit only)"
     click.echo(f"{model_path}: {status}: {_describe(result)}")
+
+
+#: The commands this module registers under ``custody`` (see :mod:`custody.cli`).
+COMMANDS: dict[str, click.Command] = {"verify": verify}

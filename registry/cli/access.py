@@ -1,11 +1,9 @@
-"""The registry's sub-commands of ``custody``: serve, db, token, namespace."""
+"""``custody token`` and ``custody namespace``: who may reach which namespace."""
 
 from __future__ import annotations
 
 import getpass
 import json
-import logging
-import sys
 from pathlib import Path
 
 import click
@@ -13,16 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.auth import Scope, TokenService
 from registry.auth.tokens import ensure_namespace, parse_duration
-from registry.cli_support import (
-    _data_dir_option,
-    _located,
-    _one_line,
-    _require_database,
-    _require_schema,
-    _run_db,
-    _settings,
-)
-from registry.db import migrate
+from registry.cli.support import _data_dir_option, _run_db, _settings
 from registry.errors import RegistryError
 
 
@@ -31,70 +20,6 @@ def _cli_actor() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):  # pragma: no cover - no passwd entry
         return "cli:unknown"
-
-
-@click.command()
-@click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (default 8080).")
-@_data_dir_option
-@click.option("--workers", type=int, default=1, show_default=True)
-def serve(host: str | None, port: int | None, data_dir: Path | None, workers: int) -> None:
-    """Run the registry service (SQLite and ./var by default)."""
-    import uvicorn
-
-    # The blob store always lives under the data directory, whatever the database.
-    settings = _located(_settings(data_dir, host=host, port=port))
-    _require_schema(settings)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from registry.app import create_app
-
-    try:
-        app = create_app(settings)
-    except RegistryError as exc:  # a bad policy file: one line naming the file and line
-        raise click.ClickException(exc.diagnostics()) from None
-    click.echo(
-        f"custody registry on http://{settings.http.host}:{settings.http.port} "
-        f"(data in {settings.data_dir})",
-        err=True,
-    )
-    uvicorn.run(
-        app,
-        host=settings.http.host,
-        port=settings.http.port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        log_level="info",
-        access_log=False,
-    )
-
-
-@click.group()
-def db() -> None:
-    """Database migrations."""
-
-
-@db.command("upgrade")
-@_data_dir_option
-@click.option("--revision", default="head", show_default=True)
-def db_upgrade(data_dir: Path | None, revision: str) -> None:
-    """Apply the Alembic migrations."""
-    settings = _settings(data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        migrate.upgrade(settings.effective_database_url, revision)
-    except Exception as exc:  # noqa: BLE001 - report as one line, exit non-zero
-        raise click.ClickException(f"migration failed: {_one_line(exc)}") from None
-    click.echo(f"database at revision {migrate.current_revision(settings.effective_database_url)}")
-
-
-@db.command("current")
-@_data_dir_option
-def db_current(data_dir: Path | None) -> None:
-    """Print the database's current migration revision."""
-    settings = _settings(data_dir)
-    _require_database(settings)
-    click.echo(migrate.current_revision(settings.effective_database_url) or "none")
 
 
 @click.group()
@@ -195,7 +120,7 @@ def token_list(
     namespace: str | None, include_inactive: bool, as_json: bool, data_dir: Path | None
 ) -> None:
     """List tokens: id, namespace, scopes, status, expiry (secrets are never stored)."""
-    from registry.cli_views import render_tokens, token_rows
+    from registry.cli.views import render_tokens, token_rows
 
     rows = _run_db(
         _settings(data_dir),
@@ -218,7 +143,7 @@ def namespace() -> None:
 @_data_dir_option
 def namespace_list(as_json: bool, data_dir: Path | None) -> None:
     """List namespaces with their anonymous-pull setting, models and active tokens."""
-    from registry.cli_views import namespace_rows
+    from registry.cli.views import namespace_rows
 
     rows = _run_db(_settings(data_dir), namespace_rows)
     if as_json:
@@ -239,7 +164,7 @@ def namespace_list(as_json: bool, data_dir: Path | None) -> None:
 @_data_dir_option
 def namespace_show(name: str, as_json: bool, data_dir: Path | None) -> None:
     """One namespace: its settings, models and active tokens."""
-    from registry.cli_views import namespace_detail, render_tokens
+    from registry.cli.views import namespace_detail, render_tokens
 
     detail = _run_db(_settings(data_dir), lambda session: namespace_detail(session, name))
     if as_json:
@@ -282,5 +207,5 @@ def namespace_create(name: str, anonymous_pull: bool, data_dir: Path | None) -> 
     click.echo(f"namespace {name} (anonymous pull {'on' if anonymous_pull else 'off'})")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(0)
+#: The commands this module registers under ``custody`` (see :mod:`custody.cli`).
+COMMANDS: dict[str, click.Command] = {"token": token, "namespace": namespace}

@@ -1,6 +1,5 @@
 """What every registry sub-command of ``custody`` shares: the data directory option, the
-settings, one committed transaction. Below the commands (:mod:`registry.cli`,
-:mod:`registry.tuf.cli`), so a slice's CLI never imports the registry's.
+settings, one committed transaction. Below the command modules of :mod:`registry.cli`.
 """
 
 from __future__ import annotations

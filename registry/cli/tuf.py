@@ -14,7 +14,7 @@ import click
 from securesystemslib.signer import SSlibKey  # type: ignore[attr-defined]
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.cli_support import _data_dir_option, _located, _require_database, _run_db, _settings
+from registry.cli.support import _data_dir_option, _located, _require_database, _run_db, _settings
 from registry.errors import RegistryError
 from registry.naming import validate_namespace
 from registry.tuf import admin
@@ -205,3 +205,7 @@ def resign(include_root: bool, data_dir: Path | None) -> None:
     outcome = run(lambda session: admin.resign(session, publisher, include_root=include_root))
     assert isinstance(outcome, Outcome)
     _report(outcome, publisher, "re-signed")
+
+
+#: The commands this module registers under ``custody`` (see :mod:`custody.cli`).
+COMMANDS: dict[str, click.Command] = {"tuf": tuf}

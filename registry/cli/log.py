@@ -33,3 +33,7 @@ def log_key(data_dir: Path | None) -> None:
     except RegistryError as exc:
         raise click.ClickException(exc.diagnostics()) from None
     click.echo(signer.verifier_key)
+
+
+#: The commands this module registers under ``custody`` (see :mod:`custody.cli`).
+COMMANDS: dict[str, click.Command] = {"log-key": log_key}

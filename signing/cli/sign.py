@@ -35,7 +35,7 @@ from signing.manifest import HashAlgorithm, Serialization
 from signing.sign import resolve_ignore_path, sign_model
 from signing.signers import load_signer
 
-__all__ = ["keygen", "sign"]
+__all__ = ["COMMANDS", "keygen", "sign"]
 
 
 def _passphrase_from(env: str | None, file: Path | None) -> bytes | None:
@@ -276,3 +276,7 @@ def sign(
         f"with {signer.describe()} -> {output}"
     )
     click.echo(f"key id: {key_id(signer.public_key)}")
+
+
+#: The commands this module registers under ``custody`` (see :mod:`custody.cli`).
+COMMANDS: dict[str, click.Command] = {"keygen": keygen, "sign": sign}

@@ -6,7 +6,7 @@ line's record. Failures print one line, ``FAILED [check]: reason``, and exit
 3 (a key, certificate, input file or value cannot be used) or 1 (signing failed).
 
 These commands join the verifier's in the root's ``latent`` and ``output``
-groups (:data:`SHARED_COMMANDS`); this package imports no verifier code.
+groups (:data:`COMMANDS`); this package imports no verifier code.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from signing.provenance.output import image_digest, sign_output_manifest
 from signing.provenance.statements import record_digest
 from signing.signers import CertificateSigner, Signer, load_signer
 
-__all__ = ["SHARED_COMMANDS", "latent_salt", "latent_sign", "output_sign", "read_chain"]
+__all__ = ["COMMANDS", "latent_salt", "latent_sign", "output_sign", "read_chain"]
 
 _MIME_BY_SUFFIX = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 
@@ -330,8 +330,9 @@ def output_sign(
     click.echo(f"wrote {manifest_path} for {image_digest(data)} with {signer.describe()}")
 
 
-#: The commands this module adds to the root's shared groups (see :mod:`custody.cli`).
-SHARED_COMMANDS: dict[str, tuple[click.Command, ...]] = {
-    "latent": (latent_sign, latent_salt),
-    "output": (output_sign,),
+#: The commands this module registers under ``custody`` (see :mod:`custody.cli`).
+COMMANDS: dict[str, click.Command] = {
+    "latent sign": latent_sign,
+    "latent salt": latent_salt,
+    "output sign": output_sign,
 }

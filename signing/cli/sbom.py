@@ -33,7 +33,7 @@ from signing.sbom.generate import (
 )
 from signing.sign import relative_ignore_path, resolve_ignore_path
 
-__all__ = ["sbom"]
+__all__ = ["COMMANDS", "sbom"]
 
 
 def _source_date() -> dt.datetime | None:
@@ -252,3 +252,7 @@ def sbom(
         f"file{'' if len(generated.files) == 1 else 's'}, "
         f"model sha256 {generated.model_digest}"
     )
+
+
+#: The commands this module registers under ``custody`` (see :mod:`custody.cli`).
+COMMANDS: dict[str, click.Command] = {"sbom": sbom}
