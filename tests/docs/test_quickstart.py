@@ -46,6 +46,13 @@ def _fresh_clone(target: Path) -> Path:
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, destination)
     (target / ".venv").symlink_to(ROOT / ".venv")
+    # The venv is the real one, built by `make test` before this runs. Were the copied
+    # requirements newer than its stamp (an edited pyproject.toml in a work tree), the
+    # document's `make run` would reinstall the project into it from this temporary
+    # copy; dated like the stamp, they leave it alone.
+    stamp = (ROOT / ".venv" / ".custody-installed").stat().st_mtime
+    for requirement in ("pyproject.toml", "requirements.lock"):
+        os.utime(target / requirement, (stamp, stamp))
     return target
 
 
