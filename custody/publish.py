@@ -33,23 +33,21 @@ from custody.transfer import (
     split_reference,
     token_option,
 )
+from signing.digests import Digest
 from signing.errors import SigningError
 from signing.hashing import hash_model
 from signing.manifest import DEFAULT_IGNORED_PATHS, Serialization
+from signing.media_types import OCI_EMPTY, OCI_MANIFEST, SIGSTORE_BUNDLE
 from signing.sign import sign_manifest
 from signing.signers import load_signer
-from verifier.clients.registry import FetchError, sha256_digest
+from verifier.clients.registry import FetchError
 from verifier.errors import VerificationError
 
 __all__ = ["COMMANDS", "SIGSTORE_BUNDLE", "publish", "publish_model", "signature_manifest"]
 
-SIGSTORE_BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
-OCI_EMPTY = "application/vnd.oci.empty.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-
 
 def _push_bytes(client: PushClient, repository: str, data: bytes) -> str:
-    digest = sha256_digest(data)
+    digest = str(Digest.of_bytes(data))
     if not client.blob_exists(repository, digest):
         with tempfile.TemporaryDirectory(prefix="custody-publish-") as tmp:
             path = Path(tmp) / "blob"
@@ -66,7 +64,7 @@ def signature_manifest(
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "artifactType": SIGSTORE_BUNDLE,
-        "config": {"mediaType": OCI_EMPTY, "digest": sha256_digest(b"{}"), "size": 2},
+        "config": {"mediaType": OCI_EMPTY, "digest": str(Digest.of_bytes(b"{}")), "size": 2},
         "layers": [
             {
                 "mediaType": SIGSTORE_BUNDLE,
@@ -113,7 +111,7 @@ def publish_model(
     bundle_digest = _push_bytes(client, repository, bundle)
     _push_bytes(client, repository, b"{}")
     referrer = signature_manifest(bundle_digest, len(bundle), subject, datetime.now(UTC))
-    summary["signature"] = client.put_manifest(repository, sha256_digest(referrer), referrer)
+    summary["signature"] = client.put_manifest(repository, str(Digest.of_bytes(referrer)), referrer)
     namespace, model = repository.split("/", 1)
     if sbom is not None:
         summary["sbom"] = attach_sbom(client, repository, version, sbom)

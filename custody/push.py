@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-from verifier.clients.registry import OCI_MANIFEST, Progress, RegistryClient, sha256_digest
+from signing.digests import Digest
+from signing.media_types import OCI_MANIFEST
+from verifier.clients.registry import Progress, RegistryClient
 from verifier.errors import FetchError, IntegrityError
 
 __all__ = ["CHUNK_BYTES", "PushClient"]
@@ -58,7 +60,7 @@ class PushClient(RegistryClient):
             201,
             what=f"manifest {repository}:{reference}",
         )
-        digest = sha256_digest(body)
+        digest = str(Digest.of_bytes(body))
         claimed = response.headers.get("docker-content-digest")
         if claimed and claimed != digest:
             raise IntegrityError(
@@ -90,7 +92,7 @@ class PushClient(RegistryClient):
         """
         if size <= CHUNK_BYTES:
             data = path.read_bytes()
-            if sha256_digest(data) != digest:
+            if str(Digest.of_bytes(data)) != digest:
                 raise IntegrityError(f"{path} changed since it was hashed")
             self._expect(
                 self._request(

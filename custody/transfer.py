@@ -22,16 +22,21 @@ from typing import Any
 import click
 
 from custody.push import PushClient
+from signing.digests import Digest
 from signing.errors import SigningError
 from signing.exit_codes import ExitCode, fail, fail_on
 from signing.hashing import hash_model
 from signing.manifest import Manifest
-from verifier.clients.registry import FetchError, RegistryClient, sha256_digest
+from signing.media_types import (
+    CYCLONEDX_JSON,
+    MODEL_ARTIFACT,
+    MODEL_CONFIG,
+    OCI_MANIFEST,
+    model_layer,
+)
+from verifier.clients.registry import FetchError, RegistryClient
 from verifier.errors import VerificationError
 
-MODEL_ARTIFACT = "application/vnd.cncf.model.manifest.v1+json"
-MODEL_CONFIG = "application/vnd.cncf.model.config.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 TITLE = "org.opencontainers.image.title"
 FILEPATH = "org.cncf.model.filepath"
 _WEIGHTS = (".safetensors", ".onnx", ".gguf", ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".h5")
@@ -76,7 +81,7 @@ def layer_media_type(name: str) -> str:
         kind = "code"
     else:
         kind = "weight.config"
-    return f"application/vnd.cncf.model.{kind}.v1.raw"
+    return model_layer(kind)
 
 
 def split_reference(text: str) -> tuple[str, str]:
@@ -228,7 +233,7 @@ def push_model(
         sort_keys=True,
         separators=(",", ":"),
     ).encode()
-    config_digest = sha256_digest(config_bytes)
+    config_digest = str(Digest.of_bytes(config_bytes))
     if not client.blob_exists(repository, config_digest):
         tmp = _state_dir() / f"config-{config_digest[7:]}.json"
         tmp.parent.mkdir(parents=True, exist_ok=True)
@@ -267,7 +272,7 @@ def attach_sbom(client: RegistryClient, repository: str, version: str, bom: byte
         "POST",
         f"/api/v1/models/{namespace}/{model}/versions/{version}/sbom",
         content=bom,
-        headers={"Content-Type": "application/vnd.cyclonedx+json"},
+        headers={"Content-Type": CYCLONEDX_JSON},
     )
     return str(attached["sbom_digest"])
 

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from signing.errors import BundleFormatError
+from signing.media_types import IN_TOTO_JSON
 
 __all__ = ["IN_TOTO_PAYLOAD_TYPE", "Envelope", "EnvelopeSignature", "pae"]
 
-IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+IN_TOTO_PAYLOAD_TYPE = IN_TOTO_JSON
 _URLSAFE = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 
 

@@ -70,3 +70,7 @@ class BundleFormatError(FormatError):
 
 class StatementFormatError(FormatError):
     """The DSSE payload is not a well-formed OMS in-toto statement."""
+
+
+class DigestError(SigningError):
+    """A content digest is not ``sha256:<64 lowercase hex>``."""

@@ -40,6 +40,7 @@ from signing.manifest import (
     check_name,
     split_shard_name,
 )
+from signing.media_types import SIGSTORE_BUNDLE, SIGSTORE_BUNDLE_PREFIX
 
 __all__ = [
     "BUNDLE_MEDIA_TYPE",
@@ -55,13 +56,11 @@ __all__ = [
     "statement_payload",
 ]
 
-BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
+BUNDLE_MEDIA_TYPE = SIGSTORE_BUNDLE
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://model_signing/signature/v1.0"
 LEGACY_PREDICATE_TYPE = "https://model_signing/Digests/v0.1"
 MAX_BUNDLE_SIZE = 64 * 1024 * 1024
-
-_BUNDLE_MEDIA_PREFIX = "application/vnd.dev.sigstore.bundle"
 
 
 def statement_payload(manifest: Manifest) -> bytes:
@@ -348,7 +347,7 @@ class Bundle:
         if not isinstance(document, dict):
             raise BundleFormatError("bundle is not a JSON object")
         media_type = document.get("mediaType")
-        if not isinstance(media_type, str) or not media_type.startswith(_BUNDLE_MEDIA_PREFIX):
+        if not isinstance(media_type, str) or not media_type.startswith(SIGSTORE_BUNDLE_PREFIX):
             raise BundleFormatError(f"mediaType {media_type!r} is not a Sigstore bundle")
         material = VerificationMaterial.from_json(document.get("verificationMaterial"))
         if "dsseEnvelope" not in document:

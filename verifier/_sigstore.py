@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 
+from signing.media_types import IN_TOTO_JSON
 from verifier.errors import (
     BundleInvalid,
     IdentityMismatch,
@@ -154,7 +155,7 @@ def verify_sigstore_bundle(
 
 
 def _check_dsse_subject(payload_type: str, payload: bytes, digest: str) -> None:
-    if payload_type != "application/vnd.in-toto+json":
+    if payload_type != IN_TOTO_JSON:
         raise BundleInvalid(f"DSSE payload type {payload_type!r} is not in-toto")
     try:
         statement = json.loads(payload)
@@ -253,7 +254,7 @@ def verify_dsse_bundle(
         raise UntrustedSigner(f"Sigstore verification failed: {message}") from exc
     except (ValueError, TypeError) as exc:
         raise UntrustedSigner(f"Sigstore verification failed: {exc}") from exc
-    if payload_type != "application/vnd.in-toto+json":
+    if payload_type != IN_TOTO_JSON:
         raise BundleInvalid(f"DSSE payload type {payload_type!r} is not in-toto")
     matched = policy.matched[0] if policy.matched else identity
     return VerifiedDsse(payload, sigstore_bundle.signing_certificate, matched)

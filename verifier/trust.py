@@ -44,6 +44,7 @@ from signing.dsse import Envelope
 from signing.errors import FormatError, UnsafePathError
 from signing.keys import PublicKey, key_id, key_type_of, verify_bytes
 from signing.manifest import Manifest
+from signing.media_types import IN_TOTO_JSON
 from signing.oms import (
     LEGACY_PREDICATE_TYPE,
     Bundle,
@@ -102,7 +103,7 @@ def read_verified_payload(payload: bytes) -> SignedStatement:
 
 def _legacy_pae(payload: bytes) -> bytes:
     """The encoding model_signing 0.2 signed by mistake (its PAE embedded ``repr(payload)``)."""
-    kind = "application/vnd.in-toto+json"
+    kind = IN_TOTO_JSON
     return f"DSSEV1 {len(kind)} {kind} {len(payload)} {payload!r}".encode()
 
 

@@ -36,6 +36,7 @@ from litestar.params import PathParameter, QueryParameter
 from registry.http.docs import DOCS_PATH
 from registry.http.problems import PROBLEM_JSON
 from registry.naming import MAX_COMPONENT, RESERVED_NAMESPACES
+from signing.media_types import CYCLONEDX_JSON
 
 __all__ = [
     "DIGEST_PATTERN",
@@ -221,11 +222,7 @@ class SbomUpload(Operation):
         self.request_body = RequestBody(
             required=True,
             description="A CycloneDX 1.6 or 1.7 JSON BOM.",
-            content={
-                "application/vnd.cyclonedx+json": OpenAPIMediaType(
-                    schema=Schema(type=OpenAPIType.OBJECT)
-                )
-            },
+            content={CYCLONEDX_JSON: OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT))},
         )
 
 

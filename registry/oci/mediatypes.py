@@ -1,28 +1,49 @@
-"""Media types the registry understands: OCI, Docker, CNCF ModelPack, signatures, SBOMs."""
+"""Media types the registry understands: OCI, Docker, CNCF ModelPack, signatures, SBOMs.
+
+The strings live in :mod:`signing.media_types`; this module groups them as the registry routes.
+"""
 
 from __future__ import annotations
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-OCI_EMPTY = "application/vnd.oci.empty.v1+json"
+from signing.media_types import (
+    CYCLONEDX_JSON,
+    DOCKER_LIST,
+    DOCKER_MANIFEST,
+    MODEL_ARTIFACT,
+    MODEL_CONFIG,
+    OCI_EMPTY,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    SIGSTORE_BUNDLE,
+)
+from signing.media_types import MODEL_LAYER_PREFIX as _MODEL_LAYER_PREFIX
+from signing.media_types import SIGSTORE_BUNDLE_TYPES as SIGNATURE_ARTIFACT_TYPES
+
+__all__ = [
+    "CYCLONEDX_JSON",
+    "DOCKER_LIST",
+    "DOCKER_MANIFEST",
+    "EVIDENCE_ARTIFACT_TYPES",
+    "IMAGE_MANIFESTS",
+    "INDEXES",
+    "MANIFESTS",
+    "MODEL_ARTIFACT",
+    "MODEL_CONFIG",
+    "MODEL_FILEPATH_ANNOTATION",
+    "OCI_EMPTY",
+    "OCI_INDEX",
+    "OCI_MANIFEST",
+    "SIGNATURE_ARTIFACT_TYPES",
+    "SIGSTORE_BUNDLE",
+    "TITLE_ANNOTATION",
+    "file_format",
+    "layer_kind",
+]
 
 IMAGE_MANIFESTS = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 INDEXES = frozenset({OCI_INDEX, DOCKER_LIST})
 MANIFESTS = IMAGE_MANIFESTS | INDEXES
 
-# CNCF ModelPack (model-spec v1)
-MODEL_ARTIFACT = "application/vnd.cncf.model.manifest.v1+json"
-MODEL_CONFIG = "application/vnd.cncf.model.config.v1+json"
-_MODEL_LAYER_PREFIX = "application/vnd.cncf.model."
-
-# Referrer artifact types
-SIGSTORE_BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
-CYCLONEDX_JSON = "application/vnd.cyclonedx+json"
-SIGNATURE_ARTIFACT_TYPES = frozenset(
-    {SIGSTORE_BUNDLE, "application/vnd.dev.sigstore.bundle+json;version=0.3"}
-)
 #: Referrers that are evidence about their subject: kept as long as a version names it.
 EVIDENCE_ARTIFACT_TYPES = SIGNATURE_ARTIFACT_TYPES | {CYCLONEDX_JSON}
 

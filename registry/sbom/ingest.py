@@ -28,12 +28,11 @@ from registry.http.text import check_document
 from registry.oci.manifests import ParsedManifest
 from registry.oci.store import version_files
 from registry.storage import BlobStore
+from signing.media_types import CYCLONEDX_JSON
 from signing.sbom.errors import BomTooLarge, SbomError
 
 if TYPE_CHECKING:
     from signing.sbom import BomIndex
-
-CYCLONEDX_JSON = "application/vnd.cyclonedx+json"
 
 
 class SbomRejected(BadRequest):

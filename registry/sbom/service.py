@@ -19,7 +19,7 @@ from registry.digests import Digest
 from registry.oci import mediatypes as mt
 from registry.oci import repositories, store
 from registry.oci.manifests import parse_manifest
-from registry.sbom.ingest import CYCLONEDX_JSON, analyse, record_sbom
+from registry.sbom.ingest import analyse, record_sbom
 from registry.storage import BlobStore
 
 __all__ = ["attach_sbom"]
@@ -37,11 +37,11 @@ def _referrer_document(subject: Manifest, sbom_digest: Digest, size: int, empty:
     document = {
         "schemaVersion": 2,
         "mediaType": mt.OCI_MANIFEST,
-        "artifactType": CYCLONEDX_JSON,
+        "artifactType": mt.CYCLONEDX_JSON,
         "config": {"mediaType": mt.OCI_EMPTY, "digest": str(empty), "size": 2},
         "layers": [
             {
-                "mediaType": CYCLONEDX_JSON,
+                "mediaType": mt.CYCLONEDX_JSON,
                 "digest": str(sbom_digest),
                 "size": size,
                 "annotations": {mt.TITLE_ANNOTATION: "sbom.cdx.json"},

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from signing.digests import Digest
 from signing.keys import key_id
 from signing.provenance.errors import ProvenanceFormatError
 from signing.provenance.statements import (
@@ -25,7 +25,7 @@ __all__ = ["image_digest", "sign_output_manifest"]
 
 def image_digest(image_bytes: bytes | memoryview) -> str:
     """``sha256:<hex>`` of the exact image bytes (what an output manifest's subject names)."""
-    return "sha256:" + hashlib.sha256(image_bytes).hexdigest()
+    return str(Digest.of_bytes(image_bytes))
 
 
 def sign_output_manifest(

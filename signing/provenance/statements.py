@@ -21,7 +21,6 @@ change when an envelope is re-serialised or re-signed. The models below are
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -30,8 +29,9 @@ from typing import Annotated, Any, Final, Literal, TypeVar
 
 import msgspec
 
+from signing.digests import Digest as ContentDigest
 from signing.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, EnvelopeSignature, pae
-from signing.errors import BundleFormatError
+from signing.errors import BundleFormatError, DigestError
 from signing.keys import key_id, verify_bytes
 from signing.provenance.errors import ProvenanceFormatError
 from signing.signers import KeySigner, Signer
@@ -258,7 +258,7 @@ _ENCODER = msgspec.json.Encoder()
 
 def payload_digest(payload: bytes) -> str:
     """The digest of a record: SHA-256 over the signed statement bytes."""
-    return "sha256:" + hashlib.sha256(payload).hexdigest()
+    return str(ContentDigest.of_bytes(payload))
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,9 +365,10 @@ def statement_schema(kind: type[LatentStatement] | type[OutputStatement]) -> dic
 
 def hex_of(digest: str) -> str:
     """The hex part of ``sha256:<hex>``; raises ProvenanceFormatError for anything else."""
-    if not re.fullmatch(SHA256_DIGEST, digest):
-        raise ProvenanceFormatError(f"digest {digest!r} is not 'sha256:<64 hex>'")
-    return digest.removeprefix("sha256:")
+    try:
+        return ContentDigest.parse(digest).hex
+    except DigestError:
+        raise ProvenanceFormatError(f"digest {digest!r} is not 'sha256:<64 hex>'") from None
 
 
 def model_ref(reference: str) -> ModelRef:

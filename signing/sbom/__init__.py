@@ -30,14 +30,15 @@ Example::
 # Names are imported from their modules on first use (PEP 562): the schema
 # validation stack (jsonschema, its format checkers) costs seconds to import, and
 # a registry that only reads safetensors/ONNX headers at push should not pay it
-# at start-up.
+# at start-up. Only names other packages use are here; the rest (GeneratedBom,
+# TensorInfo, the spec-version tables...) are imported from their own modules.
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from signing.sbom.binding import BomBinding, bind_bom, oms_root_digest
+    from signing.sbom.binding import bind_bom, oms_root_digest
     from signing.sbom.errors import (
         BomBindingError,
         BomDigestMismatch,
@@ -51,39 +52,18 @@ if TYPE_CHECKING:
         DuplicateBomRef,
         ExternalDataError,
         MissingBomHashes,
-        ModelFileError,
         OnnxModelError,
         SafetensorsHeaderError,
         SbomError,
-        SchemaViolation,
         UnsupportedSpecVersion,
     )
-    from signing.sbom.generate import (
-        GENERATED_SPEC_VERSIONS,
-        BomMetadata,
-        Dataset,
-        GeneratedBom,
-        generate_bom,
-    )
-    from signing.sbom.index import BomIndex, ComponentHash, DatasetInfo, index_bom
-    from signing.sbom.onnx_header import OnnxInfo, inspect_onnx
-    from signing.sbom.safetensors_header import (
-        SafetensorsHeader,
-        TensorInfo,
-        parse_safetensors_header,
-        read_safetensors_header,
-    )
-    from signing.sbom.validate import (
-        CYCLONEDX_JSON_MEDIA_TYPE,
-        DEFAULT_LIMITS,
-        SUPPORTED_SPEC_VERSIONS,
-        BomLimits,
-        ValidatedBom,
-        validate_bom,
-    )
+    from signing.sbom.generate import BomMetadata, Dataset, generate_bom
+    from signing.sbom.index import BomIndex, index_bom
+    from signing.sbom.onnx_header import inspect_onnx
+    from signing.sbom.safetensors_header import parse_safetensors_header, read_safetensors_header
+    from signing.sbom.validate import BomLimits, ValidatedBom, validate_bom
 
 _LAZY: dict[str, str] = {
-    "BomBinding": "signing.sbom.binding",
     "BomBindingError": "signing.sbom.errors",
     "BomDigestMismatch": "signing.sbom.errors",
     "BomIndex": "signing.sbom.index",
@@ -96,25 +76,13 @@ _LAZY: dict[str, str] = {
     "BomSchemaError": "signing.sbom.errors",
     "BomTooDeep": "signing.sbom.errors",
     "BomTooLarge": "signing.sbom.errors",
-    "CYCLONEDX_JSON_MEDIA_TYPE": "signing.sbom.validate",
-    "ComponentHash": "signing.sbom.index",
-    "DEFAULT_LIMITS": "signing.sbom.validate",
     "Dataset": "signing.sbom.generate",
-    "DatasetInfo": "signing.sbom.index",
     "DuplicateBomRef": "signing.sbom.errors",
     "ExternalDataError": "signing.sbom.errors",
-    "GENERATED_SPEC_VERSIONS": "signing.sbom.generate",
-    "GeneratedBom": "signing.sbom.generate",
     "MissingBomHashes": "signing.sbom.errors",
-    "ModelFileError": "signing.sbom.errors",
-    "OnnxInfo": "signing.sbom.onnx_header",
     "OnnxModelError": "signing.sbom.errors",
-    "SUPPORTED_SPEC_VERSIONS": "signing.sbom.validate",
-    "SafetensorsHeader": "signing.sbom.safetensors_header",
     "SafetensorsHeaderError": "signing.sbom.errors",
     "SbomError": "signing.sbom.errors",
-    "SchemaViolation": "signing.sbom.errors",
-    "TensorInfo": "signing.sbom.safetensors_header",
     "UnsupportedSpecVersion": "signing.sbom.errors",
     "ValidatedBom": "signing.sbom.validate",
     "bind_bom": "signing.sbom.binding",
@@ -138,11 +106,6 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "CYCLONEDX_JSON_MEDIA_TYPE",
-    "DEFAULT_LIMITS",
-    "GENERATED_SPEC_VERSIONS",
-    "SUPPORTED_SPEC_VERSIONS",
-    "BomBinding",
     "BomBindingError",
     "BomDigestMismatch",
     "BomIndex",
@@ -155,21 +118,13 @@ __all__ = [
     "BomSchemaError",
     "BomTooDeep",
     "BomTooLarge",
-    "ComponentHash",
     "Dataset",
-    "DatasetInfo",
     "DuplicateBomRef",
     "ExternalDataError",
-    "GeneratedBom",
     "MissingBomHashes",
-    "ModelFileError",
-    "OnnxInfo",
     "OnnxModelError",
-    "SafetensorsHeader",
     "SafetensorsHeaderError",
     "SbomError",
-    "SchemaViolation",
-    "TensorInfo",
     "UnsupportedSpecVersion",
     "ValidatedBom",
     "bind_bom",

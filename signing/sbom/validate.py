@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from signing.media_types import CYCLONEDX_JSON
 from signing.sbom._schema import SUPPORTED_SPEC_VERSIONS, available_backends, iter_violations
 from signing.sbom.errors import (
     BomNotCycloneDx,
@@ -54,7 +55,7 @@ __all__ = [
     "validate_bom",
 ]
 
-CYCLONEDX_JSON_MEDIA_TYPE = "application/vnd.cyclonedx+json"
+CYCLONEDX_JSON_MEDIA_TYPE = CYCLONEDX_JSON
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,10 @@ from typing import Any
 import click
 
 from signing.cli.provenance import read_chain
+from signing.digests import Digest
 from signing.exit_codes import ExitCode, fail, fail_on
 from verifier.cli.provenance import output_verify_options, verify_output_offline
-from verifier.clients.hub import HubClient, image_digest_of
+from verifier.clients.hub import HubClient
 from verifier.clients.registry import FetchError
 from verifier.errors import VerificationError
 
@@ -99,7 +100,7 @@ def output_verify(hub: str | None, log_key: str | None, **offline: Any) -> None:
         return
     image: Path = offline["image"]
     try:
-        digest = image_digest_of(image)
+        digest = str(Digest.of_file(image))
         with HubClient(hub, log_key=log_key) as client:
             attribution = client.attribution(digest)
     except OSError as exc:
@@ -202,7 +203,7 @@ def reprint(
     """Ask the hub to reprint IMAGE; keep its signed attribution statement."""
     if hub is None:
         raise click.UsageError("--hub (or $CUSTODY_HUB) is required")
-    digest = image_digest_of(image)
+    digest = str(Digest.of_file(image))
     try:
         with _client(hub, token, log_key, hub_key) as client, image.open("rb") as handle:
             granted = client.reprint(

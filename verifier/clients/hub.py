@@ -20,11 +20,9 @@ and :class:`HubAnswerInvalid` / :class:`~verifier.transparency.errors.LogError`
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, BinaryIO
 
 import httpx
@@ -44,11 +42,9 @@ __all__ = [
     "HubClient",
     "Refused",
     "Reprint",
-    "image_digest_of",
 ]
 
 ATTRIBUTION_TYPE = "https://custody.invalid/hub/attribution/v1"
-_READ_BYTES = 1024 * 1024
 #: The largest answer read from the hub: a hub streaming endless bytes is refused early.
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
@@ -75,15 +71,6 @@ class Refused(FetchError):
     def diagnostics(self) -> str:
         term = f" (term: {self.term})" if self.term else ""
         return f"hub answered {self.status}: {self.problem.get('detail') or self}{term}"
-
-
-def image_digest_of(path: Path) -> str:
-    """``sha256:<hex>`` of a file's exact bytes, read in 1 MiB pieces."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_READ_BYTES):
-            digest.update(chunk)
-    return "sha256:" + digest.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from signing.digests import Digest
+from signing.media_types import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
 from verifier.clients.http_errors import (
     error_body,
     error_text,
@@ -43,16 +45,7 @@ from verifier.errors import FetchError, IntegrityError
 
 __all__ = ["FetchError", "FetchedManifest", "ManifestTooLarge", "RegistryClient", "read_at_most"]
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-MANIFEST_ACCEPT = ", ".join(
-    [
-        OCI_MANIFEST,
-        OCI_INDEX,
-        "application/vnd.docker.distribution.manifest.v2+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-    ]
-)
+MANIFEST_ACCEPT = ", ".join([OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST])
 _READ_BYTES = 1024 * 1024
 #: The largest manifest a client reads (the registry's own default limit): a registry that
 #: answers with more is refused before the rest of the body is read.
@@ -84,7 +77,8 @@ class FetchedManifest:
 
 
 def sha256_digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+    """``sha256:<hex>`` of ``data``: the spelling a digest takes in a URL or a descriptor."""
+    return str(Digest.of_bytes(data))
 
 
 def read_at_most(response: httpx.Response, limit: int) -> bytes:
@@ -235,7 +229,7 @@ class RegistryClient:
                 f"{what}: the registry sent more than {MAX_MANIFEST_BYTES} bytes; "
                 "no manifest is that large"
             )
-        digest = sha256_digest(body)
+        digest = str(Digest.of_bytes(body))
         if ":" in reference and reference != digest:
             raise IntegrityError(f"manifest {reference} has digest {digest}")
         claimed = response.headers.get("docker-content-digest")

@@ -32,24 +32,9 @@ Example::
     'attribution'
 """
 
-from verifier.provenance.c2pa import (
-    Ancestor,
-    C2paResult,
-    CustodyAssertion,
-    IngredientResult,
-    StatusCodes,
-    StatusEntry,
-    verify_c2pa,
-)
+from verifier.provenance.c2pa import verify_c2pa
 from verifier.provenance.errors import (
     BrokenParentLink,
-    C2paAssertionInvalid,
-    C2paIngredientInvalid,
-    C2paInputInvalid,
-    C2paManifestMissing,
-    C2paRemoteManifest,
-    C2paUntrustedSigner,
-    C2paValidationFailed,
     CreatedInFuture,
     EnvelopeMalformed,
     FinalLatentMismatch,
@@ -69,13 +54,11 @@ from verifier.provenance.errors import (
 )
 from verifier.provenance.latent_chain import (
     AuthenticatedChain,
-    NodeSummary,
-    VerifiedLatentChain,
     authenticate_chain,
     link_chain,
     verify_latent_chain,
 )
-from verifier.provenance.output import CreatorIdentity, VerifiedOutput, verify_output
+from verifier.provenance.output import VerifiedOutput, verify_output
 from verifier.provenance.reprint_policy import (
     ReprintPolicy,
     ReprintRule,
@@ -83,56 +66,33 @@ from verifier.provenance.reprint_policy import (
     load_reprint_policy,
     parse_reprint_policy,
 )
-from verifier.provenance.terms import (
-    STANDARD_TERMS,
-    Decision,
-    ReprintRequest,
-    TermRule,
-    decide_reprint,
-)
+from verifier.provenance.terms import STANDARD_TERMS, ReprintRequest, TermRule, decide_reprint
 
 __all__ = [
     "STANDARD_TERMS",
-    "Ancestor",
     "AuthenticatedChain",
     "BrokenParentLink",
-    "C2paAssertionInvalid",
-    "C2paIngredientInvalid",
-    "C2paInputInvalid",
-    "C2paManifestMissing",
-    "C2paRemoteManifest",
-    "C2paResult",
-    "C2paUntrustedSigner",
-    "C2paValidationFailed",
     "CreatedInFuture",
-    "CreatorIdentity",
-    "CustodyAssertion",
-    "Decision",
     "EnvelopeMalformed",
     "FinalLatentMismatch",
     "IdentityClaimMismatch",
     "ImageDigestMismatch",
-    "IngredientResult",
     "LatentChainInconsistent",
     "LatentChainLoop",
     "LatentChainRequired",
     "MissingLatentRoot",
     "ModelMismatch",
     "NoReprintRule",
-    "NodeSummary",
     "ProvenanceError",
     "ProvenanceSignatureInvalid",
     "ReprintPolicy",
     "ReprintPolicyInvalid",
     "ReprintRequest",
     "ReprintRule",
-    "StatusCodes",
-    "StatusEntry",
     "TermRule",
     "TrustedIdentity",
     "UntrustedCreator",
     "UntrustedNode",
-    "VerifiedLatentChain",
     "VerifiedOutput",
     "authenticate_chain",
     "decide_reprint",
