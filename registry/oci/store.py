@@ -62,7 +62,7 @@ async def lock_repository(session: AsyncSession, repository: Repository) -> None
     a row lock on the repository (``FOR NO KEY UPDATE``: other transactions may still
     insert rows referencing it); statements after it see every commit made before.
     SQLite: a write to the row makes this transaction the only writer (as
-    ``registry.tuf.storage.lock`` does), and the reads after it see every earlier commit.
+    ``registry.tuf.queries.lock`` does), and the reads after it see every earlier commit.
     """
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(

@@ -1,6 +1,6 @@
 """Turns the OCI store's state into new signed TUF metadata versions.
 
-One publication runs in one transaction, after :func:`registry.tuf.storage.lock`:
+One publication runs in one transaction, after :func:`registry.tuf.queries.lock`:
 
 1. every namespace marked changed (or forced, or whose role is half-way to
    expiry) gets a new version of its delegated targets role, built from the
@@ -44,7 +44,7 @@ from registry.db.models import Namespace, TufPendingNamespace
 from registry.db.types import utcnow
 from registry.errors import ConfigurationError, RegistryError
 from registry.settings import Settings
-from registry.tuf import bins, catalog, storage
+from registry.tuf import bins, catalog, queries
 from registry.tuf.bins import Binning
 from registry.tuf.errors import TufNotInitialised
 from registry.tuf.keys import KeyStore
@@ -162,12 +162,12 @@ class Publisher:
         """
         now = now or utcnow()
         result = Publication()
-        root_md = await storage.latest(session, "root")
+        root_md = await queries.latest(session, "root")
         if root_md is None:
             raise TufNotInitialised("the TUF repository is not initialised: run 'custody tuf init'")
         root: Root = root_md.signed
-        newest = await storage.latest_versions(session)
-        targets_md = await storage.latest(session, "targets")
+        newest = await queries.latest_versions(session)
+        targets_md = await queries.latest(session, "targets")
         if targets_md is None:
             # Version 1 is counted up to below, like every later version.
             targets = Targets(version=1, expires=now, delegations=Delegations(keys={}, roles={}))
@@ -178,7 +178,7 @@ class Publisher:
             targets_changed = resign_all or self._is_due("targets", newest, now)
         assert targets.delegations is not None and targets.delegations.roles is not None
         roles = targets.delegations.roles
-        snapshot_md = await storage.latest(session, "snapshot")
+        snapshot_md = await queries.latest(session, "snapshot")
         # The roles clients can reach now: namespace roles and bins, with their versions.
         listed: dict[str, int] = {}
         if snapshot_md is not None:
@@ -273,7 +273,7 @@ class Publisher:
         result: Publication,
     ) -> None:
         sign(metadata, self.keys, role, root)
-        await storage.append(session, role, metadata)
+        await queries.append(session, role, metadata)
         newest[role] = (metadata.signed.version, metadata.signed.expires)
         result.published[role] = metadata.signed.version
 
@@ -292,7 +292,7 @@ class Publisher:
         signed.expires = now + self.lifetimes.targets
         metadata = Metadata(signed)
         apply_signatures(metadata, signers)
-        await storage.append(session, role, metadata, fingerprint)
+        await queries.append(session, role, metadata, fingerprint)
         newest[role] = (signed.version, signed.expires)
         return signed.version
 
@@ -350,7 +350,7 @@ class Publisher:
         if relaid:
             outcome.dropped = bins.bins_of(namespace, listed)
         grouped = bins.group(entries, succinct)
-        previous = await storage.fingerprints(
+        previous = await queries.fingerprints(
             session, {name: newest[name][0] for name in grouped if name in newest}
         )
         for name, members in grouped.items():
