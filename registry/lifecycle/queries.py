@@ -24,7 +24,7 @@ from registry.digests import Digest
 from registry.lifecycle import schemas
 from registry.oci import mediatypes as mt
 from registry.storage import BlobStore
-from registry.verification.records import is_current
+from registry.verification.service import is_current
 
 _CONFIG_LIMIT = 1024 * 1024
 

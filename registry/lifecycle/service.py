@@ -13,7 +13,7 @@ from registry.naming import validate_tag
 from registry.oci import store
 from registry.policies_in_force import PolicySet
 from registry.storage import BlobStore
-from registry.verification.records import evaluate_version
+from registry.verification.service import evaluate_version
 
 __all__ = ["alias_target", "fresh_version_view"]
 

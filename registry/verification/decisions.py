@@ -34,7 +34,7 @@ from registry.db.models import (
 )
 from registry.policies_in_force import PolicySet
 from registry.storage import BlobStore
-from registry.verification.records import evaluate_version
+from registry.verification.service import evaluate_version
 from registry.verification.version_evidence import SignaturesRequired, VersionEvidence
 from verifier.errors import NoPolicyForNamespace, VerificationError
 from verifier.trust import TrustedSigner

@@ -18,7 +18,7 @@ from registry.policies_in_force import PolicyHolder, PolicySet
 from registry.storage import BlobStore
 from registry.verification.decisions import FileEntry, check_alias, check_files
 from registry.verification.gate import AdmissionRefused, AliasBlocked
-from registry.verification.records import is_signature, verify_referrer
+from registry.verification.service import is_signature, verify_referrer
 
 __all__ = ["PolicyHooks", "admit_manifest", "ingest_signature", "require_servable"]
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.db.models import Manifest, Repository, SignatureVerification, Tag
 from registry.policies_in_force import PolicySet
 from registry.storage import BlobStore
-from registry.verification.records import evaluate_version
+from registry.verification.service import evaluate_version
 
 __all__ = ["SignatureStatus", "signature_status"]
 
