@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.audit.service import audit_row
 from registry.auth import Principal
 from registry.db.models import HubOutput
-from registry.hub import records
+from registry.hub import queries
 from registry.hub.errors import DuplicateRegistration, Rejected
 from registry.hub.ledger import REGISTRATION, Ledger, Logged, Rows
 from registry.hub.model_status import model_status
@@ -109,7 +109,7 @@ async def register(
         rows,
     )
     if isinstance(outcome, Withdrawn):
-        existing = await records.output_by_image(session, claim.image_digest)
+        existing = await queries.output_by_image(session, claim.image_digest)
         if existing is None:  # pragma: no cover - rows are never deleted
             raise AssertionError(f"{claim.image_digest} was registered but is not found")
         return existing, None
