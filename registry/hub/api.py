@@ -74,7 +74,7 @@ from registry.hub.schemas import (
     ReprintView,
 )
 from registry.naming import RepositoryName
-from registry.oci import repositories
+from registry.oci import queries as oci_queries
 from registry.services import Services
 from signing.provenance.c2pa_sign import C2PA_MIME_TYPES
 from verifier.provenance.reprint_policy import ReprintPolicy
@@ -249,7 +249,7 @@ class HubController(Controller):
     ) -> OutputList:
         """The images registered with ``model`` (``namespace/model``) at version ``digest``."""
         name = RepositoryName.parse(model)
-        namespace = await repositories.find_namespace(db_session, name.namespace)
+        namespace = await oci_queries.find_namespace(db_session, name.namespace)
         anonymous_ok = namespace is not None and namespace.anonymous_pull
         principal.require(name.namespace, Scope.PULL, anonymous_ok=anonymous_ok)
         found = await queries.outputs_by_model(

@@ -24,7 +24,8 @@ from registry.http.openapi import (
 from registry.http.params import Offset, PageSize
 from registry.lifecycle import queries, schemas, service
 from registry.naming import RepositoryName, validate_namespace, validate_tag
-from registry.oci import repositories, store
+from registry.oci import queries as oci_queries
+from registry.oci import service as oci_service
 from registry.services import Services
 from registry.verification.hooks import require_servable
 
@@ -42,7 +43,7 @@ async def load_model(
     if scope is Scope.PULL and not principal.allows(name.namespace, scope):
         anonymous_ok = await services.anonymous_pull.allowed(name.namespace)
     principal.require(name.namespace, scope, anonymous_ok=anonymous_ok)
-    repository = await repositories.find_repository(db_session, name)
+    repository = await oci_queries.find_repository(db_session, name)
     if repository is None:
         raise NotFound(f"model {name} does not exist")
     return repository
@@ -149,7 +150,7 @@ class ModelController(Controller):
     ) -> schemas.VersionView:
         repository = await load_model(services, db_session, principal, namespace, model, Scope.PULL)
         validate_tag(version)
-        tag = await store.find_tag(db_session, repository, version)
+        tag = await oci_service.find_tag(db_session, repository, version)
         if tag is None or not tag.is_version:
             raise NotFound(f"{repository.name} has no version {version}")
         return await service.fresh_version_view(
@@ -173,7 +174,7 @@ class ModelController(Controller):
         blobs: Blobs,
     ) -> schemas.VersionView:
         repository = await load_model(services, db_session, principal, namespace, model, Scope.PULL)
-        tag = await store.find_tag(db_session, repository, validate_tag(alias))
+        tag = await oci_service.find_tag(db_session, repository, validate_tag(alias))
         if tag is None or tag.is_version:
             raise NotFound(f"{repository.name} has no alias {alias}")
         policies = services.policies.current
@@ -236,7 +237,7 @@ class ModelController(Controller):
             db_session, repository, version=data.version, digest=data.digest
         )
         hooks = services.oci_hooks
-        change = await store.set_tag(
+        change = await oci_service.set_tag(
             db_session,
             repository,
             alias,
@@ -270,10 +271,10 @@ class ModelController(Controller):
         repository = await load_model(
             services, db_session, principal, namespace, model, Scope.PROMOTE
         )
-        tag = await store.find_tag(db_session, repository, validate_tag(alias))
+        tag = await oci_service.find_tag(db_session, repository, validate_tag(alias))
         if tag is None:
             raise NotFound(f"{repository.name} has no alias {alias}")
-        await store.remove_alias(
+        await oci_service.remove_alias(
             db_session, repository, tag, principal=principal, hooks=services.oci_hooks
         )
         await db_session.commit()

@@ -10,7 +10,7 @@ from registry.digests import Digest
 from registry.errors import NotFound
 from registry.lifecycle import queries, schemas
 from registry.naming import validate_tag
-from registry.oci import store
+from registry.oci import service as oci_service
 from registry.policies_in_force import PolicySet
 from registry.storage import BlobStore
 from registry.verification.service import evaluate_version
@@ -23,12 +23,12 @@ async def alias_target(
 ) -> Manifest:
     """The manifest named by a version of ``repository``, or else by its digest."""
     if version is not None:
-        tag = await store.find_tag(session, repository, validate_tag(version))
+        tag = await oci_service.find_tag(session, repository, validate_tag(version))
         if tag is None or not tag.is_version:
             raise NotFound(f"{repository.name} has no version {version}")
         return tag.manifest
     parsed = Digest.parse(digest or "")
-    found = await store.find_manifest_by_digest(session, repository, str(parsed))
+    found = await oci_service.find_manifest_by_digest(session, repository, str(parsed))
     if found is None:
         raise NotFound(f"{repository.name} has no manifest {parsed}")
     return found

@@ -25,7 +25,7 @@ from registry.errors import (
 )
 from registry.http.deps import body_chunks
 from registry.naming import RepositoryName
-from registry.oci import repositories, store
+from registry.oci import queries, service
 from registry.oci.context import OciContext
 from registry.storage import BlobStat
 
@@ -66,7 +66,7 @@ async def _linked_size(ctx: OciContext, name: RepositoryName, digest: Digest) ->
     key = (name.full, str(digest))
     size = cache.get(key)
     if size is None:
-        blob = await repositories.linked_blob(ctx.session, name, str(digest))
+        blob = await queries.linked_blob(ctx.session, name, str(digest))
         if blob is None:
             raise BlobUnknown(f"blob {digest} is not in repository {name}")
         size = blob.size
@@ -98,7 +98,7 @@ async def delete_blob(ctx: OciContext, name: RepositoryName, digest_text: str) -
     digest = Digest.parse(digest_text)
     await ctx.authorize(name, Scope.PUSH, actions="delete")
     repository = await ctx.repository(name)
-    await store.lock_repository(ctx.session, repository)  # no manifest PUT may start using it
+    await service.lock_repository(ctx.session, repository)  # no manifest PUT may start using it
     link = await ctx.session.get(RepositoryBlob, (repository.id, str(digest)))
     if link is None:
         raise BlobUnknown(f"blob {digest} is not in repository {name}")
@@ -109,7 +109,7 @@ async def delete_blob(ctx: OciContext, name: RepositoryName, digest_text: str) -
         .limit(1)
     )
     if user is not None:
-        await store.refuse_change(
+        await service.refuse_change(
             ctx.session,
             Conflict(
                 f"blob {digest} is used by manifest {user} in {name}; delete that first",
@@ -147,7 +147,7 @@ async def start_upload(ctx: OciContext, name: RepositoryName) -> Response[Any]:
             body_chunks(ctx.request), expected=expected, max_bytes=ctx.settings.oci.max_blob_bytes
         )
         return await _finish(ctx, name, stat)
-    repository = await repositories.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
+    repository = await queries.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
     upload_id = await ctx.blobs.start_upload()
     ctx.session.add(
         UploadSession(
@@ -184,7 +184,7 @@ async def _try_mount(
         return None
     if not await ctx.can_pull(source):
         return None
-    blob = await repositories.linked_blob(ctx.session, source, str(digest))
+    blob = await queries.linked_blob(ctx.session, source, str(digest))
     if blob is None:
         return None
     return await _finish(ctx, name, BlobStat(digest, blob.size), mounted_from=source.full)
@@ -193,8 +193,8 @@ async def _try_mount(
 async def _finish(
     ctx: OciContext, name: RepositoryName, stat: BlobStat, *, mounted_from: str | None = None
 ) -> Response[Any]:
-    repository = await repositories.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
-    await repositories.link_blob(ctx.session, repository, str(stat.digest), stat.size)
+    repository = await queries.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
+    await queries.link_blob(ctx.session, repository, str(stat.digest), stat.size)
     detail: dict[str, Any] = {"size": stat.size}
     if mounted_from:
         detail["mounted_from"] = mounted_from
@@ -218,7 +218,7 @@ async def _finish(
 
 
 async def _session(ctx: OciContext, name: RepositoryName, upload_id: str) -> UploadSession:
-    repository = await repositories.find_repository(ctx.session, name)
+    repository = await queries.find_repository(ctx.session, name)
     row = await ctx.session.get(UploadSession, upload_id) if len(upload_id) <= 64 else None
     if row is None or repository is None or row.repository_id != repository.id:
         raise BlobUploadUnknown(f"upload {upload_id!r} is not known in {name}")

@@ -30,7 +30,7 @@ from registry.http.params import Offset, PageSize
 from registry.lifecycle.api import load_model
 from registry.lifecycle.queries import visible_namespaces
 from registry.naming import validate_tag
-from registry.oci import store
+from registry.oci import service as oci_service
 from registry.sbom import service
 
 _OPSET_RE = re.compile(r"^(?:(?P<domain>[A-Za-z0-9_.]*)(?P<op>>=|<=|=))?(?P<version>\d{1,4})\Z")
@@ -83,7 +83,7 @@ class SbomController(Controller):
         blobs: Blobs,
     ) -> SbomAttached:
         repository = await load_model(services, db_session, principal, namespace, model, Scope.PUSH)
-        tag = await store.find_tag(db_session, repository, validate_tag(version))
+        tag = await oci_service.find_tag(db_session, repository, validate_tag(version))
         if tag is None or not tag.is_version:
             raise NotFound(f"{repository.name} has no version {version}")
         limit = services.settings.oci.max_sbom_bytes

@@ -26,7 +26,7 @@ from registry.digests import Digest
 from registry.errors import BadRequest, PayloadTooLarge
 from registry.http.text import check_document
 from registry.oci.manifests import ParsedManifest
-from registry.oci.store import version_files
+from registry.oci.service import version_files
 from registry.storage import BlobStore
 from signing.sbom.errors import BomTooLarge, SbomError
 

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.db.models import Manifest, Repository, Sbom
 from registry.digests import Digest
 from registry.oci import mediatypes as mt
-from registry.oci import repositories, store
+from registry.oci import queries as oci_queries
+from registry.oci import service as oci_service
 from registry.oci.manifests import parse_manifest
 from registry.sbom.ingest import CYCLONEDX_JSON, analyse, record_sbom
 from registry.storage import BlobStore
@@ -76,10 +77,10 @@ async def attach_sbom(
 
     sbom_digest = await _put_bytes(blobs, data)
     empty = await _put_bytes(blobs, b"{}")
-    await repositories.link_blob(session, repository, str(sbom_digest), len(data))
-    await repositories.link_blob(session, repository, str(empty), 2)
+    await oci_queries.link_blob(session, repository, str(sbom_digest), len(data))
+    await oci_queries.link_blob(session, repository, str(empty), 2)
     body = _referrer_document(subject, sbom_digest, len(data), empty)
-    referrer, _created = await store.store_manifest(
+    referrer, _created = await oci_service.store_manifest(
         session,
         repository,
         digest="sha256:" + hashlib.sha256(body).hexdigest(),
