@@ -122,6 +122,17 @@ async def version_summaries(
     ], int(total or 0)
 
 
+async def first_version_of(session: AsyncSession, manifest_id: int) -> Tag | None:
+    """The oldest version tag on a manifest (what an alias pointing at it resolves to)."""
+    found: Tag | None = await session.scalar(
+        select(Tag)
+        .where(Tag.manifest_id == manifest_id, Tag.is_version.is_(True))
+        .order_by(Tag.id)
+        .limit(1)
+    )
+    return found
+
+
 async def alias_views(session: AsyncSession, repository: Repository) -> list[schemas.AliasView]:
     tags = (
         await session.scalars(
