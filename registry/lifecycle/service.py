@@ -12,6 +12,7 @@ from registry.digests import Digest
 from registry.errors import InvalidInput, NotFound
 from registry.lifecycle import queries, schemas
 from registry.naming import VersionPattern, validate_tag
+from registry.oci import queries as oci_queries
 from registry.oci import service as oci_service
 from registry.oci.hooks import OciHooks
 from registry.policies_in_force import PolicySet
@@ -34,12 +35,12 @@ async def alias_target(
 ) -> Manifest:
     """The manifest named by a version of ``repository``, or else by its digest."""
     if version is not None:
-        tag = await oci_service.find_tag(session, repository, validate_tag(version))
+        tag = await oci_queries.find_tag(session, repository, validate_tag(version))
         if tag is None or not tag.is_version:
             raise NotFound(f"{repository.name} has no version {version}")
         return tag.manifest
     parsed = Digest.parse(digest or "")
-    found = await oci_service.find_manifest_by_digest(session, repository, str(parsed))
+    found = await oci_queries.find_manifest_by_digest(session, repository, str(parsed))
     if found is None:
         raise NotFound(f"{repository.name} has no manifest {parsed}")
     return found
@@ -70,7 +71,7 @@ async def version_view(
 ) -> schemas.VersionView:
     """The view of ``repository``'s version ``version`` (404 if it has none)."""
     validate_tag(version)
-    tag = await oci_service.find_tag(session, repository, version)
+    tag = await oci_queries.find_tag(session, repository, version)
     if tag is None or not tag.is_version:
         raise NotFound(f"{repository.name} has no version {version}")
     return await fresh_version_view(session, blobs, policies, repository, tag)
@@ -84,7 +85,7 @@ async def resolve_alias(
     alias: str,
 ) -> schemas.VersionView:
     """The version an alias points at (refused in a strict namespace if it fails policy now)."""
-    tag = await oci_service.find_tag(session, repository, validate_tag(alias))
+    tag = await oci_queries.find_tag(session, repository, validate_tag(alias))
     if tag is None or tag.is_version:
         raise NotFound(f"{repository.name} has no alias {alias}")
     await require_servable(
@@ -132,7 +133,7 @@ async def remove_alias(
     hooks: OciHooks,
 ) -> None:
     """Remove ``alias`` through the promotion gate (not committed)."""
-    tag = await oci_service.find_tag(session, repository, validate_tag(alias))
+    tag = await oci_queries.find_tag(session, repository, validate_tag(alias))
     if tag is None:
         raise NotFound(f"{repository.name} has no alias {alias}")
     await oci_service.remove_alias(session, repository, tag, principal=principal, hooks=hooks)

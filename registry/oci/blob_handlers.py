@@ -7,19 +7,17 @@ from typing import Any
 
 from litestar import Response
 from litestar.response import Stream
-from sqlalchemy import select
 
 from registry.audit.service import record
 from registry.auth import Scope
 from registry.cache import TTLCache
-from registry.db.models import Manifest, ManifestReference, RepositoryBlob, UploadSession
+from registry.db.models import UploadSession
 from registry.db.types import utcnow
 from registry.digests import Digest
 from registry.errors import (
     BlobUnknown,
     BlobUploadInvalid,
     BlobUploadUnknown,
-    Conflict,
     NameInvalid,
     RangeInvalid,
 )
@@ -98,35 +96,7 @@ async def delete_blob(ctx: OciContext, name: RepositoryName, digest_text: str) -
     digest = Digest.parse(digest_text)
     await ctx.authorize(name, Scope.PUSH, actions="delete")
     repository = await ctx.repository(name)
-    await service.lock_repository(ctx.session, repository)  # no manifest PUT may start using it
-    link = await ctx.session.get(RepositoryBlob, (repository.id, str(digest)))
-    if link is None:
-        raise BlobUnknown(f"blob {digest} is not in repository {name}")
-    user = await ctx.session.scalar(
-        select(Manifest.digest)
-        .join(ManifestReference, ManifestReference.manifest_id == Manifest.id)
-        .where(Manifest.repository_id == repository.id, ManifestReference.digest == str(digest))
-        .limit(1)
-    )
-    if user is not None:
-        await service.refuse_change(
-            ctx.session,
-            Conflict(
-                f"blob {digest} is used by manifest {user} in {name}; delete that first",
-                extra={"digest": str(digest), "manifest": user},
-            ),
-            actor=ctx.principal.actor,
-            action="blob.delete.refused",
-            subject=f"{name}@{digest}",
-        )
-    await ctx.session.delete(link)
-    await record(
-        ctx.session,
-        actor=ctx.principal.actor,
-        action="blob.unlink",
-        subject=f"{name}@{digest}",
-        namespace=name.namespace,
-    )
+    await service.unlink_blob(ctx.session, repository, name, str(digest), actor=ctx.principal.actor)
     await ctx.session.commit()
     ctx.services.blob_cache.discard((name.full, str(digest)))
     return Response(b"", status_code=202)
@@ -149,15 +119,7 @@ async def start_upload(ctx: OciContext, name: RepositoryName) -> Response[Any]:
         return await _finish(ctx, name, stat)
     repository = await queries.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
     upload_id = await ctx.blobs.start_upload()
-    ctx.session.add(
-        UploadSession(
-            id=upload_id,
-            repository_id=repository.id,
-            created_by=ctx.principal.actor,
-            created_at=utcnow(),
-            updated_at=utcnow(),
-        )
-    )
+    queries.add_upload_session(ctx.session, upload_id, repository, actor=ctx.principal.actor)
     await ctx.session.commit()
     return Response(
         b"",
@@ -219,7 +181,7 @@ async def _finish(
 
 async def _session(ctx: OciContext, name: RepositoryName, upload_id: str) -> UploadSession:
     repository = await queries.find_repository(ctx.session, name)
-    row = await ctx.session.get(UploadSession, upload_id) if len(upload_id) <= 64 else None
+    row = await queries.upload_session(ctx.session, upload_id) if len(upload_id) <= 64 else None
     if row is None or repository is None or row.repository_id != repository.id:
         raise BlobUploadUnknown(f"upload {upload_id!r} is not known in {name}")
     return row
@@ -284,7 +246,7 @@ async def close_upload(ctx: OciContext, name: RepositoryName, upload_id: str) ->
         stat = await ctx.blobs.finish_upload(upload_id, expected)
     finally:
         # The session is consumed whether the digest matched or not.
-        await ctx.session.delete(row)
+        await queries.drop_upload_session(ctx.session, row)
         await ctx.session.commit()
     return await _finish(ctx, name, stat)
 
@@ -293,6 +255,6 @@ async def cancel_upload(ctx: OciContext, name: RepositoryName, upload_id: str) -
     await ctx.authorize(name, Scope.PUSH)
     row = await _session(ctx, name, upload_id)
     await ctx.blobs.abort_upload(upload_id)
-    await ctx.session.delete(row)
+    await queries.drop_upload_session(ctx.session, row)
     await ctx.session.commit()
     return Response(b"", status_code=204)

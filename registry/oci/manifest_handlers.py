@@ -40,10 +40,10 @@ async def resolve(ctx: OciContext, name: RepositoryName, reference: str) -> Mani
     repository = await ctx.repository(name)
     if _is_digest(reference):
         digest = Digest.parse(reference)
-        manifest = await service.find_manifest_by_digest(ctx.session, repository, str(digest))
+        manifest = await queries.find_manifest_by_digest(ctx.session, repository, str(digest))
     else:
         validate_tag(reference)
-        tag = await service.find_tag(ctx.session, repository, reference)
+        tag = await queries.find_tag(ctx.session, repository, reference)
         manifest = tag.manifest if tag is not None else None
     if manifest is None:
         raise ManifestUnknown(f"manifest {reference} is not in {name}")
@@ -67,9 +67,9 @@ async def _lookup(ctx: OciContext, name: RepositoryName, reference: str) -> Cach
     # The hot path of every pull: one query from names to manifest bytes.
     if _is_digest(reference):
         digest = str(Digest.parse(reference))
-        manifest = await service.manifest_by_name_and_digest(ctx.session, name.full, digest)
+        manifest = await queries.manifest_by_name_and_digest(ctx.session, name.full, digest)
     else:
-        manifest = await service.manifest_by_name_and_tag(
+        manifest = await queries.manifest_by_name_and_tag(
             ctx.session, name.full, validate_tag(reference)
         )
     if manifest is None:
@@ -97,7 +97,7 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
         ctx.session, repository=name.full, parsed=parsed, actor=ctx.principal.actor
     )
     repository = await queries.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
-    await service.lock_repository(ctx.session, repository)  # no delete between check and write
+    await queries.lock_repository(ctx.session, repository)  # no delete between check and write
     await service.check_references(ctx.session, repository, parsed)
     await check_model_files(ctx.blobs, parsed)
     manifest, created = await service.store_manifest(
@@ -147,7 +147,7 @@ async def delete_manifest(ctx: OciContext, name: RepositoryName, reference: str)
         validate_tag(reference)
         if not ctx.versions.is_version(reference):
             await ctx.authorize(name, Scope.PROMOTE, actions="delete")
-        tag = await service.find_tag(ctx.session, repository, reference)
+        tag = await queries.find_tag(ctx.session, repository, reference)
         if tag is None:
             raise ManifestUnknown(f"tag {reference} is not in {name}")
         await service.remove_alias(

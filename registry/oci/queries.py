@@ -1,13 +1,25 @@
-"""Repositories and the blobs linked into them (SQL side of the OCI store)."""
+"""The OCI store's SQL: repositories and the blobs linked into them, lookups of manifests,
+tags and referrers, and the repository lock (the rules over them are in
+:mod:`registry.oci.service`)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from registry.audit.service import record
 from registry.auth.tokens import ensure_namespace
-from registry.db.models import Blob, Namespace, Repository, RepositoryBlob
+from registry.db.models import (
+    Blob,
+    Manifest,
+    ManifestReference,
+    Namespace,
+    Repository,
+    RepositoryBlob,
+    Tag,
+    UploadSession,
+)
 from registry.db.types import utcnow
 from registry.db.upsert import insert_ignore
 from registry.naming import RepositoryName
@@ -69,4 +81,143 @@ async def linked_blob(session: AsyncSession, name: RepositoryName, digest: str) 
         .join(RepositoryBlob, RepositoryBlob.blob_digest == Blob.digest)
         .join(Repository, Repository.id == RepositoryBlob.repository_id)
         .where(Repository.name == name.full, Blob.digest == digest)
+    )
+
+
+async def lock_repository(session: AsyncSession, repository: Repository) -> None:
+    """Serialise the writes that check references in ``repository``, until the transaction ends.
+
+    An index PUT checks that its children exist, and a delete checks that no index
+    lists what it deletes; without a shared lock both checks pass under PostgreSQL's
+    READ COMMITTED and both commit (an index naming a missing manifest). PostgreSQL:
+    a row lock on the repository (``FOR NO KEY UPDATE``: other transactions may still
+    insert rows referencing it); statements after it see every commit made before.
+    SQLite: a write to the row makes this transaction the only writer (as
+    ``registry.tuf.queries.lock`` does), and the reads after it see every earlier commit.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            select(Repository.id)
+            .where(Repository.id == repository.id)
+            .with_for_update(key_share=True)
+        )
+        return
+    await session.execute(
+        update(Repository)
+        .where(Repository.id == repository.id)
+        .values(id=Repository.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def find_manifest_by_digest(
+    session: AsyncSession, repository: Repository, digest: str
+) -> Manifest | None:
+    return await session.scalar(
+        select(Manifest).where(Manifest.repository_id == repository.id, Manifest.digest == digest)
+    )
+
+
+async def manifest_by_name_and_tag(
+    session: AsyncSession, repository: str, tag: str
+) -> Manifest | None:
+    return await session.scalar(
+        select(Manifest)
+        .join(Tag, Tag.manifest_id == Manifest.id)
+        .join(Repository, Repository.id == Tag.repository_id)
+        .where(Repository.name == repository, Tag.name == tag)
+    )
+
+
+async def manifest_by_name_and_digest(
+    session: AsyncSession, repository: str, digest: str
+) -> Manifest | None:
+    return await session.scalar(
+        select(Manifest)
+        .join(Repository, Repository.id == Manifest.repository_id)
+        .where(Repository.name == repository, Manifest.digest == digest)
+    )
+
+
+async def find_tag(session: AsyncSession, repository: Repository, name: str) -> Tag | None:
+    return await session.scalar(
+        select(Tag)
+        .options(selectinload(Tag.manifest))
+        .where(Tag.repository_id == repository.id, Tag.name == name)
+    )
+
+
+async def version_files(session: AsyncSession, manifest: Manifest) -> list[tuple[str, str]]:
+    """(file name, sha256 hex) of a version's layers, from their title annotations."""
+    rows = (
+        await session.scalars(
+            select(ManifestReference)
+            .where(ManifestReference.manifest_id == manifest.id, ManifestReference.role == "layer")
+            .order_by(ManifestReference.position)
+        )
+    ).all()
+    return [(r.title or r.digest, r.digest.removeprefix("sha256:")) for r in rows]
+
+
+async def list_tags(
+    session: AsyncSession, repository: Repository, *, limit: int | None, last: str | None
+) -> list[str]:
+    query = select(Tag.name).where(Tag.repository_id == repository.id).order_by(Tag.name)
+    if last:
+        query = query.where(Tag.name > last)
+    if limit is not None:
+        query = query.limit(limit)
+    return list((await session.scalars(query)).all())
+
+
+async def referrers(
+    session: AsyncSession, repository: Repository, subject: str, artifact_type: str | None
+) -> list[Manifest]:
+    query = (
+        select(Manifest)
+        .where(Manifest.repository_id == repository.id, Manifest.subject_digest == subject)
+        .order_by(Manifest.id)
+    )
+    if artifact_type is not None:
+        query = query.where(Manifest.artifact_type == artifact_type)
+    return list((await session.scalars(query)).all())
+
+
+async def blob_link(
+    session: AsyncSession, repository: Repository, digest: str
+) -> RepositoryBlob | None:
+    return await session.get(RepositoryBlob, (repository.id, digest))
+
+
+async def manifest_using_blob(
+    session: AsyncSession, repository: Repository, digest: str
+) -> str | None:
+    """The digest of a manifest in ``repository`` that references blob ``digest``, if any."""
+    return await session.scalar(
+        select(Manifest.digest)
+        .join(ManifestReference, ManifestReference.manifest_id == Manifest.id)
+        .where(Manifest.repository_id == repository.id, ManifestReference.digest == digest)
+        .limit(1)
+    )
+
+
+async def upload_session(session: AsyncSession, upload_id: str) -> UploadSession | None:
+    return await session.get(UploadSession, upload_id)
+
+
+async def drop_upload_session(session: AsyncSession, row: UploadSession) -> None:
+    await session.delete(row)
+
+
+def add_upload_session(
+    session: AsyncSession, upload_id: str, repository: Repository, *, actor: str
+) -> None:
+    session.add(
+        UploadSession(
+            id=upload_id,
+            repository_id=repository.id,
+            created_by=actor,
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        )
     )

@@ -1,4 +1,4 @@
-"""The SQL side of the OCI store: manifests, tags (versions and aliases), referrers.
+"""The OCI store's rules over manifests, tags (versions and aliases) and referrers.
 
 Rules that make Custody a model registry rather than a plain OCI registry live
 here, shared by ``/v2/`` and ``/api/v1/``:
@@ -15,8 +15,8 @@ here, shared by ``/v2/`` and ``/api/v1/``:
 - every such refusal is audited (``registry.audit.service.refuse``): ``version.move.refused``,
   ``version.delete.refused``, ``manifest.delete.refused``, ``blob.delete.refused``;
 - writes that check what a manifest needs (a manifest PUT, a manifest or blob
-  delete) first take the repository's lock (:func:`lock_repository`), so a check
-  and the write it allows cannot interleave with another request's.
+  delete) first take the repository's lock (:func:`~registry.oci.queries.lock_repository`),
+  so a check and the write it allows cannot interleave with another request's.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NoReturn
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -33,16 +33,24 @@ from registry.auth import Principal, Scope
 from registry.db.models import Blob, Manifest, ManifestReference, Repository, RepositoryBlob, Tag
 from registry.db.types import utcnow
 from registry.errors import (
+    BlobUnknown,
     Conflict,
     Immutable,
     ManifestBlobUnknown,
     ManifestInvalid,
     ManifestUnknown,
 )
-from registry.naming import VersionPattern
+from registry.naming import RepositoryName, VersionPattern
 from registry.oci.hooks import AliasMove, OciHooks
 from registry.oci.manifests import ParsedManifest
 from registry.oci.mediatypes import EVIDENCE_ARTIFACT_TYPES
+from registry.oci.queries import (
+    blob_link,
+    find_manifest_by_digest,
+    find_tag,
+    lock_repository,
+    manifest_using_blob,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,32 +59,6 @@ class TagChange:
     is_version: bool
     previous: str | None  # digest before, None if new
     current: str | None  # digest after, None if removed
-
-
-async def lock_repository(session: AsyncSession, repository: Repository) -> None:
-    """Serialise the writes that check references in ``repository``, until the transaction ends.
-
-    An index PUT checks that its children exist, and a delete checks that no index
-    lists what it deletes; without a shared lock both checks pass under PostgreSQL's
-    READ COMMITTED and both commit (an index naming a missing manifest). PostgreSQL:
-    a row lock on the repository (``FOR NO KEY UPDATE``: other transactions may still
-    insert rows referencing it); statements after it see every commit made before.
-    SQLite: a write to the row makes this transaction the only writer (as
-    ``registry.tuf.queries.lock`` does), and the reads after it see every earlier commit.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            select(Repository.id)
-            .where(Repository.id == repository.id)
-            .with_for_update(key_share=True)
-        )
-        return
-    await session.execute(
-        update(Repository)
-        .where(Repository.id == repository.id)
-        .values(id=Repository.id)
-        .execution_options(synchronize_session=False)
-    )
 
 
 async def refuse_change(
@@ -96,43 +78,6 @@ async def refuse_change(
         subject=subject,
         namespace=subject.split("/", 1)[0],
         detail={**error.extra, "reason": error.detail},
-    )
-
-
-async def find_manifest_by_digest(
-    session: AsyncSession, repository: Repository, digest: str
-) -> Manifest | None:
-    return await session.scalar(
-        select(Manifest).where(Manifest.repository_id == repository.id, Manifest.digest == digest)
-    )
-
-
-async def manifest_by_name_and_tag(
-    session: AsyncSession, repository: str, tag: str
-) -> Manifest | None:
-    return await session.scalar(
-        select(Manifest)
-        .join(Tag, Tag.manifest_id == Manifest.id)
-        .join(Repository, Repository.id == Tag.repository_id)
-        .where(Repository.name == repository, Tag.name == tag)
-    )
-
-
-async def manifest_by_name_and_digest(
-    session: AsyncSession, repository: str, digest: str
-) -> Manifest | None:
-    return await session.scalar(
-        select(Manifest)
-        .join(Repository, Repository.id == Manifest.repository_id)
-        .where(Repository.name == repository, Manifest.digest == digest)
-    )
-
-
-async def find_tag(session: AsyncSession, repository: Repository, name: str) -> Tag | None:
-    return await session.scalar(
-        select(Tag)
-        .options(selectinload(Tag.manifest))
-        .where(Tag.repository_id == repository.id, Tag.name == name)
     )
 
 
@@ -448,37 +393,32 @@ async def _require_unreferenced(
         )
 
 
-async def version_files(session: AsyncSession, manifest: Manifest) -> list[tuple[str, str]]:
-    """(file name, sha256 hex) of a version's layers, from their title annotations."""
-    rows = (
-        await session.scalars(
-            select(ManifestReference)
-            .where(ManifestReference.manifest_id == manifest.id, ManifestReference.role == "layer")
-            .order_by(ManifestReference.position)
+async def unlink_blob(
+    session: AsyncSession, repository: Repository, name: RepositoryName, digest: str, *, actor: str
+) -> None:
+    """Unlink blob ``digest`` from ``repository``, audited; refused while a manifest there
+    references it (not committed)."""
+    await lock_repository(session, repository)  # no manifest PUT may start using it
+    link = await blob_link(session, repository, digest)
+    if link is None:
+        raise BlobUnknown(f"blob {digest} is not in repository {name}")
+    user = await manifest_using_blob(session, repository, digest)
+    if user is not None:
+        await refuse_change(
+            session,
+            Conflict(
+                f"blob {digest} is used by manifest {user} in {name}; delete that first",
+                extra={"digest": digest, "manifest": user},
+            ),
+            actor=actor,
+            action="blob.delete.refused",
+            subject=f"{name}@{digest}",
         )
-    ).all()
-    return [(r.title or r.digest, r.digest.removeprefix("sha256:")) for r in rows]
-
-
-async def list_tags(
-    session: AsyncSession, repository: Repository, *, limit: int | None, last: str | None
-) -> list[str]:
-    query = select(Tag.name).where(Tag.repository_id == repository.id).order_by(Tag.name)
-    if last:
-        query = query.where(Tag.name > last)
-    if limit is not None:
-        query = query.limit(limit)
-    return list((await session.scalars(query)).all())
-
-
-async def referrers(
-    session: AsyncSession, repository: Repository, subject: str, artifact_type: str | None
-) -> list[Manifest]:
-    query = (
-        select(Manifest)
-        .where(Manifest.repository_id == repository.id, Manifest.subject_digest == subject)
-        .order_by(Manifest.id)
+    await session.delete(link)
+    await record(
+        session,
+        actor=actor,
+        action="blob.unlink",
+        subject=f"{name}@{digest}",
+        namespace=name.namespace,
     )
-    if artifact_type is not None:
-        query = query.where(Manifest.artifact_type == artifact_type)
-    return list((await session.scalars(query)).all())

@@ -24,7 +24,7 @@ from registry.http.openapi import (
 from registry.http.params import Offset, PageSize
 from registry.lifecycle.api import load_model
 from registry.naming import validate_tag
-from registry.oci import service as oci_service
+from registry.oci import queries as oci_queries
 from registry.sbom import schemas, service
 
 
@@ -53,7 +53,7 @@ class SbomController(Controller):
         blobs: Blobs,
     ) -> schemas.SbomAttached:
         repository = await load_model(services, db_session, principal, namespace, model, Scope.PUSH)
-        tag = await oci_service.find_tag(db_session, repository, validate_tag(version))
+        tag = await oci_queries.find_tag(db_session, repository, validate_tag(version))
         if tag is None or not tag.is_version:
             raise NotFound(f"{repository.name} has no version {version}")
         limit = services.settings.oci.max_sbom_bytes

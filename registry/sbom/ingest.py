@@ -25,7 +25,7 @@ from registry.digests import Digest
 from registry.errors import BadRequest, PayloadTooLarge
 from registry.http.text import check_document
 from registry.oci.manifests import ParsedManifest
-from registry.oci.service import find_manifest_by_digest, version_files
+from registry.oci.queries import find_manifest_by_digest, version_files
 from registry.storage import BlobStore
 from signing.sbom.errors import BomTooLarge, SbomError
 

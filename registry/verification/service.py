@@ -24,7 +24,7 @@ from registry.db.types import utcnow
 from registry.db.upsert import insert_ignore
 from registry.digests import Digest
 from registry.oci.mediatypes import SIGNATURE_ARTIFACT_TYPES
-from registry.oci.service import version_files
+from registry.oci.queries import version_files
 from registry.policies_in_force import PolicySet
 from registry.storage import BlobStore
 from registry.verification.bundle_check import Verdict, verify_bundle
