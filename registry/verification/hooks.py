@@ -17,7 +17,7 @@ from registry.oci.manifests import ParsedManifest
 from registry.policies_in_force import PolicyHolder, PolicySet
 from registry.storage import BlobStore
 from registry.verification.decisions import FileEntry, check_alias, check_files
-from registry.verification.gate import AdmissionRefused, AliasBlocked
+from registry.verification.errors import AdmissionRefused, AliasBlocked
 from registry.verification.service import is_signature, verify_referrer
 
 __all__ = ["PolicyHooks", "admit_manifest", "ingest_signature", "require_servable"]
