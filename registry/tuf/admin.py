@@ -14,12 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from securesystemslib.signer import SSlibKey  # type: ignore[attr-defined]
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from tuf.api.metadata import Metadata, Root  # type: ignore[attr-defined]  # re-exported
 
-from registry.db.models import Namespace, Tag
-from registry.db.models import Repository as RepositoryRow
 from registry.db.types import utcnow
 from registry.tuf import queries
 from registry.tuf.changes import namespace_changed
@@ -66,12 +63,7 @@ async def initialise(session: AsyncSession, publisher: Publisher) -> Outcome:
     sign(metadata, publisher.root_keys, "root", root)
     await queries.append(session, "root", metadata)
     # Every namespace that already has versions gets its role now.
-    names = await session.scalars(
-        select(Namespace.name)
-        .join(RepositoryRow, RepositoryRow.namespace_id == Namespace.id)
-        .join(Tag, Tag.repository_id == RepositoryRow.id)
-        .distinct()
-    )
+    names = await queries.namespaces_with_tags(session)
     publication = await publisher.publish(session, rebuild=frozenset(names), now=now)
     return Outcome(publication, 1)
 
@@ -184,8 +176,7 @@ async def set_namespace_keys(
     # Make sure the namespace is delegated (first publication creates the delegation).
     roles = targets.delegations.roles if targets.delegations else None
     if roles is None or namespace not in roles:
-        exists = await session.scalar(select(Namespace.id).where(Namespace.name == namespace))
-        if exists is None:
+        if not await queries.namespace_exists(session, namespace):
             raise RoleUnknown(f"namespace {namespace!r} does not exist")
         await namespace_changed(session, namespace)
         await publisher.publish(session, now=now)

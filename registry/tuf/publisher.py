@@ -27,7 +27,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from securesystemslib.signer import CryptoSigner  # type: ignore[attr-defined]
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from tuf.api.metadata import (  # type: ignore[attr-defined]  # re-exported
     DelegatedRole,
@@ -40,7 +39,6 @@ from tuf.api.metadata import (  # type: ignore[attr-defined]  # re-exported
     Timestamp,
 )
 
-from registry.db.models import Namespace, TufPendingNamespace
 from registry.db.types import utcnow
 from registry.errors import ConfigurationError, RegistryError
 from registry.settings import Settings
@@ -187,10 +185,7 @@ class Publisher:
             }
         listed.pop("targets", None)
 
-        marks = await session.execute(
-            select(TufPendingNamespace.namespace, TufPendingNamespace.generation)
-        )
-        pending: dict[str, int] = {row.namespace: row.generation for row in marks}
+        pending = await queries.pending_namespaces(session)
         due = {r for r in listed if resign_all or self._is_due(r, newest, now)}
         forced = set(rebuild) | (set(roles) if resign_all else set())
         wanted = set(pending) | forced | {bins.namespace_of(r) for r in due}
@@ -246,12 +241,7 @@ class Publisher:
 
         for namespace in cleared:
             if namespace in pending:
-                await session.execute(
-                    delete(TufPendingNamespace).where(
-                        TufPendingNamespace.namespace == namespace,
-                        TufPendingNamespace.generation == pending[namespace],
-                    )
-                )
+                await queries.clear_pending(session, namespace, pending[namespace])
         current = set(listed) | {"targets", "snapshot", "timestamp"}
         result.next_due = min(
             (self.lifetimes.due(r, newest[r][1]) for r in current if r in newest),
@@ -315,8 +305,7 @@ class Publisher:
             if namespace in TOP_LEVEL:
                 log.warning("namespace %r has a TUF top-level role's name: no role", namespace)
                 return None
-            exists = await session.scalar(select(Namespace.id).where(Namespace.name == namespace))
-            if exists is None:
+            if not await queries.namespace_exists(session, namespace):
                 return None
             roles[namespace] = DelegatedRole(
                 name=namespace,
