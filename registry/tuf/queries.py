@@ -126,6 +126,11 @@ async def pending_namespaces(session: AsyncSession) -> dict[str, int]:
     return {row.namespace: row.generation for row in marks}
 
 
+async def any_pending(session: AsyncSession) -> bool:
+    marked = await session.scalar(select(TufPendingNamespace.namespace).limit(1))
+    return marked is not None
+
+
 async def clear_pending(session: AsyncSession, namespace: str, generation: int) -> None:
     """Clear ``namespace``'s mark unless it was marked again since ``generation`` was read."""
     await session.execute(

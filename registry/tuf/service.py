@@ -15,11 +15,9 @@ import asyncio
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from registry.db.models import TufPendingNamespace
 from registry.db.types import utcnow
 from registry.errors import RegistryError
 from registry.settings import Settings
@@ -94,8 +92,7 @@ class TufService:
                 return await queries.latest_row(session, "root") is not None
             if utcnow() >= self._next_due:
                 return True
-            marked = await session.scalar(select(TufPendingNamespace.namespace).limit(1))
-        return marked is not None
+            return await queries.any_pending(session)
 
     async def timestamp(self) -> bytes:
         await self.refresh()
