@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, select
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.audit.service import audit_row
@@ -72,13 +72,6 @@ async def require_verified_model(session: AsyncSession, services: Services, clai
         )
 
 
-_OUTPUTS: Table = HubOutput.__table__  # type: ignore[assignment]
-#: An earlier registration of the image (a constant statement: compiled once).
-_EARLIER = select(HubOutput.claim_digest, HubOutput.log_index, HubOutput.creator).where(
-    HubOutput.image_digest == bindparam("image")
-)
-
-
 async def register(
     session: AsyncSession, services: Services, ledger: Ledger, principal: Principal, claim: Claim
 ) -> tuple[HubOutput, Logged | None]:
@@ -88,13 +81,13 @@ async def register(
     made: list[HubOutput] = []
 
     def rows(writing: Connection, logged: Logged) -> Rows:
-        earlier = writing.execute(_EARLIER, {"image": claim.image_digest}).first()
+        earlier = queries.earlier_output(writing, claim.image_digest)
         if earlier is not None:
             _same_or_conflict(earlier.claim_digest, earlier.log_index, earlier.creator, claim)
             return Withdrawn(None)
         values = _output_values(claim, principal, logged)
         made[:] = [HubOutput(**values)]  # what the answer shows; a retried batch calls again
-        return [(_OUTPUTS, values), _audit(claim, principal, logged)]
+        return [(queries.OUTPUTS, values), _audit(claim, principal, logged)]
 
     outcome = await ledger.append(
         REGISTRATION,
