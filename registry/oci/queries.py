@@ -221,3 +221,60 @@ def add_upload_session(
             updated_at=utcnow(),
         )
     )
+
+
+async def linked_blob_size(
+    session: AsyncSession, repository: Repository, digest: str
+) -> int | None:
+    """The size of blob ``digest`` if it is linked into ``repository``."""
+    return await session.scalar(
+        select(Blob.size)
+        .join(RepositoryBlob, RepositoryBlob.blob_digest == Blob.digest)
+        .where(RepositoryBlob.repository_id == repository.id, Blob.digest == digest)
+    )
+
+
+async def manifest_exists(session: AsyncSession, manifest_id: int) -> bool:
+    return await session.scalar(select(Manifest.id).where(Manifest.id == manifest_id)) is not None
+
+
+async def tags_on(session: AsyncSession, manifest: Manifest) -> list[Tag]:
+    return list(
+        (
+            await session.scalars(
+                select(Tag)
+                .options(selectinload(Tag.manifest))
+                .where(Tag.manifest_id == manifest.id)
+            )
+        ).all()
+    )
+
+
+async def index_listing(session: AsyncSession, repository: Repository, digest: str) -> str | None:
+    """The digest of an index in ``repository`` that lists manifest ``digest``, if any."""
+    return await session.scalar(
+        select(Manifest.digest)
+        .join(ManifestReference, ManifestReference.manifest_id == Manifest.id)
+        .where(
+            Manifest.repository_id == repository.id,
+            ManifestReference.role == "manifest",
+            ManifestReference.digest == digest,
+        )
+        .limit(1)
+    )
+
+
+async def version_named_on(
+    session: AsyncSession, repository: Repository, digest: str
+) -> str | None:
+    """A version tag on manifest ``digest`` of ``repository``, if any."""
+    return await session.scalar(
+        select(Tag.name)
+        .join(Manifest, Manifest.id == Tag.manifest_id)
+        .where(
+            Manifest.repository_id == repository.id,
+            Manifest.digest == digest,
+            Tag.is_version.is_(True),
+        )
+        .limit(1)
+    )

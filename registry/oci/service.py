@@ -24,13 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NoReturn
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from registry.audit.service import record, refuse
 from registry.auth import Principal, Scope
-from registry.db.models import Blob, Manifest, ManifestReference, Repository, RepositoryBlob, Tag
+from registry.db.models import Manifest, ManifestReference, Repository, Tag
 from registry.db.types import utcnow
 from registry.errors import (
     BlobUnknown,
@@ -41,16 +39,10 @@ from registry.errors import (
     ManifestUnknown,
 )
 from registry.naming import RepositoryName, VersionPattern
+from registry.oci import queries
 from registry.oci.hooks import AliasMove, OciHooks
 from registry.oci.manifests import ParsedManifest
 from registry.oci.mediatypes import EVIDENCE_ARTIFACT_TYPES
-from registry.oci.queries import (
-    blob_link,
-    find_manifest_by_digest,
-    find_tag,
-    lock_repository,
-    manifest_using_blob,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +79,7 @@ async def check_references(
     """Every blob and child manifest a manifest names must already be in the repository."""
     for descriptor in parsed.references:
         if descriptor.role == "manifest":
-            child = await find_manifest_by_digest(session, repository, descriptor.digest)
+            child = await queries.find_manifest_by_digest(session, repository, descriptor.digest)
             if child is None:
                 raise ManifestBlobUnknown(
                     f"index references manifest {descriptor.digest}, "
@@ -100,11 +92,7 @@ async def check_references(
                     f"does not match the stored {child.size}"
                 )
             continue
-        size = await session.scalar(
-            select(Blob.size)
-            .join(RepositoryBlob, RepositoryBlob.blob_digest == Blob.digest)
-            .where(RepositoryBlob.repository_id == repository.id, Blob.digest == descriptor.digest)
-        )
+        size = await queries.linked_blob_size(session, repository, descriptor.digest)
         if size is None:
             raise ManifestBlobUnknown(
                 f"{descriptor.role} blob {descriptor.digest} is not in {repository.name}; "
@@ -128,7 +116,7 @@ async def store_manifest(
     actor: str,
 ) -> tuple[Manifest, bool]:
     """Insert the manifest if new; return it and whether it was created."""
-    existing = await find_manifest_by_digest(session, repository, digest)
+    existing = await queries.find_manifest_by_digest(session, repository, digest)
     if existing is not None:
         return existing, False
     manifest = Manifest(
@@ -184,7 +172,7 @@ async def set_tag(
 ) -> TagChange:
     """Point ``name`` at ``manifest``: create a version once, or move an alias via the gate."""
     namespace = repository.name.split("/", 1)[0]
-    tag = await find_tag(session, repository, name)
+    tag = await queries.find_tag(session, repository, name)
     is_version = versions.is_version(name)
     if tag is not None and tag.manifest_id == manifest.id:
         return TagChange(name, is_version, manifest.digest, manifest.digest)
@@ -298,20 +286,12 @@ async def delete_manifest(
 ) -> None:
     """Delete a manifest that no version names and nothing needs; aliases on it are removed
     via the gate. Checked under the repository's lock; refusals are audited."""
-    await lock_repository(session, repository)
-    gone = await session.scalar(select(Manifest.id).where(Manifest.id == manifest.id)) is None
+    await queries.lock_repository(session, repository)
+    gone = not await queries.manifest_exists(session, manifest.id)
     if gone:  # deleted by a request that held the lock before this one
         raise ManifestUnknown(f"manifest {manifest.digest} is not in {repository.name}")
     await _require_unreferenced(session, repository, manifest, actor=principal.actor)
-    tags = list(
-        (
-            await session.scalars(
-                select(Tag)
-                .options(selectinload(Tag.manifest))
-                .where(Tag.manifest_id == manifest.id)
-            )
-        ).all()
-    )
+    tags = await queries.tags_on(session, manifest)
     versions = sorted(t.name for t in tags if t.is_version)
     if versions:
         await refuse_change(
@@ -344,16 +324,7 @@ async def _require_unreferenced(
 ) -> None:
     """Refuse (audited) to delete a manifest another manifest lists, or a version's evidence."""
     subject = f"{repository.name}@{manifest.digest}"
-    parent = await session.scalar(
-        select(Manifest.digest)
-        .join(ManifestReference, ManifestReference.manifest_id == Manifest.id)
-        .where(
-            Manifest.repository_id == repository.id,
-            ManifestReference.role == "manifest",
-            ManifestReference.digest == manifest.digest,
-        )
-        .limit(1)
-    )
+    parent = await queries.index_listing(session, repository, manifest.digest)
     if parent is not None:
         await refuse_change(
             session,
@@ -369,16 +340,7 @@ async def _require_unreferenced(
         )
     if manifest.subject_digest is None or manifest.artifact_type not in EVIDENCE_ARTIFACT_TYPES:
         return
-    version = await session.scalar(
-        select(Tag.name)
-        .join(Manifest, Manifest.id == Tag.manifest_id)
-        .where(
-            Manifest.repository_id == repository.id,
-            Manifest.digest == manifest.subject_digest,
-            Tag.is_version.is_(True),
-        )
-        .limit(1)
-    )
+    version = await queries.version_named_on(session, repository, manifest.subject_digest)
     if version is not None:
         await refuse_change(
             session,
@@ -398,11 +360,11 @@ async def unlink_blob(
 ) -> None:
     """Unlink blob ``digest`` from ``repository``, audited; refused while a manifest there
     references it (not committed)."""
-    await lock_repository(session, repository)  # no manifest PUT may start using it
-    link = await blob_link(session, repository, digest)
+    await queries.lock_repository(session, repository)  # no manifest PUT may start using it
+    link = await queries.blob_link(session, repository, digest)
     if link is None:
         raise BlobUnknown(f"blob {digest} is not in repository {name}")
-    user = await manifest_using_blob(session, repository, digest)
+    user = await queries.manifest_using_blob(session, repository, digest)
     if user is not None:
         await refuse_change(
             session,
