@@ -29,10 +29,9 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, Table, event, insert
+from sqlalchemy import Connection, Engine, Table, event
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -366,7 +365,7 @@ class TransparencyLog:
         if isinstance(made, Withdrawn):
             return made
         for table, values in made:
-            connection.execute(_insert_into(table), [values])
+            queries.insert_row(connection, table, values)
         return entry
 
     @staticmethod
@@ -512,9 +511,3 @@ def _with_receipts(
                 outcome = replace(outcome, receipt=receipt)
         completed.append(outcome)
     return completed
-
-
-@cache
-def _insert_into(table: Table) -> Insert:
-    """One statement object per table, so SQLAlchemy's compiled cache is hit every time."""
-    return insert(table)

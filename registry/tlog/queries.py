@@ -8,10 +8,12 @@ use the service's async sessions (``read_*``). Both share the statements here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Connection, Row, Select, Table, insert, select, text
+from sqlalchemy import Connection, Insert, Row, Select, Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.db.models import TlogCheckpoint, TlogEntry, TlogNode
@@ -29,6 +31,17 @@ _LEVEL_SHIFT = 56
 _INDEX_MASK = (1 << _LEVEL_SHIFT) - 1
 # Keeps each IN (...) list well inside both engines' parameter limits.
 _CHUNK = 500
+
+
+@cache
+def _insert_into(table: Table) -> Insert:
+    """One statement object per table, so SQLAlchemy's compiled cache is hit every time."""
+    return insert(table)
+
+
+def insert_row(connection: Connection, table: Table, values: Mapping[str, Any]) -> None:
+    """Insert one row a ledger caller asked for, on the writer's connection."""
+    connection.execute(_insert_into(table), [values])
 
 
 def lock_writer(connection: Connection) -> None:
