@@ -36,9 +36,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from registry.db.engine import create_sync_engine
-from registry.db.models import TlogCheckpoint
 from registry.db.types import utcnow
-from registry.db.upsert import insert_ignore
 from registry.tlog import queries
 from registry.tlog.errors import (
     EntryInvalid,
@@ -149,15 +147,8 @@ class TransparencyLog:
         self._durable_writer()
         try:
             async with self._sessionmaker() as session, session.begin():
-                await insert_ignore(
-                    session,
-                    TlogCheckpoint.__table__,  # type: ignore[arg-type]
-                    {
-                        "tree_size": 0,
-                        "root_hash": EMPTY_ROOT,
-                        "note": self._signer.checkpoint(0, EMPTY_ROOT),
-                        "created_at": utcnow(),
-                    },
+                await queries.add_empty_checkpoint(
+                    session, EMPTY_ROOT, self._signer.checkpoint(0, EMPTY_ROOT)
                 )
             await self._check_key_signed_the_log()
         except BaseException:

@@ -17,6 +17,8 @@ from sqlalchemy import Connection, Insert, Row, Select, Table, insert, select, t
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.db.models import TlogCheckpoint, TlogEntry, TlogNode
+from registry.db.types import utcnow
+from registry.db.upsert import insert_ignore
 from registry.tlog.records import SignedCheckpoint, StoredEntry
 from registry.tlog.tree import NodeId
 
@@ -42,6 +44,15 @@ def _insert_into(table: Table) -> Insert:
 def insert_row(connection: Connection, table: Table, values: Mapping[str, Any]) -> None:
     """Insert one row a ledger caller asked for, on the writer's connection."""
     connection.execute(_insert_into(table), [values])
+
+
+async def add_empty_checkpoint(session: AsyncSession, root_hash: bytes, note: str) -> None:
+    """Record the empty tree's checkpoint unless the log already has one."""
+    await insert_ignore(
+        session,
+        _CHECKPOINTS,
+        {"tree_size": 0, "root_hash": root_hash, "note": note, "created_at": utcnow()},
+    )
 
 
 def lock_writer(connection: Connection) -> None:
