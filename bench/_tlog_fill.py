@@ -12,8 +12,8 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from registry.tlog.queries import node_key
 from registry.tlog.signer import LogSigner
-from registry.tlog.store import node_key
 from registry.tlog.tree import Frontier, hash_leaf
 
 

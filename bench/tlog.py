@@ -44,7 +44,7 @@ from registry.db.engine import create_service_engine
 from registry.db.models import TlogEntry, TlogNode
 from registry.db.types import utcnow
 from registry.tlog import TransparencyLog, load_or_create_signer
-from registry.tlog.store import node_key
+from registry.tlog.queries import node_key
 from registry.tlog.tree import hash_leaf
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"

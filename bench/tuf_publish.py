@@ -39,7 +39,7 @@ from registry.db.engine import create_service_engine
 from registry.db.models import Manifest, ManifestReference, Namespace, Repository, Tag
 from registry.db.types import utcnow
 from registry.settings import DatabaseSettings, Settings, TufSettings
-from registry.tuf import admin, catalog, namespace_changed, storage
+from registry.tuf import admin, catalog, namespace_changed, queries
 from registry.tuf.service import publish_locked, publisher_for
 
 LAYER = "application/vnd.cncf.model.weight.v1.raw"
@@ -164,7 +164,7 @@ async def _measure(
             resigned = len(set(result.published) - {"snapshot", "timestamp"})
         async with maker() as session:
             flat = Metadata(Targets(targets=await catalog.namespace_targets(session, "bench")))
-            snapshot = await storage.latest_row(session, "snapshot")
+            snapshot = await queries.latest_row(session, "snapshot")
         assert snapshot is not None
     finally:
         await engine.dispose()

@@ -19,10 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
 from typing import Any, NoReturn
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -132,26 +131,3 @@ def _values(
         "subject": subject,
         "detail": detail or {},
     }
-
-
-async def list_events(
-    session: AsyncSession,
-    *,
-    namespace: str | None,
-    after_id: int = 0,
-    limit: int = 100,
-    action: str | None = None,
-    actor: str | None = None,
-    since: datetime | None = None,
-) -> list[AuditEvent]:
-    """Events in id order (keyset pagination with ``after_id``), optionally filtered."""
-    query = select(AuditEvent).where(AuditEvent.id > after_id).order_by(AuditEvent.id).limit(limit)
-    if namespace is not None:
-        query = query.where(AuditEvent.namespace == namespace)
-    if action is not None:
-        query = query.where(AuditEvent.action == action)
-    if actor is not None:
-        query = query.where(AuditEvent.actor == actor)
-    if since is not None:
-        query = query.where(AuditEvent.occurred_at >= since)
-    return list((await session.scalars(query)).all())

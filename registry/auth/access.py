@@ -28,13 +28,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.auth import queries
 from registry.auth.anonymous import AnonymousPull
 from registry.auth.principal import Principal, Scope
 from registry.auth.tokens import hash_token
-from registry.db.models import AccessToken, ApiToken
+from registry.db.models import AccessToken
 from registry.db.types import utcnow
 from registry.errors import NameInvalid, Unauthorized
 from registry.naming import RepositoryName
@@ -117,7 +117,7 @@ class AccessTokenService:
             )
         )
         # Opportunistic clean-up keeps the table small without a separate job.
-        await self.session.execute(delete(AccessToken).where(AccessToken.expires_at < now))
+        await queries.drop_expired_access_tokens(self.session, now)
         access: list[dict[str, object]] = [
             {"type": "repository", "name": repo, "actions": sorted(actions)}
             for repo, actions in sorted(actions_granted.items())
@@ -125,13 +125,13 @@ class AccessTokenService:
         return IssuedAccess(token, int(self.ttl.total_seconds()), now, plain, access)
 
     async def authenticate(self, token: str) -> Principal:
-        row = await self.session.get(AccessToken, hash_token(token))
+        row = await queries.access_token(self.session, hash_token(token))
         if row is None:
             raise Unauthorized("the access token is not valid")
         if row.expires_at <= utcnow():
             raise Unauthorized("the access token has expired; request a new one")
         if row.api_token_id is not None:
-            api_token = await self.session.get(ApiToken, row.api_token_id)
+            api_token = await queries.api_token(self.session, row.api_token_id)
             if api_token is None or api_token.revoked_at is not None:
                 raise Unauthorized("the token this access token came from has been revoked")
         grants = {

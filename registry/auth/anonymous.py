@@ -14,11 +14,10 @@ lives for minutes; turning anonymous pull off must stop it at once).
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from registry.auth import queries
 from registry.cache import TTLCache
-from registry.db.models import Namespace
 
 
 class AnonymousPull:
@@ -37,9 +36,7 @@ class AnonymousPull:
         if cached is not None:
             return cached
         async with self._sessionmaker() as session:
-            value = await session.scalar(
-                select(Namespace.anonymous_pull).where(Namespace.name == namespace)
-            )
+            value = await queries.anonymous_pull(session, namespace)
         allowed = bool(value)
         self._cache.put(namespace, allowed)
         return allowed

@@ -14,14 +14,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.audit.service import record
+from registry.auth import queries
 from registry.auth.principal import ALL_NAMESPACES, Principal, Scope
 from registry.db.models import ApiToken, Namespace
 from registry.db.types import utcnow
-from registry.db.upsert import insert_ignore
 from registry.errors import InvalidInput, NotFound, Unauthorized
 from registry.http.text import check_text
 from registry.naming import validate_namespace
@@ -113,21 +112,16 @@ class TokenService:
     async def get(self, token_id: str) -> ApiToken | None:
         if not _TOKEN_ID.fullmatch(token_id):  # no query with what cannot be an id
             return None
-        return await self.session.get(ApiToken, token_id)
+        return await queries.api_token(self.session, token_id)
 
     async def list(self, namespace: str | None = None) -> list[ApiToken]:
-        query = select(ApiToken).order_by(ApiToken.created_at, ApiToken.id)
-        if namespace is not None:
-            query = query.where(ApiToken.namespace == namespace)
-        return list((await self.session.scalars(query)).all())
+        return await queries.api_tokens(self.session, namespace)
 
     async def authenticate(self, secret: str) -> Principal:
         """Return the principal for a presented token, or raise 401 saying why."""
         if not secret.startswith(PREFIX) or len(secret) > 200:
             raise Unauthorized("the credential is not a Custody token")
-        token = await self.session.scalar(
-            select(ApiToken).where(ApiToken.token_hash == hash_token(secret))
-        )
+        token = await queries.api_token_by_hash(self.session, hash_token(secret))
         if token is None:
             raise Unauthorized("the token is not valid")
         if token.revoked_at is not None:
@@ -151,16 +145,11 @@ async def ensure_namespace(session: AsyncSession, name: str, *, actor: str) -> N
     namespace may race, and exactly one of them creates (and audits) it.
     """
     validate_namespace(name)
-    query = select(Namespace).where(Namespace.name == name)
-    namespace = await session.scalar(query)
+    namespace = await queries.namespace(session, name)
     if namespace is not None:
         return namespace
-    created = await insert_ignore(
-        session,
-        Namespace.__table__,  # type: ignore[arg-type]
-        {"name": name, "anonymous_pull": False, "created_at": utcnow()},
-    )
-    namespace = await session.scalar(query)
+    created = await queries.insert_namespace(session, name)
+    namespace = await queries.namespace(session, name)
     if namespace is None:  # pragma: no cover - inserted, or another transaction did
         raise RuntimeError(f"namespace {name} vanished after insert")
     if created:

@@ -450,7 +450,7 @@ class TlogEntry(Base):
 class TlogNode(Base):
     """A complete, aligned subtree of the log's Merkle tree: written once, never changed.
 
-    Keyed by one integer, ``level * 2**56 + index`` (see ``registry.tlog.store``), so
+    Keyed by one integer, ``level * 2**56 + index`` (see ``registry.tlog.queries``), so
     a proof is one ``IN`` over the primary key (SQLite's rowid) on both engines.
     """
 

@@ -38,7 +38,7 @@ from registry.http.openapi import (
 )
 from registry.http.params import MAX_INT64
 from registry.http.text import check_document
-from registry.hub import records
+from registry.hub import queries
 from registry.hub.attestation import ATTRIBUTION_TYPE
 from registry.hub.c2pa_claims import c2pa_claim, c2pa_lineage
 from registry.hub.claims import claimed_model, latent_envelopes, manifest_claim
@@ -74,7 +74,7 @@ from registry.hub.schemas import (
     ReprintView,
 )
 from registry.naming import RepositoryName
-from registry.oci import repositories
+from registry.oci import queries as oci_queries
 from registry.services import Services
 from signing.provenance.c2pa_sign import C2PA_MIME_TYPES
 from verifier.provenance.reprint_policy import ReprintPolicy
@@ -249,10 +249,10 @@ class HubController(Controller):
     ) -> OutputList:
         """The images registered with ``model`` (``namespace/model``) at version ``digest``."""
         name = RepositoryName.parse(model)
-        namespace = await repositories.find_namespace(db_session, name.namespace)
+        namespace = await oci_queries.find_namespace(db_session, name.namespace)
         anonymous_ok = namespace is not None and namespace.anonymous_pull
         principal.require(name.namespace, Scope.PULL, anonymous_ok=anonymous_ok)
-        found = await records.outputs_by_model(
+        found = await queries.outputs_by_model(
             db_session, name.full, str(Digest.parse(digest)), after=after, limit=limit
         )
         views = [
@@ -281,11 +281,11 @@ class HubController(Controller):
     ) -> Attribution:
         services.hub.require_policy()
         image_digest = str(Digest.parse(digest))
-        output = await records.output_by_image(db_session, image_digest)
+        output = await queries.output_by_image(db_session, image_digest)
         if output is None:
             raise NotRegistered(f"{image_digest} is not registered with this hub")
         status = await model_status(db_session, services, output.model, output.model_digest)
-        reprints = await records.reprints_of(db_session, output)
+        reprints = await queries.reprints_of(db_session, output)
         return Attribution(
             image_digest=output.image_digest,
             kind=output.kind,
@@ -380,15 +380,15 @@ class HubController(Controller):
     async def _find_original(
         self, db_session: DbSession, image: ImagePart, anchors: bytes | None
     ) -> Match:
-        exact = await records.output_by_image(db_session, image.digest)
+        exact = await queries.output_by_image(db_session, image.digest)
         if exact is not None:
             return Match(exact, image.digest, "exact")
         lineage = await to_thread.run_sync(c2pa_lineage, image, anchors)
         if lineage is not None:
             labels = [label for label, _ in lineage.steps]
             rendered = [digest for _, digest in lineage.steps if digest is not None]
-            found = await records.outputs_by_c2pa_label(db_session, labels)
-            found += await records.outputs_by_image(db_session, rendered)
+            found = await queries.outputs_by_c2pa_label(db_session, labels)
+            found += await queries.outputs_by_image(db_session, rendered)
             ranked = [(lineage.rank(o.c2pa_label, o.image_digest), o.id, o) for o in found]
             nearest = min((r for r in ranked if r[0] is not None), default=None)
             if nearest is not None:

@@ -15,13 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, select
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.audit.service import audit_row
 from registry.auth import Principal
 from registry.db.models import HubOutput
-from registry.hub import records
+from registry.hub import queries
 from registry.hub.errors import DuplicateRegistration, Rejected
 from registry.hub.ledger import REGISTRATION, Ledger, Logged, Rows
 from registry.hub.model_status import model_status
@@ -72,13 +72,6 @@ async def require_verified_model(session: AsyncSession, services: Services, clai
         )
 
 
-_OUTPUTS: Table = HubOutput.__table__  # type: ignore[assignment]
-#: An earlier registration of the image (a constant statement: compiled once).
-_EARLIER = select(HubOutput.claim_digest, HubOutput.log_index, HubOutput.creator).where(
-    HubOutput.image_digest == bindparam("image")
-)
-
-
 async def register(
     session: AsyncSession, services: Services, ledger: Ledger, principal: Principal, claim: Claim
 ) -> tuple[HubOutput, Logged | None]:
@@ -88,13 +81,13 @@ async def register(
     made: list[HubOutput] = []
 
     def rows(writing: Connection, logged: Logged) -> Rows:
-        earlier = writing.execute(_EARLIER, {"image": claim.image_digest}).first()
+        earlier = queries.earlier_output(writing, claim.image_digest)
         if earlier is not None:
             _same_or_conflict(earlier.claim_digest, earlier.log_index, earlier.creator, claim)
             return Withdrawn(None)
         values = _output_values(claim, principal, logged)
         made[:] = [HubOutput(**values)]  # what the answer shows; a retried batch calls again
-        return [(_OUTPUTS, values), _audit(claim, principal, logged)]
+        return [(queries.OUTPUTS, values), _audit(claim, principal, logged)]
 
     outcome = await ledger.append(
         REGISTRATION,
@@ -109,7 +102,7 @@ async def register(
         rows,
     )
     if isinstance(outcome, Withdrawn):
-        existing = await records.output_by_image(session, claim.image_digest)
+        existing = await queries.output_by_image(session, claim.image_digest)
         if existing is None:  # pragma: no cover - rows are never deleted
             raise AssertionError(f"{claim.image_digest} was registered but is not found")
         return existing, None

@@ -24,13 +24,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, select
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.audit.service import audit_row
 from registry.auth import Principal
 from registry.db.models import HubOutput, HubReprint
 from registry.errors import Denied
+from registry.hub import queries
 from registry.hub.attestation import ATTRIBUTION_TYPE, HubSigner
 from registry.hub.errors import ReprintRefused
 from registry.hub.ledger import REPRINT, Ledger, Logged, Rows, digest_of_json
@@ -88,16 +89,6 @@ def requester_of(principal: Principal) -> dict[str, str]:
     return {"tokenId": principal.token_id, "namespace": principal.namespace}
 
 
-_REPRINTS: Table = HubReprint.__table__  # type: ignore[assignment]
-#: Earlier reprints of the same image by the same party (a constant statement).
-_EARLIER = select(HubReprint.id, HubReprint.use).where(
-    HubReprint.output_id == bindparam("output"),
-    HubReprint.image_digest == bindparam("image"),
-    HubReprint.reprinter == bindparam("reprinter"),
-    HubReprint.requested_by == bindparam("requested_by"),
-)
-
-
 async def record_reprint(
     session: AsyncSession,
     ledger: Ledger,
@@ -114,14 +105,12 @@ async def record_reprint(
     made: list[HubReprint] = []
 
     def rows(writing: Connection, logged: Logged) -> Rows:
-        earlier = writing.execute(
-            _EARLIER,
-            {
-                "output": output.id,
-                "image": match.image_digest,
-                "reprinter": reprinter,
-                "requested_by": principal.actor,
-            },
+        earlier = queries.earlier_reprints(
+            writing,
+            output_id=output.id,
+            image_digest=match.image_digest,
+            reprinter=reprinter,
+            requested_by=principal.actor,
         )
         for reprint_id, earlier_use in earlier:
             if earlier_use == use:
@@ -145,7 +134,7 @@ async def record_reprint(
             namespace=output.namespace,
             detail={"original": output.image_digest, "logIndex": logged.index, "via": match.via},
         )
-        return [(_REPRINTS, values), audit]
+        return [(queries.REPRINTS, values), audit]
 
     outcome = await ledger.append(
         REPRINT,
@@ -161,7 +150,7 @@ async def record_reprint(
         rows,
     )
     if isinstance(outcome, Withdrawn):
-        earlier = await session.get(HubReprint, outcome.value)
+        earlier = await queries.reprint(session, outcome.value)
         if earlier is None:  # pragma: no cover - rows are never deleted
             raise AssertionError(f"reprint {outcome.value} was recorded but is not found")
         return earlier, None

@@ -6,12 +6,11 @@ from typing import Annotated
 
 from litestar import Controller, delete, get, put
 from litestar.params import JSONBody, QueryParameter
-from sqlalchemy import select
 
 from registry.auth import Scope
 from registry.auth.deps import Caller
-from registry.db.models import Repository, Tag
-from registry.errors import InvalidInput, NotFound
+from registry.db.models import Repository
+from registry.errors import NotFound
 from registry.http.deps import AppServices, Blobs, DbSession
 from registry.http.openapi import (
     OPTIONAL_TOKEN,
@@ -23,10 +22,9 @@ from registry.http.openapi import (
 )
 from registry.http.params import Offset, PageSize
 from registry.lifecycle import queries, schemas, service
-from registry.naming import RepositoryName, validate_namespace, validate_tag
-from registry.oci import repositories, store
+from registry.naming import RepositoryName, validate_namespace
+from registry.oci import queries as oci_queries
 from registry.services import Services
-from registry.verification.hooks import require_servable
 
 
 async def load_model(
@@ -42,7 +40,7 @@ async def load_model(
     if scope is Scope.PULL and not principal.allows(name.namespace, scope):
         anonymous_ok = await services.anonymous_pull.allowed(name.namespace)
     principal.require(name.namespace, scope, anonymous_ok=anonymous_ok)
-    repository = await repositories.find_repository(db_session, name)
+    repository = await oci_queries.find_repository(db_session, name)
     if repository is None:
         raise NotFound(f"model {name} does not exist")
     return repository
@@ -148,12 +146,8 @@ class ModelController(Controller):
         blobs: Blobs,
     ) -> schemas.VersionView:
         repository = await load_model(services, db_session, principal, namespace, model, Scope.PULL)
-        validate_tag(version)
-        tag = await store.find_tag(db_session, repository, version)
-        if tag is None or not tag.is_version:
-            raise NotFound(f"{repository.name} has no version {version}")
-        return await service.fresh_version_view(
-            db_session, blobs, services.policies.current, repository, tag
+        return await service.version_view(
+            db_session, blobs, services.policies.current, repository, version
         )
 
     @get(
@@ -173,22 +167,9 @@ class ModelController(Controller):
         blobs: Blobs,
     ) -> schemas.VersionView:
         repository = await load_model(services, db_session, principal, namespace, model, Scope.PULL)
-        tag = await store.find_tag(db_session, repository, validate_tag(alias))
-        if tag is None or tag.is_version:
-            raise NotFound(f"{repository.name} has no alias {alias}")
-        policies = services.policies.current
-        await require_servable(
-            db_session, blobs, policies, repository=repository, alias=alias, target=tag.manifest
+        return await service.resolve_alias(
+            db_session, blobs, services.policies.current, repository, alias
         )
-        version = await db_session.scalar(
-            select(Tag)
-            .where(Tag.manifest_id == tag.manifest_id, Tag.is_version.is_(True))
-            .order_by(Tag.id)
-            .limit(1)
-        )
-        if version is None:
-            raise NotFound(f"alias {alias} of {repository.name} points at no version")
-        return await service.fresh_version_view(db_session, blobs, policies, repository, version)
 
     @get(
         "/{namespace:str}/{model:str}/aliases",
@@ -226,30 +207,18 @@ class ModelController(Controller):
         repository = await load_model(
             services, db_session, principal, namespace, model, Scope.PROMOTE
         )
-        versions = services.versions
-        validate_tag(alias)
-        if versions.is_version(alias):
-            raise InvalidInput(f"{alias!r} is a version, not an alias: versions never move")
-        if (data.version is None) == (data.digest is None):
-            raise InvalidInput("give exactly one of 'version' or 'digest'")
-        manifest = await service.alias_target(
-            db_session, repository, version=data.version, digest=data.digest
-        )
-        hooks = services.oci_hooks
-        change = await store.set_tag(
+        result = await service.move_alias(
             db_session,
             repository,
             alias,
-            manifest,
+            data,
             principal=principal,
-            versions=versions,
-            hooks=hooks,
+            versions=services.versions,
+            hooks=services.oci_hooks,
         )
         await db_session.commit()
         services.manifest_cache.clear()
-        return schemas.AliasMoveResult(
-            model=repository.name, alias=alias, previous=change.previous, current=manifest.digest
-        )
+        return result
 
     @delete(
         "/{namespace:str}/{model:str}/aliases/{alias:str}",
@@ -270,11 +239,8 @@ class ModelController(Controller):
         repository = await load_model(
             services, db_session, principal, namespace, model, Scope.PROMOTE
         )
-        tag = await store.find_tag(db_session, repository, validate_tag(alias))
-        if tag is None:
-            raise NotFound(f"{repository.name} has no alias {alias}")
-        await store.remove_alias(
-            db_session, repository, tag, principal=principal, hooks=services.oci_hooks
+        await service.remove_alias(
+            db_session, repository, alias, principal=principal, hooks=services.oci_hooks
         )
         await db_session.commit()
         services.manifest_cache.clear()

@@ -25,7 +25,7 @@ from registry.http.openapi import (
 )
 from registry.lifecycle.api import load_model
 from registry.naming import validate_tag
-from registry.oci import store
+from registry.oci import queries as oci_queries
 from registry.verification.decisions import check_alias
 
 __all__ = ["PromotionCheckController"]
@@ -62,7 +62,7 @@ class PromotionCheckController(Controller):
         validate_tag(alias)
         if services.versions.is_version(alias):
             raise InvalidInput(f"{alias!r} is a version, not an alias: versions never move")
-        tag = await store.find_tag(db_session, repository, validate_tag(version))
+        tag = await oci_queries.find_tag(db_session, repository, validate_tag(version))
         if tag is None or not tag.is_version:
             raise NotFound(f"{repository.name} has no version {version}")
         decision = await check_alias(

@@ -24,7 +24,7 @@ from registry.digests import Digest
 from registry.lifecycle import schemas
 from registry.oci import mediatypes as mt
 from registry.storage import BlobStore
-from registry.verification.records import is_current
+from registry.verification.service import is_current
 
 _CONFIG_LIMIT = 1024 * 1024
 
@@ -120,6 +120,17 @@ async def version_summaries(
         )
         for t in tags
     ], int(total or 0)
+
+
+async def first_version_of(session: AsyncSession, manifest_id: int) -> Tag | None:
+    """The oldest version tag on a manifest (what an alias pointing at it resolves to)."""
+    found: Tag | None = await session.scalar(
+        select(Tag)
+        .where(Tag.manifest_id == manifest_id, Tag.is_version.is_(True))
+        .order_by(Tag.id)
+        .limit(1)
+    )
+    return found
 
 
 async def alias_views(session: AsyncSession, repository: Repository) -> list[schemas.AliasView]:

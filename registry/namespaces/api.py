@@ -4,25 +4,15 @@ from __future__ import annotations
 
 from litestar import Controller, get, patch
 from litestar.params import JSONBody
-from sqlalchemy import select
 
-from registry.audit.service import record
 from registry.auth import Scope
 from registry.auth.deps import Caller
 from registry.db.models import Namespace
-from registry.errors import NotFound
 from registry.http.deps import AppServices, DbSession
 from registry.http.openapi import OPTIONAL_TOKEN, TOKEN, NamespacePath, problems
+from registry.namespaces import service
 from registry.namespaces.schemas import NamespaceUpdate, NamespaceView
 from registry.naming import validate_namespace
-
-
-async def _load(db_session: DbSession, name: str) -> Namespace:
-    validate_namespace(name)
-    namespace = await db_session.scalar(select(Namespace).where(Namespace.name == name))
-    if namespace is None:
-        raise NotFound(f"namespace {name!r} does not exist")
-    return namespace
 
 
 def _view(namespace: Namespace) -> NamespaceView:
@@ -41,7 +31,7 @@ class NamespaceController(Controller):
     async def get_namespace(
         self, name: NamespacePath, principal: Caller, db_session: DbSession, services: AppServices
     ) -> NamespaceView:
-        namespace = await _load(db_session, name)
+        namespace = await service.namespace_named(db_session, name)
         if not principal.allows(name, Scope.PULL):
             principal.require(
                 name, Scope.PULL, anonymous_ok=await services.anonymous_pull.allowed(name)
@@ -59,17 +49,10 @@ class NamespaceController(Controller):
     ) -> NamespaceView:
         validate_namespace(name)
         principal.require(name, Scope.ADMIN)
-        namespace = await _load(db_session, name)
-        if namespace.anonymous_pull != data.anonymous_pull:
-            namespace.anonymous_pull = data.anonymous_pull
-            await record(
-                db_session,
-                actor=principal.actor,
-                action="namespace.update",
-                subject=f"namespace:{name}",
-                namespace=name,
-                detail={"anonymous_pull": data.anonymous_pull},
-            )
+        namespace = await service.namespace_named(db_session, name)
+        await service.set_anonymous_pull(
+            db_session, namespace, data.anonymous_pull, actor=principal.actor
+        )
         await db_session.commit()
         services.anonymous_pull.forget(name)  # at once in this process (registry.cache)
         return _view(namespace)

@@ -12,8 +12,8 @@ from typing import Annotated
 from litestar import get
 from litestar.params import QueryParameter
 
+from registry.audit.queries import list_events
 from registry.audit.schemas import AuditEventView, AuditPage
-from registry.audit.service import list_events
 from registry.auth import Scope
 from registry.auth.deps import Caller
 from registry.http.deps import DbSession

@@ -7,25 +7,23 @@ from typing import Any
 
 from litestar import Response
 from litestar.response import Stream
-from sqlalchemy import select
 
 from registry.audit.service import record
 from registry.auth import Scope
 from registry.cache import TTLCache
-from registry.db.models import Manifest, ManifestReference, RepositoryBlob, UploadSession
+from registry.db.models import UploadSession
 from registry.db.types import utcnow
 from registry.digests import Digest
 from registry.errors import (
     BlobUnknown,
     BlobUploadInvalid,
     BlobUploadUnknown,
-    Conflict,
     NameInvalid,
     RangeInvalid,
 )
 from registry.http.deps import body_chunks
 from registry.naming import RepositoryName
-from registry.oci import repositories, store
+from registry.oci import queries, service
 from registry.oci.context import OciContext
 from registry.storage import BlobStat
 
@@ -66,7 +64,7 @@ async def _linked_size(ctx: OciContext, name: RepositoryName, digest: Digest) ->
     key = (name.full, str(digest))
     size = cache.get(key)
     if size is None:
-        blob = await repositories.linked_blob(ctx.session, name, str(digest))
+        blob = await queries.linked_blob(ctx.session, name, str(digest))
         if blob is None:
             raise BlobUnknown(f"blob {digest} is not in repository {name}")
         size = blob.size
@@ -98,35 +96,7 @@ async def delete_blob(ctx: OciContext, name: RepositoryName, digest_text: str) -
     digest = Digest.parse(digest_text)
     await ctx.authorize(name, Scope.PUSH, actions="delete")
     repository = await ctx.repository(name)
-    await store.lock_repository(ctx.session, repository)  # no manifest PUT may start using it
-    link = await ctx.session.get(RepositoryBlob, (repository.id, str(digest)))
-    if link is None:
-        raise BlobUnknown(f"blob {digest} is not in repository {name}")
-    user = await ctx.session.scalar(
-        select(Manifest.digest)
-        .join(ManifestReference, ManifestReference.manifest_id == Manifest.id)
-        .where(Manifest.repository_id == repository.id, ManifestReference.digest == str(digest))
-        .limit(1)
-    )
-    if user is not None:
-        await store.refuse_change(
-            ctx.session,
-            Conflict(
-                f"blob {digest} is used by manifest {user} in {name}; delete that first",
-                extra={"digest": str(digest), "manifest": user},
-            ),
-            actor=ctx.principal.actor,
-            action="blob.delete.refused",
-            subject=f"{name}@{digest}",
-        )
-    await ctx.session.delete(link)
-    await record(
-        ctx.session,
-        actor=ctx.principal.actor,
-        action="blob.unlink",
-        subject=f"{name}@{digest}",
-        namespace=name.namespace,
-    )
+    await service.unlink_blob(ctx.session, repository, name, str(digest), actor=ctx.principal.actor)
     await ctx.session.commit()
     ctx.services.blob_cache.discard((name.full, str(digest)))
     return Response(b"", status_code=202)
@@ -147,17 +117,9 @@ async def start_upload(ctx: OciContext, name: RepositoryName) -> Response[Any]:
             body_chunks(ctx.request), expected=expected, max_bytes=ctx.settings.oci.max_blob_bytes
         )
         return await _finish(ctx, name, stat)
-    repository = await repositories.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
+    repository = await queries.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
     upload_id = await ctx.blobs.start_upload()
-    ctx.session.add(
-        UploadSession(
-            id=upload_id,
-            repository_id=repository.id,
-            created_by=ctx.principal.actor,
-            created_at=utcnow(),
-            updated_at=utcnow(),
-        )
-    )
+    queries.add_upload_session(ctx.session, upload_id, repository, actor=ctx.principal.actor)
     await ctx.session.commit()
     return Response(
         b"",
@@ -184,7 +146,7 @@ async def _try_mount(
         return None
     if not await ctx.can_pull(source):
         return None
-    blob = await repositories.linked_blob(ctx.session, source, str(digest))
+    blob = await queries.linked_blob(ctx.session, source, str(digest))
     if blob is None:
         return None
     return await _finish(ctx, name, BlobStat(digest, blob.size), mounted_from=source.full)
@@ -193,8 +155,8 @@ async def _try_mount(
 async def _finish(
     ctx: OciContext, name: RepositoryName, stat: BlobStat, *, mounted_from: str | None = None
 ) -> Response[Any]:
-    repository = await repositories.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
-    await repositories.link_blob(ctx.session, repository, str(stat.digest), stat.size)
+    repository = await queries.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
+    await queries.link_blob(ctx.session, repository, str(stat.digest), stat.size)
     detail: dict[str, Any] = {"size": stat.size}
     if mounted_from:
         detail["mounted_from"] = mounted_from
@@ -218,8 +180,8 @@ async def _finish(
 
 
 async def _session(ctx: OciContext, name: RepositoryName, upload_id: str) -> UploadSession:
-    repository = await repositories.find_repository(ctx.session, name)
-    row = await ctx.session.get(UploadSession, upload_id) if len(upload_id) <= 64 else None
+    repository = await queries.find_repository(ctx.session, name)
+    row = await queries.upload_session(ctx.session, upload_id) if len(upload_id) <= 64 else None
     if row is None or repository is None or row.repository_id != repository.id:
         raise BlobUploadUnknown(f"upload {upload_id!r} is not known in {name}")
     return row
@@ -284,7 +246,7 @@ async def close_upload(ctx: OciContext, name: RepositoryName, upload_id: str) ->
         stat = await ctx.blobs.finish_upload(upload_id, expected)
     finally:
         # The session is consumed whether the digest matched or not.
-        await ctx.session.delete(row)
+        await queries.drop_upload_session(ctx.session, row)
         await ctx.session.commit()
     return await _finish(ctx, name, stat)
 
@@ -293,6 +255,6 @@ async def cancel_upload(ctx: OciContext, name: RepositoryName, upload_id: str) -
     await ctx.authorize(name, Scope.PUSH)
     row = await _session(ctx, name, upload_id)
     await ctx.blobs.abort_upload(upload_id)
-    await ctx.session.delete(row)
+    await queries.drop_upload_session(ctx.session, row)
     await ctx.session.commit()
     return Response(b"", status_code=204)

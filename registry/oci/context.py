@@ -12,7 +12,7 @@ from registry.auth import Principal, Scope
 from registry.db.models import Repository
 from registry.errors import Denied, NameUnknown, Unauthorized
 from registry.naming import RepositoryName, VersionPattern
-from registry.oci import repositories
+from registry.oci import queries
 from registry.oci.hooks import OciHooks
 from registry.services import Services
 from registry.settings import Settings
@@ -104,7 +104,7 @@ class OciContext:
         return True
 
     async def repository(self, name: RepositoryName) -> Repository:
-        repository = await repositories.find_repository(self.session, name)
+        repository = await queries.find_repository(self.session, name)
         if repository is None:
             raise NameUnknown(f"repository {name} is not known")
         return repository

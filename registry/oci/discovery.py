@@ -12,7 +12,7 @@ from registry.digests import Digest
 from registry.http.params import parse_count
 from registry.naming import RepositoryName
 from registry.oci import mediatypes as mt
-from registry.oci import repositories, store
+from registry.oci import queries
 from registry.oci.context import OciContext
 
 MAX_PAGE = 1000
@@ -26,10 +26,10 @@ async def list_tags(ctx: OciContext, name: RepositoryName) -> Response[Any]:
     limit: int | None = None
     if n_text is not None:
         limit = min(parse_count(n_text, "n"), MAX_PAGE)
-    tags = await store.list_tags(ctx.session, repository, limit=limit, last=last)
+    tags = await queries.list_tags(ctx.session, repository, limit=limit, last=last)
     headers: dict[str, str] = {}
     if limit and len(tags) == limit:
-        more = await store.list_tags(ctx.session, repository, limit=1, last=tags[-1])
+        more = await queries.list_tags(ctx.session, repository, limit=1, last=tags[-1])
         if more:
             query = urlencode({"n": limit, "last": tags[-1]})
             headers["Link"] = f'</v2/{name}/tags/list?{query}>; rel="next"'
@@ -40,9 +40,9 @@ async def list_referrers(ctx: OciContext, name: RepositoryName, digest_text: str
     subject = Digest.parse(digest_text)
     await ctx.authorize(name, Scope.PULL)
     artifact_type = ctx.request.query_params.get("artifactType")
-    repository = await repositories.find_repository(ctx.session, name)
+    repository = await queries.find_repository(ctx.session, name)
     manifests = (
-        await store.referrers(ctx.session, repository, str(subject), artifact_type)
+        await queries.referrers(ctx.session, repository, str(subject), artifact_type)
         if repository is not None
         else []
     )

@@ -14,7 +14,7 @@ from registry.digests import Digest
 from registry.errors import Denied, DigestInvalid, ManifestUnknown, PayloadTooLarge
 from registry.http.deps import read_limited_body
 from registry.naming import RepositoryName, validate_tag
-from registry.oci import repositories, store
+from registry.oci import queries, service
 from registry.oci.context import OciContext, challenge
 from registry.oci.file_checks import check_model_files
 from registry.oci.manifests import parse_manifest
@@ -40,10 +40,10 @@ async def resolve(ctx: OciContext, name: RepositoryName, reference: str) -> Mani
     repository = await ctx.repository(name)
     if _is_digest(reference):
         digest = Digest.parse(reference)
-        manifest = await store.find_manifest_by_digest(ctx.session, repository, str(digest))
+        manifest = await queries.find_manifest_by_digest(ctx.session, repository, str(digest))
     else:
         validate_tag(reference)
-        tag = await store.find_tag(ctx.session, repository, reference)
+        tag = await queries.find_tag(ctx.session, repository, reference)
         manifest = tag.manifest if tag is not None else None
     if manifest is None:
         raise ManifestUnknown(f"manifest {reference} is not in {name}")
@@ -67,9 +67,9 @@ async def _lookup(ctx: OciContext, name: RepositoryName, reference: str) -> Cach
     # The hot path of every pull: one query from names to manifest bytes.
     if _is_digest(reference):
         digest = str(Digest.parse(reference))
-        manifest = await store.manifest_by_name_and_digest(ctx.session, name.full, digest)
+        manifest = await queries.manifest_by_name_and_digest(ctx.session, name.full, digest)
     else:
-        manifest = await store.manifest_by_name_and_tag(
+        manifest = await queries.manifest_by_name_and_tag(
             ctx.session, name.full, validate_tag(reference)
         )
     if manifest is None:
@@ -96,11 +96,11 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
     await ctx.hooks.admission.admit(
         ctx.session, repository=name.full, parsed=parsed, actor=ctx.principal.actor
     )
-    repository = await repositories.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
-    await store.lock_repository(ctx.session, repository)  # no delete between check and write
-    await store.check_references(ctx.session, repository, parsed)
+    repository = await queries.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
+    await queries.lock_repository(ctx.session, repository)  # no delete between check and write
+    await service.check_references(ctx.session, repository, parsed)
     await check_model_files(ctx.blobs, parsed)
-    manifest, created = await store.store_manifest(
+    manifest, created = await service.store_manifest(
         ctx.session, repository, digest=digest, body=body, parsed=parsed, actor=ctx.principal.actor
     )
     if created:  # SBOM ingest, signature verification
@@ -112,7 +112,7 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
             actor=ctx.principal.actor,
         )
     if not _is_digest(reference):
-        await store.set_tag(
+        await service.set_tag(
             ctx.session,
             repository,
             reference,
@@ -135,7 +135,7 @@ async def delete_manifest(ctx: OciContext, name: RepositoryName, reference: str)
     if _is_digest(reference):
         manifest = await resolve(ctx, name, reference)
         try:
-            await store.delete_manifest(
+            await service.delete_manifest(
                 ctx.session, repository, manifest, principal=ctx.principal, hooks=ctx.hooks
             )
         except Denied as exc:  # an alias points at it: removing that needs promote
@@ -147,10 +147,10 @@ async def delete_manifest(ctx: OciContext, name: RepositoryName, reference: str)
         validate_tag(reference)
         if not ctx.versions.is_version(reference):
             await ctx.authorize(name, Scope.PROMOTE, actions="delete")
-        tag = await store.find_tag(ctx.session, repository, reference)
+        tag = await queries.find_tag(ctx.session, repository, reference)
         if tag is None:
             raise ManifestUnknown(f"tag {reference} is not in {name}")
-        await store.remove_alias(
+        await service.remove_alias(
             ctx.session, repository, tag, principal=ctx.principal, hooks=ctx.hooks
         )
     await ctx.session.commit()

@@ -7,6 +7,7 @@ atomically on reload; :mod:`~registry.policies_in_force.api` serves
 :mod:`verifier.trust_policy_file`.
 """
 
-from registry.policies_in_force.holder import PolicyHolder, PolicyReloadFailed, PolicySet
+from registry.policies_in_force.errors import PolicyReloadFailed
+from registry.policies_in_force.holder import PolicyHolder, PolicySet
 
 __all__ = ["PolicyHolder", "PolicyReloadFailed", "PolicySet"]

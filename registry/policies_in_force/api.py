@@ -10,9 +10,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
-from datetime import datetime
 
-import msgspec
 from litestar import Controller, get, post
 
 from registry.audit.service import record
@@ -21,19 +19,11 @@ from registry.errors import RegistryError
 from registry.http.deps import AppServices, DbSession
 from registry.http.openapi import TOKEN, problems
 from registry.policies_in_force.holder import PolicyHolder
+from registry.policies_in_force.schemas import PolicyStatus
 
 __all__ = ["PolicyController", "install_reload_signal"]
 
 _logger = logging.getLogger(__name__)
-
-
-class PolicyStatus(msgspec.Struct, kw_only=True):
-    trust_policy: str
-    admission_policy: str
-    trust_policy_file: str | None
-    admission_policy_file: str | None
-    loaded_at: datetime | None
-    last_reload_error: str | None
 
 
 def _status(holder: PolicyHolder) -> PolicyStatus:

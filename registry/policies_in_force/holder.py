@@ -19,7 +19,8 @@ from pathlib import Path
 
 from registry.admission_policy import AdmissionPolicy, parse_admission_policy
 from registry.db.types import utcnow
-from registry.errors import ConfigurationError, RegistryError
+from registry.errors import ConfigurationError
+from registry.policies_in_force.errors import PolicyReloadFailed
 from verifier.errors import PolicyFileInvalid
 from verifier.policy_documents.document import read_policy_file
 from verifier.trust_policy_file import TrustPolicy, parse_trust_policy
@@ -36,12 +37,6 @@ _logger = logging.getLogger(__name__)
 
 #: The digest recorded when no file is configured (sha256 of the empty string).
 NO_POLICY_DIGEST = "sha256:" + hashlib.sha256(b"").hexdigest()
-
-
-class PolicyReloadFailed(RegistryError):
-    status_code = 422
-    code = "UNSUPPORTED"
-    title = "Policy reload failed; the previous policy stays in force"
 
 
 @dataclass(frozen=True, slots=True)

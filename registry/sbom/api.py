@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import QueryParameter
-from sqlalchemy import Select, and_, func, select
 
 from registry.auth import Scope
 from registry.auth.deps import Caller
-from registry.db.models import Manifest, Namespace, Repository, Sbom, SbomFact, Tag
-from registry.digests import Digest
-from registry.errors import InvalidInput, NotFound, PayloadTooLarge
+from registry.errors import NotFound, PayloadTooLarge
 from registry.http.deps import AppServices, Blobs, DbSession, read_limited_body
 from registry.http.openapi import (
     DIGEST_PATTERN,
@@ -28,34 +23,9 @@ from registry.http.openapi import (
 )
 from registry.http.params import Offset, PageSize
 from registry.lifecycle.api import load_model
-from registry.lifecycle.queries import visible_namespaces
 from registry.naming import validate_tag
-from registry.oci import store
-from registry.sbom import service
-
-_OPSET_RE = re.compile(r"^(?:(?P<domain>[A-Za-z0-9_.]*)(?P<op>>=|<=|=))?(?P<version>\d{1,4})\Z")
-
-
-class SbomAttached(msgspec.Struct):
-    model: str
-    version: str
-    sbom_digest: str
-    referrer_digest: str
-    spec_version: str
-    binding: str
-    summary: dict[str, Any]
-
-
-class VersionHit(msgspec.Struct):
-    model: str
-    version: str
-    digest: str
-    sbom_digest: str
-
-
-class VersionSearch(msgspec.Struct):
-    versions: list[VersionHit]
-    total: int
+from registry.oci import queries as oci_queries
+from registry.sbom import schemas, service
 
 
 class SbomController(Controller):
@@ -81,9 +51,9 @@ class SbomController(Controller):
         principal: Caller,
         db_session: DbSession,
         blobs: Blobs,
-    ) -> SbomAttached:
+    ) -> schemas.SbomAttached:
         repository = await load_model(services, db_session, principal, namespace, model, Scope.PUSH)
-        tag = await store.find_tag(db_session, repository, validate_tag(version))
+        tag = await oci_queries.find_tag(db_session, repository, validate_tag(version))
         if tag is None or not tag.is_version:
             raise NotFound(f"{repository.name} has no version {version}")
         limit = services.settings.oci.max_sbom_bytes
@@ -102,7 +72,7 @@ class SbomController(Controller):
             actor=principal.actor,
         )
         await db_session.commit()
-        return SbomAttached(
+        return schemas.SbomAttached(
             model=repository.name,
             version=version,
             sbom_digest=sbom.blob_digest,
@@ -132,65 +102,15 @@ class SbomController(Controller):
         dtype: Annotated[str | None, QueryParameter(max_length=32)] = None,
         limit: PageSize = 100,
         offset: Offset = 0,
-    ) -> VersionSearch:
+    ) -> schemas.VersionSearch:
         """Versions whose SBOM uses a dataset, a licence (SPDX id), an ONNX opset
         (``13`` = ai.onnx >= 13, or ``com.microsoft>=1``), a component digest, ..."""
-        conditions = []
-        for kind, value in (
-            ("dataset", dataset),
-            ("license", license),
-            ("supplier", supplier),
-            ("dtype", dtype),
-        ):
-            if value is not None:
-                conditions.append(_fact(kind, value))
-        if component is not None:
-            conditions.append(_fact("component", str(Digest.parse(component))))
-        if opset is not None:
-            conditions.append(_opset(opset))
-        if not conditions:
-            raise InvalidInput("give at least one of dataset, license, opset, component, ...")
-        query = (
-            select(Repository.name, Tag.name, Manifest.digest, Sbom.blob_digest)
-            .join(Manifest, Manifest.id == Sbom.subject_manifest_id)
-            .join(Tag, and_(Tag.manifest_id == Manifest.id, Tag.is_version.is_(True)))
-            .join(Repository, Repository.id == Manifest.repository_id)
-            .join(Namespace, Namespace.id == Repository.namespace_id)
+        return await service.search_versions(
+            db_session,
+            principal,
+            facts={"dataset": dataset, "license": license, "supplier": supplier, "dtype": dtype},
+            component=component,
+            opset=opset,
+            limit=limit,
+            offset=offset,
         )
-        for condition in conditions:
-            query = query.where(Sbom.id.in_(condition))
-        visible = visible_namespaces(principal)
-        if visible is not None:
-            query = query.where(Namespace.name.in_(visible))
-        query = query.distinct()
-        total = await db_session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = (
-            await db_session.execute(
-                query.order_by(Repository.name, Tag.name).limit(limit).offset(offset)
-            )
-        ).all()
-        return VersionSearch(
-            versions=[
-                VersionHit(model=r[0], version=r[1], digest=r[2], sbom_digest=r[3]) for r in rows
-            ],
-            total=int(total or 0),
-        )
-
-
-def _fact(kind: str, value: str) -> Select[Any]:
-    return select(SbomFact.sbom_id).where(SbomFact.kind == kind, SbomFact.value == value)
-
-
-def _opset(text: str) -> Select[Any]:
-    match = _OPSET_RE.match(text.replace(" ", ""))
-    if match is None:
-        raise InvalidInput(f"opset {text!r} must look like 13, >=13, or com.microsoft>=1")
-    domain = match.group("domain") or "ai.onnx"
-    version = int(match.group("version"))
-    op = match.group("op") or ">="
-    query = select(SbomFact.sbom_id).where(SbomFact.kind == "opset", SbomFact.value == domain)
-    if op == ">=":
-        return query.where(SbomFact.number >= version)
-    if op == "<=":
-        return query.where(SbomFact.number <= version)
-    return query.where(SbomFact.number == version)

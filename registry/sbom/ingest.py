@@ -16,7 +16,6 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.audit.service import record
@@ -26,7 +25,7 @@ from registry.digests import Digest
 from registry.errors import BadRequest, PayloadTooLarge
 from registry.http.text import check_document
 from registry.oci.manifests import ParsedManifest
-from registry.oci.store import version_files
+from registry.oci.queries import find_manifest_by_digest, version_files
 from registry.storage import BlobStore
 from signing.media_types import CYCLONEDX_JSON
 from signing.sbom.errors import BomTooLarge, SbomError
@@ -162,11 +161,7 @@ async def ingest_referrer(
     """
     if referrer.subject_digest is None:
         return None
-    subject = await session.scalar(
-        select(Manifest).where(
-            Manifest.repository_id == repository.id, Manifest.digest == referrer.subject_digest
-        )
-    )
+    subject = await find_manifest_by_digest(session, repository, referrer.subject_digest)
     if subject is None:
         return None  # OCI allows a referrer before its subject; it is kept, not indexed
     candidates = [layer for layer in layers if layer[0] == CYCLONEDX_JSON] or layers

@@ -1,4 +1,5 @@
-"""Attach an SBOM to a version: the referrer an OCI client would push, built for the caller.
+"""Attach an SBOM to a version: the referrer an OCI client would push, built for the caller;
+and find versions by the facts of their SBOMs.
 
 No HTTP here: :mod:`registry.sbom.api` reads the request and answers; this checks the
 BOM, stores its bytes and the referrer manifest, and records the SBOM, in the caller's
@@ -9,20 +10,29 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.auth import Principal
 from registry.db.models import Manifest, Repository, Sbom
 from registry.digests import Digest
+from registry.errors import InvalidInput
+from registry.lifecycle.queries import visible_namespaces
 from registry.oci import mediatypes as mt
-from registry.oci import repositories, store
+from registry.oci import queries as oci_queries
+from registry.oci import service as oci_service
 from registry.oci.manifests import parse_manifest
+from registry.sbom import queries, schemas
 from registry.sbom.ingest import analyse, record_sbom
 from registry.storage import BlobStore
 
-__all__ = ["attach_sbom"]
+__all__ = ["attach_sbom", "search_versions"]
+
+_OPSET_RE = re.compile(r"^(?:(?P<domain>[A-Za-z0-9_.]*)(?P<op>>=|<=|=))?(?P<version>\d{1,4})\Z")
 
 
 async def _put_bytes(blobs: BlobStore, data: bytes) -> Digest:
@@ -76,10 +86,10 @@ async def attach_sbom(
 
     sbom_digest = await _put_bytes(blobs, data)
     empty = await _put_bytes(blobs, b"{}")
-    await repositories.link_blob(session, repository, str(sbom_digest), len(data))
-    await repositories.link_blob(session, repository, str(empty), 2)
+    await oci_queries.link_blob(session, repository, str(sbom_digest), len(data))
+    await oci_queries.link_blob(session, repository, str(empty), 2)
     body = _referrer_document(subject, sbom_digest, len(data), empty)
-    referrer, _created = await store.store_manifest(
+    referrer, _created = await oci_service.store_manifest(
         session,
         repository,
         digest="sha256:" + hashlib.sha256(body).hexdigest(),
@@ -87,7 +97,7 @@ async def attach_sbom(
         parsed=parse_manifest(body, mt.OCI_MANIFEST),
         actor=actor,
     )
-    existing = await session.scalar(select(Sbom).where(Sbom.referrer_manifest_id == referrer.id))
+    existing = await queries.sbom_of_referrer(session, referrer)
     sbom = existing or await record_sbom(
         session,
         analysis,
@@ -98,3 +108,44 @@ async def attach_sbom(
         actor=actor,
     )
     return sbom, referrer
+
+
+def _opset(text: str) -> Select[Any]:
+    match = _OPSET_RE.match(text.replace(" ", ""))
+    if match is None:
+        raise InvalidInput(f"opset {text!r} must look like 13, >=13, or com.microsoft>=1")
+    domain = match.group("domain") or "ai.onnx"
+    return queries.with_opset(domain, match.group("op") or ">=", int(match.group("version")))
+
+
+async def search_versions(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    facts: Mapping[str, str | None],
+    component: str | None,
+    opset: str | None,
+    limit: int,
+    offset: int,
+) -> schemas.VersionSearch:
+    """Versions the caller may see whose SBOM has every fact asked for (``facts`` by kind,
+    a component digest, an ONNX opset such as ``13``, ``>=13`` or ``com.microsoft>=1``)."""
+    conditions = [
+        queries.with_fact(kind, value) for kind, value in facts.items() if value is not None
+    ]
+    if component is not None:
+        conditions.append(queries.with_fact("component", str(Digest.parse(component))))
+    if opset is not None:
+        conditions.append(_opset(opset))
+    if not conditions:
+        raise InvalidInput("give at least one of dataset, license, opset, component, ...")
+    rows, total = await queries.versions_with(
+        session, conditions, visible=visible_namespaces(principal), limit=limit, offset=offset
+    )
+    return schemas.VersionSearch(
+        versions=[
+            schemas.VersionHit(model=r[0], version=r[1], digest=r[2], sbom_digest=r[3])
+            for r in rows
+        ],
+        total=total,
+    )

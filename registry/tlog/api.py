@@ -10,7 +10,6 @@ import base64
 import re
 from typing import Annotated
 
-import msgspec
 from litestar import Controller, MediaType, Response, get
 from litestar.params import QueryParameter
 
@@ -19,33 +18,9 @@ from registry.http.openapi import PUBLIC, problems
 from registry.http.params import Index as Size
 from registry.http.params import OptionalIndex as OptionalSize
 from registry.tlog.errors import LogRequestInvalid
+from registry.tlog.schemas import ConsistencyProofView, EntriesView, EntryView, InclusionProofView
 
 _HEX_HASH = re.compile(r"^[0-9a-fA-F]{64}\Z")
-
-
-class InclusionProofView(msgspec.Struct, rename="camel"):
-    log_index: int
-    tree_size: int
-    leaf_hash: str
-    root_hash: str
-    inclusion_proof: list[str]
-
-
-class ConsistencyProofView(msgspec.Struct, rename="camel"):
-    first: int
-    second: int
-    consistency_proof: list[str]
-
-
-class EntryView(msgspec.Struct, rename="camel"):
-    log_index: int
-    leaf_hash: str
-    body: str
-    integrated_time: str
-
-
-class EntriesView(msgspec.Struct):
-    entries: list[EntryView]
 
 
 class LogController(Controller):

@@ -29,18 +29,15 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, Table, event, insert
+from sqlalchemy import Connection, Engine, Table, event
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from registry.db.engine import create_sync_engine
-from registry.db.models import TlogCheckpoint
 from registry.db.types import utcnow
-from registry.db.upsert import insert_ignore
-from registry.tlog import store
+from registry.tlog import queries
 from registry.tlog.errors import (
     EntryInvalid,
     EntryRangeInvalid,
@@ -150,15 +147,8 @@ class TransparencyLog:
         self._durable_writer()
         try:
             async with self._sessionmaker() as session, session.begin():
-                await insert_ignore(
-                    session,
-                    TlogCheckpoint.__table__,  # type: ignore[arg-type]
-                    {
-                        "tree_size": 0,
-                        "root_hash": EMPTY_ROOT,
-                        "note": self._signer.checkpoint(0, EMPTY_ROOT),
-                        "created_at": utcnow(),
-                    },
+                await queries.add_empty_checkpoint(
+                    session, EMPTY_ROOT, self._signer.checkpoint(0, EMPTY_ROOT)
                 )
             await self._check_key_signed_the_log()
         except BaseException:
@@ -306,8 +296,8 @@ class TransparencyLog:
         if self._writer_engine is None:
             raise LogUnavailable("the transparency log is not running")
         with self._writer_engine.begin() as connection:
-            store.lock_writer(connection)
-            latest = store.latest_checkpoint(connection)
+            queries.lock_writer(connection)
+            latest = queries.latest_checkpoint(connection)
             if latest is None:
                 raise LogCorrupted("the log has no signed checkpoint, not even the empty one")
             frontier = self._frontier
@@ -335,7 +325,7 @@ class TransparencyLog:
                 frontier.size, root, self._signer.checkpoint(frontier.size, root)
             )
             outcomes = _with_receipts(outcomes, checkpoint, before, nodes)
-            store.insert_batch(
+            queries.insert_batch(
                 connection,
                 first_index=first_index,
                 leaf_hashes=leaf_hashes,
@@ -366,12 +356,12 @@ class TransparencyLog:
         if isinstance(made, Withdrawn):
             return made
         for table, values in made:
-            connection.execute(_insert_into(table), [values])
+            queries.insert_row(connection, table, values)
         return entry
 
     @staticmethod
     def _load_frontier(connection: Connection, latest: SignedCheckpoint) -> Frontier:
-        stored = store.load_nodes(connection, peak_nodes(latest.tree_size))
+        stored = queries.load_nodes(connection, peak_nodes(latest.tree_size))
         try:
             frontier = Frontier.from_stored(latest.tree_size, stored)
         except KeyError:
@@ -389,13 +379,13 @@ class TransparencyLog:
     async def checkpoint(self) -> SignedCheckpoint:
         """The latest signed checkpoint."""
         async with self._sessionmaker() as session:
-            latest = await store.read_latest_checkpoint(session)
+            latest = await queries.read_latest_checkpoint(session)
         if latest is None:
             raise LogUnavailable("the transparency log has not started")
         return latest
 
     async def _size(self, session: AsyncSession) -> int:
-        latest = await store.read_latest_checkpoint(session)
+        latest = await queries.read_latest_checkpoint(session)
         return 0 if latest is None else latest.tree_size
 
     @staticmethod
@@ -425,7 +415,7 @@ class TransparencyLog:
             size = await self._size(session)
             tree_size = size if tree_size is None else tree_size
             self._check_tree_size(tree_size, size)
-            index = await store.first_index_of(session, leaf_hash, tree_size)
+            index = await queries.first_index_of(session, leaf_hash, tree_size)
             if index is None:
                 raise LeafHashUnknown(
                     f"no entry with leaf hash {leaf_hash.hex()} in the tree of size {tree_size}"
@@ -435,7 +425,7 @@ class TransparencyLog:
     async def _inclusion(self, session: AsyncSession, index: int, tree_size: int) -> InclusionProof:
         ranges = inclusion_ranges(index, tree_size)
         wanted = nodes_for(ranges) | {(0, index)} | set(peak_nodes(tree_size))
-        stored = await store.read_nodes(session, wanted)
+        stored = await queries.read_nodes(session, wanted)
         try:
             hashes = hash_ranges(ranges, stored)
             root = Frontier.from_stored(tree_size, stored).root()
@@ -454,7 +444,7 @@ class TransparencyLog:
                     f"got first={first}, second={second}"
                 )
             ranges = consistency_ranges(first, second)
-            stored = await store.read_nodes(session, nodes_for(ranges))
+            stored = await queries.read_nodes(session, nodes_for(ranges))
         try:
             hashes = hash_ranges(ranges, stored)
         except KeyError:
@@ -472,12 +462,12 @@ class TransparencyLog:
                     f"entries need 0 <= start < end <= {size} (the log's size); "
                     f"got start={start}, end={end}"
                 )
-            return await store.entries_between(session, start, end)
+            return await queries.entries_between(session, start, end)
 
     async def receipt(self, index: int) -> Receipt:
         """The latest signed checkpoint and the inclusion proof of ``index`` against it."""
         async with self._sessionmaker() as session:
-            latest = await store.read_latest_checkpoint(session)
+            latest = await queries.read_latest_checkpoint(session)
             if latest is None or not 0 <= index < latest.tree_size:
                 raise LeafIndexOutOfRange(f"entry {index} is not in the log yet")
             proof = await self._inclusion(session, index, latest.tree_size)
@@ -512,9 +502,3 @@ def _with_receipts(
                 outcome = replace(outcome, receipt=receipt)
         completed.append(outcome)
     return completed
-
-
-@cache
-def _insert_into(table: Table) -> Insert:
-    """One statement object per table, so SQLAlchemy's compiled cache is hit every time."""
-    return insert(table)

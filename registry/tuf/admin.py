@@ -14,14 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from securesystemslib.signer import SSlibKey  # type: ignore[attr-defined]
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from tuf.api.metadata import Metadata, Root  # type: ignore[attr-defined]  # re-exported
 
-from registry.db.models import Namespace, Tag
-from registry.db.models import Repository as RepositoryRow
 from registry.db.types import utcnow
-from registry.tuf import storage
+from registry.tuf import queries
 from registry.tuf.changes import namespace_changed
 from registry.tuf.errors import (
     RoleUnknown,
@@ -43,7 +40,7 @@ class Outcome:
 
 
 async def _root(session: AsyncSession) -> Metadata[Root]:
-    root = await storage.latest(session, "root")
+    root = await queries.latest(session, "root")
     if root is None:
         raise TufNotInitialised("the TUF repository is not initialised: run 'custody tuf init'")
     return root
@@ -51,8 +48,8 @@ async def _root(session: AsyncSession) -> Metadata[Root]:
 
 async def initialise(session: AsyncSession, publisher: Publisher) -> Outcome:
     """Root v1 (a root key, one online key for targets/snapshot/timestamp), then publish."""
-    await storage.lock(session)
-    if await storage.latest_row(session, "root") is not None:
+    await queries.lock(session)
+    if await queries.latest_row(session, "root") is not None:
         raise TufAlreadyInitialised(
             "the TUF repository is already initialised; use rotate-root or rotate-online"
         )
@@ -64,14 +61,9 @@ async def initialise(session: AsyncSession, publisher: Publisher) -> Outcome:
         root.add_key(online, role)
     metadata = Metadata(root)
     sign(metadata, publisher.root_keys, "root", root)
-    await storage.append(session, "root", metadata)
+    await queries.append(session, "root", metadata)
     # Every namespace that already has versions gets its role now.
-    names = await session.scalars(
-        select(Namespace.name)
-        .join(RepositoryRow, RepositoryRow.namespace_id == Namespace.id)
-        .join(Tag, Tag.repository_id == RepositoryRow.id)
-        .distinct()
-    )
+    names = await queries.namespaces_with_tags(session)
     publication = await publisher.publish(session, rebuild=frozenset(names), now=now)
     return Outcome(publication, 1)
 
@@ -110,14 +102,14 @@ async def _new_root(
     for signer in signers:
         if signer.public_key.keyid not in metadata.signatures:
             metadata.sign(signer, append=True)
-    await storage.append(session, "root", metadata)
+    await queries.append(session, "root", metadata)
     still_used = {k for role in new.roles.values() for k in role.keyids}
     return metadata, sorted(replaced - still_used)
 
 
 async def rotate_root(session: AsyncSession, publisher: Publisher) -> Outcome:
     """A new root key; clients follow through root N+1, signed by the old and the new key."""
-    await storage.lock(session)
+    await queries.lock(session)
     await _require_root_keys(session, publisher)
     now = utcnow()
     new_key = publisher.root_keys.generate()
@@ -128,7 +120,7 @@ async def rotate_root(session: AsyncSession, publisher: Publisher) -> Outcome:
 
 async def rotate_online(session: AsyncSession, publisher: Publisher) -> Outcome:
     """A new online key for targets/snapshot/timestamp (root N+1), and everything re-signed."""
-    await storage.lock(session)
+    await queries.lock(session)
     await _require_root_keys(session, publisher)
     now = utcnow()
     online = publisher.keys.generate()
@@ -141,7 +133,7 @@ async def rotate_online(session: AsyncSession, publisher: Publisher) -> Outcome:
 
 async def resign(session: AsyncSession, publisher: Publisher, *, include_root: bool) -> Outcome:
     """New versions of every role the registry signs (and of root, if asked)."""
-    await storage.lock(session)
+    await queries.lock(session)
     now = utcnow()
     root_version = (await _root(session)).signed.version
     retired: list[str] = []
@@ -160,7 +152,7 @@ async def set_namespace_keys(
     threshold: int,
 ) -> Outcome:
     """Give ``namespace``'s role these keys and threshold; re-sign it and the delegation."""
-    await storage.lock(session)
+    await queries.lock(session)
     now = utcnow()
     root = await _root(session)
     if threshold < 1:
@@ -177,19 +169,18 @@ async def set_namespace_keys(
             f"the registry holds the private half of {held} of these keys, fewer than the "
             f"threshold {threshold}: it could not sign {namespace}'s metadata"
         )
-    targets_md = await storage.latest(session, "targets")
+    targets_md = await queries.latest(session, "targets")
     if targets_md is None:  # pragma: no cover - initialise always publishes targets
         raise TufNotInitialised("the TUF repository has no targets metadata yet")
     targets = targets_md.signed
     # Make sure the namespace is delegated (first publication creates the delegation).
     roles = targets.delegations.roles if targets.delegations else None
     if roles is None or namespace not in roles:
-        exists = await session.scalar(select(Namespace.id).where(Namespace.name == namespace))
-        if exists is None:
+        if not await queries.namespace_exists(session, namespace):
             raise RoleUnknown(f"namespace {namespace!r} does not exist")
         await namespace_changed(session, namespace)
         await publisher.publish(session, now=now)
-        targets = (await storage.latest(session, "targets")).signed  # type: ignore[union-attr]
+        targets = (await queries.latest(session, "targets")).signed  # type: ignore[union-attr]
     assert targets.delegations is not None and targets.delegations.roles is not None
     role = targets.delegations.roles.get(namespace)
     if role is None:
@@ -204,7 +195,7 @@ async def set_namespace_keys(
     targets.expires = now + publisher.lifetimes.targets
     metadata = Metadata(targets)
     sign(metadata, publisher.keys, "targets", root.signed)
-    await storage.append(session, "targets", metadata)
+    await queries.append(session, "targets", metadata)
     publication = await publisher.publish(session, rebuild=frozenset({namespace}), now=now)
     publication.published["targets"] = targets.version
     used = {k for r in targets.delegations.roles.values() for k in r.keyids}
@@ -214,8 +205,8 @@ async def set_namespace_keys(
 
 async def rotate_namespace(session: AsyncSession, publisher: Publisher, namespace: str) -> Outcome:
     """Fresh registry-held keys for ``namespace`` (same count and threshold)."""
-    await storage.lock(session)
-    targets_md = await storage.latest(session, "targets")
+    await queries.lock(session)
+    targets_md = await queries.latest(session, "targets")
     delegations = targets_md.signed.delegations if targets_md is not None else None
     role = (delegations.roles or {}).get(namespace) if delegations is not None else None
     if role is None:
@@ -227,7 +218,7 @@ async def rotate_namespace(session: AsyncSession, publisher: Publisher, namespac
 
 
 async def latest_root(session: AsyncSession) -> bytes:
-    row = await storage.latest_row(session, "root")
+    row = await queries.latest_row(session, "root")
     if row is None:
         raise TufNotInitialised("the TUF repository is not initialised: run 'custody tuf init'")
     return row.content

@@ -1,6 +1,6 @@
 """Turns the OCI store's state into new signed TUF metadata versions.
 
-One publication runs in one transaction, after :func:`registry.tuf.storage.lock`:
+One publication runs in one transaction, after :func:`registry.tuf.queries.lock`:
 
 1. every namespace marked changed (or forced, or whose role is half-way to
    expiry) gets a new version of its delegated targets role, built from the
@@ -27,7 +27,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from securesystemslib.signer import CryptoSigner  # type: ignore[attr-defined]
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from tuf.api.metadata import (  # type: ignore[attr-defined]  # re-exported
     DelegatedRole,
@@ -40,11 +39,10 @@ from tuf.api.metadata import (  # type: ignore[attr-defined]  # re-exported
     Timestamp,
 )
 
-from registry.db.models import Namespace, TufPendingNamespace
 from registry.db.types import utcnow
 from registry.errors import ConfigurationError, RegistryError
 from registry.settings import Settings
-from registry.tuf import bins, catalog, storage
+from registry.tuf import bins, catalog, queries
 from registry.tuf.bins import Binning
 from registry.tuf.errors import TufNotInitialised
 from registry.tuf.keys import KeyStore
@@ -162,12 +160,12 @@ class Publisher:
         """
         now = now or utcnow()
         result = Publication()
-        root_md = await storage.latest(session, "root")
+        root_md = await queries.latest(session, "root")
         if root_md is None:
             raise TufNotInitialised("the TUF repository is not initialised: run 'custody tuf init'")
         root: Root = root_md.signed
-        newest = await storage.latest_versions(session)
-        targets_md = await storage.latest(session, "targets")
+        newest = await queries.latest_versions(session)
+        targets_md = await queries.latest(session, "targets")
         if targets_md is None:
             # Version 1 is counted up to below, like every later version.
             targets = Targets(version=1, expires=now, delegations=Delegations(keys={}, roles={}))
@@ -178,7 +176,7 @@ class Publisher:
             targets_changed = resign_all or self._is_due("targets", newest, now)
         assert targets.delegations is not None and targets.delegations.roles is not None
         roles = targets.delegations.roles
-        snapshot_md = await storage.latest(session, "snapshot")
+        snapshot_md = await queries.latest(session, "snapshot")
         # The roles clients can reach now: namespace roles and bins, with their versions.
         listed: dict[str, int] = {}
         if snapshot_md is not None:
@@ -187,10 +185,7 @@ class Publisher:
             }
         listed.pop("targets", None)
 
-        marks = await session.execute(
-            select(TufPendingNamespace.namespace, TufPendingNamespace.generation)
-        )
-        pending: dict[str, int] = {row.namespace: row.generation for row in marks}
+        pending = await queries.pending_namespaces(session)
         due = {r for r in listed if resign_all or self._is_due(r, newest, now)}
         forced = set(rebuild) | (set(roles) if resign_all else set())
         wanted = set(pending) | forced | {bins.namespace_of(r) for r in due}
@@ -246,12 +241,7 @@ class Publisher:
 
         for namespace in cleared:
             if namespace in pending:
-                await session.execute(
-                    delete(TufPendingNamespace).where(
-                        TufPendingNamespace.namespace == namespace,
-                        TufPendingNamespace.generation == pending[namespace],
-                    )
-                )
+                await queries.clear_pending(session, namespace, pending[namespace])
         current = set(listed) | {"targets", "snapshot", "timestamp"}
         result.next_due = min(
             (self.lifetimes.due(r, newest[r][1]) for r in current if r in newest),
@@ -273,7 +263,7 @@ class Publisher:
         result: Publication,
     ) -> None:
         sign(metadata, self.keys, role, root)
-        await storage.append(session, role, metadata)
+        await queries.append(session, role, metadata)
         newest[role] = (metadata.signed.version, metadata.signed.expires)
         result.published[role] = metadata.signed.version
 
@@ -292,7 +282,7 @@ class Publisher:
         signed.expires = now + self.lifetimes.targets
         metadata = Metadata(signed)
         apply_signatures(metadata, signers)
-        await storage.append(session, role, metadata, fingerprint)
+        await queries.append(session, role, metadata, fingerprint)
         newest[role] = (signed.version, signed.expires)
         return signed.version
 
@@ -315,8 +305,7 @@ class Publisher:
             if namespace in TOP_LEVEL:
                 log.warning("namespace %r has a TUF top-level role's name: no role", namespace)
                 return None
-            exists = await session.scalar(select(Namespace.id).where(Namespace.name == namespace))
-            if exists is None:
+            if not await queries.namespace_exists(session, namespace):
                 return None
             roles[namespace] = DelegatedRole(
                 name=namespace,
@@ -350,7 +339,7 @@ class Publisher:
         if relaid:
             outcome.dropped = bins.bins_of(namespace, listed)
         grouped = bins.group(entries, succinct)
-        previous = await storage.fingerprints(
+        previous = await queries.fingerprints(
             session, {name: newest[name][0] for name in grouped if name in newest}
         )
         for name, members in grouped.items():

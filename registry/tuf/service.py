@@ -15,15 +15,13 @@ import asyncio
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from registry.db.models import TufPendingNamespace
 from registry.db.types import utcnow
 from registry.errors import RegistryError
 from registry.settings import Settings
-from registry.tuf import storage
+from registry.tuf import queries
 from registry.tuf.bins import Binning
 from registry.tuf.errors import MetadataUnknown, TufNotInitialised
 from registry.tuf.keys import KeyStore
@@ -46,7 +44,7 @@ async def publish_locked(
 ) -> Publication:
     """One publication in its own transaction, the lock taken first."""
     async with maker() as session:
-        await storage.lock(session)
+        await queries.lock(session)
         result = await publisher.publish(session)
         await session.commit()
         return result
@@ -91,23 +89,22 @@ class TufService:
         async with self.maker() as session:
             if self._next_due is None:
                 # Not initialised yet (or first read): a repository without root has no work.
-                return await storage.latest_row(session, "root") is not None
+                return await queries.latest_row(session, "root") is not None
             if utcnow() >= self._next_due:
                 return True
-            marked = await session.scalar(select(TufPendingNamespace.namespace).limit(1))
-        return marked is not None
+            return await queries.any_pending(session)
 
     async def timestamp(self) -> bytes:
         await self.refresh()
         async with self.maker() as session:
-            row = await storage.latest_row(session, "timestamp")
+            row = await queries.latest_row(session, "timestamp")
         if row is None:
             raise TufNotInitialised("the TUF repository is not initialised: run 'custody tuf init'")
         return row.content
 
     async def versioned(self, role: str, version: int) -> bytes:
         async with self.maker() as session:
-            data = await storage.content(session, role, version)
+            data = await queries.content(session, role, version)
         if data is None:
             raise MetadataUnknown(f"there is no version {version} of TUF role {role!r}")
         return data

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.admission_policy import (
@@ -26,15 +25,13 @@ from registry.admission_policy import (
 )
 from registry.db.models import (
     Manifest,
-    ManifestReference,
     Repository,
-    Sbom,
-    SbomFact,
     SignatureVerification,
 )
 from registry.policies_in_force import PolicySet
 from registry.storage import BlobStore
-from registry.verification.records import evaluate_version
+from registry.verification import queries
+from registry.verification.service import evaluate_version
 from registry.verification.version_evidence import SignaturesRequired, VersionEvidence
 from verifier.errors import NoPolicyForNamespace, VerificationError
 from verifier.trust import TrustedSigner
@@ -100,28 +97,8 @@ def check_files(rule: NamespaceAdmission, files: Sequence[FileEntry]) -> list[st
 
 
 async def version_entries(session: AsyncSession, manifest: Manifest) -> list[FileEntry]:
-    rows = (
-        await session.scalars(
-            select(ManifestReference)
-            .where(ManifestReference.manifest_id == manifest.id, ManifestReference.role == "layer")
-            .order_by(ManifestReference.position)
-        )
-    ).all()
+    rows = await queries.layers_of(session, manifest)
     return [FileEntry(r.title or r.digest, r.media_type, r.size) for r in rows]
-
-
-async def _sbom_licenses(session: AsyncSession, manifest: Manifest) -> list[str] | None:
-    sboms = (
-        await session.scalars(select(Sbom.id).where(Sbom.subject_manifest_id == manifest.id))
-    ).all()
-    if not sboms:
-        return None
-    facts = (
-        await session.scalars(
-            select(SbomFact.value).where(SbomFact.sbom_id.in_(sboms), SbomFact.kind == "license")
-        )
-    ).all()
-    return sorted(set(facts))
 
 
 def _needed(
@@ -179,7 +156,7 @@ async def check_alias(
         composed.append(SignaturesRequired(alias, needed, signers))
     composed.extend(requirement.sbom_policies(alias))
     evidence = VersionEvidence(
-        verdicts, await _sbom_licenses(session, target), among=requirement.signers
+        verdicts, await queries.sbom_licenses(session, target), among=requirement.signers
     )
     for policy in composed:
         try:

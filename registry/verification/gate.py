@@ -1,4 +1,5 @@
-"""The policy-backed promotion gate, and the errors policy decisions raise.
+"""The policy-backed promotion gate (the errors policy decisions raise are in
+:mod:`registry.verification.errors`).
 
 Every alias move (API, OCI tag push, manifest deletion) passes through
 :meth:`PolicyGate.check`. A refused move is audited through
@@ -12,29 +13,13 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.audit.service import record, refuse
-from registry.errors import Conflict, RegistryError
 from registry.oci.hooks import AliasMove
 from registry.policies_in_force import PolicyHolder
 from registry.storage import BlobStore
 from registry.verification.decisions import Decision, check_alias
+from registry.verification.errors import PromotionRefused
 
-__all__ = ["AdmissionRefused", "AliasBlocked", "PolicyGate", "PromotionRefused"]
-
-
-class PromotionRefused(Conflict):
-    title = "Promotion refused by policy"
-
-
-class AdmissionRefused(Conflict):
-    title = "Push refused by admission policy"
-
-
-class AliasBlocked(RegistryError):
-    """A strict namespace's alias whose version no longer satisfies policy (Harbor answers 412)."""
-
-    status_code = 412
-    code = "DENIED"
-    title = "Alias blocked by policy"
+__all__ = ["PolicyGate"]
 
 
 class PolicyGate:

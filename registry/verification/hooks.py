@@ -8,17 +8,17 @@ namespace is answered. :class:`PolicyHooks` registers them with the OCI store
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.audit.service import refuse
 from registry.db.models import Manifest, Repository, SignatureVerification
 from registry.oci.manifests import ParsedManifest
+from registry.oci.queries import find_manifest_by_digest
 from registry.policies_in_force import PolicyHolder, PolicySet
 from registry.storage import BlobStore
 from registry.verification.decisions import FileEntry, check_alias, check_files
-from registry.verification.gate import AdmissionRefused, AliasBlocked
-from registry.verification.records import is_signature, verify_referrer
+from registry.verification.errors import AdmissionRefused, AliasBlocked
+from registry.verification.service import is_signature, verify_referrer
 
 __all__ = ["PolicyHooks", "admit_manifest", "ingest_signature", "require_servable"]
 
@@ -68,11 +68,7 @@ async def ingest_signature(
     """
     if not is_signature(referrer.artifact_type) or referrer.subject_digest is None:
         return None
-    subject = await session.scalar(
-        select(Manifest).where(
-            Manifest.repository_id == repository.id, Manifest.digest == referrer.subject_digest
-        )
-    )
+    subject = await find_manifest_by_digest(session, repository, referrer.subject_digest)
     if subject is None:
         return None  # verified when its subject arrives and is first evaluated
     return await verify_referrer(

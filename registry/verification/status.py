@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.db.models import Manifest, Repository, SignatureVerification, Tag
 from registry.policies_in_force import PolicySet
 from registry.storage import BlobStore
-from registry.verification.records import evaluate_version
+from registry.verification import queries
+from registry.verification.service import evaluate_version
 
 __all__ = ["SignatureStatus", "signature_status"]
 
@@ -39,19 +38,7 @@ async def signature_status(
     verdicts reached under an older trust policy are re-verified first; without
     them, only verdicts stored under any policy are read (a weaker answer).
     """
-    found = (
-        await session.execute(
-            select(Repository, Manifest, Tag)
-            .join(Manifest, Manifest.repository_id == Repository.id)
-            .join(Tag, Tag.manifest_id == Manifest.id)
-            .where(
-                Repository.name == repository,
-                Manifest.digest == manifest_digest,
-                Tag.is_version.is_(True),
-            )
-            .limit(1)
-        )
-    ).first()
+    found = await queries.version_by_digest(session, repository, manifest_digest)
     if found is None:
         return SignatureStatus(registered=False, verified=False)
     repo, manifest, tag = found
@@ -60,14 +47,6 @@ async def signature_status(
             await evaluate_version(session, blobs, policies, repository=repo, subject=manifest)
         )
     else:
-        rows = list(
-            (
-                await session.scalars(
-                    select(SignatureVerification).where(
-                        SignatureVerification.subject_manifest_id == manifest.id
-                    )
-                )
-            ).all()
-        )
+        rows = await queries.verdicts_of(session, manifest)
     signers = sorted({r.signer or "?" for r in rows if r.outcome == "verified"})
     return SignatureStatus(True, bool(signers), signers, tag.name)

@@ -21,7 +21,7 @@ from registry.tlog import (
     LogUnavailable,
     TransparencyLog,
 )
-from registry.tlog.store import node_key
+from registry.tlog.queries import node_key
 from tests.tlog import reference
 from tests.tlog.conftest import open_log
 from verifier.transparency import (

@@ -12,7 +12,7 @@ from registry.db.engine import create_service_engine
 from registry.db.models import Repository, Tag, TufMetadata
 from registry.db.types import utcnow
 from registry.settings import Settings
-from registry.tuf import namespace_changed, storage
+from registry.tuf import namespace_changed, queries
 from registry.tuf.service import TufService
 from tests.registry.helpers import safetensors_bytes
 from tests.registry.tuf.conftest import push_version
@@ -70,7 +70,7 @@ async def _rows(settings: Settings) -> dict[str, list[int]]:
     try:
         async with async_sessionmaker(engine)() as session:
             rows = (await session.execute(select(TufMetadata.role, TufMetadata.version))).all()
-            latest = await storage.latest(session, "acme")
+            latest = await queries.latest(session, "acme")
     finally:
         await engine.dispose()
     assert latest is not None

@@ -10,7 +10,7 @@ from tuf.api.metadata import Metadata, MetaFile, TargetFile  # type: ignore[attr
 
 from registry.db.engine import create_service_engine
 from registry.settings import Settings
-from registry.tuf import storage
+from registry.tuf import queries
 from registry.tuf.publisher import sign
 from registry.tuf.service import publisher_for
 from tests.registry.helpers import bearer, safetensors_bytes
@@ -25,28 +25,28 @@ def _forge_in_acme(settings: Settings, path: str) -> None:
         publisher = publisher_for(settings)
         try:
             async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-                await storage.lock(session)
-                acme = await storage.latest(session, "acme")
-                targets = await storage.latest(session, "targets")
+                await queries.lock(session)
+                acme = await queries.latest(session, "acme")
+                targets = await queries.latest(session, "targets")
                 assert acme is not None and targets is not None
                 forged = Metadata(acme.signed)
                 forged.signed.version += 1
                 forged.signed.targets[path] = TargetFile(1, {"sha256": "00" * 32}, path)
                 sign(forged, publisher.keys, "acme", targets.signed)
-                await storage.append(session, "acme", forged)
+                await queries.append(session, "acme", forged)
                 # ...and the online key lists it in a new snapshot and timestamp.
-                root = await storage.latest(session, "root")
-                snapshot = await storage.latest(session, "snapshot")
-                timestamp = await storage.latest(session, "timestamp")
+                root = await queries.latest(session, "root")
+                snapshot = await queries.latest(session, "snapshot")
+                timestamp = await queries.latest(session, "timestamp")
                 assert root is not None and snapshot is not None and timestamp is not None
                 snapshot.signed.meta["acme.json"] = MetaFile(version=forged.signed.version)
                 snapshot.signed.version += 1
                 sign(snapshot, publisher.keys, "snapshot", root.signed)
-                await storage.append(session, "snapshot", snapshot)
+                await queries.append(session, "snapshot", snapshot)
                 timestamp.signed.snapshot_meta = MetaFile(version=snapshot.signed.version)
                 timestamp.signed.version += 1
                 sign(timestamp, publisher.keys, "timestamp", root.signed)
-                await storage.append(session, "timestamp", timestamp)
+                await queries.append(session, "timestamp", timestamp)
                 await session.commit()
         finally:
             await engine.dispose()

@@ -15,19 +15,20 @@ import asyncio
 import hashlib
 from collections.abc import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.audit.service import record
-from registry.db.models import Manifest, ManifestReference, Repository, SignatureVerification
+from registry.db.models import Manifest, Repository, SignatureVerification
 from registry.db.types import utcnow
 from registry.db.upsert import insert_ignore
 from registry.digests import Digest
 from registry.oci.mediatypes import SIGNATURE_ARTIFACT_TYPES
-from registry.oci.store import version_files
+from registry.oci.queries import version_files
 from registry.policies_in_force import PolicySet
 from registry.storage import BlobStore
+from registry.verification import queries
 from registry.verification.bundle_check import Verdict, verify_bundle
+from registry.verification.queries import signature_referrers
 from verifier.trust import PRINCIPAL_FORMAT
 
 __all__ = [
@@ -52,30 +53,8 @@ def is_current(row: SignatureVerification, trust_digest: str) -> bool:
     return row.policy_digest == trust_digest and row.principal_format == PRINCIPAL_FORMAT
 
 
-async def signature_referrers(session: AsyncSession, subject: Manifest) -> list[Manifest]:
-    return list(
-        (
-            await session.scalars(
-                select(Manifest)
-                .where(
-                    Manifest.repository_id == subject.repository_id,
-                    Manifest.subject_digest == subject.digest,
-                    Manifest.artifact_type.in_(SIGNATURE_ARTIFACT_TYPES),
-                )
-                .order_by(Manifest.id)
-            )
-        ).all()
-    )
-
-
 async def _bundle(session: AsyncSession, blobs: BlobStore, referrer: Manifest) -> bytes | Verdict:
-    layers = (
-        await session.scalars(
-            select(ManifestReference).where(
-                ManifestReference.manifest_id == referrer.id, ManifestReference.role == "layer"
-            )
-        )
-    ).all()
+    layers = await queries.layers_of(session, referrer)
     if len(layers) != 1:
         return Verdict(
             "failed", f"a signature referrer carries one bundle, not {len(layers)}", "bundle"
@@ -129,12 +108,7 @@ async def verify_referrer(
             **values,
         },
     )
-    row = await session.scalar(
-        select(SignatureVerification).where(
-            SignatureVerification.subject_manifest_id == subject.id,
-            SignatureVerification.referrer_manifest_id == referrer.id,
-        )
-    )
+    row = await queries.verdict_of(session, subject, referrer)
     if row is None:  # pragma: no cover - the insert above guarantees a row
         raise RuntimeError("signature verification row vanished")
     for key, value in values.items():
@@ -168,19 +142,10 @@ async def evaluate_version(
     actor: str = "registry",
 ) -> Sequence[SignatureVerification]:
     """Every signature verdict of ``subject``, each current under ``policies``."""
-    referrers = await signature_referrers(session, subject)
+    referrers = await queries.signature_referrers(session, subject)
     if not referrers:
         return []
-    rows = {
-        row.referrer_manifest_id: row
-        for row in (
-            await session.scalars(
-                select(SignatureVerification).where(
-                    SignatureVerification.subject_manifest_id == subject.id
-                )
-            )
-        ).all()
-    }
+    rows = {row.referrer_manifest_id: row for row in await queries.verdicts_of(session, subject)}
     current = []
     for referrer in referrers:
         row = rows.get(referrer.id)

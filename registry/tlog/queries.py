@@ -8,13 +8,17 @@ use the service's async sessions (``read_*``). Both share the statements here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Connection, Row, Select, Table, insert, select, text
+from sqlalchemy import Connection, Insert, Row, Select, Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.db.models import TlogCheckpoint, TlogEntry, TlogNode
+from registry.db.types import utcnow
+from registry.db.upsert import insert_ignore
 from registry.tlog.records import SignedCheckpoint, StoredEntry
 from registry.tlog.tree import NodeId
 
@@ -29,6 +33,26 @@ _LEVEL_SHIFT = 56
 _INDEX_MASK = (1 << _LEVEL_SHIFT) - 1
 # Keeps each IN (...) list well inside both engines' parameter limits.
 _CHUNK = 500
+
+
+@cache
+def _insert_into(table: Table) -> Insert:
+    """One statement object per table, so SQLAlchemy's compiled cache is hit every time."""
+    return insert(table)
+
+
+def insert_row(connection: Connection, table: Table, values: Mapping[str, Any]) -> None:
+    """Insert one row a ledger caller asked for, on the writer's connection."""
+    connection.execute(_insert_into(table), [values])
+
+
+async def add_empty_checkpoint(session: AsyncSession, root_hash: bytes, note: str) -> None:
+    """Record the empty tree's checkpoint unless the log already has one."""
+    await insert_ignore(
+        session,
+        _CHECKPOINTS,
+        {"tree_size": 0, "root_hash": root_hash, "note": note, "created_at": utcnow()},
+    )
 
 
 def lock_writer(connection: Connection) -> None:

@@ -1,4 +1,5 @@
-"""Signed metadata versions in SQL, and the lock that serialises publishers.
+"""The TUF slice's SQL: signed metadata versions, the lock that serialises publishers, and
+the namespaces waiting for (re)publication.
 
 Every version of every role is kept (clients may ask for any ``N.role.json`` of
 a consistent snapshot). ``(role, version)`` is unique, so a version can only be
@@ -11,12 +12,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select, tuple_
+from sqlalchemy import Table, delete, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from tuf.api.metadata import Metadata
 
-from registry.db.models import TufMetadata, TufPublisherLock
+from registry.db.models import (
+    Namespace,
+    Repository,
+    Tag,
+    TufMetadata,
+    TufPendingNamespace,
+    TufPublisherLock,
+)
 from registry.db.types import utcnow
 
 _LOCK: Table = TufPublisherLock.__table__  # type: ignore[assignment]
@@ -108,3 +116,42 @@ async def append(
     )
     await session.flush()
     return data
+
+
+async def pending_namespaces(session: AsyncSession) -> dict[str, int]:
+    """Namespaces marked for republication, with the generation of their latest mark."""
+    marks = await session.execute(
+        select(TufPendingNamespace.namespace, TufPendingNamespace.generation)
+    )
+    return {row.namespace: row.generation for row in marks}
+
+
+async def any_pending(session: AsyncSession) -> bool:
+    marked = await session.scalar(select(TufPendingNamespace.namespace).limit(1))
+    return marked is not None
+
+
+async def clear_pending(session: AsyncSession, namespace: str, generation: int) -> None:
+    """Clear ``namespace``'s mark unless it was marked again since ``generation`` was read."""
+    await session.execute(
+        delete(TufPendingNamespace).where(
+            TufPendingNamespace.namespace == namespace,
+            TufPendingNamespace.generation == generation,
+        )
+    )
+
+
+async def namespace_exists(session: AsyncSession, namespace: str) -> bool:
+    found = await session.scalar(select(Namespace.id).where(Namespace.name == namespace))
+    return found is not None
+
+
+async def namespaces_with_tags(session: AsyncSession) -> list[str]:
+    """Namespaces holding at least one tagged manifest."""
+    names = await session.scalars(
+        select(Namespace.name)
+        .join(Repository, Repository.namespace_id == Namespace.id)
+        .join(Tag, Tag.repository_id == Repository.id)
+        .distinct()
+    )
+    return list(names)

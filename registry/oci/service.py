@@ -1,4 +1,4 @@
-"""The SQL side of the OCI store: manifests, tags (versions and aliases), referrers.
+"""The OCI store's rules over manifests, tags (versions and aliases) and referrers.
 
 Rules that make Custody a model registry rather than a plain OCI registry live
 here, shared by ``/v2/`` and ``/api/v1/``:
@@ -15,8 +15,8 @@ here, shared by ``/v2/`` and ``/api/v1/``:
 - every such refusal is audited (``registry.audit.service.refuse``): ``version.move.refused``,
   ``version.delete.refused``, ``manifest.delete.refused``, ``blob.delete.refused``;
 - writes that check what a manifest needs (a manifest PUT, a manifest or blob
-  delete) first take the repository's lock (:func:`lock_repository`), so a check
-  and the write it allows cannot interleave with another request's.
+  delete) first take the repository's lock (:func:`~registry.oci.queries.lock_repository`),
+  so a check and the write it allows cannot interleave with another request's.
 """
 
 from __future__ import annotations
@@ -24,22 +24,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NoReturn
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from registry.audit.service import record, refuse
 from registry.auth import Principal, Scope
-from registry.db.models import Blob, Manifest, ManifestReference, Repository, RepositoryBlob, Tag
+from registry.db.models import Manifest, ManifestReference, Repository, Tag
 from registry.db.types import utcnow
 from registry.errors import (
+    BlobUnknown,
     Conflict,
     Immutable,
     ManifestBlobUnknown,
     ManifestInvalid,
     ManifestUnknown,
 )
-from registry.naming import VersionPattern
+from registry.naming import RepositoryName, VersionPattern
+from registry.oci import queries
 from registry.oci.hooks import AliasMove, OciHooks
 from registry.oci.manifests import ParsedManifest
 from registry.oci.mediatypes import EVIDENCE_ARTIFACT_TYPES
@@ -51,32 +51,6 @@ class TagChange:
     is_version: bool
     previous: str | None  # digest before, None if new
     current: str | None  # digest after, None if removed
-
-
-async def lock_repository(session: AsyncSession, repository: Repository) -> None:
-    """Serialise the writes that check references in ``repository``, until the transaction ends.
-
-    An index PUT checks that its children exist, and a delete checks that no index
-    lists what it deletes; without a shared lock both checks pass under PostgreSQL's
-    READ COMMITTED and both commit (an index naming a missing manifest). PostgreSQL:
-    a row lock on the repository (``FOR NO KEY UPDATE``: other transactions may still
-    insert rows referencing it); statements after it see every commit made before.
-    SQLite: a write to the row makes this transaction the only writer (as
-    ``registry.tuf.storage.lock`` does), and the reads after it see every earlier commit.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            select(Repository.id)
-            .where(Repository.id == repository.id)
-            .with_for_update(key_share=True)
-        )
-        return
-    await session.execute(
-        update(Repository)
-        .where(Repository.id == repository.id)
-        .values(id=Repository.id)
-        .execution_options(synchronize_session=False)
-    )
 
 
 async def refuse_change(
@@ -99,50 +73,13 @@ async def refuse_change(
     )
 
 
-async def find_manifest_by_digest(
-    session: AsyncSession, repository: Repository, digest: str
-) -> Manifest | None:
-    return await session.scalar(
-        select(Manifest).where(Manifest.repository_id == repository.id, Manifest.digest == digest)
-    )
-
-
-async def manifest_by_name_and_tag(
-    session: AsyncSession, repository: str, tag: str
-) -> Manifest | None:
-    return await session.scalar(
-        select(Manifest)
-        .join(Tag, Tag.manifest_id == Manifest.id)
-        .join(Repository, Repository.id == Tag.repository_id)
-        .where(Repository.name == repository, Tag.name == tag)
-    )
-
-
-async def manifest_by_name_and_digest(
-    session: AsyncSession, repository: str, digest: str
-) -> Manifest | None:
-    return await session.scalar(
-        select(Manifest)
-        .join(Repository, Repository.id == Manifest.repository_id)
-        .where(Repository.name == repository, Manifest.digest == digest)
-    )
-
-
-async def find_tag(session: AsyncSession, repository: Repository, name: str) -> Tag | None:
-    return await session.scalar(
-        select(Tag)
-        .options(selectinload(Tag.manifest))
-        .where(Tag.repository_id == repository.id, Tag.name == name)
-    )
-
-
 async def check_references(
     session: AsyncSession, repository: Repository, parsed: ParsedManifest
 ) -> None:
     """Every blob and child manifest a manifest names must already be in the repository."""
     for descriptor in parsed.references:
         if descriptor.role == "manifest":
-            child = await find_manifest_by_digest(session, repository, descriptor.digest)
+            child = await queries.find_manifest_by_digest(session, repository, descriptor.digest)
             if child is None:
                 raise ManifestBlobUnknown(
                     f"index references manifest {descriptor.digest}, "
@@ -155,11 +92,7 @@ async def check_references(
                     f"does not match the stored {child.size}"
                 )
             continue
-        size = await session.scalar(
-            select(Blob.size)
-            .join(RepositoryBlob, RepositoryBlob.blob_digest == Blob.digest)
-            .where(RepositoryBlob.repository_id == repository.id, Blob.digest == descriptor.digest)
-        )
+        size = await queries.linked_blob_size(session, repository, descriptor.digest)
         if size is None:
             raise ManifestBlobUnknown(
                 f"{descriptor.role} blob {descriptor.digest} is not in {repository.name}; "
@@ -183,7 +116,7 @@ async def store_manifest(
     actor: str,
 ) -> tuple[Manifest, bool]:
     """Insert the manifest if new; return it and whether it was created."""
-    existing = await find_manifest_by_digest(session, repository, digest)
+    existing = await queries.find_manifest_by_digest(session, repository, digest)
     if existing is not None:
         return existing, False
     manifest = Manifest(
@@ -239,7 +172,7 @@ async def set_tag(
 ) -> TagChange:
     """Point ``name`` at ``manifest``: create a version once, or move an alias via the gate."""
     namespace = repository.name.split("/", 1)[0]
-    tag = await find_tag(session, repository, name)
+    tag = await queries.find_tag(session, repository, name)
     is_version = versions.is_version(name)
     if tag is not None and tag.manifest_id == manifest.id:
         return TagChange(name, is_version, manifest.digest, manifest.digest)
@@ -353,20 +286,12 @@ async def delete_manifest(
 ) -> None:
     """Delete a manifest that no version names and nothing needs; aliases on it are removed
     via the gate. Checked under the repository's lock; refusals are audited."""
-    await lock_repository(session, repository)
-    gone = await session.scalar(select(Manifest.id).where(Manifest.id == manifest.id)) is None
+    await queries.lock_repository(session, repository)
+    gone = not await queries.manifest_exists(session, manifest.id)
     if gone:  # deleted by a request that held the lock before this one
         raise ManifestUnknown(f"manifest {manifest.digest} is not in {repository.name}")
     await _require_unreferenced(session, repository, manifest, actor=principal.actor)
-    tags = list(
-        (
-            await session.scalars(
-                select(Tag)
-                .options(selectinload(Tag.manifest))
-                .where(Tag.manifest_id == manifest.id)
-            )
-        ).all()
-    )
+    tags = await queries.tags_on(session, manifest)
     versions = sorted(t.name for t in tags if t.is_version)
     if versions:
         await refuse_change(
@@ -399,16 +324,7 @@ async def _require_unreferenced(
 ) -> None:
     """Refuse (audited) to delete a manifest another manifest lists, or a version's evidence."""
     subject = f"{repository.name}@{manifest.digest}"
-    parent = await session.scalar(
-        select(Manifest.digest)
-        .join(ManifestReference, ManifestReference.manifest_id == Manifest.id)
-        .where(
-            Manifest.repository_id == repository.id,
-            ManifestReference.role == "manifest",
-            ManifestReference.digest == manifest.digest,
-        )
-        .limit(1)
-    )
+    parent = await queries.index_listing(session, repository, manifest.digest)
     if parent is not None:
         await refuse_change(
             session,
@@ -424,16 +340,7 @@ async def _require_unreferenced(
         )
     if manifest.subject_digest is None or manifest.artifact_type not in EVIDENCE_ARTIFACT_TYPES:
         return
-    version = await session.scalar(
-        select(Tag.name)
-        .join(Manifest, Manifest.id == Tag.manifest_id)
-        .where(
-            Manifest.repository_id == repository.id,
-            Manifest.digest == manifest.subject_digest,
-            Tag.is_version.is_(True),
-        )
-        .limit(1)
-    )
+    version = await queries.version_named_on(session, repository, manifest.subject_digest)
     if version is not None:
         await refuse_change(
             session,
@@ -448,37 +355,32 @@ async def _require_unreferenced(
         )
 
 
-async def version_files(session: AsyncSession, manifest: Manifest) -> list[tuple[str, str]]:
-    """(file name, sha256 hex) of a version's layers, from their title annotations."""
-    rows = (
-        await session.scalars(
-            select(ManifestReference)
-            .where(ManifestReference.manifest_id == manifest.id, ManifestReference.role == "layer")
-            .order_by(ManifestReference.position)
+async def unlink_blob(
+    session: AsyncSession, repository: Repository, name: RepositoryName, digest: str, *, actor: str
+) -> None:
+    """Unlink blob ``digest`` from ``repository``, audited; refused while a manifest there
+    references it (not committed)."""
+    await queries.lock_repository(session, repository)  # no manifest PUT may start using it
+    link = await queries.blob_link(session, repository, digest)
+    if link is None:
+        raise BlobUnknown(f"blob {digest} is not in repository {name}")
+    user = await queries.manifest_using_blob(session, repository, digest)
+    if user is not None:
+        await refuse_change(
+            session,
+            Conflict(
+                f"blob {digest} is used by manifest {user} in {name}; delete that first",
+                extra={"digest": digest, "manifest": user},
+            ),
+            actor=actor,
+            action="blob.delete.refused",
+            subject=f"{name}@{digest}",
         )
-    ).all()
-    return [(r.title or r.digest, r.digest.removeprefix("sha256:")) for r in rows]
-
-
-async def list_tags(
-    session: AsyncSession, repository: Repository, *, limit: int | None, last: str | None
-) -> list[str]:
-    query = select(Tag.name).where(Tag.repository_id == repository.id).order_by(Tag.name)
-    if last:
-        query = query.where(Tag.name > last)
-    if limit is not None:
-        query = query.limit(limit)
-    return list((await session.scalars(query)).all())
-
-
-async def referrers(
-    session: AsyncSession, repository: Repository, subject: str, artifact_type: str | None
-) -> list[Manifest]:
-    query = (
-        select(Manifest)
-        .where(Manifest.repository_id == repository.id, Manifest.subject_digest == subject)
-        .order_by(Manifest.id)
+    await session.delete(link)
+    await record(
+        session,
+        actor=actor,
+        action="blob.unlink",
+        subject=f"{name}@{digest}",
+        namespace=name.namespace,
     )
-    if artifact_type is not None:
-        query = query.where(Manifest.artifact_type == artifact_type)
-    return list((await session.scalars(query)).all())

@@ -1,0 +1,33 @@
+"""Reading the audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.db.models import AuditEvent
+
+
+async def list_events(
+    session: AsyncSession,
+    *,
+    namespace: str | None,
+    after_id: int = 0,
+    limit: int = 100,
+    action: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+) -> list[AuditEvent]:
+    """Events in id order (keyset pagination with ``after_id``), optionally filtered."""
+    query = select(AuditEvent).where(AuditEvent.id > after_id).order_by(AuditEvent.id).limit(limit)
+    if namespace is not None:
+        query = query.where(AuditEvent.namespace == namespace)
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    if actor is not None:
+        query = query.where(AuditEvent.actor == actor)
+    if since is not None:
+        query = query.where(AuditEvent.occurred_at >= since)
+    return list((await session.scalars(query)).all())

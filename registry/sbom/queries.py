@@ -1,0 +1,62 @@
+"""The SBOM slice's SQL: SBOM rows by referrer, and versions found by SBOM facts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, Select, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.db.models import Manifest, Namespace, Repository, Sbom, SbomFact, Tag
+
+
+async def sbom_of_referrer(session: AsyncSession, referrer: Manifest) -> Sbom | None:
+    found: Sbom | None = await session.scalar(
+        select(Sbom).where(Sbom.referrer_manifest_id == referrer.id)
+    )
+    return found
+
+
+def with_fact(kind: str, value: str) -> Select[Any]:
+    """The SBOMs with the fact ``kind`` = ``value``."""
+    return select(SbomFact.sbom_id).where(SbomFact.kind == kind, SbomFact.value == value)
+
+
+def with_opset(domain: str, op: str, version: int) -> Select[Any]:
+    """The SBOMs using the ONNX opset ``domain`` at a version ``op`` (>=, <= or =) ``version``."""
+    query = select(SbomFact.sbom_id).where(SbomFact.kind == "opset", SbomFact.value == domain)
+    if op == ">=":
+        return query.where(SbomFact.number >= version)
+    if op == "<=":
+        return query.where(SbomFact.number <= version)
+    return query.where(SbomFact.number == version)
+
+
+async def versions_with(
+    session: AsyncSession,
+    conditions: Sequence[Select[Any]],
+    *,
+    visible: Select[Any] | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[Row[str, str, str, str]], int]:
+    """(model, version, manifest digest, SBOM digest) of the versions whose SBOM is in every
+    one of ``conditions``, in namespaces ``visible`` (all if ``None``), and their total."""
+    query = (
+        select(Repository.name, Tag.name, Manifest.digest, Sbom.blob_digest)
+        .join(Manifest, Manifest.id == Sbom.subject_manifest_id)
+        .join(Tag, and_(Tag.manifest_id == Manifest.id, Tag.is_version.is_(True)))
+        .join(Repository, Repository.id == Manifest.repository_id)
+        .join(Namespace, Namespace.id == Repository.namespace_id)
+    )
+    for condition in conditions:
+        query = query.where(Sbom.id.in_(condition))
+    if visible is not None:
+        query = query.where(Namespace.name.in_(visible))
+    query = query.distinct()
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = (
+        await session.execute(query.order_by(Repository.name, Tag.name).limit(limit).offset(offset))
+    ).all()
+    return rows, int(total or 0)
