@@ -26,7 +26,7 @@ from registry.db import migrate
 from registry.db.engine import create_sync_engine
 from registry.db.models import Base
 from registry.settings import DatabaseSettings, Settings
-from tests.tokens import issue
+from tests.support.tokens import issue
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 _PG_SKIP_REASON: list[str] = []

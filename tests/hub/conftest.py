@@ -21,8 +21,8 @@ from signing import sign_model
 from signing.keys import generate_private_key, public_key_pem
 from signing.provenance import LatentRecorder, image_digest, prompt_hash, sign_output_manifest
 from signing.signers import KeySigner
-from tests.registry.helpers import bearer, sha256_digest
-from tests.registry.oci_client import EMPTY, OCI_MANIFEST, Oci, descriptor_of
+from tests.support.oci_client import EMPTY, OCI_MANIFEST, Oci, descriptor_of
+from tests.support.registry_helpers import bearer, sha256_digest
 
 MAX_IMAGE_BYTES = 256 * 1024
 

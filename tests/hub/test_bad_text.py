@@ -14,7 +14,7 @@ import pytest
 
 import tests.hub.conftest as hub_support
 from tests.hub.conftest import generate, png
-from tests.registry.helpers import bearer
+from tests.support.registry_helpers import bearer
 
 UNKNOWN_MODEL = "acme/sd@sha256:" + "ab" * 32
 

@@ -23,9 +23,9 @@ from tests.hub.conftest import (
     push_version,
     write_reprint_policy,
 )
-from tests.provenance.pki import C2paPki, make_c2pa_pki, png_chunk, png_chunks, png_from
-from tests.registry.helpers import bearer, sha256_digest
-from tests.registry.oci_client import Oci
+from tests.support.c2pa_pki import C2paPki, make_c2pa_pki, png_chunk, png_chunks, png_from
+from tests.support.oci_client import Oci
+from tests.support.registry_helpers import bearer, sha256_digest
 
 PNG = "image/png"
 

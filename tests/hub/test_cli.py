@@ -25,9 +25,9 @@ from tests.hub.conftest import (
     write_reprint_policy,
     write_trust_policy,
 )
-from tests.registry.helpers import bearer
-from tests.registry.oci_client import Oci
 from tests.support.live import CUSTODY, cli_env, running_server
+from tests.support.oci_client import Oci
+from tests.support.registry_helpers import bearer
 
 
 @dataclass

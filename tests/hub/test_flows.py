@@ -10,7 +10,7 @@ from registry.hub.attestation import ATTRIBUTION_TYPE
 from signing.dsse import Envelope
 from signing.keys import load_public_key, verify_bytes
 from tests.hub.conftest import generate, png, push_version
-from tests.registry.helpers import bearer
+from tests.support.registry_helpers import bearer
 from verifier.transparency import VerifierKey, verify_receipt
 
 

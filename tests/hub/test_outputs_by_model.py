@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.hub.conftest import generate, png, push_version
-from tests.registry.helpers import bearer
+from tests.support.registry_helpers import bearer
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 from litestar.testing import TestClient
 
 from tests.hub.conftest import Keys, generate, png, push_version
-from tests.registry.helpers import bearer
-from tests.text_edit import edit_once
+from tests.support.registry_helpers import bearer
+from tests.support.text_edit import edit_once
 
 
 @pytest.fixture

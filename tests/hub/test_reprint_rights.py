@@ -15,7 +15,7 @@ import pytest
 from signing.dsse import Envelope
 from tests.hub.conftest import generate, push_version
 from tests.hub.test_flows import _reprint
-from tests.registry.helpers import bearer
+from tests.support.registry_helpers import bearer
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from litestar.testing import TestClient
 
 from registry import create_app
 from tests.hub.conftest import MAX_IMAGE_BYTES, generate, png, push_version
-from tests.registry.helpers import bearer
+from tests.support.registry_helpers import bearer
 
 UNKNOWN_MODEL = "acme/sd@sha256:" + "ab" * 32
 

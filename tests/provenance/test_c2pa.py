@@ -19,8 +19,7 @@ from signing.provenance.c2pa_sign import (
 )
 from signing.provenance.errors import ProvenanceFormatError
 from signing.signers import CertificateSigner, KeySigner
-from tests.provenance.factories import IMAGE, MODEL, OTHER_MODEL, scenario
-from tests.provenance.pki import (
+from tests.support.c2pa_pki import (
     C2paPki,
     image,
     make_c2pa_pki,
@@ -30,6 +29,7 @@ from tests.provenance.pki import (
     raw_signature,
     with_fixed_crcs,
 )
+from tests.support.provenance_factories import IMAGE, MODEL, OTHER_MODEL, scenario
 from verifier.provenance import verify_output
 from verifier.provenance.c2pa import verify_c2pa
 from verifier.provenance.errors import (

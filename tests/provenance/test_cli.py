@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives import serialization
 
 from custody.cli import cli
 from signing.keys import generate_private_key, private_key_pem, public_key_pem
-from tests.provenance.factories import MODEL
-from tests.provenance.pki import image, make_c2pa_pki
+from tests.support.c2pa_pki import image, make_c2pa_pki
+from tests.support.provenance_factories import MODEL
 
 
 def run(*args: str | Path) -> Result:

@@ -29,7 +29,7 @@ from signing.provenance import (
     statement_schema,
 )
 from signing.signers import KeySigner
-from tests.provenance.factories import IMAGE, MODEL, SALT, record, scenario
+from tests.support.provenance_factories import IMAGE, MODEL, SALT, record, scenario
 from verifier.provenance.reprint_policy import schema as reprint_schema
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from signing.keys import generate_private_key
 from signing.provenance import record_digest
 from signing.signers import KeySigner
-from tests.provenance.factories import (
+from tests.support.provenance_factories import (
     OTHER_MODEL,
     policy_for,
     record,

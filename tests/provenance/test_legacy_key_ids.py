@@ -22,7 +22,7 @@ from signing.provenance import (
 )
 from signing.provenance.statements import sign_statement
 from signing.signers import KeySigner
-from tests.provenance.factories import IMAGE, output_for, policy_for, record, trusted
+from tests.support.provenance_factories import IMAGE, output_for, policy_for, record, trusted
 from verifier.provenance import (
     IdentityClaimMismatch,
     ProvenanceSignatureInvalid,

@@ -11,7 +11,7 @@ from freezegun import freeze_time
 from signing.keys import generate_private_key
 from signing.provenance import image_digest, sign_output_manifest
 from signing.signers import KeySigner
-from tests.provenance.factories import (
+from tests.support.provenance_factories import (
     IMAGE,
     MODEL,
     OTHER_MODEL,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.registry.helpers import bearer
+from tests.support.registry_helpers import bearer
 
 
 def test_a_token_reads_its_own_scopes_but_never_its_secret(client, make_token):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.registry.helpers import bearer, sha256_digest
+from tests.support.registry_helpers import bearer, sha256_digest
 
 PROBLEM = "application/problem+json"
 

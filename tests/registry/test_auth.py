@@ -16,7 +16,7 @@ from registry.db.engine import create_service_engine
 from registry.db.models import ApiToken
 from registry.errors import Denied, InvalidInput, Unauthorized
 from registry.settings import Settings
-from tests.registry.helpers import basic, bearer, sha256_digest
+from tests.support.registry_helpers import basic, bearer, sha256_digest
 
 BLOB = b"weights"
 UPLOAD = f"/v2/acme/model/blobs/uploads/?digest={sha256_digest(BLOB)}"

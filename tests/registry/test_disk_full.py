@@ -30,7 +30,7 @@ from registry.settings import (
     StorageSettings,
 )
 from registry.storage import filesystem
-from tests.registry.helpers import bearer, issue_token, sha256_digest
+from tests.support.registry_helpers import bearer, issue_token, sha256_digest
 
 BLOB = os.urandom(256 * 1024)
 DIGEST = sha256_digest(BLOB)

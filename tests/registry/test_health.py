@@ -7,7 +7,7 @@ import shutil
 from alembic import command
 
 from registry.db import migrate
-from tests.registry.helpers import bearer, sha256_digest
+from tests.support.registry_helpers import bearer, sha256_digest
 
 
 def test_healthz_and_readyz(client):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.registry.helpers import bearer, safetensors_bytes, sha256_digest
-from tests.registry.oci_client import Oci
+from tests.support.oci_client import Oci
+from tests.support.registry_helpers import bearer, safetensors_bytes, sha256_digest
 
 MODELPACK_CONFIG = "application/vnd.cncf.model.config.v1+json"
 

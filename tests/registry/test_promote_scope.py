@@ -16,9 +16,9 @@ import pytest
 from litestar.testing import TestClient
 
 from registry.auth import Principal, Scope
-from tests.registry.helpers import bearer, safetensors_bytes, sha256_digest
-from tests.registry.oci_client import Oci
 from tests.support.live import CUSTODY, cli_env
+from tests.support.oci_client import Oci
+from tests.support.registry_helpers import bearer, safetensors_bytes, sha256_digest
 
 ALIAS_API = "/api/v1/models/acme/model/aliases"
 PROBLEM = "application/problem+json"

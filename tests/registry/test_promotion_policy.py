@@ -27,9 +27,8 @@ from signing.keys import key_id, legacy_key_id, load_public_key
 from signing.sbom import BomMetadata, generate_bom
 from signing.sign import sign_model
 from signing.signers import KeySigner
-from tests.registry.helpers import bearer, onnx_bytes, safetensors_bytes, sha256_digest
-from tests.registry.oci_client import Oci, oci_code
-from tests.registry.policy_support import (
+from tests.support.oci_client import Oci, oci_code
+from tests.support.policy_files import (
     PolicyFiles,
     attach_signature,
     make_policy_files,
@@ -37,6 +36,7 @@ from tests.registry.policy_support import (
     sign_dir,
     write_model,
 )
+from tests.support.registry_helpers import bearer, onnx_bytes, safetensors_bytes, sha256_digest
 from verifier.trust import PRINCIPAL_FORMAT
 
 CDX = "application/vnd.cyclonedx+json"

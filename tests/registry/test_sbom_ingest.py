@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from signing.sbom import BomMetadata, Dataset, generate_bom
-from tests.registry.helpers import bearer, sha256_digest
-from tests.registry.oci_client import Oci
+from tests.support.oci_client import Oci
+from tests.support.registry_helpers import bearer, sha256_digest
 
 CDX = "application/vnd.cyclonedx+json"
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.registry.helpers import bearer
-from tests.registry.oci_client import Oci
+from tests.support.oci_client import Oci
+from tests.support.registry_helpers import bearer
 
 STAR = "repository:acme/model:*"
 

@@ -14,7 +14,7 @@ from custody.cli import cli
 from signing.keys import generate_private_key, public_key_pem
 from signing.sign import sign_model
 from signing.signers import CertificateSigner, KeySigner
-from tests.signing.factories import make_model, make_pki
+from tests.support.signing_factories import make_model, make_pki
 from tests.verifier.test_vectors import VECTORS
 
 runner = CliRunner()

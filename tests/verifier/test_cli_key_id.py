@@ -12,7 +12,7 @@ from custody.cli import cli
 from signing.keys import generate_private_key, key_id, load_public_key, public_key_pem
 from signing.sign import sign_model
 from signing.signers import KeySigner
-from tests.signing.factories import make_model
+from tests.support.signing_factories import make_model
 
 runner = CliRunner()
 FILES = {"config.json": b"{}", "weights/w.bin": b"\x01" * 999}

@@ -24,7 +24,7 @@ from registry.errors import (
 )
 from registry.storage import BlobStore, FilesystemBlobStore
 from registry.storage.s3 import S3BlobStore
-from tests.seaweedfs import SeaweedFS
+from tests.support.seaweedfs import SeaweedFS
 
 
 @pytest.fixture(params=["filesystem", "s3"])

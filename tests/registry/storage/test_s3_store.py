@@ -22,7 +22,7 @@ from registry.digests import Digest
 from registry.errors import DigestInvalid
 from registry.storage import FilesystemBlobStore, open_blob_store
 from registry.storage.s3 import DEFAULT_PART_BYTES, S3BlobStore
-from tests.seaweedfs import SeaweedFS
+from tests.support.seaweedfs import SeaweedFS
 
 MiB = 1024 * 1024
 

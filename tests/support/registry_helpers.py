@@ -53,6 +53,6 @@ def onnx_bytes(payload_size: int = 1024) -> bytes:
 
 def issue_token(database_url: str, namespace: str = "acme", scopes: str = "admin") -> str:
     """A token made straight through the service, for fixtures that outlive ``make_token``."""
-    from tests.tokens import issue
+    from tests.support.tokens import issue
 
     return issue(database_url, namespace, scopes, expires_in=None).secret

@@ -7,7 +7,7 @@ Without the binary the S3 tests are skipped loudly; under CI they fail.
 
 Use the ``seaweedfs`` fixture (session scope) from a conftest::
 
-    from tests.seaweedfs import seaweedfs  # noqa: F401  (a fixture)
+    from tests.support.seaweedfs import seaweedfs  # noqa: F401  (a fixture)
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from typing import Any
 from signing.keys import write_key_pair
 from signing.sign import sign_model
 from signing.signers import KeySigner
-from tests.registry.oci_client import Oci, descriptor_of
+from tests.support.oci_client import Oci, descriptor_of
 
 SIGSTORE_BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 RELEASE_KEYS = ("alice", "bob", "carol")
