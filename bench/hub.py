@@ -49,7 +49,7 @@ from registry.hub.intake import ImagePart
 from signing.dsse import Envelope
 from signing.keys import verify_bytes
 from signing.provenance import sign_c2pa
-from tests.hub.conftest import (
+from tests.registry.hub.conftest import (
     Generation,
     Keys,
     generate,

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from signing.keys import generate_private_key, public_key_pem
-from tests.hub.conftest import generate, push_version
+from tests.registry.hub.conftest import generate, push_version
 from tests.support.registry_helpers import bearer
 from verifier.clients.hub import HubAnswerInvalid, HubClient, Refused
 from verifier.transparency.errors import LogError

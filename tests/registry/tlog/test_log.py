@@ -22,8 +22,8 @@ from registry.tlog import (
     TransparencyLog,
 )
 from registry.tlog.store import node_key
-from tests.tlog import reference
-from tests.tlog.conftest import open_log
+from tests.registry.tlog import reference
+from tests.registry.tlog.conftest import open_log
 from verifier.transparency import (
     VerifierKey,
     verify_checkpoint,

@@ -16,7 +16,7 @@ from litestar.testing import TestClient
 from registry import create_app
 from registry.settings import Settings
 from signing.provenance.c2pa_sign import TRAINED_ALGORITHMIC_MEDIA, sign_c2pa
-from tests.hub.conftest import (
+from tests.registry.hub.conftest import (
     MAX_IMAGE_BYTES,
     generate,
     png,

@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from custody.cli import cli
 from registry.tlog import load_or_create_signer
 from registry.tlog.signer import LogSigner
+from tests.registry.tlog.conftest import open_log
 from tests.support.live import free_port, running_server
-from tests.tlog.conftest import open_log
 from verifier.clients.log import FetchedEntry, LogClient
 from verifier.transparency import (
     ConsistencyProofInvalid,

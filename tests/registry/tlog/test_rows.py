@@ -12,8 +12,8 @@ from registry.audit.service import audit_row
 from registry.db.engine import create_sync_engine
 from registry.db.models import AuditEvent, TlogEntry
 from registry.tlog import LogEntry, LogUnavailable, NewRow, Withdrawn
-from tests.tlog import reference
-from tests.tlog.conftest import open_log
+from tests.registry.tlog import reference
+from tests.registry.tlog.conftest import open_log
 from verifier.transparency import VerifierKey, verify_receipt
 
 

@@ -8,7 +8,7 @@ import pytest
 from litestar.testing import TestClient
 
 from registry import create_app
-from tests.hub.conftest import MAX_IMAGE_BYTES, generate, png, push_version
+from tests.registry.hub.conftest import MAX_IMAGE_BYTES, generate, png, push_version
 from tests.support.registry_helpers import bearer
 
 UNKNOWN_MODEL = "acme/sd@sha256:" + "ab" * 32

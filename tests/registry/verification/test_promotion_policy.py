@@ -305,7 +305,7 @@ def test_an_alias_named_like_a_version_is_refused(oci, model):
 
 def test_a_bundle_naming_a_file_outside_the_model_never_verifies(tmp_path, settings, make_token):
     asset = (
-        Path(__file__).resolve().parents[1]
+        Path(__file__).resolve().parents[2]
         / "assets/signing/model-signing-escape-via-ignore-unsigned"
     )
     trust = tmp_path / "trust.yaml"

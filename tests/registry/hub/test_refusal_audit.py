@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from tests.hub.conftest import Keys, generate, png, push_version
+from tests.registry.hub.conftest import Keys, generate, png, push_version
 from tests.support.registry_helpers import bearer
 from tests.support.text_edit import edit_once
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.hub.conftest import generate, png, push_version
+from tests.registry.hub.conftest import generate, png, push_version
 from tests.support.registry_helpers import bearer
 
 

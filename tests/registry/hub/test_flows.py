@@ -9,7 +9,7 @@ import pytest
 from registry.hub.attestation import ATTRIBUTION_TYPE
 from signing.dsse import Envelope
 from signing.keys import load_public_key, verify_bytes
-from tests.hub.conftest import generate, png, push_version
+from tests.registry.hub.conftest import generate, png, push_version
 from tests.support.registry_helpers import bearer
 from verifier.transparency import VerifierKey, verify_receipt
 
@@ -158,7 +158,7 @@ def test_reprint_forbidden_by_its_terms_names_the_term(
 
 def test_a_second_submission_of_an_image_logs_nothing(hub, keys, model, pusher):
     """The duplicate check runs in the log's batch transaction (where two racing first
-    submissions meet: tests/tlog/test_rows.py): the same claim again is answered with the
+    submissions meet: tests/registry/tlog/test_rows.py): the same claim again is answered with the
     first registration, a rival claim with 409; neither adds a log entry."""
     gen = generate(keys, model)
     first = hub.post("/api/v1/outputs", files=gen.files(), headers=pusher)

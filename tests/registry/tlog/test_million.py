@@ -18,7 +18,7 @@ from bench._tlog_fill import entry_body, fill_sqlite
 from registry import create_app
 from registry.settings import DatabaseSettings, Settings
 from registry.tlog import load_or_create_signer
-from tests.tlog import reference
+from tests.registry.tlog import reference
 from verifier.transparency import (
     VerifierKey,
     verify_checkpoint,

@@ -2,7 +2,7 @@
 
 Pure logic, no database: the registry's proof construction (registry.tlog.tree)
 is checked for every tree size 1..100, every index and every older size,
-against the RFC's recursive definitions (tests/tlog/reference.py), against
+against the RFC's recursive definitions (tests/registry/tlog/reference.py), against
 sigstore-python's inclusion chaining, and through verifier.transparency.
 """
 
@@ -21,7 +21,7 @@ from registry.tlog.tree import (
     inclusion_ranges,
     range_nodes,
 )
-from tests.tlog import reference
+from tests.registry.tlog import reference
 from verifier.transparency import (
     EMPTY_ROOT,
     ConsistencyProofInvalid,

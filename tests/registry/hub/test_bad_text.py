@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-import tests.hub.conftest as hub_support
-from tests.hub.conftest import generate, png
+import tests.registry.hub.conftest as hub_support
+from tests.registry.hub.conftest import generate, png
 from tests.support.registry_helpers import bearer
 
 UNKNOWN_MODEL = "acme/sd@sha256:" + "ab" * 32

@@ -13,8 +13,8 @@ import json
 import pytest
 
 from signing.dsse import Envelope
-from tests.hub.conftest import generate, push_version
-from tests.hub.test_flows import _reprint
+from tests.registry.hub.conftest import generate, push_version
+from tests.registry.hub.test_flows import _reprint
 from tests.support.registry_helpers import bearer
 
 

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from tests.tlog import reference
-from tests.tlog.conftest import append_via_app
+from tests.registry.tlog import reference
+from tests.registry.tlog.conftest import append_via_app
 from verifier.transparency import (
     VerifierKey,
     verify_checkpoint,

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from registry.tlog import LogSigner
 from tests.conftest import _truncate_postgres
-from tests.hub.conftest import (
+from tests.registry.hub.conftest import (
     Generation,
     Keys,
     generate,
