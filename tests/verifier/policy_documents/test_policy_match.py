@@ -28,7 +28,7 @@ from verifier.provenance.errors import NoReprintRule
 from verifier.provenance.reprint_policy import parse_reprint_policy
 from verifier.trust_policy_file import parse_trust_policy
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 _PEM = public_key_pem(generate_private_key("ed25519").public_key()).decode()
 _KEY = "{name: k, public_key_pem: " + json.dumps(_PEM) + "}"
 

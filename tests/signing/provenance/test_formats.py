@@ -32,7 +32,7 @@ from signing.signers import KeySigner
 from tests.support.provenance_factories import IMAGE, MODEL, SALT, record, scenario
 from verifier.provenance.reprint_policy import schema as reprint_schema
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_latent_digest_covers_a_fixed_header_then_the_bytes() -> None:

@@ -19,7 +19,7 @@ from verifier.provenance import (
     parse_reprint_policy,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 COMMERCIAL = ReprintRequest(commercial=True, derivative=False, attribution=True)
 PLAIN = ReprintRequest(commercial=False, derivative=False, attribution=True)
 
