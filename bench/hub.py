@@ -49,7 +49,7 @@ from registry.hub.intake import ImagePart
 from signing.dsse import Envelope
 from signing.keys import verify_bytes
 from signing.provenance import sign_c2pa
-from tests.hub.conftest import (
+from tests.registry.hub.conftest import (
     Generation,
     Keys,
     generate,
@@ -57,9 +57,9 @@ from tests.hub.conftest import (
     write_reprint_policy,
     write_trust_policy,
 )
-from tests.provenance.pki import C2paPki, make_c2pa_pki
-from tests.registry.helpers import bearer
-from tests.registry.oci_client import Oci
+from tests.support.c2pa_pki import C2paPki, make_c2pa_pki
+from tests.support.oci_client import Oci
+from tests.support.registry_helpers import bearer
 from verifier.provenance import load_reprint_policy
 
 STEPS = 30

@@ -43,7 +43,7 @@ from signing.provenance import (
 )
 from signing.provenance.c2pa_module import c2pa_module
 from signing.signers import KeySigner
-from tests.provenance.pki import make_c2pa_pki
+from tests.support.c2pa_pki import make_c2pa_pki
 from verifier.provenance import verify_c2pa
 
 MODEL = "acme/sdxl-turbo@sha256:" + "ab" * 32

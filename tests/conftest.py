@@ -27,7 +27,7 @@ from registry.db.engine import create_sync_engine
 from registry.db.models import Base
 from registry.settings import DatabaseSettings, Settings
 from tests.support.seaweedfs import seaweedfs
-from tests.tokens import issue
+from tests.support.tokens import issue
 
 __all__ = ["seaweedfs"]  # a session fixture: one SeaweedFS per run, started on demand
 

@@ -29,7 +29,7 @@ from registry.verification.decisions import FileEntry, check_files
 from signing.keys import generate_private_key
 from signing.sign import sign_model
 from signing.signers import CertificateSigner, KeySigner
-from tests.signing.factories import _certificate, make_model
+from tests.support.signing_factories import _certificate, make_model
 from verifier.provenance.reprint_policy import load_reprint_policy
 from verifier.provenance.terms import ReprintRequest
 from verifier.trust_policy_file import load_trust_policy

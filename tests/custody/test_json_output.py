@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from custody.cli import cli
 from tests.custody.conftest import small_model
-from tests.hub.conftest import generate, keys, png  # noqa: F401 - keys is a fixture
-from tests.hub.test_cli import _custody, _files, live_hub  # noqa: F401 - live_hub is a fixture
+from tests.registry.hub.conftest import generate, keys, png  # noqa: F401 - keys is a fixture
+from tests.registry.hub.test_cli import _custody, _files, live_hub  # noqa: F401 - live_hub is a fixture
 
 
 def _json(*args: str) -> dict[str, Any]:

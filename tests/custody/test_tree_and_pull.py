@@ -21,8 +21,8 @@ from signing.keys import load_private_key, write_key_pair
 from signing.signers import KeySigner
 from tests.conftest import _truncate_postgres
 from tests.custody.conftest import small_model
-from tests.hub.conftest import Keys, generate, write_reprint_policy, write_trust_policy
 from tests.interop.conftest import LiveRegistry
+from tests.registry.hub.conftest import Keys, generate, write_reprint_policy, write_trust_policy
 from tests.support.live import running_server
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from signing.keys import generate_private_key, public_key_pem
-from tests.signing.factories import make_model, write_private_key
+from tests.support.signing_factories import make_model, write_private_key
 
 BIN = Path(sys.executable).parent
 FILES = {"config.json": b"{}", "weights/w.bin": b"\x02" * 4096}

@@ -31,7 +31,7 @@ from signing.keys import generate_private_key, public_key_pem
 from signing.manifest import Serialization
 from signing.sign import sign_model
 from signing.signers import CertificateSigner, KeySigner
-from tests.signing.factories import VECTORS, make_model, make_pki, write_private_key
+from tests.support.signing_factories import VECTORS, make_model, make_pki, write_private_key
 from verifier.errors import VerificationError
 from verifier.model import verify_model
 from verifier.trust import TrustedCertificateAuthority, TrustedKey

@@ -19,8 +19,8 @@ from modelpack_client import (
 
 from custody.push import PushClient
 from tests.interop.conftest import LiveRegistry
-from tests.registry.helpers import onnx_bytes
 from tests.support.live import CUSTODY
+from tests.support.registry_helpers import onnx_bytes
 from verifier.clients.registry import RegistryClient
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

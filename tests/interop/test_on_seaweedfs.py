@@ -22,8 +22,8 @@ import oras.client
 import pytest
 
 from tests.conftest import _truncate_postgres
-from tests.registry.helpers import onnx_bytes
 from tests.support.live import CUSTODY, cli_env, running_server
+from tests.support.registry_helpers import onnx_bytes
 from tests.support.seaweedfs import SeaweedFS
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

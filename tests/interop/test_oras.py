@@ -10,7 +10,7 @@ import oras.client
 import pytest
 
 from tests.interop.conftest import LiveRegistry
-from tests.registry.helpers import onnx_bytes
+from tests.support.registry_helpers import onnx_bytes
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -21,9 +21,9 @@ from signing.keys import write_key_pair
 from signing.sbom import BomMetadata, generate_bom
 from tests.conftest import _truncate_postgres
 from tests.interop.conftest import LiveRegistry
-from tests.registry.helpers import onnx_bytes, safetensors_bytes
-from tests.registry.policy_support import PolicyFiles, make_policy_files, write_model
 from tests.support.live import CUSTODY, cli_env, running_server
+from tests.support.policy_files import PolicyFiles, make_policy_files, write_model
+from tests.support.registry_helpers import onnx_bytes, safetensors_bytes
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

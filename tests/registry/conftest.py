@@ -9,8 +9,8 @@ from litestar.testing import TestClient
 
 from registry import create_app
 from registry.settings import Settings
-from tests.registry.helpers import bearer
-from tests.registry.oci_client import Oci
+from tests.support.oci_client import Oci
+from tests.support.registry_helpers import bearer
 
 
 @pytest.fixture

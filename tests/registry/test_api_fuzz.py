@@ -37,9 +37,9 @@ from registry.errors import RegistryError
 from registry.http.problems import PROBLEM_JSON
 from registry.naming import RepositoryName, validate_namespace, validate_tag
 from registry.settings import Settings
-from tests.provenance.pki import make_c2pa_pki
-from tests.registry.helpers import bearer, safetensors_bytes
-from tests.registry.oci_client import Oci
+from tests.support.c2pa_pki import make_c2pa_pki
+from tests.support.oci_client import Oci
+from tests.support.registry_helpers import bearer, safetensors_bytes
 
 SCHEMA_PATH = "/api/v1/openapi/openapi.json"
 REPRINT_POLICY = Path(__file__).parents[2] / "policies" / "reprint-policy.example.yaml"

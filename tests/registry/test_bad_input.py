@@ -9,7 +9,7 @@ import pytest
 from registry.digests import Digest
 from registry.errors import DigestInvalid, NameInvalid
 from registry.naming import RepositoryName, validate_namespace
-from tests.registry.helpers import bearer, sha256_digest
+from tests.support.registry_helpers import bearer, sha256_digest
 
 DATA = b"model bytes"
 GOOD = sha256_digest(DATA)

@@ -23,8 +23,8 @@ from registry.db.engine import create_service_engine
 from registry.db.models import Namespace, RepositoryBlob
 from registry.services import services_of
 from registry.settings import Settings
-from tests.registry.helpers import sha256_digest
-from tests.registry.oci_client import Oci
+from tests.support.oci_client import Oci
+from tests.support.registry_helpers import sha256_digest
 
 MANIFEST = "/v2/acme/model/manifests/1.0.0"
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from custody.cli import cli
 from signing.keys import load_private_key
-from tests.signing.factories import make_model, make_pki, write_private_key
+from tests.support.signing_factories import make_model, make_pki, write_private_key
 
 runner = CliRunner()
 
@@ -57,7 +57,7 @@ def test_keygen_demands_an_explicit_passphrase_choice(tmp_path: Path) -> None:
 
 
 def test_sign_writes_model_sig_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.signing.factories import new_key
+    from tests.support.signing_factories import new_key
 
     model = make_model(tmp_path / "model")
     key = write_private_key(tmp_path / "k.pem", new_key(), b"pw")
@@ -71,7 +71,7 @@ def test_sign_writes_model_sig_by_default(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_sign_options(tmp_path: Path) -> None:
-    from tests.signing.factories import new_key
+    from tests.support.signing_factories import new_key
 
     model = make_model(tmp_path / "model")
     key = write_private_key(tmp_path / "k.pem", new_key("ecdsa-p384"))
@@ -104,7 +104,7 @@ def test_sign_options(tmp_path: Path) -> None:
 def test_sign_refuses_an_ignore_that_names_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.signing.factories import new_key
+    from tests.support.signing_factories import new_key
 
     model = make_model(tmp_path / "model")
     key = write_private_key(tmp_path / "k.pem", new_key())
@@ -128,7 +128,7 @@ def test_sign_ignore_as_the_shell_or_the_model_reads_it(
 ) -> None:
     import base64
 
-    from tests.signing.factories import new_key
+    from tests.support.signing_factories import new_key
 
     make_model(tmp_path / "model")
     key = write_private_key(tmp_path / "k.pem", new_key())
@@ -161,7 +161,7 @@ def test_sign_with_certificate_chain(tmp_path: Path) -> None:
 
 
 def test_sign_failures_are_one_line_with_an_exit_code(tmp_path: Path) -> None:
-    from tests.signing.factories import new_key
+    from tests.support.signing_factories import new_key
 
     model = make_model(tmp_path / "model", {"a": b"a"})
     encrypted = write_private_key(tmp_path / "k.pem", new_key(), b"pw")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from signing.errors import HashingError, ModelPathError, UnsafePathError
 from signing.hashing import HashOptions, hash_model
 from signing.manifest import Serialization
-from tests.signing.factories import NESTED_MODEL, make_model
+from tests.support.signing_factories import NESTED_MODEL, make_model
 
 
 def _expected_files(

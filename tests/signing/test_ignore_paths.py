@@ -8,7 +8,7 @@ import pytest
 
 from signing.errors import IgnorePathError
 from signing.sign import resolve_ignore_path
-from tests.signing.factories import make_model
+from tests.support.signing_factories import make_model
 
 FILES = {"a.txt": b"a", "sub/b.txt": b"b", "ignore-me": b"x", "logs/run.log": b"l"}
 

@@ -23,7 +23,7 @@ from signing.oms import (
 )
 from signing.sign import sign_model
 from signing.signers import KeySigner
-from tests.signing.factories import make_model, new_key
+from tests.support.signing_factories import make_model, new_key
 
 
 def _statement(resources: list[dict[str, str]], root: bytes | None = None) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from signing.manifest import Serialization
 from signing.oms import MaterialKind
 from signing.sign import sign_model
 from signing.signers import CertificateSigner, KeySigner, Signer, load_signer, register_scheme
-from tests.signing.factories import make_model, make_pki, new_key, write_private_key
+from tests.support.signing_factories import make_model, make_pki, new_key, write_private_key
 
 
 def test_plain_path_and_file_scheme(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from signing.keys import generate_private_key
 from signing.sign import sign_model
 from signing.signers import KeySigner
-from tests.signing.factories import make_model
+from tests.support.signing_factories import make_model
 from verifier.errors import VerificationError
 from verifier.model import verify_model
 from verifier.trust import TrustedKey

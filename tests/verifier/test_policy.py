@@ -10,7 +10,7 @@ import verifier.signature_policies as policy_module
 from signing.keys import generate_private_key
 from signing.sign import sign_model
 from signing.signers import CertificateSigner, KeySigner
-from tests.signing.factories import make_model, make_pki
+from tests.support.signing_factories import make_model, make_pki
 from verifier.errors import EmptyPolicy, PolicyError, ThresholdNotMet
 from verifier.model import verify_model_with_policy
 from verifier.signature_policies import (

@@ -11,7 +11,7 @@ import yaml
 from signing.keys import generate_private_key, public_key_pem
 from signing.sign import sign_model
 from signing.signers import KeySigner
-from tests.signing.factories import make_model
+from tests.support.signing_factories import make_model
 from verifier.errors import NoPolicyForNamespace, PolicyFileInvalid, ThresholdNotMet
 from verifier.model import verify_model_with_policy
 from verifier.signature_policies import Audit, Threshold

@@ -18,7 +18,7 @@ import pytest
 from cryptography import x509
 
 from signing.keys import generate_private_key, load_public_key
-from tests.signing.factories import VECTORS
+from tests.support.signing_factories import VECTORS
 from verifier.errors import (
     IdentityMismatch,
     IntegrityError,

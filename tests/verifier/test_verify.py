@@ -15,7 +15,7 @@ from signing.keys import generate_private_key, public_key_pem
 from signing.manifest import Manifest, Resource, Serialization
 from signing.sign import sign_manifest, sign_model
 from signing.signers import CertificateSigner, KeySigner
-from tests.signing.factories import make_model, make_pki
+from tests.support.signing_factories import make_model, make_pki
 from verifier.errors import (
     BundleInvalid,
     CertificateChainInvalid,

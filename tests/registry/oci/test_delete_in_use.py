@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from tests.registry.helpers import sha256_digest
-from tests.registry.oci_client import OCI_INDEX, Oci, descriptor_of, oci_code
+from tests.support.oci_client import OCI_INDEX, Oci, descriptor_of, oci_code
+from tests.support.registry_helpers import sha256_digest
 
 SIG_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 OTHER_TYPE = "application/vnd.example.note+json"

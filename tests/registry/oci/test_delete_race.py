@@ -22,9 +22,9 @@ from sqlalchemy import select
 
 from registry.db.engine import create_sync_engine
 from registry.db.models import Manifest, ManifestReference
-from tests.registry.helpers import bearer, sha256_digest
-from tests.registry.oci_client import OCI_INDEX, OCI_MANIFEST
 from tests.support.live import running_server
+from tests.support.oci_client import OCI_INDEX, OCI_MANIFEST
+from tests.support.registry_helpers import bearer, sha256_digest
 
 ROUNDS = 30
 CHILDREN = 8  # more children per index: a longer window between its check and its write

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.registry.helpers import bearer, safetensors_bytes, sha256_digest
-from tests.registry.oci_client import OCI_INDEX, Oci, descriptor_of, oci_code
+from tests.support.oci_client import OCI_INDEX, Oci, descriptor_of, oci_code
+from tests.support.registry_helpers import bearer, safetensors_bytes, sha256_digest
 
 SBOM_TYPE = "application/vnd.example.report+json"  # generic: real SBOMs are validated
 SIG_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.registry.helpers import bearer
 from tests.support.live import running_server
+from tests.support.registry_helpers import bearer
 
 CLIENTS = 24
 

@@ -22,8 +22,8 @@ from litestar.testing import TestClient
 from registry import create_app
 from registry.settings import DatabaseSettings, Settings
 from tests.conftest import _truncate_postgres
-from tests.registry.helpers import bearer, issue_token, sha256_digest
-from tests.registry.oci_client import OCI_MANIFEST, Oci
+from tests.support.oci_client import OCI_MANIFEST, Oci
+from tests.support.registry_helpers import bearer, issue_token, sha256_digest
 
 LAYER = b"weights " * 64
 CONFIG = b"{}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 
-from tests.registry.helpers import safetensors_bytes, sha256_digest
-from tests.registry.oci_client import OCI_MANIFEST, Oci, oci_code
+from tests.support.oci_client import OCI_MANIFEST, Oci, oci_code
+from tests.support.registry_helpers import safetensors_bytes, sha256_digest
 
 
 def test_manifest_round_trip_keeps_exact_bytes(oci: Oci):
@@ -189,7 +189,7 @@ def test_cross_repository_mount(oci: Oci):
 
 
 def test_mount_from_a_repository_the_token_cannot_read(oci: Oci, make_token):
-    from tests.registry.helpers import bearer
+    from tests.support.registry_helpers import bearer
 
     outsider = make_token(namespace="globex", scopes="push")
     digest = oci.push_blob(b"acme secret weights", name="acme/source")

@@ -21,8 +21,8 @@ from sqlalchemy import event, make_url, text
 from registry.db.engine import create_sync_engine
 from registry.services import services_of
 from registry.settings import Settings
-from tests.registry.helpers import sha256_digest
-from tests.registry.oci_client import OCI_INDEX, Oci, descriptor_of, oci_code
+from tests.support.oci_client import OCI_INDEX, Oci, descriptor_of, oci_code
+from tests.support.registry_helpers import sha256_digest
 
 SIG_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 URL = "/v2/acme/model/manifests/"

@@ -16,7 +16,7 @@ from tuf.ngclient.fetcher import FetcherInterface
 
 from custody.cli import cli
 from registry.settings import Settings
-from tests.registry.oci_client import Oci
+from tests.support.oci_client import Oci
 from tests.support.tuf import tuf_registry  # noqa: F401 - re-exported fixture
 
 BASE = "http://127.0.0.1"

@@ -10,8 +10,8 @@ from tuf.api.metadata import TargetFile  # type: ignore[attr-defined]
 
 from registry.settings import DatabaseSettings, Settings, TufSettings
 from registry.tuf import bins
-from tests.registry.helpers import safetensors_bytes
 from tests.registry.tuf.conftest import make_updater, push_version, versions
+from tests.support.registry_helpers import safetensors_bytes
 
 
 @pytest.fixture

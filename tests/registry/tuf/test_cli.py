@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.registry.helpers import safetensors_bytes
 from tests.registry.tuf.conftest import push_version
+from tests.support.registry_helpers import safetensors_bytes
 
 
 def _refused(result, *fragments: str) -> None:  # type: ignore[no-untyped-def]

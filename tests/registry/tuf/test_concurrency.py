@@ -14,8 +14,8 @@ from registry.db.types import utcnow
 from registry.settings import Settings
 from registry.tuf import namespace_changed, queries
 from registry.tuf.service import TufService
-from tests.registry.helpers import safetensors_bytes
 from tests.registry.tuf.conftest import push_version
+from tests.support.registry_helpers import safetensors_bytes
 
 ALIASES = [f"candidate-{i}" for i in range(12)]
 

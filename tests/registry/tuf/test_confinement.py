@@ -13,8 +13,8 @@ from registry.settings import Settings
 from registry.tuf import queries
 from registry.tuf.publisher import sign
 from registry.tuf.service import publisher_for
-from tests.registry.helpers import bearer, safetensors_bytes
 from tests.registry.tuf.conftest import make_updater, push_version
+from tests.support.registry_helpers import bearer, safetensors_bytes
 
 
 def _forge_in_acme(settings: Settings, path: str) -> None:

@@ -10,8 +10,8 @@ import pytest
 from freezegun import freeze_time
 from tuf.api.exceptions import ExpiredMetadataError
 
-from tests.registry.helpers import bearer, safetensors_bytes
 from tests.registry.tuf.conftest import make_updater, push_version, versions
+from tests.support.registry_helpers import bearer, safetensors_bytes
 
 
 def _timestamp(client) -> dict:  # type: ignore[no-untyped-def,type-arg]

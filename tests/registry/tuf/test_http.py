@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.registry.helpers import bearer, safetensors_bytes
 from tests.registry.tuf.conftest import push_version
+from tests.support.registry_helpers import bearer, safetensors_bytes
 
 
 def test_not_initialised_is_404(client):

@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from securesystemslib.signer import SSlibKey  # type: ignore[attr-defined]
 
-from tests.registry.helpers import safetensors_bytes
 from tests.registry.tuf.conftest import make_updater, push_version, versions
+from tests.support.registry_helpers import safetensors_bytes
 
 
 def _signed(client, path: str, headers=None) -> dict:  # type: ignore[no-untyped-def,type-arg]

@@ -9,9 +9,9 @@ import pytest
 from tuf.api.exceptions import DownloadHTTPError
 from tuf.ngclient import Updater
 
-from tests.registry.helpers import bearer, safetensors_bytes
-from tests.registry.oci_client import Oci
 from tests.registry.tuf.conftest import ClientFetcher, push_version
+from tests.support.oci_client import Oci
+from tests.support.registry_helpers import bearer, safetensors_bytes
 from tests.support.tuf import TufRegistry
 
 

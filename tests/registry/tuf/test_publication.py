@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.registry.helpers import safetensors_bytes, sha256_digest
 from tests.registry.tuf.conftest import make_updater, push_version, versions
+from tests.support.registry_helpers import safetensors_bytes, sha256_digest
 
 ROLES = ("acme", "snapshot", "timestamp")
 

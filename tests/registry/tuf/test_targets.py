@@ -6,9 +6,9 @@ import hashlib
 from pathlib import Path
 from urllib.parse import quote
 
-from tests.registry.helpers import safetensors_bytes, sha256_digest
-from tests.registry.oci_client import OCI_MANIFEST
 from tests.registry.tuf.conftest import make_updater, push_version, versions
+from tests.support.oci_client import OCI_MANIFEST
+from tests.support.registry_helpers import safetensors_bytes, sha256_digest
 
 
 def _hex(data: bytes) -> str:

@@ -13,7 +13,7 @@ from freezegun import freeze_time
 from securesystemslib.signer import CryptoSigner
 
 from signing import generate_private_key
-from tests.text_edit import replace_once
+from tests.support.text_edit import replace_once
 from tests.verifier.agent.models import add_model
 from tests.verifier.agent.world import World
 from verifier.agent import Agent, AgentError
