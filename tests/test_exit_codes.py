@@ -95,3 +95,14 @@ def test_fail_prints_one_line_and_exits_with_the_status(
     out, err = capsys.readouterr()
     assert err == "FAILED [fetch]: registry unreachable\n"
     assert out.strip() == '{"ok": false, "reason": "fetch", "message": "registry unreachable"}'
+
+
+def test_registry_errors_have_one_error_base() -> None:
+    """The HTTP side too: an error's status and code come from one line of ancestry."""
+    import registry
+    from registry.errors import RegistryError
+
+    _import_all(registry)
+    for cls in _subclasses(RegistryError):
+        error_bases = [base for base in cls.__bases__ if issubclass(base, BaseException)]
+        assert len(error_bases) == 1, f"{cls} has more than one error base: {error_bases}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from registry.errors import Conflict, NotFound, PayloadTooLarge, RegistryError
+from registry.errors import RegistryError
 
 
 class HubError(RegistryError):
@@ -44,7 +44,7 @@ class UnsupportedMediaType(MalformedSubmission):
     title = "Unsupported media type"
 
 
-class ImageTooLarge(HubError, PayloadTooLarge):
+class ImageTooLarge(HubError):
     status_code = 413
     code = "SIZE_INVALID"
     title = "Image too large"
@@ -64,7 +64,7 @@ class Rejected(HubError):
         self.extra["check"] = check
 
 
-class DuplicateRegistration(HubError, Conflict):
+class DuplicateRegistration(HubError):
     """The image is already registered with a different claim (an identical one is idempotent)."""
 
     status_code = 409
@@ -73,7 +73,7 @@ class DuplicateRegistration(HubError, Conflict):
     check = "duplicate"
 
 
-class NotRegistered(HubError, NotFound):
+class NotRegistered(HubError):
     status_code = 404
     code = "NAME_UNKNOWN"
     title = "Image not registered"

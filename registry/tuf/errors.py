@@ -1,8 +1,12 @@
-"""Errors of the TUF repository, each naming the check that failed."""
+"""Errors of the TUF repository, each naming the check that failed.
+
+Each class has one base, the repository's root error, and says its own HTTP status and
+OCI code: nothing catches them as the registry's generic NotFound or Conflict.
+"""
 
 from __future__ import annotations
 
-from registry.errors import BadRequest, Conflict, NotFound, RegistryError
+from registry.errors import RegistryError
 
 
 class TufError(RegistryError):
@@ -11,31 +15,43 @@ class TufError(RegistryError):
     title = "TUF repository error"
 
 
-class TufNotInitialised(TufError, NotFound):
+class TufNotInitialised(TufError):
+    status_code = 404
+    code = "NAME_UNKNOWN"
     title = "TUF repository not initialised"
 
 
-class TufAlreadyInitialised(TufError, Conflict):
+class TufAlreadyInitialised(TufError):
+    status_code = 409
+    code = "DENIED"
     title = "TUF repository already initialised"
 
 
-class MetadataUnknown(TufError, NotFound):
+class MetadataUnknown(TufError):
+    status_code = 404
+    code = "NAME_UNKNOWN"
     title = "TUF metadata not known"
 
 
-class RoleUnknown(TufError, BadRequest):
+class RoleUnknown(TufError):
     """A namespace that has no delegated role (or a name that cannot be one)."""
 
+    status_code = 400
+    code = "UNSUPPORTED"
     title = "Unknown TUF role"
 
 
-class ThresholdInvalid(TufError, BadRequest):
+class ThresholdInvalid(TufError):
+    status_code = 400
+    code = "UNSUPPORTED"
     title = "Invalid key threshold"
 
 
-class KeyInvalid(TufError, BadRequest):
+class KeyInvalid(TufError):
     """A key file that cannot be read, or is not a supported private key."""
 
+    status_code = 400
+    code = "UNSUPPORTED"
     title = "Invalid key"
 
 
