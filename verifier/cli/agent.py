@@ -215,7 +215,8 @@ def pull(reference: str, cache_dir: Path, as_json: bool, **options: Any) -> None
                 "no registry to pull from: give --registry URL (or $CUSTODY_REGISTRY), "
                 "or --offline to re-check the cached version",
             )
-        with _warnings_after_success(), _progress_bar(not as_json, f"pull {reference}") as bar:
+        progress = _progress_bar(not as_json, f"pull {reference}")
+        with edge, _warnings_after_success(), progress as bar:
             result = edge.pull(repository, alias, bar)
     except VerificationError as exc:
         _fail(exc, as_json)
@@ -285,7 +286,7 @@ def run(
             # the registry the cache came from, to re-fetch a cached file altered on disk
             registry = edge.state().registry or None
             edge = _agent(cache_dir, **{**options, "registry": registry})
-        with _warnings_after_success():
+        with edge, _warnings_after_success():
             record = edge.current(repository, alias)
             session = edge.load_session(repository, alias, model=model, providers=providers)
             outputs = session.run(None, _feeds(session, inputs))
