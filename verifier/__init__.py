@@ -20,6 +20,7 @@ Example::
     ('key', ['weights.bin'])
 """
 
+from verifier._integrity import check_integrity
 from verifier._sigstore import load_trusted_root, verify_sigstore_bundle
 from verifier.errors import (
     BundleInvalid,
@@ -39,7 +40,6 @@ from verifier.errors import (
     UntrustedSigner,
     VerificationError,
 )
-from verifier.integrity import check_integrity
 from verifier.model import VerifiedModel, load_bundle, verify_model, verify_model_with_policy
 from verifier.policy_documents.rule_matching import rule_matches
 from verifier.signature_policies import (

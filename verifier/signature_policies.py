@@ -40,6 +40,7 @@ from typing import Protocol, TypeVar
 from signing.hashing import HashOptions
 from signing.manifest import Manifest
 from signing.oms import Bundle
+from verifier._integrity import check_integrity
 from verifier.errors import (
     BundleInvalid,
     EmptyPolicy,
@@ -50,7 +51,6 @@ from verifier.errors import (
     UnsafeModelPath,
     VerificationError,
 )
-from verifier.integrity import check_integrity
 from verifier.trust import Authenticated, SignerIdentity, TrustedSigner
 
 __all__ = [

@@ -12,7 +12,7 @@ Neither reads a layer whole: each parser runs in a worker thread over a
 read-only, seekable view of the blob (:class:`BlobReader`) that fetches only the
 byte ranges asked for from the blob store, on the event loop. The safetensors
 check reads the 8-byte length and the header; the ONNX check walks the protobuf
-structure and seeks past tensor data (:mod:`signing.sbom.onnx_structure`).
+structure and seeks past tensor data (:mod:`signing.sbom._onnx_structure`).
 Memory per check is a read buffer plus the header or structure, whatever the
 layer's size.
 """

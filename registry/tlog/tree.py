@@ -11,7 +11,7 @@ changes, so any tree size's proof is a few stored nodes folded together:
 * an inclusion or consistency proof is a list of such ranges (RFC 9162 2.1.3.1
   and 2.1.4.1, unrolled into loops).
 
-Proofs are built here and checked by :mod:`verifier.transparency.merkle`,
+Proofs are built here and checked by :mod:`verifier.transparency._merkle`,
 which implements the RFC's verification algorithms independently.
 """
 

@@ -38,7 +38,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from signing.sbom.binding import bind_bom, oms_root_digest
+    from signing.sbom._binding import bind_bom, oms_root_digest
+    from signing.sbom._index import BomIndex, index_bom
+    from signing.sbom._onnx_header import inspect_onnx
+    from signing.sbom._safetensors_header import parse_safetensors_header, read_safetensors_header
+    from signing.sbom._validate import BomLimits, ValidatedBom, validate_bom
     from signing.sbom.errors import (
         BomBindingError,
         BomDigestMismatch,
@@ -58,16 +62,12 @@ if TYPE_CHECKING:
         UnsupportedSpecVersion,
     )
     from signing.sbom.generate import BomMetadata, Dataset, generate_bom
-    from signing.sbom.index import BomIndex, index_bom
-    from signing.sbom.onnx_header import inspect_onnx
-    from signing.sbom.safetensors_header import parse_safetensors_header, read_safetensors_header
-    from signing.sbom.validate import BomLimits, ValidatedBom, validate_bom
 
 _LAZY: dict[str, str] = {
     "BomBindingError": "signing.sbom.errors",
     "BomDigestMismatch": "signing.sbom.errors",
-    "BomIndex": "signing.sbom.index",
-    "BomLimits": "signing.sbom.validate",
+    "BomIndex": "signing.sbom._index",
+    "BomLimits": "signing.sbom._validate",
     "BomMetadata": "signing.sbom.generate",
     "BomMetadataError": "signing.sbom.errors",
     "BomNotCycloneDx": "signing.sbom.errors",
@@ -84,15 +84,15 @@ _LAZY: dict[str, str] = {
     "SafetensorsHeaderError": "signing.sbom.errors",
     "SbomError": "signing.sbom.errors",
     "UnsupportedSpecVersion": "signing.sbom.errors",
-    "ValidatedBom": "signing.sbom.validate",
-    "bind_bom": "signing.sbom.binding",
+    "ValidatedBom": "signing.sbom._validate",
+    "bind_bom": "signing.sbom._binding",
     "generate_bom": "signing.sbom.generate",
-    "index_bom": "signing.sbom.index",
-    "inspect_onnx": "signing.sbom.onnx_header",
-    "oms_root_digest": "signing.sbom.binding",
-    "parse_safetensors_header": "signing.sbom.safetensors_header",
-    "read_safetensors_header": "signing.sbom.safetensors_header",
-    "validate_bom": "signing.sbom.validate",
+    "index_bom": "signing.sbom._index",
+    "inspect_onnx": "signing.sbom._onnx_header",
+    "oms_root_digest": "signing.sbom._binding",
+    "parse_safetensors_header": "signing.sbom._safetensors_header",
+    "read_safetensors_header": "signing.sbom._safetensors_header",
+    "validate_bom": "signing.sbom._validate",
 }
 
 

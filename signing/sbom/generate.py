@@ -1,6 +1,6 @@
 """Generate a CycloneDX ML-BOM for a model directory or file, from the files' own headers.
 
-What the BOM holds (see :mod:`signing.sbom.taxonomy` for property names):
+What the BOM holds (see :mod:`signing.sbom._taxonomy` for property names):
 
 * ``metadata.component``: a ``machine-learning-model`` component whose SHA-256
   is the model's digest (the OMS root digest of the directory: whole-file
@@ -19,8 +19,8 @@ external-data location that escapes the model fails generation.
 Files are hashed by :func:`signing.hashing.hash_model`, the engine that OMS
 signing uses, with the same default ignore list, so a BOM and a signature of
 the same directory carry the same root digest. The result is checked by
-:func:`~signing.sbom.validate.validate_bom` and
-:func:`~signing.sbom.binding.bind_bom` before it is returned.
+:func:`~signing.sbom._validate.validate_bom` and
+:func:`~signing.sbom._binding.bind_bom` before it is returned.
 
 Example::
 
@@ -54,14 +54,14 @@ from signing.manifest import (
     Method,
     Serialization,
 )
-from signing.sbom import taxonomy
+from signing.sbom import _taxonomy as taxonomy
+from signing.sbom._binding import bind_bom
+from signing.sbom._index import spdx_ids_in_expression
+from signing.sbom._onnx_header import OnnxInfo, inspect_onnx
+from signing.sbom._safetensors_header import SafetensorsHeader, read_safetensors_header
 from signing.sbom._schema import spdx_license_ids
-from signing.sbom.binding import bind_bom
+from signing.sbom._validate import validate_bom
 from signing.sbom.errors import BomMetadataError, SbomError
-from signing.sbom.index import spdx_ids_in_expression
-from signing.sbom.onnx_header import OnnxInfo, inspect_onnx
-from signing.sbom.safetensors_header import SafetensorsHeader, read_safetensors_header
-from signing.sbom.validate import validate_bom
 
 __all__ = [
     "APPROACHES",

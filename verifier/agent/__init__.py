@@ -24,9 +24,9 @@ Example (the registry side is ``registry.tuf``; see ``tests/verifier/agent``)::
     session = agent.load_session("acme/model", "production")
 """
 
+from verifier.agent._state import AgentState, FileRecord, VersionRecord
 from verifier.agent.agent import Agent, AgentConfig, ExpiryPolicy, PullResult
 from verifier.agent.errors import REASONS, AgentError
-from verifier.agent.state import AgentState, FileRecord, VersionRecord
 
 __all__ = [
     "REASONS",

@@ -34,24 +34,24 @@ from typing import Any, TypeVar
 import numpy as np
 from tuf.ngclient.fetcher import FetcherInterface
 
-from verifier.agent.cache import BlobCache
-from verifier.agent.errors import AgentError
-from verifier.agent.fetch import Progress, fetch_version
-from verifier.agent.fetchers import MIRROR_BASE_URL, DirectoryFetcher, RegistryFetcher
-from verifier.agent.freshness import MetadataStore, SignedRepository, earliest_expiry
-from verifier.agent.signatures import (
+from verifier.agent._cache import BlobCache
+from verifier.agent._fetch import Progress, fetch_version
+from verifier.agent._signatures import (
     cached_bundles,
     reason_for,
     verify_signatures,
 )
-from verifier.agent.state import AgentState, FileRecord, VersionRecord, iso, locked, now
-from verifier.agent.targets import (
+from verifier.agent._state import AgentState, FileRecord, VersionRecord, iso, locked, now
+from verifier.agent._targets import (
     alias_path,
     check_repository,
     custom,
     manifest_path,
     sha256_of,
 )
+from verifier.agent.errors import AgentError
+from verifier.agent.fetchers import MIRROR_BASE_URL, DirectoryFetcher, RegistryFetcher
+from verifier.agent.freshness import MetadataStore, SignedRepository, earliest_expiry
 from verifier.clients.registry import RegistryClient
 from verifier.errors import FetchError, VerificationError
 from verifier.loading import (

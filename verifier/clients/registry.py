@@ -34,7 +34,7 @@ import httpx
 
 from signing.digests import Digest
 from signing.media_types import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
-from verifier.clients.http_errors import (
+from verifier.clients._http_errors import (
     error_body,
     error_text,
     explain,

@@ -28,6 +28,15 @@ Example::
     [0.0, 2.0]
 """
 
+from verifier.loading._leased import LeasedFile, lease_and_verify
+from verifier.loading._sealed import SealedFile, seal_and_verify
+from verifier.loading._session import (
+    DEFAULT_PROVIDERS,
+    SessionSettings,
+    VerifiedSession,
+    load_onnx_session,
+)
+from verifier.loading._tensors import load_safetensors
 from verifier.loading.errors import (
     DigestMismatch,
     LeaseBroken,
@@ -39,15 +48,6 @@ from verifier.loading.errors import (
     UnsafeExternalData,
 )
 from verifier.loading.external import ExternalReference, external_references
-from verifier.loading.leased import LeasedFile, lease_and_verify
-from verifier.loading.sealed import SealedFile, seal_and_verify
-from verifier.loading.session import (
-    DEFAULT_PROVIDERS,
-    SessionSettings,
-    VerifiedSession,
-    load_onnx_session,
-)
-from verifier.loading.tensors import load_safetensors
 
 __all__ = [
     "DEFAULT_PROVIDERS",

@@ -4,7 +4,7 @@ Rules, checked in this order (the first failure raises):
 
 1. **Signatures.** Every record is a DSSE envelope over a latent record signed
    by a node key the namespace's reprint rule trusts, whose claimed node key is
-   the key that verified (:mod:`verifier.provenance.envelopes`).
+   the key that verified (:mod:`verifier.provenance._envelopes`).
 2. **Links.** A record's digest is the SHA-256 of its signed payload; its
    ``parent`` names another record's digest, or is ``null`` for the root. From
    the head (the record the output manifest names as its final latent) the
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from signing.provenance.statements import LatentStatement
-from verifier.provenance.envelopes import Provenanced, authenticate
+from verifier.provenance._envelopes import Provenanced, authenticate
 from verifier.provenance.errors import (
     BrokenParentLink,
     FinalLatentMismatch,

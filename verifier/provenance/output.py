@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from signing.provenance.statements import SHA256_DIGEST, OutputStatement
-from verifier.provenance.envelopes import Provenanced, authenticate
+from verifier.provenance._envelopes import Provenanced, authenticate
 from verifier.provenance.errors import (
     CreatedInFuture,
     ImageDigestMismatch,

@@ -12,7 +12,16 @@ Example::
     >>> verify_inclusion(1, 2, b, [a], node_hash(a, b))
 """
 
-from verifier.transparency.checkpoint import Checkpoint, parse_checkpoint, verify_checkpoint
+from verifier.transparency._checkpoint import Checkpoint, parse_checkpoint, verify_checkpoint
+from verifier.transparency._merkle import (
+    EMPTY_ROOT,
+    leaf_hash,
+    node_hash,
+    root_from_inclusion_proof,
+    verify_consistency,
+    verify_inclusion,
+)
+from verifier.transparency._receipt import VerifiedReceipt, verify_receipt
 from verifier.transparency.errors import (
     CheckpointInvalid,
     CheckpointSignatureInvalid,
@@ -24,16 +33,7 @@ from verifier.transparency.errors import (
     ReceiptInvalid,
     VerifierKeyInvalid,
 )
-from verifier.transparency.merkle import (
-    EMPTY_ROOT,
-    leaf_hash,
-    node_hash,
-    root_from_inclusion_proof,
-    verify_consistency,
-    verify_inclusion,
-)
 from verifier.transparency.note import SignedNote, VerifierKey, key_id, open_note
-from verifier.transparency.receipt import VerifiedReceipt, verify_receipt
 
 __all__ = [
     "EMPTY_ROOT",

@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from verifier.clients.log import LogClient
-from verifier.transparency.checkpoint import Checkpoint, verify_checkpoint
+from verifier.transparency._checkpoint import Checkpoint, verify_checkpoint
+from verifier.transparency._merkle import leaf_hash, verify_consistency, verify_inclusion
 from verifier.transparency.errors import (
     AuditStateInvalid,
     InclusionProofInvalid,
     LogRollback,
 )
-from verifier.transparency.merkle import leaf_hash, verify_consistency, verify_inclusion
 from verifier.transparency.note import VerifierKey
 
 __all__ = ["AuditReport", "audit_log", "default_state_path", "load_state", "save_state"]

@@ -2,7 +2,7 @@
 
 Deliberately naive (recursion over lists of leaves), sharing nothing with
 ``registry.tlog.tree`` (which builds proofs from stored subtrees) nor with
-``verifier.transparency.merkle`` (which implements the RFC's iterative
+``verifier.transparency._merkle`` (which implements the RFC's iterative
 verification algorithms). sigstore-python's Merkle helpers are a second oracle.
 """
 

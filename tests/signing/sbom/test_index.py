@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from signing.sbom import BomMetadata, Dataset, generate_bom, index_bom, validate_bom
-from signing.sbom.index import spdx_ids_in_expression
+from signing.sbom._index import spdx_ids_in_expression
 from tests.signing.sbom.builders import ASSETS, make_model_dir
 
 

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
 from signing.sbom import ExternalDataError, OnnxModelError, inspect_onnx
-from signing.sbom.onnx_header import OnnxInfo, describe_onnx_model
-from signing.sbom.onnx_structure import read_onnx_structure
+from signing.sbom._onnx_header import OnnxInfo, describe_onnx_model
+from signing.sbom._onnx_structure import read_onnx_structure
 from tests.signing.sbom.builders import onnx_model
 
 FILES: dict[str, int | None] = {"model.onnx": None, "weights.bin": 4096, "sub/w.bin": 64}

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from safetensors import safe_open
 
 from signing.sbom import SafetensorsHeaderError, parse_safetensors_header, read_safetensors_header
-from signing.sbom.safetensors_header import MAX_HEADER_SIZE
+from signing.sbom._safetensors_header import MAX_HEADER_SIZE
 from tests.signing.sbom.builders import raw_safetensors, write_safetensors
 
 _NUMPY_DTYPES = {

@@ -18,7 +18,7 @@ from signing import KeySigner, sign_model
 from tests.verifier.agent.models import add_model, with_location
 from tests.verifier.agent.world import World
 from verifier.agent import Agent, AgentError, FileRecord
-from verifier.agent.cache import blake3_of_file
+from verifier.agent._cache import blake3_of_file
 from verifier.loading import MalformedModel, UnsafeExternalData
 
 X = np.array([1, 2, 3, 4], dtype=np.float32)

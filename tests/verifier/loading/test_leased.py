@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-import verifier.loading.session as session_module
+import verifier.loading._session as session_module
 from tests.verifier.loading.helpers import sha256, single_file, with_external
 from verifier.loading import (
     DigestMismatch,

@@ -24,7 +24,7 @@ from verifier.loading import (
     external_references,
     load_onnx_session,
 )
-from verifier.loading import session as session_module
+from verifier.loading import _session as session_module
 
 EXPECTED = (X + WEIGHTS).tolist()
 

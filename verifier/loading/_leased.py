@@ -1,6 +1,6 @@
 """Verified bytes read in place: a file under a kernel read lease while it is hashed and loaded.
 
-Copying a 500 MB model into a sealed memory file (:mod:`verifier.loading.sealed`)
+Copying a 500 MB model into a sealed memory file (:mod:`verifier.loading._sealed`)
 costs a second copy of the model and the time to make it. A read lease
 (``fcntl(F_SETLEASE, F_RDLCK)``) gives the same guarantee without the copy, for as
 long as it is held:
@@ -40,8 +40,8 @@ from typing import Any
 
 import blake3
 
+from verifier.loading._sealed import parse_digest
 from verifier.loading.errors import DigestMismatch, LeaseBroken, MissingLoadInput
-from verifier.loading.sealed import parse_digest
 
 __all__ = ["LeasedFile", "lease_and_verify"]
 

@@ -27,9 +27,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from signing.sbom._validate import ValidatedBom
 from signing.sbom._walk import model_component, nested, sha256_hashes
 from signing.sbom.errors import BomDigestMismatch, MissingBomHashes
-from signing.sbom.validate import ValidatedBom
 
 __all__ = ["BomBinding", "bind_bom", "oms_root_digest"]
 

@@ -13,7 +13,7 @@ cyclonedx-python-lib's reader drops the model card, so it is not used here.
   ``dataset`` entry, and datasets written inline in a model card, each with
   its URL and hashes;
 * ONNX opsets and tensor dtypes from Custody's ``custody:`` properties (see
-  :mod:`signing.sbom.taxonomy`): other tools do not record them; dtypes use
+  :mod:`signing.sbom._taxonomy`): other tools do not record them; dtypes use
   the safetensors spelling (ONNX ``float`` is indexed as ``F32``);
 * every component hash, for "which version contains the component with
   digest D" queries.
@@ -26,11 +26,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from signing.sbom import taxonomy
+from signing.sbom import _taxonomy as taxonomy
 from signing.sbom._schema import spdx_license_ids
+from signing.sbom._validate import ValidatedBom
 from signing.sbom._walk import components, model_component, properties
 from signing.sbom.errors import BomBindingError
-from signing.sbom.validate import ValidatedBom
 
 __all__ = ["BomIndex", "ComponentHash", "DatasetInfo", "index_bom", "spdx_ids_in_expression"]
 

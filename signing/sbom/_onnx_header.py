@@ -1,7 +1,7 @@
 """Describe an ONNX model from its protobuf, never loading external weights.
 
 Only the model's structure is read, from a seekable stream with bounded memory
-(:mod:`signing.sbom.onnx_structure`: tensor data is skipped, never loaded), then
+(:mod:`signing.sbom._onnx_structure`: tensor data is skipped, never loaded), then
 parsed with ``onnx``. What is read: IR version, opsets per domain, producer,
 graph inputs and outputs with their types and shapes, operator counts over the
 graph and every subgraph, initializer dtypes, and every external-data reference.
@@ -31,8 +31,8 @@ from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 
 from signing.errors import UnsafePathError
 from signing.manifest import check_name
+from signing.sbom._onnx_structure import check_text, read_onnx_structure
 from signing.sbom.errors import ExternalDataError, OnnxModelError
-from signing.sbom.onnx_structure import check_text, read_onnx_structure
 
 __all__ = ["ExternalReference", "OnnxInfo", "ValueInfo", "describe_onnx_model", "inspect_onnx"]
 
@@ -198,7 +198,7 @@ def inspect_onnx(
 ) -> OnnxInfo:
     """Describe the ONNX model in ``source``: a path, the file's bytes, or a seekable stream.
 
-    Only the model's structure is read (see :mod:`signing.sbom.onnx_structure`):
+    Only the model's structure is read (see :mod:`signing.sbom._onnx_structure`):
     memory stays bounded whatever the size of the tensors. For a stream, pass
     ``size`` (its length from offset 0) unless it can seek to its end.
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from signing.errors import UnsafePathError
 from signing.manifest import HashAlgorithm, Manifest, Method, check_name
 from signing.oms import BUNDLE_MEDIA_TYPE, MAX_BUNDLE_SIZE
-from verifier.agent.cache import BlobCache
+from verifier.agent._cache import BlobCache
 from verifier.agent.errors import AgentError
 from verifier.clients.registry import RegistryClient
 from verifier.errors import (

@@ -3,7 +3,7 @@
 The ``safetensors`` library accepts a header that names a tensor twice (the last
 entry wins), so a reviewer and the runtime can see different weights. Before the
 library sees anything, :func:`load_safetensors` seals and verifies the file
-(:mod:`verifier.loading.sealed`) and checks the header itself:
+(:mod:`verifier.loading._sealed`) and checks the header itself:
 
 * 8-byte little-endian length, then a JSON object within the file;
 * no key repeated (tensor names, ``__metadata__``, or inside an entry);
@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import safetensors.numpy
 
+from verifier.loading._sealed import seal_and_verify
 from verifier.loading.errors import MalformedModel
-from verifier.loading.sealed import seal_and_verify
 
 __all__ = ["check_safetensors_header", "load_safetensors"]
 

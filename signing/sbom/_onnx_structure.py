@@ -6,7 +6,7 @@ need the structure -- opsets, producer, graph inputs and outputs, operators,
 and each tensor's name, type, dims and external-data entries -- so this module
 walks the protobuf wire format from a file object and writes a *skeleton*: the
 same ``ModelProto`` serialised with only the fields :func:`inspect_onnx
-<signing.sbom.onnx_header.inspect_onnx>` reads. Everything else is skipped by
+<signing.sbom._onnx_header.inspect_onnx>` reads. Everything else is skipped by
 seeking past it (``raw_data``, ``float_data``..., doc strings, node names,
 string attributes); the skeleton is then parsed by ``onnx`` itself, so the
 fields kept mean exactly what they mean to ``onnx.load``.
@@ -321,7 +321,7 @@ def read_onnx_structure(
     """The ``ModelProto`` in ``stream`` (``size`` bytes from offset 0), without tensor data.
 
     The result parses with ``onnx.ModelProto.ParseFromString`` and holds every
-    field :func:`~signing.sbom.onnx_header.inspect_onnx` reads, with the same
+    field :func:`~signing.sbom._onnx_header.inspect_onnx` reads, with the same
     values ``onnx.load`` would give. Raises
     :class:`~signing.sbom.errors.OnnxModelError` if the stream is not a
     well-formed protobuf or its structure exceeds ``limit`` bytes.

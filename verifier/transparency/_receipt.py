@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from verifier.transparency.checkpoint import Checkpoint, verify_checkpoint
+from verifier.transparency._checkpoint import Checkpoint, verify_checkpoint
+from verifier.transparency._merkle import HASH_SIZE, leaf_hash, verify_inclusion
 from verifier.transparency.errors import ReceiptInvalid
-from verifier.transparency.merkle import HASH_SIZE, leaf_hash, verify_inclusion
 from verifier.transparency.note import VerifierKey
 
 __all__ = ["VerifiedReceipt", "verify_receipt"]

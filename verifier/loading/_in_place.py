@@ -26,8 +26,8 @@ import numpy as np
 import onnxruntime as ort  # type: ignore[import-untyped]
 from onnx import TensorProto
 
+from verifier.loading._sealed import SealedFile
 from verifier.loading.external import ExternalReference
-from verifier.loading.sealed import SealedFile
 
 __all__ = ["Backing", "split_by_name"]
 

@@ -15,12 +15,12 @@ from typing import Any
 
 from tuf.api.metadata import TargetFile  # type: ignore[attr-defined]  # re-exported
 
-from verifier.agent.cache import BlobCache
+from verifier.agent._cache import BlobCache
+from verifier.agent._signatures import fetch_bundles, verify_signatures
+from verifier.agent._state import FileRecord, VersionRecord, iso, now
+from verifier.agent._targets import custom, file_path, sha256_of
 from verifier.agent.errors import AgentError
 from verifier.agent.freshness import SignedRepository
-from verifier.agent.signatures import fetch_bundles, verify_signatures
-from verifier.agent.state import FileRecord, VersionRecord, iso, now
-from verifier.agent.targets import custom, file_path, sha256_of
 from verifier.clients.registry import RegistryClient
 from verifier.errors import FetchError, IntegrityError
 from verifier.signature_policies import Policy

@@ -13,8 +13,8 @@ import binascii
 import re
 from dataclasses import dataclass
 
+from verifier.transparency._merkle import HASH_SIZE
 from verifier.transparency.errors import CheckpointInvalid
-from verifier.transparency.merkle import HASH_SIZE
 from verifier.transparency.note import VerifierKey, open_note
 
 __all__ = ["Checkpoint", "parse_checkpoint", "verify_checkpoint"]

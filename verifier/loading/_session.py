@@ -4,7 +4,7 @@
 agent's content-addressed cache) and their verified digests, and:
 
 1. seals the model file into a memory file and checks its digest
-   (:mod:`verifier.loading.sealed`);
+   (:mod:`verifier.loading._sealed`);
 2. walks the model for external-data references before onnxruntime sees it and
    refuses absolute, ``..`` or unsigned locations (:mod:`verifier.loading.external`);
 3. seals and checks each referenced external file;
@@ -14,7 +14,7 @@ agent's content-addressed cache) and their verified digests, and:
    model, execution providers only from an allow-list.
 
 A model without external data is read in place when the kernel grants a read
-lease on it (:mod:`verifier.loading.leased`: hashed through the leased
+lease on it (:mod:`verifier.loading._leased`: hashed through the leased
 descriptor, opened by onnxruntime through ``/proc/self/fd/N``, the lease checked
 unbroken afterwards; no copy), else opened by onnxruntime through the sealed
 copy's ``/proc/self/fd/N`` (its fast path: it reads the sealed bytes by path). A model
@@ -39,11 +39,11 @@ from typing import Any, Literal
 
 import onnxruntime as ort  # type: ignore[import-untyped]
 
+from verifier.loading._in_place import Backing, split_by_name
+from verifier.loading._leased import lease_and_verify
+from verifier.loading._sealed import SealedFile, seal_and_verify
 from verifier.loading.errors import MissingLoadInput, ProviderNotAllowed, SessionConfigRefused
 from verifier.loading.external import check_bounds, check_locations, external_references
-from verifier.loading.in_place import Backing, split_by_name
-from verifier.loading.leased import lease_and_verify
-from verifier.loading.sealed import SealedFile, seal_and_verify
 
 __all__ = [
     "DEFAULT_PROVIDERS",
