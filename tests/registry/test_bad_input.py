@@ -342,7 +342,7 @@ def test_an_sbom_opset_no_column_can_hold_is_not_indexed(oci, tmp_path, opset):
     or in non-ASCII digits failed int(): each a 500. Such a value is not an opset."""
     import json
 
-    from tests.registry.test_sbom_ingest import _attach, _bom, _model, _publish, _safetensors
+    from tests.registry.sbom.test_sbom_ingest import _attach, _bom, _model, _publish, _safetensors
 
     model = _model(tmp_path, _safetensors())
     _publish(oci, model, "1.0.0")
@@ -364,7 +364,7 @@ def test_an_sbom_opset_no_column_can_hold_is_not_indexed(oci, tmp_path, opset):
 def test_an_sbom_whose_indexed_text_an_engine_refuses_is_400(oci, tmp_path, old, new):
     """A NUL in an SBOM's supplier or dataset stored on SQLite and failed on PostgreSQL."""
     from signing.sbom import Dataset
-    from tests.registry.test_sbom_ingest import _attach, _bom, _model, _publish, _safetensors
+    from tests.registry.sbom.test_sbom_ingest import _attach, _bom, _model, _publish, _safetensors
 
     model = _model(tmp_path, _safetensors())
     _publish(oci, model, "1.0.0")

@@ -175,12 +175,18 @@ def server(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[str, int, st
         check=True,
     ).stdout.strip()
     with running_server(tmp_path / "data", url) as base:
+        # The registry itself, not another server of the session (SeaweedFS runs `weed server`).
         (pid,) = [
             p.pid
             for p in psutil.Process().children(recursive=True)
-            if "serve" in " ".join(p.cmdline())
+            if _is_custody_serve(p.cmdline())
         ]
         yield base, pid, token
+
+
+def _is_custody_serve(cmdline: list[str]) -> bool:
+    # The script runs through its shebang: argv is [python, .../custody, "serve", ...].
+    return CUSTODY in cmdline[:2] and "serve" in cmdline[1:3]
 
 
 def _upload(client: httpx.Client, path: Path, digest: str) -> None:
