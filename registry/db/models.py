@@ -54,6 +54,9 @@ class Namespace(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True, comment="first path component")
     anonymous_pull: Mapped[bool] = mapped_column(Boolean, default=False)
+    quota_bytes: Mapped[int | None] = mapped_column(
+        BigInteger, nullable=True, comment="storage quota; NULL = unlimited"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     repositories: Mapped[list[Repository]] = relationship(back_populates="namespace")
@@ -86,6 +89,34 @@ class Blob(Base):
     digest: Mapped[str] = mapped_column(String(71), primary_key=True, comment="sha256:<hex>")
     size: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    missing_since: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, nullable=True, comment="set by fsck --repair: the store lost the bytes"
+    )
+
+
+class GcReview(Base):
+    """Something that may have become unreferenced, to re-check after ``review_after``.
+
+    Fed by manifest, tag and blob changes, abandoned uploads and ``fsck --repair``;
+    the collector deletes only what a re-check inside its transaction finds unreferenced.
+    """
+
+    __tablename__ = "gc_reviews"
+    __table_args__ = (
+        CheckConstraint("kind IN ('blob', 'manifest')", name="kind_known"),
+        CheckConstraint(SHA256_DIGEST_CHECK.format(col="digest"), name="digest_format"),
+        Index("ix_gc_reviews_kind_digest", "kind", "digest"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), comment="blob or manifest")
+    digest: Mapped[str] = mapped_column(String(71))
+    repository_id: Mapped[int | None] = mapped_column(
+        BigInteger, nullable=True, comment="for manifests: the repository holding it"
+    )
+    reason: Mapped[str] = mapped_column(String(64), comment="what queued it")
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    review_after: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class RepositoryBlob(Base):

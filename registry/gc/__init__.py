@@ -1,0 +1,5 @@
+"""Garbage collection: what may have become unreferenced is queued, then re-checked and removed.
+
+Above the OCI data model: the OCI store tells this slice about dropped references
+through its hooks; nothing below imports it.
+"""
