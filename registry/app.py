@@ -7,9 +7,11 @@ read from the environment at import, so tests build as many apps as they like.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from litestar import Litestar
@@ -24,6 +26,7 @@ from registry.auth.deps import provide_principal
 from registry.cache import CachedManifest, TTLCache
 from registry.db.engine import create_service_engine
 from registry.errors import RefusalNotAudited
+from registry.gc.uploads import expire_uploads_forever
 from registry.http.deps import (
     provide_blobs,
     provide_db_session,
@@ -120,14 +123,17 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         )
         blobs = open_configured_blob_store(settings)
         log.info("%s", settings.storage.describe(settings.blob_location))
-        try:
-            swept = await asyncio.to_thread(blobs.sweep_stale_uploads)
-        except Exception as exc:  # noqa: BLE001 - /readyz reports the store until it answers
-            log.warning("could not sweep stale uploads (%s): %s", type(exc).__name__, exc)
-        else:
-            if swept:
-                log.info("removed %d stale temporary uploads", swept)
         sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        # Abandoned uploads (rows and bytes) expire now and every CUSTODY_UPLOAD_SWEEP_SECONDS.
+        upload_expiry = asyncio.create_task(
+            expire_uploads_forever(
+                sessionmaker,
+                blobs,
+                older_than=timedelta(seconds=settings.oci.upload_expiry_seconds),
+                interval=settings.oci.upload_sweep_seconds,
+            ),
+            name="upload-expiry",
+        )
         policy_hooks = PolicyHooks(policies, blobs)
         # What the OCI store asks and tells the slices above it (registry.oci.hooks).
         oci_hooks = OciHooks(
@@ -172,6 +178,9 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         try:
             yield
         finally:
+            upload_expiry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await upload_expiry
             await tlog.close()
             await engine.dispose()
             blobs.close()

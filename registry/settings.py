@@ -217,6 +217,11 @@ class OciSettings(_Part):
     version_pattern: str = _env("VERSION_PATTERN", DEFAULT_VERSION_PATTERN, _text)
     #: How long a manifest looked up by tag is served from memory.
     manifest_cache_seconds: float = _env("MANIFEST_CACHE_SECONDS", 1.0, _integer)
+    #: An upload with no byte received for this long is abandoned: its session row and
+    #: its bytes (temporary files, S3 session objects and multipart uploads) are purged.
+    upload_expiry_seconds: int = _env("UPLOAD_EXPIRY_SECONDS", 24 * 3600, _at_least_one)
+    #: How often the server looks for abandoned uploads (0: only at start-up).
+    upload_sweep_seconds: int = _env("UPLOAD_SWEEP_SECONDS", 3600, _integer)
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,7 @@ class ExitCode(enum.IntEnum):
     EXTERNAL_DATA = 20
     SESSION_CONFIG = 21
     MODEL_FORMAT = 22
+    STORE = 23
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +141,12 @@ ROWS: dict[ExitCode, Row] = _rows(
         ExitCode.MODEL_FORMAT,
         _V,
         "a model file is malformed (safetensors header, ONNX model, duplicate names, offsets)",
+    ),
+    (
+        ExitCode.STORE,
+        _V,
+        "custody fsck found the database and the blob store in disagreement: orphan, missing, "
+        "resized or corrupt objects, stray names, or references to blobs with no row",
     ),
 )
 

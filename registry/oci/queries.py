@@ -72,15 +72,21 @@ async def link_blob(session: AsyncSession, repository: Repository, digest: str, 
         RepositoryBlob.__table__,  # type: ignore[arg-type]
         {"repository_id": repository.id, "blob_digest": digest, "created_at": now},
     )
+    # The bytes are in the store again (just stored and verified): lift an fsck mark.
+    await session.execute(
+        update(Blob)
+        .where(Blob.digest == digest, Blob.missing_since.is_not(None))
+        .values(missing_since=None)
+    )
 
 
 async def linked_blob(session: AsyncSession, name: RepositoryName, digest: str) -> Blob | None:
-    """The blob if it is visible in the repository."""
+    """The blob if it is visible in the repository (and not marked lost by ``fsck --repair``)."""
     return await session.scalar(
         select(Blob)
         .join(RepositoryBlob, RepositoryBlob.blob_digest == Blob.digest)
         .join(Repository, Repository.id == RepositoryBlob.repository_id)
-        .where(Repository.name == name.full, Blob.digest == digest)
+        .where(Repository.name == name.full, Blob.digest == digest, Blob.missing_since.is_(None))
     )
 
 
@@ -226,11 +232,15 @@ def add_upload_session(
 async def linked_blob_size(
     session: AsyncSession, repository: Repository, digest: str
 ) -> int | None:
-    """The size of blob ``digest`` if it is linked into ``repository``."""
+    """The size of blob ``digest`` if it is linked into ``repository`` (and not marked lost)."""
     return await session.scalar(
         select(Blob.size)
         .join(RepositoryBlob, RepositoryBlob.blob_digest == Blob.digest)
-        .where(RepositoryBlob.repository_id == repository.id, Blob.digest == digest)
+        .where(
+            RepositoryBlob.repository_id == repository.id,
+            Blob.digest == digest,
+            Blob.missing_since.is_(None),
+        )
     )
 
 

@@ -34,6 +34,16 @@ class BlobInventory:
     sessions: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class UploadSweep:
+    """What :meth:`BlobStore.sweep_uploads` removed."""
+
+    #: Ids of chunked upload sessions whose bytes and marker are gone now.
+    sessions: tuple[str, ...] = ()
+    #: Files or objects deleted, and multipart uploads aborted (sessions' included).
+    removed: int = 0
+
+
 @runtime_checkable
 class BlobStore(Protocol):
     """Content-addressed storage of immutable byte strings."""
@@ -107,4 +117,14 @@ class BlobStore(Protocol):
 
     async def inventory(self) -> BlobInventory:
         """List what the store holds (reads every name, no content: for checks, not requests)."""
+        ...
+
+    async def sweep_uploads(self, older_than: float) -> UploadSweep:
+        """Remove what uploads left with no activity for ``older_than`` seconds.
+
+        Temporary files of monolithic uploads, multipart uploads begun before the
+        cutoff, and chunked sessions whose last byte arrived before it; a session
+        this process is appending to right now is kept, whatever its age. None of
+        it was ever visible under a digest.
+        """
         ...

@@ -30,7 +30,9 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -38,9 +40,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.db.models import Blob, Manifest, ManifestReference, UploadSession
 from registry.digests import Digest
+from registry.errors import BlobUnknown
 from registry.storage.base import BlobStore
 
-__all__ = ["ConsistencyReport", "check_consistency"]
+__all__ = ["ConsistencyReport", "check_consistency", "corrupt_blobs"]
+
+_READERS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,8 @@ class ConsistencyReport:
     upload_temp_files: tuple[str, ...] = ()
     orphan_session_files: tuple[str, ...] = ()
     sessions_without_file: tuple[str, ...] = field(default=())
+    # rows marked lost (``blobs.missing_since``) by an earlier ``fsck --repair``
+    marked_missing: tuple[str, ...] = ()
 
     @property
     def inconsistencies(self) -> list[str]:
@@ -93,16 +100,31 @@ class ConsistencyReport:
         return not self.inconsistencies
 
 
-async def _corrupt(store: BlobStore, digests: list[str]) -> tuple[str, ...]:
-    """The blobs whose bytes, read back through the store, do not hash to their digest."""
-    corrupt = []
-    for name in digests:
-        hasher = hashlib.sha256()
-        async for chunk in store.open(Digest.parse(name)):
-            hasher.update(chunk)
-        if f"sha256:{hasher.hexdigest()}" != name:
-            corrupt.append(name)
-    return tuple(corrupt)
+async def corrupt_blobs(
+    store: BlobStore, digests: Iterable[str], *, readers: int = _READERS
+) -> tuple[str, ...]:
+    """The blobs whose bytes, read back through the store, do not hash to their digest.
+
+    ``readers`` blobs are read at once, each streamed in the store's chunks: memory
+    stays bounded by ``readers`` chunks whatever the blobs' sizes. A blob deleted
+    meanwhile is not reported (it is not corrupt, it is gone).
+    """
+    corrupt: list[str] = []
+    pending = iter(digests)
+
+    async def reader() -> None:
+        for name in pending:  # one shared iterator: each digest is read once
+            hasher = hashlib.sha256()
+            try:
+                async for chunk in store.open(Digest.parse(name)):
+                    hasher.update(chunk)
+            except BlobUnknown:
+                continue
+            if f"sha256:{hasher.hexdigest()}" != name:
+                corrupt.append(name)
+
+    await asyncio.gather(*(reader() for _ in range(max(1, readers))))
+    return tuple(sorted(corrupt))
 
 
 async def check_consistency(
@@ -115,7 +137,14 @@ async def check_consistency(
     re-hashes every blob (reads the whole store).
     """
     files = await store.inventory()
-    rows: dict[str, int] = dict((await session.execute(select(Blob.digest, Blob.size))).all())
+    rows: dict[str, int] = {}
+    marked: list[str] = []
+    for digest, size, missing_since in await session.execute(
+        select(Blob.digest, Blob.size, Blob.missing_since)
+    ):
+        rows[digest] = size
+        if missing_since is not None:
+            marked.append(digest)
     references = await session.execute(
         select(Manifest.digest, ManifestReference.digest)
         .join(Manifest, Manifest.id == ManifestReference.manifest_id)
@@ -133,11 +162,12 @@ async def check_consistency(
                 if d in files.blobs and files.blobs[d] != size
             )
         ),
-        corrupt_files=await _corrupt(store, sorted(files.blobs)) if verify_digests else (),
+        corrupt_files=await corrupt_blobs(store, sorted(files.blobs)) if verify_digests else (),
         stray_files=files.stray,
         dangling_references=tuple(sorted({(m, d) for m, d in references if d not in rows})),
         orphan_files=tuple(sorted(d for d in files.blobs if d not in rows)),
         upload_temp_files=files.uploads,
         orphan_session_files=tuple(s for s in files.sessions if s not in session_ids),
         sessions_without_file=tuple(sorted(s for s in session_ids if s not in files.sessions)),
+        marked_missing=tuple(sorted(marked)),
     )

@@ -38,7 +38,7 @@ from registry.errors import (
     PayloadTooLarge,
     RangeInvalid,
 )
-from registry.storage.base import BlobInventory, BlobStat
+from registry.storage.base import BlobInventory, BlobStat, UploadSweep
 
 log = logging.getLogger(__name__)
 
@@ -326,14 +326,34 @@ class FilesystemBlobStore:
 
     def sweep_stale_uploads(self, older_than: float = _STALE_UPLOAD_SECONDS) -> int:
         """Remove temporary files left by a crash and abandoned sessions; never visible."""
+        return self._sweep(older_than, frozenset()).removed
+
+    async def sweep_uploads(self, older_than: float) -> UploadSweep:
+        # A session being appended to holds its lock; its file's mtime is fresh as well.
+        busy = frozenset(upload for upload, lock in self._locks.items() if lock.locked())
+        swept = await asyncio.wrap_future(self._executor.submit(self._sweep, older_than, busy))
+        for upload_id in swept.sessions:
+            self._hashers.pop(upload_id, None)
+            lock = self._locks.get(upload_id)
+            if lock is not None and not lock.locked():
+                self._locks.pop(upload_id, None)
+        return swept
+
+    def _sweep(self, older_than: float, busy: frozenset[str]) -> UploadSweep:
         removed = 0
+        sessions: list[str] = []
         cutoff = time.time() - older_than
         for entry in [*self._tmp.iterdir(), *self._sessions.iterdir()]:
+            is_session = entry.parent == self._sessions
+            if is_session and entry.name in busy:
+                continue
             with contextlib.suppress(FileNotFoundError):
                 if entry.stat().st_mtime < cutoff:
                     entry.unlink()
                     removed += 1
-        return removed
+                    if is_session:
+                        sessions.append(entry.name)
+        return UploadSweep(tuple(sorted(sessions)), removed)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

@@ -53,7 +53,7 @@ from registry.errors import (
     DigestInvalid,
     RangeInvalid,
 )
-from registry.storage.base import BlobInventory, BlobStat
+from registry.storage.base import BlobInventory, BlobStat, UploadSweep
 from registry.storage.s3_parts import PartWriter
 
 if TYPE_CHECKING:
@@ -463,31 +463,54 @@ class S3BlobStore:
         Aborts multipart uploads begun before the cutoff, deletes staging
         objects, and deletes sessions with no activity since the cutoff.
         """
+        return self._sweep(older_than, frozenset()).removed
+
+    async def sweep_uploads(self, older_than: float) -> UploadSweep:
+        busy = frozenset(upload for upload, lock in self._locks.items() if lock.locked())
+        swept = await self._call(self._sweep, older_than, busy)
+        for upload_id in swept.sessions:
+            self._hashers.pop(upload_id, None)
+            lock = self._locks.get(upload_id)
+            if lock is not None and not lock.locked():
+                self._locks.pop(upload_id, None)
+        return swept
+
+    def _sweep(self, older_than: float, busy: frozenset[str]) -> UploadSweep:
         cutoff = datetime.fromtimestamp(time.time() - older_than, tz=UTC)
         removed = 0
+        root = f"{self.prefix}_sessions/"
+        # Last activity of each session: its newest object, or a chunk still going up.
+        sessions: dict[str, datetime] = {}
         pages = self.client.get_paginator("list_multipart_uploads").paginate(
             Bucket=self.bucket, Prefix=self.prefix
         )
         for page in pages:
             for upload in page.get("Uploads", []):
+                key = upload["Key"]
                 if upload["Initiated"] < cutoff:
                     self.client.abort_multipart_upload(
-                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                        Bucket=self.bucket, Key=key, UploadId=upload["UploadId"]
                     )
                     removed += 1
+                elif key.startswith(root) and "/" in key[len(root) :]:
+                    session = key[: key.index("/", len(root)) + 1]
+                    sessions[session] = max(upload["Initiated"], sessions.get(session, cutoff))
         for key, (_, modified) in self._list(f"{self.prefix}_uploads/").items():
             if modified < cutoff:
                 self.client.delete_object(Bucket=self.bucket, Key=key)
                 removed += 1
-        sessions: dict[str, datetime] = {}
-        root = f"{self.prefix}_sessions/"
         for key, (_, modified) in self._list(root).items():
+            if "/" not in key[len(root) :]:
+                continue  # not a session's: left for fsck to report as stray
             session = key[: key.index("/", len(root)) + 1]
             sessions[session] = max(modified, sessions.get(session, modified))
+        gone: list[str] = []
         for session, last_active in sessions.items():
-            if last_active < cutoff:
+            upload_id = session[len(root) : -1]
+            if last_active < cutoff and upload_id not in busy:
                 removed += self._delete_prefix(session)
-        return removed
+                gone.append(upload_id)
+        return UploadSweep(tuple(sorted(gone)), removed)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

@@ -40,6 +40,7 @@ NEEDS_A_REGISTRY = [
     ["tuf", "init"],
     ["tuf", "resign"],
     ["serve", "--port", "1"],
+    ["fsck"],
 ]
 
 
@@ -70,6 +71,7 @@ NEEDS_THE_DATA_DIR = [
     ["tuf", "rotate-online"],
     ["tuf", "resign"],
     ["log-key"],
+    ["fsck"],
 ]
 
 
