@@ -13,7 +13,7 @@ earlier one:
 * every acknowledged manifest is served by tag and by digest, byte for byte;
 * a blob whose upload was interrupted is either absent or complete (never partial);
 * the database and the blob store agree
-  (:func:`registry.storage.consistency.check_consistency`, hashing every file).
+  (``custody fsck --verify-digests``: :func:`registry.cli.fsck.run_fsck`).
 
 Orphan files of interrupted, unacknowledged uploads are expected (garbage
 collection is later work) and counted apart from inconsistencies. Prints one
@@ -312,28 +312,13 @@ def _verify(base: str, token: str, ledger: Ledger) -> tuple[int, list[str]]:
 
 
 def _consistency(env: Mapping[str, str]) -> tuple[dict[str, int], list[str]]:
-    """Check the database and blob store the server ran on (as its environment names them)."""
-    from sqlalchemy.ext.asyncio import async_sessionmaker
-
-    from registry.app import open_configured_blob_store
-    from registry.db.engine import create_service_engine
+    """``custody fsck --verify-digests`` on the database and blob store the server ran on."""
+    from registry.cli.fsck import run_fsck
     from registry.settings import Settings
-    from registry.storage.consistency import check_consistency
 
-    settings = Settings.from_env(env)
-
-    async def run() -> tuple[dict[str, int], list[str]]:
-        engine = create_service_engine(settings.effective_database_url)
-        store = open_configured_blob_store(settings)
-        try:
-            async with async_sessionmaker(engine)() as session:
-                report = await check_consistency(session, store)
-        finally:
-            store.close()
-            await engine.dispose()
-        return report.leftovers, report.inconsistencies
-
-    return asyncio.run(run())
+    report = asyncio.run(run_fsck(Settings.from_env(env), verify_digests=True))
+    # Orphans of unacknowledged uploads are leftovers here, not broken promises.
+    return report.checked.leftovers, report.checked.inconsistencies
 
 
 def run_rounds(

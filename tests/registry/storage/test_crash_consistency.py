@@ -5,8 +5,9 @@ pushes against a real ``custody serve``, each round killed at a random moment
 and restarted on the same data directory and database (``bench.crash_soak``
 does the work; ``python -m bench crash`` runs more rounds). After each restart:
 every acknowledged blob and manifest is served intact, no interrupted upload is
-visible in part, and :func:`check_consistency` finds the database and the blob
-store in agreement. Orphan files of unacknowledged uploads are allowed.
+visible in part, and ``custody fsck --verify-digests`` (its code path,
+:func:`registry.cli.fsck.run_fsck`) finds the database and the blob store in
+agreement. Orphan files of unacknowledged uploads are allowed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bench import crash_soak
 from bench.crash_soak import run_rounds
+from registry.cli.fsck import run_fsck
 from registry.db.engine import create_service_engine
 from registry.db.models import (
     Blob,
@@ -32,8 +34,9 @@ from registry.db.models import (
     UploadSession,
 )
 from registry.db.types import utcnow
+from registry.settings import DatabaseSettings, Settings, StorageSettings
 from registry.storage import FilesystemBlobStore
-from registry.storage.consistency import ConsistencyReport, check_consistency
+from registry.storage.consistency import ConsistencyReport
 from tests.conftest import _truncate_postgres
 from tests.support.seaweedfs import SeaweedFS
 
@@ -66,18 +69,14 @@ def test_every_acknowledged_push_survives_sigkill_on_seaweedfs(
     assert not (tmp_path / "data" / "blobs").exists()
 
 
-def _check(data_dir: Path, database_url: str) -> ConsistencyReport:
-    async def run() -> ConsistencyReport:
-        engine = create_service_engine(database_url)
-        store = FilesystemBlobStore(data_dir)
-        try:
-            async with async_sessionmaker(engine)() as session:
-                return await check_consistency(session, store)
-        finally:
-            store.close()
-            await engine.dispose()
-
-    return asyncio.run(run())
+def _check(root: Path, database_url: str) -> ConsistencyReport:
+    """What ``custody fsck --verify-digests`` finds in the store at ``root``."""
+    settings = Settings(
+        data_dir=root.parent,
+        database=DatabaseSettings(url=database_url),
+        storage=StorageSettings(location=str(root)),
+    )
+    return asyncio.run(run_fsck(settings, verify_digests=True)).checked
 
 
 def _add_rows(database_url: str, *rows: object) -> None:
