@@ -326,12 +326,13 @@ class FilesystemBlobStore:
 
     def sweep_stale_uploads(self, older_than: float = _STALE_UPLOAD_SECONDS) -> int:
         """Remove temporary files left by a crash and abandoned sessions; never visible."""
-        return self._sweep(older_than, frozenset()).removed
+        return self._sweep(time.time() - older_than, frozenset()).removed
 
     async def sweep_uploads(self, older_than: float) -> UploadSweep:
         # A session being appended to holds its lock; its file's mtime is fresh as well.
         busy = frozenset(upload for upload, lock in self._locks.items() if lock.locked())
-        swept = await asyncio.wrap_future(self._executor.submit(self._sweep, older_than, busy))
+        cutoff = time.time() - older_than
+        swept = await asyncio.wrap_future(self._executor.submit(self._sweep, cutoff, busy))
         for upload_id in swept.sessions:
             self._hashers.pop(upload_id, None)
             lock = self._locks.get(upload_id)
@@ -339,10 +340,11 @@ class FilesystemBlobStore:
                 self._locks.pop(upload_id, None)
         return swept
 
-    def _sweep(self, older_than: float, busy: frozenset[str]) -> UploadSweep:
+    def _sweep(self, cutoff_time: float, busy: frozenset[str]) -> UploadSweep:
+        # The cutoff is read by the caller, on the event loop's clock (one clock per purge).
         removed = 0
         sessions: list[str] = []
-        cutoff = time.time() - older_than
+        cutoff = cutoff_time
         for entry in [*self._tmp.iterdir(), *self._sessions.iterdir()]:
             is_session = entry.parent == self._sessions
             if is_session and entry.name in busy:

@@ -463,11 +463,11 @@ class S3BlobStore:
         Aborts multipart uploads begun before the cutoff, deletes staging
         objects, and deletes sessions with no activity since the cutoff.
         """
-        return self._sweep(older_than, frozenset()).removed
+        return self._sweep(time.time() - older_than, frozenset()).removed
 
     async def sweep_uploads(self, older_than: float) -> UploadSweep:
         busy = frozenset(upload for upload, lock in self._locks.items() if lock.locked())
-        swept = await self._call(self._sweep, older_than, busy)
+        swept = await self._call(self._sweep, time.time() - older_than, busy)
         for upload_id in swept.sessions:
             self._hashers.pop(upload_id, None)
             lock = self._locks.get(upload_id)
@@ -475,8 +475,9 @@ class S3BlobStore:
                 self._locks.pop(upload_id, None)
         return swept
 
-    def _sweep(self, older_than: float, busy: frozenset[str]) -> UploadSweep:
-        cutoff = datetime.fromtimestamp(time.time() - older_than, tz=UTC)
+    def _sweep(self, cutoff_time: float, busy: frozenset[str]) -> UploadSweep:
+        # The cutoff is read by the caller, on the event loop's clock (one clock per purge).
+        cutoff = datetime.fromtimestamp(cutoff_time, tz=UTC)
         removed = 0
         root = f"{self.prefix}_sessions/"
         # Last activity of each session: its newest object, or a chunk still going up.
