@@ -1,4 +1,4 @@
-"""The pull hot-path benchmark still runs (one tiny round against a real server).
+"""The pull hot-path and fsck benchmarks still run (one tiny round each).
 
 No timing is asserted: only that every request kind was served without an error
 and that each ratio is reported.
@@ -7,10 +7,13 @@ and that each ratio is reported.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from bench import fsck as fsck_bench
 from bench import manifest_get
+from tests.support.seaweedfs import SeaweedFS
 
 
 def test_benchmark_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
@@ -23,3 +26,24 @@ def test_benchmark_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
         assert run[kind]["requests"] > 0, kind
     for key in ("median_ratio", "median_anonymous_vs_token", "median_head_blob_vs_token"):
         assert report[key] > 0, key
+
+
+def test_fsck_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """A few objects per size on the filesystem (no SeaweedFS: see the next test)."""
+    assert fsck_bench.main(["--objects", "60", "--reference", "20", "--s3-objects", "0"]) == 0
+    output = capsys.readouterr().out
+    figures = json.loads(output[output.index("{\n") : output.rindex("}") + 1])
+    filesystem = figures["filesystem"]
+    assert filesystem["reference"]["objects"] == 20 and filesystem["large"]["objects"] == 60
+    for size in ("reference", "large"):
+        for key in ("fsck_objects_per_second", "fsck_verify_objects_per_second"):
+            assert filesystem[size][key] > 0, (size, key)
+        assert filesystem[size]["fsck_vs_reference"] > 0
+    assert filesystem["scaling"]["fsck"] > 0 and filesystem["scaling"]["fsck_verify"] > 0
+    assert "s3" not in figures
+
+
+def test_fsck_benchmark_measures_a_bucket(tmp_path: Path, seaweedfs: SeaweedFS) -> None:
+    figures = fsck_bench.measure_s3(seaweedfs, tmp_path / "s3", 12, 64)
+    assert figures["objects"] == 12
+    assert figures["fsck_objects_per_second"] > 0 and figures["fsck_verify_objects_per_second"] > 0
