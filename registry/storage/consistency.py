@@ -45,7 +45,7 @@ from registry.storage.base import BlobStore
 
 __all__ = ["ConsistencyReport", "check_consistency", "corrupt_blobs"]
 
-_READERS = 4
+_READERS = 8
 
 
 @dataclass(frozen=True, slots=True)
