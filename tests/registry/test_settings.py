@@ -134,3 +134,16 @@ def test_unsupported_database_is_refused():
         sync_url("mysql://root@localhost/x")
     with pytest.raises(ConfigurationError, match="not a valid"):
         sync_url("::::")
+
+
+def test_upload_expiry_settings():
+    assert Settings().oci.upload_expiry_seconds == 24 * 3600
+    assert Settings().oci.upload_sweep_seconds == 3600
+    settings = Settings.from_env(
+        {"CUSTODY_UPLOAD_EXPIRY_SECONDS": "600", "CUSTODY_UPLOAD_SWEEP_SECONDS": "0"}
+    )
+    assert settings.oci.upload_expiry_seconds == 600
+    assert settings.oci.upload_sweep_seconds == 0  # start-up only
+    assert Settings.from_env({"CUSTODY_UPLOAD_EXPIRY_SECONDS": "0"}).oci.upload_expiry_seconds == 1
+    with pytest.raises(ConfigurationError, match="CUSTODY_UPLOAD_SWEEP_SECONDS"):
+        Settings.from_env({"CUSTODY_UPLOAD_SWEEP_SECONDS": "-5"})
