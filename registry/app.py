@@ -124,16 +124,6 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         blobs = open_configured_blob_store(settings)
         log.info("%s", settings.storage.describe(settings.blob_location))
         sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
-        # Abandoned uploads (rows and bytes) expire now and every CUSTODY_UPLOAD_SWEEP_SECONDS.
-        upload_expiry = asyncio.create_task(
-            expire_uploads_forever(
-                sessionmaker,
-                blobs,
-                older_than=timedelta(seconds=settings.oci.upload_expiry_seconds),
-                interval=settings.oci.upload_sweep_seconds,
-            ),
-            name="upload-expiry",
-        )
         policy_hooks = PolicyHooks(policies, blobs)
         # What the OCI store asks and tells the slices above it (registry.oci.hooks).
         oci_hooks = OciHooks(
@@ -175,6 +165,16 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             ),
         )
         await tlog.start()
+        # Abandoned uploads (rows and bytes) expire now and every CUSTODY_UPLOAD_SWEEP_SECONDS.
+        upload_expiry = asyncio.create_task(
+            expire_uploads_forever(
+                sessionmaker,
+                blobs,
+                older_than=timedelta(seconds=settings.oci.upload_expiry_seconds),
+                interval=settings.oci.upload_sweep_seconds,
+            ),
+            name="upload-expiry",
+        )
         try:
             yield
         finally:
