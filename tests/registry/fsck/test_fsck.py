@@ -84,6 +84,10 @@ def test_each_kind_of_problem_is_found_and_reported(oci: Oci, settings: Settings
     blob_file(settings, orphan).write_bytes(b"bytes whose row never committed")
     (settings.blob_dir / "sha256" / "ab" / "notes.txt").parent.mkdir(exist_ok=True)
     (settings.blob_dir / "sha256" / "ab" / "notes.txt").write_text("not a blob")
+    misplaced = settings.blob_dir / "sha256" / "cd" / "ef" / intact[7:]  # a digest, one level deep
+    misplaced.parent.mkdir(parents=True)
+    misplaced.write_bytes(b"intact")
+    (settings.blob_dir / "sha256" / "README").write_text("not a blob either")
     (settings.blob_dir / "_uploads" / ("e" * 32)).write_bytes(b"half an upload")
 
     result = fsck(settings)
@@ -92,19 +96,20 @@ def test_each_kind_of_problem_is_found_and_reported(oci: Oci, settings: Settings
     assert f"PROBLEM blob {lost} has a row but no file" in lines
     assert f"PROBLEM blob {resized} has a row of 26 bytes but a file of 9" in lines
     assert f"PROBLEM object {orphan} has no blob row (orphan: garbage once reviewed)" in lines
-    assert "PROBLEM file sha256/ab/notes.txt in the blob tree is not named by a digest" in lines
+    for stray in ("sha256/ab/notes.txt", f"sha256/cd/ef/{intact[7:]}", "sha256/README"):
+        assert f"PROBLEM file {stray} in the blob tree is not named by a digest" in lines
     assert f"leftover temporary upload {'e' * 32}" in lines
     assert not any(rotten in line for line in lines)  # same size: only a scrub sees it
-    assert not any(intact in line for line in lines)
+    assert not any(intact in line for line in lines if "blob tree" not in line)
     assert result.stderr.splitlines() == [
-        "FAILED [fsck]: 4 problems (1 orphan objects, 1 missing, 1 size mismatches, "
-        "1 stray names); 'custody fsck --repair' queues orphans and marks lost blobs"
+        "FAILED [fsck]: 6 problems (1 orphan objects, 1 missing, 1 size mismatches, "
+        "3 stray names); 'custody fsck --repair' queues orphans and marks lost blobs"
     ]
 
     scrub = as_json(settings, "--verify-digests")
     assert scrub["exit_code"] == 23
     assert scrub["corrupt"] == sorted([rotten, resized])
-    assert scrub["counts"]["problems"] == 6
+    assert scrub["counts"]["problems"] == 8
 
 
 def test_json_report_shape(oci: Oci, settings: Settings) -> None:
