@@ -28,6 +28,7 @@ _COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "namespace": ("Create, list and show namespaces.", "registry", ("registry.cli.access",)),
     "tuf": ("The registry's TUF repository and keys.", "registry", ("registry.cli.tuf",)),
     "log-key": ("Print the log's verifier key.", "registry", ("registry.cli.log",)),
+    "gc": ("Remove blobs and manifests nothing references.", "registry", ("registry.cli.gc",)),
     "keygen": ("Generate a signing key pair.", "", ("signing.cli.sign",)),
     "sign": ("Sign a model as an OpenSSF Model Signing bundle.", "", ("signing.cli.sign",)),
     "sbom": ("Write a CycloneDX ML-BOM for a model.", "", ("signing.cli.sbom",)),

@@ -164,6 +164,15 @@ class ClientDisconnected(RegistryError):
     title = "Client disconnected"
 
 
+class BlobCollected(RegistryError):
+    """The garbage collector removed a blob's bytes while an upload of the same digest
+    was finishing (the store had deduplicated the upload against them): upload it again."""
+
+    status_code = 503
+    code = "BLOB_UPLOAD_INVALID"
+    title = "Blob collected during upload"
+
+
 class RefusalNotAudited(RegistryError):
     """A refusal whose audit event could not be written, even after retrying.
 
