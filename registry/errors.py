@@ -166,9 +166,12 @@ class ClientDisconnected(RegistryError):
 
 class BlobCollected(RegistryError):
     """The garbage collector removed a blob's bytes while an upload of the same digest
-    was finishing (the store had deduplicated the upload against them): upload it again."""
+    was finishing (the store had deduplicated the upload against them): upload it again.
 
-    status_code = 503
+    409: the request was sound, the registry's state changed under it; a client error
+    status so that the expected outcome of a race is not logged as a server failure."""
+
+    status_code = 409
     code = "BLOB_UPLOAD_INVALID"
     title = "Blob collected during upload"
 
