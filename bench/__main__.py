@@ -20,6 +20,8 @@ BENCHMARKS = {
     "hub": "bench.hub",
     "tuf": "bench.tuf_publish",
     "crash": "bench.crash_soak",
+    "gc": "bench.gc_pass",
+    "gc-soak": "bench.gc_soak",
 }
 
 

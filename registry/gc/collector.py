@@ -110,6 +110,8 @@ class PassReport:
     errors: list[str] = field(default_factory=list)
     transactions: int = 0
     longest_transaction_seconds: float = 0.0
+    #: What the longest transaction did.
+    longest_transaction: str = ""
 
     @property
     def blobs(self) -> list[Collected]:
@@ -156,6 +158,8 @@ class Collector:
     """One pass at a time over the review queue (``custody gc``, or the background worker).
 
     ``delay`` is what the cascade (a removed manifest's blobs and children) waits;
+    blob batches hold at most ``batch`` blobs, halved while a transaction takes longer
+    than ``target_seconds`` (so locks are held briefly even on a slow store);
     ``on_collected`` is told of every removal after its transaction commits
     (metrics, caches).
     """
@@ -169,6 +173,7 @@ class Collector:
         collect_untagged: bool = True,
         batch: int = 50,
         scan: int = 2000,
+        target_seconds: float = 0.05,
         on_collected: Callable[[Sequence[Collected]], None] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
@@ -177,6 +182,7 @@ class Collector:
         self.collect_untagged = collect_untagged
         self.batch = max(1, batch)
         self.scan = max(self.batch, scan)
+        self.target_seconds = target_seconds
         self.on_collected = on_collected
 
     # -- the pass --------------------------------------------------------------------
@@ -234,7 +240,17 @@ class Collector:
         finally:
             elapsed = time.perf_counter() - start
             report.transactions += 1
-            report.longest_transaction_seconds = max(report.longest_transaction_seconds, elapsed)
+            if elapsed > report.longest_transaction_seconds:
+                report.longest_transaction_seconds = elapsed
+                report.longest_transaction = what
+
+    def _next_size(self, size: int, elapsed: float) -> int:
+        """Adapt the batch so a transaction holds its locks for about ``target_seconds``."""
+        if elapsed > self.target_seconds:
+            return max(1, size // 2)
+        if elapsed < self.target_seconds / 2:
+            return min(self.batch, size * 2)
+        return size
 
     # -- blobs -----------------------------------------------------------------------
 
@@ -258,13 +274,17 @@ class Collector:
                     reason = by_digest[digest][0].reason
                     report.collected.append(Collected("blob", digest, sizes[digest], None, reason))
             return
-        for start in range(0, len(candidates), self.batch):
-            chunk = candidates[start : start + self.batch]
+        start, size = 0, self.batch
+        while start < len(candidates):
+            chunk = candidates[start : start + size]
+            start += len(chunk)
 
             async def work(session: AsyncSession, chunk: list[str] = chunk) -> list[Collected]:
                 return await self._collect_blobs(session, chunk, by_digest, report)
 
+            began = time.perf_counter()
             collected = await self._transaction(report, work, what=f"{len(chunk)} blobs")
+            size = self._next_size(size, time.perf_counter() - began)
             if collected is None:
                 report.deferred += len(chunk)
                 continue
