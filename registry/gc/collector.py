@@ -152,6 +152,9 @@ class _Review:
     digest: str
     repository_id: int | None
     reason: str
+    #: When the pass read it: only an entry queued before then is this one (SQLite may
+    #: give a deleted entry's id to a new one).
+    read_at: datetime
 
 
 class Collector:
@@ -219,9 +222,10 @@ class Collector:
         query = select(GcReview).where(GcReview.id > after).order_by(GcReview.id).limit(self.scan)
         if not ignore_delay:
             query = query.where(GcReview.review_after <= now)
+        read_at = utcnow()
         async with self.sessionmaker() as session:
             rows = (await session.scalars(query)).all()
-        return [_Review(r.id, r.kind, r.digest, r.repository_id, r.reason) for r in rows]
+        return [_Review(r.id, r.kind, r.digest, r.repository_id, r.reason, read_at) for r in rows]
 
     async def _transaction(
         self, report: PassReport, work: Callable[[AsyncSession], Any], *, what: str
@@ -262,8 +266,8 @@ class Collector:
         async with self.sessionmaker() as session:
             referenced = await _referenced_blobs(session, by_digest)
         if referenced and not dry_run:
-            ids = [r.id for d in referenced for r in by_digest[d]]
-            await self._transaction(report, lambda s: _drop_reviews(s, ids), what="drop kept")
+            kept = [r for d in referenced for r in by_digest[d]]
+            await self._transaction(report, lambda s: _drop_reviews(s, kept), what="drop kept")
         report.kept += len(referenced)
         candidates = sorted(d for d in by_digest if d not in referenced)
         if dry_run:
@@ -355,7 +359,7 @@ class Collector:
                 detail={"size": locked[digest], "reason": reason},
             )
             collected.append(Collected("blob", digest, locked[digest], None, reason))
-        done = [r.id for d in digests if d not in skipped for r in reviews[d]]
+        done = [r for d in digests if d not in skipped for r in reviews[d]]
         await _drop_reviews(session, done)
         report.kept += len(referenced)
         report.deferred += len(skipped)
@@ -378,7 +382,7 @@ class Collector:
                 for digest, repository_id in rows:
                     holders.setdefault(digest, []).append(repository_id)
         by_repository: dict[int, dict[str, list[_Review]]] = {}
-        orphans: list[int] = []
+        orphans: list[_Review] = []
         for review in reviews:
             targets = (
                 [review.repository_id]
@@ -386,7 +390,7 @@ class Collector:
                 else holders.get(review.digest, [])
             )
             if not targets:
-                orphans.append(review.id)
+                orphans.append(review)
             for repository_id in targets:
                 by_repository.setdefault(repository_id, {}).setdefault(review.digest, []).append(
                     review
@@ -435,7 +439,7 @@ class Collector:
         repository = await session.get(Repository, repository_id)
         if repository is None:
             if not dry_run:
-                await _drop_reviews(session, [r.id for d in digests for r in reviews[d]])
+                await _drop_reviews(session, [r for d in digests for r in reviews[d]])
             return []
         if not dry_run:
             await lock_repository(session, repository)  # what PUTs and tag changes take
@@ -507,7 +511,7 @@ class Collector:
                 reason="gc.manifest.delete",
                 delay=self.delay,
             )
-        await _drop_reviews(session, [r.id for d in digests for r in reviews[d]])
+        await _drop_reviews(session, [r for d in digests for r in reviews[d]])
         return collected
 
     # -- abandoned uploads -------------------------------------------------------------
@@ -614,11 +618,16 @@ async def _kept_manifests(
     }
 
 
-async def _drop_reviews(session: AsyncSession, ids: list[int]) -> None:
+async def _drop_reviews(session: AsyncSession, reviews: list[_Review]) -> None:
+    """Delete these entries, and not a newer entry that reused one's id (SQLite can)."""
+    if not reviews:
+        return
+    read_at = max(r.read_at for r in reviews)
+    ids = [r.id for r in reviews]
     for start in range(0, len(ids), 500):
         await session.execute(
             delete(GcReview)
-            .where(GcReview.id.in_(ids[start : start + 500]))
+            .where(GcReview.id.in_(ids[start : start + 500]), GcReview.queued_at <= read_at)
             .execution_options(synchronize_session=False)
         )
 
