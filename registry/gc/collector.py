@@ -66,7 +66,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from registry.audit.service import record
+from registry.audit.service import record, record_many
 from registry.db.models import (
     Blob,
     GcReview,
@@ -348,17 +348,20 @@ class Collector:
                 .where(Blob.digest.in_(doomed))
                 .execution_options(synchronize_session=False)
             )
-        collected = []
-        for digest in doomed:
-            reason = reviews[digest][0].reason
-            await record(
-                session,
-                actor=ACTOR,
-                action="gc.blob.delete",
-                subject=digest,
-                detail={"size": locked[digest], "reason": reason},
-            )
-            collected.append(Collected("blob", digest, locked[digest], None, reason))
+        collected = [Collected("blob", d, locked[d], None, reviews[d][0].reason) for d in doomed]
+        await record_many(
+            session,
+            [
+                {
+                    "actor": ACTOR,
+                    "action": "gc.blob.delete",
+                    "subject": c.digest,
+                    "namespace": None,
+                    "detail": {"size": c.size, "reason": c.reason},
+                }
+                for c in collected
+            ],
+        )
         done = [r for d in digests if d not in skipped for r in reviews[d]]
         await _drop_reviews(session, done)
         report.kept += len(referenced)
@@ -486,15 +489,19 @@ class Collector:
                 .execution_options(synchronize_session=False)
             )
             namespace = repository.name.split("/", 1)[0]
-            for _, digest, size in doomed:
-                await record(
-                    session,
-                    actor=ACTOR,
-                    action="gc.manifest.delete",
-                    subject=f"{repository.name}@{digest}",
-                    namespace=namespace,
-                    detail={"size": size, "reason": reviews[digest][0].reason},
-                )
+            await record_many(
+                session,
+                [
+                    {
+                        "actor": ACTOR,
+                        "action": "gc.manifest.delete",
+                        "subject": f"{repository.name}@{digest}",
+                        "namespace": namespace,
+                        "detail": {"size": size, "reason": reviews[digest][0].reason},
+                    }
+                    for _, digest, size in doomed
+                ],
+            )
             # The cascade: what these manifests held may now be unreferenced.
             await enqueue(
                 session,

@@ -278,3 +278,25 @@ def test_custody_gc_errors_are_one_line(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert result.output.count("\n") == 1 and "Error:" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_background_worker_collects_and_counts(gc_settings: Settings, token: str) -> None:
+    """``custody serve``'s worker (started by the lifespan) collects and feeds the metrics."""
+    settings = replace(
+        gc_settings, gc=GcSettings(enabled=True, delay_seconds=0, interval_seconds=1)
+    )
+
+    async def work() -> tuple[tuple[bool, bool], str]:
+        async with registry(settings, token) as reg:
+            assert (await reg.push_blob(b"q" * 7)).status_code == 201
+            for _ in range(100):  # the first pass starts after one interval
+                if await reg.blob_present(sha256_digest(b"q" * 7)) == (False, False):
+                    break
+                await asyncio.sleep(0.1)
+            metrics = (await reg.client.get("/metrics")).text
+            return await reg.blob_present(sha256_digest(b"q" * 7)), metrics
+
+    present, metrics = run(work())
+    assert present == (False, False)
+    assert "custody_gc_collected_blobs_total 1.0" in metrics
+    assert "custody_gc_collected_bytes_total 7.0" in metrics
