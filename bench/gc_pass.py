@@ -13,7 +13,7 @@ Reports reviewed rows/s, collected blobs/s, the pass time over the reference's
 (the price of locking and re-checking), and the longest transaction the pass
 ran (it batches so that none holds its locks for more than ~100 ms).
 
-    python -m bench gc [--blobs 100000] [--collectable 10000] [--batch 50]
+    python -m bench gc [--blobs 100000] [--collectable 10000] [--batch 25]
                        [--postgres URL] [--skip-postgres] [--json out.json]
 """
 
@@ -245,7 +245,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench gc")
     parser.add_argument("--blobs", type=int, default=100_000)
     parser.add_argument("--collectable", type=int, default=10_000)
-    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--batch", type=int, default=25)
     parser.add_argument("--postgres", default=os.environ.get("CUSTODY_BENCH_POSTGRES_URL"))
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--json", type=Path)

@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from registry.audit.service import record, record_many
@@ -86,6 +86,8 @@ from registry.storage import BlobStore
 log = logging.getLogger("registry.gc")
 
 ACTOR = "gc"
+#: Queue entries found still referenced are dropped this many per transaction.
+_DROP_BATCH = 250
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +176,7 @@ class Collector:
         *,
         delay: timedelta,
         collect_untagged: bool = True,
-        batch: int = 50,
+        batch: int = 25,
         scan: int = 2000,
         target_seconds: float = 0.05,
         on_collected: Callable[[Sequence[Collected]], None] | None = None,
@@ -251,7 +253,7 @@ class Collector:
     def _next_size(self, size: int, elapsed: float) -> int:
         """Adapt the batch so a transaction holds its locks for about ``target_seconds``."""
         if elapsed > self.target_seconds:
-            return max(1, size // 2)
+            return max(min(self.batch, 5), size // 2)
         if elapsed < self.target_seconds / 2:
             return min(self.batch, size * 2)
         return size
@@ -267,7 +269,13 @@ class Collector:
             referenced = await _referenced_blobs(session, by_digest)
         if referenced and not dry_run:
             kept = [r for d in referenced for r in by_digest[d]]
-            await self._transaction(report, lambda s: _drop_reviews(s, kept), what="drop kept")
+            for start in range(0, len(kept), _DROP_BATCH):  # short transactions (SQLite's lock)
+                some = kept[start : start + _DROP_BATCH]
+
+                async def drop(session: AsyncSession, some: list[_Review] = some) -> None:
+                    await _drop_reviews(session, some)
+
+                await self._transaction(report, drop, what="drop kept")
         report.kept += len(referenced)
         candidates = sorted(d for d in by_digest if d not in referenced)
         if dry_run:
@@ -305,8 +313,15 @@ class Collector:
     ) -> list[Collected]:
         postgres = session.get_bind().dialect.name == "postgresql"
         if postgres:
-            for digest in digests:  # sorted: two collectors never wait on each other in a cycle
-                await session.execute(select(func.pg_advisory_xact_lock(digest_lock_key(digest))))
+            # One statement, keys in one order: two collectors never wait on each other in
+            # a cycle (an upload takes a single key).
+            await session.execute(
+                text(
+                    "SELECT pg_advisory_xact_lock(k) FROM "
+                    "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS ordered"
+                ),
+                {"keys": sorted({digest_lock_key(d) for d in digests})},
+            )
             rows = await session.execute(
                 select(Blob.digest, Blob.size)
                 .where(Blob.digest.in_(digests))
@@ -326,7 +341,7 @@ class Collector:
             )
         locked = {digest: size for digest, size in rows.all()}  # noqa: C416
         existing = set(locked)
-        if postgres:  # a row locked by a concurrent push was skipped: does it still exist?
+        if postgres and len(locked) < len(digests):  # skipped (share-locked by a push) or gone?
             existing = set(
                 (await session.scalars(select(Blob.digest).where(Blob.digest.in_(digests)))).all()
             )
