@@ -21,6 +21,8 @@ BENCHMARKS = {
     "tuf": "bench.tuf_publish",
     "crash": "bench.crash_soak",
     "fsck": "bench.fsck",
+    "gc": "bench.gc_pass",
+    "gc-soak": "bench.gc_soak",
 }
 
 

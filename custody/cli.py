@@ -33,6 +33,7 @@ _COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "registry",
         ("registry.cli.fsck",),
     ),
+    "gc": ("Remove blobs and manifests nothing references.", "registry", ("registry.cli.gc",)),
     "keygen": ("Generate a signing key pair.", "", ("signing.cli.sign",)),
     "sign": ("Sign a model as an OpenSSF Model Signing bundle.", "", ("signing.cli.sign",)),
     "sbom": ("Write a CycloneDX ML-BOM for a model.", "", ("signing.cli.sbom",)),

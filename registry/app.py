@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -26,7 +26,10 @@ from registry.auth.deps import provide_principal
 from registry.cache import CachedManifest, TTLCache
 from registry.db.engine import create_service_engine
 from registry.errors import RefusalNotAudited
+from registry.gc.collector import Collected, Collector
+from registry.gc.hooks import GcQueue
 from registry.gc.uploads import expire_uploads_forever
+from registry.gc.worker import GcWorker
 from registry.http.deps import (
     provide_blobs,
     provide_db_session,
@@ -52,7 +55,7 @@ from registry.policies_in_force import PolicyHolder
 from registry.policies_in_force.api import PolicyController, install_reload_signal
 from registry.sbom.api import SbomController
 from registry.sbom.ingest import SbomReferrers
-from registry.services import Services, install_services
+from registry.services import Services, install_services, services_of
 from registry.settings import Settings
 from registry.storage import FilesystemBlobStore, open_blob_store
 from registry.tlog import TransparencyLog, load_or_create_signer
@@ -124,6 +127,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         blobs = open_configured_blob_store(settings)
         log.info("%s", settings.storage.describe(settings.blob_location))
         sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        gc_delay = timedelta(seconds=settings.gc.delay_seconds)
         policy_hooks = PolicyHooks(policies, blobs)
         # What the OCI store asks and tells the slices above it (registry.oci.hooks).
         oci_hooks = OciHooks(
@@ -132,6 +136,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             alias_read=policy_hooks,
             on_stored=(SbomReferrers(blobs, limit=settings.oci.max_sbom_bytes), policy_hooks),
             on_tags_changed=(TufMarks(),),
+            on_references_dropped=(GcQueue(gc_delay),),
         )
         log.info("%s", policies_in_force(settings, policies))
         manifest_cache = TTLCache[tuple[str, str], CachedManifest](
@@ -164,7 +169,26 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
                 anonymous_pull=AnonymousPull(sessionmaker, settings.auth.cache_seconds),
             ),
         )
+        blob_cache = services_of(app).blob_cache
+
+        def collected(items: Sequence[Collected]) -> None:
+            for item in items:
+                metrics.count_collected(item.kind, item.size)
+            blob_cache.clear()  # a cached HEAD must not outlive the blob
+
+        gc_worker = GcWorker(
+            Collector(
+                sessionmaker,
+                blobs,
+                delay=gc_delay,
+                collect_untagged=settings.gc.collect_untagged,
+                on_collected=collected,
+            ),
+            settings.gc.interval_seconds,
+        )
         await tlog.start()
+        if settings.gc.enabled:
+            gc_worker.start()
         # Abandoned uploads (rows and bytes) expire now and every CUSTODY_UPLOAD_SWEEP_SECONDS.
         upload_expiry = asyncio.create_task(
             expire_uploads_forever(
@@ -181,6 +205,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             upload_expiry.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await upload_expiry
+            await gc_worker.close()
             await tlog.close()
             await engine.dispose()
             blobs.close()

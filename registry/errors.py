@@ -164,6 +164,18 @@ class ClientDisconnected(RegistryError):
     title = "Client disconnected"
 
 
+class BlobCollected(RegistryError):
+    """The garbage collector removed a blob's bytes while an upload of the same digest
+    was finishing (the store had deduplicated the upload against them): upload it again.
+
+    409: the request was sound, the registry's state changed under it; a client error
+    status so that the expected outcome of a race is not logged as a server failure."""
+
+    status_code = 409
+    code = "BLOB_UPLOAD_INVALID"
+    title = "Blob collected during upload"
+
+
 class RefusalNotAudited(RegistryError):
     """A refusal whose audit event could not be written, even after retrying.
 

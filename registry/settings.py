@@ -295,6 +295,20 @@ class LogSettings(_Part):
 
 
 @dataclass(frozen=True, slots=True)
+class GcSettings(_Part):
+    """Online garbage collection of unreferenced blobs and manifests (registry.gc)."""
+
+    #: Run the background collector in ``custody serve`` (``custody gc`` works either way).
+    enabled: bool = _env("GC_ENABLED", True, _boolean)
+    #: How long something unreferenced waits before the collector re-checks and removes it.
+    delay_seconds: int = _env("GC_DELAY_SECONDS", 24 * 3600, _integer)
+    #: Seconds between the background collector's passes.
+    interval_seconds: int = _env("GC_INTERVAL_SECONDS", 300, _at_least_one)
+    #: Collect manifests no tag, index or kept subject reaches (GitLab's rule); off: Harbor's.
+    collect_untagged: bool = _env("GC_COLLECT_UNTAGGED", True, _boolean)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings(_Part):
     """Everything the registry needs to start. Build with :meth:`from_env`."""
 
@@ -308,6 +322,7 @@ class Settings(_Part):
     tuf: TufSettings = _part(TufSettings)
     hub: HubSettings = _part(HubSettings)
     log: LogSettings = _part(LogSettings)
+    gc: GcSettings = _part(GcSettings)
 
     @classmethod
     def from_env(

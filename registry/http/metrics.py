@@ -51,7 +51,30 @@ class Metrics:
             ["action"],
             registry=self.registry,
         )
+        self.gc_blobs = Counter(
+            "custody_gc_collected_blobs",
+            "Blobs removed by garbage collection",
+            registry=self.registry,
+        )
+        self.gc_bytes = Counter(
+            "custody_gc_collected_bytes",
+            "Bytes of blobs removed by garbage collection",
+            registry=self.registry,
+        )
+        self.gc_manifests = Counter(
+            "custody_gc_collected_manifests",
+            "Manifests removed by garbage collection",
+            registry=self.registry,
+        )
         self.in_progress = 0
+
+    def count_collected(self, kind: str, size: int) -> None:
+        """One blob or manifest removed by garbage collection (registry.gc)."""
+        if kind == "blob":
+            self.gc_blobs.inc()
+            self.gc_bytes.inc(size)
+        else:
+            self.gc_manifests.inc()
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
         async def measured(scope: Scope, receive: Receive, send: Send) -> None:

@@ -15,6 +15,7 @@ from registry.db.models import UploadSession
 from registry.db.types import utcnow
 from registry.digests import Digest
 from registry.errors import (
+    BlobCollected,
     BlobUnknown,
     BlobUploadInvalid,
     BlobUploadUnknown,
@@ -25,6 +26,7 @@ from registry.http.deps import body_chunks
 from registry.naming import RepositoryName
 from registry.oci import queries, service
 from registry.oci.context import OciContext
+from registry.oci.hooks import Unreferenced
 from registry.storage import BlobStat
 
 OCTET = "application/octet-stream"
@@ -96,7 +98,9 @@ async def delete_blob(ctx: OciContext, name: RepositoryName, digest_text: str) -
     digest = Digest.parse(digest_text)
     await ctx.authorize(name, Scope.PUSH, actions="delete")
     repository = await ctx.repository(name)
-    await service.unlink_blob(ctx.session, repository, name, str(digest), actor=ctx.principal.actor)
+    await service.unlink_blob(
+        ctx.session, repository, name, str(digest), actor=ctx.principal.actor, hooks=ctx.hooks
+    )
     await ctx.session.commit()
     ctx.services.blob_cache.discard((name.full, str(digest)))
     return Response(b"", status_code=202)
@@ -149,14 +153,32 @@ async def _try_mount(
     blob = await queries.linked_blob(ctx.session, source, str(digest))
     if blob is None:
         return None
-    return await _finish(ctx, name, BlobStat(digest, blob.size), mounted_from=source.full)
+    try:
+        return await _finish(ctx, name, BlobStat(digest, blob.size), mounted_from=source.full)
+    except BlobCollected:  # collected since it was looked up: the client uploads it instead
+        return None
 
 
 async def _finish(
     ctx: OciContext, name: RepositoryName, stat: BlobStat, *, mounted_from: str | None = None
 ) -> Response[Any]:
     repository = await queries.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
-    await queries.link_blob(ctx.session, repository, str(stat.digest), stat.size)
+    # The digest's lock orders this link against the garbage collector, which removes a
+    # blob's bytes and then its row under the same lock. A row that exists under the
+    # lock still has its bytes; a row this transaction creates may follow a collection
+    # that removed bytes the store had deduplicated this upload against: check them.
+    await queries.lock_digest(ctx.session, str(stat.digest))
+    created = await queries.link_blob(ctx.session, repository, str(stat.digest), stat.size)
+    if created and await ctx.blobs.stat(stat.digest) is None:
+        await ctx.session.rollback()
+        raise BlobCollected(
+            f"blob {stat.digest} was garbage-collected while this upload finished; upload it again",
+            extra={"digest": str(stat.digest)},
+        )
+    if created:  # nothing references it yet: collected after the delay unless a manifest does
+        await ctx.hooks.references_dropped(
+            ctx.session, Unreferenced("blob.upload", blobs=(str(stat.digest),))
+        )
     detail: dict[str, Any] = {"size": stat.size}
     if mounted_from:
         detail["mounted_from"] = mounted_from

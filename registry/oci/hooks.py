@@ -8,7 +8,9 @@ instead, wired by :func:`registry.app.create_app` into one :class:`OciHooks`:
 - :class:`ManifestStored`: after a new manifest is stored (SBOM ingest, signature verification);
 - :class:`PromotionGate`: before an alias moves or is removed (promotion policy; may refuse);
 - :class:`AliasRead`: before an alias is answered (strict namespaces; may refuse);
-- :class:`TagsChanged`: after a namespace's versions or aliases changed (TUF marks).
+- :class:`TagsChanged`: after a namespace's versions or aliases changed (TUF marks);
+- :class:`ReferencesDropped`: when manifests, tags or blob links go away, or a blob or
+  manifest arrives that nothing references yet (garbage collection's review queue).
 
 Every hook runs in the caller's transaction: what it writes commits or rolls back
 with the change that called it.
@@ -82,6 +84,24 @@ class TagsChanged(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Unreferenced:
+    """Blobs and manifests that may have lost their last reference, or never had one."""
+
+    #: What happened: ``manifest.delete``, ``alias.move``, ``blob.unlink``, ``blob.upload`` ...
+    reason: str
+    #: The repository the manifests are in (manifests are per repository; blobs are not).
+    repository_id: int | None = None
+    manifests: tuple[str, ...] = ()
+    blobs: tuple[str, ...] = ()
+
+
+class ReferencesDropped(Protocol):
+    async def references_dropped(self, session: AsyncSession, change: Unreferenced) -> None:
+        """Note ``change`` in the caller's transaction; deciding what goes is for later."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class OciHooks:
     """The hooks of one application, as :func:`registry.app.create_app` wires them."""
 
@@ -90,6 +110,7 @@ class OciHooks:
     alias_read: AliasRead
     on_stored: tuple[ManifestStored, ...] = ()
     on_tags_changed: tuple[TagsChanged, ...] = ()
+    on_references_dropped: tuple[ReferencesDropped, ...] = ()
 
     async def manifest_stored(
         self,
@@ -108,3 +129,9 @@ class OciHooks:
     async def tags_changed(self, session: AsyncSession, namespace: str) -> None:
         for listener in self.on_tags_changed:
             await listener.tags_changed(session, namespace)
+
+    async def references_dropped(self, session: AsyncSession, change: Unreferenced) -> None:
+        if not (change.manifests or change.blobs):
+            return
+        for listener in self.on_references_dropped:
+            await listener.references_dropped(session, change)

@@ -17,6 +17,7 @@ from registry.naming import RepositoryName, validate_tag
 from registry.oci import queries, service
 from registry.oci.context import OciContext, challenge
 from registry.oci.file_checks import check_model_files
+from registry.oci.hooks import Unreferenced
 from registry.oci.manifests import parse_manifest
 
 
@@ -110,6 +111,10 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
             manifest=manifest,
             parsed=parsed,
             actor=ctx.principal.actor,
+        )
+    if created and _is_digest(reference):  # untagged: kept only if an index or subject needs it
+        await ctx.hooks.references_dropped(
+            ctx.session, Unreferenced("manifest.untagged", repository.id, manifests=(digest,))
         )
     if not _is_digest(reference):
         await service.set_tag(

@@ -4,7 +4,7 @@ tags and referrers, and the repository lock (the rules over them are in
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -60,9 +60,10 @@ async def ensure_repository(
     return repository
 
 
-async def link_blob(session: AsyncSession, repository: Repository, digest: str, size: int) -> None:
+async def link_blob(session: AsyncSession, repository: Repository, digest: str, size: int) -> bool:
+    """Link blob ``digest`` into ``repository``; ``True`` if its ``blobs`` row is new."""
     now = utcnow()
-    await insert_ignore(
+    created = await insert_ignore(
         session,
         Blob.__table__,  # type: ignore[arg-type]
         {"digest": digest, "size": size, "created_at": now},
@@ -78,6 +79,7 @@ async def link_blob(session: AsyncSession, repository: Repository, digest: str, 
         .where(Blob.digest == digest, Blob.missing_since.is_not(None))
         .values(missing_since=None)
     )
+    return created
 
 
 async def linked_blob(session: AsyncSession, name: RepositoryName, digest: str) -> Blob | None:
@@ -113,6 +115,57 @@ async def lock_repository(session: AsyncSession, repository: Repository) -> None
         .where(Repository.id == repository.id)
         .values(id=Repository.id)
         .execution_options(synchronize_session=False)
+    )
+
+
+def digest_lock_key(digest: str) -> int:
+    """A signed 64-bit advisory-lock key for ``digest`` (its first 16 hex digits)."""
+    value = int(digest.removeprefix("sha256:")[:16], 16)
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+async def lock_digest(session: AsyncSession, digest: str) -> None:
+    """Serialise, until the transaction ends, everything that links or removes blob ``digest``
+    in the store and the database (an upload finishing, the garbage collector removing it).
+
+    PostgreSQL: a transaction-scoped advisory lock on the digest
+    (``pg_advisory_xact_lock``); statements after it see every commit made before.
+    SQLite: a write to the ``blobs`` table (matching a row or not) makes this
+    transaction the database's only writer, which also serialises every other write.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(digest_lock_key(digest))))
+        return
+    await session.execute(
+        update(Blob)
+        .where(Blob.digest == digest)
+        .values(size=Blob.size)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def manifest_reference_digests(
+    session: AsyncSession, manifest_id: int
+) -> list[tuple[str, str]]:
+    """(role, digest) of every descriptor manifest ``manifest_id`` holds."""
+    rows = await session.execute(
+        select(ManifestReference.role, ManifestReference.digest).where(
+            ManifestReference.manifest_id == manifest_id
+        )
+    )
+    return [(role, digest) for role, digest in rows]
+
+
+async def referrer_digests(session: AsyncSession, repository_id: int, subject: str) -> list[str]:
+    """Digests of the manifests in repository ``repository_id`` whose subject is ``subject``."""
+    return list(
+        (
+            await session.scalars(
+                select(Manifest.digest).where(
+                    Manifest.repository_id == repository_id, Manifest.subject_digest == subject
+                )
+            )
+        ).all()
     )
 
 
@@ -232,7 +285,14 @@ def add_upload_session(
 async def linked_blob_size(
     session: AsyncSession, repository: Repository, digest: str
 ) -> int | None:
-    """The size of blob ``digest`` if it is linked into ``repository`` (and not marked lost)."""
+    """The size of blob ``digest`` if it is linked into ``repository`` (and not marked lost).
+
+    On PostgreSQL the blob's row is share-locked (``FOR KEY SHARE``) until the
+    transaction ends: the garbage collector, which locks the row ``FOR UPDATE``
+    before it re-checks references, cannot remove a blob a manifest PUT has seen
+    until that PUT commits (and then sees its references). SQLite ignores the clause:
+    there, the PUT is already the only writer (``lock_repository``).
+    """
     return await session.scalar(
         select(Blob.size)
         .join(RepositoryBlob, RepositoryBlob.blob_digest == Blob.digest)
@@ -241,6 +301,7 @@ async def linked_blob_size(
             Blob.digest == digest,
             Blob.missing_since.is_(None),
         )
+        .with_for_update(read=True, key_share=True, of=Blob)
     )
 
 

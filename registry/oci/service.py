@@ -15,8 +15,12 @@ here, shared by ``/v2/`` and ``/api/v1/``:
 - every such refusal is audited (``registry.audit.service.refuse``): ``version.move.refused``,
   ``version.delete.refused``, ``manifest.delete.refused``, ``blob.delete.refused``;
 - writes that check what a manifest needs (a manifest PUT, a manifest or blob
-  delete) first take the repository's lock (:func:`~registry.oci.queries.lock_repository`),
-  so a check and the write it allows cannot interleave with another request's.
+  delete, a tag change) first take the repository's lock
+  (:func:`~registry.oci.queries.lock_repository`), so a check and the write it allows
+  cannot interleave with another request's (or with the garbage collector's re-check);
+- whatever may have lost its last reference (the manifest an alias left, a deleted
+  manifest's blobs, children and referrers, an unlinked blob) is told to the
+  :class:`~registry.oci.hooks.ReferencesDropped` hooks in the same transaction.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from registry.errors import (
 )
 from registry.naming import RepositoryName, VersionPattern
 from registry.oci import queries
-from registry.oci.hooks import AliasMove, OciHooks
+from registry.oci.hooks import AliasMove, OciHooks, Unreferenced
 from registry.oci.manifests import ParsedManifest
 from registry.oci.mediatypes import EVIDENCE_ARTIFACT_TYPES
 
@@ -172,6 +176,7 @@ async def set_tag(
 ) -> TagChange:
     """Point ``name`` at ``manifest``: create a version once, or move an alias via the gate."""
     namespace = repository.name.split("/", 1)[0]
+    await queries.lock_repository(session, repository)  # the collector re-checks under it
     tag = await queries.find_tag(session, repository, name)
     is_version = versions.is_version(name)
     if tag is not None and tag.manifest_id == manifest.id:
@@ -223,6 +228,10 @@ async def set_tag(
         detail={"from": previous, "to": manifest.digest},
     )
     await hooks.tags_changed(session, namespace)
+    if previous is not None:
+        await hooks.references_dropped(
+            session, Unreferenced("alias.move", repository.id, manifests=(previous,))
+        )
     return TagChange(name, False, previous, manifest.digest)
 
 
@@ -262,6 +271,7 @@ async def remove_alias(
             subject=f"{repository.name}:{tag.name}",
         )
     principal.require(repository.name.split("/", 1)[0], Scope.PROMOTE, repository=repository.name)
+    await queries.lock_repository(session, repository)  # the collector re-checks under it
     await hooks.gate.check(session, AliasMove(repository, tag.name, tag.manifest, None, principal))
     await session.delete(tag)
     await session.flush()
@@ -274,6 +284,9 @@ async def remove_alias(
         detail={"from": tag.manifest.digest},
     )
     await hooks.tags_changed(session, repository.name.split("/", 1)[0])
+    await hooks.references_dropped(
+        session, Unreferenced("alias.delete", repository.id, manifests=(tag.manifest.digest,))
+    )
 
 
 async def delete_manifest(
@@ -307,6 +320,8 @@ async def delete_manifest(
         )
     for tag in tags:
         await remove_alias(session, repository, tag, principal=principal, hooks=hooks)
+    held = await queries.manifest_reference_digests(session, manifest.id)
+    referrers = await queries.referrer_digests(session, repository.id, manifest.digest)
     await session.delete(manifest)
     await session.flush()
     await record(
@@ -317,6 +332,15 @@ async def delete_manifest(
         namespace=repository.name.split("/", 1)[0],
     )
     await hooks.tags_changed(session, repository.name.split("/", 1)[0])
+    await hooks.references_dropped(
+        session,
+        Unreferenced(
+            "manifest.delete",
+            repository.id,
+            manifests=(*(d for role, d in held if role == "manifest"), *referrers),
+            blobs=tuple(d for role, d in held if role != "manifest"),
+        ),
+    )
 
 
 async def _require_unreferenced(
@@ -356,7 +380,13 @@ async def _require_unreferenced(
 
 
 async def unlink_blob(
-    session: AsyncSession, repository: Repository, name: RepositoryName, digest: str, *, actor: str
+    session: AsyncSession,
+    repository: Repository,
+    name: RepositoryName,
+    digest: str,
+    *,
+    actor: str,
+    hooks: OciHooks,
 ) -> None:
     """Unlink blob ``digest`` from ``repository``, audited; refused while a manifest there
     references it (not committed)."""
@@ -384,3 +414,4 @@ async def unlink_blob(
         subject=f"{name}@{digest}",
         namespace=name.namespace,
     )
+    await hooks.references_dropped(session, Unreferenced("blob.unlink", blobs=(digest,)))

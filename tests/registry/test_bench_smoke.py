@@ -47,3 +47,23 @@ def test_fsck_benchmark_measures_a_bucket(tmp_path: Path, seaweedfs: SeaweedFS) 
     figures = fsck_bench.measure_s3(seaweedfs, tmp_path / "s3", 12, 64)
     assert figures["objects"] == 12
     assert figures["fsck_objects_per_second"] > 0 and figures["fsck_verify_objects_per_second"] > 0
+
+
+def test_gc_pass_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import gc_pass
+
+    assert gc_pass.main(["--blobs", "300", "--collectable", "40", "--skip-postgres"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("gc pass sqlite"))
+    figures = json.loads(line.split(":", 1)[1])
+    assert figures["correct"] is True and figures["collectable"] == 40
+    assert figures["reviewed_rows_per_s"] > 0 and figures["longest_transaction_ms"] > 0
+
+
+def test_gc_soak_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import gc_soak
+
+    assert gc_soak.main(["--seconds", "1", "--clients", "2"]) == 0
+    output = capsys.readouterr().out
+    report = json.loads(output[output.index("{\n") : output.rindex("}") + 1])
+    assert report["ok"] is True and report["broken"] == []
+    assert report["gc_passes"] > 0 and sum(report["operations"].values()) > 0
