@@ -59,6 +59,7 @@ from registry.tuf.http import tuf_metadata
 from registry.tuf.service import TufService
 from registry.verification.gate import PolicyGate
 from registry.verification.hooks import PolicyHooks
+from registry.web import template_config, web_handlers
 
 if TYPE_CHECKING:
     from registry.storage.s3 import S3BlobStore  # boto3 loads only when S3 is chosen
@@ -195,6 +196,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             oci_router(),
             tuf_metadata,
             docs_asset,
+            *web_handlers(),  # the pages under /ui (ADR 0013), not in the OpenAPI document
         ],
         dependencies={
             "db_session": Provide(provide_db_session),
@@ -208,6 +210,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
         middleware=[metrics.middleware, refuse_invalid_text],
         request_class=CheckedRequest,
         lifespan=[lifespan],
+        template_config=template_config(),
         openapi_config=openapi_config(__version__, render_plugins()),
         request_max_body_size=settings.http.max_api_body_bytes,
         debug=False,
