@@ -89,6 +89,20 @@ def test_a_logged_in_reader_browses_to_a_version(
     assert bom.json()["bomFormat"] == "CycloneDX"
 
 
+def test_a_token_for_another_namespace_gets_a_403_page(
+    client: TestClient,  # type: ignore[type-arg]
+    seeded: Seeded,
+    make_token,  # type: ignore[no-untyped-def]
+) -> None:
+    login(client, make_token(namespace="other", scopes="pull").secret)
+    namespaces = client.get("/ui").text
+    assert 'href="/ui/public"' in namespaces and 'href="/ui/acme"' not in namespaces
+    for path in ("/ui/acme", "/ui/acme/model", "/ui/acme/model/versions/1.0.0"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 403, path
+        assert "does not grant pull" in text_of(response.text)
+
+
 def test_an_admin_sees_the_alias_history_with_verdicts_and_policies(
     client: TestClient,  # type: ignore[type-arg]
     seeded: Seeded,
