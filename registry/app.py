@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from litestar import Litestar
 from litestar.di import Provide
+from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from custody import __version__
@@ -59,7 +60,7 @@ from registry.tuf.http import tuf_metadata
 from registry.tuf.service import TufService
 from registry.verification.gate import PolicyGate
 from registry.verification.hooks import PolicyHooks
-from registry.web import template_config, web_handlers
+from registry.web import template_config, unrouted, web_handlers
 
 if TYPE_CHECKING:
     from registry.storage.s3 import S3BlobStore  # boto3 loads only when S3 is chosen
@@ -206,7 +207,11 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             "services": Provide(provide_services, sync_to_thread=False),
         },
         signature_namespace={"AsyncSession": AsyncSession},
-        exception_handlers={**EXCEPTION_HANDLERS, RefusalNotAudited: count_unaudited_refusal},
+        exception_handlers={
+            **EXCEPTION_HANDLERS,
+            RefusalNotAudited: count_unaudited_refusal,
+            NotFoundException: unrouted,  # a 404 page under /ui, unchanged elsewhere
+        },
         middleware=[metrics.middleware, refuse_invalid_text],
         request_class=CheckedRequest,
         lifespan=[lifespan],

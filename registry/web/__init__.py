@@ -19,10 +19,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 
-from registry.web.routes import web_handlers
+from registry.web.routes import unrouted, web_handlers
 from registry.web.templating import install_filters
 
-__all__ = ["template_config", "web_handlers"]
+__all__ = ["template_config", "unrouted", "web_handlers"]
 
 _TEMPLATES = Path(__file__).parent / "templates"
 

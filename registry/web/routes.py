@@ -20,7 +20,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Redirect, Stream, Template
 from litestar.static_files import create_static_files_router
@@ -32,6 +32,7 @@ from registry.db.models import AuditEvent
 from registry.digests import Digest
 from registry.errors import BadRequest, NotFound, RegistryError, Unauthorized
 from registry.http.deps import AppServices, Blobs, DbSession
+from registry.http.problems import handle_http_exception
 from registry.lifecycle import queries as lifecycle_queries
 from registry.lifecycle import service as lifecycle_service
 from registry.lifecycle.api import load_model
@@ -43,7 +44,7 @@ from registry.verification.decisions import Decision, check_alias
 from registry.web import session
 from registry.web.queries import browsable_namespaces
 
-__all__ = ["LOGIN_PATH", "STATIC_PATH", "web_handlers"]
+__all__ = ["LOGIN_PATH", "STATIC_PATH", "unrouted", "web_handlers"]
 
 LOGIN_PATH = "/ui/-/login"
 LOGOUT_PATH = "/ui/-/logout"
@@ -113,6 +114,15 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     else:
         status, title, detail = 500, "Internal error", "the registry could not build this page"
     return _page("error.html", request, Principal.anonymous(), status, title=title, detail=detail)
+
+
+def unrouted(request: Request[Any, Any, Any], exc: NotFoundException) -> Response[Any]:
+    """A path no route matches: a 404 page under ``/ui``, the API's usual answer elsewhere
+    (an app-level handler: a request no route matched never reaches the pages' router)."""
+    path = request.url.path
+    if path == "/ui" or path.startswith("/ui/"):
+        return page_error(request, exc)
+    return handle_http_exception(request, exc)
 
 
 @get("/", include_in_schema=False, sync_to_thread=False)

@@ -147,6 +147,8 @@ def test_sbom_search_finds_the_version_and_reports_bad_input_as_a_page(
         ("/ui/acme/model/versions/1.0.0/sbom.cdx.json", 200),
         ("/ui/public/demo/versions/0.1.0/sbom.cdx.json", 404),
         ("/ui/Bad..Name", 400),
+        ("/ui/-/nothing", 404),
+        ("/ui/acme/model/versions/1.0.0/files/x", 404),
     ],
 )
 def test_errors_are_pages_not_500s(
@@ -270,6 +272,15 @@ def test_pages_load_nothing_from_another_host_and_say_so_in_their_policy(
         policy = response.headers["content-security-policy"]
         assert "default-src 'none'" in policy and "script-src 'self'" in policy
         assert response.headers["cache-control"] == "no-store"
+
+
+def test_unrouted_paths_outside_the_pages_keep_their_api_answers(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    api = client.get("/api/v1/nothing/here")
+    assert api.status_code == 404 and api.headers["content-type"] == "application/problem+json"
+    registry = client.get("/v2/acme/model/nothing/here")
+    assert registry.status_code == 404 and "<html" not in registry.text
 
 
 def test_the_openapi_document_lists_no_page(client: TestClient) -> None:  # type: ignore[type-arg]
