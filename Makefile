@@ -12,7 +12,7 @@ CUSTODY_PORT ?= 8080
 HOST ?= $(CUSTODY_HOST)
 PORT ?= $(CUSTODY_PORT)
 
-.PHONY: run test lint typecheck imports pytest bench venv clean
+.PHONY: run test lint typecheck imports pytest browser bench venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,22 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 
-pytest: $(STAMP)
+# The browser tests (tests/registry/web/) drive Debian's Chromium through Playwright; its
+# own browser download (`playwright install`) is never used. Installed here when missing.
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
+browser:
+	@test -x $(CHROMIUM) || { \
+	  echo "installing chromium for the browser tests (apt-get install chromium)"; \
+	  apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 \
+	    || { apt-get update >/dev/null 2>&1 && \
+	         apt-get install -y --no-install-recommends chromium >/dev/null 2>&1; } || true; \
+	}
+	@test -x $(CHROMIUM) || { echo "make: no chromium at $(CHROMIUM) and apt-get could not \
+	install it (it needs root and Debian's apt): install chromium, or set CHROMIUM=/path" >&2; \
+	exit 1; }
+
+pytest: $(STAMP) browser
 	$(BIN)/pytest
 
 test: lint typecheck imports pytest

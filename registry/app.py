@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from litestar import Litestar
 from litestar.di import Provide
+from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from custody import __version__
@@ -65,6 +66,7 @@ from registry.tuf.http import tuf_metadata
 from registry.tuf.service import TufService
 from registry.verification.gate import PolicyGate
 from registry.verification.hooks import PolicyHooks
+from registry.web import template_config, unrouted, web_handlers
 
 if TYPE_CHECKING:
     from registry.storage.s3 import S3BlobStore  # boto3 loads only when S3 is chosen
@@ -229,6 +231,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             oci_router(),
             tuf_metadata,
             docs_asset,
+            *web_handlers(),  # the pages under /ui (ADR 0013), not in the OpenAPI document
         ],
         dependencies={
             "db_session": Provide(provide_db_session),
@@ -238,10 +241,15 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             "services": Provide(provide_services, sync_to_thread=False),
         },
         signature_namespace={"AsyncSession": AsyncSession},
-        exception_handlers={**EXCEPTION_HANDLERS, RefusalNotAudited: count_unaudited_refusal},
+        exception_handlers={
+            **EXCEPTION_HANDLERS,
+            RefusalNotAudited: count_unaudited_refusal,
+            NotFoundException: unrouted,  # a 404 page under /ui, unchanged elsewhere
+        },
         middleware=[metrics.middleware, refuse_invalid_text],
         request_class=CheckedRequest,
         lifespan=[lifespan],
+        template_config=template_config(),
         openapi_config=openapi_config(__version__, render_plugins()),
         request_max_body_size=settings.http.max_api_body_bytes,
         debug=False,

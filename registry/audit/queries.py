@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import select
@@ -30,4 +31,28 @@ async def list_events(
         query = query.where(AuditEvent.actor == actor)
     if since is not None:
         query = query.where(AuditEvent.occurred_at >= since)
+    return list((await session.scalars(query)).all())
+
+
+async def subject_events(
+    session: AsyncSession,
+    *,
+    namespace: str,
+    subject_prefix: str,
+    actions: Collection[str],
+    limit: int = 100,
+) -> list[AuditEvent]:
+    """The newest ``limit`` events of ``actions`` on subjects starting ``subject_prefix``
+    (``acme/model:`` for every alias of a model), newest first."""
+    escaped = subject_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    query = (
+        select(AuditEvent)
+        .where(
+            AuditEvent.namespace == namespace,
+            AuditEvent.action.in_(list(actions)),
+            AuditEvent.subject.like(f"{escaped}%", escape="\\"),
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    )
     return list((await session.scalars(query)).all())

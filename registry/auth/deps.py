@@ -31,7 +31,15 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     header = request.headers.get("authorization")
     if not header:
         return Principal.anonymous()
-    services = services_of(request.app)
+    return await principal_for(services_of(request.app), header)
+
+
+async def principal_for(services: Services, header: str) -> Principal:
+    """The caller an ``Authorization`` header value names, through the app's credential cache.
+
+    The web pages (:mod:`registry.web`) call it with their session cookie's token as a
+    Bearer header, so a page and the API decide the same caller the same way.
+    """
     key = hash_token(header)
     cached = services.auth_cache.get(key)
     if cached is not None and (cached.expires_at is None or cached.expires_at > utcnow()):

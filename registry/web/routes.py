@@ -1,0 +1,448 @@
+"""The pages under ``/ui``: handlers that call the API's own services and render templates.
+
+Each page asks what the matching JSON handler asks, with the same rights (the caller
+comes from the session cookie instead of the ``Authorization`` header; see
+:mod:`registry.web.session`), and renders the same read models. Nothing here decides
+anything the API does not.
+
+Paths under ``/ui/-/`` (login, logout, static files) can never be a namespace: a
+namespace name starts with a letter or digit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from litestar import Request, Response, Router, get, post
+from litestar.datastructures import CacheControlHeader
+from litestar.di import NamedDependency, Provide
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import Body, FromPath, QueryParameter
+from litestar.response import Redirect, Stream, Template
+from litestar.static_files import create_static_files_router
+
+from registry.audit.queries import subject_events
+from registry.auth import Principal, Scope
+from registry.auth.deps import principal_for
+from registry.db.models import AuditEvent
+from registry.digests import Digest
+from registry.errors import BadRequest, NotFound, RegistryError, Unauthorized
+from registry.http.deps import AppServices, Blobs, DbSession
+from registry.http.problems import handle_http_exception
+from registry.lifecycle import queries as lifecycle_queries
+from registry.lifecycle import service as lifecycle_service
+from registry.lifecycle.api import load_model
+from registry.namespaces.service import namespace_named
+from registry.oci import mediatypes as mt
+from registry.oci import queries as oci_queries
+from registry.sbom import service as sbom_service
+from registry.verification.decisions import Decision, check_alias
+from registry.web import session
+from registry.web.queries import browsable_namespaces
+
+__all__ = ["LOGIN_PATH", "STATIC_PATH", "unrouted", "web_handlers"]
+
+LOGIN_PATH = "/ui/-/login"
+LOGOUT_PATH = "/ui/-/logout"
+STATIC_PATH = "/ui/-/static"
+_STATIC_DIR = Path(__file__).parent / "static"
+#: What the model page's alias history shows (read with the audit API's rights: admin).
+_ALIAS_ACTIONS = ("alias.move", "alias.delete", "alias.decision", "alias.refused")
+_SEARCH_FACTS = ("license", "dataset", "supplier", "opset", "component")
+#: Every page: nothing from another origin, no framing, nothing cached (pages show private data).
+_PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+Viewer = NamedDependency[Principal]
+
+
+def _page(
+    name: str, request: Request[Any, Any, Any], viewer: Principal, status: int = 200, **context: Any
+) -> Template:
+    return Template(
+        template_name=name,
+        context={
+            "viewer": viewer,
+            "here": _here(request),
+            "login_path": LOGIN_PATH,
+            "logout_path": LOGOUT_PATH,
+            "static": STATIC_PATH,
+            **context,
+        },
+        status_code=status,
+        headers=_PAGE_HEADERS,
+    )
+
+
+def _here(request: Request[Any, Any, Any]) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def _login_redirect(request: Request[Any, Any, Any]) -> Redirect:
+    return Redirect(f"{LOGIN_PATH}?next={quote(_here(request), safe='/')}", status_code=303)
+
+
+async def _require_pull(services: Any, viewer: Principal, namespace: str) -> None:
+    if not viewer.allows(namespace, Scope.PULL):
+        allowed = await services.anonymous_pull.allowed(namespace)
+        viewer.require(namespace, Scope.PULL, anonymous_ok=allowed)
+
+
+def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Errors as pages: no credential -> the login page; anything else -> a page with its status."""
+    if isinstance(exc, Unauthorized):
+        response: Response[Any] = _login_redirect(request)
+        if request.cookies.get(session.COOKIE):
+            session.clear_session(request, response)  # the token was revoked or has expired
+        return response
+    if isinstance(exc, RegistryError) and exc.status_code < 500:
+        status, title, detail = exc.status_code, exc.title, exc.detail
+    elif isinstance(exc, HTTPException) and exc.status_code < 500:
+        status, title, detail = exc.status_code, "Request refused", exc.detail
+    else:
+        status, title, detail = 500, "Internal error", "the registry could not build this page"
+    return _page("error.html", request, Principal.anonymous(), status, title=title, detail=detail)
+
+
+def unrouted(request: Request[Any, Any, Any], exc: NotFoundException) -> Response[Any]:
+    """A path no route matches: a 404 page under ``/ui``, the API's usual answer elsewhere
+    (an app-level handler: a request no route matched never reaches the pages' router)."""
+    path = request.url.path
+    if path == "/ui" or path.startswith("/ui/"):
+        return page_error(request, exc)
+    return handle_http_exception(request, exc)
+
+
+@get("/", include_in_schema=False, sync_to_thread=False)
+def root() -> Redirect:
+    """The registry's address in a browser: its pages."""
+    return Redirect("/ui", status_code=303)
+
+
+@get("", include_in_schema=False)
+async def namespaces_page(
+    request: Request[Any, Any, Any], viewer: Viewer, db_session: DbSession
+) -> Template:
+    rows = await browsable_namespaces(db_session, viewer)
+    return _page("namespaces.html", request, viewer, namespaces=rows)
+
+
+@get("/-/login", include_in_schema=False, sync_to_thread=False)
+def login_page(
+    request: Request[Any, Any, Any],
+    next_page: Annotated[str | None, QueryParameter(name="next", max_length=2048)] = None,
+) -> Template:
+    return _login_form(request, session.safe_next(next_page))
+
+
+def _login_form(
+    request: Request[Any, Any, Any], next_page: str, error: str | None = None, status: int = 200
+) -> Template:
+    if error is None and not session.is_secure_transport(request):
+        error = (
+            "This registry is served over plain http to a remote address: a token sent here "
+            "would travel in the clear, and your browser will not keep the session cookie. "
+            "Use its https address."
+        )
+    return _page(
+        "login.html",
+        request,
+        Principal.anonymous(),
+        status,
+        next_page=next_page,
+        error=error,
+    )
+
+
+@dataclass
+class LoginForm:
+    token: str = ""
+    next: str = "/ui"
+
+
+@post("/-/login", include_in_schema=False, status_code=303)
+async def login(
+    request: Request[Any, Any, Any],
+    data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    services: AppServices,
+) -> Response[Any]:
+    session.check_same_origin(request)
+    next_page = session.safe_next(data.next)
+    token = data.token.strip()
+    if not session.is_secure_transport(request):
+        return _login_form(request, next_page, status=400)
+    if not token or len(token) > 512 or not token.isascii() or not token.isprintable():
+        return _login_form(request, next_page, "Enter a Custody token.", 400)
+    try:
+        viewer = await principal_for(services, f"Bearer {token}")
+    except Unauthorized as exc:
+        return _login_form(request, next_page, f"That token was refused: {exc.detail}.", 401)
+    if viewer.grants is not None:
+        return _login_form(
+            request, next_page, "Log in with an API token, not an access token.", 400
+        )
+    response = Redirect(next_page, status_code=303)
+    session.start_session(request, response, token)
+    return response
+
+
+@post("/-/logout", include_in_schema=False, status_code=303, sync_to_thread=False)
+def logout(request: Request[Any, Any, Any]) -> Response[Any]:
+    session.check_same_origin(request)
+    response = Redirect("/ui", status_code=303)
+    session.clear_session(request, response)
+    return response
+
+
+@get("/{namespace:str}", include_in_schema=False)
+async def namespace_page(
+    request: Request[Any, Any, Any],
+    namespace: FromPath[str],
+    viewer: Viewer,
+    services: AppServices,
+    db_session: DbSession,
+    q: Annotated[str | None, QueryParameter(max_length=255)] = None,
+    license: Annotated[str | None, QueryParameter(max_length=128)] = None,
+    dataset: Annotated[str | None, QueryParameter(max_length=512)] = None,
+    supplier: Annotated[str | None, QueryParameter(max_length=512)] = None,
+    opset: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    component: Annotated[str | None, QueryParameter(max_length=160)] = None,
+) -> Template:
+    """A namespace's models: by name (``GET /api/v1/models``), or versions by SBOM facts
+    (``GET /api/v1/versions``, narrowed to this namespace)."""
+    found = await namespace_named(db_session, namespace)
+    await _require_pull(services, viewer, namespace)
+    models = await lifecycle_queries.list_models(
+        db_session,
+        viewer,
+        namespace=namespace,
+        query=q or None,
+        media_type=None,
+        limit=200,
+        offset=0,
+    )
+    asked = {
+        "license": license,
+        "dataset": dataset,
+        "supplier": supplier,
+        "opset": opset,
+        "component": component,
+    }
+    asked = {k: v.strip() for k, v in asked.items() if v and v.strip()}
+    hits = None
+    search_error = None
+    if asked:
+        try:
+            found_versions = await sbom_service.search_versions(
+                db_session,
+                viewer,
+                facts={k: asked.get(k) for k in ("dataset", "license", "supplier")},
+                component=asked.get("component"),
+                opset=asked.get("opset"),
+                limit=500,
+                offset=0,
+            )
+        except BadRequest as exc:
+            search_error = exc.detail
+        else:
+            hits = [v for v in found_versions.versions if v.model.startswith(f"{namespace}/")]
+    return _page(
+        "namespace.html",
+        request,
+        viewer,
+        400 if search_error else 200,
+        namespace=found,
+        models=models.models,
+        total=models.page.total,
+        q=q or "",
+        asked=asked,
+        facts=_SEARCH_FACTS,
+        hits=hits,
+        search_error=search_error,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    event: AuditEvent
+    alias: str
+    verdict: str | None
+    failed: list[str]
+    policies: dict[str, str]
+
+
+def _history_row(event: AuditEvent) -> HistoryRow:
+    detail = event.detail or {}
+    verdict = None
+    if "allowed" in detail:
+        verdict = "allowed" if detail["allowed"] else "refused"
+    return HistoryRow(
+        event=event,
+        alias=event.subject.rpartition(":")[2],
+        verdict=verdict,
+        failed=[str(x) for x in detail.get("failed_rules", [])],
+        policies={str(k): str(v) for k, v in (detail.get("policies") or {}).items()},
+    )
+
+
+@get("/{namespace:str}/{model:str}", include_in_schema=False)
+async def model_page(
+    request: Request[Any, Any, Any],
+    namespace: FromPath[str],
+    model: FromPath[str],
+    viewer: Viewer,
+    services: AppServices,
+    db_session: DbSession,
+) -> Template:
+    """A model's versions and aliases (``GET /api/v1/models/{ns}/{model}``), and for
+    namespace admins its alias history (the audit trail's alias events)."""
+    await namespace_named(db_session, namespace)
+    repository = await load_model(services, db_session, viewer, namespace, model, Scope.PULL)
+    versions, total = await lifecycle_queries.version_summaries(
+        db_session, repository, limit=500, offset=0
+    )
+    aliases = await lifecycle_queries.alias_views(db_session, repository)
+    history = None
+    if viewer.allows(namespace, Scope.ADMIN):
+        events = await subject_events(
+            db_session,
+            namespace=namespace,
+            subject_prefix=f"{repository.name}:",
+            actions=_ALIAS_ACTIONS,
+            limit=100,
+        )
+        history = [_history_row(e) for e in events]
+    return _page(
+        "model.html",
+        request,
+        viewer,
+        namespace=namespace,
+        model=repository.name,
+        short_name=model,
+        versions=list(reversed(versions)),
+        total=total,
+        aliases=aliases,
+        history=history,
+    )
+
+
+@get("/{namespace:str}/{model:str}/versions/{version:str}", include_in_schema=False)
+async def version_page(
+    request: Request[Any, Any, Any],
+    namespace: FromPath[str],
+    model: FromPath[str],
+    version: FromPath[str],
+    viewer: Viewer,
+    services: AppServices,
+    db_session: DbSession,
+    blobs: Blobs,
+) -> Template:
+    """One version (``GET .../versions/{version}``), and per alias of the model the
+    promotion check's dry run (``GET .../promotion-check?alias=``)."""
+    await namespace_named(db_session, namespace)
+    repository = await load_model(services, db_session, viewer, namespace, model, Scope.PULL)
+    policies = services.policies.current
+    view = await lifecycle_service.version_view(db_session, blobs, policies, repository, version)
+    aliases = await lifecycle_queries.alias_views(db_session, repository)
+    tag = await oci_queries.find_tag(db_session, repository, version)
+    checks: list[tuple[str, Decision]] = []
+    if tag is not None:
+        for alias in aliases:
+            decision = await check_alias(
+                db_session,
+                blobs,
+                policies,
+                repository=repository,
+                alias=alias.alias,
+                target=tag.manifest,
+                actor=viewer.actor,
+            )
+            checks.append((alias.alias, decision))
+    await db_session.rollback()  # a dry run, as the promotion-check endpoint's
+    return _page(
+        "version.html",
+        request,
+        viewer,
+        namespace=namespace,
+        short_name=model,
+        view=view,
+        sbom=view.sbom,
+        checks=checks,
+        sbom_download=(
+            f"/ui/{namespace}/{model}/versions/{version}/sbom.cdx.json" if view.sbom else None
+        ),
+        blob_api=f"/v2/{view.model}/blobs/",
+    )
+
+
+@get(
+    "/{namespace:str}/{model:str}/versions/{version:str}/sbom.cdx.json",
+    include_in_schema=False,
+)
+async def sbom_download(
+    namespace: FromPath[str],
+    model: FromPath[str],
+    version: FromPath[str],
+    viewer: Viewer,
+    services: AppServices,
+    db_session: DbSession,
+    blobs: Blobs,
+) -> Stream:
+    """The version's latest SBOM, byte for byte the blob ``/v2/{name}/blobs/{digest}`` serves."""
+    await namespace_named(db_session, namespace)
+    repository = await load_model(services, db_session, viewer, namespace, model, Scope.PULL)
+    tag = await oci_queries.find_tag(db_session, repository, version)
+    if tag is None or not tag.is_version:
+        raise NotFound(f"{repository.name} has no version {version}")
+    view = await lifecycle_queries.version_view(db_session, blobs, repository, tag)
+    if view.sbom is None:
+        raise NotFound(f"{repository.name}:{version} has no SBOM")
+    digest = Digest.parse(str(view.sbom["digest"]))
+    return Stream(
+        blobs.open(digest),
+        media_type=mt.CYCLONEDX_JSON,
+        headers={
+            "Content-Disposition": f'attachment; filename="{model}-{version}.cdx.json"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def web_handlers() -> list[Any]:
+    """What ``create_app`` mounts: ``/`` (to ``/ui``), the ``/ui`` pages, their static files."""
+    pages = Router(
+        path="/ui",
+        route_handlers=[
+            namespaces_page,
+            login_page,
+            login,
+            logout,
+            namespace_page,
+            model_page,
+            version_page,
+            sbom_download,
+        ],
+        dependencies={"viewer": Provide(session.provide_viewer)},
+        exception_handlers={RegistryError: page_error, HTTPException: page_error},
+        include_in_schema=False,
+    )
+    static = create_static_files_router(
+        path=STATIC_PATH,
+        directories=[_STATIC_DIR],
+        include_in_schema=False,
+        cache_control=CacheControlHeader(max_age=3600),
+        send_as_attachment=False,
+    )
+    return [root, pages, static]
