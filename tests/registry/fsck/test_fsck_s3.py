@@ -104,7 +104,8 @@ def test_fsck_finds_and_repairs_on_s3(
     assert repaired["corrupt"] == sorted([resized, rotten])
     assert repaired["repair"]["queued_orphans"] == [orphan]
     assert repaired["repair"]["marked_missing"] == sorted([lost, resized, rotten])
-    assert [d for (d,) in rows(s3_settings, GcReview, GcReview.digest)] == [orphan]
+    queued = rows(s3_settings, GcReview, GcReview.digest, GcReview.reason)
+    assert [d for d, reason in queued if reason == "fsck orphan"] == [orphan]
     marks = dict(rows(s3_settings, Blob, Blob.digest, Blob.missing_since))
     assert marks[intact] is None
     assert all(marks[d] is not None for d in (lost, resized, rotten))
