@@ -6,13 +6,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from registry.storage.base import BlobInventory, BlobStat, BlobStore
+from registry.storage.base import BlobInventory, BlobStat, BlobStore, PresignedDownloads
 from registry.storage.filesystem import FilesystemBlobStore
 
 if TYPE_CHECKING:
     from registry.storage.s3 import S3BlobStore
 
-__all__ = ["BlobInventory", "BlobStat", "BlobStore", "FilesystemBlobStore", "open_blob_store"]
+__all__ = [
+    "BlobInventory",
+    "BlobStat",
+    "BlobStore",
+    "FilesystemBlobStore",
+    "PresignedDownloads",
+    "open_blob_store",
+]
 
 
 def open_blob_store(
