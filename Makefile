@@ -12,7 +12,7 @@ CUSTODY_PORT ?= 8080
 HOST ?= $(CUSTODY_HOST)
 PORT ?= $(CUSTODY_PORT)
 
-.PHONY: run test lint typecheck imports pytest browser bench venv clean
+.PHONY: run run-cluster test lint typecheck imports pytest browser bench venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ venv: $(STAMP)
 run: $(STAMP)
 	CUSTODY_DATA_DIR=$(DATA_DIR) $(BIN)/custody db upgrade
 	CUSTODY_DATA_DIR=$(DATA_DIR) exec $(BIN)/custody serve --host $(HOST) --port $(PORT)
+
+# SeaweedFS + PostgreSQL (CUSTODY_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/
+# custody_cluster, created if missing) + two replicas on 127.0.0.1:8081 and :8082; data in
+# $(DATA_DIR)/cluster. Ctrl-C stops them all (scripts/run_cluster.py --help for the options).
+run-cluster: $(STAMP)
+	exec $(BIN)/python scripts/run_cluster.py --dir $(DATA_DIR)/cluster
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -23,6 +23,7 @@ BENCHMARKS = {
     "fsck": "bench.fsck",
     "gc": "bench.gc_pass",
     "gc-soak": "bench.gc_soak",
+    "replicas": "bench.replicas",
 }
 
 

@@ -2,7 +2,8 @@
 
 ``python -m bench._load --port P --path /x [--method HEAD] [--header 'K: V'] --connections C
 --seconds S`` prints one JSON line: requests, errors, requests per second, p50 and p99 latency.
-Bounded in time and count; it talks only to 127.0.0.1.
+``--also-port Q`` (repeatable) spreads the connections over several servers in turn, as a
+round-robin load balancer would. Bounded in time and count; it talks only to 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -40,18 +41,29 @@ async def _worker(
 
 async def _run(args: argparse.Namespace) -> dict[str, float]:
     headers = "".join(f"{h}\r\n" for h in args.header)
-    request = (
-        f"{args.method} {args.path} HTTP/1.1\r\nHost: 127.0.0.1:{args.port}\r\n{headers}\r\n"
-    ).encode()
+    ports = [args.port, *args.also_port]
+    requests = [
+        (f"{args.method} {args.path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{headers}\r\n").encode()
+        for port in ports
+    ]
     latencies: list[float] = []
     errors: list[int] = []
-    # warm up, then measure
+    # warm up (every server), then measure
     warm = time.perf_counter() + 0.5
-    await asyncio.gather(*(_worker(args.port, request, warm, [], []) for _ in range(2)))
+    await asyncio.gather(
+        *(
+            _worker(port, request, warm, [], [])
+            for port, request in zip(ports, requests, strict=True)
+            for _ in range(2)
+        )
+    )
     start = time.perf_counter()
     deadline = start + args.seconds
     await asyncio.gather(
-        *(_worker(args.port, request, deadline, latencies, errors) for _ in range(args.connections))
+        *(
+            _worker(ports[i % len(ports)], requests[i % len(ports)], deadline, latencies, errors)
+            for i in range(args.connections)
+        )
     )
     elapsed = time.perf_counter() - start
     latencies.sort()
@@ -67,6 +79,7 @@ async def _run(args: argparse.Namespace) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--also-port", type=int, action="append", default=[])
     parser.add_argument("--path", required=True)
     parser.add_argument("--method", choices=("GET", "HEAD"), default="GET")
     parser.add_argument("--header", action="append", default=[])

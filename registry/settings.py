@@ -149,6 +149,9 @@ class DatabaseSettings(_Part):
     echo_sql: bool = _env("ECHO_SQL", False, _boolean)
 
 
+#: SigV4's ceiling on a presigned URL's lifetime (7 days).
+MAX_S3_REDIRECT_SECONDS = 7 * 24 * 3600
+
 #: 1 GiB: room for the pushes in flight when readiness turns, and for the database to grow.
 DEFAULT_MIN_FREE_BYTES = 1024**3
 
@@ -176,8 +179,20 @@ class StorageSettings(_Part):
     )
     #: The bucket's region; unset: us-east-1 (what S3-compatible servers expect).
     s3_region: str | None = _env("S3_REGION", None, _text)
+    #: Blob GETs (after the pull check) answer 307 to a presigned S3 URL valid this long; 0: off.
+    s3_redirect_seconds: int = _env("S3_REDIRECT_SECONDS", 0, _integer)
 
     def __post_init__(self) -> None:
+        if self.s3_redirect_seconds > MAX_S3_REDIRECT_SECONDS:
+            raise ConfigurationError(
+                f"{_ENV_PREFIX}S3_REDIRECT_SECONDS must be at most {MAX_S3_REDIRECT_SECONDS} "
+                f"(a SigV4 presigned URL lives 7 days at most), got {self.s3_redirect_seconds}"
+            )
+        if self.s3_redirect_seconds and not self.is_s3:
+            raise ConfigurationError(
+                f"{_ENV_PREFIX}S3_REDIRECT_SECONDS is set but {_ENV_PREFIX}STORAGE is not "
+                "s3://...: only an S3 store can hand out presigned URLs"
+            )
         # Half-given credentials: one without the other is always a mistake.
         if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
             given, missing = (
@@ -199,7 +214,14 @@ class StorageSettings(_Part):
         if self.is_s3:
             endpoint = self.s3_endpoint_url or "AWS"
             credentials = "CUSTODY_S3_*" if self.s3_access_key_id else "boto3's defaults"
-            return f"storage: S3 {location} at {endpoint} (credentials from {credentials})"
+            redirect = (
+                f"; blob GETs redirected to presigned URLs valid {self.s3_redirect_seconds} s"
+                if self.s3_redirect_seconds
+                else ""
+            )
+            return (
+                f"storage: S3 {location} at {endpoint} (credentials from {credentials}){redirect}"
+            )
         return f"storage: filesystem {location}"
 
 

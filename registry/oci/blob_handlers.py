@@ -27,7 +27,7 @@ from registry.naming import RepositoryName
 from registry.oci import queries, service
 from registry.oci.context import OciContext
 from registry.oci.hooks import Unreferenced
-from registry.storage import BlobStat
+from registry.storage import BlobStat, PresignedDownloads
 
 OCTET = "application/octet-stream"
 # At most 19 digits: a position past 2^63 is no position in any blob, and Python refuses
@@ -55,9 +55,33 @@ async def get_blob(ctx: OciContext, name: RepositoryName, digest_text: str) -> R
     headers["Content-Length"] = str(end - start)
     if ctx.request.method == "HEAD":
         return Response(b"", status_code=status, headers=headers, media_type=OCTET)
+    redirect = await _presigned_redirect(ctx, digest)
+    if redirect is not None:
+        return redirect
     return Stream(
         ctx.blobs.open(digest, start, end), status_code=status, headers=headers, media_type=OCTET
     )
+
+
+async def _presigned_redirect(ctx: OciContext, digest: Digest) -> Response[Any] | None:
+    """307 to a presigned URL of the blob's object, when the store and settings allow it.
+
+    Called only once the caller may pull the blob and the blob is linked here (the
+    checks above raise first), so no refused caller ever sees a URL. A ``Range``
+    request is redirected too: the client sends the same header to the object
+    store, which honours it (it was already checked against the size above).
+    """
+    seconds = ctx.settings.storage.s3_redirect_seconds
+    if not seconds or not isinstance(ctx.blobs, PresignedDownloads):
+        return None
+    url = await ctx.blobs.download_url(digest, seconds)
+    headers = {
+        "Location": url,
+        "Docker-Content-Digest": str(digest),
+        # The URL is a credential for its lifetime: no shared cache may keep it.
+        "Cache-Control": "no-store",
+    }
+    return Response(b"", status_code=307, headers=headers)
 
 
 async def _linked_size(ctx: OciContext, name: RepositoryName, digest: Digest) -> int:

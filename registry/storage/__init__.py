@@ -6,7 +6,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from registry.storage.base import BlobInventory, BlobStat, BlobStore, UploadSweep
+from registry.storage.base import (
+    BlobInventory,
+    BlobStat,
+    BlobStore,
+    PresignedDownloads,
+    UploadSweep,
+)
 from registry.storage.filesystem import FilesystemBlobStore
 
 if TYPE_CHECKING:
@@ -17,6 +23,7 @@ __all__ = [
     "BlobStat",
     "BlobStore",
     "FilesystemBlobStore",
+    "PresignedDownloads",
     "UploadSweep",
     "open_blob_store",
 ]

@@ -128,3 +128,16 @@ class BlobStore(Protocol):
         it was ever visible under a digest.
         """
         ...
+
+
+@runtime_checkable
+class PresignedDownloads(Protocol):
+    """A store whose readers can fetch a blob's bytes without the registry (S3).
+
+    The URL grants a plain GET of one blob (``Range`` honoured) until it expires;
+    it is handed only to a caller who was just allowed to pull that blob.
+    """
+
+    async def download_url(self, digest: Digest, expires_seconds: int) -> str:
+        """A time-limited URL for the blob's bytes (computed locally: no network call)."""
+        ...

@@ -5,7 +5,7 @@ Layout under ``<prefix>``::
     sha256/<2 hex>/<64 hex>          verified blobs, the only keys readers use
     _uploads/<32 hex>                a large put whose digest was not given in advance
     _sessions/<id>/session           marker of a chunked upload session
-    _sessions/<id>/<20-digit offset> one object per appended chunk
+    _sessions/<id>/<20-digit offset>-<tag>  one object per appended chunk
 
 S3 makes an object visible atomically when its PUT or CompleteMultipartUpload
 returns, never in part. A put streams in parts of ``part_bytes`` (multipart
@@ -20,13 +20,29 @@ with a single PUT after it is verified.
 
 Chunked upload sessions live in the bucket, so any replica can continue one:
 each append is its own object (visible only when complete, so a failed append
-leaves the session as it was). The running digest is kept in the process that
-received the appends; Python cannot save a hash state in the bucket, so a
-session continued elsewhere (or after a restart) is re-hashed at its close by
-reading its chunks back, with bounded memory. Once verified, the chunks are
-joined server-side into the blob's key (a copy of the single chunk, or one
-multipart upload copying each chunk as a part); chunks too small to be parts
-(S3 wants 5 MiB) are streamed back through the verified put instead.
+leaves the session as it was), named by its offset and a random tag
+(``<20-digit offset>-<tag>``), so no append, on any replica, ever overwrites
+another's object. The running digest is kept in the process that received the
+appends, together with the exact chunk keys it covers; Python cannot save a
+hash state in the bucket, so a session continued elsewhere (or after a
+restart, or raced by another replica) is re-hashed at its close by reading its
+chunks back, with bounded memory. The cached digest is used only when the
+session's chain of chunks is exactly the keys it was computed over: the bytes
+joined under a digest are always the bytes that were hashed, whatever two
+replicas did concurrently. Once verified, the chunks are joined server-side
+into the blob's key (a copy of the single chunk, or one multipart upload
+copying each chunk as a part); chunks too small to be parts (S3 wants 5 MiB)
+are streamed back through the verified put instead.
+
+The asyncio locks below serialise one session's operations within a process
+only; across processes the tagged keys and the key check above are what keep a
+session consistent (two appends at the same offset: the chain takes the first
+key in sort order, the other append is answered 416 when it can tell, and is
+ignored otherwise).
+
+Blob reads can also bypass the registry: :meth:`S3BlobStore.download_url`
+presigns a GET of one blob (the registry answers a blob GET with a 307 to it
+when ``CUSTODY_S3_REDIRECT_SECONDS`` is set).
 """
 
 from __future__ import annotations
@@ -74,6 +90,9 @@ _READ_BYTES = 1024 * 1024
 _STALE_UPLOAD_SECONDS = 24 * 3600
 _MARKER = "session"
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
+#: Running hashes kept at most (oldest dropped first): a session begun here and closed on
+#: another replica leaves its entry behind; a dropped one is re-hashed at its close.
+_MAX_HASHERS = 4096
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -123,6 +142,8 @@ class S3BlobStore:
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
             max_pool_connections=max_workers,
+            # SigV4 for presigned URLs too (boto3 presigns with SigV2 unless told).
+            signature_version="s3v4",
             retries={"mode": "standard", "max_attempts": 4},
             s3={"addressing_style": "path"} if endpoint_url else {},
         )
@@ -139,8 +160,9 @@ class S3BlobStore:
             max_workers=max_workers, thread_name_prefix="s3blobs"
         )
         self._locks: dict[str, asyncio.Lock] = {}
-        # Running hashes of the sessions this process appended to: (hash, size).
-        self._hashers: dict[str, tuple[hashlib._Hash, int]] = {}
+        # Running hashes of the sessions this process appended to: the hash, and the
+        # chunk keys it covers, in order.
+        self._hashers: dict[str, tuple[hashlib._Hash, tuple[str, ...]]] = {}
 
     async def _call(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         return await asyncio.wrap_future(self._executor.submit(fn, *args, **kwargs))
@@ -198,8 +220,14 @@ class S3BlobStore:
         upload_id = uuid.uuid4().hex
         marker = self._session_prefix(upload_id) + _MARKER
         await self._call(self.client.put_object, Bucket=self.bucket, Key=marker, Body=b"")
-        self._hashers[upload_id] = (hashlib.sha256(), 0)
+        self._keep_hasher(upload_id, hashlib.sha256(), ())
         return upload_id
+
+    def _keep_hasher(self, upload_id: str, hasher: hashlib._Hash, keys: tuple[str, ...]) -> None:
+        self._hashers.pop(upload_id, None)
+        while len(self._hashers) >= _MAX_HASHERS:
+            self._hashers.pop(next(iter(self._hashers)))
+        self._hashers[upload_id] = (hasher, keys)
 
     async def _segments(self, upload_id: str) -> list[tuple[int, str, int]]:
         """The session's contiguous chunks as (offset, key, size), in order."""
@@ -210,10 +238,11 @@ class S3BlobStore:
         segments: list[tuple[int, str, int]] = []
         end = 0
         for key in sorted(listed):
-            name = key[len(prefix) :]
+            offset = key[len(prefix) :].partition("-")[0]
             # Chunks are named by their offset: only a chain from 0 counts, so a
-            # chunk left by a lost race can never be stitched in out of place.
-            if name.isdigit() and int(name) == end:
+            # chunk left by a lost race can never be stitched in out of place;
+            # of two chunks at one offset, the first in sort order is the chain's.
+            if offset.isdigit() and int(offset) == end:
                 segments.append((end, key, listed[key][0]))
                 end += listed[key][0]
         return segments
@@ -227,19 +256,24 @@ class S3BlobStore:
         prefix = self._session_prefix(upload_id)
         async with self._lock(upload_id):
             try:
-                current = await self.upload_size(upload_id)
+                segments = await self._segments(upload_id)
             except BlobUploadUnknown:
                 self._locks.pop(upload_id, None)
                 raise
+            current = _end(segments)
             if offset != current:
                 raise RangeInvalid(
                     f"chunk starts at byte {offset} but the upload has {current} bytes",
                     extra={"received": current},
                 )
-            key = f"{prefix}{current:020d}"
-            # A hash that saw a failed append is dropped: the close re-hashes.
+            # A tag of its own: no other append, here or on another replica, can
+            # overwrite this object, so the bytes hashed are the bytes kept.
+            key = f"{prefix}{current:020d}-{uuid.uuid4().hex}"
+            chain = tuple(k for _, k, _ in segments)
+            # The running hash goes on only over exactly the chain it has seen; one
+            # that saw a failed append, or another replica's chunk, is dropped.
             cached = self._hashers.pop(upload_id, None)
-            hasher = cached[0] if cached is not None and cached[1] == current else None
+            hasher = cached[0] if cached is not None and cached[1] == chain else None
             writer = PartWriter(self, key, hasher)
             committed = False
             try:
@@ -252,8 +286,23 @@ class S3BlobStore:
             finally:
                 if not committed:
                     await writer.discard()
+            if not committed:  # an empty append: nothing changed
+                if hasher is not None:
+                    self._keep_hasher(upload_id, hasher, chain)
+                return current
+            after = await self._segments(upload_id)
+            if (current, key, writer.size) not in after:
+                # Another replica appended at the same offset and its chunk is the
+                # chain's: this one is dropped and the client told where it stands.
+                await self._call(self.client.delete_object, Bucket=self.bucket, Key=key)
+                received = _end(after)
+                raise RangeInvalid(
+                    f"another append at byte {current} won the race; the upload has "
+                    f"{received} bytes",
+                    extra={"received": received},
+                )
             if hasher is not None:
-                self._hashers[upload_id] = (hasher, current + writer.size)
+                self._keep_hasher(upload_id, hasher, (*chain, key))
             return current + writer.size
 
     async def finish_upload(self, upload_id: str, expected: Digest) -> BlobStat:
@@ -263,18 +312,24 @@ class S3BlobStore:
                 segments = await self._segments(upload_id)
                 size = _end(segments)
                 cached = self._hashers.pop(upload_id, None)
-                if cached is not None and cached[1] == size:
-                    hex_digest = cached[0].hexdigest()
-                else:  # begun or continued elsewhere: hash what the bucket holds
-                    hex_digest = await self._hash_segments(segments)
-                actual = Digest("sha256", hex_digest)
-                if actual != expected:
-                    raise DigestInvalid(
-                        f"content does not match the digest given: expected {expected}, "
-                        f"got {actual}"
-                    )
-                if await self._size_of(self.key_for(actual)) != size:
-                    await self._compose(segments, actual)
+                try:
+                    if cached is not None and cached[1] == tuple(k for _, k, _ in segments):
+                        hex_digest = cached[0].hexdigest()
+                    else:  # begun, continued or raced elsewhere: hash what the bucket holds
+                        hex_digest = await self._hash_segments(segments)
+                    actual = Digest("sha256", hex_digest)
+                    if actual != expected:
+                        raise DigestInvalid(
+                            f"content does not match the digest given: expected {expected}, "
+                            f"got {actual}"
+                        )
+                    if await self._size_of(self.key_for(actual)) != size:
+                        await self._compose(segments, actual)
+                except (ClientError, BlobUnknown) as exc:
+                    if isinstance(exc, ClientError) and _error_code(exc) not in _MISSING:
+                        raise
+                    # Another replica closed or cancelled the session meanwhile.
+                    raise BlobUploadUnknown(f"upload {upload_id} was closed elsewhere") from None
                 return BlobStat(actual, size)
             finally:
                 self._locks.pop(upload_id, None)
@@ -353,6 +408,15 @@ class S3BlobStore:
     async def stat(self, digest: Digest) -> BlobStat | None:
         size = await self._size_of(self.key_for(digest))
         return None if size is None else BlobStat(digest, size)
+
+    async def download_url(self, digest: Digest, expires_seconds: int) -> str:
+        """A presigned GET of the blob's object, valid ``expires_seconds`` (signed locally)."""
+        return await self._call(
+            self.client.generate_presigned_url,
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self.key_for(digest)},
+            ExpiresIn=expires_seconds,
+        )
 
     def open(self, digest: Digest, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         return self._read_key(self.key_for(digest), start, end, digest)

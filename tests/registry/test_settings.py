@@ -147,3 +147,20 @@ def test_upload_expiry_settings():
     assert Settings.from_env({"CUSTODY_UPLOAD_EXPIRY_SECONDS": "0"}).oci.upload_expiry_seconds == 1
     with pytest.raises(ConfigurationError, match="CUSTODY_UPLOAD_SWEEP_SECONDS"):
         Settings.from_env({"CUSTODY_UPLOAD_SWEEP_SECONDS": "-5"})
+
+
+def test_s3_redirects_need_an_s3_store_and_a_lifetime_s3_can_sign():
+    on = Settings.from_env({"CUSTODY_STORAGE": "s3://models", "CUSTODY_S3_REDIRECT_SECONDS": "60"})
+    assert on.storage.s3_redirect_seconds == 60
+    assert on.storage.describe("s3://models").endswith(
+        "; blob GETs redirected to presigned URLs valid 60 s"
+    )
+    assert Settings().storage.s3_redirect_seconds == 0  # off unless asked
+    with pytest.raises(ConfigurationError, match=r"^CUSTODY_S3_REDIRECT_SECONDS is set but"):
+        Settings.from_env({"CUSTODY_S3_REDIRECT_SECONDS": "60"})
+    with pytest.raises(ConfigurationError, match=r"must be at most 604800"):
+        Settings.from_env(
+            {"CUSTODY_STORAGE": "s3://models", "CUSTODY_S3_REDIRECT_SECONDS": "604801"}
+        )
+    with pytest.raises(ConfigurationError, match=r"must not be negative"):
+        Settings.from_env({"CUSTODY_STORAGE": "s3://models", "CUSTODY_S3_REDIRECT_SECONDS": "-1"})

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -55,6 +55,9 @@ MAX_JSON_BYTES = 16 * 1024 * 1024
 #: How much of an error answer is read to show its message.
 _ERROR_BODY_BYTES = 64 * 1024
 _CHALLENGE_RE = re.compile(r'(\w+)="([^"]*)"')
+#: Redirects a blob download follows (a registry may send the bytes from elsewhere).
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS = 3
 
 Progress = Callable[[int], None]
 
@@ -106,6 +109,7 @@ class RegistryClient:
         self._timeout = timeout
         self._token = token
         self._bearer: str | None = token
+        self._origin = (urlsplit(self.base_url).scheme, urlsplit(self.base_url).netloc)
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, follow_redirects=False)
 
     def close(self) -> None:
@@ -350,23 +354,11 @@ class RegistryClient:
         """
         parsed = urlsplit(self.base_url)
         for attempt in range(2):
-            connection_class = (
-                http.client.HTTPSConnection
-                if parsed.scheme == "https"
-                else http.client.HTTPConnection
-            )
-            connection = connection_class(parsed.netloc, timeout=self._timeout)
-            request_headers = dict(headers)
-            if self._bearer:
-                request_headers["Authorization"] = f"Bearer {self._bearer}"
-            try:
-                connection.request("GET", path, headers=request_headers)
-                response = connection.getresponse()
-            except OSError as exc:
-                connection.close()
-                raise FetchError(f"GET {path}: {exc}") from None
+            response, connection = self._connect(parsed.scheme, parsed.netloc, path, headers)
             if response.status in {200, 206}:
                 return response, connection
+            if response.status in _REDIRECTS and response.getheader("location"):
+                return self._follow(response, connection, path, headers)
             body = response.read()
             connection.close()
             challenge = response.getheader("www-authenticate") or ""
@@ -387,3 +379,66 @@ class RegistryClient:
                 path,
             )
         raise FetchError(f"blob {path}: authentication failed")  # pragma: no cover
+
+    def _connect(
+        self, scheme: str, netloc: str, target: str, headers: dict[str, str]
+    ) -> tuple[http.client.HTTPResponse, http.client.HTTPConnection]:
+        """One GET; the registry's credential goes only to the registry's own origin."""
+        connection_class = (
+            http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+        )
+        connection = connection_class(netloc, timeout=self._timeout)
+        request_headers = dict(headers)
+        if self._bearer and (scheme, netloc) == self._origin:
+            request_headers["Authorization"] = f"Bearer {self._bearer}"
+        try:
+            connection.request("GET", target, headers=request_headers)
+            return connection.getresponse(), connection
+        except OSError as exc:
+            connection.close()
+            raise FetchError(f"GET {urlsplit(target).path}: {exc}") from None
+
+    def _follow(
+        self,
+        response: http.client.HTTPResponse,
+        connection: http.client.HTTPConnection,
+        path: str,
+        headers: dict[str, str],
+    ) -> tuple[http.client.HTTPResponse, http.client.HTTPConnection]:
+        """Follow the registry's redirect of a blob GET (e.g. to a presigned S3 URL).
+
+        The same ``Range`` goes along; ``Authorization`` only if the target is the
+        registry's own origin (a presigned URL carries its own credential, and the
+        registry's must never reach another host). The bytes are verified by the
+        caller exactly as if the registry had sent them. A presigned URL is itself a
+        credential: errors name the host, never the URL.
+        """
+        what = f"blob {path.rsplit('/', 1)[-1]}"
+        current = f"{self.base_url}{path}"
+        for _ in range(_MAX_REDIRECTS):
+            location = response.getheader("location") or ""
+            response.read()
+            connection.close()
+            current = urljoin(current, location)
+            target = urlsplit(current)
+            if target.scheme not in {"http", "https"} or not target.netloc:
+                raise FetchError(f"{what}: the registry redirected to a non-HTTP location")
+            response, connection = self._connect(
+                target.scheme,
+                target.netloc,
+                target.path + (f"?{target.query}" if target.query else ""),
+                headers,
+            )
+            if response.status in {200, 206}:
+                return response, connection
+            if response.status not in _REDIRECTS or not response.getheader("location"):
+                body = response.read(_ERROR_BODY_BYTES)
+                connection.close()
+                detail = body[:200].decode("utf-8", "replace").strip()
+                raise FetchError(
+                    f"{what}: {target.netloc} (where the registry redirected the download) "
+                    f"answered HTTP {response.status}" + (f": {detail}" if detail else ""),
+                    status=response.status,
+                )
+        connection.close()
+        raise FetchError(f"{what}: more than {_MAX_REDIRECTS} redirects")

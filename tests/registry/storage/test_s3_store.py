@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from registry.digests import Digest
-from registry.errors import DigestInvalid
+from registry.errors import DigestInvalid, RangeInvalid
 from registry.storage import FilesystemBlobStore, open_blob_store
 from registry.storage.s3 import DEFAULT_PART_BYTES, S3BlobStore
 from tests.support.seaweedfs import SeaweedFS
@@ -223,6 +223,73 @@ def test_session_continued_by_another_replica(store: S3BlobStore, seaweedfs: Sea
     assert len(reads) == 2  # each chunk read back once, to hash it
     assert [key.split("/")[0] for key in _keys(store)] == ["sha256"]  # the session is gone
     assert _multipart_uploads(store) == []
+
+
+async def _one(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def test_a_replica_racing_at_the_same_offset_cannot_swap_the_verified_bytes(
+    store: S3BlobStore, seaweedfs: SeaweedFS
+) -> None:
+    """Another replica's chunk at the same offset wins the chain after this one appended.
+
+    This store's running hash covers its own chunk; the session now holds other
+    bytes at that offset. Closing with the digest of this store's bytes must not
+    publish the other bytes under it: the cached hash no longer matches the chain,
+    so the close re-hashes what the bucket holds, and refuses.
+    """
+    good, evil = b"good bytes " * 100, b"evil bytes " * 100
+
+    async def scenario() -> None:
+        upload = await store.start_upload()
+        assert await store.append_upload(upload, 0, _one(good)) == len(good)
+        # What a replica that listed the session before this append saw: offset 0
+        # free. Its chunk sorts first, so it is the chain's.
+        rival = f"{store.prefix}_sessions/{upload}/{0:020d}-{'0' * 32}"
+        store.client.put_object(Bucket=store.bucket, Key=rival, Body=evil)
+        good_digest = Digest("sha256", hashlib.sha256(good).hexdigest())
+        with pytest.raises(DigestInvalid):
+            await store.finish_upload(upload, good_digest)
+        assert await store.stat(good_digest) is None
+
+    asyncio.run(scenario())
+    assert _keys(store) == []
+
+
+def test_an_append_that_loses_the_race_is_answered_416_and_dropped(
+    store: S3BlobStore, seaweedfs: SeaweedFS
+) -> None:
+    """Both replicas saw offset 0; the rival's chunk lands first in the chain."""
+    ours, theirs = b"a" * 300, b"b" * 200
+    replica = _open(seaweedfs, store.prefix)
+    raced: list[str] = []
+
+    def rival_first(params: dict[str, Any], **_: Any) -> None:
+        key = params["Key"]
+        if "/_sessions/" in f"/{key}" and not key.endswith("session") and not raced:
+            upload = key.split("/")[-2]
+            rival = f"{store.prefix}_sessions/{upload}/{0:020d}-{'0' * 32}"
+            replica.client.put_object(Bucket=store.bucket, Key=rival, Body=theirs)
+            raced.append(rival)
+
+    store.client.meta.events.register("provide-client-params.s3.PutObject", rival_first)
+
+    async def scenario() -> None:
+        upload = await store.start_upload()
+        with pytest.raises(RangeInvalid) as lost:
+            await store.append_upload(upload, 0, _one(ours))
+        assert lost.value.extra == {"received": len(theirs)}
+        assert await replica.upload_size(upload) == len(theirs)
+        digest = Digest("sha256", hashlib.sha256(theirs).hexdigest())
+        stat = await store.finish_upload(upload, digest)
+        assert stat.size == len(theirs)
+        assert await _digest_of(replica.open(digest)) == digest
+
+    asyncio.run(scenario())
+    replica.close()
+    assert raced
+    assert [key.split("/")[0] for key in _keys(store)] == ["sha256"]
 
 
 def test_session_closed_where_it_was_written_is_copied_not_reread(store: S3BlobStore) -> None:
