@@ -22,6 +22,7 @@ from registry.errors import (
     RangeInvalid,
 )
 from registry.http.deps import body_chunks
+from registry.limits.middleware import client_address
 from registry.naming import RepositoryName
 from registry.oci import queries, service
 from registry.oci.context import OciContext
@@ -53,6 +54,9 @@ async def get_blob(ctx: OciContext, name: RepositoryName, digest_text: str) -> R
     headers["Content-Length"] = str(end - start)
     if ctx.request.method == "HEAD":
         return Response(b"", status_code=status, headers=headers, media_type=OCTET)
+    await ctx.services.limits.charge_download(
+        end - start, token_id=ctx.principal.token_id, address=client_address(ctx.request.scope)
+    )
     return Stream(
         ctx.blobs.open(digest, start, end), status_code=status, headers=headers, media_type=OCTET
     )
