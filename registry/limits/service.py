@@ -130,7 +130,12 @@ class RateLimits:
             await self._hit(self._fixed, self._block, ("blocked", address))
 
     async def charge_download(self, nbytes: int, *, token_id: str | None, address: str) -> None:
-        """Charge ``nbytes`` of blob to the caller's download budget, before sending them."""
+        """Charge ``nbytes`` of blob to the caller's download budget, before sending them.
+
+        Charged whole, up front: a download cut short still counts (a resumed one asks
+        for the rest with ``Range`` and is charged only that). Anonymous pulls are
+        charged to the address. A blob larger than the whole budget is never served.
+        """
         item = self._download
         if item is None or nbytes <= 0:
             return
