@@ -13,6 +13,7 @@ BENCHMARKS = {
     "push": "bench.push_pull",
     "publish": "bench.publish_verify",
     "manifest": "bench.manifest_get",
+    "limits": "bench.rate_limits",
     "load": "bench.verified_load",
     "agent-update": "bench.agent_update",
     "tlog": "bench.tlog",

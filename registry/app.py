@@ -47,6 +47,8 @@ from registry.hub.api import HubController
 from registry.hub.config import build_hub
 from registry.lifecycle.api import ModelController
 from registry.lifecycle.promotion_check import PromotionCheckController
+from registry.limits import RateLimits
+from registry.limits.middleware import rate_limited
 from registry.namespaces.api import NamespaceController
 from registry.namespaces.audit_api import read_audit
 from registry.naming import VersionPattern
@@ -151,6 +153,10 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             max_entry_bytes=settings.log.max_entry_bytes,
             max_batch=settings.log.max_batch,
         )
+        limits = RateLimits(settings.limits)
+        log.info("%s", settings.limits.describe())
+        if not await limits.check():
+            log.warning("the rate-limit store does not answer: limited requests get 503")
         install_services(
             app,
             Services(
@@ -169,6 +175,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
                 manifest_cache=manifest_cache,
                 blob_cache=TTLCache[tuple[str, str], int](settings.oci.manifest_cache_seconds),
                 anonymous_pull=AnonymousPull(sessionmaker, settings.auth.cache_seconds),
+                limits=limits,
             ),
         )
         blob_cache = services_of(app).blob_cache
@@ -209,6 +216,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
                 await upload_expiry
             await gc_worker.close()
             await tlog.close()
+            await limits.close()
             await engine.dispose()
             blobs.close()
 
@@ -246,7 +254,12 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             RefusalNotAudited: count_unaudited_refusal,
             NotFoundException: unrouted,  # a 404 page under /ui, unchanged elsewhere
         },
-        middleware=[metrics.middleware, refuse_invalid_text],
+        # Text first: the rate limits read the Authorization header it has checked.
+        middleware=[
+            metrics.middleware,
+            refuse_invalid_text,
+            *([rate_limited] if settings.limits.limits_requests else []),
+        ],
         request_class=CheckedRequest,
         lifespan=[lifespan],
         template_config=template_config(),

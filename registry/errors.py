@@ -119,6 +119,32 @@ class ManifestUnknown(NotFound):
     title = "Manifest not known"
 
 
+class TooManyRequests(RegistryError):
+    """A rate limit or budget is spent (registry.limits); ``Retry-After`` says when to retry."""
+
+    status_code = 429
+    code = "TOOMANYREQUESTS"
+    title = "Too many requests"
+
+    def __init__(
+        self, detail: str, *, retry_after: int, extra: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(detail, extra={**(extra or {}), "retry_after": retry_after})
+        self.headers["Retry-After"] = str(retry_after)
+
+
+class LimitStoreUnavailable(RegistryError):
+    """The rate-limit store (Redis) did not answer: refused rather than let through unlimited."""
+
+    status_code = 503
+    code = "UNAVAILABLE"
+    title = "Rate-limit store unavailable"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.headers["Retry-After"] = "1"
+
+
 class RangeInvalid(RegistryError):
     """A chunk that does not start where the upload stands (OCI: 416)."""
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from registry.cache import CachedManifest, TTLCache
     from registry.http.metrics import Metrics
     from registry.hub.config import Hub
+    from registry.limits import RateLimits
     from registry.naming import VersionPattern
     from registry.oci.hooks import OciHooks
     from registry.policies_in_force import PolicyHolder
@@ -60,6 +61,8 @@ class Services:
     #: Sizes of blobs known to be linked, keyed by (repository, digest).
     blob_cache: TTLCache[tuple[str, str], int]
     anonymous_pull: AnonymousPull
+    #: Rate limits per token and address, failed-authentication blocks, download budgets.
+    limits: RateLimits
 
 
 def install_services(app: Litestar, services: Services) -> None:

@@ -316,6 +316,91 @@ class LogSettings(_Part):
     max_batch: int = _env("TLOG_MAX_BATCH", 2000, _at_least_one)
 
 
+def _limit_store(variable: str, raw: str) -> str:
+    """``memory`` (this process) or ``redis://[user:password@]host[:port][/db]``."""
+    if raw == "memory":
+        return raw
+    parts = urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ConfigurationError(
+            f"{variable} must be memory or redis://host:port/db (rediss:// for TLS), "
+            f"got {_without_password(raw)!r}"
+        )
+    return raw
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+@dataclass(frozen=True, slots=True)
+class LimitSettings(_Part):
+    """Rate limits (registry.limits): requests per second per API token (authenticated
+    callers) or per client address (everyone else), reads (GET, HEAD, OPTIONS) and writes
+    apart; failed authentications per address; bytes of blobs downloaded per token.
+    0 turns a limit off."""
+
+    #: Where the counters live: ``memory`` (this process only) or ``redis://host:port/db``
+    #: (shared by every replica pointing at it).
+    store: str = field(
+        default="memory",
+        repr=False,  # a Redis URL may carry a password
+        metadata={"env": "CUSTODY_RATE_LIMIT_STORE", "parse": _limit_store},
+    )
+    #: Prefix of the counters' keys in the store: replicas of one registry share it.
+    key_prefix: str = _env("RATE_LIMIT_PREFIX", "custody", _text)
+    #: Reads per second one API token (with its OCI access tokens) may make.
+    token_reads_per_second: int = _env("RATE_LIMIT_TOKEN_READS", 10_000, _integer)
+    #: Writes per second one API token may make.
+    token_writes_per_second: int = _env("RATE_LIMIT_TOKEN_WRITES", 1_000, _integer)
+    #: Reads per second from one client address without a valid token.
+    address_reads_per_second: int = _env("RATE_LIMIT_ADDRESS_READS", 10_000, _integer)
+    #: Writes per second from one client address without a valid token.
+    address_writes_per_second: int = _env("RATE_LIMIT_ADDRESS_WRITES", 1_000, _integer)
+    #: Failed authentications from one address within the window before it is blocked.
+    auth_failures: int = _env("RATE_LIMIT_AUTH_FAILURES", 50, _integer)
+    #: The window failed authentications are counted over (seconds).
+    auth_failure_window_seconds: int = _env(
+        "RATE_LIMIT_AUTH_FAILURE_WINDOW_SECONDS", 60, _at_least_one
+    )
+    #: How long a blocked address may not present credentials (answered 429; seconds).
+    auth_block_seconds: int = _env("RATE_LIMIT_AUTH_BLOCK_SECONDS", 300, _at_least_one)
+    #: Bytes of blobs one API token (or one address, anonymously) may download per period.
+    download_bytes: int = _env("RATE_LIMIT_DOWNLOAD_BYTES", 1024**4, _integer)
+    #: The period of the download budget (seconds).
+    download_period_seconds: int = _env("RATE_LIMIT_DOWNLOAD_PERIOD_SECONDS", 3600, _at_least_one)
+
+    @property
+    def limits_requests(self) -> bool:
+        """Whether any per-request limit is on (the middleware is installed only then)."""
+        return any(
+            (
+                self.token_reads_per_second,
+                self.token_writes_per_second,
+                self.address_reads_per_second,
+                self.address_writes_per_second,
+                self.auth_failures,
+            )
+        )
+
+    def describe(self) -> str:
+        """The limits in one line, for the start-up log (no password)."""
+        where = "memory (this process)" if self.store == "memory" else _without_password(self.store)
+        return (
+            f"rate limits in {where}: per token {self.token_reads_per_second} reads/s, "
+            f"{self.token_writes_per_second} writes/s; per address "
+            f"{self.address_reads_per_second} reads/s, {self.address_writes_per_second} writes/s; "
+            f"{self.auth_failures} failed authentications per "
+            f"{self.auth_failure_window_seconds} s block an address for "
+            f"{self.auth_block_seconds} s; downloads {self.download_bytes} bytes per "
+            f"{self.download_period_seconds} s per token (0: off)"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class GcSettings(_Part):
     """Online garbage collection of unreferenced blobs and manifests (registry.gc)."""
@@ -345,6 +430,7 @@ class Settings(_Part):
     hub: HubSettings = _part(HubSettings)
     log: LogSettings = _part(LogSettings)
     gc: GcSettings = _part(GcSettings)
+    limits: LimitSettings = _part(LimitSettings)
 
     @classmethod
     def from_env(

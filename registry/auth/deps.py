@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from litestar import Request
 from litestar.di import NamedDependency
@@ -22,12 +22,21 @@ from registry.services import Services, services_of
 # The handler parameter type of the app-level ``principal`` dependency, resolved by name.
 Caller = NamedDependency[Principal]
 
+#: Where a middleware that authenticated first (registry.limits) leaves the outcome in the
+#: ASGI scope: the :class:`Principal`, or the :class:`Unauthorized` the credential earned.
+SETTLED = "custody.principal"
+
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     """Authenticate from ``Authorization``: a Bearer token, or Basic with it as password.
 
     A cached credential costs no database session at all (the pull hot path).
     """
+    settled = cast("dict[str, Any]", request.scope).get(SETTLED)
+    if isinstance(settled, Principal):
+        return settled
+    if isinstance(settled, Unauthorized):
+        raise settled
     header = request.headers.get("authorization")
     if not header:
         return Principal.anonymous()
@@ -40,13 +49,22 @@ async def principal_for(services: Services, header: str) -> Principal:
     The web pages (:mod:`registry.web`) call it with their session cookie's token as a
     Bearer header, so a page and the API decide the same caller the same way.
     """
-    key = hash_token(header)
-    cached = services.auth_cache.get(key)
+    return cached_principal(services, header) or await authenticate(services, header)
+
+
+def cached_principal(services: Services, header: str) -> Principal | None:
+    """The principal of an ``Authorization`` value verified recently, if still valid."""
+    cached = services.auth_cache.get(hash_token(header))
     if cached is not None and (cached.expires_at is None or cached.expires_at > utcnow()):
         return cached
+    return None
+
+
+async def authenticate(services: Services, header: str) -> Principal:
+    """Check an ``Authorization`` value against the database and cache the principal."""
     async with services.sessionmaker() as db_session:
         principal = await _authenticate(services, header, db_session)
-    services.auth_cache.put(key, principal)
+    services.auth_cache.put(hash_token(header), principal)
     return principal
 
 

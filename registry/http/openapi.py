@@ -149,12 +149,18 @@ _DESCRIPTIONS = {
     413: "The body is larger than the registry accepts.",
     415: "The body's media type is not one this operation takes.",
     422: "Understood but refused (policy, or a policy file that does not load).",
+    429: "A rate limit is spent (requests per second of the token or address, failed "
+    "authentications from the address, or the download budget): retry after Retry-After "
+    "seconds.",
     503: "The feature is not configured or not available (e.g. the reprint hub is off).",
 }
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
-    """Problem-details responses for ``statuses``, for a handler's ``responses=``."""
+    """Problem-details responses for ``statuses``, for a handler's ``responses=``.
+
+    429 is added to every operation: the rate limits (registry.limits) apply to them all.
+    """
     return {
         status: ResponseSpec(
             data_container=ProblemDetails,
@@ -162,7 +168,7 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
             media_type=PROBLEM_JSON,
             generate_examples=False,
         )
-        for status in statuses
+        for status in dict.fromkeys((*statuses, 429))
     }
 
 

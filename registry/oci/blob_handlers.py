@@ -23,6 +23,7 @@ from registry.errors import (
     RangeInvalid,
 )
 from registry.http.deps import body_chunks
+from registry.limits.middleware import client_address
 from registry.naming import RepositoryName
 from registry.oci import queries, service
 from registry.oci.context import OciContext
@@ -55,6 +56,10 @@ async def get_blob(ctx: OciContext, name: RepositoryName, digest_text: str) -> R
     headers["Content-Length"] = str(end - start)
     if ctx.request.method == "HEAD":
         return Response(b"", status_code=status, headers=headers, media_type=OCTET)
+    # Charged before any redirect: presigned bytes count against the budget too.
+    await ctx.services.limits.charge_download(
+        end - start, token_id=ctx.principal.token_id, address=client_address(ctx.request.scope)
+    )
     redirect = await _presigned_redirect(ctx, digest)
     if redirect is not None:
         return redirect

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench import fsck as fsck_bench
-from bench import manifest_get
+from bench import manifest_get, rate_limits
 from tests.support.seaweedfs import SeaweedFS
 
 
@@ -92,3 +92,17 @@ def test_replicas_benchmark_runs_end_to_end(capsys: pytest.CaptureFixture[str]) 
     assert upload["split"]["close_seconds"] > 0
     for key in ("median_manifest_two_vs_one", "median_upload_split_vs_one"):
         assert report[key] > 0, key
+
+
+def test_rate_limit_benchmark_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
+    assert rate_limits.main(["--runs", "1", "--seconds", "0.3", "--connections", "2"]) == 0
+    output = capsys.readouterr().out
+    report = json.loads(output[output.index("{\n") : output.rindex("}") + 1])
+    assert report["errors"] == 0
+    (run,) = report["runs"]
+    for kind in ("off", "memory", "redis"):
+        assert run[kind]["requests"] > 0, kind
+    for key in ("median_memory_vs_off", "median_redis_vs_off"):
+        assert report[key] > 0, key
+    assert set(report["admit_us"]) == {"memory", "redis"}
+    assert all(cost > 0 for cost in report["admit_us"].values())
