@@ -139,6 +139,19 @@ class Immutable(Conflict):
     title = "Version is immutable"
 
 
+class QuotaExceeded(RegistryError):
+    """Storing this would take a namespace past its storage quota; nothing was stored.
+
+    403 ``DENIED``, as Harbor answers a push over a project quota: every OCI client
+    shows the message, and none retries it (it is not the 413 of a too-large body,
+    nor the 507 of a full disk). ``extra`` names the quota and the usage in bytes.
+    """
+
+    status_code = 403
+    code = "DENIED"
+    title = "Storage quota exceeded"
+
+
 class PayloadTooLarge(RegistryError):
     status_code = 413
     code = "SIZE_INVALID"
