@@ -228,11 +228,11 @@ def namespace_quota(
     from registry.sizes import format_size, parse_size
 
     if clear and size is not None:
-        raise click.UsageError("give a SIZE or --clear, not both")
+        raise click.ClickException("give a SIZE or --clear, not both")
     try:
         quota_bytes = parse_size(size) if size is not None else None
     except RegistryError as exc:
-        raise click.BadParameter(exc.detail, param_hint="SIZE") from None
+        raise click.ClickException(exc.diagnostics()) from None
     change = clear or size is not None
 
     async def work(session: AsyncSession) -> tuple[int | None, int]:
