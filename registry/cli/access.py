@@ -221,7 +221,7 @@ def namespace_quota(
     """Set a namespace's storage quota (10GiB, 500MB, bytes), --clear it, or show it.
 
     Usage counts each blob once per namespace, plus manifests. A push that would pass
-    the quota is refused (403 DENIED) before its bytes are stored.
+    the quota is refused (409 DENIED) before its bytes are stored.
     """
     from registry.cli.views import render_storage
     from registry.namespaces import service

@@ -242,7 +242,7 @@ async def _within(
 async def _refuse_quota(
     ctx: OciContext, name: RepositoryName, exc: QuotaExceeded, digest: Digest | str, *, action: str
 ) -> NoReturn:
-    """Roll back, audit the refusal, answer 403 ``DENIED`` (registry.audit.service.refuse)."""
+    """Roll back, audit the refusal, answer 409 ``DENIED`` (registry.audit.service.refuse)."""
     await refuse(
         ctx.session,
         exc,

@@ -61,7 +61,7 @@ class NamespaceUsage:
         return max(self.quota_bytes - self.used_bytes, 0)
 
     def refusal(self, adding: int) -> QuotaExceeded:
-        """The 403 for adding ``adding`` bytes, naming the quota and the usage."""
+        """The refusal (409 ``DENIED``) of adding ``adding`` bytes, naming the quota and usage."""
         quota = self.quota_bytes if self.quota_bytes is not None else 0
         return QuotaExceeded(
             f"storage quota of namespace {self.namespace} exceeded: adding {format_size(adding)}"

@@ -79,7 +79,7 @@ async def _require_room(
     actor: str,
 ) -> None:
     """The namespace's quota holds the BOM, the empty config and the referrer manifest;
-    else the refusal is audited and raised (403 problem), before any byte is stored."""
+    else the refusal is audited and raised (409 problem), before any byte is stored."""
     try:
         await oci_quota.require_room(
             session,

@@ -143,7 +143,7 @@ def test_an_sbom_attach_over_quota_is_a_problem_and_stores_nothing(
         content=bom,
         headers={**world.oci.headers, "Content-Type": CDX},
     )
-    problem = _problem(refused, 403)
+    problem = _problem(refused, 409)
     assert problem["code"] == "DENIED" and problem["title"] == "Storage quota exceeded"
     assert (problem["namespace"], problem["quota_bytes"], problem["used_bytes"]) == (
         "acme",

@@ -1,7 +1,7 @@
 """Pushes over a namespace's quota are refused before their bytes are stored (both engines).
 
 Usage counts every distinct blob linked into the namespace once, plus its manifests;
-a refusal is 403 ``DENIED`` naming the quota and the usage, audited, and leaves no
+a refusal is 409 ``DENIED`` naming the quota and the usage, audited, and leaves no
 blob file, no row and no upload session behind.
 """
 
@@ -17,7 +17,7 @@ from tests.support.registry_helpers import sha256_digest
 
 
 def _refused(response: Any, *, quota: int, used: int) -> dict[str, Any]:
-    assert response.status_code == 403, response.text
+    assert response.status_code == 409, response.text
     assert oci_code(response) == "DENIED"
     (error,) = response.json()["errors"]
     assert "quota" in error["message"] and "namespace acme" in error["message"]

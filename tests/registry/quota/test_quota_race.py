@@ -2,7 +2,7 @@
 
 The early checks of parallel pushes all read the same usage and all let their bytes in;
 the guard in the transaction that links a blob locks the namespace, so exactly as many
-blobs as fit are linked, and every other push is refused (403 ``DENIED``, audited).
+blobs as fit are linked, and every other push is refused (409 ``DENIED``, audited).
 A refused push whose bytes were already stored leaves an orphan file, the leftover a
 killed upload leaves too; the store stays consistent.
 """
@@ -94,7 +94,7 @@ def test_parallel_pushes_near_the_limit_never_pass_it(tmp_path: Path, database_u
         )
         assert quota.status_code == 200, quota.text
 
-        assert asyncio.run(_chunked(base, pusher, 8)) == [201] * FITS + [403] * (8 - FITS)
+        assert asyncio.run(_chunked(base, pusher, 8)) == [201] * FITS + [409] * (8 - FITS)
         assert _used(base, site) == FITS * BLOB
 
         raised = httpx.patch(
@@ -102,7 +102,7 @@ def test_parallel_pushes_near_the_limit_never_pass_it(tmp_path: Path, database_u
         )
         assert raised.status_code == 200, raised.text
         # 7000 bytes hold 7 blobs, 3 are in: 4 of 10 parallel monolithic pushes fit.
-        assert asyncio.run(_monolithic(base, pusher, 10)) == [201] * 4 + [403] * 6
+        assert asyncio.run(_monolithic(base, pusher, 10)) == [201] * 4 + [409] * 6
         assert _used(base, site) == (FITS + 4) * BLOB <= 2 * QUOTA
 
         refusals = httpx.get(
