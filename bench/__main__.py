@@ -20,6 +20,7 @@ BENCHMARKS = {
     "hub": "bench.hub",
     "tuf": "bench.tuf_publish",
     "crash": "bench.crash_soak",
+    "quota": "bench.quota",
 }
 
 

@@ -77,7 +77,7 @@ class NamespaceUsage:
         )
 
 
-def _stored(namespace_id: int | None) -> Select[tuple[int, str, str, int]]:
+def _stored() -> Select[tuple[int, str, str, int]]:
     """(namespace id, kind, digest, size) of every distinct blob and manifest stored."""
     blobs = (
         select(
@@ -92,21 +92,36 @@ def _stored(namespace_id: int | None) -> Select[tuple[int, str, str, int]]:
     manifests = select(
         Repository.namespace_id, literal("manifest"), Manifest.digest, Manifest.size
     ).join(Repository, Repository.id == Manifest.repository_id)
-    if namespace_id is not None:
-        blobs = blobs.where(Repository.namespace_id == namespace_id)
-        manifests = manifests.where(Repository.namespace_id == namespace_id)
     # UNION (not UNION ALL) is what counts a digest once per namespace.
     return union(blobs, manifests)  # type: ignore[return-value]
 
 
 async def _used_bytes(session: AsyncSession, namespace_id: int) -> int:
-    stored = _stored(namespace_id).subquery()
-    return int(await session.scalar(select(func.coalesce(func.sum(stored.c.size), 0))) or 0)
+    """One namespace's usage: its distinct blobs (an ``IN`` list, which dedupes without
+    sorting the rows: a third faster than the union on SQLite), plus its distinct manifests."""
+    linked = (
+        select(RepositoryBlob.blob_digest)
+        .join(Repository, Repository.id == RepositoryBlob.repository_id)
+        .where(Repository.namespace_id == namespace_id)
+    )
+    blobs = select(func.coalesce(func.sum(Blob.size), 0)).where(Blob.digest.in_(linked))
+    manifests = (
+        select(Manifest.digest, Manifest.size)
+        .join(Repository, Repository.id == Manifest.repository_id)
+        .where(Repository.namespace_id == namespace_id)
+        .distinct()
+        .subquery()
+    )
+    total = select(
+        blobs.scalar_subquery()
+        + select(func.coalesce(func.sum(manifests.c.size), 0)).scalar_subquery()
+    )
+    return int(await session.scalar(total) or 0)
 
 
 async def usage_by_namespace(session: AsyncSession) -> list[NamespaceUsage]:
     """Every namespace's usage and quota, by name, in one query (the metrics scrape)."""
-    stored = _stored(None).subquery()
+    stored = _stored().subquery()
     rows = await session.execute(
         select(Namespace.name, Namespace.quota_bytes, func.coalesce(func.sum(stored.c.size), 0))
         .outerjoin(stored, stored.c.namespace_id == Namespace.id)
