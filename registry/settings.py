@@ -217,6 +217,10 @@ class OciSettings(_Part):
     version_pattern: str = _env("VERSION_PATTERN", DEFAULT_VERSION_PATTERN, _text)
     #: How long a manifest looked up by tag is served from memory.
     manifest_cache_seconds: float = _env("MANIFEST_CACHE_SECONDS", 1.0, _integer)
+    #: How long a namespace's storage usage, read by a push's early quota check, is reused
+    #: (0: read on every request). Only to let bytes in: a refusal re-reads it, and the
+    #: check when a blob is linked always computes it (ADR 0013).
+    quota_usage_cache_seconds: float = _env("QUOTA_USAGE_CACHE_SECONDS", 5.0, _integer)
 
 
 @dataclass(frozen=True, slots=True)

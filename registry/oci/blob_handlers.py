@@ -119,9 +119,9 @@ async def start_upload(ctx: OciContext, name: RepositoryName) -> Response[Any]:
         room = await _room(ctx, name, expected)
         try:
             if room is not None:
-                _check_declared(ctx, room, 0)
+                room = await _check_declared(ctx, name, room, 0)
             stat = await ctx.blobs.put(
-                _within(body_chunks(ctx.request), 0, room),
+                _within(ctx, name, body_chunks(ctx.request), 0, room),
                 expected=expected,
                 max_bytes=ctx.settings.oci.max_blob_bytes,
             )
@@ -168,7 +168,7 @@ async def _finish(
 ) -> Response[Any]:
     repository = await queries.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
     try:
-        await quota.require_room(
+        after = await quota.require_room(
             ctx.session, repository.namespace_id, [("blob", str(stat.digest), stat.size)]
         )
     except QuotaExceeded as exc:
@@ -187,6 +187,8 @@ async def _finish(
         detail=detail,
     )
     await ctx.session.commit()
+    if after is not None:  # the early checks of the next pushes start from this reading
+        ctx.services.quota_usage.put(name.namespace, after.used_bytes)
     return Response(
         b"",
         status_code=201,
@@ -198,35 +200,63 @@ async def _finish(
 
 
 async def _room(
-    ctx: OciContext, name: RepositoryName, digest: Digest | None = None
+    ctx: OciContext, name: RepositoryName, digest: Digest | None = None, *, recent: bool = True
 ) -> NamespaceUsage | None:
     """The namespace's usage when it has a quota and ``digest`` is not already counted there
-    (the early check, without a lock: see :mod:`registry.oci.quota`); else ``None``."""
-    room = await quota.room_for(ctx.session, name.namespace)
-    if (
-        room is not None
-        and digest is not None
-        and await quota.already_stored(ctx.session, name.namespace, "blob", str(digest))
+    (the early check, without a lock: see :mod:`registry.oci.quota`); else ``None``.
+
+    With ``recent``, a reading of the last few seconds may stand in for the usage
+    (``CUSTODY_QUOTA_USAGE_CACHE_SECONDS``): enough to let bytes in, since the guard
+    recomputes it when they are linked; a refusal always re-reads it first (:func:`_fits`).
+    """
+    cache = ctx.services.quota_usage
+    room = await quota.room_for(
+        ctx.session, name.namespace, used=cache.get(name.namespace) if recent else None
+    )
+    if room is None:
+        return None
+    if not room.recent:
+        cache.put(name.namespace, room.used_bytes)
+    if digest is not None and await quota.already_stored(
+        ctx.session, name.namespace, "blob", str(digest)
     ):
         return None
     return room
 
 
-def _check_declared(ctx: OciContext, room: NamespaceUsage, current: int) -> None:
-    """Refuse a body whose declared length cannot fit, before reading any of it."""
+async def _fits(
+    ctx: OciContext, name: RepositoryName, room: NamespaceUsage, total: int
+) -> NamespaceUsage | None:
+    """``room`` if ``total`` bytes fit in it; else the usage read afresh if they fit in that;
+    else :class:`QuotaExceeded`, decided on the fresh reading."""
+    remaining = room.remaining
+    if remaining is None or total <= remaining:
+        return room
+    if room.recent:
+        fresh = await _room(ctx, name, recent=False)
+        if fresh is None or fresh.remaining is None or total <= fresh.remaining:
+            return fresh
+        room = fresh
+    raise room.refusal(total)
+
+
+async def _check_declared(
+    ctx: OciContext, name: RepositoryName, room: NamespaceUsage, current: int
+) -> NamespaceUsage | None:
+    """Refuse a body whose declared length cannot fit, before reading any of it; the room
+    to stream it in."""
     declared = ctx.request.headers.get("content-length", "")
     if declared.isdigit() and len(declared) <= 19:
-        _check_total(room, current + int(declared))
-
-
-def _check_total(room: NamespaceUsage, total: int) -> None:
-    remaining = room.remaining
-    if remaining is not None and total > remaining:
-        raise room.refusal(total)
+        return await _fits(ctx, name, room, current + int(declared))
+    return room
 
 
 async def _within(
-    chunks: AsyncIterable[bytes], start: int, room: NamespaceUsage | None
+    ctx: OciContext,
+    name: RepositoryName,
+    chunks: AsyncIterable[bytes],
+    start: int,
+    room: NamespaceUsage | None,
 ) -> AsyncIterator[bytes]:
     """``chunks``, refused (:class:`QuotaExceeded`) as soon as ``start`` plus the bytes seen
     pass the room left: a body without Content-Length cannot go past the quota either. The
@@ -235,7 +265,7 @@ async def _within(
     async for chunk in chunks:
         total += len(chunk)
         if room is not None:
-            _check_total(room, total)
+            room = await _fits(ctx, name, room, total)
         yield chunk
 
 
@@ -243,6 +273,9 @@ async def _refuse_quota(
     ctx: OciContext, name: RepositoryName, exc: QuotaExceeded, digest: Digest | str, *, action: str
 ) -> NoReturn:
     """Roll back, audit the refusal, answer 409 ``DENIED`` (registry.audit.service.refuse)."""
+    used = exc.extra.get("used_bytes")
+    if isinstance(used, int):  # a refusal is decided on a fresh reading: keep it
+        ctx.services.quota_usage.put(name.namespace, used)
     await refuse(
         ctx.session,
         exc,
@@ -293,12 +326,12 @@ async def _append(
         if int(match.group(2)) < offset:
             raise BlobUploadInvalid(f"Content-Range {content_range!r} ends before it starts")
     if room is not None:
-        _check_declared(ctx, room, offset)
+        room = await _check_declared(ctx, name, room, offset)
     try:
         return await ctx.blobs.append_upload(
             upload_id,
             offset,
-            _within(body_chunks(ctx.request), offset, room),
+            _within(ctx, name, body_chunks(ctx.request), offset, room),
             max_bytes=ctx.settings.oci.max_blob_bytes,
         )
     except RangeInvalid as exc:
@@ -340,7 +373,7 @@ async def close_upload(ctx: OciContext, name: RepositoryName, upload_id: str) ->
         if ctx.request.headers.get("content-range") or (length is not None and length != "0"):
             await _append(ctx, name, upload_id, room)
         if room is not None:  # chunks pushed before the quota was lowered, or in parallel
-            _check_total(room, await ctx.blobs.upload_size(upload_id))
+            await _fits(ctx, name, room, await ctx.blobs.upload_size(upload_id))
     except QuotaExceeded as exc:
         await _discard(ctx, upload_id, row)
         await _refuse_quota(ctx, name, exc, expected, action="blob.push.refused")

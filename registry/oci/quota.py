@@ -52,6 +52,8 @@ class NamespaceUsage:
     used_bytes: int
     #: ``None``: unlimited.
     quota_bytes: int | None
+    #: The usage is a recent reading, not computed now: good to let bytes in, not to refuse.
+    recent: bool = False
 
     @property
     def remaining(self) -> int | None:
@@ -138,11 +140,14 @@ async def usage_of(session: AsyncSession, namespace: Namespace) -> NamespaceUsag
     )
 
 
-async def room_for(session: AsyncSession, namespace: str) -> NamespaceUsage | None:
+async def room_for(
+    session: AsyncSession, namespace: str, *, used: int | None = None
+) -> NamespaceUsage | None:
     """The usage of a namespace that has a quota; ``None`` if it has none (or is new).
 
-    No lock: the early check that spares uploading bytes which cannot fit. The
-    guard is :func:`require_room`, when the bytes are linked.
+    No lock: the early check that spares uploading bytes which cannot fit. ``used``
+    (a recent reading) saves computing the usage. The guard is :func:`require_room`,
+    when the bytes are linked.
     """
     row = (
         await session.execute(
@@ -151,7 +156,9 @@ async def room_for(session: AsyncSession, namespace: str) -> NamespaceUsage | No
     ).first()
     if row is None or row.quota_bytes is None:
         return None
-    return NamespaceUsage(namespace, await _used_bytes(session, row.id), row.quota_bytes)
+    if used is None:
+        return NamespaceUsage(namespace, await _used_bytes(session, row.id), row.quota_bytes)
+    return NamespaceUsage(namespace, used, row.quota_bytes, recent=True)
 
 
 async def already_stored(session: AsyncSession, namespace: str, kind: Kind, digest: str) -> bool:
@@ -196,7 +203,7 @@ async def _lock_namespace(session: AsyncSession, namespace_id: int) -> None:
 
 async def require_room(
     session: AsyncSession, namespace_id: int, items: Sequence[tuple[Kind, str, int]]
-) -> None:
+) -> NamespaceUsage | None:
     """Raise :class:`QuotaExceeded` unless ``items`` ((kind, digest, size) of the blobs and
     manifests about to be linked or stored) fit the namespace's quota.
 
@@ -204,10 +211,13 @@ async def require_room(
     namespace's lock when it has a quota, so the check and the writes it allows cannot
     interleave with another push's. An item already counted in the namespace costs
     nothing; a namespace without a quota costs one query and takes no lock.
+
+    Returns the namespace's usage once ``items`` are in (for the early checks' cache),
+    or ``None`` when it has no quota or the items cost nothing.
     """
     quota = await session.scalar(select(Namespace.quota_bytes).where(Namespace.id == namespace_id))
     if quota is None:
-        return
+        return None
     await _lock_namespace(session, namespace_id)
     row = (
         await session.execute(
@@ -215,13 +225,14 @@ async def require_room(
         )
     ).one()
     if row.quota_bytes is None:
-        return
+        return None
     adding = 0
     for kind, digest, size in dict.fromkeys(items):
         if not await already_stored(session, row.name, kind, digest):
             adding += size
     if adding == 0:
-        return
+        return None
     usage = NamespaceUsage(row.name, await _used_bytes(session, namespace_id), row.quota_bytes)
     if usage.used_bytes + adding > row.quota_bytes:
         raise usage.refusal(adding)
+    return NamespaceUsage(row.name, usage.used_bytes + adding, row.quota_bytes)

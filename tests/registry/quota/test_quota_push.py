@@ -76,6 +76,7 @@ def test_monolithic_push_over_quota_is_refused_with_nothing_stored(world: QuotaW
     assert _post(world, fits, sha256_digest(fits)).status_code == 201
     one_more = b"x"
     _refused(_post(world, one_more, sha256_digest(one_more)), quota=1000, used=1000)
+    assert not world.has_blob(sha256_digest(one_more))  # refused early: the reading was kept
     # A blob the namespace already holds costs nothing, in any of its models.
     assert _post(world, fits, sha256_digest(fits), "acme/other").status_code == 201
     assert world.used() == 1000
@@ -215,3 +216,24 @@ def test_without_a_quota_nothing_is_refused_and_clearing_lifts_it(world: QuotaWo
     assert world.set_quota("acme", None)["quota_bytes"] is None
     assert _post(world, data, sha256_digest(data)).status_code == 201
     assert world.used() == 2000
+
+
+def test_a_recent_reading_lets_bytes_in_but_never_refuses_them(world: QuotaWorld) -> None:
+    """The early check may reuse a reading of the usage from the last seconds; after a
+    delete that reading is too high, and a push that fits is still accepted."""
+    world.set_quota("acme", 1000)
+    first = os.urandom(1000)
+    assert _post(world, first, sha256_digest(first)).status_code == 201  # reading: 1000 used
+    deleted = world.client.delete(
+        f"/v2/acme/model/blobs/{sha256_digest(first)}", headers=world.oci.headers
+    )
+    assert deleted.status_code == 202, deleted.text
+    second = os.urandom(1000)
+    assert _post(world, second, sha256_digest(second)).status_code == 201
+    location = _start(world)
+    third = os.urandom(10)
+    _refused(
+        world.client.patch(location, content=third, headers=world.oci.headers),
+        quota=1000,
+        used=1000,
+    )
