@@ -25,6 +25,7 @@ BENCHMARKS = {
     "gc": "bench.gc_pass",
     "gc-soak": "bench.gc_soak",
     "replicas": "bench.replicas",
+    "quota": "bench.quota",
 }
 
 

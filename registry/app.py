@@ -53,6 +53,7 @@ from registry.namespaces.api import NamespaceController
 from registry.namespaces.audit_api import read_audit
 from registry.naming import VersionPattern
 from registry.oci.hooks import OciHooks, PromotionGate
+from registry.oci.quota import usage_by_namespace
 from registry.oci.routes import oci_router
 from registry.policies_in_force import PolicyHolder
 from registry.policies_in_force.api import PolicyController, install_reload_signal
@@ -174,6 +175,7 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
                 auth_cache=TTLCache[str, Principal](settings.auth.cache_seconds),
                 manifest_cache=manifest_cache,
                 blob_cache=TTLCache[tuple[str, str], int](settings.oci.manifest_cache_seconds),
+                quota_usage=TTLCache[str, int](settings.oci.quota_usage_cache_seconds),
                 anonymous_pull=AnonymousPull(sessionmaker, settings.auth.cache_seconds),
                 limits=limits,
             ),
@@ -220,7 +222,8 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
             await engine.dispose()
             blobs.close()
 
-    metrics = Metrics()
+    # Storage per namespace on each scrape, from the OCI store's accounting.
+    metrics = Metrics(storage=usage_by_namespace)
 
     return Litestar(
         route_handlers=[

@@ -165,6 +165,22 @@ class Immutable(Conflict):
     title = "Version is immutable"
 
 
+class QuotaExceeded(RegistryError):
+    """Storing this would take a namespace past its storage quota; nothing was stored.
+
+    ``DENIED``, as Harbor answers a push over a project quota, so every OCI client shows
+    the message and none retries it. 409 rather than Harbor's 403, for the reason the
+    immutable versions are (ADR 0004): oras re-authenticates and retries a 403, and
+    reports a failed re-authentication instead of the message. Not the 413 of a
+    too-large body, nor the 507 of a full disk (clients retry a 5xx). ``extra`` names
+    the namespace, its quota and its usage in bytes, and the bytes asked for.
+    """
+
+    status_code = 409
+    code = "DENIED"
+    title = "Storage quota exceeded"
+
+
 class PayloadTooLarge(RegistryError):
     status_code = 413
     code = "SIZE_INVALID"

@@ -142,8 +142,8 @@ def namespace() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @_data_dir_option
 def namespace_list(as_json: bool, data_dir: Path | None) -> None:
-    """List namespaces with their anonymous-pull setting, models and active tokens."""
-    from registry.cli.views import namespace_rows
+    """List namespaces with their anonymous-pull setting, models, active tokens and storage."""
+    from registry.cli.views import namespace_rows, render_storage
 
     rows = _run_db(_settings(data_dir), namespace_rows)
     if as_json:
@@ -152,7 +152,8 @@ def namespace_list(as_json: bool, data_dir: Path | None) -> None:
     for r in rows:
         click.echo(
             f"{r['name']}  anonymous pull {'on' if r['anonymous_pull'] else 'off'}  "
-            f"{_count(r['models'], 'model')}  {_count(r['active_tokens'], 'active token')}"
+            f"{_count(r['models'], 'model')}  {_count(r['active_tokens'], 'active token')}  "
+            f"storage {render_storage(r['used_bytes'], r['quota_bytes'])}"
         )
     if not rows:
         click.echo("no namespaces: custody namespace create NAME")
@@ -163,8 +164,8 @@ def namespace_list(as_json: bool, data_dir: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @_data_dir_option
 def namespace_show(name: str, as_json: bool, data_dir: Path | None) -> None:
-    """One namespace: its settings, models and active tokens."""
-    from registry.cli.views import namespace_detail, render_tokens
+    """One namespace: its settings, storage, models and active tokens."""
+    from registry.cli.views import namespace_detail, render_storage, render_tokens
 
     detail = _run_db(_settings(data_dir), lambda session: namespace_detail(session, name))
     if as_json:
@@ -174,6 +175,7 @@ def namespace_show(name: str, as_json: bool, data_dir: Path | None) -> None:
         f"namespace {detail['name']} (anonymous pull {'on' if detail['anonymous_pull'] else 'off'},"
         f" created {detail['created_at']})"
     )
+    click.echo(f"storage: {render_storage(detail['used_bytes'], detail['quota_bytes'])}")
     click.echo(f"models ({len(detail['models'])}): {', '.join(detail['models']) or '-'}")
     click.echo(f"active tokens ({len(detail['tokens'])}):")
     for line in render_tokens(detail["tokens"]) if detail["tokens"] else []:
@@ -205,6 +207,48 @@ def namespace_create(name: str, anonymous_pull: bool, data_dir: Path | None) -> 
 
     _run_db(settings, work)
     click.echo(f"namespace {name} (anonymous pull {'on' if anonymous_pull else 'off'})")
+
+
+@namespace.command("quota")
+@click.argument("name")
+@click.argument("size", required=False)
+@click.option("--clear", is_flag=True, help="Remove the quota (unlimited).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_data_dir_option
+def namespace_quota(
+    name: str, size: str | None, clear: bool, as_json: bool, data_dir: Path | None
+) -> None:
+    """Set a namespace's storage quota (10GiB, 500MB, bytes), --clear it, or show it.
+
+    Usage counts each blob once per namespace, plus manifests. A push that would pass
+    the quota is refused (409 DENIED) before its bytes are stored.
+    """
+    from registry.cli.views import render_storage
+    from registry.namespaces import service
+    from registry.sizes import format_size, parse_size
+
+    if clear and size is not None:
+        raise click.ClickException("give a SIZE or --clear, not both")
+    try:
+        quota_bytes = parse_size(size) if size is not None else None
+    except RegistryError as exc:
+        raise click.ClickException(exc.diagnostics()) from None
+    change = clear or size is not None
+
+    async def work(session: AsyncSession) -> tuple[int | None, int]:
+        ns = await service.namespace_named(session, name)
+        if change:
+            await service.set_quota(session, ns, quota_bytes, actor=_cli_actor())
+        return ns.quota_bytes, (await service.namespace_usage(session, ns)).used_bytes
+
+    quota, used = _run_db(_settings(data_dir), work)
+    if as_json:
+        click.echo(json.dumps({"name": name, "quota_bytes": quota, "used_bytes": used}))
+        return
+    limit = (
+        "no quota (unlimited)" if quota is None else f"quota {format_size(quota)} ({quota} bytes)"
+    )
+    click.echo(f"namespace {name}: {limit}; storage {render_storage(used, quota)}")
 
 
 #: The commands this module registers under ``custody`` (see :mod:`custody.cli`).

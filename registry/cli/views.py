@@ -18,8 +18,10 @@ from registry.db.models import ApiToken, Namespace, Repository
 from registry.db.types import utcnow
 from registry.errors import NotFound
 from registry.naming import validate_namespace
+from registry.oci.quota import usage_by_namespace, usage_of
+from registry.sizes import format_size
 
-__all__ = ["namespace_detail", "namespace_rows", "render_tokens", "token_rows"]
+__all__ = ["namespace_detail", "namespace_rows", "render_storage", "render_tokens", "token_rows"]
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -75,6 +77,14 @@ def render_tokens(rows: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+def render_storage(used_bytes: int, quota_bytes: int | None) -> str:
+    """``1.2 GiB of 10.0 GiB (12%)``, or ``1.2 GiB (no quota)``."""
+    if quota_bytes is None:
+        return f"{format_size(used_bytes)} (no quota)"
+    share = f" ({used_bytes * 100 // quota_bytes}%)" if quota_bytes else ""
+    return f"{format_size(used_bytes)} of {format_size(quota_bytes)}{share}"
+
+
 async def _counts(session: AsyncSession) -> tuple[dict[int, int], dict[str, int]]:
     models = dict(
         (
@@ -97,6 +107,7 @@ async def _counts(session: AsyncSession) -> tuple[dict[int, int], dict[str, int]
 async def namespace_rows(session: AsyncSession) -> list[dict[str, Any]]:
     """Every namespace with its model and active-token counts."""
     models, tokens = await _counts(session)
+    usage = {u.namespace: u.used_bytes for u in await usage_by_namespace(session)}
     return [
         {
             "name": ns.name,
@@ -104,6 +115,8 @@ async def namespace_rows(session: AsyncSession) -> list[dict[str, Any]]:
             "created_at": _iso(ns.created_at),
             "models": models.get(ns.id, 0),
             "active_tokens": tokens.get(ns.name, 0),
+            "quota_bytes": ns.quota_bytes,
+            "used_bytes": usage.get(ns.name, 0),
         }
         for ns in await session.scalars(select(Namespace).order_by(Namespace.name))
     ]
@@ -126,4 +139,6 @@ async def namespace_detail(session: AsyncSession, name: str) -> dict[str, Any]:
         "created_at": _iso(namespace.created_at),
         "models": list(repositories),
         "tokens": await token_rows(session, name, include_inactive=False),
+        "quota_bytes": namespace.quota_bytes,
+        "used_bytes": (await usage_of(session, namespace)).used_bytes,
     }

@@ -277,9 +277,11 @@ class Collector:
             async with self.sessionmaker() as session:
                 sizes = await _blob_sizes(session, candidates)
             for digest in candidates:
+                reason = by_digest[digest][0].reason
                 if digest in sizes:
-                    reason = by_digest[digest][0].reason
                     report.collected.append(Collected("blob", digest, sizes[digest], None, reason))
+                elif (orphan := await self.blobs.stat(Digest.parse(digest))) is not None:
+                    report.collected.append(Collected("blob", digest, orphan.size, None, reason))
             return
         start, size = 0, self.batch
         while start < len(candidates):
@@ -359,6 +361,14 @@ class Collector:
                 .execution_options(synchronize_session=False)
             )
         collected = [Collected("blob", d, locked[d], None, reviews[d][0].reason) for d in doomed]
+        # Bytes with no row at all (fsck found them, or a refused upload left them): under
+        # the same locks, an upload now linking the digest finds them gone and is told to
+        # upload again (BlobCollected), as for a collected row.
+        for digest in sorted(set(digests) - existing):
+            stat = await self.blobs.stat(Digest.parse(digest))
+            if stat is not None and await self.blobs.delete(stat.digest):
+                reason = reviews[digest][0].reason
+                collected.append(Collected("blob", digest, stat.size, None, reason))
         await record_many(
             session,
             [

@@ -1,9 +1,11 @@
-"""``/api/v1/namespaces/{ns}``: namespace settings (anonymous pull)."""
+"""``/api/v1/namespaces/{ns}``: namespace settings (anonymous pull, storage quota) and usage."""
 
 from __future__ import annotations
 
+import msgspec
 from litestar import Controller, get, patch
 from litestar.params import JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.auth import Scope
 from registry.auth.deps import Caller
@@ -15,11 +17,14 @@ from registry.namespaces.schemas import NamespaceUpdate, NamespaceView
 from registry.naming import validate_namespace
 
 
-def _view(namespace: Namespace) -> NamespaceView:
+async def _view(session: AsyncSession, namespace: Namespace) -> NamespaceView:
+    usage = await service.namespace_usage(session, namespace)
     return NamespaceView(
         name=namespace.name,
         anonymous_pull=namespace.anonymous_pull,
         created_at=namespace.created_at,
+        quota_bytes=namespace.quota_bytes,
+        used_bytes=usage.used_bytes,
     )
 
 
@@ -31,12 +36,13 @@ class NamespaceController(Controller):
     async def get_namespace(
         self, name: NamespacePath, principal: Caller, db_session: DbSession, services: AppServices
     ) -> NamespaceView:
+        """A namespace's settings, its storage quota and what it stores now."""
         namespace = await service.namespace_named(db_session, name)
         if not principal.allows(name, Scope.PULL):
             principal.require(
                 name, Scope.PULL, anonymous_ok=await services.anonymous_pull.allowed(name)
             )
-        return _view(namespace)
+        return await _view(db_session, namespace)
 
     @patch("/{name:str}", security=TOKEN, responses=problems(400, 401, 403, 404))
     async def update_namespace(
@@ -47,12 +53,20 @@ class NamespaceController(Controller):
         db_session: DbSession,
         services: AppServices,
     ) -> NamespaceView:
+        """Change the fields given: ``anonymous_pull`` (namespace admin), ``quota_bytes``
+        (site admin, as Harbor's project quotas: a namespace does not raise its own;
+        ``null`` removes the quota)."""
         validate_namespace(name)
         principal.require(name, Scope.ADMIN)
+        if data.quota_bytes is not msgspec.UNSET:
+            principal.require_site_admin()
         namespace = await service.namespace_named(db_session, name)
-        await service.set_anonymous_pull(
-            db_session, namespace, data.anonymous_pull, actor=principal.actor
-        )
+        if data.anonymous_pull is not msgspec.UNSET:
+            await service.set_anonymous_pull(
+                db_session, namespace, data.anonymous_pull, actor=principal.actor
+            )
+        if data.quota_bytes is not msgspec.UNSET:
+            await service.set_quota(db_session, namespace, data.quota_bytes, actor=principal.actor)
         await db_session.commit()
         services.anonymous_pull.forget(name)  # at once in this process (registry.cache)
-        return _view(namespace)
+        return await _view(db_session, namespace)

@@ -1,4 +1,5 @@
-"""Namespace settings without HTTP: find a namespace, change its anonymous-pull setting."""
+"""Namespace settings without HTTP: find a namespace, change its anonymous-pull setting
+and its storage quota, read its usage."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.audit.service import record
 from registry.db.models import Namespace
-from registry.errors import NotFound
+from registry.errors import InvalidInput, NotFound
 from registry.naming import validate_namespace
 from registry.oci.queries import find_namespace
+from registry.oci.quota import NamespaceUsage, usage_of
+from registry.sizes import MAX_BYTES
 
-__all__ = ["namespace_named", "set_anonymous_pull"]
+__all__ = ["namespace_named", "namespace_usage", "set_anonymous_pull", "set_quota"]
 
 
 async def namespace_named(session: AsyncSession, name: str) -> Namespace:
@@ -20,6 +23,11 @@ async def namespace_named(session: AsyncSession, name: str) -> Namespace:
     if namespace is None:
         raise NotFound(f"namespace {name!r} does not exist")
     return namespace
+
+
+async def namespace_usage(session: AsyncSession, namespace: Namespace) -> NamespaceUsage:
+    """What ``namespace`` stores now, and its quota (see :mod:`registry.oci.quota`)."""
+    return await usage_of(session, namespace)
 
 
 async def set_anonymous_pull(
@@ -36,4 +44,26 @@ async def set_anonymous_pull(
         subject=f"namespace:{namespace.name}",
         namespace=namespace.name,
         detail={"anonymous_pull": anonymous_pull},
+    )
+
+
+async def set_quota(
+    session: AsyncSession, namespace: Namespace, quota_bytes: int | None, *, actor: str
+) -> None:
+    """Set ``namespace``'s storage quota in bytes (``None``: unlimited), audited (not
+    committed). A quota below the current usage is allowed: the namespace then takes
+    nothing new until it is back under it."""
+    if quota_bytes is not None and not 0 <= quota_bytes <= MAX_BYTES:
+        raise InvalidInput(f"a quota is 0 to {MAX_BYTES} bytes, not {quota_bytes}")
+    if namespace.quota_bytes == quota_bytes:
+        return
+    previous = namespace.quota_bytes
+    namespace.quota_bytes = quota_bytes
+    await record(
+        session,
+        actor=actor,
+        action="namespace.quota",
+        subject=f"namespace:{namespace.name}",
+        namespace=namespace.name,
+        detail={"quota_bytes": quota_bytes, "previous": previous},
     )

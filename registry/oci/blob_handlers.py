@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import Any, NoReturn
 
 from litestar import Response
 from litestar.response import Stream
 
-from registry.audit.service import record
+from registry.audit.service import record, refuse
 from registry.auth import Scope
 from registry.cache import TTLCache
 from registry.db.models import UploadSession
@@ -20,14 +21,16 @@ from registry.errors import (
     BlobUploadInvalid,
     BlobUploadUnknown,
     NameInvalid,
+    QuotaExceeded,
     RangeInvalid,
 )
 from registry.http.deps import body_chunks
 from registry.limits.middleware import client_address
 from registry.naming import RepositoryName
-from registry.oci import queries, service
+from registry.oci import queries, quota, service
 from registry.oci.context import OciContext
 from registry.oci.hooks import Unreferenced
+from registry.oci.quota import NamespaceUsage
 from registry.storage import BlobStat, PresignedDownloads
 
 OCTET = "application/octet-stream"
@@ -146,9 +149,17 @@ async def start_upload(ctx: OciContext, name: RepositoryName) -> Response[Any]:
     digest_text = params.get("digest")
     if digest_text is not None:
         expected = Digest.parse(digest_text)
-        stat = await ctx.blobs.put(
-            body_chunks(ctx.request), expected=expected, max_bytes=ctx.settings.oci.max_blob_bytes
-        )
+        room = await _room(ctx, name, expected)
+        try:
+            if room is not None:
+                room = await _check_declared(ctx, name, room, 0)
+            stat = await ctx.blobs.put(
+                _within(ctx, name, body_chunks(ctx.request), 0, room),
+                expected=expected,
+                max_bytes=ctx.settings.oci.max_blob_bytes,
+            )
+        except QuotaExceeded as exc:
+            await _refuse_quota(ctx, name, exc, expected, action="blob.push.refused")
         return await _finish(ctx, name, stat)
     repository = await queries.ensure_repository(ctx.session, name, actor=ctx.principal.actor)
     upload_id = await ctx.blobs.start_upload()
@@ -197,6 +208,13 @@ async def _finish(
     # lock still has its bytes; a row this transaction creates may follow a collection
     # that removed bytes the store had deduplicated this upload against: check them.
     await queries.lock_digest(ctx.session, str(stat.digest))
+    try:
+        after = await quota.require_room(
+            ctx.session, repository.namespace_id, [("blob", str(stat.digest), stat.size)]
+        )
+    except QuotaExceeded as exc:
+        action = "blob.mount.refused" if mounted_from else "blob.push.refused"
+        await _refuse_quota(ctx, name, exc, stat.digest, action=action, stored=not mounted_from)
     created = await queries.link_blob(ctx.session, repository, str(stat.digest), stat.size)
     if created and await ctx.blobs.stat(stat.digest) is None:
         await ctx.session.rollback()
@@ -220,6 +238,8 @@ async def _finish(
         detail=detail,
     )
     await ctx.session.commit()
+    if after is not None:  # the early checks of the next pushes start from this reading
+        ctx.services.quota_usage.put(name.namespace, after.used_bytes)
     return Response(
         b"",
         status_code=201,
@@ -228,6 +248,115 @@ async def _finish(
             "Docker-Content-Digest": str(stat.digest),
         },
     )
+
+
+async def _room(
+    ctx: OciContext, name: RepositoryName, digest: Digest | None = None, *, recent: bool = True
+) -> NamespaceUsage | None:
+    """The namespace's usage when it has a quota and ``digest`` is not already counted there
+    (the early check, without a lock: see :mod:`registry.oci.quota`); else ``None``.
+
+    With ``recent``, a reading of the last few seconds may stand in for the usage
+    (``CUSTODY_QUOTA_USAGE_CACHE_SECONDS``): enough to let bytes in, since the guard
+    recomputes it when they are linked; a refusal always re-reads it first (:func:`_fits`).
+    """
+    cache = ctx.services.quota_usage
+    room = await quota.room_for(
+        ctx.session, name.namespace, used=cache.get(name.namespace) if recent else None
+    )
+    if room is None:
+        return None
+    if not room.recent:
+        cache.put(name.namespace, room.used_bytes)
+    if digest is not None and await quota.already_stored(
+        ctx.session, name.namespace, "blob", str(digest)
+    ):
+        return None
+    return room
+
+
+async def _fits(
+    ctx: OciContext, name: RepositoryName, room: NamespaceUsage, total: int
+) -> NamespaceUsage | None:
+    """``room`` if ``total`` bytes fit in it; else the usage read afresh if they fit in that;
+    else :class:`QuotaExceeded`, decided on the fresh reading."""
+    remaining = room.remaining
+    if remaining is None or total <= remaining:
+        return room
+    if room.recent:
+        fresh = await _room(ctx, name, recent=False)
+        if fresh is None or fresh.remaining is None or total <= fresh.remaining:
+            return fresh
+        room = fresh
+    raise room.refusal(total)
+
+
+async def _check_declared(
+    ctx: OciContext, name: RepositoryName, room: NamespaceUsage, current: int
+) -> NamespaceUsage | None:
+    """Refuse a body whose declared length cannot fit, before reading any of it; the room
+    to stream it in."""
+    declared = ctx.request.headers.get("content-length", "")
+    if declared.isdigit() and len(declared) <= 19:
+        return await _fits(ctx, name, room, current + int(declared))
+    return room
+
+
+async def _within(
+    ctx: OciContext,
+    name: RepositoryName,
+    chunks: AsyncIterable[bytes],
+    start: int,
+    room: NamespaceUsage | None,
+) -> AsyncIterator[bytes]:
+    """``chunks``, refused (:class:`QuotaExceeded`) as soon as ``start`` plus the bytes seen
+    pass the room left: a body without Content-Length cannot go past the quota either. The
+    store discards what it received of a refused body."""
+    total = start
+    async for chunk in chunks:
+        total += len(chunk)
+        if room is not None:
+            room = await _fits(ctx, name, room, total)
+        yield chunk
+
+
+async def _refuse_quota(
+    ctx: OciContext,
+    name: RepositoryName,
+    exc: QuotaExceeded,
+    digest: Digest | str,
+    *,
+    action: str,
+    stored: bool = False,
+) -> NoReturn:
+    """Roll back, audit the refusal, answer 409 ``DENIED`` (registry.audit.service.refuse)."""
+    used = exc.extra.get("used_bytes")
+    if isinstance(used, int):  # a refusal is decided on a fresh reading: keep it
+        ctx.services.quota_usage.put(name.namespace, used)
+    if stored:
+        # Its bytes may already be in the store with no row: queued in the refusal's own
+        # transaction, the collector removes them after the delay unless a push links them.
+        await ctx.session.rollback()
+        await ctx.hooks.references_dropped(
+            ctx.session, Unreferenced("blob.push.refused", blobs=(str(digest),))
+        )
+        await ctx.session.commit()
+    await refuse(
+        ctx.session,
+        exc,
+        actor=ctx.principal.actor,
+        action=action,
+        subject=f"{name}@{digest}",
+        namespace=name.namespace,
+        detail={**exc.extra, "reason": exc.detail},
+    )
+
+
+async def _discard(ctx: OciContext, upload_id: str, row: UploadSession) -> None:
+    """Drop an upload session and its bytes: a refused upload leaves nothing behind."""
+    await ctx.blobs.abort_upload(upload_id)
+    await queries.drop_upload_session(ctx.session, row)
+    await ctx.session.commit()
 
 
 async def _session(ctx: OciContext, name: RepositoryName, upload_id: str) -> UploadSession:
@@ -246,8 +375,11 @@ def _upload_headers(name: RepositoryName, upload_id: str, size: int) -> dict[str
     }
 
 
-async def _append(ctx: OciContext, name: RepositoryName, upload_id: str) -> int:
-    """Append the request body to the session, honouring ``Content-Range``."""
+async def _append(
+    ctx: OciContext, name: RepositoryName, upload_id: str, room: NamespaceUsage | None
+) -> int:
+    """Append the request body to the session, honouring ``Content-Range``; within ``room``
+    (:class:`QuotaExceeded` before storing a body that cannot fit, or as it passes it)."""
     current = await ctx.blobs.upload_size(upload_id)
     offset = current
     content_range = ctx.request.headers.get("content-range")
@@ -258,9 +390,14 @@ async def _append(ctx: OciContext, name: RepositoryName, upload_id: str) -> int:
         offset = int(match.group(1))
         if int(match.group(2)) < offset:
             raise BlobUploadInvalid(f"Content-Range {content_range!r} ends before it starts")
+    if room is not None:
+        room = await _check_declared(ctx, name, room, offset)
     try:
         return await ctx.blobs.append_upload(
-            upload_id, offset, body_chunks(ctx.request), max_bytes=ctx.settings.oci.max_blob_bytes
+            upload_id,
+            offset,
+            _within(ctx, name, body_chunks(ctx.request), offset, room),
+            max_bytes=ctx.settings.oci.max_blob_bytes,
         )
     except RangeInvalid as exc:
         exc.headers.update(_upload_headers(name, upload_id, current))
@@ -270,7 +407,12 @@ async def _append(ctx: OciContext, name: RepositoryName, upload_id: str) -> int:
 async def patch_upload(ctx: OciContext, name: RepositoryName, upload_id: str) -> Response[Any]:
     await ctx.authorize(name, Scope.PUSH)
     row = await _session(ctx, name, upload_id)
-    size = await _append(ctx, name, upload_id)
+    room = await _room(ctx, name)
+    try:
+        size = await _append(ctx, name, upload_id, room)
+    except QuotaExceeded as exc:
+        await _discard(ctx, upload_id, row)
+        await _refuse_quota(ctx, name, exc, f"upload:{upload_id}", action="blob.push.refused")
     row.updated_at = utcnow()
     await ctx.session.commit()
     return Response(b"", status_code=202, headers=_upload_headers(name, upload_id, size))
@@ -290,9 +432,16 @@ async def close_upload(ctx: OciContext, name: RepositoryName, upload_id: str) ->
     if digest_text is None:
         raise BlobUploadInvalid("closing an upload needs ?digest=")
     expected = Digest.parse(digest_text)
+    room = await _room(ctx, name, expected)
     length = ctx.request.headers.get("content-length")
-    if ctx.request.headers.get("content-range") or (length is not None and length != "0"):
-        await _append(ctx, name, upload_id)
+    try:
+        if ctx.request.headers.get("content-range") or (length is not None and length != "0"):
+            await _append(ctx, name, upload_id, room)
+        if room is not None:  # chunks pushed before the quota was lowered, or in parallel
+            await _fits(ctx, name, room, await ctx.blobs.upload_size(upload_id))
+    except QuotaExceeded as exc:
+        await _discard(ctx, upload_id, row)
+        await _refuse_quota(ctx, name, exc, expected, action="blob.push.refused")
     try:
         stat = await ctx.blobs.finish_upload(upload_id, expected)
     finally:

@@ -7,14 +7,21 @@ from typing import Any
 
 from litestar import Response
 
+from registry.audit.service import refuse
 from registry.auth import Scope
 from registry.cache import CachedManifest, TTLCache
 from registry.db.models import Manifest
 from registry.digests import Digest
-from registry.errors import Denied, DigestInvalid, ManifestUnknown, PayloadTooLarge
+from registry.errors import (
+    Denied,
+    DigestInvalid,
+    ManifestUnknown,
+    PayloadTooLarge,
+    QuotaExceeded,
+)
 from registry.http.deps import read_limited_body
 from registry.naming import RepositoryName, validate_tag
-from registry.oci import queries, service
+from registry.oci import queries, quota, service
 from registry.oci.context import OciContext, challenge
 from registry.oci.file_checks import check_model_files
 from registry.oci.hooks import Unreferenced
@@ -101,6 +108,20 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
     await queries.lock_repository(ctx.session, repository)  # no delete between check and write
     await service.check_references(ctx.session, repository, parsed)
     await check_model_files(ctx.blobs, parsed)
+    try:
+        after = await quota.require_room(
+            ctx.session, repository.namespace_id, [("manifest", digest, len(body))]
+        )
+    except QuotaExceeded as exc:
+        await refuse(
+            ctx.session,
+            exc,
+            actor=ctx.principal.actor,
+            action="manifest.push.refused",
+            subject=f"{name}@{digest}",
+            namespace=name.namespace,
+            detail={**exc.extra, "reason": exc.detail},
+        )
     manifest, created = await service.store_manifest(
         ctx.session, repository, digest=digest, body=body, parsed=parsed, actor=ctx.principal.actor
     )
@@ -128,6 +149,8 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
         )
     await ctx.session.commit()
     ctx.services.manifest_cache.clear()
+    if after is not None:  # the early checks of the next pushes start from this reading
+        ctx.services.quota_usage.put(name.namespace, after.used_bytes)
     headers = {"Location": f"/v2/{name}/manifests/{digest}", "Docker-Content-Digest": digest}
     if parsed.subject is not None:
         headers["OCI-Subject"] = parsed.subject.digest

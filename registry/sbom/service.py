@@ -17,13 +17,15 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.audit.service import refuse
 from registry.auth import Principal
 from registry.db.models import Manifest, Repository, Sbom
 from registry.digests import Digest
-from registry.errors import InvalidInput
+from registry.errors import InvalidInput, QuotaExceeded
 from registry.lifecycle.queries import visible_namespaces
 from registry.oci import mediatypes as mt
 from registry.oci import queries as oci_queries
+from registry.oci import quota as oci_quota
 from registry.oci import service as oci_service
 from registry.oci.manifests import parse_manifest
 from registry.sbom import queries, schemas
@@ -66,6 +68,40 @@ def _referrer_document(subject: Manifest, sbom_digest: Digest, size: int, empty:
     return json.dumps(document, separators=(",", ":")).encode()
 
 
+async def _require_room(
+    session: AsyncSession,
+    repository: Repository,
+    sbom_digest: Digest,
+    data: bytes,
+    body_digest: str,
+    body: bytes,
+    *,
+    actor: str,
+) -> None:
+    """The namespace's quota holds the BOM, the empty config and the referrer manifest;
+    else the refusal is audited and raised (409 problem), before any byte is stored."""
+    try:
+        await oci_quota.require_room(
+            session,
+            repository.namespace_id,
+            [
+                ("blob", str(sbom_digest), len(data)),
+                ("blob", str(Digest.of_bytes(b"{}")), 2),
+                ("manifest", body_digest, len(body)),
+            ],
+        )
+    except QuotaExceeded as exc:
+        await refuse(
+            session,
+            exc,
+            actor=actor,
+            action="sbom.attach.refused",
+            subject=f"{repository.name}@{sbom_digest}",
+            namespace=repository.name.split("/", 1)[0],
+            detail={**exc.extra, "reason": exc.detail},
+        )
+
+
 async def attach_sbom(
     session: AsyncSession,
     blobs: BlobStore,
@@ -83,16 +119,19 @@ async def attach_sbom(
     """
     # Check everything before storing anything.
     analysis = await analyse(session, subject, data, limit)
+    sbom_digest, empty = Digest.of_bytes(data), Digest.of_bytes(b"{}")
+    body = _referrer_document(subject, sbom_digest, len(data), empty)
+    body_digest = "sha256:" + hashlib.sha256(body).hexdigest()
+    await _require_room(session, repository, sbom_digest, data, body_digest, body, actor=actor)
 
-    sbom_digest = await _put_bytes(blobs, data)
-    empty = await _put_bytes(blobs, b"{}")
+    await _put_bytes(blobs, data)
+    await _put_bytes(blobs, b"{}")
     await oci_queries.link_blob(session, repository, str(sbom_digest), len(data))
     await oci_queries.link_blob(session, repository, str(empty), 2)
-    body = _referrer_document(subject, sbom_digest, len(data), empty)
     referrer, _created = await oci_service.store_manifest(
         session,
         repository,
-        digest="sha256:" + hashlib.sha256(body).hexdigest(),
+        digest=body_digest,
         body=body,
         parsed=parse_manifest(body, mt.OCI_MANIFEST),
         actor=actor,

@@ -57,8 +57,8 @@ def test_namespace_list_and_show(admin) -> None:  # type: ignore[no-untyped-def]
 
     text = admin("namespace", "list").stdout.splitlines()
     assert text == [
-        "acme  anonymous pull on  0 models  0 active tokens",
-        "beta  anonymous pull off  0 models  1 active token",
+        "acme  anonymous pull on  0 models  0 active tokens  storage 0 B (no quota)",
+        "beta  anonymous pull off  0 models  1 active token  storage 0 B (no quota)",
     ]
     rows = json.loads(admin("namespace", "list", "--json").stdout)
     assert [(r["name"], r["anonymous_pull"], r["active_tokens"]) for r in rows] == [

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 from pathlib import Path
 
+import httpx
 import oras.client
+import oras.provider
 import pytest
 
 from tests.interop.conftest import LiveRegistry
+from tests.support.live import CUSTODY, cli_env
 from tests.support.registry_helpers import onnx_bytes
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -222,3 +226,38 @@ def test_referrers_pushed_by_oras(live_registry, tmp_path):
         f"{live_registry.base}/api/v1/models/acme/referred/versions/1.0.0", headers=auth
     ).json()
     assert view["sbom"]["binding"] in {"files", "files+root"}
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["monolithic", "chunked"])
+def test_a_push_over_the_namespace_quota_fails_cleanly(
+    live_registry, tmp_path, monkeypatch, chunked
+):
+    """oras stops at the 409 DENIED and logs the registry's message; nothing is linked."""
+    logged: list[str] = []
+    monkeypatch.setattr(oras.provider.logger, "error", logged.append)
+    namespace = f"capped{int(chunked)}"
+    token = live_registry.token(namespace=namespace)
+    subprocess.run(
+        [CUSTODY, "namespace", "quota", namespace, "100KiB"],
+        env=cli_env(live_registry.data_dir, live_registry.database_url),
+        check=True,
+        capture_output=True,
+    )
+    files = _model_files(tmp_path / "src")  # 88 bytes of safetensors, 300 kB of ONNX
+    with pytest.raises(ValueError, match="Conflict"):
+        _client(live_registry, token).push(
+            files=[str(f) for f in files],
+            target=f"{live_registry.host}/{namespace}/model:1.0.0",
+            disable_path_validation=True,
+            do_chunked=chunked,
+            chunk_size=64 * 1024,
+            quiet=True,
+        )
+    assert any(f"storage quota of namespace {namespace} exceeded" in m for m in logged), logged
+    shown = httpx.get(
+        f"{live_registry.base}/api/v1/namespaces/{namespace}",
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
+    assert shown["quota_bytes"] == 100 * 1024 and shown["used_bytes"] == files[0].stat().st_size
+    onnx = _sha(files[1])
+    assert not (live_registry.data_dir / "blobs" / "sha256" / onnx[:2] / onnx).exists()

@@ -106,3 +106,14 @@ def test_rate_limit_benchmark_runs_end_to_end(capsys: pytest.CaptureFixture[str]
         assert report[key] > 0, key
     assert set(report["admit_us"]) == {"memory", "redis"}
     assert all(cost > 0 for cost in report["admit_us"].values())
+
+
+def test_quota_benchmark_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import quota
+
+    assert quota.main(["--links", "50", "--pushes", "3", "--quiet"]) == 0
+    output = capsys.readouterr().out
+    report = json.loads(output[output.index("{\n") : output.rindex("}") + 1])
+    assert report["median_push_ms"]["free"] > 0 and report["median_push_ms"]["capped"] > 0
+    assert report["median_ratio_quota_vs_none"] > 0
+    assert report["median_scrape_vs_healthz"] > 0
