@@ -307,7 +307,7 @@ async function fetchLogKey(pinned) {
 }
 
 async function fetchAttribution(digest) {
-  const answer = await fetch(`/api/v1/outputs/${encodeURIComponent(digest)}`, {
+  const answer = await fetch(`/api/v1/outputs/${digest}`, {
     credentials: "omit",
     cache: "no-store",
     headers: { Accept: "application/json" },

@@ -17,7 +17,9 @@ def test_the_page_and_its_script_are_served_to_anyone_from_this_origin(
     assert page.status_code == 200, page.text
     assert page.headers["content-type"].startswith("text/html")
     csp = page.headers["content-security-policy"]
-    assert "script-src 'self'" in csp and "connect-src 'self'" in csp and "default-src 'none'" in csp
+    assert (
+        "script-src 'self'" in csp and "connect-src 'self'" in csp and "default-src 'none'" in csp
+    )
     assert "://" not in csp and "wasm" not in csp and "unsafe" not in csp
     assert page.headers["cache-control"] == "no-store"
 
@@ -37,7 +39,9 @@ def test_the_page_and_its_script_are_served_to_anyone_from_this_origin(
     assert not re.search(r"\bimport\b[^;]*\bfrom\b", source)  # no dependencies
     fetched = re.findall(r"fetch\(\s*([^,)]+)", source)
     assert fetched and all(f.startswith(('"/api/v1/', "`/api/v1/")) for f in fetched), fetched
-    assert "body:" not in source and "method:" not in source  # nothing is ever posted: only digests travel, in URLs
+    assert (
+        "body:" not in source and "method:" not in source
+    )  # nothing is ever posted: only digests travel, in URLs
 
 
 def test_an_unknown_static_file_is_not_found(client: TestClient) -> None:  # type: ignore[type-arg]
