@@ -20,7 +20,6 @@ from tests.registry.hub.conftest import (
 )
 from tests.support.oci_client import Oci
 from tests.support.registry_helpers import bearer
-from tests.support.tokens import issue
 
 CREATOR = "alice@acme.example"
 REPRINTER = "daily-planet"
@@ -46,11 +45,11 @@ class Registered:
 
 
 def register_output(
-    client: Any, database_url: str, root: Path, keys: Keys, image: bytes, *, reprint: bool = True
+    client: Any, token: str, root: Path, keys: Keys, image: bytes, *, reprint: bool = True
 ) -> Registered:
     """Push a signed model version of ``acme/sd``, register ``image`` as its output (with
-    its latent chain), and reprint it once (``daily-planet``, with attribution)."""
-    token = issue(database_url, "acme", "admin").secret
+    its latent chain), and reprint it once (``daily-planet``, with attribution). ``token``
+    is an admin token of ``acme`` (``issue(database_url, "acme", "admin")``)."""
     model = push_version(Oci(client, bearer(token), "acme/sd"), signer=keys.release, root=root)
     generation = generate(keys, model, image=image, steps=4)
     registered = client.post("/api/v1/outputs", files=generation.files(), headers=bearer(token))

@@ -34,6 +34,7 @@ from tests.registry.web.hub_seed import (
 )
 from tests.registry.web.test_browser import CHROMIUM, CHROMIUM_ARGS, pytestmark  # noqa: F401
 from tests.support.live import running_server
+from tests.support.tokens import issue
 from verifier.transparency import VerifierKey, verify_receipt
 from verifier.transparency.errors import LogError
 
@@ -60,7 +61,9 @@ def site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
     image = png(seed=21, size=96)
     with running_server(root / "data", url, hub_env(root, keys)) as base:
         with httpx.Client(base_url=base, timeout=60) as client:
-            registered = register_output(client, url, root, keys, image)
+            registered = register_output(
+                client, issue(url, "acme", "admin").secret, root, keys, image
+            )
         path = root / "registered.png"
         path.write_bytes(image)
         yield Site(base, registered, path)
