@@ -424,6 +424,11 @@ function showRegistered(out, result) {
       ["Log key", `${key.name}+${key.keyId.toString(16).padStart(8, "0")} (${pinned ? "pinned" : "fetched from this hub, not pinned"})`],
       ["Reprints", reprints],
     ]),
+    el(
+      "p",
+      { class: "sub" },
+      "The log vouches for the image digest, creator and model (its entry names them). Licence, terms, reprints and the model's signature status today are the hub's word.",
+    ),
   );
 }
 
