@@ -19,6 +19,7 @@ BENCHMARKS = {
     "tlog": "bench.tlog",
     "provenance": "bench.provenance",
     "hub": "bench.hub",
+    "verify-page": "bench.verify_page",
     "tuf": "bench.tuf_publish",
     "crash": "bench.crash_soak",
     "fsck": "bench.fsck",

@@ -44,10 +44,11 @@ from registry.verification.decisions import Decision, check_alias
 from registry.web import session
 from registry.web.queries import browsable_namespaces
 
-__all__ = ["LOGIN_PATH", "STATIC_PATH", "unrouted", "web_handlers"]
+__all__ = ["LOGIN_PATH", "STATIC_PATH", "VERIFY_PATH", "unrouted", "web_handlers"]
 
 LOGIN_PATH = "/ui/-/login"
 LOGOUT_PATH = "/ui/-/logout"
+VERIFY_PATH = "/ui/-/verify"
 STATIC_PATH = "/ui/-/static"
 _STATIC_DIR = Path(__file__).parent / "static"
 #: What the model page's alias history shows (read with the audit API's rights: admin).
@@ -164,6 +165,13 @@ def _login_form(
         next_page=next_page,
         error=error,
     )
+
+
+@get("/-/verify", include_in_schema=False, sync_to_thread=False)
+def verify_page(request: Request[Any, Any, Any], viewer: Viewer) -> Template:
+    """The public provenance page: the browser hashes an image and checks the hub's
+    attribution and its log receipt itself (``static/verify.js``); nothing is looked up here."""
+    return _page("verify.html", request, viewer)
 
 
 @dataclass
@@ -429,6 +437,7 @@ def web_handlers() -> list[Any]:
             login_page,
             login,
             logout,
+            verify_page,
             namespace_page,
             model_page,
             version_page,

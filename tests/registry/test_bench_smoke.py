@@ -117,3 +117,20 @@ def test_quota_benchmark_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> 
     assert report["median_push_ms"]["free"] > 0 and report["median_push_ms"]["capped"] > 0
     assert report["median_ratio_quota_vs_none"] > 0
     assert report["median_scrape_vs_healthz"] > 0
+
+
+def test_verify_page_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """A small image, one round: the page and the command both reach the verdict."""
+    import os
+
+    from bench import verify_page
+
+    if not os.access(verify_page.CHROMIUM, os.X_OK):
+        pytest.skip(f"{verify_page.CHROMIUM} is missing")
+    pytest.importorskip("playwright.sync_api")
+    assert verify_page.main(["--repeat", "1", "--pixels", "64"]) == 0
+    output = capsys.readouterr().out
+    figures = json.loads(output[output.index("{\n") : output.rindex("}") + 1])
+    assert figures["verdicts"] == ["registered"] and figures["rounds"] == 1
+    for key in ("ratio_page_vs_cli", "ratio_page_own_clock_vs_cli", "ratio_page_vs_in_process"):
+        assert figures[key] > 0, key
