@@ -41,8 +41,7 @@ def demo_remove(data_dir: Path | None) -> None:
             f"{removed.tokens} tokens"
         )
         click.echo(
-            "blobs are queued for the garbage collector; log and audit entries stay "
-            "(append-only)"
+            "blobs are queued for the garbage collector; log and audit entries stay (append-only)"
         )
     if removed.files:
         click.echo(f"removed {settings.data_dir / 'demo'} (demo key, policies and files)")
