@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -25,7 +26,7 @@ def demo_remove(data_dir: Path | None) -> None:
     removed = Removed()
 
     async def work(session: AsyncSession) -> None:
-        await remove_demo_rows(session, removed)
+        await remove_demo_rows(session, removed, delay=timedelta(seconds=settings.gc.delay_seconds))
 
     _run_db(settings, work)
     remove_demo_files(settings, removed)
