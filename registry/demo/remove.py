@@ -90,15 +90,15 @@ async def remove_demo_rows(session: AsyncSession, removed: Removed, *, delay: ti
         removed.repositories.append(repository.name)
         manifests = list(
             await session.execute(
-                select(Manifest.id, Manifest.digest).where(
-                    Manifest.repository_id == repository.id
-                )
+                select(Manifest.id, Manifest.digest).where(Manifest.repository_id == repository.id)
             )
         )
         ids = [row.id for row in manifests]  # manifests live in their rows, not in blobs
         links = list(
             await session.scalars(
-                select(RepositoryBlob.blob_digest).where(RepositoryBlob.repository_id == repository.id)
+                select(RepositoryBlob.blob_digest).where(
+                    RepositoryBlob.repository_id == repository.id
+                )
             )
         )
         blobs.update(links)

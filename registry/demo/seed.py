@@ -38,7 +38,8 @@ from registry.db.engine import create_service_engine
 from registry.db.models import AuditEvent, Namespace, TlogEntry
 from registry.namespaces.service import set_anonymous_pull
 from registry.settings import Settings
-from registry.tuf import admin, queries as tuf_queries
+from registry.tuf import admin
+from registry.tuf import queries as tuf_queries
 from registry.tuf.service import publisher_for
 
 log = logging.getLogger("registry.demo")
@@ -279,7 +280,7 @@ def pages(settings: Settings) -> str:
 
 
 def _local_base(host: str, port: int) -> str:
-    if host in ("0.0.0.0", ""):
+    if host in ("0.0.0.0", ""):  # noqa: S104 - a wildcard bind is reached on loopback
         host = "127.0.0.1"
     elif host == "::":
         host = "::1"
@@ -312,10 +313,9 @@ def seed_over_http(base: str, plan: Plan) -> dict[str, object]:
     )
     from signing.provenance.output import image_digest, sign_output_manifest
     from signing.provenance.statements import record_digest
+    from signing.sbom import BomMetadata, generate_bom
     from signing.signers import load_signer
     from verifier.clients.hub import HubClient
-
-    from signing.sbom import BomMetadata, generate_bom
 
     key = str(plan.directory / "demo-key")
     # The ML-BOM from the files' headers, with what they cannot say (licence, supplier).
