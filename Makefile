@@ -11,6 +11,8 @@ CUSTODY_HOST ?= 127.0.0.1
 CUSTODY_PORT ?= 8080
 HOST ?= $(CUSTODY_HOST)
 PORT ?= $(CUSTODY_PORT)
+# `make run` seeds the demo namespace on an empty registry (docs/demo.md); CUSTODY_DEMO=0: never.
+CUSTODY_DEMO ?= 1
 
 .PHONY: run run-cluster test lint typecheck imports pytest browser bench venv clean
 
@@ -29,7 +31,7 @@ venv: $(STAMP)
 # child (and Ctrl-C) reaches the server itself instead of leaving it running.
 run: $(STAMP)
 	CUSTODY_DATA_DIR=$(DATA_DIR) $(BIN)/custody db upgrade
-	CUSTODY_DATA_DIR=$(DATA_DIR) exec $(BIN)/custody serve --host $(HOST) --port $(PORT)
+	CUSTODY_DATA_DIR=$(DATA_DIR) CUSTODY_DEMO=$(CUSTODY_DEMO) exec $(BIN)/custody serve --host $(HOST) --port $(PORT)
 
 # SeaweedFS + PostgreSQL (CUSTODY_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/
 # custody_cluster, created if missing) + two replicas on 127.0.0.1:8081 and :8082; data in

@@ -33,6 +33,11 @@ _COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "registry",
         ("registry.cli.fsck",),
     ),
+    "demo": (
+        "The demo namespace `make run` seeds on an empty registry: remove it.",
+        "registry",
+        ("registry.cli.demo",),
+    ),
     "gc": ("Remove blobs and manifests nothing references.", "registry", ("registry.cli.gc",)),
     "keygen": ("Generate a signing key pair.", "", ("signing.cli.sign",)),
     "sign": ("Sign a model as an OpenSSF Model Signing bundle.", "", ("signing.cli.sign",)),

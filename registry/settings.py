@@ -420,6 +420,15 @@ class GcSettings(_Part):
 
 
 @dataclass(frozen=True, slots=True)
+class DemoSettings(_Part):
+    """Demo content (registry.demo)."""
+
+    #: Seed the ``demo`` namespace when ``custody serve`` starts on an empty registry with
+    #: no policy file configured (``make run`` sets it to 1; off for ``custody serve``).
+    enabled: bool = _env("DEMO", False, _boolean)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings(_Part):
     """Everything the registry needs to start. Build with :meth:`from_env`."""
 
@@ -435,6 +444,7 @@ class Settings(_Part):
     log: LogSettings = _part(LogSettings)
     gc: GcSettings = _part(GcSettings)
     limits: LimitSettings = _part(LimitSettings)
+    demo: DemoSettings = _part(DemoSettings)
 
     @classmethod
     def from_env(

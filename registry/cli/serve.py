@@ -33,6 +33,18 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, workers: in
     _require_schema(settings)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from registry.app import create_app
+    from registry.demo.seed import demo_policies, prepare, seed_in_background
+
+    # Demo content (CUSTODY_DEMO, on in `make run`): prepared before the app loads its
+    # policies, pushed over HTTP once the server answers; a failure is one log line.
+    try:
+        plan = prepare(settings)
+    except Exception as exc:  # noqa: BLE001 - the server starts without the demo
+        logging.getLogger("registry.demo").warning(
+            "demo: not seeded, the server carries on: %s", _one_line(exc)
+        )
+        plan = None
+    settings = demo_policies(settings)
 
     try:
         app = create_app(settings)
@@ -43,6 +55,8 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, workers: in
         f"(data in {settings.data_dir})",
         err=True,
     )
+    if plan is not None:
+        seed_in_background(settings, plan)
     uvicorn.run(
         app,
         host=settings.http.host,
