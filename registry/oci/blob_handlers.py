@@ -196,9 +196,11 @@ def _upload_headers(name: RepositoryName, upload_id: str, size: int) -> dict[str
 
 
 async def _append(ctx: OciContext, name: RepositoryName, upload_id: str) -> int:
-    """Append the request body to the session, honouring ``Content-Range``."""
-    current = await ctx.blobs.upload_size(upload_id)
-    offset = current
+    """Append the request body to the session, honouring ``Content-Range``.
+
+    The store checks the offset against the session's size itself (one listing
+    of an S3 session per chunk, not two) and names that size when it refuses.
+    """
     content_range = ctx.request.headers.get("content-range")
     if content_range:
         match = _CONTENT_RANGE_RE.fullmatch(content_range.strip())
@@ -207,12 +209,17 @@ async def _append(ctx: OciContext, name: RepositoryName, upload_id: str) -> int:
         offset = int(match.group(1))
         if int(match.group(2)) < offset:
             raise BlobUploadInvalid(f"Content-Range {content_range!r} ends before it starts")
+    else:  # no range: the chunk continues where the upload stands
+        offset = await ctx.blobs.upload_size(upload_id)
     try:
         return await ctx.blobs.append_upload(
             upload_id, offset, body_chunks(ctx.request), max_bytes=ctx.settings.oci.max_blob_bytes
         )
     except RangeInvalid as exc:
-        exc.headers.update(_upload_headers(name, upload_id, current))
+        received = exc.extra.get("received")
+        if not isinstance(received, int):  # every store names it; ask if one did not
+            received = await ctx.blobs.upload_size(upload_id)
+        exc.headers.update(_upload_headers(name, upload_id, received))
         raise
 
 

@@ -64,9 +64,10 @@ if TYPE_CHECKING:
         GetObjectOutputTypeDef,
     )
 
-__all__ = ["DEFAULT_PART_BYTES", "S3BlobStore"]
+__all__ = ["DEFAULT_PARTS_IN_FLIGHT", "DEFAULT_PART_BYTES", "S3BlobStore"]
 
 DEFAULT_PART_BYTES = 8 * 1024 * 1024
+DEFAULT_PARTS_IN_FLIGHT = 4
 _MIN_PART_BYTES = 5 * 1024 * 1024  # S3's floor for every part but the last
 _MAX_COPY_PART_BYTES = 5 * 1024**3  # S3's ceiling for one copied part
 _MAX_PARTS = 10_000
@@ -109,6 +110,7 @@ class S3BlobStore:
         secret_access_key: str | None = None,
         region: str | None = None,
         part_bytes: int = DEFAULT_PART_BYTES,
+        parts_in_flight: int = DEFAULT_PARTS_IN_FLIGHT,
         max_workers: int = 8,
     ) -> None:
         if part_bytes < _MIN_PART_BYTES:
@@ -116,6 +118,7 @@ class S3BlobStore:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.part_bytes = part_bytes
+        self.parts_in_flight = max(1, parts_in_flight)
         config = Config(
             # Checksums only where S3 requires them: the store verifies SHA-256
             # itself, and not every S3-compatible server accepts the newer
@@ -137,6 +140,10 @@ class S3BlobStore:
             )
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=max_workers, thread_name_prefix="s3blobs"
+        )
+        # Hashing is sequential per blob: one thread keeps each writer's parts in order.
+        self._hash_lane = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="s3hash"
         )
         self._locks: dict[str, asyncio.Lock] = {}
         # Running hashes of the sessions this process appended to: (hash, size).
@@ -301,31 +308,52 @@ class S3BlobStore:
             and all(size >= _MIN_PART_BYTES for size in sizes[:-1])
             and all(size <= _MAX_COPY_PART_BYTES for size in sizes)
         ):
-            await self._call(self._copy_as_parts, [key for _, key, _ in segments], target)
+            await self._copy_as_parts([key for _, key, _ in segments], target)
         else:  # chunks too small to be parts: stream them back, verified again
             await self.put(self._read_segments(segments), expected=digest)
 
-    def _copy_as_parts(self, sources: list[str], target: str) -> None:
-        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=target)["UploadId"]
-        try:
-            parts: list[CompletedPartTypeDef] = []
-            for number, source in enumerate(sources, start=1):
-                copied = self.client.upload_part_copy(
+    async def _copy_as_parts(self, sources: list[str], target: str) -> None:
+        """One multipart upload whose parts are server-side copies, a few at a time."""
+        created = await self._call(
+            self.client.create_multipart_upload, Bucket=self.bucket, Key=target
+        )
+        upload_id = created["UploadId"]
+        slots = asyncio.Semaphore(self.parts_in_flight)
+
+        async def copy(number: int, source: str) -> CompletedPartTypeDef:
+            async with slots:
+                copied = await self._call(
+                    self.client.upload_part_copy,
                     Bucket=self.bucket,
                     Key=target,
                     UploadId=upload_id,
                     PartNumber=number,
                     CopySource={"Bucket": self.bucket, "Key": source},
                 )
-                parts.append({"PartNumber": number, "ETag": copied["CopyPartResult"]["ETag"]})
-            self.client.complete_multipart_upload(
+            return {"PartNumber": number, "ETag": copied["CopyPartResult"]["ETag"]}
+
+        try:
+            # A failed copy cancels the rest before the upload is aborted.
+            async with asyncio.TaskGroup() as group:
+                copies = [
+                    group.create_task(copy(number, source))
+                    for number, source in enumerate(sources, start=1)
+                ]
+            parts = [task.result() for task in copies]
+            await self._call(
+                self.client.complete_multipart_upload,
                 Bucket=self.bucket,
                 Key=target,
                 UploadId=upload_id,
                 MultipartUpload={"Parts": parts},
             )
         except BaseException:
-            self.client.abort_multipart_upload(Bucket=self.bucket, Key=target, UploadId=upload_id)
+            await self._call(
+                self.client.abort_multipart_upload,
+                Bucket=self.bucket,
+                Key=target,
+                UploadId=upload_id,
+            )
             raise
 
     async def _read_segments(self, segments: list[tuple[int, str, int]]) -> AsyncIterator[bytes]:
@@ -378,11 +406,15 @@ class S3BlobStore:
                 return
             raise
         body = response["Body"]
+        # One read ahead: the next block comes from S3 while this one goes to the client.
+        pending = self._executor.submit(body.read, _READ_BYTES)
         try:
-            while data := await self._call(body.read, _READ_BYTES):
+            while data := await asyncio.wrap_future(pending):
+                pending = self._executor.submit(body.read, _READ_BYTES)
                 yield data
         finally:
-            body.close()
+            # Closed once no read is in flight: never under a reading thread's feet.
+            pending.add_done_callback(lambda _: body.close())
 
     def _get(self, key: str, byte_range: str | None) -> GetObjectOutputTypeDef:
         if byte_range is None:
@@ -491,4 +523,5 @@ class S3BlobStore:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
+        self._hash_lane.shutdown(wait=True)
         self.client.close()

@@ -21,7 +21,7 @@ import pytest
 from registry.digests import Digest
 from registry.errors import DigestInvalid
 from registry.storage import FilesystemBlobStore, open_blob_store
-from registry.storage.s3 import DEFAULT_PART_BYTES, S3BlobStore
+from registry.storage.s3 import DEFAULT_PART_BYTES, DEFAULT_PARTS_IN_FLIGHT, S3BlobStore
 from tests.support.seaweedfs import SeaweedFS
 
 MiB = 1024 * 1024
@@ -162,9 +162,9 @@ def test_cancelled_large_put_leaves_nothing(store: S3BlobStore) -> None:
     assert _multipart_uploads(store) == []
 
 
-def test_memory_stays_bounded_for_a_64_mib_blob(store: S3BlobStore) -> None:
-    """Peak Python memory of a 64 MiB put and read, measured by tracemalloc."""
-    size = 64 * MiB
+def test_memory_stays_bounded_for_a_96_mib_blob(store: S3BlobStore) -> None:
+    """Peak Python memory of a 96 MiB put and read, measured by tracemalloc."""
+    size = 96 * MiB
     peaks: dict[str, int] = {}
 
     async def scenario() -> None:
@@ -181,11 +181,12 @@ def test_memory_stays_bounded_for_a_64_mib_blob(store: S3BlobStore) -> None:
 
     asyncio.run(scenario())
     print(
-        f"tracemalloc peaks for 64 MiB: put {peaks['put'] / MiB:.1f} MiB, "
+        f"tracemalloc peaks for 96 MiB: put {peaks['put'] / MiB:.1f} MiB, "
         f"read {peaks['read'] / MiB:.1f} MiB"
     )
-    # About three parts at most while putting, a few read blocks while reading.
-    assert peaks["put"] < 4 * DEFAULT_PART_BYTES
+    # While putting: the parts in flight, the one filling, and about two parts' worth
+    # of blocks being read to sign and send them; a few blocks while reading.
+    assert peaks["put"] < (DEFAULT_PARTS_IN_FLIGHT + 3) * DEFAULT_PART_BYTES
     assert peaks["read"] < 8 * MiB
 
 
