@@ -9,8 +9,9 @@ Layout under ``<prefix>``::
 
 S3 makes an object visible atomically when its PUT or CompleteMultipartUpload
 returns, never in part. A put streams in parts of ``part_bytes`` (multipart
-upload; at most one part in flight and one filling, so memory is bounded by
-about three parts whatever the blob's size), hashing each part as it is sent.
+upload; at most ``parts_in_flight`` parts sent at once and one filling, each
+held once as it was received, so memory is bounded by a few parts whatever the
+blob's size), hashing the parts in order on one thread while they are sent.
 Only once the whole stream is hashed and matches is the multipart upload
 completed; otherwise it is aborted and nothing was ever visible. When the
 digest is known in advance the parts go straight to the blob's key; when it is
@@ -25,8 +26,14 @@ received the appends; Python cannot save a hash state in the bucket, so a
 session continued elsewhere (or after a restart) is re-hashed at its close by
 reading its chunks back, with bounded memory. Once verified, the chunks are
 joined server-side into the blob's key (a copy of the single chunk, or one
-multipart upload copying each chunk as a part); chunks too small to be parts
-(S3 wants 5 MiB) are streamed back through the verified put instead.
+multipart upload copying each chunk as a part, ``parts_in_flight`` at a time);
+chunks too small to be parts (S3 wants 5 MiB) are streamed back through the
+verified put instead. That server-side copy is the price of not knowing the
+digest until the close: a put whose digest is given up front writes its parts
+to the blob's key directly and copies nothing.
+
+A read streams the object in 1 MiB blocks with one block read ahead, so S3 and
+the client are both kept busy.
 """
 
 from __future__ import annotations

@@ -202,15 +202,17 @@ class ChunksBody(io.RawIOBase):
         return self._position
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        if self._position >= self._size:
-            return 0
-        index = bisect.bisect_right(self._starts, self._position) - 1
-        chunk = self._chunks[index]
-        within = self._position - self._starts[index]
-        count = min(len(buffer), len(chunk) - within)
-        memoryview(buffer)[:count] = memoryview(chunk)[within : within + count]
-        self._position += count
-        return count
+        target = memoryview(buffer)
+        filled = 0
+        while filled < len(target) and self._position < self._size:
+            index = bisect.bisect_right(self._starts, self._position) - 1
+            chunk = self._chunks[index]
+            within = self._position - self._starts[index]
+            count = min(len(target) - filled, len(chunk) - within)
+            target[filled : filled + count] = memoryview(chunk)[within : within + count]
+            filled += count
+            self._position += count
+        return filled
 
 
 def update_all(hasher: hashlib._Hash, chunks: list[bytes]) -> None:

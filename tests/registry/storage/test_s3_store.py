@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import os
 import tracemalloc
 import uuid
@@ -22,6 +23,7 @@ from registry.digests import Digest
 from registry.errors import DigestInvalid
 from registry.storage import FilesystemBlobStore, open_blob_store
 from registry.storage.s3 import DEFAULT_PART_BYTES, DEFAULT_PARTS_IN_FLIGHT, S3BlobStore
+from registry.storage.s3_parts import ChunksBody
 from tests.support.seaweedfs import SeaweedFS
 
 MiB = 1024 * 1024
@@ -328,3 +330,17 @@ def test_inventory_names_stray_keys_and_unfinished_uploads(store: S3BlobStore) -
     assert listed.blobs == {str(blob.digest): 4}
     assert listed.stray == tuple(sorted([misplaced[len(store.prefix) :], "notes.txt"]))
     assert listed.uploads == ("abc", "multipart:_uploads/def")
+
+
+def test_a_part_body_reads_and_seeks_across_its_chunks() -> None:
+    """botocore reads a part to sign it, seeks back, and reads it again to send it."""
+    body = ChunksBody([b"ab", b"", b"cde", b"f"])
+    assert body.seek(0, io.SEEK_END) == 6
+    body.seek(0)
+    assert body.read(4) == b"abcd"
+    body.seek(1)
+    assert body.read(3) == b"bcd"
+    assert body.tell() == 4
+    body.seek(-2, io.SEEK_CUR)
+    assert body.read() == b"cdef"
+    assert body.read() == b""
