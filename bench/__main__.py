@@ -11,6 +11,7 @@ BENCHMARKS = {
     "sign": "bench.sign_verify",
     "sbom": "bench.sbom",
     "push": "bench.push_pull",
+    "s3": "bench.s3_push_pull",
     "publish": "bench.publish_verify",
     "manifest": "bench.manifest_get",
     "limits": "bench.rate_limits",

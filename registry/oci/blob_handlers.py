@@ -379,9 +379,11 @@ async def _append(
     ctx: OciContext, name: RepositoryName, upload_id: str, room: NamespaceUsage | None
 ) -> int:
     """Append the request body to the session, honouring ``Content-Range``; within ``room``
-    (:class:`QuotaExceeded` before storing a body that cannot fit, or as it passes it)."""
-    current = await ctx.blobs.upload_size(upload_id)
-    offset = current
+    (:class:`QuotaExceeded` before storing a body that cannot fit, or as it passes it).
+
+    The store checks the offset against the session's size itself (one listing
+    of an S3 session per chunk, not two) and names that size when it refuses.
+    """
     content_range = ctx.request.headers.get("content-range")
     if content_range:
         match = _CONTENT_RANGE_RE.fullmatch(content_range.strip())
@@ -390,6 +392,8 @@ async def _append(
         offset = int(match.group(1))
         if int(match.group(2)) < offset:
             raise BlobUploadInvalid(f"Content-Range {content_range!r} ends before it starts")
+    else:  # no range: the chunk continues where the upload stands
+        offset = await ctx.blobs.upload_size(upload_id)
     if room is not None:
         room = await _check_declared(ctx, name, room, offset)
     try:
@@ -400,7 +404,10 @@ async def _append(
             max_bytes=ctx.settings.oci.max_blob_bytes,
         )
     except RangeInvalid as exc:
-        exc.headers.update(_upload_headers(name, upload_id, current))
+        received = exc.extra.get("received")
+        if not isinstance(received, int):  # every store names it; ask if one did not
+            received = await ctx.blobs.upload_size(upload_id)
+        exc.headers.update(_upload_headers(name, upload_id, received))
         raise
 
 

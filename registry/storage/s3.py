@@ -9,8 +9,9 @@ Layout under ``<prefix>``::
 
 S3 makes an object visible atomically when its PUT or CompleteMultipartUpload
 returns, never in part. A put streams in parts of ``part_bytes`` (multipart
-upload; at most one part in flight and one filling, so memory is bounded by
-about three parts whatever the blob's size), hashing each part as it is sent.
+upload; at most ``parts_in_flight`` parts sent at once and one filling, each
+held once as it was received, so memory is bounded by a few parts whatever the
+blob's size), hashing the parts in order on one thread while they are sent.
 Only once the whole stream is hashed and matches is the multipart upload
 completed; otherwise it is aborted and nothing was ever visible. When the
 digest is known in advance the parts go straight to the blob's key; when it is
@@ -31,8 +32,11 @@ session's chain of chunks is exactly the keys it was computed over: the bytes
 joined under a digest are always the bytes that were hashed, whatever two
 replicas did concurrently. Once verified, the chunks are joined server-side
 into the blob's key (a copy of the single chunk, or one multipart upload
-copying each chunk as a part); chunks too small to be parts (S3 wants 5 MiB)
-are streamed back through the verified put instead.
+copying each chunk as a part, ``parts_in_flight`` at a time); chunks too small
+to be parts (S3 wants 5 MiB) are streamed back through the verified put instead.
+That server-side copy is the price of not knowing the digest until the close: a
+put whose digest is given up front writes its parts to the blob's key directly
+and copies nothing.
 
 The asyncio locks below serialise one session's operations within a process
 only; across processes the tagged keys and the key check above are what keep a
@@ -43,6 +47,9 @@ ignored otherwise).
 Blob reads can also bypass the registry: :meth:`S3BlobStore.download_url`
 presigns a GET of one blob (the registry answers a blob GET with a 307 to it
 when ``CUSTODY_S3_REDIRECT_SECONDS`` is set).
+
+A read streams the object in 2 MiB blocks with one block read ahead, so S3 and
+the client are both kept busy.
 """
 
 from __future__ import annotations
@@ -80,13 +87,14 @@ if TYPE_CHECKING:
         GetObjectOutputTypeDef,
     )
 
-__all__ = ["DEFAULT_PART_BYTES", "S3BlobStore"]
+__all__ = ["DEFAULT_PARTS_IN_FLIGHT", "DEFAULT_PART_BYTES", "S3BlobStore"]
 
 DEFAULT_PART_BYTES = 8 * 1024 * 1024
+DEFAULT_PARTS_IN_FLIGHT = 4
 _MIN_PART_BYTES = 5 * 1024 * 1024  # S3's floor for every part but the last
 _MAX_COPY_PART_BYTES = 5 * 1024**3  # S3's ceiling for one copied part
 _MAX_PARTS = 10_000
-_READ_BYTES = 1024 * 1024
+_READ_BYTES = 2 * 1024 * 1024
 _STALE_UPLOAD_SECONDS = 24 * 3600
 _MARKER = "session"
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
@@ -128,6 +136,7 @@ class S3BlobStore:
         secret_access_key: str | None = None,
         region: str | None = None,
         part_bytes: int = DEFAULT_PART_BYTES,
+        parts_in_flight: int = DEFAULT_PARTS_IN_FLIGHT,
         max_workers: int = 8,
     ) -> None:
         if part_bytes < _MIN_PART_BYTES:
@@ -135,6 +144,7 @@ class S3BlobStore:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.part_bytes = part_bytes
+        self.parts_in_flight = max(1, parts_in_flight)
         config = Config(
             # Checksums only where S3 requires them: the store verifies SHA-256
             # itself, and not every S3-compatible server accepts the newer
@@ -158,6 +168,10 @@ class S3BlobStore:
             )
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=max_workers, thread_name_prefix="s3blobs"
+        )
+        # Hashing is sequential per blob: one thread keeps each writer's parts in order.
+        self._hash_lane = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="s3hash"
         )
         self._locks: dict[str, asyncio.Lock] = {}
         # Running hashes of the sessions this process appended to: the hash, and the
@@ -356,31 +370,52 @@ class S3BlobStore:
             and all(size >= _MIN_PART_BYTES for size in sizes[:-1])
             and all(size <= _MAX_COPY_PART_BYTES for size in sizes)
         ):
-            await self._call(self._copy_as_parts, [key for _, key, _ in segments], target)
+            await self._copy_as_parts([key for _, key, _ in segments], target)
         else:  # chunks too small to be parts: stream them back, verified again
             await self.put(self._read_segments(segments), expected=digest)
 
-    def _copy_as_parts(self, sources: list[str], target: str) -> None:
-        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=target)["UploadId"]
-        try:
-            parts: list[CompletedPartTypeDef] = []
-            for number, source in enumerate(sources, start=1):
-                copied = self.client.upload_part_copy(
+    async def _copy_as_parts(self, sources: list[str], target: str) -> None:
+        """One multipart upload whose parts are server-side copies, a few at a time."""
+        created = await self._call(
+            self.client.create_multipart_upload, Bucket=self.bucket, Key=target
+        )
+        upload_id = created["UploadId"]
+        slots = asyncio.Semaphore(self.parts_in_flight)
+
+        async def copy(number: int, source: str) -> CompletedPartTypeDef:
+            async with slots:
+                copied = await self._call(
+                    self.client.upload_part_copy,
                     Bucket=self.bucket,
                     Key=target,
                     UploadId=upload_id,
                     PartNumber=number,
                     CopySource={"Bucket": self.bucket, "Key": source},
                 )
-                parts.append({"PartNumber": number, "ETag": copied["CopyPartResult"]["ETag"]})
-            self.client.complete_multipart_upload(
+            return {"PartNumber": number, "ETag": copied["CopyPartResult"]["ETag"]}
+
+        try:
+            # A failed copy cancels the rest before the upload is aborted.
+            async with asyncio.TaskGroup() as group:
+                copies = [
+                    group.create_task(copy(number, source))
+                    for number, source in enumerate(sources, start=1)
+                ]
+            parts = [task.result() for task in copies]
+            await self._call(
+                self.client.complete_multipart_upload,
                 Bucket=self.bucket,
                 Key=target,
                 UploadId=upload_id,
                 MultipartUpload={"Parts": parts},
             )
         except BaseException:
-            self.client.abort_multipart_upload(Bucket=self.bucket, Key=target, UploadId=upload_id)
+            await self._call(
+                self.client.abort_multipart_upload,
+                Bucket=self.bucket,
+                Key=target,
+                UploadId=upload_id,
+            )
             raise
 
     async def _read_segments(self, segments: list[tuple[int, str, int]]) -> AsyncIterator[bytes]:
@@ -442,11 +477,15 @@ class S3BlobStore:
                 return
             raise
         body = response["Body"]
+        # One read ahead: the next block comes from S3 while this one goes to the client.
+        pending = self._executor.submit(body.read, _READ_BYTES)
         try:
-            while data := await self._call(body.read, _READ_BYTES):
+            while data := await asyncio.wrap_future(pending):
+                pending = self._executor.submit(body.read, _READ_BYTES)
                 yield data
         finally:
-            body.close()
+            # Closed once no read is in flight: never under a reading thread's feet.
+            pending.add_done_callback(lambda _: body.close())
 
     def _get(self, key: str, byte_range: str | None) -> GetObjectOutputTypeDef:
         if byte_range is None:
@@ -579,4 +618,5 @@ class S3BlobStore:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
+        self._hash_lane.shutdown(wait=True)
         self.client.close()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
+import collections
 import concurrent.futures
 import contextlib
 import hashlib
+import io
+import itertools
 from collections.abc import AsyncIterable
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 from botocore.exceptions import ClientError
 
@@ -24,9 +28,11 @@ __all__ = ["PartWriter", "update_all"]
 class PartWriter:
     """Stream one object in parts; nothing is visible until :meth:`commit`.
 
-    At most one part is in flight while the next one fills, so a writer holds
-    about three parts' worth of memory at its peak (filling, joined, sending).
-    Each part is hashed in the worker just before it is sent, in order.
+    Up to ``store.parts_in_flight`` parts are sent at once while the next one
+    fills (S3 takes parts in any order: each is numbered), so a writer holds
+    about twice that many parts' worth of memory at its peak (each part's
+    received chunks and the joined body being sent). Parts are hashed in order
+    on the store's single hashing thread, alongside the sending.
     """
 
     def __init__(self, store: S3BlobStore, key: str, hasher: hashlib._Hash | None) -> None:
@@ -36,9 +42,11 @@ class PartWriter:
         self.size = 0
         self._batch: list[bytes] = []
         self._batched = 0
-        self._upload_id: str | None = None
+        self._created: concurrent.futures.Future[str] | None = None
         self._parts: list[CompletedPartTypeDef] = []
-        self._in_flight: concurrent.futures.Future[None] | None = None
+        self._in_flight: collections.deque[concurrent.futures.Future[None]] = collections.deque()
+        self._hashing: concurrent.futures.Future[None] | None = None
+        self._numbered = 0
 
     async def write_all(self, chunks: AsyncIterable[bytes], start: int, max_bytes: int) -> None:
         async for chunk in chunks:
@@ -52,76 +60,86 @@ class PartWriter:
             self._batch.append(chunk)  # immutable bytes: batched without copying
             self._batched += len(chunk)
             if self._batched >= self.store.part_bytes:
-                await self._send_batch()
+                await self._send_batch(hash_it=True)
 
-    async def _send_batch(self) -> None:
+    async def _send_batch(self, *, hash_it: bool) -> None:
         batch, self._batch, self._batched = self._batch, [], 0
-        await self._settle()
-        self._in_flight = self.store._executor.submit(self._send_part, batch, True)
-
-    def _send_part(self, batch: list[bytes], hash_it: bool) -> None:
-        """Worker side: hash (in order), then send; the first part opens the upload.
-
-        Every change of the upload's state happens here, in the job in flight,
-        so :meth:`discard` sees it all once that job is done.
-        """
+        while len(self._in_flight) >= self.store.parts_in_flight:
+            await self._settle_oldest()
         store = self.store
-        body = b"".join(batch)
-        batch.clear()
         if hash_it and self.hasher is not None:
-            self.hasher.update(body)
-        if self._upload_id is None:
-            created = store.client.create_multipart_upload(Bucket=store.bucket, Key=self.key)
-            self._upload_id = created["UploadId"]
-        number = len(self._parts) + 1
-        sent = store.client.upload_part(
-            Bucket=store.bucket,
+            # One hashing thread for the store: the parts of a writer are hashed in order.
+            self._hashing = store._hash_lane.submit(_hash_and_drop, self.hasher, list(batch))
+        if self._created is None:  # the first part opens the upload
+            self._created = store._executor.submit(self._create)
+        self._numbered += 1
+        self._in_flight.append(store._executor.submit(self._send_part, batch, self._numbered))
+
+    def _create(self) -> str:
+        store = self.store
+        return store.client.create_multipart_upload(Bucket=store.bucket, Key=self.key)["UploadId"]
+
+    def _send_part(self, batch: list[bytes], number: int) -> None:
+        """Worker side: send one numbered part of the upload opened by :meth:`_create`."""
+        assert self._created is not None
+        upload_id = self._created.result()  # submitted first: it ran before this job
+        body = ChunksBody(batch)  # not joined: a part is held once, as it was received
+        sent = self.store.client.upload_part(
+            Bucket=self.store.bucket,
             Key=self.key,
-            UploadId=self._upload_id,
+            UploadId=upload_id,
             PartNumber=number,
-            Body=body,
+            Body=cast("IO[bytes]", body),
         )
         self._parts.append({"PartNumber": number, "ETag": sent["ETag"]})
 
-    async def _settle(self) -> None:
-        """Wait for the part in flight; re-raise its failure.
+    async def _settle_oldest(self) -> None:
+        """Wait for the oldest part in flight; re-raise its failure.
 
-        The job stays recorded until it has succeeded, so a writer cancelled or
+        A job stays recorded until it has succeeded, so a writer cancelled or
         failed meanwhile still waits for it in :meth:`discard`.
         """
-        if self._in_flight is not None:
-            await asyncio.wrap_future(self._in_flight)
-            self._in_flight = None
+        await asyncio.wrap_future(self._in_flight[0])
+        self._in_flight.popleft()
+
+    async def _settle(self) -> None:
+        """Wait for every part in flight and the hashing; re-raise any failure."""
+        while self._in_flight:
+            await self._settle_oldest()
+        if self._hashing is not None:
+            await asyncio.wrap_future(self._hashing)
+            self._hashing = None
 
     async def hexdigest(self) -> str:
-        """The digest of everything written (waits for the part in flight)."""
+        """The digest of everything written (waits for the parts in flight)."""
         await self._settle()
         if self.hasher is None:  # pragma: no cover - only puts ask
             raise RuntimeError("hexdigest() on a writer without a hasher")
         hasher = self.hasher
-        await self.store._call(update_all, hasher, self._batch)
+        await asyncio.wrap_future(self.store._hash_lane.submit(update_all, hasher, self._batch))
         return hasher.hexdigest()
 
     async def commit(self, target: str) -> None:
         """Make the bytes visible under ``target`` (the key they were sent to, or a copy)."""
         store = self.store
         await self._settle()
-        tail = b"".join(self._batch)
-        self._batch, self._batched = [], 0
-        if self._upload_id is None:  # it all fit in one part: one PUT, atomic
+        if self._created is None:  # it all fit in one part: one PUT, atomic
+            tail = b"".join(self._batch)
+            self._batch, self._batched = [], 0
             await store._call(store.client.put_object, Bucket=store.bucket, Key=target, Body=tail)
             return
-        if tail:  # already hashed by hexdigest(), if this writer hashes
-            self._in_flight = store._executor.submit(self._send_part, [tail], False)
+        if self._batch:  # already hashed by hexdigest(), if this writer hashes
+            await self._send_batch(hash_it=False)
             await self._settle()
+        upload_id = await asyncio.wrap_future(self._created)
         await store._call(
             store.client.complete_multipart_upload,
             Bucket=store.bucket,
             Key=self.key,
-            UploadId=self._upload_id,
-            MultipartUpload={"Parts": self._parts},
+            UploadId=upload_id,
+            MultipartUpload={"Parts": sorted(self._parts, key=lambda part: part["PartNumber"])},
         )
-        self._upload_id = None
+        self._created = None
         if target != self.key:  # staged under a temporary key: copy, then drop the stage
             try:
                 await store._call(
@@ -136,20 +154,72 @@ class PartWriter:
     async def discard(self) -> None:
         """Abort the multipart upload, if any: its parts were never visible."""
         self._batch, self._batched = [], 0
-        in_flight, self._in_flight = self._in_flight, None
-        if in_flight is not None:
-            await asyncio.wait([asyncio.wrap_future(in_flight)])
-        if self._upload_id is not None:
-            upload_id, self._upload_id = self._upload_id, None
+        pending = [*self._in_flight, *([self._hashing] if self._hashing else [])]
+        self._in_flight.clear()
+        self._hashing = None
+        if pending:
+            await asyncio.wait([asyncio.wrap_future(job) for job in pending])
+        created, self._created = self._created, None
+        if created is None:
+            return
+        await asyncio.wait([asyncio.wrap_future(created)])
+        if created.exception() is None:
             with contextlib.suppress(ClientError):
                 await self.store._call(
                     self.store.client.abort_multipart_upload,
                     Bucket=self.store.bucket,
                     Key=self.key,
-                    UploadId=upload_id,
+                    UploadId=created.result(),
                 )
+
+
+class ChunksBody(io.RawIOBase):
+    """A seekable file over a list of byte strings, without joining them.
+
+    botocore reads a body twice (to sign it, then to send it) and seeks back
+    between; this serves both from the chunks as they were received.
+    """
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        super().__init__()
+        self._chunks = chunks
+        self._starts = [0, *itertools.accumulate(len(chunk) for chunk in chunks)]
+        self._size = self._starts[-1]
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        target = memoryview(buffer)
+        filled = 0
+        while filled < len(target) and self._position < self._size:
+            index = bisect.bisect_right(self._starts, self._position) - 1
+            chunk = self._chunks[index]
+            within = self._position - self._starts[index]
+            count = min(len(target) - filled, len(chunk) - within)
+            target[filled : filled + count] = memoryview(chunk)[within : within + count]
+            filled += count
+            self._position += count
+        return filled
 
 
 def update_all(hasher: hashlib._Hash, chunks: list[bytes]) -> None:
     for chunk in chunks:
         hasher.update(chunk)
+
+
+def _hash_and_drop(hasher: hashlib._Hash, chunks: list[bytes]) -> None:
+    update_all(hasher, chunks)
+    chunks.clear()

