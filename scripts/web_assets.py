@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.optional:
             print(f"web_assets: {message}", file=sys.stderr)
             return 0
-        print(f"web_assets: {message}; install Node.js and npm (apt-get install npm)", file=sys.stderr)
+        hint = "install Node.js and npm (apt-get install npm)"
+        print(f"web_assets: {message}; {hint}", file=sys.stderr)
         return 1
     install()
     copy()

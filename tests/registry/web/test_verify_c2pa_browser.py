@@ -187,9 +187,7 @@ def test_an_image_without_credentials_says_so(
     assert "No Content Credentials" in text
 
 
-def test_the_verify_page_loads_only_from_the_registry(
-    browser: sync_api.Browser, base: str
-) -> None:
+def test_the_verify_page_loads_only_from_the_registry(browser: sync_api.Browser, base: str) -> None:
     context = browser.new_context()
     page = context.new_page()
     response = page.goto(f"{base}{VERIFY_PATH}")
