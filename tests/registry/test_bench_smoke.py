@@ -134,3 +134,20 @@ def test_verify_page_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert figures["verdicts"] == ["registered"] and figures["rounds"] == 1
     for key in ("ratio_page_vs_cli", "ratio_page_own_clock_vs_cli", "ratio_page_vs_in_process"):
         assert figures[key] > 0, key
+
+
+def test_verify_c2pa_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """A small C2PA image, one round: the page and c2pa-python both validate it."""
+    import os
+
+    from bench import verify_c2pa
+
+    if not os.access(verify_c2pa.CHROMIUM, os.X_OK):
+        pytest.skip(f"{verify_c2pa.CHROMIUM} is missing")
+    pytest.importorskip("playwright.sync_api")
+    assert verify_c2pa.main(["--repeat", "1", "--pixels", "64"]) == 0
+    output = capsys.readouterr().out
+    figures = json.loads(output[output.index("{\n") : output.rindex("}") + 1])
+    assert figures["verdicts"] == ["valid"] and figures["rounds"] == 1
+    for key in ("ratio_page_cold_vs_c2pa_python", "ratio_page_warm_vs_c2pa_python"):
+        assert figures[key] > 0, key
