@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from registry.web.routes import VERIFY_PATH
@@ -198,4 +199,30 @@ def test_the_verify_page_loads_only_from_the_registry(browser: sync_api.Browser,
         "[src], [href], [action]", "nodes => nodes.map(n => n.src || n.href || n.action)"
     )
     assert urls and [u for u in urls if not u.startswith(f"{base}/")] == []
+    context.close()
+
+
+def test_the_hubs_anchors_are_served_read_only(base: str, pki: C2paPki) -> None:
+    url = f"{base}{VERIFY_PATH}/c2pa-anchors.pem"
+    served = httpx.get(url, timeout=30)
+    assert served.status_code == 200
+    assert served.headers["content-type"].startswith("application/x-pem-file")
+    assert served.content == pki.anchors_pem
+    assert httpx.post(url, content=b"x", timeout=30).status_code == 405
+
+
+def test_without_the_reader_the_page_says_c2pa_reading_is_unavailable(
+    browser: sync_api.Browser, base: str, images: Images
+) -> None:
+    """What a server set up without npm serves: no vendor/c2pa/ files (404)."""
+    context = browser.new_context()
+    context.route("**/vendor/c2pa/**", lambda route: route.fulfill(status=404, body="none"))
+    page = context.new_page()
+    page.goto(f"{base}{VERIFY_PATH}")
+    page.get_by_label("Image to check").set_input_files(images.signed)
+    box = _credentials(page)
+    assert box.get_attribute("data-state") == "unavailable", box.inner_text()
+    assert "C2PA reading is unavailable" in box.inner_text()
+    # The digest check does not depend on it.
+    assert page.locator("#verdict").get_attribute("data-state") == "unregistered"
     context.close()
