@@ -114,7 +114,9 @@ def _credentials(page: sync_api.Page) -> sync_api.Locator:
     return page.locator("#c2pa")
 
 
-def _drop(browser: sync_api.Browser, base: str, image: Path) -> tuple[str, str, list[str]]:
+def _drop(
+    browser: sync_api.Browser, base: str, image: Path, shot: Path | None = None
+) -> tuple[str, str, list[str]]:
     """The credentials box's state and text after choosing ``image``, and every request."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     requests: list[sync_api.Request] = []
@@ -126,6 +128,8 @@ def _drop(browser: sync_api.Browser, base: str, image: Path) -> tuple[str, str, 
     state, text = str(box.get_attribute("data-state")), box.inner_text()
     verdict = page.locator("#verdict").get_attribute("data-state")
     assert verdict == "unregistered", page.locator("#verdict").inner_text()
+    if shot is not None:
+        page.screenshot(path=str(shot), full_page=True)
     data = image.read_bytes()
     for request in requests:
         body = request.post_data_buffer or b""
@@ -137,10 +141,10 @@ def _drop(browser: sync_api.Browser, base: str, image: Path) -> tuple[str, str, 
 
 
 def test_content_credentials_are_validated_in_the_browser(
-    browser: sync_api.Browser, base: str, images: Images, pki: C2paPki
+    browser: sync_api.Browser, base: str, images: Images, pki: C2paPki, tmp_path: Path
 ) -> None:
     hub = verify_c2pa(images.signed.read_bytes(), PNG, pki.anchors_pem)  # the hub accepts it
-    state, text, urls = _drop(browser, base, images.signed)
+    state, text, urls = _drop(browser, base, images.signed, tmp_path / "valid.png")
     assert state == "valid", text
     assert "Content Credentials valid" in text
     assert hub.signer_common_name == "Custody C2PA Signer" and hub.signer_common_name in text
@@ -158,11 +162,11 @@ def test_content_credentials_are_validated_in_the_browser(
 
 
 def test_a_tampered_ingredient_is_warned_about(
-    browser: sync_api.Browser, base: str, images: Images, pki: C2paPki
+    browser: sync_api.Browser, base: str, images: Images, pki: C2paPki, tmp_path: Path
 ) -> None:
     with pytest.raises(C2paIngredientInvalid) as refused:
         verify_c2pa(images.tampered_parent.read_bytes(), PNG, pki.anchors_pem)
-    state, text, _ = _drop(browser, base, images.tampered_parent)
+    state, text, _ = _drop(browser, base, images.tampered_parent, tmp_path / "tampered.png")
     assert state == "ingredient-invalid", text
     assert "Warning: an ingredient's Content Credentials failed validation" in text
     assert "parent (parentOf): FAILED" in text
