@@ -38,7 +38,16 @@ from verifier.provenance.c2pa import verify_c2pa
 
 PNG = "image/png"
 MODEL = "registry.example/acme/painter@sha256:" + "ab" * 32
-_FINAL = ("valid", "untrusted", "invalid", "ingredient-invalid", "none", "unavailable", "error")
+_FINAL = (
+    "valid",
+    "untrusted",
+    "invalid",
+    "ingredient-invalid",
+    "remote",
+    "none",
+    "unavailable",
+    "error",
+)
 _DONE = "#c2pa:is(" + ", ".join(f"[data-state={s}]" for s in _FINAL) + ")"
 #: The page's own clock, from the input's change event to the credentials' verdict.
 _WATCH = """(final) => {

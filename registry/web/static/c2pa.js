@@ -155,7 +155,15 @@ export function judge(store, trustList) {
 export async function readCredentials(file) {
   const { c2pa, trustList, supported } = await load();
   if (!supported(file.type)) return { verdict: "unsupported", type: file.type || "unknown" };
-  const reader = await c2pa.reader.fromBlob(file.type, file);
+  let reader;
+  try {
+    reader = await c2pa.reader.fromBlob(file.type, file);
+  } catch (error) {
+    // Remote manifest fetching is off (as on the hub): such credentials are refused, unread.
+    const remote = /^C2pa\(RemoteManifest\w*\("?([^")]*)/.exec(String((error && error.message) || error));
+    if (remote) return { verdict: "remote", url: remote[1] };
+    throw error;
+  }
   if (reader === null) return null;
   try {
     return judge(await reader.manifestStore(), trustList);

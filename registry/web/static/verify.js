@@ -530,6 +530,13 @@ async function credentials(file, box) {
         el("p", null, "This image carries no C2PA manifest."),
       );
       box.dataset.state = "none";
+    } else if (result.verdict === "remote") {
+      box.replaceChildren(
+        el("h2", { class: "refused" }, "Content Credentials are remote: fetching them is refused"),
+        facts([["Manifest named at", code(result.url || "an unnamed address")]]),
+        el("p", null, "The image does not embed its C2PA manifest; like the hub, this page does not fetch it from elsewhere."),
+      );
+      box.dataset.state = "remote";
     } else if (result.verdict === "unsupported") {
       box.replaceChildren(
         el("h2", { class: "unknown" }, "No Content Credentials read"),

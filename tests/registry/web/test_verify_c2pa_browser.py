@@ -9,23 +9,30 @@ reach the same verdict.
 
 from __future__ import annotations
 
+import io
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import c2pa
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from registry.web.routes import VERIFY_PATH
-from signing.provenance.c2pa_sign import sign_c2pa
+from signing.provenance.c2pa_sign import TRAINED_ALGORITHMIC_MEDIA, sign_c2pa
 from tests.registry.hub.conftest import png
 from tests.registry.web.hub_seed import hub_env, hub_keys
 from tests.registry.web.test_browser import CHROMIUM, CHROMIUM_ARGS, pytestmark  # noqa: F401
 from tests.support.c2pa_pki import C2paPki, make_c2pa_pki, png_chunk, png_chunks, png_from
 from tests.support.live import running_server
 from verifier.provenance.c2pa import verify_c2pa
-from verifier.provenance.errors import C2paIngredientInvalid, C2paUntrustedSigner
+from verifier.provenance.errors import (
+    C2paIngredientInvalid,
+    C2paRemoteManifest,
+    C2paUntrustedSigner,
+)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -33,6 +40,8 @@ PNG = "image/png"
 VENDOR = Path(__file__).resolve().parents[3] / "registry" / "web" / "static" / "vendor" / "c2pa"
 #: A pinned model reference for the Custody assertion (the page does not look it up).
 MODEL = "registry.example/acme/painter@sha256:" + "ab" * 32
+#: Where the remote-manifest image says its credentials are (nothing listens: port 9).
+REMOTE = "http://127.0.0.1:9/manifest.c2pa"
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,7 @@ class Images:
     tampered_parent: Path
     untrusted: Path
     plain: Path
+    remote: Path
 
 
 def signed_png(pki: C2paPki, seed: int, parents: list[tuple[bytes, str]] | None = None) -> bytes:
@@ -52,6 +62,27 @@ def signed_png(pki: C2paPki, seed: int, parents: list[tuple[bytes, str]] | None 
         parents=parents or [],
         generator="custody-test-generator",
     )
+
+
+def remote_manifest(pki: C2paPki) -> bytes:
+    """Credentials not embedded: the image only names a URL to fetch its manifest from."""
+    signer = pki.signer()
+    chain = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in signer.chain)
+    created = {"action": "c2pa.created", "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA}
+    definition = {
+        "claim_generator_info": [{"name": "elsewhere"}],
+        "title": "remote",
+        "assertions": [{"label": "c2pa.actions.v2", "data": {"actions": [created]}}],
+    }
+    out = io.BytesIO()
+    context = c2pa.Context.from_dict({"builder": {"thumbnail": {"enabled": False}}})
+    with c2pa.Builder(definition, context=context) as builder:
+        builder.set_no_embed()
+        builder.set_remote_url(REMOTE)
+        alg = c2pa.C2paSigningAlg.ES256
+        with c2pa.Signer.from_callback(signer.sign, alg, chain.decode(), None) as c2pa_signer:
+            builder.sign(c2pa_signer, PNG, io.BytesIO(png(seed=35, size=48)), out)
+    return out.getvalue()
 
 
 def tampered_derivative(pki: C2paPki) -> bytes:
@@ -76,6 +107,7 @@ def images(tmp_path_factory: pytest.TempPathFactory, pki: C2paPki) -> Images:
         "tampered_parent": tampered_derivative(pki),
         "untrusted": signed_png(make_c2pa_pki(name="Stranger Signer"), seed=33),
         "plain": png(seed=34, size=48),
+        "remote": remote_manifest(pki),
     }
     for name, data in made.items():
         (root / f"{name}.png").write_bytes(data)
@@ -182,6 +214,17 @@ def test_an_untrusted_signer_is_not_trusted(
     state, text, _ = _drop(browser, base, images.untrusted)
     assert state == "untrusted", text
     assert "signingCredential.untrusted" in text and "Stranger Signer" in text
+
+
+def test_a_remote_manifest_is_not_fetched(
+    browser: sync_api.Browser, base: str, images: Images, pki: C2paPki
+) -> None:
+    with pytest.raises(C2paRemoteManifest):
+        verify_c2pa(images.remote.read_bytes(), PNG, pki.anchors_pem)
+    state, text, urls = _drop(browser, base, images.remote)
+    assert REMOTE not in urls
+    assert state == "remote", text
+    assert "fetching them is refused" in text
 
 
 def test_an_image_without_credentials_says_so(
