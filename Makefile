@@ -69,6 +69,12 @@ browser:
 # WebAssembly are copied to registry/web/static/vendor/c2pa/ (git-ignored). `make run` works
 # without npm (the page then says C2PA reading is unavailable); the tests need it.
 web-assets: $(STAMP)
+	@command -v npm >/dev/null || { \
+	  echo "installing npm for the verify page's C2PA reader (apt-get install npm)"; \
+	  apt-get install -y --no-install-recommends npm >/dev/null 2>&1 \
+	    || { apt-get update >/dev/null 2>&1 && \
+	         apt-get install -y --no-install-recommends npm >/dev/null 2>&1; } || true; \
+	}
 	$(BIN)/python scripts/web_assets.py
 
 web-assets-optional: $(STAMP)
@@ -84,3 +90,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf registry/web/frontend/node_modules registry/web/static/vendor
