@@ -14,7 +14,7 @@ PORT ?= $(CUSTODY_PORT)
 # `make run` seeds the demo namespace on an empty registry (docs/demo.md); CUSTODY_DEMO=0: never.
 CUSTODY_DEMO ?= 1
 
-.PHONY: run run-cluster test lint typecheck imports pytest browser bench venv clean
+.PHONY: run run-cluster test lint typecheck imports pytest browser bench venv clean web-assets web-assets-optional
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ venv: $(STAMP)
 
 # exec: the server replaces the recipe's shell, so the SIGTERM that make forwards to its
 # child (and Ctrl-C) reaches the server itself instead of leaving it running.
-run: $(STAMP)
+run: $(STAMP) web-assets-optional
 	CUSTODY_DATA_DIR=$(DATA_DIR) $(BIN)/custody db upgrade
 	CUSTODY_DATA_DIR=$(DATA_DIR) CUSTODY_DEMO=$(CUSTODY_DEMO) exec $(BIN)/custody serve --host $(HOST) --port $(PORT)
 
@@ -64,7 +64,23 @@ browser:
 	install it (it needs root and Debian's apt): install chromium, or set CHROMIUM=/path" >&2; \
 	exit 1; }
 
-pytest: $(STAMP) browser
+# The verify page's C2PA reader (@contentauth/c2pa-web, pinned by registry/web/frontend/
+# package-lock.json): `npm ci --ignore-scripts` when the lock changed, then its ES modules and
+# WebAssembly are copied to registry/web/static/vendor/c2pa/ (git-ignored). `make run` works
+# without npm (the page then says C2PA reading is unavailable); the tests need it.
+web-assets: $(STAMP)
+	@command -v npm >/dev/null || { \
+	  echo "installing npm for the verify page's C2PA reader (apt-get install npm)"; \
+	  apt-get install -y --no-install-recommends npm >/dev/null 2>&1 \
+	    || { apt-get update >/dev/null 2>&1 && \
+	         apt-get install -y --no-install-recommends npm >/dev/null 2>&1; } || true; \
+	}
+	$(BIN)/python scripts/web_assets.py
+
+web-assets-optional: $(STAMP)
+	$(BIN)/python scripts/web_assets.py --optional
+
+pytest: $(STAMP) browser web-assets
 	$(BIN)/pytest
 
 test: lint typecheck imports pytest
@@ -74,3 +90,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf registry/web/frontend/node_modules registry/web/static/vendor

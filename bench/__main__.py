@@ -21,6 +21,7 @@ BENCHMARKS = {
     "provenance": "bench.provenance",
     "hub": "bench.hub",
     "verify-page": "bench.verify_page",
+    "verify-c2pa": "bench.verify_c2pa",
     "tuf": "bench.tuf_publish",
     "crash": "bench.crash_soak",
     "fsck": "bench.fsck",

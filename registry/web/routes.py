@@ -64,12 +64,28 @@ _PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+#: The verify page also runs the C2PA reader (WebAssembly compiled from our own static file:
+#: 'wasm-unsafe-eval') in a worker that c2pa-web starts from a blob of its own served module
+#: (worker-src blob:). Only this page gets those two (ADR 0013, Decision 6).
+_VERIFY_HEADERS = {
+    **_PAGE_HEADERS,
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src blob:; "
+        "style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
 
 Viewer = NamedDependency[Principal]
 
 
 def _page(
-    name: str, request: Request[Any, Any, Any], viewer: Principal, status: int = 200, **context: Any
+    name: str,
+    request: Request[Any, Any, Any],
+    viewer: Principal,
+    status: int = 200,
+    headers: dict[str, str] = _PAGE_HEADERS,
+    **context: Any,
 ) -> Template:
     return Template(
         template_name=name,
@@ -82,7 +98,7 @@ def _page(
             **context,
         },
         status_code=status,
-        headers=_PAGE_HEADERS,
+        headers=headers,
     )
 
 
@@ -171,7 +187,22 @@ def _login_form(
 def verify_page(request: Request[Any, Any, Any], viewer: Viewer) -> Template:
     """The public provenance page: the browser hashes an image and checks the hub's
     attribution and its log receipt itself (``static/verify.js``); nothing is looked up here."""
-    return _page("verify.html", request, viewer)
+    return _page("verify.html", request, viewer, headers=_VERIFY_HEADERS)
+
+
+@get("/-/verify/c2pa-anchors.pem", include_in_schema=False, sync_to_thread=False)
+def c2pa_anchors(services: AppServices) -> Response[bytes]:
+    """The hub's C2PA trust anchors (``CUSTODY_C2PA_TRUST_ANCHORS``; public CA certificates),
+    so that the verify page validates Content Credentials against the same list; 404 when
+    the hub has none (the page then says trust is the hub's to check)."""
+    anchors = services.hub.trust_anchors_pem
+    if anchors is None:
+        raise NotFound("this hub has no C2PA trust anchors (CUSTODY_C2PA_TRUST_ANCHORS)")
+    return Response(
+        anchors,
+        media_type="application/x-pem-file",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"},
+    )
 
 
 @dataclass
@@ -438,6 +469,7 @@ def web_handlers() -> list[Any]:
             login,
             logout,
             verify_page,
+            c2pa_anchors,
             namespace_page,
             model_page,
             version_page,

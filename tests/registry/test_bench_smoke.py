@@ -159,3 +159,20 @@ def test_s3_push_pull_benchmark_runs_end_to_end(capsys: pytest.CaptureFixture[st
             assert run[key] > 0, key
     assert report["min_push_ratio"] > 0 and report["min_pull_ratio"] > 0
     assert 0 < report["server_peak_rss_mb"] < 10_000
+
+
+def test_verify_c2pa_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """A small C2PA image, one round: the page and c2pa-python both validate it."""
+    import os
+
+    from bench import verify_c2pa
+
+    if not os.access(verify_c2pa.CHROMIUM, os.X_OK):
+        pytest.skip(f"{verify_c2pa.CHROMIUM} is missing")
+    pytest.importorskip("playwright.sync_api")
+    assert verify_c2pa.main(["--repeat", "1", "--pixels", "64"]) == 0
+    output = capsys.readouterr().out
+    figures = json.loads(output[output.index("{\n") : output.rindex("}") + 1])
+    assert figures["verdicts"] == ["valid"] and figures["rounds"] == 1
+    for key in ("ratio_page_cold_vs_c2pa_python", "ratio_page_warm_vs_c2pa_python"):
+        assert figures[key] > 0, key

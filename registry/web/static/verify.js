@@ -445,7 +445,7 @@ function showUnregistered(out, digest) {
     el(
       "p",
       null,
-      "A copy changed by even one byte (re-encoded, resized, cropped) has another digest and is not found here. Content credentials (C2PA) embedded in the file are not read by this page.",
+      "A copy changed by even one byte (re-encoded, resized, cropped) has another digest and is not found here. Content Credentials (C2PA) embedded in the file are shown below: they were read in this browser.",
     ),
   );
 }
@@ -460,7 +460,104 @@ function showRefusal(out, error) {
   out.dataset.failed = checkName;
 }
 
-async function run(file, out, pinned) {
+const C2PA_HEADINGS = {
+  valid: ["ok", "Content Credentials valid"],
+  untrusted: ["refused", "Content Credentials: signer not trusted"],
+  invalid: ["refused", "Content Credentials invalid"],
+  "ingredient-invalid": ["refused", "Warning: an ingredient's Content Credentials failed validation"],
+};
+
+function showCredentials(box, result) {
+  const [kind, title] = C2PA_HEADINGS[result.verdict];
+  const trust = result.trustList
+    ? "checked here against this hub's C2PA trust list"
+    : "not checked here: this hub publishes no C2PA trust list, so trust is the hub's to check";
+  const ingredients = result.ingredients.length
+    ? el(
+        "ul",
+        null,
+        ...result.ingredients.map((i) =>
+          el(
+            "li",
+            { class: i.failures.length ? "refused" : "ok" },
+            `${i.title || i.manifest || "untitled"} (${i.relationship || "ingredient"}): `,
+            i.failures.length ? `FAILED ${i.failures.map((f) => f.code).join(", ")}` : "validated",
+          ),
+        ),
+      )
+    : "none";
+  const rows = [
+    ["Signer", result.signer ? `${result.signer}${result.issuer ? `, issued by ${result.issuer}` : ""}` : "not named"],
+    ["Claim generator", result.generator || "not named"],
+    ["Actions", result.actions.length ? result.actions.join(", ") : "none"],
+    ["Validation state", `${result.state || "none"}; trust ${trust}`],
+    ["Ingredients", ingredients],
+  ];
+  if (result.signedAt) rows.splice(1, 0, ["Signed at", result.signedAt]);
+  if (result.codes.length) rows.push(["Failure codes", code(result.codes.join(", "))]);
+  const notes = {
+    valid: "The manifest and every ingredient validate: the hub reaches the same verdict before it accepts such an image.",
+    untrusted: "The credentials are intact but their signer does not chain to this hub's C2PA trust list: the hub refuses them.",
+    invalid: "The credentials do not validate (the image or its manifest was changed after signing): the hub refuses them.",
+    "ingredient-invalid":
+      "The image's own manifest validates, but an image it was made from was altered after it was signed (a tampered ingredient): the hub refuses it.",
+  };
+  box.replaceChildren(el("h2", { class: kind }, title), facts(rows), el("p", { class: "sub" }, notes[result.verdict]));
+}
+
+async function credentials(file, box) {
+  box.dataset.state = "checking";
+  box.replaceChildren(el("h2", null, "Content Credentials"), el("p", null, "Reading them in this browser…"));
+  try {
+    const { readCredentials, C2paUnavailable } = await import("./c2pa.js");
+    let result;
+    try {
+      result = await readCredentials(file);
+    } catch (error) {
+      if (error instanceof C2paUnavailable) {
+        box.replaceChildren(
+          el("h2", { class: "unknown" }, "Content Credentials: C2PA reading is unavailable"),
+          el("p", null, `${error.message}. The hub still validates them when an image is registered.`),
+        );
+        box.dataset.state = "unavailable";
+        return;
+      }
+      throw error;
+    }
+    if (result === null) {
+      box.replaceChildren(
+        el("h2", { class: "unknown" }, "No Content Credentials"),
+        el("p", null, "This image carries no C2PA manifest."),
+      );
+      box.dataset.state = "none";
+    } else if (result.verdict === "remote") {
+      box.replaceChildren(
+        el("h2", { class: "refused" }, "Content Credentials are remote: fetching them is refused"),
+        facts([["Manifest named at", code(result.url || "an unnamed address")]]),
+        el("p", null, "The image does not embed its C2PA manifest; like the hub, this page does not fetch it from elsewhere."),
+      );
+      box.dataset.state = "remote";
+    } else if (result.verdict === "unsupported") {
+      box.replaceChildren(
+        el("h2", { class: "unknown" }, "No Content Credentials read"),
+        el("p", null, `The C2PA reader does not read ${result.type} files.`),
+      );
+      box.dataset.state = "none";
+    } else {
+      showCredentials(box, result);
+      box.dataset.state = result.verdict;
+    }
+  } catch (error) {
+    box.replaceChildren(
+      el("h2", { class: "refused" }, "Content Credentials could not be read"),
+      el("p", { class: "reason" }, String((error && error.message) || error)),
+    );
+    box.dataset.state = "error";
+  }
+}
+
+async function run(file, out, pinned, box) {
+  const reading = box ? credentials(file, box) : Promise.resolve();
   out.dataset.state = "checking";
   delete out.dataset.failed;
   out.replaceChildren(el("h2", null, "Checking…"), el("p", null, `Hashing ${file.name} in this browser.`));
@@ -477,6 +574,7 @@ async function run(file, out, pinned) {
     showRefusal(out, error);
     out.dataset.state = "refused";
   }
+  await reading;
 }
 
 function wire() {
@@ -484,8 +582,9 @@ function wire() {
   const zone = document.getElementById("verify-drop");
   const out = document.getElementById("verdict");
   const pin = document.getElementById("verify-log-key");
+  const box = document.getElementById("c2pa");
   if (!input || !zone || !out) return;
-  const start = (file) => file && run(file, out, pin && pin.value.trim());
+  const start = (file) => file && run(file, out, pin && pin.value.trim(), box);
   input.addEventListener("change", () => start(input.files[0]));
   zone.addEventListener("dragover", (event) => {
     event.preventDefault();

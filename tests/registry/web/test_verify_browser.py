@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from registry.tlog import LogSigner
 from registry.web.routes import VERIFY_PATH
+from signing.provenance.c2pa_sign import sign_c2pa
 from tests.registry.hub.conftest import png
 from tests.registry.tlog.conftest import open_log
 from tests.registry.web.hub_seed import (
@@ -34,6 +35,7 @@ from tests.registry.web.hub_seed import (
     register_output,
 )
 from tests.registry.web.test_browser import CHROMIUM, CHROMIUM_ARGS, pytestmark  # noqa: F401
+from tests.support.c2pa_pki import make_c2pa_pki
 from tests.support.live import running_server
 from tests.support.tokens import issue
 from verifier.transparency import VerifierKey, verify_receipt
@@ -170,7 +172,8 @@ def test_a_registered_image_is_attributed_without_leaving_the_browser(
     image = site.image.read_bytes()
     assert requests
     for request in requests:
-        assert request.url.startswith(f"{site.base}/"), request.url
+        # blob:<this origin>: the C2PA reader's worker, made from the page's own module.
+        assert request.url.startswith((f"{site.base}/", f"blob:{site.base}/")), request.url
         assert request.method == "GET", (request.method, request.url)
         body = request.post_data_buffer or b""
         assert image not in body and image[:64] not in body
@@ -403,3 +406,30 @@ def test_the_page_and_the_python_verifier_agree_on_the_logs_proofs(
         assert (result == "ok") == _python_accepts(key, case), (name, case["receipt"], result)
         expected = "ok" if name in ACCEPTED else f"refused:{REFUSED_BY[name]}"
         assert result == expected, (name, result)
+
+
+def test_without_the_hubs_c2pa_trust_list_credentials_are_validated_but_not_trusted_here(
+    browser: sync_api.Browser, site: Site, tmp_path: Path
+) -> None:
+    """This hub has no CUSTODY_C2PA_TRUST_ANCHORS: the page validates the manifest and says
+    that trust is the hub's to check (it has no list to check it against)."""
+    signed = sign_c2pa(
+        png(seed=41, size=48),
+        "image/png",
+        make_c2pa_pki().signer(),
+        model_reference="registry.example/acme/painter@sha256:" + "cd" * 32,
+    )
+    image = tmp_path / "credentialed.png"
+    image.write_bytes(signed)
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{site.base}{VERIFY_PATH}")
+    page.get_by_label("Image to check").set_input_files(image)
+    box = page.locator("#c2pa")
+    page.locator("#c2pa:not([data-state=idle]):not([data-state=checking])").wait_for()
+    text = box.inner_text()
+    assert box.get_attribute("data-state") == "valid", text
+    assert "Valid; trust not checked here" in text and "trust is the hub's to check" in text
+    assert "Custody C2PA Signer" in text and "c2pa.created" in text
+    assert _verdict(page).get_attribute("data-state") == "unregistered"
+    context.close()

@@ -20,7 +20,12 @@ def test_the_page_and_its_script_are_served_to_anyone_from_this_origin(
     assert (
         "script-src 'self'" in csp and "connect-src 'self'" in csp and "default-src 'none'" in csp
     )
-    assert "://" not in csp and "wasm" not in csp and "unsafe" not in csp
+    # The C2PA reader (ADR 0013, Decision 7): WebAssembly from our own static file, in a
+    # worker made from its own module; still no other host and no other relaxation.
+    assert "script-src 'self' 'wasm-unsafe-eval';" in csp and "worker-src blob:;" in csp
+    assert "://" not in csp and csp.count("unsafe") == 1
+    other = client.get("/ui/-/login").headers["content-security-policy"]
+    assert "wasm" not in other and "worker-src" not in other  # this page only
     assert page.headers["cache-control"] == "no-store"
 
     html = page.text
@@ -43,6 +48,15 @@ def test_the_page_and_its_script_are_served_to_anyone_from_this_origin(
         "body:" not in source and "method:" not in source
     )  # nothing is ever posted: only digests travel, in URLs
 
+    reader = client.get(f"{STATIC_PATH}/c2pa.js").text  # the C2PA part of the page
+    assert "://" not in reader and "body:" not in reader and "method:" not in reader
+    # Its one import: the vendored c2pa-web module, from this origin's static files.
+    assert re.findall(r"import\((.*)\);", reader) == ['new URL("index.js", VENDOR).href']
+
 
 def test_an_unknown_static_file_is_not_found(client: TestClient) -> None:  # type: ignore[type-arg]
     assert client.get(f"{STATIC_PATH}/verify.wasm").status_code == 404
+
+
+def test_without_c2pa_trust_anchors_none_are_served(client: TestClient) -> None:  # type: ignore[type-arg]
+    assert client.get(f"{VERIFY_PATH}/c2pa-anchors.pem").status_code == 404
