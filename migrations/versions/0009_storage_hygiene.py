@@ -69,10 +69,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("namespaces", schema=None) as batch_op:
-        batch_op.drop_column("quota_bytes")
-    with op.batch_alter_table("blobs", schema=None) as batch_op:
-        batch_op.drop_column("missing_since")
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35): a batch would recreate the tables,
+    # and SQLite refuses to drop ``namespaces`` while repositories reference it.
+    op.drop_column("namespaces", "quota_bytes")
+    op.drop_column("blobs", "missing_since")
     op.drop_index("ix_gc_reviews_review_after", table_name="gc_reviews")
     op.drop_index("ix_gc_reviews_kind_digest", table_name="gc_reviews")
     op.drop_table("gc_reviews")

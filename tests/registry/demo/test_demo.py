@@ -64,7 +64,10 @@ def test_seeded_on_first_start_once_and_removed(tmp_path: Path, database_url: st
     with running_server(data_dir, database_url, {"CUSTODY_DEMO": "1"}) as base:
         log = _log_of(base, data_dir)
         _wait_for(marker, log)
-        text = log.read_text()
+        # The marker is written just before the line naming the pages: wait for the line too.
+        deadline = time.monotonic() + START_DEADLINE_S
+        while "model page" not in (text := log.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.1)
         image = (data_dir / "demo" / "demo-output.png").resolve()
         assert f"{base}/ui/{REPOSITORY}" in text
         assert f"{base}/ui/-/verify (drop {image} on it)" in text
