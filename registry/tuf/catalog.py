@@ -57,8 +57,11 @@ def _target(path: str, length: int, digest: str, custom: dict[str, Any]) -> Targ
     )
 
 
-async def namespace_targets(session: AsyncSession, namespace: str) -> dict[str, TargetFile]:
-    """Every target of ``namespace``, by path."""
+async def namespace_targets(
+    session: AsyncSession, namespace: str, repository: str | None = None
+) -> dict[str, TargetFile]:
+    """Every target of ``namespace`` (or of one of its repositories), by path."""
+    only = () if repository is None else (Repository.name == repository,)
     tags = (
         await session.execute(
             select(
@@ -74,11 +77,11 @@ async def namespace_targets(session: AsyncSession, namespace: str) -> dict[str, 
             .join(Repository, Repository.id == Tag.repository_id)
             .join(Namespace, Namespace.id == Repository.namespace_id)
             .join(Manifest, Manifest.id == Tag.manifest_id)
-            .where(Namespace.name == namespace)
+            .where(Namespace.name == namespace, *only)
             .order_by(Repository.name, Tag.created_at, Tag.name)
         )
     ).all()
-    layers = await _layers(session, namespace)
+    layers = await _layers(session, namespace, only)
 
     targets: dict[str, TargetFile] = {}
     # The version an alias points at: the newest version tag on the same manifest.
@@ -106,7 +109,7 @@ async def namespace_targets(session: AsyncSession, namespace: str) -> dict[str, 
 
 
 async def _layers(
-    session: AsyncSession, namespace: str
+    session: AsyncSession, namespace: str, only: tuple[Any, ...] = ()
 ) -> dict[int, dict[str, tuple[str, str, int]]]:
     """Titled layers of the namespace's version manifests: manifest id -> title -> layer."""
     rows = (
@@ -123,6 +126,7 @@ async def _layers(
             .join(Namespace, Namespace.id == Repository.namespace_id)
             .where(
                 Namespace.name == namespace,
+                *only,
                 Tag.is_version.is_(True),
                 ManifestReference.role == "layer",
                 ManifestReference.title.is_not(None),
