@@ -36,6 +36,8 @@ from registry.http.deps import AppServices, Blobs, DbSession
 from registry.http.problems import handle_http_exception
 from registry.hub import queries as hub_queries
 from registry.hub.lookup import attribution
+from registry.hub.registration import terms_of
+from registry.hub.schemas import OutputSummary
 from registry.lifecycle import queries as lifecycle_queries
 from registry.lifecycle import service as lifecycle_service
 from registry.lifecycle.api import load_model
@@ -496,6 +498,23 @@ async def version_page(
     policies = services.policies.current
     view = await lifecycle_service.version_view(db_session, blobs, policies, repository, version)
     aliases = await lifecycle_queries.alias_views(db_session, repository)
+    # Read before the dry run below: its rollback expires the loaded rows.
+    targets = await _version_targets(db_session, namespace, repository.name, version)
+    outputs = [
+        OutputSummary(
+            image_digest=o.image_digest,
+            kind=o.kind,
+            creator=o.creator,
+            license=o.license,
+            terms=terms_of(o),
+            registered_at=o.registered_at,
+            log_index=o.log_index,
+            image_checked=o.image_checked,
+        )
+        for o in await hub_queries.outputs_by_model(
+            db_session, repository.name, view.digest, after=-1, limit=_OUTPUTS_SHOWN + 1
+        )
+    ]
     tag = await oci_queries.find_tag(db_session, repository, version)
     checks: list[tuple[str, Decision]] = []
     if tag is not None:
@@ -511,10 +530,6 @@ async def version_page(
             )
             checks.append((alias.alias, decision))
     await db_session.rollback()  # a dry run, as the promotion-check endpoint's
-    targets = await _version_targets(db_session, namespace, repository.name, version)
-    outputs = await hub_queries.outputs_by_model(
-        db_session, repository.name, view.digest, after=-1, limit=_OUTPUTS_SHOWN + 1
-    )
     return _page(
         "version.html",
         request,
@@ -525,7 +540,7 @@ async def version_page(
         targets=targets,
         outputs=outputs[:_OUTPUTS_SHOWN],
         more_outputs=(
-            f"/api/v1/outputs?model={quote(repository.name)}&digest={quote(view.digest)}"
+            f"/api/v1/outputs?model={quote(view.model)}&digest={quote(view.digest)}"
             f"&after={outputs[_OUTPUTS_SHOWN - 1].log_index}"
             if len(outputs) > _OUTPUTS_SHOWN
             else None
