@@ -609,6 +609,16 @@ async def output_page(
     )
 
 
+def _moment(text: str | None, field: str) -> datetime | None:
+    """A form's time field: empty -> no bound; ISO 8601 otherwise (UTC without an offset)."""
+    if text is None or not text.strip():
+        return None
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise BadRequest(f"{field}: give a time as 2026-01-31T12:00:00 (UTC)") from None
+
+
 @get("/-/audit", include_in_schema=False)
 async def audit_trail_page(
     request: Request[Any, Any, Any],
@@ -617,14 +627,15 @@ async def audit_trail_page(
     namespace: Annotated[str | None, QueryParameter(max_length=128)] = None,
     action: Annotated[str | None, QueryParameter(max_length=64)] = None,
     actor: Annotated[str | None, QueryParameter(max_length=255)] = None,
-    since: Annotated[datetime | None, QueryParameter()] = None,
-    until: Annotated[datetime | None, QueryParameter()] = None,
+    since_text: Annotated[str | None, QueryParameter(name="since", max_length=64)] = None,
+    until_text: Annotated[str | None, QueryParameter(name="until", max_length=64)] = None,
     after: Annotated[int, QueryParameter(ge=0, le=2**63 - 1)] = 0,
 ) -> Template:
     """The audit trail (``GET /api/v1/audit``, same rights): a namespace admin reads their
     namespace (the default), a site admin every namespace."""
     if viewer.is_anonymous:
         raise Unauthorized("log in to read the audit trail")
+    since, until = _moment(since_text, "since"), _moment(until_text, "until")
     asked = (namespace or "").strip() or None
     if asked is None and not viewer.is_site_admin:
         asked = viewer.namespace
