@@ -1,9 +1,9 @@
 """What the ``/ui`` pages cost against the JSON API calls that read the same data.
 
 One ``custody serve`` (uvicorn, one worker, SQLite) holds one model with ``--versions``
-versions: one pushed through ``/v2/`` (a manifest with two titled layers), the rest version
-tags written straight into its database on the same manifest (the pages read rows, not
-blobs). An admin session then fetches, interleaved in the same run:
+versions: one pushed through ``/v2/`` (a manifest with two titled layers), the rest written
+straight into its database (a manifest row each, with the same layers, and its version tag:
+the pages read rows, not blobs). An admin session then fetches, interleaved in the same run:
 
 - the model page (``/ui/{ns}/{model}``: the newest 100 versions, the aliases, the alias
   history) against ``GET /api/v1/models/{ns}/{model}/versions?limit=100`` at the same offset;
@@ -19,6 +19,7 @@ model page shows 100 versions at a time (``?page=``): the unpaged model API call
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import time
@@ -29,7 +30,7 @@ from sqlalchemy import insert, select
 
 from bench._server import custody_server
 from registry.db.engine import create_sync_engine
-from registry.db.models import Repository, Tag
+from registry.db.models import Manifest, ManifestReference, Repository, Tag
 from registry.db.types import utcnow
 from tests.support.oci_client import Oci
 
@@ -39,7 +40,8 @@ PAGE_SIZE = 100
 
 
 def _seed_versions(database: str, versions: int) -> None:
-    """Version tags ``1.0.1`` .. ``1.0.{versions-1}`` on the manifest of ``1.0.0``, newer each."""
+    """Versions ``1.0.1`` .. ``1.0.{versions-1}``, newer each, each on a manifest of its own:
+    ``1.0.0``'s with one more annotation (so a distinct digest), and the same layers."""
     engine = create_sync_engine(database)
     start = utcnow()
     try:
@@ -49,20 +51,54 @@ def _seed_versions(database: str, versions: int) -> None:
                 .join(Tag, Tag.repository_id == Repository.id)
                 .where(Repository.name == MODEL, Tag.name == "1.0.0")
             ).one()
-            rows = [
-                {
-                    "repository_id": repository_id,
-                    "name": f"1.0.{i}",
-                    "manifest_id": manifest_id,
-                    "is_version": True,
-                    "created_at": start + timedelta(seconds=i),
-                    "updated_at": start + timedelta(seconds=i),
-                    "updated_by": "bench",
-                }
-                for i in range(1, versions)
+            original = (
+                connection.execute(select(Manifest).where(Manifest.id == manifest_id))
+                .mappings()
+                .one()
+            )
+            references = [
+                dict(r)
+                for r in connection.execute(
+                    select(ManifestReference.__table__).where(
+                        ManifestReference.manifest_id == manifest_id
+                    )
+                ).mappings()
             ]
-            if rows:
-                connection.execute(insert(Tag), rows)
+            document = json.loads(original.content)
+            for i in range(1, versions):
+                document["annotations"] = {"bench.version": str(i)}
+                content = json.dumps(document, separators=(",", ":")).encode()
+                when = start + timedelta(seconds=i)
+                new_id = connection.execute(
+                    insert(Manifest)
+                    .values(
+                        repository_id=repository_id,
+                        digest="sha256:" + hashlib.sha256(content).hexdigest(),
+                        media_type=original.media_type,
+                        artifact_type=original.artifact_type,
+                        size=len(content),
+                        content=content,
+                        annotations=document["annotations"],
+                        pushed_by="bench",
+                        created_at=when,
+                    )
+                    .returning(Manifest.id)
+                ).scalar_one()
+                connection.execute(
+                    insert(ManifestReference),
+                    [{**r, "manifest_id": new_id} for r in references],
+                )
+                connection.execute(
+                    insert(Tag).values(
+                        repository_id=repository_id,
+                        name=f"1.0.{i}",
+                        manifest_id=new_id,
+                        is_version=True,
+                        created_at=when,
+                        updated_at=when,
+                        updated_by="bench",
+                    )
+                )
     finally:
         engine.dispose()
 

@@ -58,10 +58,18 @@ def _target(path: str, length: int, digest: str, custom: dict[str, Any]) -> Targ
 
 
 async def namespace_targets(
-    session: AsyncSession, namespace: str, repository: str | None = None
+    session: AsyncSession,
+    namespace: str,
+    repository: str | None = None,
+    manifest_id: int | None = None,
 ) -> dict[str, TargetFile]:
-    """Every target of ``namespace`` (or of one of its repositories), by path."""
-    only = () if repository is None else (Repository.name == repository,)
+    """Every target of ``namespace``, by path; or only those of one of its repositories,
+    or only those naming one manifest of it (its versions, their files, its aliases)."""
+    only: tuple[Any, ...] = ()
+    if repository is not None:
+        only += (Repository.name == repository,)
+    if manifest_id is not None:
+        only += (Tag.manifest_id == manifest_id,)
     tags = (
         await session.execute(
             select(

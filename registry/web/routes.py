@@ -499,7 +499,12 @@ async def version_page(
     view = await lifecycle_service.version_view(db_session, blobs, policies, repository, version)
     aliases = await lifecycle_queries.alias_views(db_session, repository)
     # Read before the dry run below: its rollback expires the loaded rows.
-    targets = await _version_targets(db_session, namespace, repository.name, version)
+    tag = await oci_queries.find_tag(db_session, repository, version)
+    targets = (
+        await _version_targets(db_session, namespace, repository.name, version, tag.manifest_id)
+        if tag is not None
+        else []
+    )
     outputs = [
         OutputSummary(
             image_digest=o.image_digest,
@@ -515,7 +520,6 @@ async def version_page(
             db_session, repository.name, view.digest, after=-1, limit=_OUTPUTS_SHOWN + 1
         )
     ]
-    tag = await oci_queries.find_tag(db_session, repository, version)
     checks: list[tuple[str, Decision]] = []
     if tag is not None:
         for alias in aliases:
@@ -565,13 +569,14 @@ class TargetRow:
 
 
 async def _version_targets(
-    db_session: Any, namespace: str, repository: str, version: str
+    db_session: Any, namespace: str, repository: str, version: str, manifest_id: int
 ) -> list[TargetRow]:
     """The TUF targets naming this version: its manifest, its files, the aliases on it
     (:func:`registry.tuf.catalog.namespace_targets`, what the targets role lists)."""
     prefix = f"{repository}/{version}/"
     rows = []
-    for path, target in (await namespace_targets(db_session, namespace, repository)).items():
+    found = await namespace_targets(db_session, namespace, repository, manifest_id)
+    for path, target in found.items():
         custom = target.unrecognized_fields.get("custom", {})
         if path.startswith(prefix):
             kind = "manifest" if path.endswith("/@manifest") else "file"
