@@ -344,10 +344,13 @@ async def model_page(
     services: AppServices,
     db_session: DbSession,
     page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
+    moved: Annotated[str | None, QueryParameter(max_length=128)] = None,
 ) -> Template:
     """A model's versions and aliases (``GET /api/v1/models/{ns}/{model}``), and for
     namespace admins its alias history (the audit trail's alias events)."""
-    return await _model_page(request, namespace, model, viewer, services, db_session, page)
+    return await _model_page(
+        request, namespace, model, viewer, services, db_session, page, moved=moved
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,6 +375,7 @@ async def _model_page(
     *,
     outcome: MoveOutcome | None = None,
     status: int = 200,
+    moved: str | None = None,
 ) -> Template:
     await namespace_named(db_session, namespace)
     repository = await load_model(services, db_session, viewer, namespace, model, Scope.PULL)
@@ -413,6 +417,7 @@ async def _model_page(
         can_move=can_move,
         form_token=session.form_token(request) if can_move else "",
         outcome=outcome,
+        moved=moved if moved and any(a.alias == moved for a in aliases) else None,
     )
 
 

@@ -4,6 +4,8 @@ admin, site admin), unknown things as 404 pages, refusals as pages."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -15,6 +17,7 @@ from litestar.testing import TestClient
 from registry import create_app
 from registry.settings import Settings
 from registry.web.routes import AUDIT_PATH, OUTPUTS_PATH, POLICIES_PATH
+from registry.web.session import _FORM_LABEL, COOKIE
 from tests.registry.hub.conftest import png
 from tests.registry.web.hub_seed import REPRINTER, Registered, hub_env, hub_keys, register_output
 from tests.registry.web.seed import Seeded
@@ -94,7 +97,6 @@ def test_the_version_page_lists_its_tuf_targets_and_its_outputs(
     assert f"<code>acme/sd/{version}/@manifest</code>" in html
     assert re.search(rf"<code>acme/sd/{re.escape(version)}/[^@<][^<]*</code>", html)
     assert f'href="{OUTPUTS_PATH}/{registered.generation.digest}"' in html
-    # A version with no output says so; the other model's page has none.
     assert "No output of this version" not in text_of(html)
 
 
@@ -200,6 +202,7 @@ def test_moving_an_alias_from_the_model_page(
         follow_redirects=False,
     )
     assert moved.status_code == 303, moved.text
+    assert "Moved candidate" in text_of(client.get(moved.headers["location"]).text)
     api = client.get("/api/v1/models/acme/model/aliases/candidate", headers=bearer(seeded.admin))
     assert api.status_code == 200 and api.json()["digest"] == seeded.digest
 
@@ -268,10 +271,6 @@ def test_the_alias_form_refuses_forgeries_and_readers(
 
 
 def _reader_token(client: TestClient) -> str:  # type: ignore[type-arg]
-    import hashlib
-    import hmac
-
-    from registry.web.session import _FORM_LABEL, COOKIE  # the page shows readers no form
 
     cookie = client.cookies.get(COOKIE)
     assert cookie
