@@ -131,7 +131,10 @@ def test_the_audit_page_has_the_api_rights_and_filters(
     moves = client.get(AUDIT_PATH, params={"namespace": "acme", "action": "alias.move"})
     rows = re.findall(r'<tr class="event">.*?</tr>', moves.text, re.S)
     assert rows and all("<code>alias.move</code>" in r for r in rows)
+    decisions = client.get(AUDIT_PATH, params={"action": "alias.decision"}).text
+    assert "<strong>allowed</strong>: <code>true</code>" in decisions  # JSON, not Python
     future = client.get(AUDIT_PATH, params={"since": "2999-01-01T00:00:00"})
+
     assert "No events match" in text_of(future.text)
     past = client.get(AUDIT_PATH, params={"until": "2000-01-01T00:00:00"})
     assert "No events match" in text_of(past.text)
