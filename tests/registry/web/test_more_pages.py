@@ -22,6 +22,7 @@ from tests.registry.hub.conftest import png
 from tests.registry.web.hub_seed import REPRINTER, Registered, hub_env, hub_keys, register_output
 from tests.registry.web.seed import Seeded
 from tests.registry.web.test_pages import LOGIN, SAME_ORIGIN, login, text_of
+from tests.support.policy_files import PolicyFiles
 from tests.support.registry_helpers import bearer
 from tests.support.tokens import issue
 
@@ -173,6 +174,7 @@ def test_the_policies_page_is_for_site_admins(
     client: TestClient,  # type: ignore[type-arg]
     seeded: Seeded,
     database_url: str,
+    policy: PolicyFiles,
 ) -> None:
     assert client.get(POLICIES_PATH, follow_redirects=False).status_code == 303
     login(client, seeded.admin)
@@ -184,6 +186,14 @@ def test_the_policies_page_is_for_site_admins(
     api = client.get("/api/v1/policies", headers=bearer(site)).json()
     assert api["trust_policy"] in page.text and api["admission_policy"] in page.text
     assert "Last reload error none" in text_of(page.text)
+
+    # A reload that fails keeps the policies in force; the page shows why it failed.
+    policy.trust.write_text("version: 1\nnot: [valid\n")
+    failed = client.post("/api/v1/policies/reload", headers=bearer(site))
+    assert failed.status_code == 422
+    again = text_of(client.get(POLICIES_PATH).text)
+    assert "Last reload error none" not in again and api["trust_policy"] in again
+    assert failed.json()["detail"][:40] in again
 
 
 def _form_token(html: str) -> str:
@@ -242,6 +252,10 @@ def test_the_alias_form_refuses_forgeries_and_readers(
     seeded: Seeded,
 ) -> None:
     form = {"alias": "candidate", "version": "1.0.0"}
+    anonymous = client.post(
+        "/ui/acme/model/aliases", data={**form, "form_token": ""}, headers=SAME_ORIGIN
+    )
+    assert anonymous.status_code == 403
     login(client, seeded.reader)
     assert 'name="form_token"' not in client.get("/ui/acme/model").text  # no form for pull
     login(client, seeded.admin)
