@@ -5,8 +5,11 @@ comes from the session cookie instead of the ``Authorization`` header; see
 :mod:`registry.web.session`), and renders the same read models. Nothing here decides
 anything the API does not.
 
-Paths under ``/ui/-/`` (login, logout, static files) can never be a namespace: a
-namespace name starts with a letter or digit.
+Paths under ``/ui/-/`` (login, logout, verify, outputs, audit, policies, static files) can
+never be a namespace: a namespace name starts with a letter or digit.
+
+The one form that acts with the session's rights (moving an alias) carries the session's
+form token and passes the origin check (:func:`registry.web.session.check_form_token`).
 """
 
 from __future__ import annotations
