@@ -29,6 +29,7 @@ BENCHMARKS = {
     "gc-soak": "bench.gc_soak",
     "replicas": "bench.replicas",
     "quota": "bench.quota",
+    "web-pages": "bench.web_pages",
 }
 
 

@@ -20,8 +20,10 @@ async def list_events(
     action: str | None = None,
     actor: str | None = None,
     since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[AuditEvent]:
-    """Events in id order (keyset pagination with ``after_id``), optionally filtered."""
+    """Events in id order (keyset pagination with ``after_id``), optionally filtered
+    (``since`` inclusive, ``until`` exclusive)."""
     query = select(AuditEvent).where(AuditEvent.id > after_id).order_by(AuditEvent.id).limit(limit)
     if namespace is not None:
         query = query.where(AuditEvent.namespace == namespace)
@@ -31,6 +33,8 @@ async def list_events(
         query = query.where(AuditEvent.actor == actor)
     if since is not None:
         query = query.where(AuditEvent.occurred_at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.occurred_at < until)
     return list((await session.scalars(query)).all())
 
 

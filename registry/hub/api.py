@@ -52,7 +52,7 @@ from registry.hub.errors import (
     ReprintRefused,
 )
 from registry.hub.intake import ImagePart, media_type_of, read_image_body, read_submission
-from registry.hub.model_status import model_status
+from registry.hub.lookup import attribution
 from registry.hub.registration import Claim, register, terms_of
 from registry.hub.reprints import (
     Match,
@@ -65,13 +65,11 @@ from registry.hub.reprints import (
 from registry.hub.schemas import (
     Attribution,
     HubKey,
-    ModelView,
     OutputList,
     OutputSummary,
     Registration,
     ReprintGranted,
     ReprintRequestBody,
-    ReprintView,
 )
 from registry.naming import RepositoryName
 from registry.oci import queries as oci_queries
@@ -280,42 +278,7 @@ class HubController(Controller):
         self, digest: DigestPath, services: AppServices, db_session: DbSession
     ) -> Attribution:
         services.hub.require_policy()
-        image_digest = str(Digest.parse(digest))
-        output = await queries.output_by_image(db_session, image_digest)
-        if output is None:
-            raise NotRegistered(f"{image_digest} is not registered with this hub")
-        status = await model_status(db_session, services, output.model, output.model_digest)
-        reprints = await queries.reprints_of(db_session, output)
-        return Attribution(
-            image_digest=output.image_digest,
-            kind=output.kind,
-            creator=output.creator,
-            model=ModelView(
-                reference=f"{output.model}@{output.model_digest}",
-                digest=output.model_digest,
-                version=status.version,
-                signature_verified=status.verified,
-                signers=status.signers,
-            ),
-            license=output.license,
-            terms=terms_of(output),
-            first_registered_at=output.registered_at,
-            log_index=output.log_index,
-            leaf_hash=output.leaf_hash,
-            chain=output.chain,
-            reprints=[
-                ReprintView(
-                    image_digest=r.image_digest,
-                    via=r.via,
-                    reprinter=r.reprinter,
-                    created_at=r.created_at,
-                    log_index=r.log_index,
-                )
-                for r in reprints
-            ],
-            receipt=await ledger_of(services).receipt(output.log_index),
-            entry=await ledger_of(services).entry(output.log_index),
-        )
+        return await attribution(db_session, services, str(Digest.parse(digest)))
 
     @post(
         "/reprints",

@@ -101,24 +101,36 @@ async def _summary(session: AsyncSession, repository: Repository) -> schemas.Mod
 async def version_summaries(
     session: AsyncSession, repository: Repository, *, limit: int, offset: int
 ) -> tuple[list[schemas.VersionSummary], int]:
-    base = select(Tag).where(Tag.repository_id == repository.id, Tag.is_version.is_(True))
-    total = await session.scalar(select(func.count()).select_from(base.subquery()))
-    tags = (
-        await session.scalars(
-            base.options(selectinload(Tag.manifest))
+    """A page of the model's versions, oldest first, and how many there are (three queries
+    whatever the page size: the count, the page, the pages' sizes summed in SQL)."""
+    versions = (Tag.repository_id == repository.id, Tag.is_version.is_(True))
+    total = await session.scalar(select(func.count()).select_from(Tag).where(*versions))
+    rows = (
+        await session.execute(
+            select(Tag.name, Tag.created_at, Tag.manifest_id, Manifest.digest)
+            .join(Manifest, Manifest.id == Tag.manifest_id)
+            .where(*versions)
             .order_by(Tag.created_at, Tag.name)
             .limit(limit)
             .offset(offset)
         )
     ).all()
+    sizes: dict[int, int] = {}
+    if rows:
+        summed = await session.execute(
+            select(ManifestReference.manifest_id, func.sum(ManifestReference.size))
+            .where(ManifestReference.manifest_id.in_(sorted({r.manifest_id for r in rows})))
+            .group_by(ManifestReference.manifest_id)
+        )
+        sizes = {manifest_id: int(size or 0) for manifest_id, size in summed}
     return [
         schemas.VersionSummary(
-            version=t.name,
-            digest=t.manifest.digest,
-            created_at=t.created_at,
-            size=sum(r.size for r in await _references(session, t.manifest)),
+            version=name,
+            digest=digest,
+            created_at=created_at,
+            size=sizes.get(manifest_id, 0),
         )
-        for t in tags
+        for name, created_at, manifest_id, digest in rows
     ], int(total or 0)
 
 
@@ -134,28 +146,39 @@ async def first_version_of(session: AsyncSession, manifest_id: int) -> Tag | Non
 
 
 async def alias_views(session: AsyncSession, repository: Repository) -> list[schemas.AliasView]:
-    tags = (
-        await session.scalars(
-            select(Tag)
-            .options(selectinload(Tag.manifest))
-            .where(Tag.repository_id == repository.id)
+    """The model's aliases by name, each with the versions on its manifest (two narrow
+    queries: the version tags read are only those on an aliased manifest)."""
+    aliases = (
+        await session.execute(
+            select(Tag.name, Tag.manifest_id, Tag.updated_at, Tag.updated_by, Manifest.digest)
+            .join(Manifest, Manifest.id == Tag.manifest_id)
+            .where(Tag.repository_id == repository.id, Tag.is_version.is_(False))
             .order_by(Tag.name)
         )
     ).all()
+    if not aliases:
+        return []
     versions_of: dict[int, list[str]] = {}
-    for tag in tags:
-        if tag.is_version:
-            versions_of.setdefault(tag.manifest_id, []).append(tag.name)
+    rows = await session.execute(
+        select(Tag.manifest_id, Tag.name)
+        .where(
+            Tag.repository_id == repository.id,
+            Tag.is_version.is_(True),
+            Tag.manifest_id.in_(sorted({a.manifest_id for a in aliases})),
+        )
+        .order_by(Tag.name)
+    )
+    for manifest_id, name in rows:
+        versions_of.setdefault(manifest_id, []).append(name)
     return [
         schemas.AliasView(
-            alias=t.name,
-            digest=t.manifest.digest,
-            versions=versions_of.get(t.manifest_id, []),
-            updated_at=t.updated_at,
-            updated_by=t.updated_by,
+            alias=name,
+            digest=digest,
+            versions=versions_of.get(manifest_id, []),
+            updated_at=updated_at,
+            updated_by=updated_by,
         )
-        for t in tags
-        if not t.is_version
+        for name, manifest_id, updated_at, updated_by, digest in aliases
     ]
 
 

@@ -26,7 +26,7 @@ __all__ = ["PolicyController", "install_reload_signal"]
 _logger = logging.getLogger(__name__)
 
 
-def _status(holder: PolicyHolder) -> PolicyStatus:
+def policy_status(holder: PolicyHolder) -> PolicyStatus:
     current = holder.current
     return PolicyStatus(
         trust_policy=current.trust_digest,
@@ -65,7 +65,7 @@ class PolicyController(Controller):
     )
     async def get_policies(self, services: AppServices, principal: Caller) -> PolicyStatus:
         principal.require_site_admin()
-        return _status(services.policies)
+        return policy_status(services.policies)
 
     @post(
         "/policies/reload",
@@ -89,4 +89,4 @@ class PolicyController(Controller):
             detail=dict(holder.current.describe()),
         )
         await db_session.commit()
-        return _status(holder)
+        return policy_status(holder)

@@ -57,8 +57,19 @@ def _target(path: str, length: int, digest: str, custom: dict[str, Any]) -> Targ
     )
 
 
-async def namespace_targets(session: AsyncSession, namespace: str) -> dict[str, TargetFile]:
-    """Every target of ``namespace``, by path."""
+async def namespace_targets(
+    session: AsyncSession,
+    namespace: str,
+    repository: str | None = None,
+    manifest_id: int | None = None,
+) -> dict[str, TargetFile]:
+    """Every target of ``namespace``, by path; or only those of one of its repositories,
+    or only those naming one manifest of it (its versions, their files, its aliases)."""
+    only: tuple[Any, ...] = ()
+    if repository is not None:
+        only += (Repository.name == repository,)
+    if manifest_id is not None:
+        only += (Tag.manifest_id == manifest_id,)
     tags = (
         await session.execute(
             select(
@@ -74,11 +85,11 @@ async def namespace_targets(session: AsyncSession, namespace: str) -> dict[str, 
             .join(Repository, Repository.id == Tag.repository_id)
             .join(Namespace, Namespace.id == Repository.namespace_id)
             .join(Manifest, Manifest.id == Tag.manifest_id)
-            .where(Namespace.name == namespace)
+            .where(Namespace.name == namespace, *only)
             .order_by(Repository.name, Tag.created_at, Tag.name)
         )
     ).all()
-    layers = await _layers(session, namespace)
+    layers = await _layers(session, namespace, only)
 
     targets: dict[str, TargetFile] = {}
     # The version an alias points at: the newest version tag on the same manifest.
@@ -106,7 +117,7 @@ async def namespace_targets(session: AsyncSession, namespace: str) -> dict[str, 
 
 
 async def _layers(
-    session: AsyncSession, namespace: str
+    session: AsyncSession, namespace: str, only: tuple[Any, ...] = ()
 ) -> dict[int, dict[str, tuple[str, str, int]]]:
     """Titled layers of the namespace's version manifests: manifest id -> title -> layer."""
     rows = (
@@ -123,6 +134,7 @@ async def _layers(
             .join(Namespace, Namespace.id == Repository.namespace_id)
             .where(
                 Namespace.name == namespace,
+                *only,
                 Tag.is_version.is_(True),
                 ManifestReference.role == "layer",
                 ManifestReference.title.is_not(None),

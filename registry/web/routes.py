@@ -5,16 +5,20 @@ comes from the session cookie instead of the ``Authorization`` header; see
 :mod:`registry.web.session`), and renders the same read models. Nothing here decides
 anything the API does not.
 
-Paths under ``/ui/-/`` (login, logout, static files) can never be a namespace: a
-namespace name starts with a letter or digit.
+Paths under ``/ui/-/`` (login, logout, verify, outputs, audit, policies, static files) can
+never be a namespace: a namespace name starts with a letter or digit.
+
+The one form that acts with the session's rights (moving an alias) carries the session's
+form token and passes the origin check (:func:`registry.web.session.check_form_token`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import CacheControlHeader
@@ -33,23 +37,52 @@ from registry.digests import Digest
 from registry.errors import BadRequest, NotFound, RegistryError, Unauthorized
 from registry.http.deps import AppServices, Blobs, DbSession
 from registry.http.problems import handle_http_exception
+from registry.hub import queries as hub_queries
+from registry.hub.lookup import attribution
+from registry.hub.registration import terms_of
+from registry.hub.schemas import OutputSummary
 from registry.lifecycle import queries as lifecycle_queries
 from registry.lifecycle import service as lifecycle_service
 from registry.lifecycle.api import load_model
+from registry.lifecycle.schemas import AliasMoveRequest
+from registry.namespaces.audit_api import audit_page as read_audit_page
 from registry.namespaces.service import namespace_named
 from registry.oci import mediatypes as mt
 from registry.oci import queries as oci_queries
+from registry.policies_in_force.api import policy_status
 from registry.sbom import service as sbom_service
+from registry.tuf.catalog import namespace_targets
 from registry.verification.decisions import Decision, check_alias
+from registry.verification.errors import PromotionRefused
 from registry.web import session
 from registry.web.queries import browsable_namespaces
 
-__all__ = ["LOGIN_PATH", "STATIC_PATH", "VERIFY_PATH", "unrouted", "web_handlers"]
+__all__ = [
+    "AUDIT_PATH",
+    "LOGIN_PATH",
+    "OUTPUTS_PATH",
+    "POLICIES_PATH",
+    "STATIC_PATH",
+    "VERIFY_PATH",
+    "unrouted",
+    "web_handlers",
+]
 
 LOGIN_PATH = "/ui/-/login"
 LOGOUT_PATH = "/ui/-/logout"
 VERIFY_PATH = "/ui/-/verify"
 STATIC_PATH = "/ui/-/static"
+OUTPUTS_PATH = "/ui/-/outputs"
+AUDIT_PATH = "/ui/-/audit"
+POLICIES_PATH = "/ui/-/policies"
+#: The log API's inclusion proof of one entry (the evidence links of the provenance page).
+_PROOF_API = "/api/v1/log/proof/inclusion?index="
+#: Outputs the version page lists (the rest through ``GET /api/v1/outputs``).
+_OUTPUTS_SHOWN = 100
+#: Versions the model page shows at once (newest first; ``?page=`` for older ones).
+_VERSIONS_PER_PAGE = 100
+#: Audit events per page.
+_AUDIT_PER_PAGE = 50
 _STATIC_DIR = Path(__file__).parent / "static"
 #: What the model page's alias history shows (read with the audit API's rights: admin).
 _ALIAS_ACTIONS = ("alias.move", "alias.delete", "alias.decision", "alias.refused")
@@ -344,13 +377,50 @@ async def model_page(
     viewer: Viewer,
     services: AppServices,
     db_session: DbSession,
+    page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
+    moved: Annotated[str | None, QueryParameter(max_length=128)] = None,
 ) -> Template:
     """A model's versions and aliases (``GET /api/v1/models/{ns}/{model}``), and for
     namespace admins its alias history (the audit trail's alias events)."""
+    return await _model_page(
+        request, namespace, model, viewer, services, db_session, page, moved=moved
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MoveOutcome:
+    """What the alias form shows after a refused move."""
+
+    alias: str
+    version: str
+    error: str
+    failed: list[str]
+    rule: str | None = None
+
+
+async def _model_page(
+    request: Request[Any, Any, Any],
+    namespace: str,
+    model: str,
+    viewer: Principal,
+    services: Any,
+    db_session: Any,
+    page: int = 1,
+    *,
+    outcome: MoveOutcome | None = None,
+    status: int = 200,
+    moved: str | None = None,
+) -> Template:
     await namespace_named(db_session, namespace)
     repository = await load_model(services, db_session, viewer, namespace, model, Scope.PULL)
+    # version_summaries lists oldest first: the newest page is the last one.
+    _, total = await lifecycle_queries.version_summaries(db_session, repository, limit=1, offset=0)
+    pages = max(1, -(-total // _VERSIONS_PER_PAGE))
+    page = min(page, pages)
+    end = total - (page - 1) * _VERSIONS_PER_PAGE
+    start = max(0, end - _VERSIONS_PER_PAGE)
     versions, total = await lifecycle_queries.version_summaries(
-        db_session, repository, limit=500, offset=0
+        db_session, repository, limit=max(1, end - start), offset=start
     )
     aliases = await lifecycle_queries.alias_views(db_session, repository)
     history = None
@@ -363,18 +433,90 @@ async def model_page(
             limit=100,
         )
         history = [_history_row(e) for e in events]
+    can_move = viewer.allows(namespace, Scope.PROMOTE, repository.name)
     return _page(
         "model.html",
         request,
         viewer,
+        status,
         namespace=namespace,
         model=repository.name,
         short_name=model,
-        versions=list(reversed(versions)),
+        versions=list(reversed(versions)) if total else [],
         total=total,
+        page=page,
+        pages=pages,
         aliases=aliases,
         history=history,
+        can_move=can_move,
+        form_token=session.form_token(request) if can_move else "",
+        outcome=outcome,
+        moved=moved if moved and any(a.alias == moved for a in aliases) else None,
     )
+
+
+@dataclass
+class AliasForm:
+    alias: str = ""
+    version: str = ""
+    form_token: str = ""
+
+
+@post("/{namespace:str}/{model:str}/aliases", include_in_schema=False, status_code=303)
+async def move_alias(
+    request: Request[Any, Any, Any],
+    namespace: FromPath[str],
+    model: FromPath[str],
+    data: Annotated[AliasForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    viewer: Viewer,
+    services: AppServices,
+    db_session: DbSession,
+) -> Response[Any]:
+    """The model page's alias form: ``PUT /api/v1/models/{ns}/{model}/aliases/{alias}``
+    (the same lifecycle service, the caller's ``promote`` right, the promotion gate)."""
+    session.check_form_token(request, data.form_token)
+    await namespace_named(db_session, namespace)
+    repository = await load_model(services, db_session, viewer, namespace, model, Scope.PROMOTE)
+    alias, version = data.alias.strip(), data.version.strip()
+    try:
+        await lifecycle_service.move_alias(
+            db_session,
+            repository,
+            alias,
+            AliasMoveRequest(version=version or None),
+            principal=viewer,
+            versions=services.versions,
+            hooks=services.oci_hooks,
+        )
+        await db_session.commit()
+    except PromotionRefused as exc:  # audited (alias.refused) and rolled back by the gate
+        outcome = MoveOutcome(
+            alias,
+            version,
+            exc.detail,
+            [str(f) for f in exc.extra.get("failed_rules", [])],
+            exc.extra.get("rule"),
+        )
+        return await _model_page(
+            request, namespace, model, viewer, services, db_session, outcome=outcome, status=409
+        )
+    except RegistryError as exc:
+        if exc.status_code >= 500 or isinstance(exc, Unauthorized):
+            raise
+        await db_session.rollback()
+        outcome = MoveOutcome(alias, version, exc.detail, [])
+        return await _model_page(
+            request,
+            namespace,
+            model,
+            viewer,
+            services,
+            db_session,
+            outcome=outcome,
+            status=exc.status_code,
+        )
+    services.manifest_cache.clear()
+    return Redirect(f"/ui/{repository.name}?moved={quote(alias)}#aliases-title", status_code=303)
 
 
 @get("/{namespace:str}/{model:str}/versions/{version:str}", include_in_schema=False)
@@ -395,7 +537,28 @@ async def version_page(
     policies = services.policies.current
     view = await lifecycle_service.version_view(db_session, blobs, policies, repository, version)
     aliases = await lifecycle_queries.alias_views(db_session, repository)
+    # Read before the dry run below: its rollback expires the loaded rows.
     tag = await oci_queries.find_tag(db_session, repository, version)
+    targets = (
+        await _version_targets(db_session, namespace, repository.name, version, tag.manifest_id)
+        if tag is not None
+        else []
+    )
+    outputs = [
+        OutputSummary(
+            image_digest=o.image_digest,
+            kind=o.kind,
+            creator=o.creator,
+            license=o.license,
+            terms=terms_of(o),
+            registered_at=o.registered_at,
+            log_index=o.log_index,
+            image_checked=o.image_checked,
+        )
+        for o in await hub_queries.outputs_by_model(
+            db_session, repository.name, view.digest, after=-1, limit=_OUTPUTS_SHOWN + 1
+        )
+    ]
     checks: list[tuple[str, Decision]] = []
     if tag is not None:
         for alias in aliases:
@@ -417,6 +580,16 @@ async def version_page(
         namespace=namespace,
         short_name=model,
         view=view,
+        targets=targets,
+        outputs=outputs[:_OUTPUTS_SHOWN],
+        more_outputs=(
+            f"/api/v1/outputs?model={quote(view.model)}&digest={quote(view.digest)}"
+            f"&after={outputs[_OUTPUTS_SHOWN - 1].log_index}"
+            if len(outputs) > _OUTPUTS_SHOWN
+            else None
+        ),
+        outputs_path=OUTPUTS_PATH,
+        proof_api=_PROOF_API,
         sbom=view.sbom,
         checks=checks,
         sbom_download=(
@@ -424,6 +597,136 @@ async def version_page(
         ),
         blob_api=f"/v2/{view.model}/blobs/",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRow:
+    path: str
+    length: int
+    sha256: str
+    kind: str
+
+
+async def _version_targets(
+    db_session: Any, namespace: str, repository: str, version: str, manifest_id: int
+) -> list[TargetRow]:
+    """The TUF targets naming this version: its manifest, its files, the aliases on it
+    (:func:`registry.tuf.catalog.namespace_targets`, what the targets role lists)."""
+    prefix = f"{repository}/{version}/"
+    rows = []
+    found = await namespace_targets(db_session, namespace, repository, manifest_id)
+    for path, target in found.items():
+        custom = target.unrecognized_fields.get("custom", {})
+        if path.startswith(prefix):
+            kind = "manifest" if path.endswith("/@manifest") else "file"
+        elif custom.get("version") == version:
+            kind = "alias"
+        else:
+            continue
+        rows.append(TargetRow(path, target.length, target.hashes["sha256"], kind))
+    order = {"manifest": 0, "file": 1, "alias": 2}
+    return sorted(rows, key=lambda r: (order[r.kind], r.path))
+
+
+@get("/-/outputs/{digest:str}", include_in_schema=False)
+async def output_page(
+    request: Request[Any, Any, Any],
+    digest: FromPath[str],
+    viewer: Viewer,
+    services: AppServices,
+    db_session: DbSession,
+) -> Template:
+    """An output's provenance graph (``GET /api/v1/outputs/{digest}``, anonymous as it is):
+    model version -> latent steps -> output -> reprints, each with its evidence."""
+    services.hub.require_policy()
+    found = await attribution(db_session, services, str(Digest.parse(digest)))
+    model, _, _ = found.model.reference.partition("@")
+    return _page(
+        "output.html",
+        request,
+        viewer,
+        output=found,
+        model=model,
+        chain=found.chain,
+        proof_api=_PROOF_API,
+        outputs_path=OUTPUTS_PATH,
+    )
+
+
+def _moment(text: str | None, field: str) -> datetime | None:
+    """A form's time field: empty -> no bound; ISO 8601 otherwise (UTC without an offset)."""
+    if text is None or not text.strip():
+        return None
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise BadRequest(f"{field}: give a time as 2026-01-31T12:00:00 (UTC)") from None
+
+
+@get("/-/audit", include_in_schema=False)
+async def audit_trail_page(
+    request: Request[Any, Any, Any],
+    viewer: Viewer,
+    db_session: DbSession,
+    namespace: Annotated[str | None, QueryParameter(max_length=128)] = None,
+    action: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    actor: Annotated[str | None, QueryParameter(max_length=255)] = None,
+    since_text: Annotated[str | None, QueryParameter(name="since", max_length=64)] = None,
+    until_text: Annotated[str | None, QueryParameter(name="until", max_length=64)] = None,
+    after: Annotated[int, QueryParameter(ge=0, le=2**63 - 1)] = 0,
+) -> Template:
+    """The audit trail (``GET /api/v1/audit``, same rights): a namespace admin reads their
+    namespace (the default), a site admin every namespace."""
+    if viewer.is_anonymous:
+        raise Unauthorized("log in to read the audit trail")
+    since, until = _moment(since_text, "since"), _moment(until_text, "until")
+    asked = (namespace or "").strip() or None
+    if asked is None and not viewer.is_site_admin:
+        asked = viewer.namespace
+    found = await read_audit_page(
+        viewer,
+        db_session,
+        namespace=asked,
+        after=after,
+        limit=_AUDIT_PER_PAGE,
+        action=(action or "").strip() or None,
+        actor=(actor or "").strip() or None,
+        since=since,
+        until=until,
+    )
+    filters = {
+        "namespace": asked or "",
+        "action": (action or "").strip(),
+        "actor": (actor or "").strip(),
+        "since": since.isoformat() if since else "",
+        "until": until.isoformat() if until else "",
+    }
+    asked_filters = {k: v for k, v in filters.items() if v}
+    next_page = None
+    if found.next_after is not None:
+        query = urlencode({**asked_filters, "after": found.next_after})
+        next_page = f"{AUDIT_PATH}?{query}"
+    return _page(
+        "audit.html",
+        request,
+        viewer,
+        events=found.events,
+        filters=filters,
+        next_page=next_page,
+        first_page=f"{AUDIT_PATH}?{urlencode(asked_filters)}" if after > 0 else None,
+        audit_path=AUDIT_PATH,
+    )
+
+
+@get("/-/policies", include_in_schema=False)
+async def policies_page(
+    request: Request[Any, Any, Any], viewer: Viewer, services: AppServices
+) -> Template:
+    """The policies in force with their digests and the last reload error
+    (``GET /api/v1/policies``: site admins)."""
+    viewer.require_site_admin()
+    status = policy_status(services.policies)
+    return _page("policies.html", request, viewer, policies=status)
 
 
 @get(
@@ -470,8 +773,12 @@ def web_handlers() -> list[Any]:
             logout,
             verify_page,
             c2pa_anchors,
+            output_page,
+            audit_trail_page,
+            policies_page,
             namespace_page,
             model_page,
+            move_alias,
             version_page,
             sbom_download,
         ],

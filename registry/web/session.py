@@ -9,13 +9,17 @@ host: a browser keeps a ``Secure`` cookie for ``http://127.0.0.1`` and ``localho
 (they are secure contexts), and refuses it from any other plain-http origin, so a
 token never travels in the clear to a remote registry (the login page says so).
 
-The only forms that change state here are login and logout. They are checked against
-cross-site requests by origin (the ``Sec-Fetch-Site`` and ``Origin`` headers every
-current browser sends), which needs no secret shared between replicas.
+Forms that change state (login, logout, moving an alias) are checked against cross-site
+requests by origin (the ``Sec-Fetch-Site`` and ``Origin`` headers every current browser
+sends). A form that acts with the session's rights (moving an alias) also carries a
+per-session token, an HMAC of the session cookie (:func:`form_token`): another site can
+neither read the cookie nor compute the token, and no secret is shared between replicas.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,8 +33,10 @@ from registry.services import services_of
 __all__ = [
     "COOKIE",
     "LOOPBACK_HOSTS",
+    "check_form_token",
     "check_same_origin",
     "clear_session",
+    "form_token",
     "is_secure_transport",
     "provide_viewer",
     "safe_next",
@@ -107,3 +113,22 @@ def safe_next(target: str | None) -> str:
     if not (parts.path == "/ui" or parts.path.startswith("/ui/")) or "//" in parts.path:
         return "/ui"
     return target
+
+
+_FORM_LABEL = b"custody /ui form token v1"
+
+
+def form_token(request: Request[Any, Any, Any]) -> str:
+    """The token a state-changing form of this session carries ("" without a session)."""
+    cookie = request.cookies.get(COOKIE)
+    if not cookie:
+        return ""
+    return hmac.new(cookie.encode(), _FORM_LABEL, hashlib.sha256).hexdigest()
+
+
+def check_form_token(request: Request[Any, Any, Any], sent: str) -> None:
+    """Refuse a state-changing post without this session's form token (403)."""
+    check_same_origin(request)
+    expected = form_token(request)
+    if not expected or not hmac.compare_digest(expected.encode(), sent.encode()):
+        raise Denied("this form is stale or was not sent by the registry's own pages; reload it")

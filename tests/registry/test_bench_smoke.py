@@ -176,3 +176,15 @@ def test_verify_c2pa_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert figures["verdicts"] == ["valid"] and figures["rounds"] == 1
     for key in ("ratio_page_cold_vs_c2pa_python", "ratio_page_warm_vs_c2pa_python"):
         assert figures[key] > 0, key
+
+
+def test_web_pages_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import web_pages
+
+    assert web_pages.main(["--versions", "5", "--rounds", "2"]) == 0
+    output = capsys.readouterr().out
+    report = json.loads(output[output.index("{\n") : output.rindex("}") + 1])
+    assert report["versions"] == 5
+    for kind in ("model_page", "model_api", "version_page", "version_api"):
+        assert report[kind]["p50_ms"] > 0, kind
+    assert report["model_page_vs_api_p50"] > 0 and report["version_page_vs_api_p50"] > 0
