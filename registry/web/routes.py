@@ -34,7 +34,7 @@ from registry.auth import Principal, Scope
 from registry.auth.deps import principal_for
 from registry.db.models import AuditEvent
 from registry.digests import Digest
-from registry.errors import BadRequest, NotFound, RegistryError, Unauthorized
+from registry.errors import BadRequest, NotFound, RegistryError, TooManyRequests, Unauthorized
 from registry.http.deps import AppServices, Blobs, DbSession
 from registry.http.problems import handle_http_exception
 from registry.hub import queries as hub_queries
@@ -45,6 +45,7 @@ from registry.lifecycle import queries as lifecycle_queries
 from registry.lifecycle import service as lifecycle_service
 from registry.lifecycle.api import load_model
 from registry.lifecycle.schemas import AliasMoveRequest
+from registry.limits.middleware import client_address
 from registry.namespaces.audit_api import audit_page as read_audit_page
 from registry.namespaces.service import namespace_named
 from registry.oci import mediatypes as mt
@@ -257,9 +258,17 @@ async def login(
         return _login_form(request, next_page, status=400)
     if not token or len(token) > 512 or not token.isascii() or not token.isprintable():
         return _login_form(request, next_page, "Enter a Custody token.", 400)
+    # Counted like a failed credential on the API: a form is no way around the block.
+    address = client_address(request.scope)
     try:
+        await services.limits.refuse_if_blocked(address)
         viewer = await principal_for(services, f"Bearer {token}")
+    except TooManyRequests as exc:
+        refused = _login_form(request, next_page, f"{exc.detail}.", 429)
+        refused.headers.update(exc.headers)
+        return refused
     except Unauthorized as exc:
+        await services.limits.auth_failed(address)
         return _login_form(request, next_page, f"That token was refused: {exc.detail}.", 401)
     if viewer.grants is not None:
         return _login_form(

@@ -7,6 +7,8 @@ its window.
 
 from __future__ import annotations
 
+from typing import Any
+
 from registry.settings import LimitSettings, Settings
 from tests.conftest import TokenFactory
 from tests.registry.limits.conftest import OFF, AppFactory, Freeze
@@ -134,6 +136,31 @@ def test_failed_authentications_block_the_address(
     clock.tick(31)
     assert client.get("/v2", headers=unknown).status_code == 200
     assert client.get("/v2", headers=BOGUS).status_code == 401
+
+
+def test_failed_web_logins_count_and_are_blocked_like_api_credentials(
+    make_client: AppFactory, make_token: TokenFactory, freeze: Freeze
+) -> None:
+    client = make_client(auth_failures=2, auth_failure_window_seconds=60, auth_block_seconds=30)
+    clock = freeze()
+    same_origin = {"Sec-Fetch-Site": "same-origin"}
+    valid = make_token(scopes="pull").secret
+
+    def log_in(token: str) -> Any:
+        return client.post(
+            "/ui/-/login", data={"token": token}, headers=same_origin, follow_redirects=False
+        )
+
+    for _ in range(3):  # two allowed, the third earns the block
+        assert log_in("cst_0123456789abcdef_nope").status_code == 401
+    blocked = log_in(valid)
+    assert blocked.status_code == 429 and "set-cookie" not in blocked.headers
+    assert 1 <= _retry_after(blocked) <= 30
+    assert "failed to authenticate too often" in blocked.text
+    # One counter per address, whichever door the failures came through.
+    assert client.get("/v2", headers=BOGUS).status_code == 429
+    clock.tick(31)
+    assert log_in(valid).status_code == 303
 
 
 def test_a_flood_of_invalid_tokens_is_refused_with_the_default_settings(
