@@ -64,7 +64,7 @@ browser:
 	install it (it needs root and Debian's apt): install chromium, or set CHROMIUM=/path" >&2; \
 	exit 1; }
 
-# The interop tests (tests/interop/test_skopeo.py) run Debian's skopeo, the containers/image
+# The interop tests (tests/interop/test_skopeo*.py) run Debian's skopeo, the containers/image
 # client, against a live registry. Installed here when missing.
 SKOPEO ?= skopeo
 export SKOPEO
