@@ -1,11 +1,12 @@
 """Debian's ``skopeo`` against a live Custody registry with its blobs on disk, on both engines.
 
-skopeo pushes from an OCI layout (a ModelPack artifact holding an ONNX model, and a plain
-container image), reads the manifest back with ``inspect --raw`` and pulls it into an
-``oci:`` and a ``dir:`` layout: the same manifest bytes, digests and blobs come back. It
-authenticates as it does anywhere: Basic with the Custody token at the token endpoint,
-asking ``pull,push`` (or ``*`` to delete), then Bearer. The registry's rules reach it as
-readable refusals: rights, admission, invalid models, immutable versions, aliases.
+skopeo pushes from an OCI layout (a ModelPack artifact holding an ONNX model, a plain
+container image, a two-platform index with ``--all``), reads the manifest back with
+``inspect --raw`` and pulls it into an ``oci:`` and a ``dir:`` layout: the same manifest
+bytes, digests and blobs come back. It authenticates as it does anywhere: Basic with the
+Custody token at the token endpoint, asking ``pull,push`` (or ``*`` to delete), then
+Bearer. The registry's rules reach it as readable refusals: rights, admission, invalid
+models, immutable versions, aliases.
 The same pulls through presigned S3 redirects: ``test_skopeo_s3_redirects.py``.
 """
 
@@ -22,7 +23,7 @@ import pytest
 
 from signing.media_types import MODEL_ARTIFACT, MODEL_CONFIG, model_layer
 from tests.interop.conftest import LiveRegistry
-from tests.support.oci_layout import Blob, Layout, read_layout, write_layout
+from tests.support.oci_layout import Blob, Layout, read_layout, write_index, write_layout
 from tests.support.skopeo import Skopeo, asking, model_layout, reading, skopeo_binary, writing
 from tests.support.tokens import issue
 
@@ -36,18 +37,18 @@ def _token(live: LiveRegistry, scopes: str, namespace: str = "acme") -> str:
     return issue(live.database_url, namespace, scopes).secret
 
 
-def _image_layout(root: Path, tag: str) -> Layout:
+def _image_layout(root: Path, tag: str, architecture: str = "amd64") -> Layout:
     """A plain container image: an image config and one gzipped tar layer."""
     tar = io.BytesIO()
     with tarfile.open(fileobj=tar, mode="w") as archive:
-        data = b"print('hello')\n" * 1000
+        data = f"print('hello from {architecture}')\n".encode() * 1000
         member = tarfile.TarInfo("app/main.py")
         member.size = len(data)
         archive.addfile(member, io.BytesIO(data))
     layer = gzip.compress(tar.getvalue(), mtime=0)
     diff_id = Blob("", tar.getvalue()).digest
     config = {
-        "architecture": "amd64",
+        "architecture": architecture,
         "os": "linux",
         "rootfs": {"type": "layers", "diff_ids": [diff_id]},
     }
@@ -105,6 +106,31 @@ def test_push_inspect_and_pull_back_byte_equal(
         assert view["artifact_type"] == MODEL_ARTIFACT
         files = sorted((f["name"], f["format"]) for f in view["files"])
         assert files == [("config.json", "json"), ("model.onnx", "onnx")]
+
+
+def test_copy_all_of_a_multi_platform_index(
+    skopeo: Skopeo, live_registry: LiveRegistry, tmp_path: Path
+) -> None:
+    token = _token(live_registry, "pull,push")
+    children = {arch: _image_layout(tmp_path / "src", arch, arch) for arch in ("amd64", "arm64")}
+    source = write_index(tmp_path / "src", "multi", children)
+    remote = f"docker://{live_registry.host}/acme/skopeo-index:1.0.0"
+
+    skopeo.ok("copy", "--all", *writing(token), source.reference, remote)
+    assert skopeo.ok("inspect", "--raw", *asking(token), remote).stdout.encode() == (
+        source.manifest
+    )
+    skopeo.ok("copy", "--all", *reading(token), remote, f"oci:{tmp_path / 'all'}:1.0.0")
+    pulled = read_layout(tmp_path / "all", "1.0.0")
+    assert pulled.manifest == source.manifest
+    assert pulled.blobs == source.blobs  # both child manifests and all their blobs
+
+    # Without --all skopeo resolves the index to the one platform asked for.
+    one = ("--override-arch", "arm64", "--override-os", "linux")
+    skopeo.ok("copy", *one, *reading(token), remote, f"oci:{tmp_path / 'arm64'}:1.0.0")
+    assert read_layout(tmp_path / "arm64", "1.0.0") == Layout(
+        tmp_path / "arm64", "1.0.0", children["arm64"].manifest, children["arm64"].blobs
+    )
 
 
 def _refused(skopeo: Skopeo, source: Layout, remote: str, token: str) -> str:
