@@ -14,7 +14,7 @@ PORT ?= $(CUSTODY_PORT)
 # `make run` seeds the demo namespace on an empty registry (docs/demo.md); CUSTODY_DEMO=0: never.
 CUSTODY_DEMO ?= 1
 
-.PHONY: run run-cluster test lint typecheck imports pytest browser bench venv clean web-assets web-assets-optional
+.PHONY: run run-cluster test lint typecheck imports pytest browser interop-tools bench venv clean web-assets web-assets-optional
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,21 @@ browser:
 	install it (it needs root and Debian's apt): install chromium, or set CHROMIUM=/path" >&2; \
 	exit 1; }
 
+# The interop tests (tests/interop/test_skopeo*.py) run Debian's skopeo, the containers/image
+# client, against a live registry. Installed here when missing.
+SKOPEO ?= skopeo
+export SKOPEO
+interop-tools:
+	@command -v $(SKOPEO) >/dev/null || { \
+	  echo "installing skopeo for the interop tests (apt-get install skopeo)"; \
+	  apt-get install -y --no-install-recommends skopeo >/dev/null 2>&1 \
+	    || { apt-get update >/dev/null 2>&1 && \
+	         apt-get install -y --no-install-recommends skopeo >/dev/null 2>&1; } || true; \
+	}
+	@command -v $(SKOPEO) >/dev/null || { echo "make: no skopeo ($(SKOPEO)) and apt-get could not \
+	install it (it needs root and Debian's apt): install skopeo, or set SKOPEO=/path" >&2; \
+	exit 1; }
+
 # The verify page's C2PA reader (@contentauth/c2pa-web, pinned by registry/web/frontend/
 # package-lock.json): `npm ci --ignore-scripts` when the lock changed, then its ES modules and
 # WebAssembly are copied to registry/web/static/vendor/c2pa/ (git-ignored). `make run` works
@@ -80,7 +95,7 @@ web-assets: $(STAMP)
 web-assets-optional: $(STAMP)
 	$(BIN)/python scripts/web_assets.py --optional
 
-pytest: $(STAMP) browser web-assets
+pytest: $(STAMP) browser interop-tools web-assets
 	$(BIN)/pytest
 
 test: lint typecheck imports pytest
