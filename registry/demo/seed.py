@@ -304,8 +304,6 @@ def _wait_until_healthy(base: str, deadline_s: float = 120.0) -> None:
 
 def seed_over_http(base: str, plan: Plan) -> dict[str, object]:
     """Publish, promote, register an output and a reprint; returns what was made."""
-    from custody.publish import publish_model
-    from custody.push import PushClient
     from signing.provenance.latent import (
         canonical_latent_digest,
         prompt_hash,
@@ -316,6 +314,8 @@ def seed_over_http(base: str, plan: Plan) -> dict[str, object]:
     from signing.sbom import BomMetadata, generate_bom
     from signing.signers import load_signer
     from verifier.clients.hub import HubClient
+    from verifier.clients.publish import publish_model
+    from verifier.clients.push import PushClient
 
     key = str(plan.directory / "demo-key")
     # The ML-BOM from the files' headers, with what they cannot say (licence, supplier).
