@@ -85,3 +85,21 @@ def test_custody_demo_off_seeds_nothing_and_says_nothing(
 def test_custody_demo_must_be_a_boolean() -> None:
     with pytest.raises(ConfigurationError, match=r"CUSTODY_DEMO must be a boolean, got 'maybe'"):
         Settings.from_env({"CUSTODY_DEMO": "maybe"})
+
+
+def test_a_start_after_an_interrupted_seeding_says_what_happened(
+    tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The first start prepared the demo (files, namespace, token) and was stopped before
+    the seeding thread pushed anything: the next start says so instead of "content"."""
+    settings = _settings(tmp_path, database_url, enabled=True)
+    assert prepare(settings) is not None  # what the first start did before it was stopped
+    with caplog.at_level(logging.INFO, logger="registry.demo"):
+        assert prepare(settings) is None
+    lines = [r.getMessage() for r in caplog.records if r.name == "registry.demo"]
+    assert lines == [
+        f"demo: not seeded: an earlier start did not finish seeding it (no {MARKER} in "
+        f"{demo_dir(settings)}); 'custody demo remove' takes the partial demo out, an empty "
+        "data directory seeds it whole"
+    ]
+    assert _rows(database_url)["namespaces"] == 1  # the one namespace the first start made
