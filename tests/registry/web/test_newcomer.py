@@ -76,8 +76,7 @@ def _make(data_dir: Path, port: int, *extra: str) -> list[str]:
         "run",
         f"VENV={VENV}",
         f"DATA_DIR={data_dir}",
-        "HOST=127.0.0.1",
-        f"PORT={port}",
+        f"PORT={port}",  # the host is make's default, loopback
     ]
 
 
