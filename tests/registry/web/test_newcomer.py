@@ -18,6 +18,7 @@ first that the two ``custody`` commands are all that would run.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -226,13 +227,14 @@ def test_make_run_shows_a_newcomer_the_demo_offline(
     context.close()
 
     # Offline: nothing but the control was asked of another host, and the image never left
-    # the browser.
+    # the browser: it asked the hub by the digest it computed, with reads only.
     assert refused == [ELSEWHERE]
-    assert requests
-    for request in requests:
-        if request.url == ELSEWHERE:
-            continue
+    asked = [r for r in requests if r.url != ELSEWHERE]
+    digest = "sha256:" + hashlib.sha256(image).hexdigest()
+    assert f"{origin}/api/v1/outputs/{digest}" in [r.url for r in asked]
+    for request in asked:
         assert request.url.startswith((f"{origin}/", f"blob:{origin}/")), request.url
+        assert request.method == "GET", (request.method, request.url)
         body = request.post_data_buffer or b""
         assert image not in body and image[:64] not in body, request.url
 
