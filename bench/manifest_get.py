@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from bench._server import custody_server, free_port, wait_healthy
-from custody.push import PushClient
+from verifier.clients.push import PushClient
 
 UVICORN = str(Path(sys.executable).with_name("uvicorn"))
 

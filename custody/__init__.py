@@ -1,8 +1,9 @@
 """The ``custody`` command line: the composition root of the three packages.
 
-It owns only the root command and the version; each package owns its own
-sub-commands and is imported lazily, so an edge install without the
-``registry`` extra still has a working ``custody`` for signing and verifying.
+It owns only the root command (the version it prints is :mod:`signing.version`'s,
+which the service shares); each package owns its own sub-commands and is imported
+lazily, so an edge install without the ``registry`` extra still has a working
+``custody`` for signing and verifying.
 
 Example::
 
@@ -10,11 +11,6 @@ Example::
     custody 0.1.0
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("custody")
-except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-    __version__ = "0.0.0+unknown"
+from signing.version import __version__
 
 __all__ = ["__version__"]

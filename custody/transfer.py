@@ -10,38 +10,21 @@ the destination directory.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tarfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import click
 
-from custody.push import PushClient
-from signing.digests import Digest
 from signing.errors import SigningError
 from signing.exit_codes import ExitCode, fail, fail_on
-from signing.hashing import hash_model
-from signing.manifest import Manifest
-from signing.media_types import (
-    CYCLONEDX_JSON,
-    MODEL_ARTIFACT,
-    MODEL_CONFIG,
-    OCI_MANIFEST,
-    model_layer,
-)
+from verifier.clients.publish import FILEPATH, TITLE, attach_sbom, push_model
+from verifier.clients.push import PushClient
 from verifier.clients.registry import FetchError, RegistryClient
 from verifier.errors import VerificationError
-
-TITLE = "org.opencontainers.image.title"
-FILEPATH = "org.cncf.model.filepath"
-_WEIGHTS = (".safetensors", ".onnx", ".gguf", ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".h5")
-_DOCS = (".md", ".txt", ".rst", ".pdf")
-_CODE = (".py", ".sh", ".ipynb")
 
 registry_option = click.option(
     "--registry",
@@ -69,21 +52,6 @@ def sbom_options(command: Callable[..., None]) -> Callable[..., None]:
     )(command)
 
 
-def layer_media_type(name: str) -> str:
-    """The ModelPack layer type for a file, by its name."""
-    lowered = name.lower()
-    base = PurePosixPath(lowered).name
-    if lowered.endswith(_WEIGHTS):
-        kind = "weight"
-    elif lowered.endswith(_DOCS) or base.startswith(("readme", "license", "licence")):
-        kind = "doc"
-    elif lowered.endswith(_CODE):
-        kind = "code"
-    else:
-        kind = "weight.config"
-    return model_layer(kind)
-
-
 def split_reference(text: str) -> tuple[str, str]:
     """``acme/model:1.0.0`` or ``acme/model@sha256:...`` -> (repository, reference)."""
     if "@" in text:
@@ -106,6 +74,11 @@ def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
+def progress_bar(total: int, label: str) -> AbstractContextManager[Callable[[int], None]]:
+    """A progress bar on standard error when it is a terminal (``push``, ``publish``)."""
+    return _progress(total, label, True)
+
+
 @contextmanager
 def _progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[int], None]]:
     if not enabled or not sys.stderr.isatty():
@@ -113,168 +86,6 @@ def _progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[int],
         return
     with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
         yield bar.update
-
-
-def _state_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "custody" / "uploads"
-
-
-def build_config(
-    model: str, version: str, formats: list[str], diff_ids: list[str]
-) -> dict[str, Any]:
-    config: dict[str, Any] = {}
-    if formats:
-        config["format"] = max(set(formats), key=formats.count)
-    return {
-        "descriptor": {
-            "name": model,
-            "version": version,
-            "createdAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        },
-        "config": config,
-        "modelfs": {"type": "layers", "diffIds": diff_ids},
-    }
-
-
-def existing_version(
-    client: RegistryClient, repository: str, version: str, manifest: Manifest
-) -> tuple[str, int] | None:
-    """The version's (digest, size) if it already holds exactly these files (a re-run).
-
-    Versions are immutable: the same files again are the same version (a re-run of an
-    interrupted push, or a push that only attaches an ML-BOM); other files are refused.
-    """
-    if version not in _tags(client, repository):
-        return None
-    fetched = client.get_manifest(repository, version)
-    layers = {
-        (layer.get("annotations", {}).get(TITLE), layer.get("digest"))
-        for layer in fetched.json().get("layers", [])
-    }
-    ours = {(r.name, "sha256:" + r.hex) for r in manifest.resources}
-    if layers != ours:
-        raise FetchError(
-            f"{repository}:{version} already exists with other files; versions are immutable, "
-            "push a new version"
-        )
-    return fetched.digest, len(fetched.body)
-
-
-def _tags(client: RegistryClient, repository: str) -> list[str]:
-    try:
-        return client.list_tags(repository)
-    except FetchError as exc:
-        if exc.status == 404:
-            return []  # a new repository
-        raise
-
-
-def push_model(
-    client: PushClient,
-    model_dir: Path,
-    repository: str,
-    version: str,
-    *,
-    progress: bool = False,
-    manifest: Manifest | None = None,
-) -> dict[str, Any]:
-    """Push a model directory (or one file) as a ModelPack artifact; return a summary.
-
-    ``manifest`` is the directory's per-file sha256 manifest when the caller
-    already hashed it (``custody publish`` hashes once for signature, SBOM and push).
-    """
-    manifest = manifest or hash_model(model_dir)
-    root = model_dir if model_dir.is_dir() else model_dir.parent
-    files = []
-    for resource in manifest.resources:
-        name = resource.name if model_dir.is_dir() else model_dir.name
-        path = root / name
-        files.append((name, path, "sha256:" + resource.hex, path.stat().st_size))
-    total = sum(f[3] for f in files)
-    existing = existing_version(client, repository, version, manifest)
-    if existing is not None:
-        return {
-            "repository": repository,
-            "version": version,
-            "digest": existing[0],
-            "manifest_size": existing[1],
-            "files": len(files),
-            "bytes": total,
-            "uploaded": 0,
-            "skipped": len(files),
-            "existing": True,
-        }
-    uploaded = skipped = 0
-    layers: list[dict[str, Any]] = []
-    with _progress(total, f"push {repository}:{version}", progress) as advance:
-        for name, path, digest, size in files:
-            if client.blob_exists(repository, digest):
-                skipped += 1
-                advance(size)
-            else:
-                client.upload_blob(
-                    repository, path, digest, size, state_dir=_state_dir(), progress=advance
-                )
-                uploaded += 1
-            layers.append(
-                {
-                    "mediaType": layer_media_type(name),
-                    "digest": digest,
-                    "size": size,
-                    "annotations": {TITLE: name, FILEPATH: name},
-                }
-            )
-    formats = [n.rsplit(".", 1)[-1] for n, *_ in files if n.endswith((".safetensors", ".onnx"))]
-    config_bytes = json.dumps(
-        build_config(
-            repository.split("/")[-1], version, formats, [lay["digest"] for lay in layers]
-        ),
-        sort_keys=True,
-        separators=(",", ":"),
-    ).encode()
-    config_digest = str(Digest.of_bytes(config_bytes))
-    if not client.blob_exists(repository, config_digest):
-        tmp = _state_dir() / f"config-{config_digest[7:]}.json"
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(config_bytes)
-        try:
-            client.upload_blob(repository, tmp, config_digest, len(config_bytes))
-        finally:
-            tmp.unlink(missing_ok=True)
-    document = {
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "artifactType": MODEL_ARTIFACT,
-        "config": {"mediaType": MODEL_CONFIG, "digest": config_digest, "size": len(config_bytes)},
-        "layers": layers,
-        "annotations": {"org.opencontainers.image.version": version},
-    }
-    body = json.dumps(document, separators=(",", ":")).encode()
-    digest = client.put_manifest(repository, version, body)
-    return {
-        "repository": repository,
-        "version": version,
-        "digest": digest,
-        "manifest_size": len(body),
-        "existing": False,
-        "files": len(files),
-        "bytes": total,
-        "uploaded": uploaded,
-        "skipped": skipped,
-    }
-
-
-def attach_sbom(client: RegistryClient, repository: str, version: str, bom: bytes) -> str:
-    """Attach a CycloneDX ML-BOM to a version (the registry validates and binds it)."""
-    namespace, model = repository.split("/", 1)
-    attached = client.api(
-        "POST",
-        f"/api/v1/models/{namespace}/{model}/versions/{version}/sbom",
-        content=bom,
-        headers={"Content-Type": CYCLONEDX_JSON},
-    )
-    return str(attached["sbom_digest"])
 
 
 def _sbom_bytes(
@@ -366,7 +177,13 @@ def push(
         raise click.UsageError("give --sbom or --sbom-from-files, not both")
     try:
         with PushClient(registry, token) as client:
-            summary = push_model(client, model_dir, repository, version, progress=not as_json)
+            summary = push_model(
+                client,
+                model_dir,
+                repository,
+                version,
+                progress=None if as_json else progress_bar,
+            )
             bom = _sbom_bytes(model_dir, repository, version, sbom_path, sbom_from_files)
             if bom is not None:
                 summary["sbom"] = attach_sbom(client, repository, version, bom)

@@ -19,7 +19,6 @@ from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from custody import __version__
 from registry.auth import Principal
 from registry.auth.anonymous import AnonymousPull
 from registry.auth.api import TokenController
@@ -70,6 +69,7 @@ from registry.tuf.service import TufService
 from registry.verification.gate import PolicyGate
 from registry.verification.hooks import PolicyHooks
 from registry.web import template_config, unrouted, web_handlers
+from signing.version import __version__
 
 if TYPE_CHECKING:
     from registry.storage.s3 import S3BlobStore  # boto3 loads only when S3 is chosen

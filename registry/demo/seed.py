@@ -247,13 +247,24 @@ def prepare(settings: Settings) -> Plan | None:
             if (demo_dir(settings) / MARKER).is_file():
                 log.info("demo: %s", pages(settings))
         return None
+    directory = demo_dir(settings)
     if asyncio.run(_registry_has_content(settings)):
-        log.info("demo: not seeded: the registry already has content")
+        if directory.is_dir():
+            # Files without the marker: an earlier start prepared the demo and then stopped
+            # (Ctrl-C within its first seconds) or failed before the content was pushed.
+            log.info(
+                "demo: not seeded: an earlier start did not finish seeding it (no %s in %s); "
+                "'custody demo remove' takes the partial demo out, an empty data directory "
+                "seeds it whole",
+                MARKER,
+                directory,
+            )
+        else:
+            log.info("demo: not seeded: the registry already has content")
         return None
     from signing.keys import write_key_pair
 
     # Files first: if they cannot be written, the database stays empty.
-    directory = demo_dir(settings)
     directory.mkdir(parents=True, exist_ok=True)
     write_key_pair(directory / "demo-key", "ecdsa-p256", None, overwrite=True)
     _write_policies(directory)
@@ -304,8 +315,6 @@ def _wait_until_healthy(base: str, deadline_s: float = 120.0) -> None:
 
 def seed_over_http(base: str, plan: Plan) -> dict[str, object]:
     """Publish, promote, register an output and a reprint; returns what was made."""
-    from custody.publish import publish_model
-    from custody.push import PushClient
     from signing.provenance.latent import (
         canonical_latent_digest,
         prompt_hash,
@@ -316,6 +325,8 @@ def seed_over_http(base: str, plan: Plan) -> dict[str, object]:
     from signing.sbom import BomMetadata, generate_bom
     from signing.signers import load_signer
     from verifier.clients.hub import HubClient
+    from verifier.clients.publish import publish_model
+    from verifier.clients.push import PushClient
 
     key = str(plan.directory / "demo-key")
     # The ML-BOM from the files' headers, with what they cannot say (licence, supplier).

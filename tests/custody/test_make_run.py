@@ -68,3 +68,28 @@ def test_stopping_make_run_stops_the_server(tmp_path: Path, stop: str) -> None:
         with contextlib.suppress(ProcessLookupError):  # whatever is left of this test's group
             os.killpg(make.pid, signal.SIGKILL)
         make.wait()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "environment", "expected"),
+    [
+        ([], {}, "1"),  # a newcomer's plain `make run` seeds the demo
+        (["CUSTODY_DEMO=0"], {}, "0"),  # `make run CUSTODY_DEMO=0`
+        ([], {"CUSTODY_DEMO": "0"}, "0"),  # or the variable in the environment
+        (["CUSTODY_DEMO=0"], {"CUSTODY_DEMO": "1"}, "0"),  # the command line wins
+    ],
+)
+def test_make_run_hands_custody_demo_to_the_server(
+    tmp_path: Path, arguments: list[str], environment: dict[str, str], expected: str
+) -> None:
+    """A dry run (``make -n``: nothing runs) shows the serve line's CUSTODY_DEMO."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CUSTODY_", "MAKE"))}
+    dry = subprocess.run(
+        ["make", "-n", "--no-print-directory", "-o", f"{VENV}/.custody-installed",
+         "-o", "web-assets-optional", "run", f"VENV={VENV}", f"DATA_DIR={tmp_path / 'var'}",
+         *arguments],
+        cwd=ROOT, env={**env, **environment}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    (serve,) = [line for line in dry.stdout.splitlines() if "/custody serve " in line]
+    assert f" CUSTODY_DEMO={expected} exec " in f" {serve}", serve

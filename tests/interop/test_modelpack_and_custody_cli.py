@@ -17,10 +17,10 @@ from modelpack_client import (
     ModelTechnicalConfig,
 )
 
-from custody.push import PushClient
 from tests.interop.conftest import LiveRegistry
 from tests.support.live import CUSTODY
 from tests.support.registry_helpers import onnx_bytes
+from verifier.clients.push import PushClient
 from verifier.clients.registry import RegistryClient
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -11,6 +11,9 @@ which never imports them or any HTTP library, the way python-tuf keeps its
 * :mod:`verifier.clients.log`: reads a transparency log's checkpoints, proofs
   and entries (checked by :mod:`verifier.transparency`).
 
-Publishing (uploading blobs, putting manifests) is not here: it lives with the
-commands that publish, in :mod:`custody.push`.
+* :mod:`verifier.clients.push` and :mod:`verifier.clients.publish`: the publishing
+  half (blob uploads, manifest puts; hash, push, sign, attach, promote). The
+  ``custody push``/``publish`` commands are their command line, and the registry's
+  demo seeding pushes with them too, which it could not do from the ``custody``
+  command package without importing it backwards.
 """

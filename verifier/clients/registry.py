@@ -5,7 +5,7 @@ been checked against its digest, a manifest or error answer is read only up to
 a byte limit, a blob (its size known) only up to that size, and downloads
 are resumable with ``Range`` into a ``.partial`` file that becomes visible only
 once verified. Publishing (blob uploads, manifest puts) is
-:class:`custody.push.PushClient`, built on this class.
+:class:`verifier.clients.push.PushClient`, built on this class.
 
 Authentication: a Custody token is sent as a Bearer credential; if a registry
 answers 401/403 with a Bearer challenge (any Docker-style registry), the client

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from custody.push import PushClient
-from custody.transfer import OCI_MANIFEST, push_model
 from signing import KeySigner, generate_private_key, sign_model
 from signing.keys import public_key_pem
+from signing.media_types import OCI_MANIFEST
 from signing.oms import BUNDLE_MEDIA_TYPE
 from tests.verifier.agent.tuf_repository import MemoryFetcher, TufRepository, quoted, sha256_hex
 from verifier.agent import Agent, AgentConfig, ExpiryPolicy
+from verifier.clients.publish import push_model
+from verifier.clients.push import PushClient
 from verifier.clients.registry import sha256_digest
 from verifier.trust_policy_file import parse_trust_policy
 

@@ -2,7 +2,8 @@
 
 :class:`~verifier.clients.registry.RegistryClient` only reads (what a verifier
 and the edge agent need); :class:`PushClient` adds what ``custody push`` and
-``custody publish`` write. Small blobs go up in one request, large ones in
+``custody publish`` write, and what the registry's demo seeding pushes through
+:mod:`verifier.clients.publish`. Small blobs go up in one request, large ones in
 chunks whose upload can be resumed after an interruption from the registry's
 own upload status.
 """
