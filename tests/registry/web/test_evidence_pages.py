@@ -10,10 +10,11 @@ import html as html_lib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from litestar.testing import TestClient
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from registry.db.engine import create_sync_engine
 from registry.services import services_of
@@ -49,8 +50,8 @@ def _root_from_path(index: int, size: int, leaf: bytes, path: list[bytes]) -> by
 
 
 @contextmanager
-def _database(settings: Settings) -> Iterator[object]:
-    engine = create_sync_engine(settings.database.url)
+def _database(settings: Settings) -> Iterator[Connection]:
+    engine = create_sync_engine(str(settings.database.url))
     try:
         with engine.begin() as connection:
             yield connection
@@ -58,10 +59,10 @@ def _database(settings: Settings) -> Iterator[object]:
         engine.dispose()
 
 
-def _evidence(client: TestClient, image: str) -> list[dict[str, object]]:  # type: ignore[type-arg]
+def _evidence(client: TestClient, image: str) -> list[dict[str, Any]]:  # type: ignore[type-arg]
     response = client.get(f"/api/v1/outputs/{image}")
     assert response.status_code == 200, response.text
-    evidence: list[dict[str, object]] = response.json()["evidence"]
+    evidence: list[dict[str, Any]] = response.json()["evidence"]
     return evidence
 
 
@@ -114,10 +115,8 @@ def test_a_tampered_record_or_a_failed_signature_shows_the_failed_check(
     image = registered.generation.digest
     with _database(settings) as connection:
         # The row no longer says what was logged; the model's signature verdict now failed.
-        connection.execute(  # type: ignore[attr-defined]
-            text("UPDATE hub_outputs SET creator = 'mallory@evil.example'")
-        )
-        connection.execute(  # type: ignore[attr-defined]
+        connection.execute(text("UPDATE hub_outputs SET creator = 'mallory@evil.example'"))
+        connection.execute(
             text(
                 "UPDATE signature_verifications SET outcome = 'failed', signer = NULL, "
                 "failed_check = 'signature-invalid', reason = 'the bundle was replaced'"
@@ -144,7 +143,7 @@ def test_a_reprint_whose_leaf_hash_was_changed_fails_its_check(
 ) -> None:
     client, registered = hub_client
     with _database(settings) as connection:
-        connection.execute(text("UPDATE hub_reprints SET leaf_hash = :h"), {"h": "ab" * 32})  # type: ignore[attr-defined]
+        connection.execute(text("UPDATE hub_reprints SET leaf_hash = :h"), {"h": "ab" * 32})
     *_, reprint = _evidence(client, registered.generation.digest)
     assert reprint["verdict"]["failed_check"] == "leaf-hash-mismatch"
     body = text_of(client.get(f"{OUTPUTS_PATH}/{registered.generation.digest}").text)
@@ -189,9 +188,9 @@ def test_the_log_page_shows_a_proof_that_verifies_against_the_signed_checkpoint(
         assert int(signed_size) == size and base64.b64decode(signed_root) == root
         assert html_lib.unescape(shown[1]) == note
         # The JSON links are there, and say the same.
-        proof_link = html_lib.unescape(
-            re.search(r'href="(/api/v1/log/proof/inclusion[^"]*)"', html).group(1)
-        )  # type: ignore[union-attr]
+        found = re.search(r'href="(/api/v1/log/proof/inclusion[^"]*)"', html)
+        assert found is not None
+        proof_link = html_lib.unescape(found.group(1))
         proof = client.get(proof_link).json()
         assert (
             proof["treeSize"] == size
@@ -213,19 +212,19 @@ def test_a_proof_that_does_not_lead_to_the_root_is_shown_failed(
     client, _ = hub_client
     # Two entries: entry 0's audit path is entry 1's leaf node, which no checkpoint root is
     # read from. Change it (behind the append-only triggers) and the proof breaks.
-    postgres = settings.database.url.startswith("postgresql")
+    postgres = str(settings.database.url).startswith("postgresql")
     with _database(settings) as connection:
         if postgres:
             connection.execute(
                 text("ALTER TABLE tlog_nodes DISABLE TRIGGER tlog_nodes_append_only")
-            )  # type: ignore[attr-defined]
+            )
         else:
-            connection.execute(text("DROP TRIGGER tlog_nodes_no_update"))  # type: ignore[attr-defined]
+            connection.execute(text("DROP TRIGGER tlog_nodes_no_update"))
         connection.execute(
             text("UPDATE tlog_nodes SET hash = :h WHERE node_id = 1"), {"h": b"\x07" * 32}
-        )  # type: ignore[attr-defined]
+        )
         if postgres:
-            connection.execute(text("ALTER TABLE tlog_nodes ENABLE TRIGGER tlog_nodes_append_only"))  # type: ignore[attr-defined]
+            connection.execute(text("ALTER TABLE tlog_nodes ENABLE TRIGGER tlog_nodes_append_only"))
     page = client.get(f"{LOG_PATH}/0")
     assert page.status_code == 200, page.text
     body = text_of(page.text)
