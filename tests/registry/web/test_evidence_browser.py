@@ -61,6 +61,7 @@ def test_click_from_the_output_to_its_log_entry_and_back(
     assert page.locator("tr.record").count() == 4
     assert "verified" in page.locator("#model-node").inner_text()
     assert "unsigned" in page.locator("#reprints-node").inner_text()
+    page.screenshot(path=str(tmp_path / "provenance.png"), full_page=True)
 
     page.locator("#output-node").get_by_role("link", name=f"entry {index}").click()
     page.wait_for_url(f"{base}/ui/-/log/{index}")
