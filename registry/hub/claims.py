@@ -101,8 +101,9 @@ def chain_summary(verified: VerifiedOutput) -> dict[str, Any]:
     Without a chain (C2PA on the creator's word, where the policy allows it) it says so:
     ``records`` is 0 and the final latent is the creator's claim.
 
-    ``recordList`` keeps each record's evidence, root first: its step, record and latent
-    digests, and the node whose signature verified (name and key id). Records are not
+    ``recordList`` keeps each record's evidence, root first: its step, its record digest
+    (which covers its latent digest), and the node whose signature verified (name and key
+    id): about 180 bytes a record. Records are not
     logged one by one: the logged claim binds them through the manifest's final latent.
     Outputs registered before it was kept have no ``recordList``."""
     chain = verified.chain
@@ -126,7 +127,6 @@ def chain_summary(verified: VerifiedOutput) -> dict[str, Any]:
             {
                 "step": r.step,
                 "record": r.record_digest,
-                "latent": r.latent_digest,
                 "node": r.node_name,
                 "keyId": r.node_key_id,
             }

@@ -58,7 +58,7 @@ def _node(
     signatures: list[SignatureEvidence] | None = None,
     **extra: Any,
 ) -> NodeEvidence:
-    return NodeEvidence(node, subject, verdict, signatures or [verdict], **extra)
+    return NodeEvidence(node, subject, verdict, signatures or [], **extra)
 
 
 def _model(output: HubOutput, status: ModelStatus) -> NodeEvidence:
@@ -87,7 +87,7 @@ def _model(output: HubOutput, status: ModelStatus) -> NodeEvidence:
         verdict = SignatureEvidence("failed", first.signer, first.failed_check, first.reason, "now")
     else:
         verdict = SignatureEvidence("unsigned", None, None, "the version has no signature", "now")
-    return _node("model", output.model_digest, verdict, signatures or [verdict])
+    return _node("model", output.model_digest, verdict, signatures)
 
 
 def _latents(output: HubOutput) -> list[NodeEvidence]:

@@ -78,7 +78,8 @@ class NodeEvidence(msgspec.Struct):
     #: The digest the node stands for: version manifest, latent record, image.
     subject: str
     verdict: SignatureEvidence
-    #: Every signature (the model version may have several); else the verdict alone.
+    #: The model version's signatures, one verdict each (it may have several); empty for
+    #: the other nodes, whose one verdict is ``verdict``.
     signatures: list[SignatureEvidence]
     #: The node's own transparency-log entry (``None``: not logged on its own).
     log_index: int | None = None

@@ -97,12 +97,13 @@ def test_verified_records_with_their_signers_and_log_entries() -> None:
     assert [n.step for n in nodes[1:3]] == [0, 5] and nodes[1].verdict.signer == "edge"
     assert "key k1" in nodes[3].verdict.reason
     assert [n.log_index for n in nodes] == [None, None, None, 0, 1]
+    assert [len(n.signatures) for n in nodes] == [1, 0, 0, 0, 0]
 
 
 def test_an_unsigned_a_failed_and_a_vanished_model_version() -> None:
     output, _ = _rows()
     unsigned = provenance_evidence(output, [], ModelStatus(True, False, [], "1.0.0"), LOGGED)
-    assert unsigned[0].verdict.outcome == "unsigned"
+    assert unsigned[0].verdict.outcome == "unsigned" and unsigned[0].signatures == []
     failed = ModelStatus(
         True, False, [], "1.0.0", [SignatureVerdict("failed", "eve", "untrusted-key", "no", "d")]
     )
