@@ -99,7 +99,13 @@ def chain_summary(verified: VerifiedOutput) -> dict[str, Any]:
     """What the attribution view shows of the chain: structure and nodes, no prompt hash.
 
     Without a chain (C2PA on the creator's word, where the policy allows it) it says so:
-    ``records`` is 0 and the final latent is the creator's claim."""
+    ``records`` is 0 and the final latent is the creator's claim.
+
+    ``recordList`` keeps each record's evidence, root first: its step, its record digest
+    (which covers its latent digest), and the node whose signature verified (name and key
+    id): about 180 bytes a record. Records are not
+    logged one by one: the logged claim binds them through the manifest's final latent.
+    Outputs registered before it was kept have no ``recordList``."""
     chain = verified.chain
     if chain is None:
         return {
@@ -117,5 +123,14 @@ def chain_summary(verified: VerifiedOutput) -> dict[str, Any]:
         "scheduler": chain.scheduler,
         "guidance": chain.guidance,
         "nodes": sorted({r.node_name for r in chain.records}),
+        "recordList": [
+            {
+                "step": r.step,
+                "record": r.record_digest,
+                "node": r.node_name,
+                "keyId": r.node_key_id,
+            }
+            for r in chain.records
+        ],
         "creatorKey": verified.creator.name,
     }

@@ -37,6 +37,8 @@ class TransparencyLogLike(Protocol):
 
     async def entries(self, start: int, end: int) -> Any: ...
 
+    async def entries_at(self, indexes: Sequence[int]) -> Any: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Logged:
@@ -105,6 +107,11 @@ class Ledger:
             return logged.receipt
         receipt: _Receipt = await self._require().receipt(index)
         return receipt.to_json()
+
+    async def bodies(self, indexes: Sequence[int]) -> dict[int, bytes]:
+        """The logged bytes of the entries at ``indexes`` (those the log holds)."""
+        stored = await self._require().entries_at(indexes)
+        return {index: bytes(entry.body) for index, entry in stored.items()}
 
     async def entry(self, index: int) -> str:
         """The logged bytes of entry ``index`` (UTF-8 JSON): what its receipt's leaf hash covers."""

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.cache import TTLCache
 from registry.policies_in_force import PolicySet
 from registry.services import Services
-from registry.verification.status import signature_status
+from registry.verification.status import SignatureVerdict, signature_status
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,8 @@ class ModelStatus:
     signers: list[str] = field(default_factory=list)
     #: The version tag naming the digest (``1.4.0``), when registered.
     version: str | None = None
+    #: Each signature's verdict under today's trust policy (empty: unsigned).
+    verdicts: list[SignatureVerdict] = field(default_factory=list)
 
 
 StatusCache = TTLCache[tuple[str, str, str], ModelStatus]
@@ -60,6 +62,7 @@ async def model_status(
         verified=bool(status.registered and status.verified),
         signers=list(status.signers),
         version=status.version,
+        verdicts=list(status.verdicts),
     )
     cache.put(key, answer)
     return answer

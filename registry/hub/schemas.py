@@ -56,6 +56,37 @@ class Registration(msgspec.Struct):
     entry: str
 
 
+class SignatureEvidence(msgspec.Struct):
+    """One signature verdict behind a node of the provenance graph."""
+
+    #: ``verified``, ``failed`` or ``unsigned``.
+    outcome: str
+    signer: str | None = None
+    #: The check that failed (a stable reason code), when ``outcome`` is ``failed``.
+    failed_check: str | None = None
+    reason: str = ""
+    #: ``now`` (re-verified under today's trust policy) or ``registration`` (checked when
+    #: the hub recorded it; the hub records nothing whose signature failed).
+    checked: str = "registration"
+
+
+class NodeEvidence(msgspec.Struct):
+    """A node of the provenance graph with its evidence: its verdict and its log entry."""
+
+    #: ``model``, ``latent``, ``output`` or ``reprint``.
+    node: str
+    #: The digest the node stands for: version manifest, latent record, image.
+    subject: str
+    verdict: SignatureEvidence
+    #: The model version's signatures, one verdict each (it may have several); empty for
+    #: the other nodes, whose one verdict is ``verdict``.
+    signatures: list[SignatureEvidence]
+    #: The node's own transparency-log entry (``None``: not logged on its own).
+    log_index: int | None = None
+    #: A latent record's step index.
+    step: int | None = None
+
+
 class Attribution(msgspec.Struct):
     """``GET /api/v1/outputs/{digest}``."""
 
@@ -72,6 +103,9 @@ class Attribution(msgspec.Struct):
     reprints: list[ReprintView]
     receipt: dict[str, Any]
     entry: str
+    #: The graph's nodes in order (model, latent records root first, output, reprints),
+    #: each with its signature verdict and log entry.
+    evidence: list[NodeEvidence] = msgspec.field(default_factory=list)
 
 
 class ReprintGranted(msgspec.Struct):

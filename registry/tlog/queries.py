@@ -162,6 +162,20 @@ async def entries_between(session: AsyncSession, start: int, end: int) -> list[S
     return [StoredEntry(i, bytes(h), bytes(b), t) for i, h, b, t in rows]
 
 
+async def entries_at(session: AsyncSession, indexes: Iterable[int]) -> list[StoredEntry]:
+    """The entries at ``indexes`` that exist, in index order."""
+    wanted = sorted(set(indexes))
+    found: list[StoredEntry] = []
+    for start in range(0, len(wanted), _CHUNK):
+        rows = await session.execute(
+            select(TlogEntry.idx, TlogEntry.leaf_hash, TlogEntry.body, TlogEntry.integrated_at)
+            .where(TlogEntry.idx.in_(wanted[start : start + _CHUNK]))
+            .order_by(TlogEntry.idx)
+        )
+        found += [StoredEntry(i, bytes(h), bytes(b), t) for i, h, b, t in rows]
+    return found
+
+
 async def first_index_of(session: AsyncSession, leaf_hash: bytes, below: int) -> int | None:
     """The lowest index holding ``leaf_hash`` inside a tree of size ``below``."""
     row = (

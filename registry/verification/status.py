@@ -11,7 +11,18 @@ from registry.storage import BlobStore
 from registry.verification import queries
 from registry.verification.service import evaluate_version
 
-__all__ = ["SignatureStatus", "signature_status"]
+__all__ = ["SignatureStatus", "SignatureVerdict", "signature_status"]
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureVerdict:
+    """One signature's verdict as stored (``outcome``: verified or failed)."""
+
+    outcome: str
+    signer: str | None
+    failed_check: str | None
+    reason: str
+    bundle_digest: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +33,8 @@ class SignatureStatus:
     verified: bool
     signers: list[str] = field(default_factory=list)
     version: str | None = None
+    #: Every signature's verdict (empty: the version is unsigned).
+    verdicts: list[SignatureVerdict] = field(default_factory=list)
 
 
 async def signature_status(
@@ -49,4 +62,8 @@ async def signature_status(
     else:
         rows = await queries.verdicts_of(session, manifest)
     signers = sorted({r.signer or "?" for r in rows if r.outcome == "verified"})
-    return SignatureStatus(True, bool(signers), signers, tag.name)
+    verdicts = [
+        SignatureVerdict(r.outcome, r.signer, r.failed_check, r.reason or "", r.bundle_digest)
+        for r in rows
+    ]
+    return SignatureStatus(True, bool(signers), signers, tag.name, verdicts)

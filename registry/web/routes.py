@@ -5,7 +5,7 @@ comes from the session cookie instead of the ``Authorization`` header; see
 :mod:`registry.web.session`), and renders the same read models. Nothing here decides
 anything the API does not.
 
-Paths under ``/ui/-/`` (login, logout, verify, outputs, audit, policies, static files) can
+Paths under ``/ui/-/`` (login, logout, verify, outputs, log, audit, policies, static files) can
 never be a namespace: a namespace name starts with a letter or digit.
 
 The one form that acts with the session's rights (moving an alias) carries the session's
@@ -56,11 +56,13 @@ from registry.tuf.catalog import namespace_targets
 from registry.verification.decisions import Decision, check_alias
 from registry.verification.errors import PromotionRefused
 from registry.web import session
+from registry.web.log_entry import log_entry_page, parse_index
 from registry.web.queries import browsable_namespaces
 
 __all__ = [
     "AUDIT_PATH",
     "LOGIN_PATH",
+    "LOG_PATH",
     "OUTPUTS_PATH",
     "POLICIES_PATH",
     "STATIC_PATH",
@@ -76,6 +78,7 @@ STATIC_PATH = "/ui/-/static"
 OUTPUTS_PATH = "/ui/-/outputs"
 AUDIT_PATH = "/ui/-/audit"
 POLICIES_PATH = "/ui/-/policies"
+LOG_PATH = "/ui/-/log"
 #: The log API's inclusion proof of one entry (the evidence links of the provenance page).
 _PROOF_API = "/api/v1/log/proof/inclusion?index="
 #: Outputs the version page lists (the rest through ``GET /api/v1/outputs``).
@@ -657,8 +660,32 @@ async def output_page(
         output=found,
         model=model,
         chain=found.chain,
+        evidence=found.evidence,
         proof_api=_PROOF_API,
         outputs_path=OUTPUTS_PATH,
+        log_path=LOG_PATH,
+    )
+
+
+@get("/-/log/{index:str}", include_in_schema=False)
+async def log_entry(
+    request: Request[Any, Any, Any], index: FromPath[str], viewer: Viewer, services: AppServices
+) -> Template:
+    """One log entry and its inclusion proof against the latest signed checkpoint, with the
+    server's verdict on that proof (``GET /api/v1/log/entries``, ``/proof/inclusion`` and
+    ``/checkpoint``, public as they are)."""
+    found = await log_entry_page(services.tlog, parse_index(index))
+    return _page(
+        "log_entry.html",
+        request,
+        viewer,
+        entry=found,
+        log_path=LOG_PATH,
+        outputs_path=OUTPUTS_PATH,
+        entries_api=f"/api/v1/log/entries?start={found.index}&end={found.index + 1}",
+        proof_api=f"{_PROOF_API}{found.index}&tree_size={found.tree_size}",
+        checkpoint_api="/api/v1/log/checkpoint",
+        key_api="/api/v1/log/key",
     )
 
 
@@ -783,6 +810,7 @@ def web_handlers() -> list[Any]:
             verify_page,
             c2pa_anchors,
             output_page,
+            log_entry,
             audit_trail_page,
             policies_page,
             namespace_page,

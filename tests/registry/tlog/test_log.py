@@ -229,3 +229,16 @@ def test_a_swapped_log_key_refuses_to_start(database_url, key_path, tmp_path):
     asyncio.run(write())
     with pytest.raises(LogKeyInvalid, match="restore the key"):
         asyncio.run(restart_with_another_key())
+
+
+def test_entries_at_scattered_indexes_leave_out_what_the_log_does_not_hold(database_url, key_path):
+    async def work() -> None:
+        async with open_log(database_url, key_path) as tlog:
+            for body in (b"zero", b"one", b"two"):
+                await tlog.append(body)
+            found = await tlog.entries_at([2, 0, 0, -1, 3, 2**62])
+            assert sorted(found) == [0, 2]
+            assert found[0].body == b"zero" and found[2].body == b"two"
+            assert await tlog.entries_at([]) == {}
+
+    asyncio.run(work())
