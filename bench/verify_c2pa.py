@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from bench._server import custody_server
-from bench.verify_page import CHROMIUM, CHROMIUM_ARGS, random_png
+from bench.verify_page import random_png
 from signing.provenance.c2pa_sign import sign_c2pa
 from tests.registry.web.hub_seed import hub_env, hub_keys
+from tests.support.browser import CHROMIUM, chromium
 from tests.support.c2pa_pki import make_c2pa_pki
 from verifier.provenance.c2pa import verify_c2pa
 
@@ -90,8 +91,6 @@ def _reference_once(data: bytes, anchors: bytes) -> float:
 
 
 def measure(repeat: int, pixels: int) -> dict[str, Any]:
-    from playwright.sync_api import sync_playwright
-
     pki = make_c2pa_pki()
     parent = sign_c2pa(random_png(pixels), PNG, pki.signer(), model_reference=MODEL)
     data = sign_c2pa(
@@ -106,15 +105,13 @@ def measure(repeat: int, pixels: int) -> dict[str, Any]:
         env = {**hub_env(root, hub_keys()), "CUSTODY_C2PA_TRUST_ANCHORS": str(anchors)}
         rounds: list[tuple[float, float, float, float, str]] = []
         reference_s: list[float] = []
-        with custody_server(root, env) as server, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with custody_server(root, env) as server, chromium() as browser:
             page = browser.new_page()
             _page_round(page, server.url, image)  # warm-up: the browser's HTTP cache
             _reference_once(data, pki.anchors_pem)  # and c2pa-python's cached context
             for _ in range(repeat):  # interleaved: both see the same machine load
                 rounds.append(_page_round(page, server.url, image))
                 reference_s.append(_reference_once(data, pki.anchors_pem))
-            browser.close()
     reference = statistics.median(reference_s)
 
     def median(index: int) -> float:

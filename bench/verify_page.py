@@ -37,17 +37,9 @@ from PIL import Image
 from bench._server import CUSTODY, custody_server
 from signing.digests import Digest
 from tests.registry.web.hub_seed import hub_env, hub_keys, register_output
+from tests.support.browser import CHROMIUM, chromium
 from verifier.clients.hub import HubClient
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 _DONE = "#verdict:is([data-state=registered], [data-state=unregistered], [data-state=refused])"
 #: Installed before the file is chosen: the page's own clock, change event to verdict.
 _WATCH = """() => {
@@ -108,8 +100,6 @@ def _page_once(page: Any, url: str, image: Path) -> tuple[float, float, str]:
 
 
 def measure(repeat: int, pixels: int) -> dict[str, Any]:
-    from playwright.sync_api import sync_playwright
-
     keys = hub_keys()
     with tempfile.TemporaryDirectory(prefix="bench-verify-page-") as scratch:
         root = Path(scratch)
@@ -126,8 +116,7 @@ def measure(repeat: int, pixels: int) -> dict[str, Any]:
             cli_s: list[float] = []
             in_process_s: list[float] = []
             states: set[str] = set()
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            with chromium() as browser:
                 page = browser.new_page()
                 _page_once(page, server.url, image)  # warm-up: the browser's first page
                 _cli_once(server.url, image)  # and the operating system's file cache
@@ -138,7 +127,6 @@ def measure(repeat: int, pixels: int) -> dict[str, Any]:
                     states.add(state)
                     cli_s.append(_cli_once(server.url, image))
                     in_process_s.append(_in_process_once(server.url, image))
-                browser.close()
     page_median = statistics.median(page_s)
     cli_median = statistics.median(cli_s)
     return {

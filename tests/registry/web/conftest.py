@@ -1,4 +1,5 @@
-"""An app (or a live server) with policies in force, seeded by :mod:`.seed`."""
+"""An app (or a live server) with policies in force, seeded by :mod:`.seed`; where the
+browser tests' screenshots go."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from litestar.testing import TestClient
 from registry import create_app
 from registry.settings import PolicySettings, Settings
 from tests.registry.web.seed import Seeded, seed
+from tests.support.browser import Screenshots
 from tests.support.policy_files import PolicyFiles, make_policy_files
 
 
@@ -32,3 +34,9 @@ def client(settings: Settings, policy: PolicyFiles) -> Iterator[TestClient]:  # 
 @pytest.fixture
 def seeded(client: TestClient, database_url: str, policy: PolicyFiles, tmp_path: Path) -> Seeded:  # type: ignore[type-arg]
     return seed(client, database_url, policy, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Screenshots:
+    """The browser tests' pictures: test artefacts, and docs/screenshots/ on request."""
+    return Screenshots.from_environment(tmp_path_factory.mktemp("screenshots"))

@@ -1,18 +1,25 @@
 """A registry with something to look at: one signed version with an SBOM, an alias moved
 through the gate, and an anonymous namespace. Works over the Litestar test client and
-over ``httpx`` against a live server alike (both speak ``get``/``put``/``post``)."""
+over ``httpx`` against a live server alike (both speak ``get``/``put``/``post``); and such a
+live server, seeded, for the browser tests."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from signing.sbom import BomMetadata, Dataset, generate_bom
+from tests.support.live import running_server
 from tests.support.oci_client import Oci
 from tests.support.policy_files import (
     PolicyFiles,
     attach_signature,
+    make_policy_files,
     push_version,
     sign_dir,
     write_model,
@@ -77,3 +84,18 @@ def seed(client: Any, database_url: str, policy: PolicyFiles, tmp: Path) -> Seed
     assert opened.status_code == 200, opened.text
     digest = client.get("/api/v1/models/acme/model/versions/1.0.0", headers=oci.headers).json()
     return Seeded(admin=admin, reader=reader, digest=digest["digest"])
+
+
+@contextmanager
+def serve_seeded(root: Path, database_url: str) -> Iterator[tuple[str, Seeded]]:
+    """A live ``custody serve`` on ``database_url`` with policies in force, seeded: its base
+    URL and what :func:`seed` made (``root`` holds the policies and the data directory)."""
+    policy = make_policy_files(root / "policies")
+    env = {
+        "CUSTODY_TRUST_POLICY": str(policy.trust),
+        "CUSTODY_ADMISSION_POLICY": str(policy.admission),
+    }
+    with running_server(root / "data", database_url, env) as base:
+        with httpx.Client(base_url=base, timeout=60) as client:
+            seeded = seed(client, database_url, policy, root)
+        yield base, seeded

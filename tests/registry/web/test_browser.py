@@ -1,39 +1,23 @@
 """The pages in a real browser: Debian's Chromium driven by Playwright against a live
 ``custody serve`` (SQLite; the plain-HTTP tests in test_pages.py cover both engines).
 
-Playwright's own browser download is never used (no ``playwright install``): the tests
-launch ``/usr/bin/chromium``, which ``make test`` installs when it is missing. Screenshots
-of the main pages are written under the test's temporary directory.
+The browser is launched by :mod:`tests.support.browser` (Debian's ``/usr/bin/chromium``,
+never Playwright's own download). Screenshots of the main pages are test artefacts
+(``CUSTODY_UPDATE_SCREENSHOTS=1`` also refreshes ``docs/screenshots/``).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.registry.web.seed import DATASET, Seeded, seed
-from tests.support.live import running_server
-from tests.support.policy_files import make_policy_files
+from tests.registry.web.seed import DATASET, Seeded, serve_seeded
+from tests.support.browser import Screenshots, chromium, layout_shift, needs_chromium
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
-pytestmark = pytest.mark.skipif(
-    not os.access(CHROMIUM, os.X_OK) and not os.environ.get("CI"),
-    reason=f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)",
-)
+pytestmark = needs_chromium
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -45,31 +29,16 @@ def site(
     root = tmp_path_factory.mktemp("web-live")
     database = root / "custody.db"
     shutil.copyfile(sqlite_template, database)
-    url = f"sqlite:///{database}"
-    policy = make_policy_files(root / "policies")
-    env = {
-        "CUSTODY_TRUST_POLICY": str(policy.trust),
-        "CUSTODY_ADMISSION_POLICY": str(policy.admission),
-    }
-    with running_server(root / "data", url, env) as base:
-        with httpx.Client(base_url=base, timeout=60) as client:
-            seeded = seed(client, url, policy, root)
-        yield base, seeded
+    with serve_seeded(root, f"sqlite:///{database}") as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def browser(site: tuple[str, Seeded]) -> Iterator[sync_api.Browser]:
     """Chromium, started after the site is seeded (Playwright's sync API keeps an event
     loop running in this thread, where seeding's ``asyncio.run`` could not start one)."""
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("screenshots")
 
 
 def _log_in(page: sync_api.Page, base: str, token: str, start: str) -> None:
@@ -82,18 +51,18 @@ def _log_in(page: sync_api.Page, base: str, token: str, start: str) -> None:
 
 
 def test_log_in_and_browse_to_a_version(
-    browser: sync_api.Browser, site: tuple[str, Seeded], shots: Path
+    browser: sync_api.Browser, site: tuple[str, Seeded], screenshots: Screenshots
 ) -> None:
     base, seeded = site
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     _log_in(page, base, seeded.admin, "/ui")
-    page.screenshot(path=str(shots / "namespaces.png"), full_page=True)
+    screenshots.take(page, "namespaces.png")
 
     page.get_by_role("link", name="acme", exact=True).click()
     page.get_by_role("link", name="model", exact=True).click()
     assert page.get_by_role("heading", name="Alias history").is_visible()
-    page.screenshot(path=str(shots / "model.png"), full_page=True)
+    screenshots.take(page, "model.png")
 
     page.get_by_role("link", name="1.0.0").first.click()
     page.wait_for_url(f"{base}/ui/acme/model/versions/1.0.0")
@@ -104,19 +73,9 @@ def test_log_in_and_browse_to_a_version(
     sbom = page.locator("dl.sbom").inner_text()
     assert "Apache-2.0" in sbom and DATASET in sbom
     assert seeded.digest in page.locator("dl.facts").first.inner_text()
-    page.screenshot(path=str(shots / "version.png"), full_page=True)
-
     # The page settles without moving: no web fonts, no late images, no late script content.
-    shift = page.evaluate(
-        """() => new Promise((done) => {
-            let total = 0;
-            new PerformanceObserver((list) => {
-                for (const entry of list.getEntries()) total += entry.value;
-            }).observe({type: "layout-shift", buffered: true});
-            setTimeout(() => done(total), 300);
-        })"""
-    )
-    assert shift == 0
+    assert layout_shift(page) == 0
+    screenshots.take(page, "version.png")
 
     # The session cookie: no script can read it, no other site's page sends it.
     (cookie,) = [c for c in context.cookies() if c["name"] == "custody_session"]
@@ -179,7 +138,7 @@ def test_every_page_loads_only_from_the_registry(
 
 
 def test_readable_on_a_phone_and_usable_from_the_keyboard(
-    browser: sync_api.Browser, site: tuple[str, Seeded], shots: Path
+    browser: sync_api.Browser, site: tuple[str, Seeded], screenshots: Screenshots
 ) -> None:
     base, seeded = site
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
@@ -189,7 +148,7 @@ def test_readable_on_a_phone_and_usable_from_the_keyboard(
     assert page.evaluate(
         "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
     )
-    page.screenshot(path=str(shots / "version-phone.png"), full_page=True)
+    screenshots.take(page, "version-phone.png")
 
     page.keyboard.press("Tab")
     focused = page.evaluate("document.activeElement.textContent")

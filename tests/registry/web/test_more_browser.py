@@ -1,6 +1,6 @@
 """The provenance graph, the alias form's refusal and the audit filter in Debian's Chromium
 (Playwright) against live ``custody serve`` processes (SQLite; test_more_pages.py covers both
-engines over plain HTTP). Screenshots go under the test's temporary directory."""
+engines over plain HTTP). Screenshots are test artefacts (``tests.support.browser``)."""
 
 from __future__ import annotations
 
@@ -13,16 +13,13 @@ import pytest
 
 from tests.registry.hub.conftest import png
 from tests.registry.web.hub_seed import REPRINTER, Registered, hub_env, hub_keys, register_output
-from tests.registry.web.seed import Seeded, seed
-from tests.registry.web.test_browser import CHROMIUM, CHROMIUM_ARGS, _log_in
+from tests.registry.web.seed import Seeded, serve_seeded
+from tests.registry.web.test_browser import _log_in
+from tests.support.browser import Screenshots, chromium, needs_chromium
 from tests.support.live import running_server
-from tests.support.policy_files import make_policy_files
 from tests.support.tokens import issue
 
-pytestmark = pytest.mark.skipif(
-    not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists(),
-    reason=f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)",
-)
+pytestmark = needs_chromium
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -33,20 +30,16 @@ def _database(root: Path, template: Path) -> str:
 
 
 @pytest.fixture(scope="module")
+def site_database(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> str:
+    return _database(tmp_path_factory.mktemp("pages-live"), sqlite_template)
+
+
+@pytest.fixture(scope="module")
 def site(
-    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+    tmp_path_factory: pytest.TempPathFactory, site_database: str
 ) -> Iterator[tuple[str, Seeded]]:
-    root = tmp_path_factory.mktemp("pages-live")
-    url = _database(root, sqlite_template)
-    policy = make_policy_files(root / "policies")
-    env = {
-        "CUSTODY_TRUST_POLICY": str(policy.trust),
-        "CUSTODY_ADMISSION_POLICY": str(policy.admission),
-    }
-    with running_server(root / "data", url, env) as base:
-        with httpx.Client(base_url=base, timeout=60) as client:
-            seeded = seed(client, url, policy, root)
-        yield base, seeded
+    with serve_seeded(tmp_path_factory.mktemp("pages-live-files"), site_database) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -65,26 +58,25 @@ def hub_site(
 
 
 @pytest.fixture(scope="module")
-def browser(
-    site: tuple[str, Seeded], hub_site: tuple[str, Registered]
-) -> Iterator[sync_api.Browser]:
-    """Started after both sites are seeded (Playwright's sync API keeps a loop running)."""
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+def site_admin(site: tuple[str, Seeded], site_database: str) -> str:
+    """A site administrator's token (``*``): the one who may see the policies page."""
+    return issue(site_database, "*", "admin").secret
 
 
 @pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("screenshots")
+def browser(
+    site: tuple[str, Seeded], hub_site: tuple[str, Registered], site_admin: str
+) -> Iterator[sync_api.Browser]:
+    """Started after both sites are seeded (Playwright's sync API keeps a loop running)."""
+    with chromium() as launched:
+        yield launched
 
 
 def test_move_an_alias_and_see_the_refusal_reasons(
-    browser: sync_api.Browser, site: tuple[str, Seeded], shots: Path
+    browser: sync_api.Browser, site: tuple[str, Seeded], screenshots: Screenshots
 ) -> None:
     base, seeded = site
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     _log_in(page, base, seeded.admin, "/ui/acme/model")
 
@@ -109,12 +101,12 @@ def test_move_an_alias_and_see_the_refusal_reasons(
     # The form keeps what was typed, to correct and resend.
     assert page.get_by_role("textbox", name="Alias", exact=True).input_value() == "production"
     refusal.scroll_into_view_if_needed()
-    page.screenshot(path=str(shots / "alias-refused.png"), full_page=True)
+    screenshots.take(page, "alias-refused.png")
     context.close()
 
 
 def test_filter_the_audit_trail(
-    browser: sync_api.Browser, site: tuple[str, Seeded], shots: Path
+    browser: sync_api.Browser, site: tuple[str, Seeded], screenshots: Screenshots
 ) -> None:
     base, seeded = site
     # A refusal to find (the test above may run alone).
@@ -124,7 +116,7 @@ def test_filter_the_audit_trail(
         headers={"Authorization": f"Bearer {seeded.admin}"},
     )
     assert refused.status_code == 409
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     _log_in(page, base, seeded.admin, "/ui/-/audit")
     assert page.get_by_label("Namespace").input_value() == "acme"
@@ -137,17 +129,38 @@ def test_filter_the_audit_trail(
     for i in range(rows.count()):
         row = rows.nth(i).inner_text()
         assert "alias.refused" in row and "acme/model:production" in row
-    page.screenshot(path=str(shots / "audit.png"), full_page=True)
+    screenshots.take(page, "audit.png")
+    context.close()
+
+
+def test_the_policies_in_force_for_a_site_admin(
+    browser: sync_api.Browser,
+    site: tuple[str, Seeded],
+    site_admin: str,
+    screenshots: Screenshots,
+) -> None:
+    base, _seeded = site
+    policies = httpx.get(
+        f"{base}/api/v1/policies", headers={"Authorization": f"Bearer {site_admin}"}
+    ).json()
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    _log_in(page, base, site_admin, "/ui")
+    page.get_by_role("link", name="Policies", exact=True).click()
+    page.wait_for_url(f"{base}/ui/-/policies")
+    facts = page.locator("dl.facts").inner_text()
+    assert policies["trust_policy"] in facts and policies["admission_policy"] in facts
+    screenshots.take(page, "policies.png")
     context.close()
 
 
 def test_browse_from_a_version_to_its_output_provenance(
-    browser: sync_api.Browser, hub_site: tuple[str, Registered], shots: Path
+    browser: sync_api.Browser, hub_site: tuple[str, Registered], screenshots: Screenshots
 ) -> None:
     base, registered = hub_site
     image = registered.generation.digest
     version = httpx.get(f"{base}/api/v1/outputs/{image}").json()["model"]["version"]
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     _log_in(page, base, registered.token, f"/ui/acme/sd/versions/{version}")
     assert page.locator("tr.target").count() >= 2  # the manifest and the model's files
@@ -158,7 +171,7 @@ def test_browse_from_a_version_to_its_output_provenance(
     assert page.get_by_role("img").first.is_visible()  # the server-drawn SVG
     assert REPRINTER in page.locator("#reprints-node").inner_text()
     assert "verified" in page.locator("#model-node").inner_text()
-    page.screenshot(path=str(shots / "provenance.png"), full_page=True)
+    screenshots.take(page, "provenance.png")
 
     # Each log entry links to its inclusion proof in the log API.
     page.locator("#output-node").get_by_role("link", name="inclusion proof").click()

@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import c2pa
 import httpx
@@ -24,7 +25,8 @@ from registry.web.routes import VERIFY_PATH
 from signing.provenance.c2pa_sign import TRAINED_ALGORITHMIC_MEDIA, sign_c2pa
 from tests.registry.hub.conftest import png
 from tests.registry.web.hub_seed import hub_env, hub_keys
-from tests.registry.web.test_browser import CHROMIUM, CHROMIUM_ARGS, pytestmark  # noqa: F401
+from tests.registry.web.test_verify_browser import STILL, _assert_nothing_moved
+from tests.support.browser import Screenshots, boxes, chromium, needs_chromium
 from tests.support.c2pa_pki import C2paPki, make_c2pa_pki, png_chunk, png_chunks, png_from
 from tests.support.live import running_server
 from verifier.provenance.c2pa import verify_c2pa
@@ -33,6 +35,8 @@ from verifier.provenance.errors import (
     C2paRemoteManifest,
     C2paUntrustedSigner,
 )
+
+pytestmark = needs_chromium
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -132,10 +136,8 @@ def base(
 
 @pytest.fixture(scope="module")
 def browser(base: str) -> Iterator[sync_api.Browser]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def _credentials(page: sync_api.Page) -> sync_api.Locator:
@@ -146,22 +148,35 @@ def _credentials(page: sync_api.Page) -> sync_api.Locator:
     return page.locator("#c2pa")
 
 
+#: The viewports the page is checked at.
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True}
+
+
 def _drop(
-    browser: sync_api.Browser, base: str, image: Path, shot: Path | None = None
+    browser: sync_api.Browser,
+    base: str,
+    image: Path,
+    shot: tuple[Screenshots, str, bool] | None = None,
+    device: dict[str, Any] = DESKTOP,
 ) -> tuple[str, str, list[str]]:
-    """The credentials box's state and text after choosing ``image``, and every request."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    """The credentials box's state and text after choosing ``image``, and every request;
+    whatever the answers, their arrival moved nothing on the page."""
+    context = browser.new_context(**device)
     requests: list[sync_api.Request] = []
     context.on("request", lambda request: requests.append(request))
     page = context.new_page()
     page.goto(f"{base}{VERIFY_PATH}")
+    before = boxes(page, *STILL)
     page.get_by_label("Image to check").set_input_files(image)
     box = _credentials(page)
+    _assert_nothing_moved(page, before)
     state, text = str(box.get_attribute("data-state")), box.inner_text()
     verdict = page.locator("#verdict").get_attribute("data-state")
     assert verdict == "unregistered", page.locator("#verdict").inner_text()
     if shot is not None:
-        page.screenshot(path=str(shot), full_page=True)
+        screenshots, name, docs = shot
+        screenshots.take(page, name, full_page=True, docs=docs)
     data = image.read_bytes()
     for request in requests:
         body = request.post_data_buffer or b""
@@ -173,10 +188,10 @@ def _drop(
 
 
 def test_content_credentials_are_validated_in_the_browser(
-    browser: sync_api.Browser, base: str, images: Images, pki: C2paPki, tmp_path: Path
+    browser: sync_api.Browser, base: str, images: Images, pki: C2paPki, screenshots: Screenshots
 ) -> None:
     hub = verify_c2pa(images.signed.read_bytes(), PNG, pki.anchors_pem)  # the hub accepts it
-    state, text, urls = _drop(browser, base, images.signed, tmp_path / "valid.png")
+    state, text, urls = _drop(browser, base, images.signed, (screenshots, "verify-c2pa.png", True))
     assert state == "valid", text
     assert "Content Credentials valid" in text
     assert hub.signer_common_name == "Custody C2PA Signer" and hub.signer_common_name in text
@@ -193,12 +208,21 @@ def test_content_credentials_are_validated_in_the_browser(
     assert len(digest) == 1  # the hub was still asked by digest
 
 
+@pytest.mark.parametrize("device", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_a_tampered_ingredient_is_warned_about(
-    browser: sync_api.Browser, base: str, images: Images, pki: C2paPki, tmp_path: Path
+    browser: sync_api.Browser,
+    base: str,
+    images: Images,
+    pki: C2paPki,
+    screenshots: Screenshots,
+    device: dict[str, Any],
 ) -> None:
+    """The tallest answer the box holds (the phone's narrow column makes it taller still)."""
     with pytest.raises(C2paIngredientInvalid) as refused:
         verify_c2pa(images.tampered_parent.read_bytes(), PNG, pki.anchors_pem)
-    state, text, _ = _drop(browser, base, images.tampered_parent, tmp_path / "tampered.png")
+    name = "verify-c2pa-tampered.png" if device is DESKTOP else "verify-c2pa-tampered-phone.png"
+    shot = (screenshots, name, False)  # the test's record, not a README picture
+    state, text, _ = _drop(browser, base, images.tampered_parent, shot, device)
     assert state == "ingredient-invalid", text
     assert "Warning: an ingredient's Content Credentials failed validation" in text
     assert "parent (parentOf): FAILED" in text
