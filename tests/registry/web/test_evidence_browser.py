@@ -12,14 +12,11 @@ import pytest
 
 from tests.registry.hub.conftest import png
 from tests.registry.web.hub_seed import Registered, hub_env, hub_keys, register_output
-from tests.registry.web.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import chromium, needs_chromium
 from tests.support.live import running_server
 from tests.support.tokens import issue
 
-pytestmark = pytest.mark.skipif(
-    not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists(),
-    reason=f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)",
-)
+pytestmark = needs_chromium
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -43,10 +40,8 @@ def hub_site(
 @pytest.fixture(scope="module")
 def browser(hub_site: tuple[str, Registered]) -> Iterator[sync_api.Browser]:
     """Started after the site is seeded (Playwright's sync API keeps a loop running)."""
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def test_click_from_the_output_to_its_log_entry_and_back(

@@ -34,8 +34,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.registry.web.test_browser import CHROMIUM, CHROMIUM_ARGS, pytestmark  # noqa: F401
+from tests.support.browser import chromium, needs_chromium
 from tests.support.live import START_DEADLINE_S, free_port
+
+pytestmark = needs_chromium
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -148,10 +150,8 @@ def started(
 
 @pytest.fixture(scope="module")
 def browser(started: tuple[Started, subprocess.Popen[bytes]]) -> Iterator[sync_api.Browser]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def _air_gapped(context: sync_api.BrowserContext, origin: str) -> list[str]:
