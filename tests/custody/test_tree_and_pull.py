@@ -253,6 +253,17 @@ def test_alias_delete_and_audit(hub_registry: HubRegistry, tmp_path: Path) -> No
     assert future["events"] == []
     text = _ok(_run(hub_registry, token, "audit", "--namespace", "acme", "--limit", "1")).stdout
     assert len(text.splitlines()) == 1
+    newest = ("audit", "--namespace", "acme", "--limit", "2", "--before", str(2**63 - 1))
+    last_two = _ok(_run(hub_registry, token, *newest, "--json")).stdout
+    older = json.loads(last_two)["prev_before"]
+    assert older is not None
+    shown = _ok(_run(hub_registry, token, *newest))
+    assert f"older: custody audit --before {older}" in shown.stderr
+    earlier = json.loads(
+        _ok(_run(hub_registry, token, "audit", "--namespace", "acme", "--before", str(older),
+                 "--limit", "2", "--json")).stdout
+    )  # fmt: skip
+    assert earlier["events"] and max(e["id"] for e in earlier["events"]) < older
     bad = _run(hub_registry, token, "audit", "--since", "yesterday")
     assert bad.exit_code == 2 and "--since" in bad.output
     not_site = _run(hub_registry, token, "audit")
