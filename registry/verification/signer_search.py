@@ -108,5 +108,6 @@ def signed_by(term: SignerTerm, dialect: str) -> Select[Any]:
     by_principal = exists(select(literal(1)).select_from(values).where(or_(*principal_matches)))
     return select(SignatureVerification.subject_manifest_id).where(
         SignatureVerification.outcome == "verified",
-        or_(by_principal, SignatureVerification.trusted_as == term.text),
+        # The name first: a cheap column test that spares the JSON scan when it matches.
+        or_(SignatureVerification.trusted_as == term.text, by_principal),
     )

@@ -53,7 +53,10 @@ def _text() -> st.SearchStrategy[str]:
         plain,
         odd,
         st.builds(lambda a, b, c: a + b + c, plain, odd, plain),
-        st.builds(lambda piece, n: piece * n, odd | st.just("a"), st.integers(1, 3000)),
+        # Repeated: at most 5,000 characters, as the client will not send a longer URL
+        # (percent-encoded, a character takes up to 12); plain ASCII up to 20,000.
+        st.builds(lambda piece, n: (piece * n)[:5000], odd, st.integers(1, 3000)),
+        st.integers(500, 20000).map(lambda n: "a" * n),
     )
 
 
