@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from custody.cli import cli
-from signing.keys import load_private_key, write_key_pair
+from signing.keys import key_id, load_private_key, write_key_pair
 from signing.signers import KeySigner
 from tests.conftest import _truncate_postgres
 from tests.custody.conftest import small_model
@@ -216,6 +216,27 @@ def test_pull_without_a_tag_takes_the_version_ls_calls_latest(
     pulled = _ok(_run(hub_registry, token, "pull", "acme/latest", str(tmp_path / "out")))
     assert "acme/latest:1.1.0" in pulled.stdout and "(1 file)" in pulled.stdout
     assert (tmp_path / "out" / "config.json").read_text() == "two"
+
+
+def test_search_by_signer(hub_registry: HubRegistry, tmp_path: Path) -> None:
+    token = hub_registry.token()
+    model, key = str(small_model(tmp_path / "m")), hub_registry.release_key
+    _ok(_run(hub_registry, token, "publish", model, "acme/found:1.0.0", "--key", str(key)))
+    _ok(_run(hub_registry, token, "push", str(small_model(tmp_path / "u")), "acme/unsigned:1.0.0"))
+    release = key_id(load_private_key(key.read_bytes(), None).public_key())
+    found = _run(hub_registry, token, "search", "--signer", release[:16], "--namespace", "acme")
+    assert _ok(found).stdout.startswith("acme/found:1.0.0  sha256:")
+    assert "unsigned" not in found.stdout
+    answer = json.loads(
+        _ok(_run(hub_registry, token, "search", "--signer", release, "--json")).stdout
+    )
+    assert [(v["model"], v["version"]) for v in answer["versions"]] == [("acme/found", "1.0.0")]
+    nobody = _run(hub_registry, token, "search", "--signer", "nobody@example.com")
+    assert nobody.exit_code == 0 and nobody.stdout == "" and "no version matches" in nobody.stderr
+    usage = _run(hub_registry, token, "search", "--namespace", "acme")
+    assert usage.exit_code == 2 and "at least one of" in usage.output
+    refused = _run(hub_registry, token, "search", "--signer", "x", "--namespace", "Not Valid")
+    assert refused.exit_code == 1 and "namespace" in refused.stderr
 
 
 def test_alias_delete_and_audit(hub_registry: HubRegistry, tmp_path: Path) -> None:
