@@ -49,13 +49,23 @@ async def versions_with(
     (manifest ids), in ``namespace`` if given and in namespaces ``visible`` (all if ``None``),
     and their total. A version without an SBOM is found (with no SBOM digest) only when
     ``conditions`` is empty; one with two SBOMs once per SBOM."""
-    query = (
-        select(Repository.name, Tag.name, Manifest.digest, Sbom.blob_digest)
-        .select_from(Tag)
-        .join(Manifest, and_(Tag.manifest_id == Manifest.id, Tag.is_version.is_(True)))
-        .outerjoin(Sbom, Sbom.subject_manifest_id == Manifest.id)
-        .join(Repository, Repository.id == Manifest.repository_id)
-        .join(Namespace, Namespace.id == Repository.namespace_id)
+    columns = select(Repository.name, Tag.name, Manifest.digest, Sbom.blob_digest)
+    version_tag = and_(Tag.manifest_id == Manifest.id, Tag.is_version.is_(True))
+    if conditions:
+        # From the SBOMs the facts select: the planner starts from the facts' index.
+        query = (
+            columns.select_from(Sbom)
+            .join(Manifest, Manifest.id == Sbom.subject_manifest_id)
+            .join(Tag, version_tag)
+        )
+    else:
+        query = (
+            columns.select_from(Tag)
+            .join(Manifest, version_tag)
+            .outerjoin(Sbom, Sbom.subject_manifest_id == Manifest.id)
+        )
+    query = query.join(Repository, Repository.id == Manifest.repository_id).join(
+        Namespace, Namespace.id == Repository.namespace_id
     )
     for condition in conditions:
         query = query.where(Sbom.id.in_(condition))
