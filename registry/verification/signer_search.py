@@ -13,9 +13,11 @@ A search term ``T`` matches a version with a **verified** signature whose
 * trust-policy signer name (``trusted_as``, the rule's ``name``) is ``T`` exactly.
 
 Failed verdicts never match: a search answers "signed by", not "signature attached by".
-No ``LIKE`` here: prefixes compare with ``substr``, so ``%`` and ``_`` in a term are
-plain characters. Principals live in a JSON array, read with the engine's own set-returning
-function (``json_each`` on SQLite, ``json_array_elements_text`` on PostgreSQL).
+No ``LIKE`` here: prefixes compare with ``substr`` and fragments are found with
+``instr``/``strpos``, so ``%`` and ``_`` in a term are plain characters. Principals live
+in a JSON array, read with the engine's own set-returning function (``json_each`` on
+SQLite, ``json_array_elements_text`` on PostgreSQL), after a substring test on the JSON
+text has set aside the rows that cannot match.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, Text, and_, cast, exists, func, literal, or_, select
 
 from registry.db.models import SignatureVerification
 from registry.errors import ConfigurationError, InvalidInput
@@ -40,6 +42,8 @@ _KEY_ID = re.compile(
 #: Only a plain address folds case: a URI SAN (``https://...@refs/heads/main``) does not.
 _EMAIL = re.compile(r"[^@\s/:]+@[^@\s/:]+\Z")
 _SUBJECT = "subject:"
+#: Terms the JSON text holds verbatim (see :func:`_prefilter`).
+_PLAIN = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]+\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +85,28 @@ def _principal_values(dialect: str) -> Any:
     )
 
 
+def _position(dialect: str, text: Any, fragment: Any) -> ColumnElement[int]:
+    """1-based position of ``fragment`` in ``text``; 0 when absent."""
+    return func.strpos(text, fragment) if dialect == "postgresql" else func.instr(text, fragment)
+
+
 def _after_first_bar(dialect: str, value: Any) -> ColumnElement[str]:
     """``subject:<issuer>|<identity>`` -> ``<identity>`` (issuers are URLs or DNs, no ``|``)."""
-    position = func.strpos(value, "|") if dialect == "postgresql" else func.instr(value, "|")
-    return func.substr(value, position + 1)
+    return func.substr(value, _position(dialect, value, "|") + 1)
+
+
+def _prefilter(term: SignerTerm, dialect: str) -> ColumnElement[bool] | None:
+    """A cheap superset test on the stored JSON text, so that only rows that may match are
+    parsed: a principal the term can match appears in that text as ``"key:<id>`` or
+    ``|<identity>"``, letter case aside. Only for terms of printable ASCII without ``"``
+    or ``\\``, which every JSON serializer writes unescaped; others skip it."""
+    if _PLAIN.match(term.text) is None:
+        return None
+    raw = func.lower(cast(SignatureVerification.principals, Text))
+    fragments = [f'|{term.text}"']
+    if term.key_principal is not None:
+        fragments.append(f'"{term.key_principal}' + ("" if term.key_is_prefix else '"'))
+    return or_(*(_position(dialect, raw, f.lower()) > 0 for f in fragments))
 
 
 def signed_by(term: SignerTerm, dialect: str) -> Select[Any]:
@@ -105,7 +127,12 @@ def signed_by(term: SignerTerm, dialect: str) -> Select[Any]:
         principal_matches.append(
             func.substr(value, 1, len(key)) == key if term.key_is_prefix else value == key
         )
-    by_principal = exists(select(literal(1)).select_from(values).where(or_(*principal_matches)))
+    by_principal: ColumnElement[bool] = exists(
+        select(literal(1)).select_from(values).where(or_(*principal_matches))
+    )
+    cheap = _prefilter(term, dialect)
+    if cheap is not None:
+        by_principal = and_(cheap, by_principal)
     return select(SignatureVerification.subject_manifest_id).where(
         SignatureVerification.outcome == "verified",
         # The name first: a cheap column test that spares the JSON scan when it matches.

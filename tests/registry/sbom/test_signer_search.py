@@ -127,6 +127,25 @@ def test_identities_email_without_case_uri_exactly(
         assert _versions(client, seeded.admin, signer=term) == [], term
 
 
+def test_identities_the_json_text_escapes(
+    client: TestClient,  # type: ignore[type-arg]
+    seeded: SignerSeed,
+    database_url: str,
+) -> None:
+    """Non-ASCII, quotes and backslashes are escaped in the stored JSON text: such terms skip
+    the substring test and are compared on the parsed principals alone."""
+    subject = 'CN=Release \\"Team\\",O=Acme'  # RFC 4514 escapes the quotes
+    add_identities(
+        database_url,
+        seeded.digests["1.0.0"],
+        ["subject:https://id.example|José@Example.com", f"subject:CN=CA|{subject}"],
+    )
+    for term in ("José@Example.com", "josé@example.com", subject):
+        assert _versions(client, seeded.admin, signer=term) == ["acme/model:1.0.0"], term
+    for term in ("Jose@Example.com", subject.replace("\\", ""), "CN=Release"):
+        assert _versions(client, seeded.admin, signer=term) == [], term
+
+
 def test_signer_with_sbom_facts_and_namespace(
     client: TestClient,  # type: ignore[type-arg]
     seeded: SignerSeed,
