@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +168,15 @@ def test_audit_before_never_500s(
             _problem(response)
             return
         page = response.json()
-        value = int(Decimal(before))  # the parameter parser accepts 1e0 (and so, 1) too
+        try:
+            value = int(Decimal(before))  # the parameter parser accepts 1e0 (and so, 1) too
+        except InvalidOperation:
+            # Litestar reads "" and "null" as no value at all: the page without a cursor.
+            assert (
+                page
+                == client.get("/api/v1/audit", params={"namespace": "acme"}, headers=headers).json()
+            ), before
+            return
         assert 1 <= value <= 2**63 - 1
         assert all(e["id"] < value for e in page["events"])
 
