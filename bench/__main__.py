@@ -30,6 +30,7 @@ BENCHMARKS = {
     "replicas": "bench.replicas",
     "quota": "bench.quota",
     "web-pages": "bench.web_pages",
+    "signer-search": "bench.signer_search",
 }
 
 

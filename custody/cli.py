@@ -65,6 +65,11 @@ _COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "push": ("Push a model directory as REPO:VERSION.", "", ("custody.transfer",)),
     "pull": ("Pull REPO:TAG into a directory, verified.", "", ("custody.transfer",)),
     "ls": ("List models, versions and aliases.", "", ("custody.catalog",)),
+    "search": (
+        "Find versions by signer and by SBOM facts (licence, dataset, opset, ...).",
+        "",
+        ("custody.catalog",),
+    ),
     "alias": ("Move and delete model aliases.", "", ("custody.catalog",)),
     "tree": (
         "A version's whole custody: files, signatures, SBOM, aliases, outputs.",

@@ -167,6 +167,12 @@ def since_timestamp(text: str) -> str:
 @click.option("--actor", help="Only this actor, e.g. token:0123abcd.")
 @click.option("--since", help="Only events since: a duration (24h, 7d) or an ISO 8601 time.")
 @click.option("--after", type=click.IntRange(min=0), default=0, help="Events after this id.")
+@click.option(
+    "--before",
+    type=click.IntRange(min=1, max=2**63 - 1),
+    default=None,
+    help="The last events before this id (the page before; 9223372036854775807: the newest).",
+)
 @click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
 @registry_option
 @token_option
@@ -177,6 +183,7 @@ def audit(
     actor: str | None,
     since: str | None,
     after: int,
+    before: int | None,
     limit: int,
     registry: str,
     token: str | None,
@@ -184,6 +191,8 @@ def audit(
 ) -> None:
     """Read the audit trail (/api/v1/audit), oldest first."""
     params: dict[str, Any] = {"after": after, "limit": limit}
+    if before is not None:
+        params["before"] = before
     for name, value in (("namespace", namespace), ("action", action), ("actor", actor)):
         if value is not None:
             params[name] = value
@@ -205,6 +214,8 @@ def audit(
         )
     if not page["events"]:
         click.echo("no events", err=True)
+    if page.get("prev_before") is not None:
+        click.echo(f"older: custody audit --before {page['prev_before']} ...", err=True)
     if page.get("next_after") is not None:
         click.echo(f"more: custody audit --after {page['next_after']} ...", err=True)
 

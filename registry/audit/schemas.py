@@ -20,5 +20,7 @@ class AuditEventView(msgspec.Struct):
 
 class AuditPage(msgspec.Struct):
     events: list[AuditEventView]
-    #: Pass as ``after`` to get the next page; ``None`` at the end.
+    #: Pass as ``after`` to get the next (newer) page; ``None`` at the end.
     next_after: int | None
+    #: Pass as ``before`` to get the previous (older) page; ``None`` at the start.
+    prev_before: int | None = None

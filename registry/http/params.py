@@ -43,6 +43,8 @@ LongPageSize = Annotated[int, int_query(ge=1, le=MAX_PAGE_SIZE)]
 Offset = Annotated[int, int_query(ge=0, le=MAX_INT64)]
 #: Keyset cursor: the last id seen (0 for the first page).
 After = Annotated[int, int_query(ge=0, le=MAX_INT64)]
+#: Keyset cursor the other way: the first id seen (the page before it); none by default.
+Before = Annotated[int | None, int_query(ge=1, le=MAX_INT64)]
 #: A size or index in a 64-bit column (the transparency log's tree sizes and indices).
 Index = Annotated[int, int_query(ge=0, le=MAX_INT64)]
 OptionalIndex = Annotated[int | None, int_query(ge=0, le=MAX_INT64)]

@@ -26,6 +26,15 @@ from registry.lifecycle.api import load_model
 from registry.naming import validate_tag
 from registry.oci import queries as oci_queries
 from registry.sbom import schemas, service
+from registry.verification.signer_search import MAX_SIGNER_LENGTH
+
+_SIGNER_DESCRIPTION = (
+    "Versions with a verified signature by this signer: a key id (64 hex digits, or a "
+    "prefix of at least 8; `key:` optional), a certificate or Sigstore identity exactly as "
+    "signed (the e-mail or URI SAN, or the certificate subject; e-mail addresses without "
+    "regard to case; any issuer), or the name of the trust-policy signer that accepted the "
+    "signature. Failed signatures never match; `%` and `_` are plain characters."
+)
 
 
 class SbomController(Controller):
@@ -84,7 +93,7 @@ class SbomController(Controller):
 
     @get(
         "/versions",
-        summary="Find versions by SBOM facts",
+        summary="Find versions by SBOM facts and by who signed them",
         security=OPTIONAL_TOKEN,
         responses=problems(400, 401),
     )
@@ -100,17 +109,29 @@ class SbomController(Controller):
         ] = None,
         supplier: Annotated[str | None, QueryParameter(max_length=512)] = None,
         dtype: Annotated[str | None, QueryParameter(max_length=32)] = None,
+        signer: Annotated[
+            str | None,
+            QueryParameter(max_length=MAX_SIGNER_LENGTH, description=_SIGNER_DESCRIPTION),
+        ] = None,
+        namespace: Annotated[
+            str | None,
+            QueryParameter(max_length=128, description="Only versions in this namespace."),
+        ] = None,
         limit: PageSize = 100,
         offset: Offset = 0,
     ) -> schemas.VersionSearch:
         """Versions whose SBOM uses a dataset, a licence (SPDX id), an ONNX opset
-        (``13`` = ai.onnx >= 13, or ``com.microsoft>=1``), a component digest, ..."""
+        (``13`` = ai.onnx >= 13, or ``com.microsoft>=1``), a component digest, ...; or that
+        carry a verified signature by ``signer``. Every filter given must hold. A version
+        without an SBOM is found by ``signer`` alone (its ``sbom_digest`` is null)."""
         return await service.search_versions(
             db_session,
             principal,
             facts={"dataset": dataset, "license": license, "supplier": supplier, "dtype": dtype},
             component=component,
             opset=opset,
+            signer=signer,
+            namespace=namespace,
             limit=limit,
             offset=offset,
         )

@@ -21,7 +21,8 @@ class VersionHit(msgspec.Struct):
     model: str
     version: str
     digest: str
-    sbom_digest: str
+    #: ``None`` for a version without an SBOM (found by its signer alone).
+    sbom_digest: str | None
 
 
 class VersionSearch(msgspec.Struct):

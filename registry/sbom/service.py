@@ -1,5 +1,5 @@
 """Attach an SBOM to a version: the referrer an OCI client would push, built for the caller;
-and find versions by the facts of their SBOMs.
+and find versions by the facts of their SBOMs and by who signed them.
 
 No HTTP here: :mod:`registry.sbom.api` reads the request and answers; this checks the
 BOM, stores its bytes and the referrer manifest, and records the SBOM, in the caller's
@@ -23,6 +23,7 @@ from registry.db.models import Manifest, Repository, Sbom
 from registry.digests import Digest
 from registry.errors import InvalidInput, QuotaExceeded
 from registry.lifecycle.queries import visible_namespaces
+from registry.naming import validate_namespace
 from registry.oci import mediatypes as mt
 from registry.oci import queries as oci_queries
 from registry.oci import quota as oci_quota
@@ -31,6 +32,7 @@ from registry.oci.manifests import parse_manifest
 from registry.sbom import queries, schemas
 from registry.sbom.ingest import analyse, record_sbom
 from registry.storage import BlobStore
+from registry.verification.signer_search import parse_signer, signed_by
 
 __all__ = ["attach_sbom", "search_versions"]
 
@@ -166,9 +168,13 @@ async def search_versions(
     opset: str | None,
     limit: int,
     offset: int,
+    signer: str | None = None,
+    namespace: str | None = None,
 ) -> schemas.VersionSearch:
     """Versions the caller may see whose SBOM has every fact asked for (``facts`` by kind,
-    a component digest, an ONNX opset such as ``13``, ``>=13`` or ``com.microsoft>=1``)."""
+    a component digest, an ONNX opset such as ``13``, ``>=13`` or ``com.microsoft>=1``) and,
+    with ``signer``, a verified signature by that signer (key id, identity or signer name:
+    :mod:`registry.verification.signer_search`); in ``namespace`` only if given."""
     conditions = [
         queries.with_fact(kind, value) for kind, value in facts.items() if value is not None
     ]
@@ -176,10 +182,20 @@ async def search_versions(
         conditions.append(queries.with_fact("component", str(Digest.parse(component))))
     if opset is not None:
         conditions.append(_opset(opset))
-    if not conditions:
-        raise InvalidInput("give at least one of dataset, license, opset, component, ...")
+    versions = []
+    if signer is not None:
+        dialect = session.get_bind().dialect.name
+        versions.append(signed_by(parse_signer(signer), dialect))
+    if not conditions and not versions:
+        raise InvalidInput("give at least one of dataset, license, opset, component, signer, ...")
     rows, total = await queries.versions_with(
-        session, conditions, visible=visible_namespaces(principal), limit=limit, offset=offset
+        session,
+        conditions,
+        versions=versions,
+        namespace=validate_namespace(namespace) if namespace is not None else None,
+        visible=visible_namespaces(principal),
+        limit=limit,
+        offset=offset,
     )
     return schemas.VersionSearch(
         versions=[

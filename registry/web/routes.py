@@ -36,6 +36,7 @@ from registry.db.models import AuditEvent
 from registry.digests import Digest
 from registry.errors import BadRequest, NotFound, RegistryError, TooManyRequests, Unauthorized
 from registry.http.deps import AppServices, Blobs, DbSession
+from registry.http.params import MAX_INT64
 from registry.http.problems import handle_http_exception
 from registry.hub import queries as hub_queries
 from registry.hub.lookup import attribution
@@ -55,6 +56,7 @@ from registry.sbom import service as sbom_service
 from registry.tuf.catalog import namespace_targets
 from registry.verification.decisions import Decision, check_alias
 from registry.verification.errors import PromotionRefused
+from registry.verification.signer_search import MAX_SIGNER_LENGTH
 from registry.web import session
 from registry.web.log_entry import log_entry_page, parse_index
 from registry.web.queries import browsable_namespaces
@@ -90,7 +92,9 @@ _AUDIT_PER_PAGE = 50
 _STATIC_DIR = Path(__file__).parent / "static"
 #: What the model page's alias history shows (read with the audit API's rights: admin).
 _ALIAS_ACTIONS = ("alias.move", "alias.delete", "alias.decision", "alias.refused")
-_SEARCH_FACTS = ("license", "dataset", "supplier", "opset", "component")
+#: Versions the namespace page lists for a search (the total says when there are more).
+_HITS_PER_PAGE = 500
+_SEARCH_FACTS = ("license", "dataset", "supplier", "opset", "component", "signer")
 #: Every page: nothing from another origin, no framing, nothing cached (pages show private data).
 _PAGE_HEADERS = {
     "Content-Security-Policy": (
@@ -303,9 +307,10 @@ async def namespace_page(
     supplier: Annotated[str | None, QueryParameter(max_length=512)] = None,
     opset: Annotated[str | None, QueryParameter(max_length=64)] = None,
     component: Annotated[str | None, QueryParameter(max_length=160)] = None,
+    signer: Annotated[str | None, QueryParameter(max_length=MAX_SIGNER_LENGTH)] = None,
 ) -> Template:
-    """A namespace's models: by name (``GET /api/v1/models``), or versions by SBOM facts
-    (``GET /api/v1/versions``, narrowed to this namespace)."""
+    """A namespace's models: by name (``GET /api/v1/models``), or versions by SBOM facts and
+    signer (``GET /api/v1/versions?namespace=...``)."""
     found = await namespace_named(db_session, namespace)
     await _require_pull(services, viewer, namespace)
     models = await lifecycle_queries.list_models(
@@ -323,9 +328,11 @@ async def namespace_page(
         "supplier": supplier,
         "opset": opset,
         "component": component,
+        "signer": signer,
     }
     asked = {k: v.strip() for k, v in asked.items() if v and v.strip()}
     hits = None
+    hits_total = 0
     search_error = None
     if asked:
         try:
@@ -335,13 +342,16 @@ async def namespace_page(
                 facts={k: asked.get(k) for k in ("dataset", "license", "supplier")},
                 component=asked.get("component"),
                 opset=asked.get("opset"),
-                limit=500,
+                signer=asked.get("signer"),
+                namespace=namespace,
+                limit=_HITS_PER_PAGE,
                 offset=0,
             )
         except BadRequest as exc:
             search_error = exc.detail
         else:
-            hits = [v for v in found_versions.versions if v.model.startswith(f"{namespace}/")]
+            hits = found_versions.versions
+            hits_total = found_versions.total
     return _page(
         "namespace.html",
         request,
@@ -354,6 +364,7 @@ async def namespace_page(
         asked=asked,
         facts=_SEARCH_FACTS,
         hits=hits,
+        hits_total=hits_total,
         search_error=search_error,
     )
 
@@ -709,10 +720,12 @@ async def audit_trail_page(
     actor: Annotated[str | None, QueryParameter(max_length=255)] = None,
     since_text: Annotated[str | None, QueryParameter(name="since", max_length=64)] = None,
     until_text: Annotated[str | None, QueryParameter(name="until", max_length=64)] = None,
-    after: Annotated[int, QueryParameter(ge=0, le=2**63 - 1)] = 0,
+    after: Annotated[int, QueryParameter(ge=0, le=MAX_INT64)] = 0,
+    before: Annotated[int | None, QueryParameter(ge=1, le=MAX_INT64)] = None,
 ) -> Template:
     """The audit trail (``GET /api/v1/audit``, same rights): a namespace admin reads their
-    namespace (the default), a site admin every namespace."""
+    namespace (the default), a site admin every namespace. Oldest first; the pager's links
+    are the API's cursors (``next_after``, ``prev_before``) with the filters kept."""
     if viewer.is_anonymous:
         raise Unauthorized("log in to read the audit trail")
     since, until = _moment(since_text, "since"), _moment(until_text, "until")
@@ -724,6 +737,7 @@ async def audit_trail_page(
         db_session,
         namespace=asked,
         after=after,
+        before=before,
         limit=_AUDIT_PER_PAGE,
         action=(action or "").strip() or None,
         actor=(actor or "").strip() or None,
@@ -738,18 +752,20 @@ async def audit_trail_page(
         "until": until.isoformat() if until else "",
     }
     asked_filters = {k: v for k, v in filters.items() if v}
-    next_page = None
-    if found.next_after is not None:
-        query = urlencode({**asked_filters, "after": found.next_after})
-        next_page = f"{AUDIT_PATH}?{query}"
+
+    def link(**cursor: int) -> str:
+        return f"{AUDIT_PATH}?{urlencode({**asked_filters, **cursor})}"
+
     return _page(
         "audit.html",
         request,
         viewer,
         events=found.events,
         filters=filters,
-        next_page=next_page,
-        first_page=f"{AUDIT_PATH}?{urlencode(asked_filters)}" if after > 0 else None,
+        next_page=None if found.next_after is None else link(after=found.next_after),
+        previous_page=None if found.prev_before is None else link(before=found.prev_before),
+        first_page=link() if found.prev_before is not None else None,
+        newest_page=link(before=MAX_INT64) if found.next_after is not None else None,
         audit_path=AUDIT_PATH,
     )
 

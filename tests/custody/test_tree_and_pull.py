@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from custody.cli import cli
-from signing.keys import load_private_key, write_key_pair
+from signing.keys import key_id, load_private_key, write_key_pair
 from signing.signers import KeySigner
 from tests.conftest import _truncate_postgres
 from tests.custody.conftest import small_model
@@ -218,6 +218,27 @@ def test_pull_without_a_tag_takes_the_version_ls_calls_latest(
     assert (tmp_path / "out" / "config.json").read_text() == "two"
 
 
+def test_search_by_signer(hub_registry: HubRegistry, tmp_path: Path) -> None:
+    token = hub_registry.token()
+    model, key = str(small_model(tmp_path / "m")), hub_registry.release_key
+    _ok(_run(hub_registry, token, "publish", model, "acme/found:1.0.0", "--key", str(key)))
+    _ok(_run(hub_registry, token, "push", str(small_model(tmp_path / "u")), "acme/unsigned:1.0.0"))
+    release = key_id(load_private_key(key.read_bytes(), None).public_key())
+    found = _run(hub_registry, token, "search", "--signer", release[:16], "--namespace", "acme")
+    assert _ok(found).stdout.startswith("acme/found:1.0.0  sha256:")
+    assert "unsigned" not in found.stdout
+    answer = json.loads(
+        _ok(_run(hub_registry, token, "search", "--signer", release, "--json")).stdout
+    )
+    assert [(v["model"], v["version"]) for v in answer["versions"]] == [("acme/found", "1.0.0")]
+    nobody = _run(hub_registry, token, "search", "--signer", "nobody@example.com")
+    assert nobody.exit_code == 0 and nobody.stdout == "" and "no version matches" in nobody.stderr
+    usage = _run(hub_registry, token, "search", "--namespace", "acme")
+    assert usage.exit_code == 2 and "at least one of" in usage.output
+    refused = _run(hub_registry, token, "search", "--signer", "x", "--namespace", "Not Valid")
+    assert refused.exit_code == 1 and "namespace" in refused.stderr
+
+
 def test_alias_delete_and_audit(hub_registry: HubRegistry, tmp_path: Path) -> None:
     token = hub_registry.token()
     site = hub_registry.token("*", "admin")
@@ -253,6 +274,17 @@ def test_alias_delete_and_audit(hub_registry: HubRegistry, tmp_path: Path) -> No
     assert future["events"] == []
     text = _ok(_run(hub_registry, token, "audit", "--namespace", "acme", "--limit", "1")).stdout
     assert len(text.splitlines()) == 1
+    newest = ("audit", "--namespace", "acme", "--limit", "2", "--before", str(2**63 - 1))
+    last_two = _ok(_run(hub_registry, token, *newest, "--json")).stdout
+    older = json.loads(last_two)["prev_before"]
+    assert older is not None
+    shown = _ok(_run(hub_registry, token, *newest))
+    assert f"older: custody audit --before {older}" in shown.stderr
+    earlier = json.loads(
+        _ok(_run(hub_registry, token, "audit", "--namespace", "acme", "--before", str(older),
+                 "--limit", "2", "--json")).stdout
+    )  # fmt: skip
+    assert earlier["events"] and max(e["id"] for e in earlier["events"]) < older
     bad = _run(hub_registry, token, "audit", "--since", "yesterday")
     assert bad.exit_code == 2 and "--since" in bad.output
     not_site = _run(hub_registry, token, "audit")

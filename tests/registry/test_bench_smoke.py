@@ -188,3 +188,19 @@ def test_web_pages_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     for kind in ("model_page", "model_api", "version_page", "version_api"):
         assert report[kind]["p50_ms"] > 0, kind
     assert report["model_page_vs_api_p50"] > 0 and report["version_page_vs_api_p50"] > 0
+
+
+def test_signer_search_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import signer_search
+
+    assert signer_search.main(["--versions", "40", "--signers", "8", "--rounds", "1"]) == 0
+    output = capsys.readouterr().out
+    report = json.loads(output[output.index("{\n") : output.rindex("}") + 1])
+    assert report["found_per_search"] == 5  # versions 7, 15, ..., 39
+    assert set(report["median_ms"]) == {
+        "license",
+        "signer_name",
+        "signer_key_prefix",
+        "signer_email",
+    }
+    assert all(ms > 0 for ms in report["median_ms"].values())

@@ -122,6 +122,91 @@ def test_audit_pagination(client, make_token):
     assert len(ids) == 2 + 5  # namespace.create + fixture token + 5 tokens
 
 
+def _audit(client, token, **params):
+    response = client.get("/api/v1/audit", params=params, headers=bearer(token))
+    assert response.status_code == 200, response.text
+    page = response.json()
+    return [e["id"] for e in page["events"]], page["next_after"], page["prev_before"]
+
+
+def test_audit_pages_both_ways_with_exact_cursors(client, make_token):
+    admin = make_token(scopes="admin")
+    for scopes in (["pull"], ["push"]) * 5:  # 10 token.create events besides the fixture's
+        client.post(
+            "/api/v1/tokens",
+            json={"namespace": "acme", "scopes": scopes},
+            headers=bearer(admin.secret),
+        )
+    token = admin.secret
+    everything, _, _ = _audit(client, token, namespace="acme", limit=1000)
+    assert len(everything) == 12
+
+    first, next_after, prev_before = _audit(client, token, namespace="acme", limit=5)
+    assert first == everything[:5] and prev_before is None and next_after == first[-1]
+    second, next_after, prev_before = _audit(
+        client, token, namespace="acme", limit=5, after=next_after
+    )
+    assert second == everything[5:10] and prev_before == second[0]
+    back, back_next, back_prev = _audit(
+        client, token, namespace="acme", limit=5, before=prev_before
+    )
+    assert back == first and back_prev is None and back_next == first[-1]
+    last, last_next, last_prev = _audit(client, token, namespace="acme", limit=5, after=next_after)
+    assert last == everything[10:] and last_next is None and last_prev == last[0]
+    # A full last page says so exactly: no cursor to an empty page.
+    full, full_next, _ = _audit(client, token, namespace="acme", limit=12)
+    assert full == everything and full_next is None
+    # The newest page, counted back from the end.
+    newest, newest_next, newest_prev = _audit(
+        client, token, namespace="acme", limit=5, before=2**63 - 1
+    )
+    assert newest == everything[-5:] and newest_next is None and newest_prev == newest[0]
+    # Both bounds: a window.
+    window, _, _ = _audit(
+        client, token, namespace="acme", after=everything[2], before=everything[6]
+    )
+    assert window == everything[3:6]
+
+
+def test_audit_cursors_keep_filters_and_lead_out_of_empty_pages(client, make_token):
+    admin = make_token(scopes="admin")
+    for scopes in (["pull"], ["push"]) * 3:
+        client.post(
+            "/api/v1/tokens",
+            json={"namespace": "acme", "scopes": scopes},
+            headers=bearer(admin.secret),
+        )
+    token = admin.secret
+    creates, _, _ = _audit(client, token, namespace="acme", action="token.create", limit=1000)
+    first, next_after, _ = _audit(client, token, namespace="acme", action="token.create", limit=2)
+    second, _, prev_before = _audit(
+        client, token, namespace="acme", action="token.create", limit=2, after=next_after
+    )
+    assert first + second == creates[:4]
+    back, _, _ = _audit(
+        client, token, namespace="acme", action="token.create", limit=2, before=prev_before
+    )
+    assert back == first
+    # Past the end: nothing, and the way back.
+    beyond, beyond_next, beyond_prev = _audit(
+        client, token, namespace="acme", limit=5, after=2**63 - 1
+    )
+    assert beyond == [] and beyond_next is None and beyond_prev == 2**63 - 1
+    back, _, _ = _audit(client, token, namespace="acme", limit=1000, before=beyond_prev)
+    assert back[-1] >= creates[-1]
+    # Before the start: nothing, and the way forward.
+    none, none_next, none_prev = _audit(client, token, namespace="acme", limit=5, before=1)
+    assert none == [] and none_prev is None and none_next == 0
+
+
+def test_bad_audit_cursors_are_400(client, make_token):
+    headers = bearer(make_token(scopes="admin").secret)
+    for query in ("before=0", f"before={2**63}", "before=-1", "before=one", "after=-1"):
+        response = client.get(f"/api/v1/audit?namespace=acme&{query}", headers=headers)
+        assert response.status_code == 400, query
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+
 def test_audit_is_for_admins_only(client, make_token):
     pusher = make_token(scopes="push")
     assert (

@@ -120,6 +120,7 @@ def test_every_page_loads_only_from_the_registry(
         "/ui",
         "/ui/acme",
         "/ui/acme?license=Apache-2.0",
+        "/ui/acme?signer=alice",
         "/ui/acme/model",
         "/ui/acme/model/versions/1.0.0",
         "/ui/public/demo",
@@ -157,4 +158,29 @@ def test_readable_on_a_phone_and_usable_from_the_keyboard(
     assert outline == "solid"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+    context.close()
+
+
+def test_search_by_signer_on_a_phone(
+    browser: sync_api.Browser, site: tuple[str, Seeded], shots: Path
+) -> None:
+    base, seeded = site
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    _log_in(page, base, seeded.admin, "/ui/acme")
+    page.get_by_label("Signed by").fill("alice")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url("**signer=alice**")
+    hits = page.locator("section[aria-labelledby=hits-title]")
+    assert hits.get_by_role("link", name="1.0.0").is_visible()
+    assert page.get_by_label("Signed by").input_value() == "alice"
+    assert page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
+    page.screenshot(path=str(shots / "namespace-signer-search-phone.png"), full_page=True)
+    # mallory signed 1.0.0 too, but the signature failed: no hit.
+    page.get_by_label("Signed by").fill("mallory")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url("**signer=mallory**")
+    assert "No version in acme matches" in hits.inner_text()
     context.close()

@@ -133,7 +133,7 @@ def test_sbom_search_finds_the_version_and_reports_bad_input_as_a_page(
     assert found.status_code == 200
     assert 'href="/ui/acme/model/versions/1.0.0"' in found.text
     none = client.get("/ui/acme", params={"license": "GPL-3.0-only"})
-    assert "No version in acme has an SBOM" in text_of(none.text)
+    assert "No version in acme matches all of these" in text_of(none.text)
     by_name = client.get("/ui/acme", params={"q": "nothing-like-it"})
     assert "No models match" in text_of(by_name.text)
     bad = client.get("/ui/acme", params={"opset": "thirteen"})
