@@ -123,15 +123,46 @@ async def version_summaries(
             .group_by(ManifestReference.manifest_id)
         )
         sizes = {manifest_id: int(size or 0) for manifest_id, size in summed}
+    signatures = await _signature_counts(session, {r.manifest_id for r in rows})
     return [
         schemas.VersionSummary(
             version=name,
             digest=digest,
             created_at=created_at,
             size=sizes.get(manifest_id, 0),
+            signatures=signatures.get(manifest_id, schemas.SignatureCounts()),
         )
         for name, created_at, manifest_id, digest in rows
     ], int(total or 0)
+
+
+async def _signature_counts(
+    session: AsyncSession, manifest_ids: set[int]
+) -> dict[int, schemas.SignatureCounts]:
+    """The stored verdicts on each manifest, counted (one query for a page of versions)."""
+    if not manifest_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            SignatureVerification.subject_manifest_id,
+            SignatureVerification.outcome,
+            SignatureVerification.trusted_as,
+            SignatureVerification.signer,
+        ).where(SignatureVerification.subject_manifest_id.in_(sorted(manifest_ids)))
+    )
+    counts: dict[int, schemas.SignatureCounts] = {}
+    for manifest_id, outcome, trusted_as, signer in rows:
+        found = counts.setdefault(manifest_id, schemas.SignatureCounts())
+        if outcome == "verified":
+            found.verified += 1
+            name = trusted_as or signer
+            if name and name not in found.signers:
+                found.signers.append(name)
+        else:
+            found.failed += 1
+    for found in counts.values():
+        found.signers.sort()
+    return counts
 
 
 async def first_version_of(session: AsyncSession, manifest_id: int) -> Tag | None:

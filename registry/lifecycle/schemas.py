@@ -27,11 +27,21 @@ class ReferrerView(msgspec.Struct):
     created_at: datetime
 
 
+class SignatureCounts(msgspec.Struct):
+    """The registry's stored verdicts on a version's signatures, counted."""
+
+    verified: int = 0
+    failed: int = 0
+    #: Who signed the verified ones: the trust policy's name for the signer, else the signer.
+    signers: list[str] = msgspec.field(default_factory=list)
+
+
 class VersionSummary(msgspec.Struct):
     version: str
     digest: str
     created_at: datetime
     size: int
+    signatures: SignatureCounts = msgspec.field(default_factory=SignatureCounts)
 
 
 class SignatureView(msgspec.Struct):

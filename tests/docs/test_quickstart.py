@@ -49,10 +49,12 @@ def _fresh_clone(target: Path) -> Path:
     # The venv is the real one, built by `make test` before this runs. Were the copied
     # requirements newer than its stamp (an edited pyproject.toml in a work tree), the
     # document's `make run` would reinstall the project into it from this temporary
-    # copy; dated like the stamp, they leave it alone.
-    stamp = (ROOT / ".venv" / ".custody-installed").stat().st_mtime
+    # copy; dated a second before the stamp, they leave it alone (a float mtime copied to
+    # the file can round past the stamp's nanoseconds: make then reinstalled the shared
+    # venv from this temporary directory).
+    stamp = (ROOT / ".venv" / ".custody-installed").stat().st_mtime_ns - 1_000_000_000
     for requirement in ("pyproject.toml", "requirements.lock"):
-        os.utime(target / requirement, (stamp, stamp))
+        os.utime(target / requirement, ns=(stamp, stamp))
     return target
 
 
@@ -66,10 +68,18 @@ def user_shell(tmp_path: Path) -> Iterator[tuple[Shell, str]]:
     env.update(HOME=str(home), CUSTODY_PORT=port, TERM="dumb", COLUMNS="100")
     env.pop("VIRTUAL_ENV", None)
     shell = Shell(clone, env)
+    installed = _installed_from()
     try:
         yield shell, port
     finally:
         shell.close()
+    assert _installed_from() == installed, "the document's commands reinstalled the shared venv"
+
+
+def _installed_from() -> str:
+    """Where the shared venv's editable install points (it must stay this checkout)."""
+    found = sorted((ROOT / ".venv" / "lib").glob("python*/site-packages/_editable_impl_*.pth"))
+    return "".join(path.read_text() for path in found)
 
 
 def _run_document(shell: Shell, port: str, commands: list[Command], name: str) -> None:

@@ -195,6 +195,15 @@ def test_make_run_shows_a_newcomer_the_demo_offline(
     prod = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="prod"))
     assert prod.count() == 1
     assert "1.0.0" in prod.inner_text()
+    # ... and, in the versions table, 1.0.0 signed: verified, by the demo release key.
+    version_row = (
+        page.locator("#versions-title")
+        .locator("xpath=..")
+        .get_by_role("row")
+        .filter(has=page.get_by_role("rowheader", name="1.0.0"))
+    )
+    assert version_row.locator(".badge").first.inner_text() == "verified"
+    assert "demo-release" in version_row.inner_text()
     page.screenshot(path=str(tmp_path / "model.png"), full_page=True)
     # One click on: the version, its signature verified by the registry.
     prod.get_by_role("link", name="1.0.0").click()

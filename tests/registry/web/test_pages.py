@@ -70,6 +70,14 @@ def test_a_logged_in_reader_browses_to_a_version(
     model = client.get("/ui/acme/model")
     assert model.status_code == 200
     assert "1.0.0" in model.text and "staging" in model.text
+    # Each version says who verifiably signed it (mallory's bundle fails: not trusted).
+    assert "verified alice 1 failed" in text_of(model.text)
+    listed = client.get("/api/v1/models/acme/model/versions", headers=bearer(seeded.reader))
+    assert listed.json()["versions"][0]["signatures"] == {
+        "verified": 1,
+        "failed": 1,
+        "signers": ["alice"],
+    }
     # A pull token does not read the audit trail, so the alias history says where it is.
     assert "shown to this namespace" in text_of(model.text)
 
