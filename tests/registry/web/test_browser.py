@@ -162,7 +162,7 @@ def test_readable_on_a_phone_and_usable_from_the_keyboard(
 
 
 def test_search_by_signer_on_a_phone(
-    browser: sync_api.Browser, site: tuple[str, Seeded], shots: Path
+    browser: sync_api.Browser, site: tuple[str, Seeded], screenshots: Screenshots
 ) -> None:
     base, seeded = site
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
@@ -177,7 +177,7 @@ def test_search_by_signer_on_a_phone(
     assert page.evaluate(
         "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
     )
-    page.screenshot(path=str(shots / "namespace-signer-search-phone.png"), full_page=True)
+    screenshots.take(page, "namespace-signer-search-phone.png", full_page=True, docs=False)
     # mallory signed 1.0.0 too, but the signature failed: no hit.
     page.get_by_label("Signed by").fill("mallory")
     page.get_by_role("button", name="Search").click()
