@@ -175,7 +175,6 @@ def create_app(settings: Settings | None = None, *, gate: PromotionGate | None =
                 auth_cache=TTLCache[str, Principal](settings.auth.cache_seconds),
                 manifest_cache=manifest_cache,
                 blob_cache=TTLCache[tuple[str, str], int](settings.oci.manifest_cache_seconds),
-                quota_usage=TTLCache[str, int](settings.oci.quota_usage_cache_seconds),
                 anonymous_pull=AnonymousPull(sessionmaker, settings.auth.cache_seconds),
                 limits=limits,
             ),

@@ -21,10 +21,6 @@ a blob (how every client asks "do you have it?"):
   only blobs that are there are remembered (a pushed blob is visible at once),
   and unlinking one through this process drops it at once.
 
-- namespace usage: namespace -> bytes stored, for ``CUSTODY_QUOTA_USAGE_CACHE_SECONDS``
-  (default 5 s), read by the early quota check of pushes (ADR 0014) only to let bytes
-  in: a refusal re-reads the usage, and the check when a blob is linked computes it.
-
 Authorisation is decided on every request, from the cached facts: a cached
 manifest or blob is never served before the caller's pull right is checked.
 Setting either lifetime to 0 turns its caches off.

@@ -60,8 +60,6 @@ class Services:
     manifest_cache: TTLCache[tuple[str, str], CachedManifest]
     #: Sizes of blobs known to be linked, keyed by (repository, digest).
     blob_cache: TTLCache[tuple[str, str], int]
-    #: Bytes each namespace with a quota stores, for the early quota check of pushes.
-    quota_usage: TTLCache[str, int]
     anonymous_pull: AnonymousPull
     #: Rate limits per token and address, failed-authentication blocks, download budgets.
     limits: RateLimits

@@ -244,10 +244,6 @@ class OciSettings(_Part):
     upload_expiry_seconds: int = _env("UPLOAD_EXPIRY_SECONDS", 24 * 3600, _at_least_one)
     #: How often the server looks for abandoned uploads (0: only at start-up).
     upload_sweep_seconds: int = _env("UPLOAD_SWEEP_SECONDS", 3600, _integer)
-    #: How long a namespace's storage usage, read by a push's early quota check, is reused
-    #: (0: read on every request). Only to let bytes in: a refusal re-reads it, and the
-    #: check when a blob is linked always computes it (ADR 0014).
-    quota_usage_cache_seconds: float = _env("QUOTA_USAGE_CACHE_SECONDS", 5.0, _integer)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -213,15 +214,26 @@ def namespace_create(name: str, anonymous_pull: bool, data_dir: Path | None) -> 
 @click.argument("name")
 @click.argument("size", required=False)
 @click.option("--clear", is_flag=True, help="Remove the quota (unlimited).")
+@click.option(
+    "--recount",
+    is_flag=True,
+    help="Recompute the usage from the stored rows, repairing the counter if it drifted.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @_data_dir_option
 def namespace_quota(
-    name: str, size: str | None, clear: bool, as_json: bool, data_dir: Path | None
+    name: str,
+    size: str | None,
+    clear: bool,
+    recount: bool,
+    as_json: bool,
+    data_dir: Path | None,
 ) -> None:
     """Set a namespace's storage quota (10GiB, 500MB, bytes), --clear it, or show it.
 
     Usage counts each blob once per namespace, plus manifests. A push that would pass
-    the quota is refused (409 DENIED) before its bytes are stored.
+    the quota is refused (409 DENIED) before its bytes are stored. The usage is a
+    counter kept with every change; --recount recomputes it (audited if it had drifted).
     """
     from registry.cli.views import render_storage
     from registry.namespaces import service
@@ -235,20 +247,30 @@ def namespace_quota(
         raise click.ClickException(exc.diagnostics()) from None
     change = clear or size is not None
 
-    async def work(session: AsyncSession) -> tuple[int | None, int]:
+    async def work(session: AsyncSession) -> tuple[int | None, int, int | None]:
         ns = await service.namespace_named(session, name)
         if change:
             await service.set_quota(session, ns, quota_bytes, actor=_cli_actor())
-        return ns.quota_bytes, (await service.namespace_usage(session, ns)).used_bytes
+        drift = await service.recount_usage(session, ns, actor=_cli_actor()) if recount else None
+        return ns.quota_bytes, (await service.namespace_usage(session, ns)).used_bytes, drift
 
-    quota, used = _run_db(_settings(data_dir), work)
+    quota, used, drift = _run_db(_settings(data_dir), work)
     if as_json:
-        click.echo(json.dumps({"name": name, "quota_bytes": quota, "used_bytes": used}))
+        view: dict[str, Any] = {"name": name, "quota_bytes": quota, "used_bytes": used}
+        if drift is not None:
+            view["drift_bytes"] = drift
+        click.echo(json.dumps(view))
         return
     limit = (
         "no quota (unlimited)" if quota is None else f"quota {format_size(quota)} ({quota} bytes)"
     )
     click.echo(f"namespace {name}: {limit}; storage {render_storage(used, quota)}")
+    if drift is not None:
+        click.echo(
+            f"recounted: the counter was off by {drift:+d} bytes, repaired"
+            if drift
+            else "recounted: the counter was right"
+        )
 
 
 #: The commands this module registers under ``custody`` (see :mod:`custody.cli`).

@@ -57,6 +57,12 @@ class Namespace(Base):
     quota_bytes: Mapped[int | None] = mapped_column(
         BigInteger, nullable=True, comment="storage quota; NULL = unlimited"
     )
+    usage_bytes: Mapped[int] = mapped_column(
+        BigInteger,
+        default=0,
+        server_default="0",
+        comment="bytes stored (distinct blobs linked + distinct manifests), kept by every change",
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     repositories: Mapped[list[Repository]] = relationship(back_populates="namespace")

@@ -1,5 +1,5 @@
 """Namespace settings without HTTP: find a namespace, change its anonymous-pull setting
-and its storage quota, read its usage."""
+and its storage quota, read and recount its usage."""
 
 from __future__ import annotations
 
@@ -9,11 +9,18 @@ from registry.audit.service import record
 from registry.db.models import Namespace
 from registry.errors import InvalidInput, NotFound
 from registry.naming import validate_namespace
+from registry.oci import usage
 from registry.oci.queries import find_namespace
 from registry.oci.quota import NamespaceUsage, usage_of
 from registry.sizes import MAX_BYTES
 
-__all__ = ["namespace_named", "namespace_usage", "set_anonymous_pull", "set_quota"]
+__all__ = [
+    "namespace_named",
+    "namespace_usage",
+    "recount_usage",
+    "set_anonymous_pull",
+    "set_quota",
+]
 
 
 async def namespace_named(session: AsyncSession, name: str) -> Namespace:
@@ -67,3 +74,21 @@ async def set_quota(
         namespace=namespace.name,
         detail={"quota_bytes": quota_bytes, "previous": previous},
     )
+
+
+async def recount_usage(session: AsyncSession, namespace: Namespace, *, actor: str) -> int:
+    """Recompute ``namespace``'s usage counter from its rows (not committed); return the
+    drift repaired (bytes the counter was off by, signed). A drift is audited
+    (``namespace.usage.recount``): the counter is changed with every write, so drift
+    means a write made outside Custody (a restored backup, a hand edit)."""
+    before, after = await usage.recount(session, namespace.id)
+    if before != after:
+        await record(
+            session,
+            actor=actor,
+            action="namespace.usage.recount",
+            subject=f"namespace:{namespace.name}",
+            namespace=namespace.name,
+            detail={"counted_bytes": before, "used_bytes": after},
+        )
+    return before - after

@@ -209,7 +209,7 @@ async def _finish(
     # that removed bytes the store had deduplicated this upload against: check them.
     await queries.lock_digest(ctx.session, str(stat.digest))
     try:
-        after = await quota.require_room(
+        await quota.require_room(
             ctx.session, repository.namespace_id, [("blob", str(stat.digest), stat.size)]
         )
     except QuotaExceeded as exc:
@@ -238,8 +238,6 @@ async def _finish(
         detail=detail,
     )
     await ctx.session.commit()
-    if after is not None:  # the early checks of the next pushes start from this reading
-        ctx.services.quota_usage.put(name.namespace, after.used_bytes)
     return Response(
         b"",
         status_code=201,
@@ -251,23 +249,17 @@ async def _finish(
 
 
 async def _room(
-    ctx: OciContext, name: RepositoryName, digest: Digest | None = None, *, recent: bool = True
+    ctx: OciContext, name: RepositoryName, digest: Digest | None = None
 ) -> NamespaceUsage | None:
     """The namespace's usage when it has a quota and ``digest`` is not already counted there
     (the early check, without a lock: see :mod:`registry.oci.quota`); else ``None``.
 
-    With ``recent``, a reading of the last few seconds may stand in for the usage
-    (``CUSTODY_QUOTA_USAGE_CACHE_SECONDS``): enough to let bytes in, since the guard
-    recomputes it when they are linked; a refusal always re-reads it first (:func:`_fits`).
+    The usage is the namespace's counter, one row read: the guard re-reads it under the
+    namespace's lock when the blob is linked.
     """
-    cache = ctx.services.quota_usage
-    room = await quota.room_for(
-        ctx.session, name.namespace, used=cache.get(name.namespace) if recent else None
-    )
+    room = await quota.room_for(ctx.session, name.namespace)
     if room is None:
         return None
-    if not room.recent:
-        cache.put(name.namespace, room.used_bytes)
     if digest is not None and await quota.already_stored(
         ctx.session, name.namespace, "blob", str(digest)
     ):
@@ -275,19 +267,11 @@ async def _room(
     return room
 
 
-async def _fits(
-    ctx: OciContext, name: RepositoryName, room: NamespaceUsage, total: int
-) -> NamespaceUsage | None:
-    """``room`` if ``total`` bytes fit in it; else the usage read afresh if they fit in that;
-    else :class:`QuotaExceeded`, decided on the fresh reading."""
+def _fits(room: NamespaceUsage, total: int) -> NamespaceUsage:
+    """``room`` if ``total`` bytes fit in it; else :class:`QuotaExceeded`."""
     remaining = room.remaining
     if remaining is None or total <= remaining:
         return room
-    if room.recent:
-        fresh = await _room(ctx, name, recent=False)
-        if fresh is None or fresh.remaining is None or total <= fresh.remaining:
-            return fresh
-        room = fresh
     raise room.refusal(total)
 
 
@@ -298,7 +282,7 @@ async def _check_declared(
     to stream it in."""
     declared = ctx.request.headers.get("content-length", "")
     if declared.isdigit() and len(declared) <= 19:
-        return await _fits(ctx, name, room, current + int(declared))
+        return _fits(room, current + int(declared))
     return room
 
 
@@ -316,7 +300,7 @@ async def _within(
     async for chunk in chunks:
         total += len(chunk)
         if room is not None:
-            room = await _fits(ctx, name, room, total)
+            room = _fits(room, total)
         yield chunk
 
 
@@ -330,9 +314,6 @@ async def _refuse_quota(
     stored: bool = False,
 ) -> NoReturn:
     """Roll back, audit the refusal, answer 409 ``DENIED`` (registry.audit.service.refuse)."""
-    used = exc.extra.get("used_bytes")
-    if isinstance(used, int):  # a refusal is decided on a fresh reading: keep it
-        ctx.services.quota_usage.put(name.namespace, used)
     if stored:
         # Its bytes may already be in the store with no row: queued in the refusal's own
         # transaction, the collector removes them after the delay unless a push links them.
@@ -445,7 +426,7 @@ async def close_upload(ctx: OciContext, name: RepositoryName, upload_id: str) ->
         if ctx.request.headers.get("content-range") or (length is not None and length != "0"):
             await _append(ctx, name, upload_id, room)
         if room is not None:  # chunks pushed before the quota was lowered, or in parallel
-            await _fits(ctx, name, room, await ctx.blobs.upload_size(upload_id))
+            _fits(room, await ctx.blobs.upload_size(upload_id))
     except QuotaExceeded as exc:
         await _discard(ctx, upload_id, row)
         await _refuse_quota(ctx, name, exc, expected, action="blob.push.refused")

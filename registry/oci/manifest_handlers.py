@@ -109,7 +109,7 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
     await service.check_references(ctx.session, repository, parsed)
     await check_model_files(ctx.blobs, parsed)
     try:
-        after = await quota.require_room(
+        await quota.require_room(
             ctx.session, repository.namespace_id, [("manifest", digest, len(body))]
         )
     except QuotaExceeded as exc:
@@ -149,8 +149,6 @@ async def put_manifest(ctx: OciContext, name: RepositoryName, reference: str) ->
         )
     await ctx.session.commit()
     ctx.services.manifest_cache.clear()
-    if after is not None:  # the early checks of the next pushes start from this reading
-        ctx.services.quota_usage.put(name.namespace, after.used_bytes)
     headers = {"Location": f"/v2/{name}/manifests/{digest}", "Docker-Content-Digest": digest}
     if parsed.subject is not None:
         headers["OCI-Subject"] = parsed.subject.digest

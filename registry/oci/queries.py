@@ -82,6 +82,10 @@ async def link_blob(session: AsyncSession, repository: Repository, digest: str, 
     return created
 
 
+async def blob_size(session: AsyncSession, digest: str) -> int | None:
+    return await session.scalar(select(Blob.size).where(Blob.digest == digest))
+
+
 async def linked_blob(session: AsyncSession, name: RepositoryName, digest: str) -> Blob | None:
     """The blob if it is visible in the repository (and not marked lost by ``fsck --repair``)."""
     return await session.scalar(

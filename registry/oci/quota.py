@@ -12,26 +12,31 @@ database). Upload sessions in flight count only once they are finished and linke
   streamed size cannot fit is refused before its bytes are stored;
 - :func:`require_room` is the guard: called in the transaction that links a blob or
   stores a manifest, it locks the namespace's row first, so two pushes racing for
-  the last bytes are serialised and the second sees the first's links. A namespace
-  never ends a committed transaction over its quota because of a push (lowering a
-  quota below the usage is allowed: the namespace then takes nothing new).
+  the last bytes are serialised and the second sees the first's links, and counts
+  what it lets in (:mod:`registry.oci.usage`). A namespace never ends a committed
+  transaction over its quota because of a push (lowering a quota below the usage is
+  allowed: the namespace then takes nothing new).
 
 The loser of such a race may have stored its bytes already (the early check let both
 through): its blob stays in the store without a row, the orphan file a killed upload
 leaves (:mod:`registry.storage.consistency`), for garbage collection.
+
+The usage is read from the namespace's counter (``namespaces.usage_bytes``), so a
+check costs the same whatever the namespace holds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
-from sqlalchemy import Select, func, literal, select, union, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.db.models import Blob, Manifest, Namespace, Repository, RepositoryBlob
+from registry.db.models import Namespace
 from registry.errors import QuotaExceeded
+from registry.oci import usage
+from registry.oci.usage import Kind
 from registry.sizes import format_size
 
 __all__ = [
@@ -43,8 +48,6 @@ __all__ = [
     "usage_of",
 ]
 
-Kind = Literal["blob", "manifest"]
-
 
 @dataclass(frozen=True, slots=True)
 class NamespaceUsage:
@@ -52,8 +55,6 @@ class NamespaceUsage:
     used_bytes: int
     #: ``None``: unlimited.
     quota_bytes: int | None
-    #: The usage is a recent reading, not computed now: good to let bytes in, not to refuse.
-    recent: bool = False
 
     @property
     def remaining(self) -> int | None:
@@ -79,160 +80,67 @@ class NamespaceUsage:
         )
 
 
-def _stored() -> Select[tuple[int, str, str, int]]:
-    """(namespace id, kind, digest, size) of every distinct blob and manifest stored."""
-    blobs = (
-        select(
-            Repository.namespace_id.label("namespace_id"),
-            literal("blob").label("kind"),
-            Blob.digest.label("digest"),
-            Blob.size.label("size"),
-        )
-        .join(RepositoryBlob, RepositoryBlob.blob_digest == Blob.digest)
-        .join(Repository, Repository.id == RepositoryBlob.repository_id)
-    )
-    manifests = select(
-        Repository.namespace_id, literal("manifest"), Manifest.digest, Manifest.size
-    ).join(Repository, Repository.id == Manifest.repository_id)
-    # UNION (not UNION ALL) is what counts a digest once per namespace.
-    return union(blobs, manifests)  # type: ignore[return-value]
-
-
-async def _used_bytes(session: AsyncSession, namespace_id: int) -> int:
-    """One namespace's usage: its distinct blobs (an ``IN`` list, which dedupes without
-    sorting the rows: a third faster than the union on SQLite), plus its distinct manifests."""
-    linked = (
-        select(RepositoryBlob.blob_digest)
-        .join(Repository, Repository.id == RepositoryBlob.repository_id)
-        .where(Repository.namespace_id == namespace_id)
-    )
-    blobs = select(func.coalesce(func.sum(Blob.size), 0)).where(Blob.digest.in_(linked))
-    manifests = (
-        select(Manifest.digest, Manifest.size)
-        .join(Repository, Repository.id == Manifest.repository_id)
-        .where(Repository.namespace_id == namespace_id)
-        .distinct()
-        .subquery()
-    )
-    total = select(
-        blobs.scalar_subquery()
-        + select(func.coalesce(func.sum(manifests.c.size), 0)).scalar_subquery()
-    )
-    return int(await session.scalar(total) or 0)
-
-
 async def usage_by_namespace(session: AsyncSession) -> list[NamespaceUsage]:
-    """Every namespace's usage and quota, by name, in one query (the metrics scrape)."""
-    stored = _stored().subquery()
+    """Every namespace's usage and quota, by name (the metrics scrape)."""
     rows = await session.execute(
-        select(Namespace.name, Namespace.quota_bytes, func.coalesce(func.sum(stored.c.size), 0))
-        .outerjoin(stored, stored.c.namespace_id == Namespace.id)
-        .group_by(Namespace.id, Namespace.name, Namespace.quota_bytes)
-        .order_by(Namespace.name)
+        select(Namespace.name, Namespace.quota_bytes, Namespace.usage_bytes).order_by(
+            Namespace.name
+        )
     )
     return [NamespaceUsage(name, int(used), quota) for name, quota, used in rows]
 
 
 async def usage_of(session: AsyncSession, namespace: Namespace) -> NamespaceUsage:
     """``namespace``'s usage now, with its quota."""
-    return NamespaceUsage(
-        namespace.name, await _used_bytes(session, namespace.id), namespace.quota_bytes
-    )
+    used = await session.scalar(select(Namespace.usage_bytes).where(Namespace.id == namespace.id))
+    return NamespaceUsage(namespace.name, int(used or 0), namespace.quota_bytes)
 
 
-async def room_for(
-    session: AsyncSession, namespace: str, *, used: int | None = None
-) -> NamespaceUsage | None:
+async def room_for(session: AsyncSession, namespace: str) -> NamespaceUsage | None:
     """The usage of a namespace that has a quota; ``None`` if it has none (or is new).
 
-    No lock: the early check that spares uploading bytes which cannot fit. ``used``
-    (a recent reading) saves computing the usage. The guard is :func:`require_room`,
-    when the bytes are linked.
+    No lock: the early check that spares uploading bytes which cannot fit. The guard
+    is :func:`require_room`, when the bytes are linked.
     """
     row = (
         await session.execute(
-            select(Namespace.id, Namespace.quota_bytes).where(Namespace.name == namespace)
+            select(Namespace.quota_bytes, Namespace.usage_bytes).where(Namespace.name == namespace)
         )
     ).first()
     if row is None or row.quota_bytes is None:
         return None
-    if used is None:
-        return NamespaceUsage(namespace, await _used_bytes(session, row.id), row.quota_bytes)
-    return NamespaceUsage(namespace, used, row.quota_bytes, recent=True)
+    return NamespaceUsage(namespace, int(row.usage_bytes), row.quota_bytes)
 
 
 async def already_stored(session: AsyncSession, namespace: str, kind: Kind, digest: str) -> bool:
     """Whether ``digest`` is already counted in ``namespace`` (pushing it again costs nothing)."""
-    if kind == "blob":
-        query = (
-            select(RepositoryBlob.blob_digest)
-            .join(Repository, Repository.id == RepositoryBlob.repository_id)
-            .join(Namespace, Namespace.id == Repository.namespace_id)
-            .where(Namespace.name == namespace, RepositoryBlob.blob_digest == digest)
-        )
-    else:
-        query = (
-            select(Manifest.digest)
-            .join(Repository, Repository.id == Manifest.repository_id)
-            .join(Namespace, Namespace.id == Repository.namespace_id)
-            .where(Namespace.name == namespace, Manifest.digest == digest)
-        )
-    return await session.scalar(query.limit(1)) is not None
-
-
-async def _lock_namespace(session: AsyncSession, namespace_id: int) -> None:
-    """Serialise the quota checks of one namespace until the transaction ends.
-
-    PostgreSQL: a row lock (``FOR NO KEY UPDATE``: new repositories may still
-    reference the row); statements after it see every commit made before it.
-    SQLite: a write makes this transaction the only writer (as
-    :func:`registry.oci.queries.lock_repository` does).
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            select(Namespace.id).where(Namespace.id == namespace_id).with_for_update(key_share=True)
-        )
-        return
-    await session.execute(
-        update(Namespace)
-        .where(Namespace.id == namespace_id)
-        .values(id=Namespace.id)
-        .execution_options(synchronize_session=False)
-    )
+    namespace_id = await session.scalar(select(Namespace.id).where(Namespace.name == namespace))
+    return namespace_id is not None and await usage.held(session, namespace_id, kind, digest)
 
 
 async def require_room(
     session: AsyncSession, namespace_id: int, items: Sequence[tuple[Kind, str, int]]
 ) -> NamespaceUsage | None:
     """Raise :class:`QuotaExceeded` unless ``items`` ((kind, digest, size) of the blobs and
-    manifests about to be linked or stored) fit the namespace's quota.
+    manifests about to be linked or stored) fit the namespace's quota; else count them.
 
     Called in the transaction that links or stores them, before it does: takes the
-    namespace's lock when it has a quota, so the check and the writes it allows cannot
-    interleave with another push's. An item already counted in the namespace costs
-    nothing; a namespace without a quota costs one query and takes no lock.
+    namespace's lock, so the check, the count and the writes cannot interleave with
+    another push's. An item already counted in the namespace costs nothing. Every
+    namespace is counted, with a quota or without (one may be set at any time).
 
-    Returns the namespace's usage once ``items`` are in (for the early checks' cache),
-    or ``None`` when it has no quota or the items cost nothing.
+    Returns the namespace's usage once ``items`` are in, or ``None`` when it has no quota.
     """
-    quota = await session.scalar(select(Namespace.quota_bytes).where(Namespace.id == namespace_id))
-    if quota is None:
-        return None
-    await _lock_namespace(session, namespace_id)
+    await usage.lock_namespace(session, namespace_id)
     row = (
         await session.execute(
             select(Namespace.name, Namespace.quota_bytes).where(Namespace.id == namespace_id)
         )
     ).one()
+    used, adding = await usage.charge(session, namespace_id, items, limit=row.quota_bytes)
     if row.quota_bytes is None:
         return None
-    adding = 0
-    for kind, digest, size in dict.fromkeys(items):
-        if not await already_stored(session, row.name, kind, digest):
-            adding += size
-    if adding == 0:
-        return None
-    usage = NamespaceUsage(row.name, await _used_bytes(session, namespace_id), row.quota_bytes)
-    if usage.used_bytes + adding > row.quota_bytes:
-        raise usage.refusal(adding)
-    return NamespaceUsage(row.name, usage.used_bytes + adding, row.quota_bytes)
+    current = NamespaceUsage(row.name, used, row.quota_bytes)
+    if used + adding > row.quota_bytes:
+        raise current.refusal(adding)
+    return NamespaceUsage(row.name, used + adding, row.quota_bytes)

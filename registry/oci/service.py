@@ -43,7 +43,7 @@ from registry.errors import (
     ManifestUnknown,
 )
 from registry.naming import RepositoryName, VersionPattern
-from registry.oci import queries
+from registry.oci import queries, usage
 from registry.oci.hooks import AliasMove, OciHooks, Unreferenced
 from registry.oci.manifests import ParsedManifest
 from registry.oci.mediatypes import EVIDENCE_ARTIFACT_TYPES
@@ -322,8 +322,12 @@ async def delete_manifest(
         await remove_alias(session, repository, tag, principal=principal, hooks=hooks)
     held = await queries.manifest_reference_digests(session, manifest.id)
     referrers = await queries.referrer_digests(session, repository.id, manifest.digest)
+    await usage.lock_namespace(session, repository.namespace_id)  # before the row goes
     await session.delete(manifest)
     await session.flush()
+    await usage.release(
+        session, repository.namespace_id, [("manifest", manifest.digest, manifest.size)]
+    )
     await record(
         session,
         actor=principal.actor,
@@ -391,6 +395,9 @@ async def unlink_blob(
     """Unlink blob ``digest`` from ``repository``, audited; refused while a manifest there
     references it (not committed)."""
     await queries.lock_repository(session, repository)  # no manifest PUT may start using it
+    # Then the digest's (as uploads and the collector take it, before the namespace's): the
+    # link read below is not one the collector is removing.
+    await queries.lock_digest(session, digest)
     link = await queries.blob_link(session, repository, digest)
     if link is None:
         raise BlobUnknown(f"blob {digest} is not in repository {name}")
@@ -406,7 +413,13 @@ async def unlink_blob(
             action="blob.delete.refused",
             subject=f"{name}@{digest}",
         )
+    size = await queries.blob_size(session, digest)
+    # The namespace's lock before the link goes (the usage counter's order).
+    await usage.lock_namespace(session, repository.namespace_id)
     await session.delete(link)
+    await session.flush()
+    if size is not None:
+        await usage.release(session, repository.namespace_id, [("blob", digest, size)])
     await record(
         session,
         actor=actor,

@@ -124,6 +124,10 @@ async def attach_sbom(
     sbom_digest, empty = Digest.of_bytes(data), Digest.of_bytes(b"{}")
     body = _referrer_document(subject, sbom_digest, len(data), empty)
     body_digest = "sha256:" + hashlib.sha256(body).hexdigest()
+    # The digests' locks first (then the namespace's, in the quota check): the order every
+    # link takes, so the collector removes neither the bytes nor the rows meanwhile.
+    for digest in sorted({str(sbom_digest), str(empty)}):
+        await oci_queries.lock_digest(session, digest)
     await _require_room(session, repository, sbom_digest, data, body_digest, body, actor=actor)
 
     await _put_bytes(blobs, data)

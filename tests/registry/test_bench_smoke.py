@@ -59,6 +59,9 @@ def test_gc_pass_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     figures = json.loads(line.split(":", 1)[1])
     assert figures["correct"] is True and figures["collectable"] == 40
     assert figures["reviewed_rows_per_s"] > 0 and figures["longest_transaction_ms"] > 0
+    assert 0 < figures["median_transaction_ms"] <= figures["longest_transaction_ms"]
+    assert 0 < figures["median_lock_hold_ms"] <= figures["longest_lock_hold_ms"]
+    assert figures["tenth"]["correct"] is True and figures["pass_time_ratio_full_vs_tenth"] > 0
 
 
 def test_gc_soak_runs(capsys: pytest.CaptureFixture[str]) -> None:
