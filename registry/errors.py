@@ -187,6 +187,19 @@ class PayloadTooLarge(RegistryError):
     title = "Payload too large"
 
 
+class DatabaseBusy(RegistryError):
+    """The database stayed locked by other writers (or chose this transaction to abort a
+    deadlock): nothing of the request was stored, and retrying soon will likely work."""
+
+    status_code = 503
+    code = "UNAVAILABLE"
+    title = "Database busy"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.headers["Retry-After"] = "1"
+
+
 class InsufficientStorage(RegistryError):
     """The disk (or the database) is full: nothing of the request was stored.
 

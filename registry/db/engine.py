@@ -42,12 +42,17 @@ def async_url(url: str) -> URL:
     return parsed
 
 
+#: How long a SQLite statement waits for another writer before "database is locked" (the
+#: registry then answers 503 with Retry-After: registry.http.problems).
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers run during a write; foreign keys are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_MS)}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 

@@ -18,7 +18,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DBAPIError
 
-from registry.errors import InsufficientStorage, RegistryError
+from registry.errors import DatabaseBusy, InsufficientStorage, RegistryError
 
 log = logging.getLogger("registry.errors")
 
@@ -123,6 +123,15 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
                 "retry once an operator has freed space"
             ),
         )
+    if _database_busy(exc):
+        log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+        return handle_registry_error(
+            request,
+            DatabaseBusy(
+                "the database was busy with other writers: nothing of this request was "
+                "stored; retry it"
+            ),
+        )
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _internal(request)
 
@@ -145,6 +154,28 @@ def _storage_full(exc: BaseException) -> bool:
             if getattr(original, "sqlite_errorcode", None) == _SQLITE_FULL:
                 return True
             if getattr(original, "sqlstate", None) == _PG_DISK_FULL:
+                return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+_SQLITE_BUSY_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (and extended codes)
+#: serialization_failure, deadlock_detected, lock_not_available
+_PG_RETRY_STATES = frozenset({"40001", "40P01", "55P03"})
+
+
+def _database_busy(exc: BaseException) -> bool:
+    """SQLite's lock wait ran out, or PostgreSQL aborted this transaction for another's."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError):
+            original = current.orig
+            code = getattr(original, "sqlite_errorcode", None)
+            if code is not None and code & 0xFF in _SQLITE_BUSY_CODES:
+                return True
+            if getattr(original, "sqlstate", None) in _PG_RETRY_STATES:
                 return True
         current = current.__cause__ or current.__context__
     return False
