@@ -36,7 +36,9 @@ copying each chunk as a part, ``parts_in_flight`` at a time); chunks too small
 to be parts (S3 wants 5 MiB) are streamed back through the verified put instead.
 That server-side copy is the price of not knowing the digest until the close: a
 put whose digest is given up front writes its parts to the blob's key directly
-and copies nothing.
+and copies nothing. No way of joining is cheaper on SeaweedFS (it copies the
+bytes whatever the requests; docs/s3-performance.md has the measurements, and
+the schema change that would remove the copy).
 
 The asyncio locks below serialise one session's operations within a process
 only; across processes the tagged keys and the key check above are what keep a
