@@ -35,7 +35,8 @@ key by one multipart upload whose parts are copies of the chunks (a chunk over
 64 MiB in ranges), ``parts_in_flight`` at a time, completed only once the
 digest is verified: from the running hash before the copies start, or, when
 the session is re-hashed, by reading it back while the copies run (the upload
-is aborted if the hash does not match). Chunks too small to be parts (S3 wants
+is aborted if the hash does not match; no chunk object is ever rewritten, so
+the copies read the bytes the hash reads). Chunks too small to be parts (S3 wants
 5 MiB) are streamed back through the verified put instead.
 That server-side copy is the price of not knowing the digest until the close: a
 put whose digest is given up front writes its parts to the blob's key directly
