@@ -65,10 +65,15 @@ class Server:
 
 @contextmanager
 def custody_server(
-    root: Path | None = None, extra_env: dict[str, str] | None = None
+    root: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+    *,
+    share_with: Server | None = None,
 ) -> Iterator[Server]:
+    """A live ``custody serve``; ``share_with`` another one's data directory (a second replica)."""
     workdir = Path(tempfile.mkdtemp(prefix="custody-bench-", dir=root))
-    env = dict(os.environ, CUSTODY_DATA_DIR=str(workdir / "data"), **(extra_env or {}))
+    data_dir = share_with.workdir / "data" if share_with else workdir / "data"
+    env = {**os.environ, "CUSTODY_DATA_DIR": str(data_dir), **(extra_env or {})}
     env.pop("CUSTODY_DATABASE_URL", None)
     subprocess.run([CUSTODY, "db", "upgrade"], env=env, check=True, capture_output=True)
     port = free_port()

@@ -30,13 +30,19 @@ restart, or raced by another replica) is re-hashed at its close by reading its
 chunks back, with bounded memory. The cached digest is used only when the
 session's chain of chunks is exactly the keys it was computed over: the bytes
 joined under a digest are always the bytes that were hashed, whatever two
-replicas did concurrently. Once verified, the chunks are joined server-side
-into the blob's key (a copy of the single chunk, or one multipart upload
-copying each chunk as a part, ``parts_in_flight`` at a time); chunks too small
-to be parts (S3 wants 5 MiB) are streamed back through the verified put instead.
+replicas did concurrently. The chunks are joined server-side into the blob's
+key by one multipart upload whose parts are copies of the chunks (a chunk over
+64 MiB in ranges), ``parts_in_flight`` at a time, completed only once the
+digest is verified: from the running hash before the copies start, or, when
+the session is re-hashed, by reading it back while the copies run (the upload
+is aborted if the hash does not match; no chunk object is ever rewritten, so
+the copies read the bytes the hash reads). Chunks too small to be parts (S3 wants
+5 MiB) are streamed back through the verified put instead.
 That server-side copy is the price of not knowing the digest until the close: a
 put whose digest is given up front writes its parts to the blob's key directly
-and copies nothing.
+and copies nothing. No way of joining is cheaper on SeaweedFS (it copies the
+bytes whatever the requests; docs/s3-performance.md has the measurements, and
+the schema change that would remove the copy).
 
 The asyncio locks below serialise one session's operations within a process
 only; across processes the tagged keys and the key check above are what keep a
@@ -58,12 +64,13 @@ import asyncio
 import concurrent.futures
 import functools
 import hashlib
+import itertools
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -85,6 +92,7 @@ if TYPE_CHECKING:
         CompletedPartTypeDef,
         CopySourceTypeDef,
         GetObjectOutputTypeDef,
+        UploadPartCopyOutputTypeDef,
     )
 
 __all__ = ["DEFAULT_PARTS_IN_FLIGHT", "DEFAULT_PART_BYTES", "S3BlobStore"]
@@ -92,7 +100,9 @@ __all__ = ["DEFAULT_PARTS_IN_FLIGHT", "DEFAULT_PART_BYTES", "S3BlobStore"]
 DEFAULT_PART_BYTES = 8 * 1024 * 1024
 DEFAULT_PARTS_IN_FLIGHT = 4
 _MIN_PART_BYTES = 5 * 1024 * 1024  # S3's floor for every part but the last
-_MAX_COPY_PART_BYTES = 5 * 1024**3  # S3's ceiling for one copied part
+#: A chunk is copied in ranges of at most this (SeaweedFS copied as fast in any shape;
+#: ranges keep a large single chunk from being one long serial request).
+_COPY_RANGE_BYTES = 64 * 1024 * 1024
 _MAX_PARTS = 10_000
 _READ_BYTES = 2 * 1024 * 1024
 _STALE_UPLOAD_SECONDS = 24 * 3600
@@ -121,6 +131,35 @@ def _end(segments: list[tuple[int, str, int]]) -> int:
 
 def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _verify(expected: Digest, hex_digest: str) -> None:
+    actual = Digest("sha256", hex_digest)
+    if actual != expected:
+        raise DigestInvalid(
+            f"content does not match the digest given: expected {expected}, got {actual}"
+        )
+
+
+def _copy_plan(segments: list[tuple[int, str, int]]) -> list[tuple[str, str | None]] | None:
+    """The parts that join ``segments`` server-side: (source key, byte range or None).
+
+    A chunk larger than ``_COPY_RANGE_BYTES`` is copied in ranges, so even one
+    large chunk is joined several parts at a time. ``None`` when S3 cannot join
+    them (a chunk but the last below its 5 MiB floor, or too many parts).
+    """
+    if any(size < _MIN_PART_BYTES for _, _, size in segments[:-1]):
+        return None
+    plan: list[tuple[str, str | None]] = []
+    for _, key, size in segments:
+        # Even pieces, each at least S3's floor (whatever the range size).
+        pieces = max(1, min(-(-size // _COPY_RANGE_BYTES), size // _MIN_PART_BYTES))
+        if pieces == 1:
+            plan.append((key, None))
+            continue
+        bounds = [index * size // pieces for index in range(pieces + 1)]
+        plan += [(key, f"bytes={start}-{end - 1}") for start, end in itertools.pairwise(bounds)]
+    return plan if len(plan) <= _MAX_PARTS else None
 
 
 class S3BlobStore:
@@ -326,25 +365,21 @@ class S3BlobStore:
                 segments = await self._segments(upload_id)
                 size = _end(segments)
                 cached = self._hashers.pop(upload_id, None)
+                # Begun, continued or raced elsewhere: hash what the bucket holds.
+                rehash = cached is None or cached[1] != tuple(k for _, k, _ in segments)
                 try:
-                    if cached is not None and cached[1] == tuple(k for _, k, _ in segments):
-                        hex_digest = cached[0].hexdigest()
-                    else:  # begun, continued or raced elsewhere: hash what the bucket holds
-                        hex_digest = await self._hash_segments(segments)
-                    actual = Digest("sha256", hex_digest)
-                    if actual != expected:
-                        raise DigestInvalid(
-                            f"content does not match the digest given: expected {expected}, "
-                            f"got {actual}"
-                        )
-                    if await self._size_of(self.key_for(actual)) != size:
-                        await self._compose(segments, actual)
+                    if cached is not None and not rehash:
+                        _verify(expected, cached[0].hexdigest())
+                    if await self._size_of(self.key_for(expected)) != size:
+                        await self._join(segments, expected, rehash=rehash)
+                    elif rehash:  # stored already: nothing to join, but the bytes must match
+                        _verify(expected, await self._hash_segments(segments))
                 except (ClientError, BlobUnknown) as exc:
                     if isinstance(exc, ClientError) and _error_code(exc) not in _MISSING:
                         raise
                     # Another replica closed or cancelled the session meanwhile.
                     raise BlobUploadUnknown(f"upload {upload_id} was closed elsewhere") from None
-                return BlobStat(actual, size)
+                return BlobStat(expected, size)
             finally:
                 self._locks.pop(upload_id, None)
                 self._hashers.pop(upload_id, None)
@@ -356,51 +391,74 @@ class S3BlobStore:
             await self._call(hasher.update, block)
         return hasher.hexdigest()
 
-    async def _compose(self, segments: list[tuple[int, str, int]], digest: Digest) -> None:
-        """Join a verified session's chunks into the blob's key, server-side where S3 can."""
-        target = self.key_for(digest)
-        sizes = [size for _, _, size in segments]
-        if not segments:
-            await self._call(self.client.put_object, Bucket=self.bucket, Key=target, Body=b"")
-        elif len(segments) == 1:  # the usual push: one PATCH, then the closing PUT
-            source: CopySourceTypeDef = {"Bucket": self.bucket, "Key": segments[0][1]}
-            await self._call(self.client.copy, source, self.bucket, target)
-        elif (
-            len(segments) <= _MAX_PARTS
-            and all(size >= _MIN_PART_BYTES for size in sizes[:-1])
-            and all(size <= _MAX_COPY_PART_BYTES for size in sizes)
-        ):
-            await self._copy_as_parts([key for _, key, _ in segments], target)
-        else:  # chunks too small to be parts: stream them back, verified again
-            await self.put(self._read_segments(segments), expected=digest)
+    async def _join(
+        self, segments: list[tuple[int, str, int]], expected: Digest, *, rehash: bool = False
+    ) -> None:
+        """Join a session's chunks into ``expected``'s key, server-side where S3 can.
 
-    async def _copy_as_parts(self, sources: list[str], target: str) -> None:
-        """One multipart upload whose parts are server-side copies, a few at a time."""
+        With ``rehash`` the chunks are read back and hashed while they are copied
+        (each takes about as long): the copy's multipart upload is completed only
+        once the hash matches, and aborted otherwise, so nothing is ever visible
+        under a digest its bytes were not verified against.
+        """
+        if rehash and expected.algorithm != "sha256":  # no sha256 can match it
+            _verify(expected, await self._hash_segments(segments))
+        target = self.key_for(expected)
+        plan = _copy_plan(segments)
+        if not segments:
+            if rehash:
+                _verify(expected, hashlib.sha256().hexdigest())
+            await self._call(self.client.put_object, Bucket=self.bucket, Key=target, Body=b"")
+        elif plan is None:  # chunks too small to be parts: stream them back, verified again
+            await self.put(self._read_segments(segments), expected=expected)
+        elif rehash:
+
+            async def verified() -> None:
+                _verify(expected, await self._hash_segments(segments))
+
+            await self._copy_as_parts(plan, target, verified)
+        else:
+            await self._copy_as_parts(plan, target)
+
+    async def _copy_as_parts(
+        self,
+        plan: list[tuple[str, str | None]],
+        target: str,
+        verified: Callable[[], Coroutine[Any, Any, None]] | None = None,
+    ) -> None:
+        """One multipart upload whose parts are server-side copies, a few at a time.
+
+        ``plan`` names each part's source key and byte range (``None``: all of it).
+        ``verified``, run alongside, must return before the upload is completed.
+        """
         created = await self._call(
             self.client.create_multipart_upload, Bucket=self.bucket, Key=target
         )
         upload_id = created["UploadId"]
         slots = asyncio.Semaphore(self.parts_in_flight)
+        jobs: list[concurrent.futures.Future[UploadPartCopyOutputTypeDef]] = []
 
-        async def copy(number: int, source: str) -> CompletedPartTypeDef:
+        async def copy(number: int, source: str, byte_range: str | None) -> CompletedPartTypeDef:
             async with slots:
-                copied = await self._call(
-                    self.client.upload_part_copy,
-                    Bucket=self.bucket,
-                    Key=target,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                    CopySource={"Bucket": self.bucket, "Key": source},
+                job = self._executor.submit(
+                    self._copy_part, target, upload_id, number, source, byte_range
                 )
+                jobs.append(job)
+                copied = await asyncio.wrap_future(job)
             return {"PartNumber": number, "ETag": copied["CopyPartResult"]["ETag"]}
 
         try:
-            # A failed copy cancels the rest before the upload is aborted.
-            async with asyncio.TaskGroup() as group:
-                copies = [
-                    group.create_task(copy(number, source))
-                    for number, source in enumerate(sources, start=1)
-                ]
+            try:
+                # A failure (a copy's, or the hash's) cancels the rest.
+                async with asyncio.TaskGroup() as group:
+                    if verified is not None:
+                        group.create_task(verified())
+                    copies = [
+                        group.create_task(copy(number, source, byte_range))
+                        for number, (source, byte_range) in enumerate(plan, start=1)
+                    ]
+            except BaseExceptionGroup as failed:  # the first failure, as the caller knows it
+                raise failed.exceptions[0] from None
             parts = [task.result() for task in copies]
             await self._call(
                 self.client.complete_multipart_upload,
@@ -410,6 +468,9 @@ class S3BlobStore:
                 MultipartUpload={"Parts": parts},
             )
         except BaseException:
+            # Copies already sent finish in their threads: abort only after them.
+            if jobs:
+                await asyncio.wait([asyncio.wrap_future(job) for job in jobs])
             await self._call(
                 self.client.abort_multipart_upload,
                 Bucket=self.bucket,
@@ -417,6 +478,27 @@ class S3BlobStore:
                 UploadId=upload_id,
             )
             raise
+
+    def _copy_part(
+        self, target: str, upload_id: str, number: int, source: str, byte_range: str | None
+    ) -> UploadPartCopyOutputTypeDef:
+        copy_source: CopySourceTypeDef = {"Bucket": self.bucket, "Key": source}
+        if byte_range is None:
+            return self.client.upload_part_copy(
+                Bucket=self.bucket,
+                Key=target,
+                UploadId=upload_id,
+                PartNumber=number,
+                CopySource=copy_source,
+            )
+        return self.client.upload_part_copy(
+            Bucket=self.bucket,
+            Key=target,
+            UploadId=upload_id,
+            PartNumber=number,
+            CopySource=copy_source,
+            CopySourceRange=byte_range,
+        )
 
     async def _read_segments(self, segments: list[tuple[int, str, int]]) -> AsyncIterator[bytes]:
         for _, key, _ in segments:

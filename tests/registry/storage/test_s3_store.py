@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import itertools
 import os
 import tracemalloc
 import uuid
@@ -22,7 +23,13 @@ import pytest
 from registry.digests import Digest
 from registry.errors import DigestInvalid, RangeInvalid
 from registry.storage import FilesystemBlobStore, open_blob_store
-from registry.storage.s3 import DEFAULT_PART_BYTES, DEFAULT_PARTS_IN_FLIGHT, S3BlobStore
+from registry.storage import s3 as s3_module
+from registry.storage.s3 import (
+    DEFAULT_PART_BYTES,
+    DEFAULT_PARTS_IN_FLIGHT,
+    S3BlobStore,
+    _copy_plan,
+)
 from registry.storage.s3_parts import ChunksBody
 from tests.support.seaweedfs import SeaweedFS
 
@@ -312,6 +319,98 @@ def test_session_closed_where_it_was_written_is_copied_not_reread(store: S3BlobS
 
     asyncio.run(scenario())
     assert [key.split("/")[0] for key in _keys(store)] == ["sha256"]
+
+
+def test_a_reread_session_is_joined_while_it_is_hashed_and_refused_unseen(
+    store: S3BlobStore, seaweedfs: SeaweedFS
+) -> None:
+    """Closed on a replica that saw none of it, with a wrong digest: the copies ran
+    alongside the re-hash, yet nothing appears under the digest and no upload is left."""
+    replica = _open(seaweedfs, store.prefix)
+    copied_parts = _count_calls(replica, "UploadPartCopy")
+    aborted = _count_calls(replica, "AbortMultipartUpload")
+    size = DEFAULT_PART_BYTES + 5
+    wrong = Digest("sha256", "2" * 64)
+
+    async def scenario() -> None:
+        upload = await store.start_upload()
+        await store.append_upload(upload, 0, _generated(size, seed=b"x"))
+        with pytest.raises(DigestInvalid):
+            await replica.finish_upload(upload, wrong)
+        assert await replica.stat(wrong) is None
+
+    asyncio.run(scenario())
+    replica.close()
+    assert aborted == [1]
+    assert len(copied_parts) <= 1  # sent while hashing, unless the mismatch was first
+    assert _keys(store) == []
+    assert _multipart_uploads(store) == []
+
+
+def test_a_large_chunk_is_joined_in_ranges(
+    store: S3BlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One PATCH bigger than a copy range: its copy goes up as several ranged parts."""
+    monkeypatch.setattr(s3_module, "_COPY_RANGE_BYTES", 5 * MiB + 1)
+    size = 2 * DEFAULT_PART_BYTES + 3  # 16 MiB: four ranges of the size set, three of 5 MiB+
+    ranges: list[str] = []
+
+    def seen(params: dict[str, Any], **_: Any) -> None:
+        ranges.append(params["CopySourceRange"])
+
+    store.client.meta.events.register("provide-client-params.s3.UploadPartCopy", seen)
+
+    async def scenario() -> None:
+        expected = await _digest_of(_generated(size))
+        upload = await store.start_upload()
+        await store.append_upload(upload, 0, _generated(size))
+        stat = await store.finish_upload(upload, expected)
+        assert await _digest_of(store.open(stat.digest)) == expected
+
+    asyncio.run(scenario())
+    # At most size // 5 MiB pieces, so none falls below S3's floor for a part.
+    bounds = [index * size // 3 for index in range(4)]
+    assert sorted(ranges) == sorted(f"bytes={a}-{b - 1}" for a, b in itertools.pairwise(bounds))
+    assert [key.split("/")[0] for key in _keys(store)] == ["sha256"]
+
+
+@pytest.mark.parametrize(
+    ("sizes", "parts"),
+    [
+        ([], []),
+        ([6 * MiB, 100], [("k0", None), ("k1", None)]),
+        ([64 * MiB], [("k0", None)]),
+        (
+            [64 * MiB + 1],
+            [("k0", f"bytes=0-{32 * MiB - 1}"), ("k0", f"bytes={32 * MiB}-{64 * MiB}")],
+        ),
+    ],
+)
+def test_copy_plans_split_large_chunks_evenly(
+    sizes: list[int], parts: list[tuple[str, str | None]]
+) -> None:
+    segments, offset = [], 0
+    for index, size in enumerate(sizes):
+        segments.append((offset, f"k{index}", size))
+        offset += size
+    assert _copy_plan(segments) == parts
+
+
+def test_copy_plan_pieces_never_fall_below_the_part_floor(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(s3_module, "_COPY_RANGE_BYTES", 5 * MiB)
+    size = 15 * MiB + 1  # four ranges of at most 5 MiB would leave one a byte long
+    plan = _copy_plan([(0, "k", size)])
+    assert plan is not None and len(plan) == 3
+    for _, byte_range in plan:
+        assert byte_range is not None
+        first, last = map(int, byte_range.removeprefix("bytes=").split("-"))
+        assert last - first + 1 >= 5 * MiB
+
+
+def test_no_copy_plan_for_small_chunks_or_too_many_parts() -> None:
+    assert _copy_plan([(0, "a", 100), (100, "b", 6 * MiB)]) is None
+    many = [(index * 6 * MiB, f"k{index}", 6 * MiB) for index in range(10_001)]
+    assert _copy_plan(many) is None
 
 
 def test_session_of_a_wrong_digest_is_discarded_after_a_large_append(store: S3BlobStore) -> None:
