@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import stat
 from collections.abc import Iterator
 from dataclasses import replace
@@ -19,10 +18,10 @@ from click.testing import CliRunner, Result
 from custody.cli import cli
 from signing.keys import key_id, load_private_key, write_key_pair
 from signing.signers import KeySigner
-from tests.conftest import _truncate_postgres
 from tests.custody.conftest import small_model
 from tests.interop.conftest import LiveRegistry
 from tests.registry.hub.conftest import Keys, generate, write_reprint_policy, write_trust_policy
+from tests.support.databases import fresh_database
 from tests.support.live import running_server
 
 
@@ -51,12 +50,7 @@ def hub_registry(
     stranger_dir = root / "stranger"
     stranger_dir.mkdir()
     stranger_trust = write_trust_policy(stranger_dir, replace(keys, release=keys.stranger))
-    if request.param == "sqlite":
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), root / "custody.db")
-        url = f"sqlite:///{root / 'custody.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-        _truncate_postgres(url)
+    url = fresh_database(request, root)
     env = {
         "CUSTODY_TRUST_POLICY": str(trust),
         "CUSTODY_REPRINT_POLICY": str(write_reprint_policy(root, keys)),

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import _truncate_postgres
+from tests.support.databases import fresh_database
 from tests.support.live import CUSTODY, cli_env, running_server
 from tests.support.seaweedfs import SeaweedFS
 
@@ -100,18 +101,10 @@ def redirecting(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, seaweedfs: SeaweedFS
 ) -> Iterator[Redirecting]:
     root = tmp_path_factory.mktemp("redirect")
-    if request.param == "sqlite":
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), root / "custody.db")
-        url = f"sqlite:///{root / 'custody.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-        _truncate_postgres(url)
+    url = fresh_database(request, root)
     prefix = f"redirect-{uuid.uuid4().hex[:12]}"
     env = {
-        "CUSTODY_STORAGE": f"s3://{seaweedfs.bucket}/{prefix}",
-        "CUSTODY_S3_ENDPOINT_URL": seaweedfs.endpoint_url,
-        "CUSTODY_S3_ACCESS_KEY_ID": seaweedfs.access_key_id,
-        "CUSTODY_S3_SECRET_ACCESS_KEY": seaweedfs.secret_access_key,
+        **seaweedfs.registry_env(prefix),
         "CUSTODY_S3_REDIRECT_SECONDS": "300",
     }
     with running_server(root / "data", url, env) as base:

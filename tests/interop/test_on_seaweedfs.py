@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ import httpx
 import oras.client
 import pytest
 
-from tests.conftest import _truncate_postgres
+from tests.support.databases import fresh_database
 from tests.support.live import CUSTODY, cli_env, running_server
 from tests.support.registry_helpers import onnx_bytes
 from tests.support.seaweedfs import SeaweedFS
@@ -66,19 +65,9 @@ def registry_on_s3(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, seaweedfs: SeaweedFS
 ) -> Iterator[RegistryOnS3]:
     root = tmp_path_factory.mktemp("on-s3")
-    if request.param == "sqlite":
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), root / "custody.db")
-        url = f"sqlite:///{root / 'custody.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-        _truncate_postgres(url)
+    url = fresh_database(request, root)
     prefix = f"live-{uuid.uuid4().hex[:12]}"
-    env = {
-        "CUSTODY_STORAGE": f"s3://{seaweedfs.bucket}/{prefix}",
-        "CUSTODY_S3_ENDPOINT_URL": seaweedfs.endpoint_url,
-        "CUSTODY_S3_ACCESS_KEY_ID": seaweedfs.access_key_id,
-        "CUSTODY_S3_SECRET_ACCESS_KEY": seaweedfs.secret_access_key,
-    }
+    env = seaweedfs.registry_env(prefix)
     with running_server(root / "data", url, env) as base:
         yield RegistryOnS3(base, root / "data", url, seaweedfs, prefix)
 

@@ -81,10 +81,7 @@ def cluster(
     prefix = f"replicas-{uuid.uuid4().hex[:12]}"
     env = {
         **cli_env(data_dir, postgres_database),
-        "CUSTODY_STORAGE": f"s3://{seaweedfs.bucket}/{prefix}",
-        "CUSTODY_S3_ENDPOINT_URL": seaweedfs.endpoint_url,
-        "CUSTODY_S3_ACCESS_KEY_ID": seaweedfs.access_key_id,
-        "CUSTODY_S3_SECRET_ACCESS_KEY": seaweedfs.secret_access_key,
+        **seaweedfs.registry_env(prefix),
         "CUSTODY_AUTH_CACHE_SECONDS": str(CACHE_SECONDS),
         "CUSTODY_MANIFEST_CACHE_SECONDS": str(CACHE_SECONDS),
     }

@@ -47,6 +47,15 @@ class SeaweedFS:
     bucket: str
     started_in_seconds: float
 
+    def registry_env(self, prefix: str) -> dict[str, str]:
+        """The settings that put a registry's blobs in this store, under ``prefix``."""
+        return {
+            "CUSTODY_STORAGE": f"s3://{self.bucket}/{prefix}",
+            "CUSTODY_S3_ENDPOINT_URL": self.endpoint_url,
+            "CUSTODY_S3_ACCESS_KEY_ID": self.access_key_id,
+            "CUSTODY_S3_SECRET_ACCESS_KEY": self.secret_access_key,
+        }
+
     def client(self) -> S3Client:
         return boto3.session.Session().client(
             "s3",

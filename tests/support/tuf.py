@@ -13,7 +13,6 @@ or start one with other settings through :func:`running_tuf_registry`.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _truncate_postgres
+from tests.support.databases import fresh_database
 from tests.support.live import CUSTODY, cli_env, serving
 
 
@@ -79,17 +78,6 @@ def running_tuf_registry(
     ).stdout.strip()
     with serving(full_env, root) as url:
         yield TufRegistry(url, root_path, admin, data_dir, database_url, full_env)
-
-
-def fresh_database(request: pytest.FixtureRequest, root: Path) -> str:
-    """An empty migrated database for ``request.param`` ("sqlite" or "postgresql")."""
-    if request.param == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        shutil.copyfile(template, root / "custody.db")
-        return f"sqlite:///{root / 'custody.db'}"
-    url: str = request.getfixturevalue("postgres_database")
-    _truncate_postgres(url)
-    return url
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +14,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from registry.tlog import LogSigner
-from tests.conftest import _truncate_postgres
 from tests.registry.hub.conftest import (
     Generation,
     Keys,
@@ -25,6 +23,7 @@ from tests.registry.hub.conftest import (
     write_reprint_policy,
     write_trust_policy,
 )
+from tests.support.databases import fresh_database
 from tests.support.live import CUSTODY, cli_env, running_server
 from tests.support.oci_client import Oci
 from tests.support.registry_helpers import bearer
@@ -47,12 +46,7 @@ def live_hub(
     keys: Keys,
 ) -> Iterator[LiveHub]:
     root = tmp_path_factory.mktemp("live-hub")
-    if request.param == "sqlite":
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), root / "custody.db")
-        url = f"sqlite:///{root / 'custody.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-        _truncate_postgres(url)
+    url = fresh_database(request, root)
     policy = write_reprint_policy(root, keys)
     trust = write_trust_policy(root, keys)
     patch = pytest.MonkeyPatch()

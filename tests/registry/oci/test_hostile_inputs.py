@@ -11,7 +11,6 @@ and none may leave a manifest, tag or upload behind.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +20,7 @@ from litestar.testing import TestClient
 
 from registry import create_app
 from registry.settings import DatabaseSettings, Settings
-from tests.conftest import _truncate_postgres
+from tests.support.databases import fresh_database
 from tests.support.oci_client import OCI_MANIFEST, Oci
 from tests.support.registry_helpers import bearer, issue_token, sha256_digest
 
@@ -384,12 +383,7 @@ def world(
 ) -> Iterator[World]:
     """One registry per engine for the whole table: no case may change what it holds."""
     root = tmp_path_factory.mktemp("hostile")
-    if request.param == "sqlite":
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), root / "custody.db")
-        url = f"sqlite:///{root / 'custody.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-        _truncate_postgres(url)
+    url = fresh_database(request, root)
     settings = Settings(data_dir=root / "data", database=DatabaseSettings(url=url))
     secret = issue_token(url)
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:

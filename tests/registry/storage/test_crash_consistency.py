@@ -54,12 +54,7 @@ def test_every_acknowledged_push_survives_sigkill_on_seaweedfs(
 ) -> None:
     """One round on PostgreSQL + SeaweedFS: the same promises with the blobs in a bucket."""
     _truncate_postgres(postgres_database)
-    on_s3 = {
-        "CUSTODY_STORAGE": f"s3://{seaweedfs.bucket}/crash-{uuid.uuid4().hex[:12]}",
-        "CUSTODY_S3_ENDPOINT_URL": seaweedfs.endpoint_url,
-        "CUSTODY_S3_ACCESS_KEY_ID": seaweedfs.access_key_id,
-        "CUSTODY_S3_SECRET_ACCESS_KEY": seaweedfs.secret_access_key,
-    }
+    on_s3 = seaweedfs.registry_env(f"crash-{uuid.uuid4().hex[:12]}")
     results = run_rounds(
         tmp_path / "data", postgres_database, rounds=1, ops=50, seed=2626, extra_env=on_s3
     )
