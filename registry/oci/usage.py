@@ -15,7 +15,7 @@ Exact under concurrency because every check-then-change above runs under the
 namespace's lock (:func:`lock_namespace`): the check ("is this digest already held in
 the namespace?") and the counter's change cannot interleave with another
 transaction's. :func:`recount` replaces the counter by the full computation
-(``custody namespace quota --recount``, ``custody fsck --repair``): drift can only
+(``custody namespace quota NS --recount``): drift can only
 come from writes made outside these functions (a restored backup, a hand edit).
 
 Lock order, so no two writers wait on each other in a cycle: a repository's lock
