@@ -146,7 +146,8 @@ ROWS: dict[ExitCode, Row] = _rows(
         ExitCode.STORE,
         _V,
         "custody fsck found the database and the blob store in disagreement: orphan, missing, "
-        "resized or corrupt objects, stray names, or references to blobs with no row",
+        "resized or corrupt objects, stray names, references to blobs with no row, or a "
+        "namespace usage counter that is not what its rows add up to",
     ),
 )
 

@@ -12,7 +12,12 @@ problems and leftovers, and with ``repair``:
   ``/v2/`` API then answers ``BLOB_UNKNOWN`` (404) for it, so a client pushes
   it again instead of reading a broken stream, and that push clears the mark;
 * clears the mark of a blob whose object is back, with the right size and bytes
-  (marked blobs found present are always re-hashed, even without ``verify_digests``).
+  (marked blobs found present are always re-hashed, even without ``verify_digests``);
+* recounts every namespace whose **usage counter** (``namespaces.usage_bytes``,
+  :mod:`registry.oci.usage`) differs from what its rows add up to. Every write keeps
+  the counter exact, so a drift means a write made outside Custody (a restored
+  backup, a hand edit); it is read under the namespace's lock (PostgreSQL) or in one
+  snapshot (SQLite), so a push running meanwhile is never taken for one.
 
 Everything the repair writes is one transaction, with one audit event
 (``fsck.repair``). Nothing is ever deleted here: deletion is the collector's.
@@ -35,14 +40,15 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from registry.audit.service import record
-from registry.db.models import Blob, GcReview
+from registry.db.models import Blob, GcReview, Namespace
 from registry.db.types import utcnow
 from registry.digests import Digest
 from registry.gc.queue import enqueue
+from registry.oci import usage
 from registry.storage.base import BlobStore
 from registry.storage.consistency import ConsistencyReport, check_consistency, corrupt_blobs
 
-__all__ = ["ORPHAN_REASON", "FsckReport", "Repairs", "fsck"]
+__all__ = ["ORPHAN_REASON", "FsckReport", "Repairs", "UsageDrift", "fsck"]
 
 #: The ``gc_reviews.reason`` of orphans queued by a repair.
 ORPHAN_REASON = "fsck orphan"
@@ -62,6 +68,17 @@ class Repairs:
     already_queued: tuple[str, ...] = ()
     marked_missing: tuple[str, ...] = ()
     cleared_missing: tuple[str, ...] = ()
+    #: Namespaces whose usage counter was recounted.
+    recounted_usage: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UsageDrift:
+    """A namespace whose usage counter is not what its rows add up to."""
+
+    namespace: str
+    counter_bytes: int
+    computed_bytes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +89,7 @@ class FsckReport:
     verified_digests: bool
     #: Blobs marked missing whose object is back, intact.
     found_again: tuple[str, ...] = ()
+    usage_drift: tuple[UsageDrift, ...] = ()
     repairs: Repairs | None = None
 
     @property
@@ -98,6 +116,11 @@ class FsckReport:
             for d in self.checked.orphan_files
         ]
         lines += [f"blob {d} is marked missing but its object is back" for d in self.found_again]
+        lines += [
+            f"namespace {u.namespace} usage counter says {u.counter_bytes} bytes, its rows add "
+            f"up to {u.computed_bytes}"
+            for u in self.usage_drift
+        ]
         return lines
 
     @property
@@ -126,6 +149,7 @@ class FsckReport:
             "stray": len(c.stray_files),
             "dangling_references": len(c.dangling_references),
             "found_again": len(self.found_again),
+            "usage_drift": len(self.usage_drift),
             "upload_leftovers": len(self.leftovers),
             "problems": len(self.problems),
         }
@@ -149,6 +173,10 @@ class FsckReport:
             "stray": list(c.stray_files),
             "dangling_references": [{"manifest": m, "blob": d} for m, d in c.dangling_references],
             "found_again": list(self.found_again),
+            "usage_drift": [
+                {"namespace": u.namespace, "counter": u.counter_bytes, "computed": u.computed_bytes}
+                for u in self.usage_drift
+            ],
             "upload_leftovers": {
                 "temporary": list(c.upload_temp_files),
                 "sessions_without_row": list(c.orphan_session_files),
@@ -161,6 +189,7 @@ class FsckReport:
                 "already_queued": list(repairs.already_queued),
                 "marked_missing": list(repairs.marked_missing),
                 "cleared_missing": list(repairs.cleared_missing),
+                "recounted_usage": list(repairs.recounted_usage),
             },
         }
 
@@ -191,13 +220,37 @@ async def fsck(
     else:  # a mark is cleared only on bytes seen intact
         damaged = set(await corrupt_blobs(store, back))
         found_again = tuple(d for d in back if d not in damaged)
-    report = FsckReport(checked, verify_digests, found_again)
+    drift = await _usage_drift(sessionmaker)
+    report = FsckReport(checked, verify_digests, found_again, drift)
     if not repair:
         return report
     async with sessionmaker() as session:
         repairs = await _repair(session, store, report, gc_delay)
         await session.commit()
-    return FsckReport(checked, verify_digests, found_again, repairs)
+    return FsckReport(checked, verify_digests, found_again, drift, repairs)
+
+
+async def _usage_drift(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> tuple[UsageDrift, ...]:
+    """Each namespace's counter against its rows, one short transaction per namespace."""
+    async with sessionmaker() as session:
+        namespaces = (await session.execute(select(Namespace.id, Namespace.name))).all()
+        await session.rollback()
+    drift = []
+    for namespace_id, name in sorted(namespaces, key=lambda row: row[1]):
+        async with sessionmaker() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                await usage.lock_namespace(session, namespace_id)  # a row lock: reads only
+            # SQLite: both reads below are one read transaction, hence one snapshot.
+            counter = await session.scalar(
+                select(Namespace.usage_bytes).where(Namespace.id == namespace_id)
+            )
+            computed = await usage.computed(session, namespace_id)
+            await session.rollback()
+        if counter is not None and int(counter) != computed:
+            drift.append(UsageDrift(name, int(counter), computed))
+    return tuple(drift)
 
 
 async def _repair(
@@ -232,13 +285,22 @@ async def _repair(
         )
     for batch in _batches(report.found_again):
         await session.execute(update(Blob).where(Blob.digest.in_(batch)).values(missing_since=None))
+    recounted = []
+    for drifted in report.usage_drift:
+        namespace_id = await session.scalar(
+            select(Namespace.id).where(Namespace.name == drifted.namespace)
+        )
+        if namespace_id is not None:
+            await usage.recount(session, namespace_id)  # under its lock: exact again
+            recounted.append(drifted.namespace)
     repairs = Repairs(
         queued_orphans=tuple(queue),
         already_queued=tuple(sorted(waiting)),
         marked_missing=tuple(to_mark),
         cleared_missing=report.found_again,
+        recounted_usage=tuple(recounted),
     )
-    if queue or to_mark or report.found_again:
+    if queue or to_mark or report.found_again or recounted:
         await record(
             session,
             actor=ACTOR,
@@ -248,6 +310,7 @@ async def _repair(
                 "queued_orphans": len(queue),
                 "marked_missing": len(to_mark),
                 "cleared_missing": len(report.found_again),
+                "recounted_usage": recounted,
                 # the first few by name; the JSON report of the run lists them all
                 "marked": to_mark[:_NAMED],
                 "cleared": list(report.found_again[:_NAMED]),

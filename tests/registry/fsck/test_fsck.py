@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from freezegun import freeze_time
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from custody.cli import cli
 from registry.db.engine import create_service_engine
-from registry.db.models import AuditEvent, Blob, GcReview
+from registry.db.models import AuditEvent, Blob, GcReview, Namespace
 from registry.settings import Settings
 from signing.exit_codes import ExitCode
 from tests.support.oci_client import Oci, oci_code
@@ -132,6 +132,7 @@ def test_json_report_shape(oci: Oci, settings: Settings) -> None:
             "stray": 0,
             "dangling_references": 0,
             "found_again": 0,
+            "usage_drift": 0,
             "upload_leftovers": 0,
             "problems": 1,
         },
@@ -142,6 +143,7 @@ def test_json_report_shape(oci: Oci, settings: Settings) -> None:
         "stray": [],
         "dangling_references": [],
         "found_again": [],
+        "usage_drift": [],
         "upload_leftovers": {
             "temporary": [],
             "sessions_without_row": [],
@@ -170,6 +172,7 @@ def test_repair_queues_orphans_once_and_marks_lost_blobs(oci: Oci, settings: Set
         "already_queued": [],
         "marked_missing": sorted([lost, rotten]),
         "cleared_missing": [],
+        "recounted_usage": [],
     }
     queued = rows(settings, GcReview, GcReview.kind, GcReview.digest, GcReview.reason,
                   GcReview.review_after)  # fmt: skip
@@ -190,6 +193,44 @@ def test_repair_queues_orphans_once_and_marks_lost_blobs(oci: Oci, settings: Set
     assert again["repair"]["marked_missing"] == []  # marked once
     assert {m["digest"]: m["marked"] for m in again["missing"]} == {lost: True}
     assert [r for (r,) in rows(settings, GcReview, GcReview.reason)].count("fsck orphan") == 1
+
+
+def test_a_usage_counter_that_drifted_is_found_and_recounted(oci: Oci, settings: Settings) -> None:
+    oci.push_blob(b"counted once")
+    assert fsck(settings).exit_code == 0  # every write keeps the counter exact
+
+    async def edit_by_hand() -> None:  # what a restored backup or a hand edit can do
+        engine = create_service_engine(settings.effective_database_url)
+        try:
+            async with async_sessionmaker(engine)() as session:
+                await session.execute(
+                    update(Namespace)
+                    .where(Namespace.name == "acme")
+                    .values(usage_bytes=Namespace.usage_bytes + 1000)
+                )
+                await session.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(edit_by_hand())
+    (used,) = [u for n, u in rows(settings, Namespace, Namespace.name, Namespace.usage_bytes)
+               if n == "acme"]  # fmt: skip
+    found = fsck(settings)
+    assert found.exit_code == ExitCode.STORE, found.output
+    assert f"namespace acme usage counter says {used} bytes, its rows add up to {used - 1000}" in (
+        found.stdout
+    )
+    report = as_json(settings, "--repair")
+    assert report["usage_drift"] == [
+        {"namespace": "acme", "counter": used, "computed": used - 1000}
+    ]
+    assert report["repair"]["recounted_usage"] == ["acme"]
+    assert dict(rows(settings, Namespace, Namespace.name, Namespace.usage_bytes))["acme"] == (
+        used - 1000
+    )
+    events = rows(settings, AuditEvent, AuditEvent.action, AuditEvent.detail)
+    assert [d["recounted_usage"] for a, d in events if a == "fsck.repair"] == [["acme"]]
+    assert fsck(settings).exit_code == 0
 
 
 def test_a_blob_marked_missing_is_unknown_until_its_bytes_are_back(
