@@ -53,7 +53,7 @@ from registry.hub.errors import (
 )
 from registry.hub.intake import ImagePart, media_type_of, read_image_body, read_submission
 from registry.hub.lookup import attribution
-from registry.hub.registration import Claim, register, terms_of
+from registry.hub.registration import Claim, output_summary, register, terms_of
 from registry.hub.reprints import (
     Match,
     attribution_statement,
@@ -66,7 +66,6 @@ from registry.hub.schemas import (
     Attribution,
     HubKey,
     OutputList,
-    OutputSummary,
     Registration,
     ReprintGranted,
     ReprintRequestBody,
@@ -253,19 +252,7 @@ class HubController(Controller):
         found = await queries.outputs_by_model(
             db_session, name.full, str(Digest.parse(digest)), after=after, limit=limit
         )
-        views = [
-            OutputSummary(
-                image_digest=o.image_digest,
-                kind=o.kind,
-                creator=o.creator,
-                license=o.license,
-                terms=terms_of(o),
-                registered_at=o.registered_at,
-                log_index=o.log_index,
-                image_checked=o.image_checked,
-            )
-            for o in found
-        ]
+        views = [output_summary(o) for o in found]
         return OutputList(views, views[-1].log_index if len(views) == limit else None)
 
     @get(

@@ -25,6 +25,7 @@ from registry.hub import queries
 from registry.hub.errors import DuplicateRegistration, Rejected
 from registry.hub.ledger import REGISTRATION, Ledger, Logged, Rows
 from registry.hub.model_status import model_status
+from registry.hub.schemas import OutputSummary
 from registry.services import Services
 from registry.tlog import NewRow, Withdrawn
 
@@ -151,3 +152,17 @@ def _same_or_conflict(claim_digest: str, log_index: int, creator: str, claim: Cl
 
 def terms_of(output: HubOutput) -> list[str]:
     return list(output.terms.get("terms", []))
+
+
+def output_summary(output: HubOutput) -> OutputSummary:
+    """One registered output as the lists show it (``GET /api/v1/outputs``, the version page)."""
+    return OutputSummary(
+        image_digest=output.image_digest,
+        kind=output.kind,
+        creator=output.creator,
+        license=output.license,
+        terms=terms_of(output),
+        registered_at=output.registered_at,
+        log_index=output.log_index,
+        image_checked=output.image_checked,
+    )

@@ -40,8 +40,7 @@ from registry.http.params import MAX_INT64
 from registry.http.problems import handle_http_exception
 from registry.hub import queries as hub_queries
 from registry.hub.lookup import attribution
-from registry.hub.registration import terms_of
-from registry.hub.schemas import OutputSummary
+from registry.hub.registration import output_summary
 from registry.lifecycle import queries as lifecycle_queries
 from registry.lifecycle import service as lifecycle_service
 from registry.lifecycle.api import load_model
@@ -568,16 +567,7 @@ async def version_page(
         else []
     )
     outputs = [
-        OutputSummary(
-            image_digest=o.image_digest,
-            kind=o.kind,
-            creator=o.creator,
-            license=o.license,
-            terms=terms_of(o),
-            registered_at=o.registered_at,
-            log_index=o.log_index,
-            image_checked=o.image_checked,
-        )
+        output_summary(o)
         for o in await hub_queries.outputs_by_model(
             db_session, repository.name, view.digest, after=-1, limit=_OUTPUTS_SHOWN + 1
         )
