@@ -6,7 +6,7 @@ random bytes, and times, in the same run and on the same bytes:
 
 * registry push: a plain httpx client speaking the OCI protocol as registry clients
   do. ``chunked``: POST a session, PATCH ``--chunk-mib`` chunks with Content-Range,
-  close with PUT ``?digest=`` (what ``custody push`` does, 16 MiB chunks by default).
+  close with PUT ``?digest=`` (what ``custody push`` does, in its chunk size by default).
   ``monolithic``: one POST ``?digest=`` carrying the whole body.
 * registry pull, proxied: one streamed GET of the blob, the bytes relayed by the registry.
 * registry pull, redirected: the same GET from a second ``custody serve`` on the same
@@ -28,6 +28,7 @@ data are removed afterwards.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import functools
 import hashlib
@@ -47,7 +48,10 @@ import urllib3
 from boto3.s3.transfer import TransferConfig
 
 from bench._server import custody_server, peak_rss_mb
+from registry.digests import Digest
+from registry.storage.s3 import S3BlobStore
 from tests.support.seaweedfs import SeaweedFS, run_seaweedfs, weed_binary
+from verifier.clients.push import CHUNK_BYTES
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -296,7 +300,16 @@ def _run(args: argparse.Namespace, root: Path, weed: SeaweedFS) -> list[dict[str
         "CUSTODY_S3_SECRET_ACCESS_KEY": weed.secret_access_key,
     }
     rows: list[dict[str, object]] = []
-    blob_key = f"{prefix}/sha256/{digest[:2]}/{digest}"
+    # The registry's own view of the bucket: a chunked push's blob is its session's
+    # object, named by a ref (registry/storage/s3.py), a monolithic one sits under its digest.
+    store = S3BlobStore(
+        weed.bucket,
+        prefix,
+        endpoint_url=weed.endpoint_url,
+        access_key_id=weed.access_key_id,
+        secret_access_key=weed.secret_access_key,
+    )
+    blob = Digest("sha256", digest)
     reference_key = f"{prefix}-reference/blob"
     try:
         redirecting = {**env, "CUSTODY_S3_REDIRECT_SECONDS": "600"}
@@ -331,15 +344,13 @@ def _run(args: argparse.Namespace, root: Path, weed: SeaweedFS) -> list[dict[str
                             client, data, args.size, digest, mode, args.chunk_mib * MIB
                         )
                         push = time.perf_counter() - start
-                        if (
-                            s3.head_object(Bucket=weed.bucket, Key=blob_key)["ContentLength"]
-                            != args.size
-                        ):
+                        stored = asyncio.run(store.stat(blob))
+                        if stored is None or stored.size != args.size:
                             raise RuntimeError("the registry stored a blob of the wrong size")
                         seconds = _pull_rounds(pulls, args.pulls, args.size, digest)
                         ref_get = seconds["reference"]
                         # the next push must upload every byte again, not find them stored
-                        s3.delete_object(Bucket=weed.bucket, Key=blob_key)
+                        asyncio.run(store.delete(blob))
                         s3.delete_object(Bucket=weed.bucket, Key=reference_key)
                         mb = args.size / 1e6
                         row: dict[str, object] = {
@@ -363,6 +374,7 @@ def _run(args: argparse.Namespace, root: Path, weed: SeaweedFS) -> list[dict[str
         _delete_prefix(s3, weed.bucket, f"{prefix}/")
         _delete_prefix(s3, weed.bucket, f"{prefix}-reference/")
         s3.close()
+        store.close()
     return rows
 
 
@@ -379,7 +391,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--pulls", type=int, default=3, help="pull rounds per push (summed, order rotated)"
     )
-    parser.add_argument("--chunk-mib", type=int, default=16, help="PATCH chunk size (chunked)")
+    parser.add_argument(
+        "--chunk-mib",
+        type=int,
+        default=CHUNK_BYTES // MIB,
+        help="PATCH chunk size (chunked; default: custody push's)",
+    )
     parser.add_argument(
         "--mode",
         choices=["chunked", "monolithic", "both"],

@@ -2,10 +2,12 @@
 
 Layout under ``<prefix>``::
 
-    sha256/<2 hex>/<64 hex>          verified blobs, the only keys readers use
-    _uploads/<32 hex>                a large put whose digest was not given in advance
-    _sessions/<id>/session           marker of a chunked upload session
-    _sessions/<id>/<20-digit offset>-<tag>  one object per appended chunk
+    sha256/<2 hex>/<64 hex>                   a verified blob stored under its digest
+    _objects/<32 hex>                         a verified blob stored by a chunked session
+    _refs/sha256/<2 hex>/<64 hex>/<32 hex>    names the ``_objects/`` key of a digest's blob
+    _uploads/<32 hex>                         a large put whose digest was not given in advance
+    _sessions/<id>/session                    marker of a chunked upload session
+    _sessions/<id>/<start>-<end>-<tag>        one step per append (registry.storage.s3_sessions)
 
 S3 makes an object visible atomically when its PUT or CompleteMultipartUpload
 returns, never in part. A put streams in parts of ``part_bytes`` (multipart
@@ -19,40 +21,38 @@ not, they go to a staging key under ``_uploads/`` and are copied server-side to
 the blob's key once the digest is known. A blob that fits in one part is sent
 with a single PUT after it is verified.
 
-Chunked upload sessions live in the bucket, so any replica can continue one:
-each append is its own object (visible only when complete, so a failed append
-leaves the session as it was), named by its offset and a random tag
-(``<20-digit offset>-<tag>``), so no append, on any replica, ever overwrites
-another's object. The running digest is kept in the process that received the
-appends, together with the exact chunk keys it covers; Python cannot save a
-hash state in the bucket, so a session continued elsewhere (or after a
-restart, or raced by another replica) is re-hashed at its close by reading its
-chunks back, with bounded memory. The cached digest is used only when the
-session's chain of chunks is exactly the keys it was computed over: the bytes
-joined under a digest are always the bytes that were hashed, whatever two
-replicas did concurrently. The chunks are joined server-side into the blob's
-key by one multipart upload whose parts are copies of the chunks (a chunk over
-64 MiB in ranges), ``parts_in_flight`` at a time, completed only once the
-digest is verified: from the running hash before the copies start, or, when
-the session is re-hashed, by reading it back while the copies run (the upload
-is aborted if the hash does not match; no chunk object is ever rewritten, so
-the copies read the bytes the hash reads). Chunks too small to be parts (S3 wants
-5 MiB) are streamed back through the verified put instead.
-That server-side copy is the price of not knowing the digest until the close: a
-put whose digest is given up front writes its parts to the blob's key directly
-and copies nothing. No way of joining is cheaper on SeaweedFS (it copies the
-bytes whatever the requests; docs/s3-performance.md has the measurements, and
-the schema change that would remove the copy).
+A chunked upload session does not know its digest until it is closed, and S3 has
+no rename: an object appears under a key only by a PUT, a copy (SeaweedFS copies
+the bytes) or completing a multipart upload begun on that very key. So a session
+is one multipart upload on a key of its own, ``_objects/<id>``: each append sends
+its bytes as the upload's next parts, and the close completes the upload (no byte
+is copied), verifies the digest, and only then writes the *ref* that names the
+object as the digest's blob. Until the ref exists the object is nobody's blob, so
+nothing partial or unverified is ever visible under a digest. Readers look for the
+digest's own key first, then for its ref. A blob small enough to have no part (all
+of it in the tail) is written under its digest's key at the close, as a put is.
+
+Sessions live in the bucket, so any replica can continue one
+(:mod:`registry.storage.s3_sessions` names what each append records). The running
+digest is kept in the process that received the appends, with the exact steps it
+covers; Python cannot save a hash state in the bucket, so a session continued
+elsewhere (or after a restart, or raced by another replica) is completed and then
+read back and hashed at its close: its object is deleted, never referenced, if the
+hash does not match. The cached digest is used only when the session's chain of
+steps is exactly the one it was computed over, and the upload is completed with the
+ETags each step recorded, so the bytes published under a digest are the bytes that
+were hashed: a part overwritten meanwhile by a raced append is either refused at the
+completion (InvalidPart, as AWS does) or not the version completed (SeaweedFS keeps
+each version of a part and completes the one with the ETag given).
 
 The asyncio locks below serialise one session's operations within a process
-only; across processes the tagged keys and the key check above are what keep a
-session consistent (two appends at the same offset: the chain takes the first
-key in sort order, the other append is answered 416 when it can tell, and is
-ignored otherwise).
+only; across processes the tagged step keys and the chain check above are what
+keep a session consistent (two appends at the same offset: the chain takes the
+first key in sort order, the other append is answered 416 when it can tell).
 
 Blob reads can also bypass the registry: :meth:`S3BlobStore.download_url`
-presigns a GET of one blob (the registry answers a blob GET with a 307 to it
-when ``CUSTODY_S3_REDIRECT_SECONDS`` is set).
+presigns a GET of one blob's object (the registry answers a blob GET with a 307
+to it when ``CUSTODY_S3_REDIRECT_SECONDS`` is set).
 
 A read streams the object in 2 MiB blocks with one block read ahead, so S3 and
 the client are both kept busy.
@@ -62,15 +62,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import hashlib
-import itertools
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -84,29 +84,19 @@ from registry.errors import (
     RangeInvalid,
 )
 from registry.storage.base import BlobInventory, BlobStat, UploadSweep
-from registry.storage.s3_parts import PartWriter
+from registry.storage.s3_parts import MIN_PART_BYTES, PartWriter
+from registry.storage.s3_sessions import MARKER, SessionState, Step, chain_of, step_name
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import (
-        CompletedPartTypeDef,
-        CopySourceTypeDef,
-        GetObjectOutputTypeDef,
-        UploadPartCopyOutputTypeDef,
-    )
+    from mypy_boto3_s3.type_defs import GetObjectOutputTypeDef, MultipartUploadTypeDef
 
 __all__ = ["DEFAULT_PARTS_IN_FLIGHT", "DEFAULT_PART_BYTES", "S3BlobStore"]
 
 DEFAULT_PART_BYTES = 8 * 1024 * 1024
 DEFAULT_PARTS_IN_FLIGHT = 4
-_MIN_PART_BYTES = 5 * 1024 * 1024  # S3's floor for every part but the last
-#: A chunk is copied in ranges of at most this (SeaweedFS copied as fast in any shape;
-#: ranges keep a large single chunk from being one long serial request).
-_COPY_RANGE_BYTES = 64 * 1024 * 1024
-_MAX_PARTS = 10_000
 _READ_BYTES = 2 * 1024 * 1024
 _STALE_UPLOAD_SECONDS = 24 * 3600
-_MARKER = "session"
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
 #: Running hashes kept at most (oldest dropped first): a session begun here and closed on
 #: another replica leaves its entry behind; a dropped one is re-hashed at its close.
@@ -125,10 +115,6 @@ def _shared_session() -> boto3.session.Session:
     return boto3.session.Session()
 
 
-def _end(segments: list[tuple[int, str, int]]) -> int:
-    return segments[-1][0] + segments[-1][2] if segments else 0
-
-
 def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
@@ -139,27 +125,6 @@ def _verify(expected: Digest, hex_digest: str) -> None:
         raise DigestInvalid(
             f"content does not match the digest given: expected {expected}, got {actual}"
         )
-
-
-def _copy_plan(segments: list[tuple[int, str, int]]) -> list[tuple[str, str | None]] | None:
-    """The parts that join ``segments`` server-side: (source key, byte range or None).
-
-    A chunk larger than ``_COPY_RANGE_BYTES`` is copied in ranges, so even one
-    large chunk is joined several parts at a time. ``None`` when S3 cannot join
-    them (a chunk but the last below its 5 MiB floor, or too many parts).
-    """
-    if any(size < _MIN_PART_BYTES for _, _, size in segments[:-1]):
-        return None
-    plan: list[tuple[str, str | None]] = []
-    for _, key, size in segments:
-        # Even pieces, each at least S3's floor (whatever the range size).
-        pieces = max(1, min(-(-size // _COPY_RANGE_BYTES), size // _MIN_PART_BYTES))
-        if pieces == 1:
-            plan.append((key, None))
-            continue
-        bounds = [index * size // pieces for index in range(pieces + 1)]
-        plan += [(key, f"bytes={start}-{end - 1}") for start, end in itertools.pairwise(bounds)]
-    return plan if len(plan) <= _MAX_PARTS else None
 
 
 class S3BlobStore:
@@ -178,8 +143,8 @@ class S3BlobStore:
         parts_in_flight: int = DEFAULT_PARTS_IN_FLIGHT,
         max_workers: int = 8,
     ) -> None:
-        if part_bytes < _MIN_PART_BYTES:
-            raise ValueError(f"part_bytes must be at least {_MIN_PART_BYTES} (S3's minimum)")
+        if part_bytes < MIN_PART_BYTES:
+            raise ValueError(f"part_bytes must be at least {MIN_PART_BYTES} (S3's minimum)")
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.part_bytes = part_bytes
@@ -247,12 +212,12 @@ class S3BlobStore:
                 raise DigestInvalid(
                     f"content does not match the digest given: expected {expected}, got {actual}"
                 )
-            target = self.key_for(actual)
-            if await self._size_of(target) == writer.size:
+            stored = await self._locate(actual)
+            if stored is not None and stored[1] == writer.size:
                 # Same bytes already stored: content addressing dedupes, and an
                 # overwrite could disturb readers of the stored object.
                 return BlobStat(actual, writer.size)
-            await writer.commit(target)
+            await writer.commit(self.key_for(actual))
             committed = True
             return BlobStat(actual, writer.size)
         finally:
@@ -266,12 +231,18 @@ class S3BlobStore:
             raise BlobUploadUnknown(f"upload {upload_id!r} is not known")
         return f"{self.prefix}_sessions/{upload_id}/"
 
+    def _object_key(self, upload_id: str) -> str:
+        return f"{self.prefix}_objects/{upload_id}"
+
+    def _ref_prefix(self, digest: Digest) -> str:
+        return f"{self.prefix}_refs/{digest.algorithm}/{digest.hex[:2]}/{digest.hex}/"
+
     def _lock(self, upload_id: str) -> asyncio.Lock:
         return self._locks.setdefault(upload_id, asyncio.Lock())
 
     async def start_upload(self) -> str:
         upload_id = uuid.uuid4().hex
-        marker = self._session_prefix(upload_id) + _MARKER
+        marker = self._session_prefix(upload_id) + MARKER
         await self._call(self.client.put_object, Bucket=self.bucket, Key=marker, Body=b"")
         self._keep_hasher(upload_id, hashlib.sha256(), ())
         return upload_id
@@ -282,26 +253,33 @@ class S3BlobStore:
             self._hashers.pop(next(iter(self._hashers)))
         self._hashers[upload_id] = (hasher, keys)
 
-    async def _segments(self, upload_id: str) -> list[tuple[int, str, int]]:
-        """The session's contiguous chunks as (offset, key, size), in order."""
+    async def _chain(self, upload_id: str) -> list[Step]:
+        """The session's recorded appends, in order (BlobUploadUnknown without a marker)."""
         prefix = self._session_prefix(upload_id)
         listed = await self._call(self._list, prefix)
-        if prefix + _MARKER not in listed:
+        if prefix + MARKER not in listed:
             raise BlobUploadUnknown(f"upload {upload_id} is not known")
-        segments: list[tuple[int, str, int]] = []
-        end = 0
-        for key in sorted(listed):
-            offset = key[len(prefix) :].partition("-")[0]
-            # Chunks are named by their offset: only a chain from 0 counts, so a
-            # chunk left by a lost race can never be stitched in out of place;
-            # of two chunks at one offset, the first in sort order is the chain's.
-            if offset.isdigit() and int(offset) == end:
-                segments.append((end, key, listed[key][0]))
-                end += listed[key][0]
-        return segments
+        return chain_of(prefix, list(listed))
+
+    async def _state(self, chain: list[Step]) -> SessionState:
+        """What the chain's last step recorded."""
+        if not chain:
+            return SessionState()
+        try:
+            response = await self._call(
+                self.client.get_object, Bucket=self.bucket, Key=chain[-1].key
+            )
+        except ClientError as exc:
+            if _error_code(exc) not in _MISSING:
+                raise
+            # Listed a moment ago: another replica closed or cancelled the session since.
+            raise BlobUploadUnknown("the upload was closed elsewhere") from None
+        body = await self._call(response["Body"].read)
+        return SessionState.decode(body)
 
     async def upload_size(self, upload_id: str) -> int:
-        return _end(await self._segments(upload_id))
+        chain = await self._chain(upload_id)
+        return chain[-1].end if chain else 0
 
     async def append_upload(
         self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], *, max_bytes: int = 0
@@ -309,205 +287,179 @@ class S3BlobStore:
         prefix = self._session_prefix(upload_id)
         async with self._lock(upload_id):
             try:
-                segments = await self._segments(upload_id)
+                chain = await self._chain(upload_id)
             except BlobUploadUnknown:
                 self._locks.pop(upload_id, None)
                 raise
-            current = _end(segments)
+            current = chain[-1].end if chain else 0
             if offset != current:
                 raise RangeInvalid(
                     f"chunk starts at byte {offset} but the upload has {current} bytes",
                     extra={"received": current},
                 )
-            # A tag of its own: no other append, here or on another replica, can
-            # overwrite this object, so the bytes hashed are the bytes kept.
-            key = f"{prefix}{current:020d}-{uuid.uuid4().hex}"
-            chain = tuple(k for _, k, _ in segments)
+            state = await self._state(chain)
+            keys = tuple(step.key for step in chain)
             # The running hash goes on only over exactly the chain it has seen; one
-            # that saw a failed append, or another replica's chunk, is dropped.
+            # that saw a failed append, or another replica's step, is dropped.
             cached = self._hashers.pop(upload_id, None)
-            hasher = cached[0] if cached is not None and cached[1] == chain else None
-            writer = PartWriter(self, key, hasher)
-            committed = False
+            hasher = cached[0] if cached is not None and cached[1] == keys else None
+            writer = PartWriter(
+                self,
+                self._object_key(upload_id),
+                hasher,
+                upload_id=state.upload,
+                first_part=state.next_part,
+            )
+            writer.preload(state.tail)  # sent again, at the head of this append's first part
+            key = ""
             try:
                 await writer.write_all(chunks, current, max_bytes)
                 if writer.size:
-                    if hasher is not None:
-                        await writer.hexdigest()  # folds in the tail not yet sent
-                    await writer.commit(key)
-                    committed = True
+                    tail = await writer.flush_parts()
+                    recorded = SessionState(writer.upload_id, [*state.parts, *writer.parts], tail)
+                    # A tag of its own: no other append, here or on another replica,
+                    # overwrites this step.
+                    step = prefix + step_name(current, current + writer.size, uuid.uuid4().hex)
+                    await self._call(
+                        self.client.put_object,
+                        Bucket=self.bucket,
+                        Key=step,
+                        Body=recorded.encode(),
+                    )
+                    key = step
             finally:
-                if not committed:
+                if not key:  # failed or empty: the session is as it was
                     await writer.discard()
-            if not committed:  # an empty append: nothing changed
+            if not key:
                 if hasher is not None:
-                    self._keep_hasher(upload_id, hasher, chain)
+                    self._keep_hasher(upload_id, hasher, keys)
                 return current
-            after = await self._segments(upload_id)
-            if (current, key, writer.size) not in after:
-                # Another replica appended at the same offset and its chunk is the
+            after = await self._chain(upload_id)
+            if key not in {step.key for step in after}:
+                # Another replica appended at the same offset and its step is the
                 # chain's: this one is dropped and the client told where it stands.
                 await self._call(self.client.delete_object, Bucket=self.bucket, Key=key)
-                received = _end(after)
+                if state.upload is None and writer.upload_id is not None:
+                    await self._abort_upload_on(self._object_key(upload_id), only=writer.upload_id)
+                received = after[-1].end if after else 0
                 raise RangeInvalid(
                     f"another append at byte {current} won the race; the upload has "
                     f"{received} bytes",
                     extra={"received": received},
                 )
             if hasher is not None:
-                self._keep_hasher(upload_id, hasher, (*chain, key))
+                self._keep_hasher(upload_id, hasher, (*keys, key))
             return current + writer.size
 
     async def finish_upload(self, upload_id: str, expected: Digest) -> BlobStat:
         prefix = self._session_prefix(upload_id)
+        target = self._object_key(upload_id)
         async with self._lock(upload_id):
+            completed = referenced = False
             try:
-                segments = await self._segments(upload_id)
-                size = _end(segments)
+                chain = await self._chain(upload_id)
+                size = chain[-1].end if chain else 0
+                state = await self._state(chain)
                 cached = self._hashers.pop(upload_id, None)
                 # Begun, continued or raced elsewhere: hash what the bucket holds.
-                rehash = cached is None or cached[1] != tuple(k for _, k, _ in segments)
-                try:
-                    if cached is not None and not rehash:
-                        _verify(expected, cached[0].hexdigest())
-                    if await self._size_of(self.key_for(expected)) != size:
-                        await self._join(segments, expected, rehash=rehash)
-                    elif rehash:  # stored already: nothing to join, but the bytes must match
-                        _verify(expected, await self._hash_segments(segments))
-                except (ClientError, BlobUnknown) as exc:
-                    if isinstance(exc, ClientError) and _error_code(exc) not in _MISSING:
-                        raise
-                    # Another replica closed or cancelled the session meanwhile.
-                    raise BlobUploadUnknown(f"upload {upload_id} was closed elsewhere") from None
+                trusted = cached is not None and cached[1] == tuple(step.key for step in chain)
+                if cached is not None and trusted:
+                    _verify(expected, cached[0].hexdigest())
+                stored = await self._locate(expected)
+                if state.upload is None:  # no part was sent: it is all in the tail
+                    if not trusted:
+                        _verify(expected, hashlib.sha256(state.tail).hexdigest())
+                    if stored is None or stored[1] != size:
+                        await self._call(
+                            self.client.put_object,
+                            Bucket=self.bucket,
+                            Key=self.key_for(expected),
+                            Body=state.tail,
+                        )
+                    return BlobStat(expected, size)
+                if trusted and stored is not None and stored[1] == size:
+                    return BlobStat(expected, size)  # stored already: nothing to complete
+                await self._complete(target, state)
+                completed = True
+                if not trusted:
+                    _verify(expected, await self._hash_key(target))
+                if stored is not None and stored[1] == size:
+                    return BlobStat(expected, size)  # stored already (the object goes)
+                await self._call(
+                    self.client.put_object,
+                    Bucket=self.bucket,
+                    Key=self._ref_prefix(expected) + upload_id,
+                    Body=b"",
+                )
+                referenced = True
                 return BlobStat(expected, size)
+            except ClientError as exc:
+                code = _error_code(exc)
+                if code == "InvalidPart":
+                    raise DigestInvalid(
+                        "a part of this upload changed after it was received (a concurrent "
+                        "append?): upload the blob again"
+                    ) from None
+                if code not in _MISSING and code != "NoSuchUpload":
+                    raise
+                # Another replica closed or cancelled the session meanwhile.
+                raise BlobUploadUnknown(f"upload {upload_id} was closed elsewhere") from None
             finally:
                 self._locks.pop(upload_id, None)
                 self._hashers.pop(upload_id, None)
+                if completed and not referenced:  # unverified, or a second copy: nobody's
+                    await self._call(self.client.delete_object, Bucket=self.bucket, Key=target)
+                if not completed:
+                    await self._abort_upload_on(target)
                 await self._call(self._delete_prefix, prefix)
 
-    async def _hash_segments(self, segments: list[tuple[int, str, int]]) -> str:
+    async def _complete(self, target: str, state: SessionState) -> None:
+        """Complete the session's upload with the parts its steps recorded, tail last."""
+        assert state.upload is not None
+        parts = list(state.parts)
+        if state.tail:  # the last part may be as small as it likes
+            sent = await self._call(
+                self.client.upload_part,
+                Bucket=self.bucket,
+                Key=target,
+                UploadId=state.upload,
+                PartNumber=state.next_part,
+                Body=state.tail,
+            )
+            parts.append({"PartNumber": state.next_part, "ETag": sent["ETag"]})
+        await self._call(
+            self.client.complete_multipart_upload,
+            Bucket=self.bucket,
+            Key=target,
+            UploadId=state.upload,
+            MultipartUpload={"Parts": parts},
+        )
+
+    async def _hash_key(self, key: str) -> str:
         hasher = hashlib.sha256()
-        async for block in self._read_segments(segments):
+        async for block in self._read_key(key, 0, None):
             await self._call(hasher.update, block)
         return hasher.hexdigest()
 
-    async def _join(
-        self, segments: list[tuple[int, str, int]], expected: Digest, *, rehash: bool = False
-    ) -> None:
-        """Join a session's chunks into ``expected``'s key, server-side where S3 can.
-
-        With ``rehash`` the chunks are read back and hashed while they are copied
-        (each takes about as long): the copy's multipart upload is completed only
-        once the hash matches, and aborted otherwise, so nothing is ever visible
-        under a digest its bytes were not verified against.
-        """
-        if rehash and expected.algorithm != "sha256":  # no sha256 can match it
-            _verify(expected, await self._hash_segments(segments))
-        target = self.key_for(expected)
-        plan = _copy_plan(segments)
-        if not segments:
-            if rehash:
-                _verify(expected, hashlib.sha256().hexdigest())
-            await self._call(self.client.put_object, Bucket=self.bucket, Key=target, Body=b"")
-        elif plan is None:  # chunks too small to be parts: stream them back, verified again
-            await self.put(self._read_segments(segments), expected=expected)
-        elif rehash:
-
-            async def verified() -> None:
-                _verify(expected, await self._hash_segments(segments))
-
-            await self._copy_as_parts(plan, target, verified)
-        else:
-            await self._copy_as_parts(plan, target)
-
-    async def _copy_as_parts(
-        self,
-        plan: list[tuple[str, str | None]],
-        target: str,
-        verified: Callable[[], Coroutine[Any, Any, None]] | None = None,
-    ) -> None:
-        """One multipart upload whose parts are server-side copies, a few at a time.
-
-        ``plan`` names each part's source key and byte range (``None``: all of it).
-        ``verified``, run alongside, must return before the upload is completed.
-        """
-        created = await self._call(
-            self.client.create_multipart_upload, Bucket=self.bucket, Key=target
+    async def _abort_upload_on(self, key: str, *, only: str | None = None) -> None:
+        """Abort the multipart uploads begun on ``key`` (or just the one named ``only``)."""
+        listed = await self._call(
+            self.client.list_multipart_uploads, Bucket=self.bucket, Prefix=key
         )
-        upload_id = created["UploadId"]
-        slots = asyncio.Semaphore(self.parts_in_flight)
-        jobs: list[concurrent.futures.Future[UploadPartCopyOutputTypeDef]] = []
-
-        async def copy(number: int, source: str, byte_range: str | None) -> CompletedPartTypeDef:
-            async with slots:
-                job = self._executor.submit(
-                    self._copy_part, target, upload_id, number, source, byte_range
-                )
-                jobs.append(job)
-                copied = await asyncio.wrap_future(job)
-            return {"PartNumber": number, "ETag": copied["CopyPartResult"]["ETag"]}
-
-        try:
-            try:
-                # A failure (a copy's, or the hash's) cancels the rest.
-                async with asyncio.TaskGroup() as group:
-                    if verified is not None:
-                        group.create_task(verified())
-                    copies = [
-                        group.create_task(copy(number, source, byte_range))
-                        for number, (source, byte_range) in enumerate(plan, start=1)
-                    ]
-            except BaseExceptionGroup as failed:  # the first failure, as the caller knows it
-                raise failed.exceptions[0] from None
-            parts = [task.result() for task in copies]
-            await self._call(
-                self.client.complete_multipart_upload,
-                Bucket=self.bucket,
-                Key=target,
-                UploadId=upload_id,
-                MultipartUpload={"Parts": parts},
-            )
-        except BaseException:
-            # Copies already sent finish in their threads: abort only after them.
-            if jobs:
-                await asyncio.wait([asyncio.wrap_future(job) for job in jobs])
-            await self._call(
-                self.client.abort_multipart_upload,
-                Bucket=self.bucket,
-                Key=target,
-                UploadId=upload_id,
-            )
-            raise
-
-    def _copy_part(
-        self, target: str, upload_id: str, number: int, source: str, byte_range: str | None
-    ) -> UploadPartCopyOutputTypeDef:
-        copy_source: CopySourceTypeDef = {"Bucket": self.bucket, "Key": source}
-        if byte_range is None:
-            return self.client.upload_part_copy(
-                Bucket=self.bucket,
-                Key=target,
-                UploadId=upload_id,
-                PartNumber=number,
-                CopySource=copy_source,
-            )
-        return self.client.upload_part_copy(
-            Bucket=self.bucket,
-            Key=target,
-            UploadId=upload_id,
-            PartNumber=number,
-            CopySource=copy_source,
-            CopySourceRange=byte_range,
-        )
-
-    async def _read_segments(self, segments: list[tuple[int, str, int]]) -> AsyncIterator[bytes]:
-        for _, key, _ in segments:
-            async for block in self._read_key(key, 0, None):
-                yield block
+        for upload in listed.get("Uploads", []):
+            if upload["Key"] == key and only in (None, upload["UploadId"]):
+                with contextlib.suppress(ClientError):  # gone already: what was wanted
+                    await self._call(
+                        self.client.abort_multipart_upload,
+                        Bucket=self.bucket,
+                        Key=key,
+                        UploadId=upload["UploadId"],
+                    )
 
     async def abort_upload(self, upload_id: str) -> None:
         prefix = self._session_prefix(upload_id)
         async with self._lock(upload_id):
+            await self._abort_upload_on(self._object_key(upload_id))
             await self._call(self._delete_prefix, prefix)
         self._locks.pop(upload_id, None)
 
@@ -522,21 +474,59 @@ class S3BlobStore:
             raise
         return head["ContentLength"]
 
+    async def _locate(self, digest: Digest) -> tuple[str, int] | None:
+        """The key holding ``digest``'s blob and its size: its own key, else its ref's object."""
+        key = self.key_for(digest)
+        size = await self._size_of(key)
+        if size is not None:
+            return key, size
+        refs = await self._call(self._list, self._ref_prefix(digest))
+        for ref in sorted(refs):  # of two sessions that stored one digest, the first
+            key = self._object_key(ref.rpartition("/")[2])
+            size = await self._size_of(key)
+            if size is not None:
+                return key, size
+        return None
+
     async def stat(self, digest: Digest) -> BlobStat | None:
-        size = await self._size_of(self.key_for(digest))
-        return None if size is None else BlobStat(digest, size)
+        located = await self._locate(digest)
+        return None if located is None else BlobStat(digest, located[1])
 
     async def download_url(self, digest: Digest, expires_seconds: int) -> str:
-        """A presigned GET of the blob's object, valid ``expires_seconds`` (signed locally)."""
+        """A presigned GET of the blob's object, valid ``expires_seconds``.
+
+        Signed locally; finding which object holds the blob takes a HEAD (and a
+        listing when a session stored it).
+        """
+        located = await self._locate(digest)
         return await self._call(
             self.client.generate_presigned_url,
             "get_object",
-            Params={"Bucket": self.bucket, "Key": self.key_for(digest)},
+            Params={
+                "Bucket": self.bucket,
+                "Key": self.key_for(digest) if located is None else located[0],
+            },
             ExpiresIn=expires_seconds,
         )
 
-    def open(self, digest: Digest, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
-        return self._read_key(self.key_for(digest), start, end, digest)
+    async def open(
+        self, digest: Digest, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        started = False
+        try:
+            async for block in self._read_key(self.key_for(digest), start, end, digest):
+                started = True
+                yield block
+            return
+        except BlobUnknown:
+            if started:
+                raise
+        # Not under its own key: a session stored it.
+        located = await self._locate(digest)
+        if located is None:
+            raise BlobUnknown(f"blob {digest} is not stored")
+        async for block in self._read_key(located[0], start, end, digest):
+            yield block
 
     async def _read_key(
         self, key: str, start: int, end: int | None, digest: Digest | None = None
@@ -575,11 +565,18 @@ class S3BlobStore:
         return self.client.get_object(Bucket=self.bucket, Key=key, Range=byte_range)
 
     async def delete(self, digest: Digest) -> bool:
+        existed = False
         key = self.key_for(digest)
-        if await self._size_of(key) is None:
-            return False
-        await self._call(self.client.delete_object, Bucket=self.bucket, Key=key)
-        return True
+        if await self._size_of(key) is not None:
+            await self._call(self.client.delete_object, Bucket=self.bucket, Key=key)
+            existed = True
+        for ref in sorted(await self._call(self._list, self._ref_prefix(digest))):
+            # The ref first: the blob stops being visible before its bytes go.
+            await self._call(self.client.delete_object, Bucket=self.bucket, Key=ref)
+            target = self._object_key(ref.rpartition("/")[2])
+            existed = existed or await self._size_of(target) is not None
+            await self._call(self.client.delete_object, Bucket=self.bucket, Key=target)
+        return existed
 
     async def ping(self) -> None:
         await self._call(self.client.head_bucket, Bucket=self.bucket)
@@ -597,6 +594,21 @@ class S3BlobStore:
                 found[item["Key"]] = (item["Size"], item["LastModified"])
         return found
 
+    def _list_uploads(self) -> list[MultipartUploadTypeDef]:
+        pages = self.client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        )
+        return [upload for page in pages for upload in page.get("Uploads", [])]
+
+    def _refs(self) -> dict[str, list[str]]:
+        """Every ref: the session ids (``_objects/`` names) each digest's refs name."""
+        refs: dict[str, list[str]] = {}
+        root = f"{self.prefix}_refs/"
+        for key in sorted(self._list(root)):
+            digest_path, _, session = key[len(root) :].rpartition("/")
+            refs.setdefault(digest_path, []).append(session)
+        return refs
+
     async def inventory(self) -> BlobInventory:
         return await self._call(self._inventory)
 
@@ -605,6 +617,8 @@ class S3BlobStore:
         stray: list[str] = []
         uploads: list[str] = []
         sessions: set[str] = set()
+        objects: dict[str, int] = {}
+        refs: dict[str, list[str]] = {}
         for key, (size, _) in self._list(self.prefix).items():
             name = key[len(self.prefix) :]
             kind, _, rest = name.partition("/")
@@ -612,25 +626,45 @@ class S3BlobStore:
                 uploads.append(rest)
             elif kind == "_sessions":
                 sessions.add(rest.partition("/")[0])
+            elif kind == "_objects":
+                objects[rest] = size
+            elif kind == "_refs":
+                digest_path, _, session = rest.rpartition("/")
+                refs.setdefault(digest_path, []).append(session)
+            elif (digest := self._digest_named(name)) is not None:
+                sizes[str(digest)] = size
             else:
-                try:
-                    digest: Digest | None = Digest.parse(f"sha256:{name.rpartition('/')[2]}")
-                except DigestInvalid:
-                    digest = None
-                if digest is None or self.key_for(digest) != key:
-                    stray.append(name)
-                else:
-                    sizes[str(digest)] = size
-        # A multipart upload in flight holds parts but no object yet: a leftover too.
-        pages = self.client.get_paginator("list_multipart_uploads").paginate(
-            Bucket=self.bucket, Prefix=self.prefix
-        )
-        for page in pages:
-            for upload in page.get("Uploads", []):
-                uploads.append(f"multipart:{upload['Key'][len(self.prefix) :]}")
+                stray.append(name)
+        referenced: set[str] = set()
+        for digest_path, names in refs.items():
+            digest = self._digest_named(digest_path)
+            for session in names:
+                if digest is None or session not in objects:  # names nothing stored
+                    stray.append(f"_refs/{digest_path}/{session}")
+                    continue
+                referenced.add(session)
+                sizes.setdefault(str(digest), objects[session])
+        # A session's object before its ref is written: a close in flight, or killed.
+        uploads += [f"_objects/{name}" for name in objects if name not in referenced]
+        # A multipart upload in flight holds parts but no object yet: a leftover too,
+        # unless it is a session's, whose parts are that session's bytes.
+        for upload in self._list_uploads():
+            name = upload["Key"][len(self.prefix) :]
+            kind, _, rest = name.partition("/")
+            if kind == "_objects" and rest in sessions:
+                continue
+            uploads.append(f"multipart:{name}")
         return BlobInventory(
             sizes, tuple(sorted(stray)), tuple(sorted(uploads)), tuple(sorted(sessions))
         )
+
+    def _digest_named(self, name: str) -> Digest | None:
+        """The digest whose own key is ``<prefix>name``, if ``name`` is such a path."""
+        try:
+            digest = Digest.parse(f"sha256:{name.rpartition('/')[2]}")
+        except DigestInvalid:
+            return None
+        return digest if self.key_for(digest) == self.prefix + name else None
 
     def _delete_prefix(self, prefix: str) -> int:
         keys = list(self._list(prefix))
@@ -665,22 +699,24 @@ class S3BlobStore:
         cutoff = datetime.fromtimestamp(cutoff_time, tz=UTC)
         removed = 0
         root = f"{self.prefix}_sessions/"
-        # Last activity of each session: its newest object, or a chunk still going up.
+        objects_root = f"{self.prefix}_objects/"
+        # Listed before the sessions and the refs: a close writes its object, then its
+        # ref, then drops its session, so an object seen here whose session is gone
+        # when the sessions are listed has its ref listed after, if it has one.
+        objects = self._list(objects_root)
+        # Last activity of each session: its newest object, or a part still going up.
         sessions: dict[str, datetime] = {}
-        pages = self.client.get_paginator("list_multipart_uploads").paginate(
-            Bucket=self.bucket, Prefix=self.prefix
-        )
-        for page in pages:
-            for upload in page.get("Uploads", []):
-                key = upload["Key"]
-                if upload["Initiated"] < cutoff:
-                    self.client.abort_multipart_upload(
-                        Bucket=self.bucket, Key=key, UploadId=upload["UploadId"]
-                    )
-                    removed += 1
-                elif key.startswith(root) and "/" in key[len(root) :]:
-                    session = key[: key.index("/", len(root)) + 1]
-                    sessions[session] = max(upload["Initiated"], sessions.get(session, cutoff))
+        session_uploads: dict[str, list[MultipartUploadTypeDef]] = {}
+        for upload in self._list_uploads():
+            key = upload["Key"]
+            if key.startswith(objects_root):
+                session = f"{root}{key[len(objects_root) :]}/"
+                session_uploads.setdefault(session, []).append(upload)
+            elif upload["Initiated"] < cutoff:
+                self.client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=key, UploadId=upload["UploadId"]
+                )
+                removed += 1
         for key, (_, modified) in self._list(f"{self.prefix}_uploads/").items():
             if modified < cutoff:
                 self.client.delete_object(Bucket=self.bucket, Key=key)
@@ -690,13 +726,49 @@ class S3BlobStore:
                 continue  # not a session's: left for fsck to report as stray
             session = key[: key.index("/", len(root)) + 1]
             sessions[session] = max(modified, sessions.get(session, modified))
+        referenced = {name for names in self._refs().values() for name in names}
         gone: list[str] = []
+        for session, uploads in session_uploads.items():
+            if session in sessions:
+                continue  # the session's own: goes with it, or stays with it
+            for upload in uploads:  # its session was consumed or swept: nobody's
+                if upload["Initiated"] < cutoff:
+                    self.client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+                    removed += 1
         for session, last_active in sessions.items():
             upload_id = session[len(root) : -1]
-            if last_active < cutoff and upload_id not in busy:
-                removed += self._delete_prefix(session)
-                gone.append(upload_id)
+            if last_active >= cutoff or upload_id in busy:
+                continue
+            uploads = session_uploads.get(session, [])
+            if any(self._last_part_at(upload) >= cutoff for upload in uploads):
+                continue  # an append is still sending parts
+            for upload in uploads:
+                self.client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                )
+                removed += 1
+            removed += self._delete_prefix(session)
+            gone.append(upload_id)
+        for key, (_, modified) in objects.items():
+            name = key[len(objects_root) :]
+            if f"{root}{name}/" in sessions or name in referenced or modified >= cutoff:
+                continue
+            self.client.delete_object(Bucket=self.bucket, Key=key)  # a close killed half-way
+            removed += 1
         return UploadSweep(tuple(sorted(gone)), removed)
+
+    def _last_part_at(self, upload: MultipartUploadTypeDef) -> datetime:
+        """When the newest part of ``upload`` arrived (its start, if it has none)."""
+        newest = upload["Initiated"]
+        pages = self.client.get_paginator("list_parts").paginate(
+            Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+        )
+        for page in pages:
+            for part in page.get("Parts", []):
+                newest = max(newest, part["LastModified"])
+        return newest
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 
     from registry.storage.s3 import S3BlobStore
 
-__all__ = ["PartWriter", "update_all"]
+__all__ = ["MAX_PARTS", "MIN_PART_BYTES", "PartWriter", "update_all"]
+
+MIN_PART_BYTES = 5 * 1024 * 1024  # S3's floor for every part but the last
+MAX_PARTS = 10_000  # S3's ceiling on one multipart upload
 
 
 class PartWriter:
@@ -35,7 +38,17 @@ class PartWriter:
     on the store's single hashing thread, alongside the sending.
     """
 
-    def __init__(self, store: S3BlobStore, key: str, hasher: hashlib._Hash | None) -> None:
+    def __init__(
+        self,
+        store: S3BlobStore,
+        key: str,
+        hasher: hashlib._Hash | None,
+        *,
+        upload_id: str | None = None,
+        first_part: int = 1,
+    ) -> None:
+        """``upload_id``: add parts to that multipart upload (numbered from ``first_part``)
+        instead of opening one; :meth:`discard` then leaves it open."""
         self.store = store
         self.key = key
         self.hasher = hasher
@@ -43,10 +56,41 @@ class PartWriter:
         self._batch: list[bytes] = []
         self._batched = 0
         self._created: concurrent.futures.Future[str] | None = None
+        self._owns_upload = upload_id is None
+        if upload_id is not None:
+            self._created = concurrent.futures.Future()
+            self._created.set_result(upload_id)
         self._parts: list[CompletedPartTypeDef] = []
         self._in_flight: collections.deque[concurrent.futures.Future[None]] = collections.deque()
         self._hashing: concurrent.futures.Future[None] | None = None
-        self._numbered = 0
+        self._numbered = first_part - 1
+        # The batch's first chunk was received (and hashed) before: see preload().
+        self._preloaded = False
+
+    def preload(self, data: bytes) -> None:
+        """Start the next part with ``data``, bytes received and hashed by an earlier
+        writer: they are sent, not hashed again, and not counted in :attr:`size`."""
+        if data:
+            self._batch.append(data)
+            self._batched += len(data)
+            self._preloaded = True
+
+    @property
+    def upload_id(self) -> str | None:
+        """The multipart upload the parts went to (``None`` before the first part)."""
+        return None if self._created is None else self._created.result()
+
+    @property
+    def parts(self) -> list[CompletedPartTypeDef]:
+        """The parts sent so far and acknowledged, in order."""
+        return sorted(self._parts, key=lambda part: part["PartNumber"])
+
+    def _unhashed(self, batch: list[bytes]) -> list[bytes]:
+        """The chunks of ``batch`` this writer has yet to hash (all but a preload)."""
+        if self._preloaded:
+            self._preloaded = False
+            return batch[1:]
+        return batch
 
     async def write_all(self, chunks: AsyncIterable[bytes], start: int, max_bytes: int) -> None:
         async for chunk in chunks:
@@ -67,9 +111,15 @@ class PartWriter:
         while len(self._in_flight) >= self.store.parts_in_flight:
             await self._settle_oldest()
         store = self.store
+        if self._numbered >= MAX_PARTS:
+            raise PayloadTooLarge(
+                f"an S3 multipart upload holds at most {MAX_PARTS} parts of at least "
+                f"{MIN_PART_BYTES // (1024 * 1024)} MiB: send this blob in larger chunks"
+            )
+        fresh = self._unhashed(batch)
         if hash_it and self.hasher is not None:
             # One hashing thread for the store: the parts of a writer are hashed in order.
-            self._hashing = store._hash_lane.submit(_hash_and_drop, self.hasher, list(batch))
+            self._hashing = store._hash_lane.submit(_hash_and_drop, self.hasher, list(fresh))
         if self._created is None:  # the first part opens the upload
             self._created = store._executor.submit(self._create)
         self._numbered += 1
@@ -116,8 +166,24 @@ class PartWriter:
         if self.hasher is None:  # pragma: no cover - only puts ask
             raise RuntimeError("hexdigest() on a writer without a hasher")
         hasher = self.hasher
-        await asyncio.wrap_future(self.store._hash_lane.submit(update_all, hasher, self._batch))
+        rest = self._unhashed(self._batch)
+        await asyncio.wrap_future(self.store._hash_lane.submit(update_all, hasher, rest))
         return hasher.hexdigest()
+
+    async def flush_parts(self) -> bytes:
+        """Hash what is left, send it as a last part if S3 takes it as a middle part
+        (``MIN_PART_BYTES`` or more), wait for every part; return what was not sent."""
+        await self._settle()
+        rest = self._unhashed(self._batch)
+        if self.hasher is not None and rest:
+            await asyncio.wrap_future(self.store._hash_lane.submit(update_all, self.hasher, rest))
+        if self._batched >= MIN_PART_BYTES:
+            await self._send_batch(hash_it=False)
+            await self._settle()
+            return b""
+        tail = b"".join(self._batch)
+        self._batch, self._batched = [], 0
+        return tail
 
     async def commit(self, target: str) -> None:
         """Make the bytes visible under ``target`` (the key they were sent to, or a copy)."""
@@ -160,7 +226,7 @@ class PartWriter:
         if pending:
             await asyncio.wait([asyncio.wrap_future(job) for job in pending])
         created, self._created = self._created, None
-        if created is None:
+        if created is None or not self._owns_upload:
             return
         await asyncio.wait([asyncio.wrap_future(created)])
         if created.exception() is None:

@@ -99,8 +99,15 @@ def _hashes(root: Path) -> dict[str, str]:
     }
 
 
-def _blob_keys(hashes: dict[str, str]) -> set[str]:
-    return {f"sha256/{digest[:2]}/{digest}" for digest in hashes.values()}
+def _stored(objects: dict[str, int]) -> dict[str, int]:
+    """Blob sizes by hex digest, from a listing: under their digest's key, or a session's
+    object named by a ref (``_refs/sha256/<2>/<hex>/<session>``, see registry.storage.s3)."""
+    stored = {key.rpartition("/")[2]: size for key, size in objects.items() if key[:7] == "sha256/"}
+    for key in objects:
+        if key.startswith("_refs/sha256/"):
+            digest, _, session = key.removeprefix("_refs/sha256/").partition("/")[2].partition("/")
+            stored[digest] = objects[f"_objects/{session}"]
+    return stored
 
 
 def test_ready_with_its_blobs_in_the_bucket(registry_on_s3: RegistryOnS3) -> None:
@@ -130,9 +137,12 @@ def test_custody_push_and_pull_through_seaweedfs(
     custody("pull", "acme/on-s3:1.0.0", str(tmp_path / "out"))
     assert _hashes(tmp_path / "out") == hashes
     objects = registry_on_s3.objects()
-    assert _blob_keys(hashes) <= set(objects)
+    stored = _stored(objects)
+    assert set(hashes.values()) <= set(stored)
+    # Over 16 MiB: pushed in chunks, stored as its session's object, named by a ref.
     big = hashes["big.onnx"]
-    assert objects[f"sha256/{big[:2]}/{big}"] == (tmp_path / "src" / "big.onnx").stat().st_size
+    assert f"sha256/{big[:2]}/{big}" not in objects
+    assert stored[big] == (tmp_path / "src" / "big.onnx").stat().st_size
     assert not any(key.startswith("_sessions/") for key in objects)  # consumed at the close
     blob_dir = registry_on_s3.data_dir / "blobs"
     assert not blob_dir.exists() or not any(p.is_file() for p in blob_dir.rglob("*"))
@@ -163,5 +173,5 @@ def test_oras_push_and_pull_through_seaweedfs(
     pulled = client.pull(target=target, outdir=str(tmp_path / "out"))
     assert [Path(p).name for p in pulled] == ["weights.onnx"]
     assert _hashes(tmp_path / "out") == hashes
-    assert _blob_keys(hashes) <= set(registry_on_s3.objects())
+    assert set(hashes.values()) <= set(_stored(registry_on_s3.objects()))
     assert not (registry_on_s3.data_dir / "blobs").exists()

@@ -21,9 +21,15 @@ from signing.media_types import OCI_MANIFEST
 from verifier.clients.registry import Progress, RegistryClient
 from verifier.errors import FetchError, IntegrityError
 
-__all__ = ["CHUNK_BYTES", "PushClient"]
+__all__ = ["CHUNK_BYTES", "SINGLE_REQUEST_MAX_BYTES", "PushClient"]
 
-CHUNK_BYTES = 16 * 1024 * 1024
+#: A file up to this size goes up in one request (read whole); a larger one in chunks.
+SINGLE_REQUEST_MAX_BYTES = 16 * 1024 * 1024
+#: Each chunk is a PATCH the client waits for: the registry answers once the chunk is
+#: stored, so a chunk costs a round trip and the store's last part. 64 MiB keeps that
+#: near a tenth of the chunk on S3 (docs/s3-performance.md) and bounds what a resumed
+#: upload sends again.
+CHUNK_BYTES = 64 * 1024 * 1024
 _READ_BYTES = 1024 * 1024
 
 
@@ -91,7 +97,7 @@ class PushClient(RegistryClient):
         With ``state_dir``, an interrupted chunked upload records its session and
         a re-run continues from the offset the registry reports.
         """
-        if size <= CHUNK_BYTES:
+        if size <= SINGLE_REQUEST_MAX_BYTES:
             data = path.read_bytes()
             if str(Digest.of_bytes(data)) != digest:
                 raise IntegrityError(f"{path} changed since it was hashed")
@@ -141,7 +147,7 @@ class PushClient(RegistryClient):
                     self._request(
                         "PATCH",
                         location,
-                        # Streamed in 1 MiB reads: whole 16 MiB chunks as bytes objects
+                        # Streamed in 1 MiB reads: whole chunks as bytes objects
                         # fragment the heap and the client's memory grows per chunk.
                         content=_read_range(handle, offset, length, progress),
                         headers={

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import itertools
 import os
+import time
 import tracemalloc
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -19,18 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from registry.digests import Digest
-from registry.errors import DigestInvalid, RangeInvalid
-from registry.storage import FilesystemBlobStore, open_blob_store
-from registry.storage import s3 as s3_module
-from registry.storage.s3 import (
-    DEFAULT_PART_BYTES,
-    DEFAULT_PARTS_IN_FLIGHT,
-    S3BlobStore,
-    _copy_plan,
-)
+from registry.errors import DigestInvalid, PayloadTooLarge, RangeInvalid
+from registry.storage import FilesystemBlobStore, open_blob_store, s3_parts
+from registry.storage.s3 import DEFAULT_PART_BYTES, DEFAULT_PARTS_IN_FLIGHT, S3BlobStore
 from registry.storage.s3_parts import ChunksBody
+from registry.storage.s3_sessions import SessionState, step_name
 from tests.support.seaweedfs import SeaweedFS
 
 MiB = 1024 * 1024
@@ -202,13 +199,13 @@ def test_memory_stays_bounded_for_a_96_mib_blob(store: S3BlobStore) -> None:
 def test_session_continued_by_another_replica(store: S3BlobStore, seaweedfs: SeaweedFS) -> None:
     """Sessions live in the bucket: a second store on the same prefix continues one.
 
-    The store that closes it never saw the second chunk, so it re-hashes the
-    chunks from the bucket, then joins them server-side, each chunk a part.
+    The store that closes it never saw the second chunk, so it completes the
+    session's upload and reads it back once to hash it; no byte is copied.
     """
     replica = _open(seaweedfs, store.prefix)
-    big = DEFAULT_PART_BYTES + 5  # this chunk goes up as a multipart object of its own
-    copied_parts = _count_calls(store, "UploadPartCopy")
-    reads = _count_calls(store, "GetObject")
+    big = DEFAULT_PART_BYTES + 5  # one part, and a tail of 5 bytes
+    copies = _count_calls(store, "UploadPartCopy") + _count_calls(store, "CopyObject")
+    completed = _count_calls(store, "CompleteMultipartUpload")
 
     async def scenario() -> None:
         upload = await store.start_upload()
@@ -226,38 +223,48 @@ def test_session_continued_by_another_replica(store: S3BlobStore, seaweedfs: Sea
         stat = await store.finish_upload(upload, expected)
         assert stat.size == offset == big + 1000
         assert await _digest_of(replica.open(stat.digest)) == expected
+        assert await replica.stat(stat.digest) == stat
+        assert _keys(store) == [f"_objects/{upload}", _ref(expected, upload)]
 
     asyncio.run(scenario())
     replica.close()
-    assert len(copied_parts) == 2
-    assert len(reads) == 2  # each chunk read back once, to hash it
-    assert [key.split("/")[0] for key in _keys(store)] == ["sha256"]  # the session is gone
+    assert copies == []
+    assert completed == [1]
     assert _multipart_uploads(store) == []
+
+
+def _ref(digest: Digest, upload: str) -> str:
+    return f"_refs/sha256/{digest.hex[:2]}/{digest.hex}/{upload}"
 
 
 async def _one(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
-def test_a_replica_racing_at_the_same_offset_cannot_swap_the_verified_bytes(
-    store: S3BlobStore, seaweedfs: SeaweedFS
-) -> None:
-    """Another replica's chunk at the same offset wins the chain after this one appended.
+def _rival_step(store: S3BlobStore, upload: str, data: bytes) -> str:
+    """What another replica records when it appends ``data`` at byte 0 (all of it a tail);
+    its tag sorts before any random one, so it is the chain's."""
+    key = f"{store.prefix}_sessions/{upload}/{step_name(0, len(data), '0' * 32)}"
+    store.client.put_object(Bucket=store.bucket, Key=key, Body=SessionState(tail=data).encode())
+    return key
 
-    This store's running hash covers its own chunk; the session now holds other
+
+def test_a_replica_racing_at_the_same_offset_cannot_swap_the_verified_bytes(
+    store: S3BlobStore,
+) -> None:
+    """Another replica's step at the same offset wins the chain after this one appended.
+
+    This store's running hash covers its own bytes; the session now holds other
     bytes at that offset. Closing with the digest of this store's bytes must not
     publish the other bytes under it: the cached hash no longer matches the chain,
-    so the close re-hashes what the bucket holds, and refuses.
+    so the close hashes what the bucket holds, and refuses.
     """
     good, evil = b"good bytes " * 100, b"evil bytes " * 100
 
     async def scenario() -> None:
         upload = await store.start_upload()
         assert await store.append_upload(upload, 0, _one(good)) == len(good)
-        # What a replica that listed the session before this append saw: offset 0
-        # free. Its chunk sorts first, so it is the chain's.
-        rival = f"{store.prefix}_sessions/{upload}/{0:020d}-{'0' * 32}"
-        store.client.put_object(Bucket=store.bucket, Key=rival, Body=evil)
+        _rival_step(store, upload, evil)
         good_digest = Digest("sha256", hashlib.sha256(good).hexdigest())
         with pytest.raises(DigestInvalid):
             await store.finish_upload(upload, good_digest)
@@ -267,10 +274,40 @@ def test_a_replica_racing_at_the_same_offset_cannot_swap_the_verified_bytes(
     assert _keys(store) == []
 
 
+def test_a_raced_part_is_not_the_part_completed(store: S3BlobStore) -> None:
+    """A part overwritten after its append recorded it (a raced append on another
+    replica) is not what the close completes: the step's ETag names the bytes hashed."""
+    size = 6 * MiB  # one part, no tail
+
+    async def scenario() -> None:
+        expected = await _digest_of(_generated(size, seed=b"kept"))
+        upload = await store.start_upload()
+        await store.append_upload(upload, 0, _generated(size, seed=b"kept"))
+        [multipart] = store.client.list_multipart_uploads(
+            Bucket=store.bucket, Prefix=f"{store.prefix}_objects/{upload}"
+        )["Uploads"]
+        store.client.upload_part(
+            Bucket=store.bucket,
+            Key=multipart["Key"],
+            UploadId=multipart["UploadId"],
+            PartNumber=1,
+            Body=b"x" * size,
+        )
+        try:
+            stat = await store.finish_upload(upload, expected)
+        except DigestInvalid:  # S3 proper refuses a part whose ETag changed
+            assert await store.stat(expected) is None
+            return
+        assert await _digest_of(store.open(stat.digest)) == expected  # SeaweedFS: the kept one
+
+    asyncio.run(scenario())
+    assert _multipart_uploads(store) == []
+
+
 def test_an_append_that_loses_the_race_is_answered_416_and_dropped(
     store: S3BlobStore, seaweedfs: SeaweedFS
 ) -> None:
-    """Both replicas saw offset 0; the rival's chunk lands first in the chain."""
+    """Both replicas saw offset 0; the rival's step lands first in the chain."""
     ours, theirs = b"a" * 300, b"b" * 200
     replica = _open(seaweedfs, store.prefix)
     raced: list[str] = []
@@ -278,10 +315,7 @@ def test_an_append_that_loses_the_race_is_answered_416_and_dropped(
     def rival_first(params: dict[str, Any], **_: Any) -> None:
         key = params["Key"]
         if "/_sessions/" in f"/{key}" and not key.endswith("session") and not raced:
-            upload = key.split("/")[-2]
-            rival = f"{store.prefix}_sessions/{upload}/{0:020d}-{'0' * 32}"
-            replica.client.put_object(Bucket=store.bucket, Key=rival, Body=theirs)
-            raced.append(rival)
+            raced.append(_rival_step(replica, key.split("/")[-2], theirs))
 
     store.client.meta.events.register("provide-client-params.s3.PutObject", rival_first)
 
@@ -302,33 +336,142 @@ def test_an_append_that_loses_the_race_is_answered_416_and_dropped(
     assert [key.split("/")[0] for key in _keys(store)] == ["sha256"]
 
 
-def test_session_closed_where_it_was_written_is_copied_not_reread(store: S3BlobStore) -> None:
-    """The usual push (one PATCH, then PUT): the running hash and one server-side copy."""
+def test_a_session_closed_where_it_was_written_is_completed_not_copied(
+    store: S3BlobStore,
+) -> None:
+    """The usual push (one PATCH, then PUT): the running hash, the tail sent as the last
+    part, one completion; no byte is copied or read back."""
     size = DEFAULT_PART_BYTES + 99
-    reads = _count_calls(store, "GetObject")
+    object_reads: list[str] = []
+
+    def seen(params: dict[str, Any], **_: Any) -> None:
+        if "/_sessions/" not in f"/{params['Key']}":  # the last step's record is read
+            object_reads.append(params["Key"])
+
+    store.client.meta.events.register("provide-client-params.s3.GetObject", seen)
 
     async def scenario() -> None:
         expected = await _digest_of(_generated(size))
         upload = await store.start_upload()
         await store.append_upload(upload, 0, _generated(size))
         parts = _count_calls(store, "UploadPart")
+        copies = _count_calls(store, "UploadPartCopy") + _count_calls(store, "CopyObject")
         stat = await store.finish_upload(upload, expected)
-        assert parts == []  # no byte went through the registry again
-        assert reads == []
+        assert parts == [1]  # the 99-byte tail
+        assert copies == []
+        assert object_reads == []
+        assert await _digest_of(store.open(stat.digest)) == expected
+        assert _keys(store) == [f"_objects/{upload}", _ref(expected, upload)]
+
+    asyncio.run(scenario())
+    assert _multipart_uploads(store) == []
+
+
+@pytest.mark.parametrize(
+    "chunk_sizes",
+    [
+        [16 * MiB, 16 * MiB, 3],  # custody push: two 8 MiB parts an append
+        [MiB] * 13,  # small chunks: a tail carried until it makes a 5 MiB part
+        [7 * MiB, 100, 6 * MiB, 4 * MiB + 1],
+    ],
+    ids=["16MiB", "1MiB", "mixed"],
+)
+def test_chunks_of_any_size_become_one_object(store: S3BlobStore, chunk_sizes: list[int]) -> None:
+    async def scenario() -> None:
+        pieces = [_generated(size, seed=bytes([index])) for index, size in enumerate(chunk_sizes)]
+
+        async def whole() -> AsyncIterator[bytes]:
+            for index, size in enumerate(chunk_sizes):
+                async for chunk in _generated(size, seed=bytes([index])):
+                    yield chunk
+
+        expected = await _digest_of(whole())
+        upload = await store.start_upload()
+        offset = 0
+        for piece in pieces:
+            offset = await store.append_upload(upload, offset, piece)
+        stat = await store.finish_upload(upload, expected)
+        assert stat.size == sum(chunk_sizes)
+        assert await _digest_of(store.open(stat.digest)) == expected
+        assert await _digest_of(store.open(stat.digest, 5 * MiB - 3, 5 * MiB + 4)) == Digest(
+            "sha256", await _slice_digest(whole(), 5 * MiB - 3, 5 * MiB + 4)
+        )
+
+    asyncio.run(scenario())
+    assert _multipart_uploads(store) == []
+    assert [key.split("/")[0] for key in _keys(store)] == ["_objects", "_refs"]
+
+
+async def _slice_digest(chunks: AsyncIterator[bytes], start: int, end: int) -> str:
+    data = bytearray()
+    async for chunk in chunks:
+        data += chunk
+        if len(data) >= end:
+            break
+    return hashlib.sha256(bytes(data[start:end])).hexdigest()
+
+
+def test_an_append_that_fails_after_sending_parts_leaves_the_session_as_it_was(
+    store: S3BlobStore,
+) -> None:
+    """Its parts went into the session's upload but no step names them: the close
+    completes only the recorded parts, and the retried append's bytes."""
+
+    class Gone(Exception):
+        pass
+
+    async def broken() -> AsyncIterator[bytes]:
+        async for chunk in _generated(2 * DEFAULT_PART_BYTES, seed=b"junk"):
+            yield chunk
+        raise Gone
+
+    async def scenario() -> None:
+        first = _generated(6 * MiB, seed=b"one")
+        second = _generated(6 * MiB, seed=b"two")
+
+        async def whole() -> AsyncIterator[bytes]:
+            async for chunk in _generated(6 * MiB, seed=b"one"):
+                yield chunk
+            async for chunk in _generated(6 * MiB, seed=b"two"):
+                yield chunk
+
+        upload = await store.start_upload()
+        offset = await store.append_upload(upload, 0, first)
+        with pytest.raises(Gone):
+            await store.append_upload(upload, offset, broken())
+        assert await store.upload_size(upload) == offset
+        offset = await store.append_upload(upload, offset, second)
+        expected = await _digest_of(whole())
+        stat = await store.finish_upload(upload, expected)
         assert await _digest_of(store.open(stat.digest)) == expected
 
     asyncio.run(scenario())
-    assert [key.split("/")[0] for key in _keys(store)] == ["sha256"]
+    assert _multipart_uploads(store) == []
 
 
-def test_a_reread_session_is_joined_while_it_is_hashed_and_refused_unseen(
-    store: S3BlobStore, seaweedfs: SeaweedFS
-) -> None:
-    """Closed on a replica that saw none of it, with a wrong digest: the copies ran
-    alongside the re-hash, yet nothing appears under the digest and no upload is left."""
+def test_a_second_session_of_a_stored_digest_leaves_one_copy(store: S3BlobStore) -> None:
+    size = 6 * MiB
+
+    async def scenario() -> None:
+        expected = await _digest_of(_generated(size))
+        for _ in range(2):
+            upload = await store.start_upload()
+            await store.append_upload(upload, 0, _generated(size))
+            assert await store.finish_upload(upload, expected) == (await store.stat(expected))
+        assert [key.split("/")[0] for key in _keys(store)] == ["_objects", "_refs"]
+        assert await store.delete(expected)
+        assert await store.stat(expected) is None
+        assert not await store.delete(expected)
+
+    asyncio.run(scenario())
+    assert _keys(store) == []
+    assert _multipart_uploads(store) == []
+
+
+def test_a_reread_session_is_refused_unseen(store: S3BlobStore, seaweedfs: SeaweedFS) -> None:
+    """Closed on a replica that saw none of it, with a wrong digest: the object it
+    completed to hash is deleted, nothing appears under the digest, no upload is left."""
     replica = _open(seaweedfs, store.prefix)
-    copied_parts = _count_calls(replica, "UploadPartCopy")
-    aborted = _count_calls(replica, "AbortMultipartUpload")
     size = DEFAULT_PART_BYTES + 5
     wrong = Digest("sha256", "2" * 64)
 
@@ -341,76 +484,26 @@ def test_a_reread_session_is_joined_while_it_is_hashed_and_refused_unseen(
 
     asyncio.run(scenario())
     replica.close()
-    assert aborted == [1]
-    assert len(copied_parts) <= 1  # sent while hashing, unless the mismatch was first
     assert _keys(store) == []
     assert _multipart_uploads(store) == []
 
 
-def test_a_large_chunk_is_joined_in_ranges(
+def test_a_session_holds_at_most_s3s_part_count(
     store: S3BlobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One PATCH bigger than a copy range: its copy goes up as several ranged parts."""
-    monkeypatch.setattr(s3_module, "_COPY_RANGE_BYTES", 5 * MiB + 1)
-    size = 2 * DEFAULT_PART_BYTES + 3  # 16 MiB: four ranges of the size set, three of 5 MiB+
-    ranges: list[str] = []
-
-    def seen(params: dict[str, Any], **_: Any) -> None:
-        ranges.append(params["CopySourceRange"])
-
-    store.client.meta.events.register("provide-client-params.s3.UploadPartCopy", seen)
+    monkeypatch.setattr(s3_parts, "MAX_PARTS", 2)
 
     async def scenario() -> None:
-        expected = await _digest_of(_generated(size))
         upload = await store.start_upload()
-        await store.append_upload(upload, 0, _generated(size))
-        stat = await store.finish_upload(upload, expected)
-        assert await _digest_of(store.open(stat.digest)) == expected
+        offset = await store.append_upload(upload, 0, _generated(2 * DEFAULT_PART_BYTES))
+        with pytest.raises(PayloadTooLarge, match="larger chunks"):
+            await store.append_upload(upload, offset, _generated(DEFAULT_PART_BYTES))
+        assert await store.upload_size(upload) == offset
+        await store.abort_upload(upload)
 
     asyncio.run(scenario())
-    # At most size // 5 MiB pieces, so none falls below S3's floor for a part.
-    bounds = [index * size // 3 for index in range(4)]
-    assert sorted(ranges) == sorted(f"bytes={a}-{b - 1}" for a, b in itertools.pairwise(bounds))
-    assert [key.split("/")[0] for key in _keys(store)] == ["sha256"]
-
-
-@pytest.mark.parametrize(
-    ("sizes", "parts"),
-    [
-        ([], []),
-        ([6 * MiB, 100], [("k0", None), ("k1", None)]),
-        ([64 * MiB], [("k0", None)]),
-        (
-            [64 * MiB + 1],
-            [("k0", f"bytes=0-{32 * MiB - 1}"), ("k0", f"bytes={32 * MiB}-{64 * MiB}")],
-        ),
-    ],
-)
-def test_copy_plans_split_large_chunks_evenly(
-    sizes: list[int], parts: list[tuple[str, str | None]]
-) -> None:
-    segments, offset = [], 0
-    for index, size in enumerate(sizes):
-        segments.append((offset, f"k{index}", size))
-        offset += size
-    assert _copy_plan(segments) == parts
-
-
-def test_copy_plan_pieces_never_fall_below_the_part_floor(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(s3_module, "_COPY_RANGE_BYTES", 5 * MiB)
-    size = 15 * MiB + 1  # four ranges of at most 5 MiB would leave one a byte long
-    plan = _copy_plan([(0, "k", size)])
-    assert plan is not None and len(plan) == 3
-    for _, byte_range in plan:
-        assert byte_range is not None
-        first, last = map(int, byte_range.removeprefix("bytes=").split("-"))
-        assert last - first + 1 >= 5 * MiB
-
-
-def test_no_copy_plan_for_small_chunks_or_too_many_parts() -> None:
-    assert _copy_plan([(0, "a", 100), (100, "b", 6 * MiB)]) is None
-    many = [(index * 6 * MiB, f"k{index}", 6 * MiB) for index in range(10_001)]
-    assert _copy_plan(many) is None
+    assert _keys(store) == []
+    assert _multipart_uploads(store) == []
 
 
 def test_session_of_a_wrong_digest_is_discarded_after_a_large_append(store: S3BlobStore) -> None:
@@ -510,3 +603,195 @@ def test_a_part_body_reads_and_seeks_across_its_chunks() -> None:
     body.seek(-2, io.SEEK_CUR)
     assert body.read() == b"cdef"
     assert body.read() == b""
+
+
+@pytest.mark.parametrize("closer", ["first", "second"])
+def test_two_replicas_appending_at_once_never_publish_unhashed_bytes(
+    store: S3BlobStore, seaweedfs: SeaweedFS, closer: str
+) -> None:
+    """Two replicas append different bytes at offset 0 at the same moment (parts included).
+
+    Whatever the interleaving, a close either stores exactly the bytes of the digest it
+    was given or refuses; and nothing is left in flight afterwards.
+    """
+    replica = _open(seaweedfs, store.prefix)
+    size = DEFAULT_PART_BYTES + 6 * MiB  # two parts an append
+
+    async def scenario() -> None:
+        upload = await store.start_upload()
+        digests = [await _digest_of(_generated(size, seed=seed)) for seed in (b"p", b"q")]
+        outcomes = await asyncio.gather(
+            store.append_upload(upload, 0, _generated(size, seed=b"p")),
+            replica.append_upload(upload, 0, _generated(size, seed=b"q")),
+            return_exceptions=True,
+        )
+        assert all(o == size or isinstance(o, RangeInvalid) for o in outcomes), outcomes
+        assert size in outcomes
+        index = 0 if closer == "first" else 1
+        closing = (store, replica)[index]
+        try:
+            stat = await closing.finish_upload(upload, digests[index])
+        except DigestInvalid:
+            assert await store.stat(digests[index]) is None
+            return
+        assert await _digest_of(store.open(stat.digest)) == digests[index]
+
+    asyncio.run(scenario())
+    replica.close()
+    assert not [key for key in _keys(store) if key.startswith("_sessions/")]
+    # An append that lost without being able to tell may leave its upload: nobody's,
+    # so the sweep takes it, and keeps the blob.
+    blob = [key for key in _keys(store) if not key.startswith("_objects/")]
+    store.sweep_stale_uploads(older_than=-60)
+    assert _multipart_uploads(store) == []
+    assert [key for key in _keys(store) if not key.startswith("_objects/")] == blob
+
+
+_CHUNK_SIZES = st.lists(
+    st.one_of(
+        st.integers(0, 64),  # empty and tiny appends
+        st.integers(MiB - 3, MiB + 3),
+        st.integers(5 * MiB - 2, 5 * MiB + 2),  # around S3's part floor
+        st.integers(DEFAULT_PART_BYTES - 2, DEFAULT_PART_BYTES + 2),  # around a part
+        st.integers(0, 3 * DEFAULT_PART_BYTES // 2),
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(chunk_sizes=_CHUNK_SIZES, continued=st.lists(st.booleans(), min_size=5, max_size=5))
+def test_generated_chunk_sequences_store_exactly_their_bytes(
+    store: S3BlobStore, seaweedfs: SeaweedFS, chunk_sizes: list[int], continued: list[bool]
+) -> None:
+    """Any sequence of append sizes, each on either of two replicas: the blob read back is
+    the bytes sent, a wrong digest is refused, and the session leaves nothing behind."""
+    replica = _open(seaweedfs, store.prefix)
+    seeds = [bytes([index, len(chunk_sizes)]) for index in range(len(chunk_sizes))]
+
+    async def whole() -> AsyncIterator[bytes]:
+        for seed, size in zip(seeds, chunk_sizes, strict=True):
+            async for chunk in _generated(size, chunk=MiB // 4, seed=seed):
+                yield chunk
+
+    async def scenario() -> None:
+        expected = await _digest_of(whole())
+        stores = [replica if other else store for other in continued]
+        for wrong in (True, False):
+            upload = await store.start_upload()
+            offset = 0
+            for index, (seed, size) in enumerate(zip(seeds, chunk_sizes, strict=True)):
+                chunks = _generated(size, chunk=MiB // 4, seed=seed)
+                offset = await stores[index].append_upload(upload, offset, chunks)
+            assert offset == sum(chunk_sizes)
+            closing = stores[len(chunk_sizes) - 1]
+            if wrong:
+                with pytest.raises(DigestInvalid):
+                    await closing.finish_upload(upload, Digest("sha256", "3" * 64))
+                assert not _keys(store) and not _multipart_uploads(store)
+                continue
+            stat = await closing.finish_upload(upload, expected)
+            assert stat.size == offset
+            assert await _digest_of(store.open(expected)) == expected
+            assert await store.delete(expected)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        replica.close()
+    assert _keys(store) == []
+    assert _multipart_uploads(store) == []
+
+
+def _stored_by_session(store: S3BlobStore, size: int, seed: bytes) -> tuple[Digest, str]:
+    async def scenario() -> tuple[Digest, str]:
+        expected = await _digest_of(_generated(size, seed=seed))
+        upload = await store.start_upload()
+        await store.append_upload(upload, 0, _generated(size, seed=seed))
+        await store.finish_upload(upload, expected)
+        return expected, upload
+
+    return asyncio.run(scenario())
+
+
+def test_inventory_counts_a_ref_as_its_blob_and_names_what_refs_do_not_explain(
+    store: S3BlobStore,
+) -> None:
+    kept, session = _stored_by_session(store, 6 * MiB, b"kept")
+    orphan = f"{store.prefix}_objects/{'e' * 32}"  # a close killed before its ref
+    dangling = f"{store.prefix}_refs/sha256/ab/{'ab' * 32}/{'f' * 32}"  # its object is gone
+    store.client.put_object(Bucket=store.bucket, Key=orphan, Body=b"x" * 10)
+    store.client.put_object(Bucket=store.bucket, Key=dangling, Body=b"")
+    listed = asyncio.run(store.inventory())
+    assert listed.blobs == {str(kept): 6 * MiB}
+    assert listed.uploads == (f"_objects/{'e' * 32}",)
+    assert listed.stray == (dangling[len(store.prefix) :],)
+    assert session not in listed.sessions  # consumed at the close
+
+
+def test_sweep_keeps_live_sessions_and_refs_and_removes_orphan_objects(
+    store: S3BlobStore,
+) -> None:
+    kept, _ = _stored_by_session(store, 6 * MiB, b"kept")
+    orphan = f"{store.prefix}_objects/{'e' * 32}"
+    store.client.put_object(Bucket=store.bucket, Key=orphan, Body=b"x" * 10)
+
+    async def open_session() -> str:
+        upload = await store.start_upload()
+        await store.append_upload(upload, 0, _generated(6 * MiB, seed=b"live"))
+        return upload
+
+    live = asyncio.run(open_session())
+    assert store.sweep_stale_uploads(older_than=3600) == 0  # everything is fresh
+    assert orphan[len(store.prefix) :] in _keys(store)
+    # Stale: the orphan, the live session's marker, step and multipart upload go; the
+    # blob's object and ref stay.
+    assert store.sweep_stale_uploads(older_than=-60) == 4
+    assert _keys(store) == [f"_objects/{_only_session(store, kept)}", _ref_of(store, kept)]
+    assert _multipart_uploads(store) == []
+    assert live not in asyncio.run(store.inventory()).sessions
+
+
+def _ref_of(store: S3BlobStore, digest: Digest) -> str:
+    [ref] = [key for key in _keys(store) if key.startswith("_refs/")]
+    assert ref.startswith(f"_refs/sha256/{digest.hex[:2]}/{digest.hex}/")
+    return ref
+
+
+def _only_session(store: S3BlobStore, digest: Digest) -> str:
+    return _ref_of(store, digest).rpartition("/")[2]
+
+
+def test_sweep_keeps_a_session_whose_append_is_still_sending_parts(store: S3BlobStore) -> None:
+    """Its records are stale, but a part arrived since: an append is in flight.
+
+    (SeaweedFS keeps whole seconds: the margins are a second or more.)"""
+
+    async def open_session() -> str:
+        upload = await store.start_upload()
+        await store.append_upload(upload, 0, _generated(6 * MiB, seed=b"slow"))
+        return upload
+
+    upload = asyncio.run(open_session())
+    time.sleep(4)
+    [multipart] = store.client.list_multipart_uploads(
+        Bucket=store.bucket, Prefix=f"{store.prefix}_objects/{upload}"
+    )["Uploads"]
+    store.client.upload_part(  # what an append in flight sends before it records its step
+        Bucket=store.bucket,
+        Key=multipart["Key"],
+        UploadId=multipart["UploadId"],
+        PartNumber=2,
+        Body=b"y" * (5 * MiB),
+    )
+    assert store.sweep_stale_uploads(older_than=3) == 0
+    assert asyncio.run(store.upload_size(upload)) == 6 * MiB
+    time.sleep(4)
+    assert store.sweep_stale_uploads(older_than=3) == 3  # the upload, the marker, the step
+    assert _keys(store) == []
+    assert _multipart_uploads(store) == []
