@@ -96,7 +96,7 @@ web-assets-optional: $(STAMP)
 	$(BIN)/python scripts/web_assets.py --optional
 
 pytest: $(STAMP) browser interop-tools web-assets
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=25
 
 test: lint typecheck imports pytest
 

@@ -297,7 +297,7 @@ class S3BlobStore:
                     f"chunk starts at byte {offset} but the upload has {current} bytes",
                     extra={"received": current},
                 )
-            state = await self._state(chain)
+            recorded = await self._state(chain)
             keys = tuple(step.key for step in chain)
             # The running hash goes on only over exactly the chain it has seen; one
             # that saw a failed append, or another replica's step, is dropped.
@@ -307,16 +307,18 @@ class S3BlobStore:
                 self,
                 self._object_key(upload_id),
                 hasher,
-                upload_id=state.upload,
-                first_part=state.next_part,
+                upload_id=recorded.upload,
+                first_part=recorded.next_part,
             )
-            writer.preload(state.tail)  # sent again, at the head of this append's first part
+            writer.preload(recorded.tail)  # sent again, at the head of this append's first part
             key = ""
             try:
                 await writer.write_all(chunks, current, max_bytes)
                 if writer.size:
                     tail = await writer.flush_parts()
-                    recorded = SessionState(writer.upload_id, [*state.parts, *writer.parts], tail)
+                    after_append = SessionState(
+                        writer.upload_id, [*recorded.parts, *writer.parts], tail
+                    )
                     # A tag of its own: no other append, here or on another replica,
                     # overwrites this step.
                     step = prefix + step_name(current, current + writer.size, uuid.uuid4().hex)
@@ -324,7 +326,7 @@ class S3BlobStore:
                         self.client.put_object,
                         Bucket=self.bucket,
                         Key=step,
-                        Body=recorded.encode(),
+                        Body=after_append.encode(),
                     )
                     key = step
             finally:
@@ -339,7 +341,7 @@ class S3BlobStore:
                 # Another replica appended at the same offset and its step is the
                 # chain's: this one is dropped and the client told where it stands.
                 await self._call(self.client.delete_object, Bucket=self.bucket, Key=key)
-                if state.upload is None and writer.upload_id is not None:
+                if recorded.upload is None and writer.upload_id is not None:
                     await self._abort_upload_on(self._object_key(upload_id), only=writer.upload_id)
                 received = after[-1].end if after else 0
                 raise RangeInvalid(
@@ -359,27 +361,27 @@ class S3BlobStore:
             try:
                 chain = await self._chain(upload_id)
                 size = chain[-1].end if chain else 0
-                state = await self._state(chain)
+                recorded = await self._state(chain)
                 cached = self._hashers.pop(upload_id, None)
                 # Begun, continued or raced elsewhere: hash what the bucket holds.
                 trusted = cached is not None and cached[1] == tuple(step.key for step in chain)
                 if cached is not None and trusted:
                     _verify(expected, cached[0].hexdigest())
                 stored = await self._locate(expected)
-                if state.upload is None:  # no part was sent: it is all in the tail
+                if recorded.upload is None:  # no part was sent: it is all in the tail
                     if not trusted:
-                        _verify(expected, hashlib.sha256(state.tail).hexdigest())
+                        _verify(expected, hashlib.sha256(recorded.tail).hexdigest())
                     if stored is None or stored[1] != size:
                         await self._call(
                             self.client.put_object,
                             Bucket=self.bucket,
                             Key=self.key_for(expected),
-                            Body=state.tail,
+                            Body=recorded.tail,
                         )
                     return BlobStat(expected, size)
                 if trusted and stored is not None and stored[1] == size:
                     return BlobStat(expected, size)  # stored already: nothing to complete
-                await self._complete(target, state)
+                await self._complete(target, recorded)
                 completed = True
                 if not trusted:
                     _verify(expected, await self._hash_key(target))
@@ -413,25 +415,25 @@ class S3BlobStore:
                     await self._abort_upload_on(target)
                 await self._call(self._delete_prefix, prefix)
 
-    async def _complete(self, target: str, state: SessionState) -> None:
+    async def _complete(self, target: str, recorded: SessionState) -> None:
         """Complete the session's upload with the parts its steps recorded, tail last."""
-        assert state.upload is not None
-        parts = list(state.parts)
-        if state.tail:  # the last part may be as small as it likes
+        assert recorded.upload is not None
+        parts = list(recorded.parts)
+        if recorded.tail:  # the last part may be as small as it likes
             sent = await self._call(
                 self.client.upload_part,
                 Bucket=self.bucket,
                 Key=target,
-                UploadId=state.upload,
-                PartNumber=state.next_part,
-                Body=state.tail,
+                UploadId=recorded.upload,
+                PartNumber=recorded.next_part,
+                Body=recorded.tail,
             )
-            parts.append({"PartNumber": state.next_part, "ETag": sent["ETag"]})
+            parts.append({"PartNumber": recorded.next_part, "ETag": sent["ETag"]})
         await self._call(
             self.client.complete_multipart_upload,
             Bucket=self.bucket,
             Key=target,
-            UploadId=state.upload,
+            UploadId=recorded.upload,
             MultipartUpload={"Parts": parts},
         )
 
